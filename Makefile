@@ -1,0 +1,50 @@
+# Bozor: `make run` starts everything on embedded defaults; `make test` passes the suite.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: run test lint bench messages clean-data help
+
+help:
+	@echo "make run    - install what is needed and start Bozor on http://127.0.0.1:8080"
+	@echo "make test   - install test needs, run ruff and the whole suite"
+	@echo "make bench  - run the benchmarks in bench/"
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Bozor needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+
+# Runtime packages, then the gettext catalogs compiled from locales/*.po.
+$(VENV)/.runtime: requirements.txt $(VENV)/bin/python
+	$(PIP) install -r requirements.txt
+	$(VENV)/bin/pybabel compile -d locales -D bozor -f
+	@touch $@
+
+# Test packages in one pip run with the runtime set, so moto cannot move botocore off
+# aiobotocore's pin; Debian's chromium for the browser tests when the suite has them.
+$(VENV)/.dev: requirements-dev.txt requirements.txt $(VENV)/.runtime
+	$(PIP) install -r requirements-dev.txt
+	@touch $@
+
+run: $(VENV)/.runtime
+	$(PY) run.py
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+
+test: $(VENV)/.dev
+	$(VENV)/bin/pybabel compile -d locales -D bozor -f >/dev/null
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+bench: $(VENV)/.dev
+	$(PY) bench/updates.py
+
+# Re-extract texts and merge them into the uz/ru/en catalogs after changing user-visible texts.
+messages: $(VENV)/.dev
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -o locales/bozor.pot --no-location --omit-header .
+	$(VENV)/bin/pybabel update -i locales/bozor.pot -d locales -D bozor --no-fuzzy-matching
+
+clean-data:
+	rm -rf data

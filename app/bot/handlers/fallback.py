@@ -1,0 +1,24 @@
+"""Whatever no feature took: a short hint and the main menu, never silence."""
+
+from aiogram import Router
+from aiogram.types import CallbackQuery, Message
+
+from app.bot.keyboards import main_menu
+from app.i18n import Gettext
+
+router = Router(name="fallback")
+
+
+@router.message()
+async def on_anything(message: Message, _: Gettext) -> None:
+    if message.chat.type != "private":
+        return
+    await message.answer(_("I did not understand that. Choose what you want to do:"),
+                         reply_markup=main_menu(_))
+
+
+@router.callback_query()
+async def on_stale_button(query: CallbackQuery, _: Gettext) -> None:
+    # A button from an old message whose feature changed: say so instead of spinning forever.
+    await query.answer(_("This button is out of date. Send /start for a fresh menu."),
+                       show_alert=True)

@@ -1,0 +1,43 @@
+"""/language and the language buttons: the choice is stored and used from the next word on."""
+
+import asyncpg
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+
+from app.bot.callbacks import LangCb, MenuCb
+from app.bot.keyboards import language_picker, main_menu
+from app.domain.users import LANGUAGES, choose_language
+from app.i18n import LANGUAGE_NAMES, Gettext, Translator
+
+router = Router(name="language")
+
+
+@router.message(Command("language"))
+async def on_language_command(message: Message, _: Gettext) -> None:
+    await message.answer(_("Choose your language:"), reply_markup=language_picker(_, with_back=False))
+
+
+# A CallbackData filter is an async Filter: its magic rule runs inline, not in a worker thread.
+@router.callback_query(MenuCb.filter(F.action == "language"))
+async def on_language_button(query: CallbackQuery, _: Gettext) -> None:
+    await query.answer()
+    if query.message:
+        await query.message.edit_text(_("Choose your language:"),
+                                      reply_markup=language_picker(_, with_back=True))
+
+
+@router.callback_query(LangCb.filter())
+async def on_language_chosen(query: CallbackQuery, callback_data: LangCb, pool: asyncpg.Pool,
+                             translator: Translator) -> None:
+    code = callback_data.code if callback_data.code in LANGUAGES else translator.default
+    async with pool.acquire() as conn:
+        await choose_language(conn, query.from_user.id, code)
+    _ = translator(code)
+    await query.answer(_("Language: {name}").format(name=LANGUAGE_NAMES[code]))
+    if query.message:
+        await query.message.edit_text(
+            _("Done! I will speak {name} from now on. Choose what you want to do:").format(
+                name=LANGUAGE_NAMES[code]),
+            reply_markup=main_menu(_),
+        )

@@ -1,0 +1,24 @@
+"""The main menu's buttons: home, and the sections whose issues have not landed yet."""
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery
+
+from app.bot.callbacks import MenuCb
+from app.bot.handlers.start import greeting
+from app.bot.keyboards import main_menu
+from app.i18n import Gettext
+
+router = Router(name="menu")
+
+
+@router.callback_query(MenuCb.filter(F.action == "home"))
+async def on_home(query: CallbackQuery, _: Gettext) -> None:
+    await query.answer()
+    if query.message:
+        await query.message.edit_text(greeting(_, query.from_user.first_name),
+                                      reply_markup=main_menu(_))
+
+
+@router.callback_query(MenuCb.filter(F.action.in_({"post", "my_ads", "support", "tasks"})))
+async def on_coming_soon(query: CallbackQuery, _: Gettext) -> None:
+    await query.answer(_("This section is coming soon."), show_alert=True)

@@ -1,0 +1,26 @@
+"""Inline keyboards shared by the bot's routers."""
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from app.bot.callbacks import LangCb, MenuCb
+from app.i18n import LANGUAGE_NAMES, Gettext
+
+
+def _button(text: str, action: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=MenuCb(action=action).pack())
+
+
+def main_menu(_: Gettext) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[
+        [_button(_("📢 Post an ad"), "post"), _button(_("📋 My ads"), "my_ads")],
+        [_button(_("💬 Support"), "support"), _button(_("🎯 Tasks"), "tasks")],
+        [_button(_("🌐 Language"), "language")],
+    ])
+
+
+def language_picker(_: Gettext, *, with_back: bool) -> InlineKeyboardMarkup:
+    rows = [[InlineKeyboardButton(text=name, callback_data=LangCb(code=code).pack())]
+            for code, name in LANGUAGE_NAMES.items()]
+    if with_back:
+        rows.append([_button(_("⬅️ Back"), "home")])
+    return InlineKeyboardMarkup(inline_keyboard=rows)

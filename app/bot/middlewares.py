@@ -1,0 +1,94 @@
+"""Update middlewares: the inbound journal with the user upsert, and in-flight tracking."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from aiogram import BaseMiddleware
+from aiogram.types import Update, User
+
+from app.db.queries.users import Contact, Inbound, record_journal_error
+from app.domain.users import record_update
+from app.i18n import Translator
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Update, dict[str, Any]], Awaitable[Any]]
+# Updates that prove the user can hear us again after having blocked the bot.
+CLEARS_BLOCK = frozenset({"message", "callback_query", "inline_query", "pre_checkout_query"})
+
+
+def inbound_of(update: Update, bot_id: int, chat_id: int | None) -> Inbound:
+    return Inbound(
+        bot_id=bot_id, update_id=update.update_id, kind=update.event_type, chat_id=chat_id,
+        payload_json=update.model_dump_json(exclude_none=True, by_alias=True),
+    )
+
+
+def contact_of(user: User) -> Contact:
+    return Contact(user.id, user.first_name, user.last_name, user.username,
+                   user.language_code, user.is_bot)
+
+
+class JournalMiddleware(BaseMiddleware):
+    """Store every update before it is handled, upsert its user, and give handlers `_` and `lang`."""
+
+    def __init__(self, pool: asyncpg.Pool, translator: Translator, default_language: str) -> None:
+        self.pool = pool
+        self.translator = translator
+        self.default_language = default_language
+
+    async def __call__(self, handler: Handler, update: Update, data: dict[str, Any]) -> Any:
+        user: User | None = data.get("event_from_user")
+        chat = data.get("event_chat")
+        inbound = inbound_of(update, data["bot"].id, chat.id if chat else None)
+        journal_id = await self._record(inbound, user, data)
+        try:
+            return await handler(update, data)
+        except Exception as exc:
+            if journal_id is not None:
+                async with self.pool.acquire() as conn:
+                    await record_journal_error(conn, journal_id, f"{type(exc).__name__}: {exc}")
+            raise
+
+    async def _record(self, inbound: Inbound, user: User | None, data: dict[str, Any]) -> int | None:
+        async with self.pool.acquire() as conn:
+            seen = await record_update(
+                conn, inbound, contact_of(user) if user else None,
+                clears_block=inbound.kind in CLEARS_BLOCK, default_language=self.default_language,
+            )
+        data["lang"] = seen.language
+        data["_"] = self.translator(seen.language)
+        return seen.journal_id
+
+
+class InFlight(BaseMiddleware):
+    """Counts updates being handled so shutdown can wait for them (bounded)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def __call__(self, handler: Handler, update: Update, data: dict[str, Any]) -> Any:
+        self.count += 1
+        self._idle.clear()
+        try:
+            return await handler(update, data)
+        finally:
+            self.count -= 1
+            if self.count == 0:
+                self._idle.set()
+
+    async def drain(self, seconds: float) -> bool:
+        """Wait until no update is being handled; False if `seconds` passed first."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), seconds)
+        except TimeoutError:
+            log.warning("%d update(s) still being handled after %.0fs", self.count, seconds)
+            return False
+        return True

@@ -1,0 +1,179 @@
+"""Settings from the environment and an optional .env file, validated once at start."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+LANGUAGES = ("uz", "ru", "en")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+TOKEN_RE = re.compile(r"^\d{1,15}:[A-Za-z0-9_-]{30,}$")
+
+
+class ConfigError(Exception):
+    """A setting has a bad value; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Config:
+    bot_token: str | None
+    database_url: str | None
+    data_dir: Path
+    host: str
+    port: int
+    public_url: str | None
+    secret_key: str
+    telegram_mode: str
+    webhook_secret: str | None
+    telegram_api_url: str | None
+    s3_endpoint_url: str | None
+    s3_bucket: str | None
+    s3_access_key: str | None
+    s3_secret_key: str | None
+    s3_region: str | None
+    log_level: str
+    default_language: str
+
+    @property
+    def sandbox(self) -> bool:
+        """No bot token: the bot talks to the emulator mounted on our own web server."""
+        return self.bot_token is None
+
+    @property
+    def base_url(self) -> str:
+        """Where a browser reaches this server."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse KEY=VALUE lines; blank lines and # comments are skipped, quotes stripped."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        if not sep:
+            raise ConfigError(f"{path}: line {number} is not KEY=VALUE")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _opt(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _port(env: Mapping[str, str]) -> int:
+    raw = env.get("PORT", "8080").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise ConfigError(f"PORT must be a number from 1 to 65535, got {raw!r}")
+    return int(raw)
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name, "").strip() or default
+    normalised = value.upper() if name == "LOG_LEVEL" else value.lower()
+    if normalised not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return normalised
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    value = _opt(env, name)
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ConfigError(f"{name} must be a {' or '.join(schemes)} URL, got {value!r}")
+    return value
+
+
+def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:
+    """Use SECRET_KEY, or generate one into DATA_DIR once and reuse it on every later start."""
+    given = _opt(env, "SECRET_KEY")
+    if given is not None:
+        if len(given) < 16:
+            raise ConfigError("SECRET_KEY must be at least 16 characters long")
+        return given
+    path = data_dir / "secret_key"
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(key + "\n")
+    except FileExistsError:  # another process wrote it first: use theirs
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"DATA_DIR {str(data_dir)!r} is not writable: {exc.strerror}") from None
+    return key
+
+
+def _s3(env: Mapping[str, str]) -> dict[str, str | None]:
+    values = {
+        "s3_endpoint_url": _url(env, "S3_ENDPOINT_URL", ("http", "https")),
+        "s3_bucket": _opt(env, "S3_BUCKET"),
+        "s3_access_key": _opt(env, "S3_ACCESS_KEY"),
+        "s3_secret_key": _opt(env, "S3_SECRET_KEY"),
+        "s3_region": _opt(env, "S3_REGION"),
+    }
+    if values["s3_bucket"] and not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", values["s3_bucket"]):
+        raise ConfigError(f"S3_BUCKET is not a valid bucket name: {values['s3_bucket']!r}")
+    if bool(values["s3_access_key"]) != bool(values["s3_secret_key"]):
+        raise ConfigError("S3_ACCESS_KEY and S3_SECRET_KEY must be set together")
+    return values
+
+
+def _telegram(env: Mapping[str, str], public_url: str | None) -> dict[str, str | None]:
+    token = _opt(env, "BOT_TOKEN")
+    if token is not None and not TOKEN_RE.match(token):
+        raise ConfigError("BOT_TOKEN does not look like a token from @BotFather (digits:letters)")
+    mode = _choice(env, "TELEGRAM_MODE", "polling", ("polling", "webhook"))
+    secret = _opt(env, "WEBHOOK_SECRET")
+    if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise ConfigError("WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+    if mode == "webhook" and public_url is None:
+        raise ConfigError("PUBLIC_URL must be set when TELEGRAM_MODE is webhook")
+    return {
+        "bot_token": token,
+        "telegram_mode": mode,
+        "webhook_secret": secret,
+        "telegram_api_url": _url(env, "TELEGRAM_API_URL", ("http", "https")),
+    }
+
+
+def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = None) -> Config:
+    """Build the Config from a .env file overlaid by the environment; raise ConfigError on a bad value."""
+    env: dict[str, str] = read_dotenv(dotenv or Path(".env"))
+    env.update(os.environ if environ is None else environ)
+    data_dir = Path(env.get("DATA_DIR", "").strip() or "./data").resolve()
+    public_url = _url(env, "PUBLIC_URL", ("http", "https"))
+    database_url = _url(env, "DATABASE_URL", ("postgres", "postgresql"))
+    return Config(
+        **_telegram(env, public_url),
+        database_url=database_url,
+        data_dir=data_dir,
+        host=env.get("HOST", "").strip() or "127.0.0.1",
+        port=_port(env),
+        public_url=public_url,
+        secret_key=_secret_key(env, data_dir),
+        **_s3(env),
+        log_level=_choice(env, "LOG_LEVEL", "INFO", LOG_LEVELS),
+        default_language=_choice(env, "DEFAULT_LANGUAGE", "uz", LANGUAGES),
+    )

@@ -1,0 +1,52 @@
+"""aiogram FSM storage on PostgreSQL, so a conversation's state survives a restart."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+
+GET_STATE = "SELECT state FROM fsm_state WHERE key = $1"
+GET_DATA = "SELECT data FROM fsm_state WHERE key = $1"
+SET_STATE = """
+INSERT INTO fsm_state (key, state) VALUES ($1, $2)
+ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated_at = now()
+"""
+SET_DATA = """
+INSERT INTO fsm_state (key, data) VALUES ($1, $2::jsonb)
+ON CONFLICT (key) DO UPDATE SET data = excluded.data, updated_at = now()
+"""
+
+
+def storage_key(key: StorageKey) -> str:
+    return ":".join(str(part) if part is not None else "" for part in (
+        key.bot_id, key.chat_id, key.user_id, key.thread_id, key.business_connection_id,
+        key.destiny,
+    ))
+
+
+class PostgresStorage(BaseStorage):
+    """One row per FSM key; state and data kept apart so each write touches one column."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        value = state.state if isinstance(state, State) else state
+        await self.pool.execute(SET_STATE, storage_key(key), value)
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        return await self.pool.fetchval(GET_STATE, storage_key(key))
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        await self.pool.execute(SET_DATA, storage_key(key), dict(data))
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        data = await self.pool.fetchval(GET_DATA, storage_key(key))
+        return dict(data) if data else {}
+
+    async def close(self) -> None:
+        """The pool belongs to the application, which closes it."""

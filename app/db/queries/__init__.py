@@ -1,0 +1,1 @@
+"""Query modules: named async functions with their SQL, each taking a connection."""

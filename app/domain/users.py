@@ -1,0 +1,59 @@
+"""Users who contact the bot: recording each contact, their language, whether they blocked us."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from app.db.queries import users as q
+from app.db.queries.users import Contact, Inbound
+
+LANGUAGES = ("uz", "ru", "en")
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """The outcome of recording one update: the user's language and whether this is news."""
+
+    language: str
+    is_new_user: bool
+    journal_id: int | None  # None when the same update was stored before (a re-delivery)
+
+
+def resolve_language(chosen: str | None, telegram_code: str | None, default: str) -> str:
+    """The language to speak: the user's choice, else Telegram's language_code, else the default."""
+    if chosen in LANGUAGES:
+        return chosen
+    if telegram_code:
+        primary = telegram_code.split("-", 1)[0].lower()
+        if primary in LANGUAGES:
+            return primary
+    return default
+
+
+async def record_update(
+    conn: asyncpg.Connection, inbound: Inbound, contact: Contact | None, *, clears_block: bool,
+    default_language: str,
+) -> Seen:
+    """Journal an update and upsert its user (one statement); a later message clears a block."""
+    if contact is None:
+        journal_id = await q.journal_only(conn, inbound)
+        return Seen(default_language, is_new_user=False, journal_id=journal_id)
+    row = await q.journal_and_upsert(conn, inbound, contact, clears_block=clears_block)
+    return Seen(
+        language=resolve_language(row["language"], row["language_code"], default_language),
+        is_new_user=row["is_new"],
+        journal_id=row["journal_id"],
+    )
+
+
+async def choose_language(conn: asyncpg.Connection, user_id: int, language: str) -> None:
+    if language not in LANGUAGES:
+        raise ValueError(f"unsupported language {language!r}")
+    await q.set_language(conn, user_id, language)
+
+
+async def mark_blocked(conn: asyncpg.Connection, user_id: int, blocked: bool) -> None:
+    """The user blocked (or unblocked) the bot: nothing is sent to a blocked user."""
+    await q.set_blocked(conn, user_id, blocked)

@@ -1,0 +1,218 @@
+"""The composition root: builds every part on one loop, starts them, and stops them in order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import socket
+from dataclasses import dataclass, field
+
+import asyncpg
+from aiogram import Bot, Dispatcher
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from app.bot.dispatcher import WEBHOOK_PATH, create_bot, create_dispatcher, set_commands
+from app.bot.middlewares import InFlight
+from app.bot.polling import PollingSupervisor
+from app.config import Config
+from app.db.embedded import EmbeddedPostgres
+from app.db.migrations import migrate
+from app.db.pool import create_pool
+from app.i18n import Translator
+from app.scheduler import create_scheduler
+from app.storage import S3Settings, Storage, open_storage
+from app.web import keys
+from app.web.app import create_web_app
+from app.web.webhook import WebhookEndpoint
+
+log = logging.getLogger("bozor")
+
+SANDBOX_TOKEN = "1000000001:SandboxBozorLocalTokenForTheEmulator"
+DRAIN_SECONDS = 10.0
+
+
+class StartupError(RuntimeError):
+    """Bozor cannot start; the message is one line for the operator."""
+
+
+@dataclass
+class Bozor:
+    """Everything one process runs. start() brings it up; stop() takes it down in order."""
+
+    config: Config
+    embedded_fast: bool = False  # tests: an embedded database without fsync
+    pg: EmbeddedPostgres | None = None
+    pool: asyncpg.Pool | None = None
+    storage: Storage | None = None
+    bot: Bot | None = None
+    dispatcher: Dispatcher | None = None
+    scheduler: AsyncIOScheduler | None = None
+    runner: web.AppRunner | None = None
+    polling: PollingSupervisor | None = None
+    webhook: WebhookEndpoint | None = None
+    in_flight: InFlight = field(default_factory=InFlight)
+    applied_migrations: list[str] = field(default_factory=list)
+    _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
+
+    @property
+    def token(self) -> str:
+        return self.config.bot_token or SANDBOX_TOKEN
+
+    @property
+    def api_base(self) -> str | None:
+        """Where the bot's HTTP calls go: TELEGRAM_API_URL, our own sandbox, or Telegram."""
+        if self.config.telegram_api_url:
+            return self.config.telegram_api_url
+        if self.config.sandbox:
+            return f"{loopback_url(self.config)}/sandbox"
+        return None
+
+    async def start(self) -> None:
+        try:
+            await self._start_database()
+            translator = Translator(self.config.default_language)
+            self.storage = await self._stack.enter_async_context(open_storage(
+                media_dir=self.config.data_dir / "media",
+                media_url_base=f"{self.config.base_url}/media", s3=s3_settings(self.config)))
+            self.bot = create_bot(self.token, self.api_base)
+            self.dispatcher = create_dispatcher(self.config, self.pool, translator, self.in_flight)
+            await self._start_web(translator)
+            self.scheduler = create_scheduler(self.pool)
+            self.scheduler.start()
+            await self._start_updates(translator)
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("Bozor is ready: open %s", self.config.base_url)
+
+    async def stop(self) -> None:
+        """Stop taking updates, let handlers finish (bounded), then close everything else."""
+        if self.polling is not None:
+            await self.polling.stop()
+        if self.webhook is not None:
+            self.webhook.accepting = False
+        await self.in_flight.drain(DRAIN_SECONDS)
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.runner is not None:
+            await self.runner.cleanup()
+        if self.bot is not None:
+            await self.bot.session.close()
+        await self._stack.aclose()
+        if self.pool is not None:
+            await self.pool.close()
+        if self.pg is not None:
+            await asyncio.to_thread(self.pg.stop)
+        self.pool = self.pg = self.runner = self.polling = self.bot = None
+
+    async def _start_database(self) -> None:
+        dsn = self.config.database_url
+        if dsn is None:
+            self.pg = EmbeddedPostgres(self.config.data_dir / "pg", fast=self.embedded_fast)
+            dsn = await asyncio.to_thread(self.pg.start)
+        try:
+            self.pool = await create_pool(dsn)
+        except (OSError, asyncpg.PostgresError) as exc:
+            raise StartupError(f"cannot connect to the database: {exc}") from exc
+        async with self.pool.acquire() as conn:
+            self.applied_migrations = await migrate(conn)
+        if self.applied_migrations:
+            log.info("applied migrations: %s", ", ".join(self.applied_migrations))
+
+    async def _start_web(self, translator: Translator) -> None:
+        services = {keys.POOL: self.pool, keys.STORAGE: self.storage, keys.TRANSLATOR: translator,
+                    keys.BOT: self.bot, keys.DISPATCHER: self.dispatcher}
+        app = create_web_app(self.config, services=services)
+        if self.config.sandbox and not self.config.telegram_api_url:
+            from app.sandbox.app import make_sandbox_app
+
+            app.add_subapp("/sandbox", make_sandbox_app())
+        if self.config.telegram_mode == "webhook":
+            self.webhook = WebhookEndpoint(self.dispatcher, self.bot, webhook_secret(self.config))
+            app.router.add_post(WEBHOOK_PATH, self.webhook.handle)
+        self.runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, self.config.host, self.config.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen on {self.config.host}:{self.config.port}: {exc.strerror}; "
+                "is another server using it? Set PORT to another number") from exc
+
+    async def _start_updates(self, translator: Translator) -> None:
+        if self.config.telegram_mode == "webhook":
+            url = f"{self.config.public_url.rstrip('/')}{WEBHOOK_PATH}"
+            await self.bot.set_webhook(
+                url, secret_token=webhook_secret(self.config),
+                allowed_updates=self.dispatcher.resolve_used_update_types())
+        else:
+            self.polling = PollingSupervisor(self.dispatcher, self.bot)
+            self.polling.start()
+        try:
+            await set_commands(self.bot, translator)
+        except Exception as exc:  # cosmetic: the bot works without its command menu
+            log.warning("could not set the bot's command menu: %s", exc)
+
+
+def s3_settings(config: Config) -> S3Settings | None:
+    if not config.s3_bucket:
+        return None
+    return S3Settings(bucket=config.s3_bucket, endpoint_url=config.s3_endpoint_url,
+                      access_key=config.s3_access_key, secret_key=config.s3_secret_key,
+                      region=config.s3_region)
+
+
+def webhook_secret(config: Config) -> str:
+    """WEBHOOK_SECRET, or one derived from SECRET_KEY so a webhook is never left open."""
+    if config.webhook_secret:
+        return config.webhook_secret
+    return hmac.new(config.secret_key.encode(), b"telegram-webhook", hashlib.sha256).hexdigest()
+
+
+def loopback_url(config: Config) -> str:
+    """How this process reaches its own web server."""
+    host = config.host
+    if host in ("0.0.0.0", "", "::"):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{config.port}"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (tests and benchmarks)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def serve(config: Config) -> None:
+    """Run until SIGINT or SIGTERM, then stop in order."""
+    import signal
+
+    bozor = Bozor(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await bozor.start()
+    print(f"Bozor is running: open {config.base_url}"
+          + ("  (sandbox mode: no BOT_TOKEN set)" if config.sandbox else ""), flush=True)
+    await stop.wait()
+    log.info("stopping")
+    await bozor.stop()
+
+
+async def run_migrations(config: Config) -> list[str]:
+    """`run.py migrate`: apply pending migrations and exit."""
+    bozor = Bozor(config)
+    try:
+        await bozor._start_database()
+    finally:
+        await bozor.stop()
+    return bozor.applied_migrations

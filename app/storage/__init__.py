@@ -1,0 +1,34 @@
+"""Where uploaded media lives: one Storage protocol, on local disk or in S3."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from app.storage.base import InvalidKey, NotFound, Storage, StoredObject
+from app.storage.disk import DiskStorage
+from app.storage.s3 import S3Settings, S3Storage, open_s3
+
+__all__ = [
+    "DiskStorage",
+    "InvalidKey",
+    "NotFound",
+    "S3Settings",
+    "S3Storage",
+    "Storage",
+    "StoredObject",
+    "open_storage",
+]
+
+
+@contextlib.asynccontextmanager
+async def open_storage(
+    *, media_dir: Path, media_url_base: str, s3: S3Settings | None
+) -> AsyncIterator[Storage]:
+    """Yield S3 storage when s3 settings are given, else disk storage under media_dir."""
+    async with contextlib.AsyncExitStack() as stack:
+        if s3 is None:
+            yield DiskStorage(media_dir, media_url_base)
+        else:
+            yield await open_s3(stack, s3)

@@ -1,0 +1,42 @@
+"""The aiohttp application factory: views, error pages, static files, webhook and sandbox."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import WSCloseCode, web
+
+from app.config import Config
+from app.web import keys
+from app.web.errors import error_pages
+from app.web.views import routes
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def create_web_app(config: Config, *, services: dict[web.AppKey, object]) -> web.Application:
+    """Build the app; `services` fills its AppKeys (their owner, app.main, closes them)."""
+    app = web.Application(middlewares=[error_pages], client_max_size=60 * 1024 * 1024)
+    app[keys.CONFIG] = config
+    for key, value in services.items():
+        app[key] = value
+    aiohttp_jinja2.setup(
+        app, loader=jinja2.FileSystemLoader(ROOT / "templates"), autoescape=True,
+        context_processors=[aiohttp_jinja2.request_processor],
+    )
+    app.add_routes(routes)
+    app.router.add_static("/static", ROOT / "static", name="static")
+    app.cleanup_ctx.append(websocket_registry)
+    return app
+
+
+async def websocket_registry(app: web.Application) -> AsyncIterator[None]:
+    """Open WebSockets are closed on shutdown, so browsers reconnect instead of hanging."""
+    app[keys.WEBSOCKETS] = weakref.WeakSet()
+    yield
+    for ws in list(app[keys.WEBSOCKETS]):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")

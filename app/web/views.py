@@ -1,0 +1,46 @@
+"""Public views: the landing page, /healthz and media from Storage."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from app.storage import InvalidKey, NotFound
+from app.web.keys import CONFIG, POOL, STORAGE
+
+routes = web.RouteTableDef()
+HEALTH_TIMEOUT = 2.0
+
+
+@routes.get("/", name="index")
+@aiohttp_jinja2.template("index.html")
+async def index(request: web.Request) -> dict:
+    config = request.app[CONFIG]
+    return {"sandbox": config.sandbox, "base_url": config.base_url}
+
+
+@routes.get("/healthz", name="healthz")
+async def healthz(request: web.Request) -> web.Response:
+    """200 only when the database answers, so a load balancer takes us out when it does not."""
+    config = request.app[CONFIG]
+    body = {"mode": "sandbox" if config.sandbox else "telegram"}
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT):
+            await request.app[POOL].fetchval("SELECT 1")
+    except Exception as exc:
+        return web.json_response(
+            {"status": "unavailable", "database": f"error: {type(exc).__name__}", **body},
+            status=503)
+    return web.json_response({"status": "ok", "database": "ok", **body})
+
+
+@routes.get("/media/{key:.+}", name="media")
+async def media(request: web.Request) -> web.Response:
+    try:
+        stored = await request.app[STORAGE].get(request.match_info["key"])
+    except (NotFound, InvalidKey):
+        raise web.HTTPNotFound() from None
+    return web.Response(body=stored.data, content_type=stored.content_type,
+                        headers={"Cache-Control": "private, max-age=3600"})
