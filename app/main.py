@@ -134,7 +134,8 @@ class Bozor:
         if self.config.telegram_mode == "webhook":
             self.webhook = WebhookEndpoint(self.dispatcher, self.bot, webhook_secret(self.config))
             app.router.add_post(WEBHOOK_PATH, self.webhook.handle)
-        self.runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self.runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                                    shutdown_timeout=DRAIN_SECONDS)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.config.host, self.config.port)
         try:

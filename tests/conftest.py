@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,7 +19,11 @@ from aiohttp import web
 from app.config import Config, load_config
 from app.db.embedded import EmbeddedPostgres
 from app.db.migrations import migrate
+from app.db.pool import init_connection
 from app.main import Bozor, free_port
+from app.sandbox.app import make_sandbox_app
+from app.sandbox.driver import Sandbox
+from app.sandbox.world import World
 
 TEST_TOKEN = "4242424242:TestTokenForTheBozorSuiteOnlyXXXXXXXX"
 TEMPLATE_DB = "bozor_test_template"
@@ -54,6 +59,7 @@ def pg_root() -> Iterator[Path]:
     suite runs as root; /tmp can be.
     """
     root = Path(tempfile.mkdtemp(prefix="bozor-test-pg-"))
+    root.chmod(0o755)  # like ./data made by `make run`: others may traverse it
     yield root
     shutil.rmtree(root, ignore_errors=True)
 
@@ -100,34 +106,36 @@ async def database_url(pg_admin_dsn: str, template_dsn: str) -> AsyncIterator[st
 async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     """A connection to this test's database, for asserting what was stored."""
     conn = await asyncpg.connect(database_url)
+    await init_connection(conn)
     yield conn
     await conn.close()
 
 
+@dataclass
+class SandboxServer:
+    app: web.Application
+    url: str
+    world: World
+
+
 @pytest.fixture
-async def sandbox_server(aiohttp_server) -> AsyncIterator[web.Application]:
+async def sandbox_server(aiohttp_server) -> AsyncIterator[SandboxServer]:
     """The Telegram sandbox on its own port, as Telegram would be: outside Bozor."""
-    from app.sandbox.app import make_sandbox_app
-
-    app = make_sandbox_app(validate=True)
+    world = World()
+    app = make_sandbox_app(world, validate=True)
     server = await aiohttp_server(app)
-    app["base_url"] = str(server.make_url("")).rstrip("/")
-    yield app
-    from app.sandbox.app import WORLD
-
-    assert app[WORLD].spec_violations == [], "sandbox returned results that break the Bot API spec"
+    yield SandboxServer(app, str(server.make_url("")).rstrip("/"), world)
+    assert world.spec_violations == [], "sandbox results broke the Bot API spec"
 
 
 @pytest.fixture
-def sandbox_url(sandbox_server: web.Application) -> str:
-    return sandbox_server["base_url"]
+def sandbox_url(sandbox_server: SandboxServer) -> str:
+    return sandbox_server.url
 
 
 @pytest.fixture
 async def sandbox(sandbox_url: str) -> AsyncIterator:
     """The user-side driver: personas that send, press and read."""
-    from app.sandbox.driver import Sandbox
-
     async with Sandbox(sandbox_url) as driver:
         yield driver
 

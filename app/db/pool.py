@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def init_connection(conn: asyncpg.Connection) -> None:
     # jsonb in and out as Python objects; a str passed for jsonb is taken as ready-made JSON.
     await conn.set_type_codec(
         "jsonb", schema="pg_catalog", format="text",
@@ -21,7 +21,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
     """A pool whose connections decode jsonb; the caller closes it."""
     return await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection,
+        dsn, min_size=min_size, max_size=max_size, init=init_connection,
         command_timeout=60, server_settings={"application_name": "bozor"},
     )
 

@@ -1,4 +1,4 @@
-"""One aiogram Router per feature; `routers()` lists them in the order they are tried."""
+"""One aiogram Router per feature; `routers()` builds them in the order they are tried."""
 
 from aiogram import Router
 
@@ -7,5 +7,5 @@ from app.bot.handlers import errors, fallback, language, membership, menu, start
 
 def routers() -> list[Router]:
     # The fallback router must stay last: it answers whatever no feature took.
-    return [errors.router, membership.router, start.router, language.router, menu.router,
-            fallback.router]
+    return [module.create_router() for module in (errors, membership, start, language, menu,
+                                                  fallback)]

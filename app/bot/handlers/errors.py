@@ -11,10 +11,8 @@ from app.domain.users import mark_blocked
 from app.i18n import Translator
 
 log = logging.getLogger(__name__)
-router = Router(name="errors")
 
 
-@router.errors()
 async def on_error(event: ErrorEvent, pool: asyncpg.Pool, translator: Translator,
                    lang: str | None = None) -> bool:
     update, exc = event.update, event.exception
@@ -40,3 +38,10 @@ async def _apologise(event: ErrorEvent, _) -> None:
             await event.update.message.answer(text)
     except TelegramAPIError as exc:  # the apology itself failed: nothing more to say to them
         log.warning("could not apologise for update %s: %s", event.update.update_id, exc)
+
+
+def create_router() -> Router:
+    """A fresh router per dispatcher (a router can belong to one dispatcher only)."""
+    router = Router(name="errors")
+    router.errors.register(on_error)
+    return router

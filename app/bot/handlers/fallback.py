@@ -6,10 +6,7 @@ from aiogram.types import CallbackQuery, Message
 from app.bot.keyboards import main_menu
 from app.i18n import Gettext
 
-router = Router(name="fallback")
 
-
-@router.message()
 async def on_anything(message: Message, _: Gettext) -> None:
     if message.chat.type != "private":
         return
@@ -17,8 +14,15 @@ async def on_anything(message: Message, _: Gettext) -> None:
                          reply_markup=main_menu(_))
 
 
-@router.callback_query()
 async def on_stale_button(query: CallbackQuery, _: Gettext) -> None:
     # A button from an old message whose feature changed: say so instead of spinning forever.
     await query.answer(_("This button is out of date. Send /start for a fresh menu."),
                        show_alert=True)
+
+
+def create_router() -> Router:
+    """A fresh router per dispatcher (a router can belong to one dispatcher only)."""
+    router = Router(name="fallback")
+    router.message.register(on_anything)
+    router.callback_query.register(on_stale_button)
+    return router

@@ -10,16 +10,11 @@ from app.bot.keyboards import language_picker, main_menu
 from app.domain.users import LANGUAGES, choose_language
 from app.i18n import LANGUAGE_NAMES, Gettext, Translator
 
-router = Router(name="language")
 
-
-@router.message(Command("language"))
 async def on_language_command(message: Message, _: Gettext) -> None:
     await message.answer(_("Choose your language:"), reply_markup=language_picker(_, with_back=False))
 
 
-# A CallbackData filter is an async Filter: its magic rule runs inline, not in a worker thread.
-@router.callback_query(MenuCb.filter(F.action == "language"))
 async def on_language_button(query: CallbackQuery, _: Gettext) -> None:
     await query.answer()
     if query.message:
@@ -27,7 +22,6 @@ async def on_language_button(query: CallbackQuery, _: Gettext) -> None:
                                       reply_markup=language_picker(_, with_back=True))
 
 
-@router.callback_query(LangCb.filter())
 async def on_language_chosen(query: CallbackQuery, callback_data: LangCb, pool: asyncpg.Pool,
                              translator: Translator) -> None:
     code = callback_data.code if callback_data.code in LANGUAGES else translator.default
@@ -41,3 +35,13 @@ async def on_language_chosen(query: CallbackQuery, callback_data: LangCb, pool: 
                 name=LANGUAGE_NAMES[code]),
             reply_markup=main_menu(_),
         )
+
+
+def create_router() -> Router:
+    """A fresh router per dispatcher (a router can belong to one dispatcher only)."""
+    # CallbackData filters are async Filters: their magic rules run inline, not in a thread.
+    router = Router(name="language")
+    router.message.register(on_language_command, Command("language"))
+    router.callback_query.register(on_language_button, MenuCb.filter(F.action == "language"))
+    router.callback_query.register(on_language_chosen, LangCb.filter())
+    return router

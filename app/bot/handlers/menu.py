@@ -8,10 +8,10 @@ from app.bot.handlers.start import greeting
 from app.bot.keyboards import main_menu
 from app.i18n import Gettext
 
-router = Router(name="menu")
+COMING_SOON = frozenset({"post", "my_ads", "support", "tasks"})
 
 
-@router.callback_query(MenuCb.filter(F.action == "home"))
+
 async def on_home(query: CallbackQuery, _: Gettext) -> None:
     await query.answer()
     if query.message:
@@ -19,6 +19,14 @@ async def on_home(query: CallbackQuery, _: Gettext) -> None:
                                       reply_markup=main_menu(_))
 
 
-@router.callback_query(MenuCb.filter(F.action.in_({"post", "my_ads", "support", "tasks"})))
 async def on_coming_soon(query: CallbackQuery, _: Gettext) -> None:
     await query.answer(_("This section is coming soon."), show_alert=True)
+
+
+def create_router() -> Router:
+    """A fresh router per dispatcher (a router can belong to one dispatcher only)."""
+    # CallbackData filters are async Filters: their magic rules run inline, not in a thread.
+    router = Router(name="menu")
+    router.callback_query.register(on_home, MenuCb.filter(F.action == "home"))
+    router.callback_query.register(on_coming_soon, MenuCb.filter(F.action.in_(COMING_SOON)))
+    return router

@@ -7,21 +7,17 @@ from aiogram.types import Message
 from app.bot.keyboards import main_menu
 from app.i18n import Gettext
 
-router = Router(name="start")
-
 
 def greeting(_: Gettext, name: str) -> str:
     return _("Hello, {name}! I am Bozor, the marketplace bot. Choose what you want to do:").format(
         name=name)
 
 
-@router.message(CommandStart())
 async def on_start(message: Message, _: Gettext) -> None:
     name = message.from_user.first_name if message.from_user else ""
     await message.answer(greeting(_, name), reply_markup=main_menu(_))
 
 
-@router.message(Command("help"))
 async def on_help(message: Message, _: Gettext) -> None:
     await message.answer(_(
         "Bozor helps you sell and buy through our channel.\n\n"
@@ -30,3 +26,11 @@ async def on_help(message: Message, _: Gettext) -> None:
         "/help - this help\n\n"
         "Post an ad: answer a few questions, and the channel admins will review it."
     ), reply_markup=main_menu(_))
+
+
+def create_router() -> Router:
+    """A fresh router per dispatcher (a router can belong to one dispatcher only)."""
+    router = Router(name="start")
+    router.message.register(on_start, CommandStart())
+    router.message.register(on_help, Command("help"))
+    return router

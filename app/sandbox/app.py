@@ -1,0 +1,47 @@
+"""The sandbox as a self-contained aiohttp application (mounted at /sandbox or run alone)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from . import botapi, userapi
+from .keys import WEBHOOKS_KEY, WORLD_KEY
+from .webhook import WebhookDelivery
+from .world import World
+
+# Uploads reach 50 MB in Telegram; applies when the sandbox is the root app.
+MAX_BODY = 60 * 1024 * 1024
+
+
+def make_sandbox_app(world: World | None = None, *, validate: bool = False) -> web.Application:
+    """Bot API routes (/bot{token}/{method}, /file/...) and the user API (/api/...).
+
+    With `validate`, every Bot API result is checked against the spec and violations are
+    collected in `world.spec_violations` (costs time, so off by default).
+    """
+    world = world if world is not None else World()
+    world.validate = validate
+    world.closing = False
+    app = web.Application(client_max_size=MAX_BODY)
+    app[WORLD_KEY] = world
+    app[WEBHOOKS_KEY] = WebhookDelivery(world)
+    app.cleanup_ctx.append(_webhooks)
+    app.on_shutdown.append(_release_long_polls)
+    botapi.add_routes(app)
+    userapi.add_routes(app)
+    return app
+
+
+async def _release_long_polls(app: web.Application) -> None:
+    """Runs before the server waits for open requests: pending long polls answer at once."""
+    app[WORLD_KEY].release_waiters()
+
+
+async def _webhooks(app: web.Application) -> AsyncIterator[None]:
+    """Webhook delivery lives as long as the app: one ClientSession, one task per bot."""
+    delivery = app[WEBHOOKS_KEY]
+    await delivery.start()
+    yield
+    await delivery.stop()
