@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import hmac
 import logging
@@ -202,6 +203,9 @@ async def serve(config: Config) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await bozor.start()
+    # Everything built at start-up lives as long as the process: keep it out of the
+    # collector's scans so collections triggered by per-update garbage stay short.
+    gc.freeze()
     print(f"Bozor is running: open {config.base_url}"
           + ("  (sandbox mode: no BOT_TOKEN set)" if config.sandbox else ""), flush=True)
     await stop.wait()

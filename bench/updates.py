@@ -67,7 +67,8 @@ async def wait_until(check, seconds: float, what: str) -> None:
 
 def start_bot(kind: str, sandbox_url: str, dsn: str, data_dir: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
-    env.update(BOT_TOKEN=TOKENS[kind], TELEGRAM_API_URL=sandbox_url, LOG_LEVEL="WARNING")
+    env.update(BOT_TOKEN=TOKENS[kind], TELEGRAM_API_URL=sandbox_url, LOG_LEVEL="WARNING",
+               PYTHONPATH=str(ROOT))
     if kind == "echo":
         command = [sys.executable, "bench/echo_bot.py"]
     else:

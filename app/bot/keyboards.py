@@ -1,4 +1,6 @@
-"""Inline keyboards shared by the bot's routers."""
+"""Inline keyboards shared by the bot's routers (built once per language: they never change)."""
+
+from functools import lru_cache
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -10,6 +12,7 @@ def _button(text: str, action: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=MenuCb(action=action).pack())
 
 
+@lru_cache(maxsize=8)
 def main_menu(_: Gettext) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[
         [_button(_("📢 Post an ad"), "post"), _button(_("📋 My ads"), "my_ads")],
@@ -18,6 +21,7 @@ def main_menu(_: Gettext) -> InlineKeyboardMarkup:
     ])
 
 
+@lru_cache(maxsize=16)
 def language_picker(_: Gettext, *, with_back: bool) -> InlineKeyboardMarkup:
     rows = [[InlineKeyboardButton(text=name, callback_data=LangCb(code=code).pack())]
             for code, name in LANGUAGE_NAMES.items()]

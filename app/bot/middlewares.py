@@ -9,8 +9,10 @@ from typing import Any
 
 import asyncpg
 from aiogram import BaseMiddleware
+from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.types import Update, User
 
+from app.db.fsm import PREFETCHED, storage_key
 from app.db.queries.users import Contact, Inbound, record_journal_error
 from app.domain.users import record_update
 from app.i18n import Translator
@@ -35,54 +37,66 @@ def contact_of(user: User) -> Contact:
 
 
 class JournalMiddleware(BaseMiddleware):
-    """Store every update before it is handled, upsert its user, and give handlers `_` and `lang`."""
+    """Store every update before it is handled, upsert its user, and give handlers `_` and `lang`.
 
-    def __init__(self, pool: asyncpg.Pool, translator: Translator, default_language: str) -> None:
+    It runs before aiogram's FSM middleware and reads the user's FSM state in the same
+    statement, so an update costs one database round trip before its handler runs.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, translator: Translator, default_language: str,
+                 fsm: FSMContextMiddleware, in_flight: InFlight) -> None:
         self.pool = pool
         self.translator = translator
         self.default_language = default_language
+        self.fsm = fsm
+        self.in_flight = in_flight  # counted here: one middleware less on every update
 
     async def __call__(self, handler: Handler, update: Update, data: dict[str, Any]) -> Any:
-        user: User | None = data.get("event_from_user")
-        chat = data.get("event_chat")
-        inbound = inbound_of(update, data["bot"].id, chat.id if chat else None)
-        journal_id = await self._record(inbound, user, data)
-        try:
-            return await handler(update, data)
-        except Exception as exc:
-            if journal_id is not None:
-                async with self.pool.acquire() as conn:
-                    await record_journal_error(conn, journal_id, f"{type(exc).__name__}: {exc}")
-            raise
+        with self.in_flight:
+            user: User | None = data.get("event_from_user")
+            chat = data.get("event_chat")
+            inbound = inbound_of(update, data["bot"].id, chat.id if chat else None)
+            journal_id = await self._record(inbound, user, data)
+            try:
+                return await handler(update, data)
+            except Exception as exc:
+                if journal_id is not None:
+                    async with self.pool.acquire() as conn:
+                        await record_journal_error(conn, journal_id, f"{type(exc).__name__}: {exc}")
+                raise
 
     async def _record(self, inbound: Inbound, user: User | None, data: dict[str, Any]) -> int | None:
+        context = self.fsm.resolve_event_context(data["bot"], data) if user else None
+        fsm_key = storage_key(context.key) if context else ""
         async with self.pool.acquire() as conn:
             seen = await record_update(
                 conn, inbound, contact_of(user) if user else None,
                 clears_block=inbound.kind in CLEARS_BLOCK, default_language=self.default_language,
+                fsm_key=fsm_key,
             )
+        if context is not None:
+            PREFETCHED.set((fsm_key, seen.fsm_state))
         data["lang"] = seen.language
         data["_"] = self.translator(seen.language)
         return seen.journal_id
 
 
-class InFlight(BaseMiddleware):
-    """Counts updates being handled so shutdown can wait for them (bounded)."""
+class InFlight:
+    """Counts updates being handled (`with in_flight:`) so shutdown can wait for them, bounded."""
 
     def __init__(self) -> None:
         self.count = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
-    async def __call__(self, handler: Handler, update: Update, data: dict[str, Any]) -> Any:
+    def __enter__(self) -> None:
         self.count += 1
         self._idle.clear()
-        try:
-            return await handler(update, data)
-        finally:
-            self.count -= 1
-            if self.count == 0:
-                self._idle.set()
+
+    def __exit__(self, *exc: object) -> None:
+        self.count -= 1
+        if self.count == 0:
+            self._idle.set()
 
     async def drain(self, seconds: float) -> bool:
         """Wait until no update is being handled; False if `seconds` passed first."""

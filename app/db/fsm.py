@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import asyncpg
@@ -21,6 +22,12 @@ ON CONFLICT (key) DO UPDATE SET data = excluded.data, updated_at = now()
 """
 
 
+# The journal statement reads the update's FSM state in the same round trip (see
+# JournalMiddleware); get_state answers from it once instead of asking the database again.
+# A ContextVar is per update task, so no other update can see it.
+PREFETCHED: ContextVar[tuple[str, str | None] | None] = ContextVar("fsm_prefetched", default=None)
+
+
 def storage_key(key: StorageKey) -> str:
     return ":".join(str(part) if part is not None else "" for part in (
         key.bot_id, key.chat_id, key.user_id, key.thread_id, key.business_connection_id,
@@ -36,10 +43,15 @@ class PostgresStorage(BaseStorage):
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
+        PREFETCHED.set(None)
         await self.pool.execute(SET_STATE, storage_key(key), value)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        return await self.pool.fetchval(GET_STATE, storage_key(key))
+        text_key = storage_key(key)
+        prefetched = PREFETCHED.get()
+        if prefetched is not None and prefetched[0] == text_key:
+            return prefetched[1]
+        return await self.pool.fetchval(GET_STATE, text_key)
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         await self.pool.execute(SET_DATA, storage_key(key), dict(data))

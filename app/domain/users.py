@@ -19,6 +19,7 @@ class Seen:
     language: str
     is_new_user: bool
     journal_id: int | None  # None when the same update was stored before (a re-delivery)
+    fsm_state: str | None = None
 
 
 def resolve_language(chosen: str | None, telegram_code: str | None, default: str) -> str:
@@ -34,17 +35,21 @@ def resolve_language(chosen: str | None, telegram_code: str | None, default: str
 
 async def record_update(
     conn: asyncpg.Connection, inbound: Inbound, contact: Contact | None, *, clears_block: bool,
-    default_language: str,
+    default_language: str, fsm_key: str = "",
 ) -> Seen:
-    """Journal an update and upsert its user (one statement); a later message clears a block."""
+    """Journal an update and upsert its user (one statement); a later message clears a block.
+
+    The conversation state under `fsm_key` comes back in the same round trip."""
     if contact is None:
         journal_id = await q.journal_only(conn, inbound)
         return Seen(default_language, is_new_user=False, journal_id=journal_id)
-    row = await q.journal_and_upsert(conn, inbound, contact, clears_block=clears_block)
+    row = await q.journal_and_upsert(conn, inbound, contact, clears_block=clears_block,
+                                     fsm_key=fsm_key)
     return Seen(
         language=resolve_language(row["language"], row["language_code"], default_language),
         is_new_user=row["is_new"],
         journal_id=row["journal_id"],
+        fsm_state=row["fsm_state"],
     )
 
 
