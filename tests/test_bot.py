@@ -157,3 +157,21 @@ async def test_the_command_menu_is_set_in_each_language(bozor, sandbox_server) -
     assert [c.command for c in commands] == ["start", "language", "help"]
     assert commands[0].description == "Главное меню"
     assert isinstance(bozor.pool, asyncpg.Pool)
+
+
+async def test_a_database_failure_gets_a_polite_apology_not_silence(bozor, sandbox, pg_admin_dsn,
+                                                                    database_url) -> None:
+    from tests.conftest import with_database
+
+    aziz = await sandbox.user("Aziz", language_code="uz")
+    await aziz.send("/start")
+    await aziz.wait_for_bot("Assalomu alaykum")
+    name = database_url.rsplit("/", 1)[1].split("?")[0]
+    admin = await asyncpg.connect(with_database(pg_admin_dsn, "postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+    await aziz.send("/help")
+    reply = await aziz.wait_for_bot("Kechirasiz", timeout=10)
+    assert "Traceback" not in reply["text"]

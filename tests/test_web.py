@@ -102,3 +102,27 @@ async def test_webhook_mode_rejects_a_wrong_secret(make_config, sandbox_url, san
         assert await db.fetchval("SELECT count(*) FROM users") == 0
     finally:
         await app.stop()
+
+
+async def test_a_crashing_view_is_a_friendly_500_not_a_traceback(aiohttp_client, make_config) -> None:
+    from app.web.app import create_web_app
+
+    async def broken(request):
+        raise RuntimeError("secret internal detail")
+
+    app = create_web_app(make_config(), services={})
+    app.router.add_get("/broken", broken)
+    client = await aiohttp_client(app)
+    response = await client.get("/broken", headers={"Accept": "text/html"})
+    body = await response.text()
+    assert response.status == 500 and "Something went wrong" in body
+    assert "secret internal detail" not in body and "Traceback" not in body
+
+
+async def test_the_start_page_says_where_the_sandbox_is(make_config, aiohttp_client) -> None:
+    from app.web.app import create_web_app
+
+    client = await aiohttp_client(create_web_app(make_config(), services={}))
+    response = await client.get("/")
+    assert response.status == 200
+    assert 'href="/sandbox/"' in await response.text()
