@@ -27,13 +27,21 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt $(VENV)/.runtime
 	$(PIP) install -r requirements-dev.txt
 	@touch $@
 
+# Browser tests drive Debian's chromium through Playwright (never `playwright install`:
+# it downloads a browser of its own, which these machines cannot fetch).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "browser tests need Debian's chromium: apt-get install chromium" >&2; exit 1; fi
+
 run: $(VENV)/.runtime
 	$(PY) run.py
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(CHROMIUM)
 	$(VENV)/bin/pybabel compile -d locales -D bozor -f >/dev/null
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest

@@ -8,6 +8,7 @@ import sys
 
 import uvloop
 
+from app.cli import add_parsers as add_data_parsers
 from app.config import ConfigError, load_config
 
 
@@ -17,6 +18,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("serve", help="run the bot, the web server and the scheduler (default)")
     commands.add_parser("migrate", help="apply pending database migrations and exit")
+    add_data_parsers(commands)
     return parser.parse_args(argv)
 
 
@@ -35,14 +37,19 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from app.db.embedded import EmbeddedPostgresError
     from app.db.migrations import MigrationError
-    from app.main import StartupError, run_migrations, serve
+    from app.domain.channels import ChannelError
+    from app.main import StartupError, run_data_command, run_migrations, serve
 
     try:
-        if args.command == "migrate":
+        if args.command in ("channel", "demo"):
+            print(uvloop.run(run_data_command(config, args)))
+        elif args.command == "migrate":
             applied = uvloop.run(run_migrations(config))
             print("applied: " + (", ".join(applied) if applied else "nothing, all up to date"))
         else:
             uvloop.run(serve(config))
+    except ChannelError as exc:
+        return fail(str(exc), 2)
     except (StartupError, EmbeddedPostgresError, MigrationError) as exc:
         return fail(str(exc), 1)
     except KeyboardInterrupt:

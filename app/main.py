@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import functools
 import gc
 import hashlib
 import hmac
@@ -110,11 +112,11 @@ class Bozor:
             await asyncio.to_thread(self.pg.stop)
         self.pool = self.pg = self.runner = self.polling = self.bot = None
 
-    async def _start_database(self) -> None:
+    async def _start_database(self, *, attach: bool = False) -> None:
         dsn = self.config.database_url
         if dsn is None:
             self.pg = EmbeddedPostgres(self.config.data_dir / "pg", fast=self.embedded_fast)
-            dsn = await asyncio.to_thread(self.pg.start)
+            dsn = await asyncio.to_thread(functools.partial(self.pg.start, attach=attach))
         try:
             self.pool = await create_pool(dsn)
         except (OSError, asyncpg.PostgresError) as exc:
@@ -217,7 +219,20 @@ async def run_migrations(config: Config) -> list[str]:
     """`run.py migrate`: apply pending migrations and exit."""
     bozor = Bozor(config)
     try:
-        await bozor._start_database()
+        await bozor._start_database(attach=True)
     finally:
         await bozor.stop()
     return bozor.applied_migrations
+
+
+async def run_data_command(config: Config, args: argparse.Namespace) -> str:
+    """`run.py channel …` / `run.py demo`: change data in one transaction and exit."""
+    from app.cli import run_command
+
+    bozor = Bozor(config)
+    try:
+        await bozor._start_database(attach=True)
+        async with bozor.pool.acquire() as conn, conn.transaction():
+            return await run_command(conn, args)
+    finally:
+        await bozor.stop()

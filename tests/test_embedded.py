@@ -111,3 +111,15 @@ def test_as_root_a_closed_parent_folder_is_reported_not_opened(tmp_path: Path) -
     finally:
         pg.stop()
     assert tmp_path.parent.stat().st_mode == closed
+
+
+async def test_a_command_uses_the_running_server_without_stopping_it(server: EmbeddedPostgres
+                                                                     ) -> None:
+    dsn = server.start()
+    command = EmbeddedPostgres(server.root, fast=True)
+    assert command.start(attach=True) == dsn
+    conn = await asyncpg.connect(dsn)
+    assert await conn.fetchval("SELECT 1") == 1
+    await conn.close()
+    command.stop()
+    assert _postmaster_pid(server.pgdata) is not None  # still the serving process's server

@@ -47,6 +47,7 @@ class EmbeddedPostgres:
     fast: bool = False  # tests only: trade durability for speed
     database: str = "bozor"
     _lock: IO[str] | None = field(default=None, repr=False)
+    _attached: bool = field(default=False, repr=False)  # using a server another process owns
     _socket_dir: Path | None = field(default=None, repr=False)
     _run_as: pwd.struct_passwd | None = field(default=None, repr=False)
 
@@ -63,10 +64,19 @@ class EmbeddedPostgres:
         host = quote(str(self._socket_dir), safe="")
         return f"postgresql://postgres@/{database or self.database}?host={host}&port={PORT}"
 
-    def start(self) -> str:
-        """Initialise on first use, recover what a crash left behind, start; return the DSN."""
+    def start(self, *, attach: bool = False) -> str:
+        """Initialise on first use, recover what a crash left behind, start; return the DSN.
+
+        With `attach`, a server already run by another Bozor process is used as it is (the
+        CLI while `make run` is up); that process keeps owning and stopping it.
+        """
         self.root.mkdir(parents=True, exist_ok=True)
-        self._take_lock()
+        try:
+            self._take_lock()
+        except EmbeddedPostgresError:
+            if attach and self._attach():
+                return self.dsn()
+            raise
         self._run_as = _server_user()
         self._prepare_dirs()
         if not (self.pgdata / "PG_VERSION").is_file():
@@ -78,6 +88,9 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         """Stop the server (fast shutdown: sessions are closed, data is safe) and release the lock."""
+        if self._attached:
+            self._attached = False
+            return
         if self._socket_dir is not None and _postmaster_pid(self.pgdata) is not None:
             self._run([bin_dir() / "pg_ctl", "-D", self.pgdata, "-m", "fast", "-w", "stop"],
                       check=False)
@@ -100,6 +113,18 @@ class EmbeddedPostgres:
                 f"another Bozor is already using {self.root}; stop it or set DATA_DIR"
             ) from None
         self._lock = handle
+
+    def _attach(self) -> bool:
+        """Use the running server of the process holding the lock, if it is ready."""
+        pid = _postmaster_pid(self.pgdata)
+        if pid is None or not _is_our_postgres(pid, self.pgdata):
+            return False
+        lines = (self.pgdata / "postmaster.pid").read_text().splitlines()
+        if len(lines) < 8 or lines[7].strip() != "ready":
+            return False
+        self._socket_dir = Path(lines[4].strip())
+        self._attached = True
+        return True
 
     def _prepare_dirs(self) -> None:
         socket_dir = self.root / "run"

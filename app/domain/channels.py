@@ -1,0 +1,180 @@
+"""Channels and their settings (M10): validated here, so the CLI, the panel and the bot agree."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import asyncpg
+
+from app.db.queries import channels as q
+
+LANGUAGES = ("uz", "ru", "en")
+USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+HASHTAG_RE = re.compile(r"^\w{1,32}$")
+QUIET_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)-([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class ChannelError(ValueError):
+    """A channel setting that cannot be accepted; the message says why, for a person."""
+
+
+def parse_chat_ref(ref: str) -> tuple[int | None, str | None]:
+    """'@name', 'name', 't.me/name' or a numeric chat id -> (chat_id, username)."""
+    text = ref.strip().removeprefix("https://").removeprefix("http://").removeprefix("t.me/")
+    text = text.removeprefix("@")
+    if re.fullmatch(r"-?\d+", text):
+        chat_id = int(text)
+        if chat_id >= 0:
+            raise ChannelError("a channel's chat id is negative, like -1001234567890")
+        return chat_id, None
+    if not USERNAME_RE.match(text):
+        raise ChannelError(f"{ref!r} is neither @username (5-32 letters, digits, _) nor a chat id")
+    return None, text
+
+
+def parse_quiet_hours(value: str | None) -> tuple[time | None, time | None]:
+    """'23:00-07:00' -> (23:00, 07:00); '' or None -> no quiet hours."""
+    if not value:
+        return None, None
+    match = QUIET_RE.match(value.strip())
+    if not match:
+        raise ChannelError("quiet hours look like 23:00-07:00")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if (h1, m1) == (h2, m2):
+        raise ChannelError("quiet hours must not start and end at the same minute")
+    return time(h1, m1), time(h2, m2)
+
+
+def _minutes(value: int, low: int, high: int, name: str) -> timedelta:
+    if not low <= value <= high:
+        raise ChannelError(f"{name} must be from {low} to {high}")
+    return timedelta(minutes=value)
+
+
+def settings_changes(*, title: str | None = None, language: str | None = None,
+                     timezone: str | None = None, repost_minutes: int | None = None,
+                     quiet_hours: str | None = None, keep_old_posts: bool | None = None,
+                     checkin_days: float | None = None, checkin_max_asks: int | None = None,
+                     ads_per_day: int | None = None, active: bool | None = None
+                     ) -> dict[str, object]:
+    """Validate the given settings and map them to columns; None means 'leave as it is'."""
+    changes: dict[str, object] = {}
+    if title is not None:
+        if not 1 <= len(title.strip()) <= 128:
+            raise ChannelError("a title has 1 to 128 characters")
+        changes["title"] = title.strip()
+    if language is not None:
+        if language not in LANGUAGES:
+            raise ChannelError(f"language must be one of {', '.join(LANGUAGES)}")
+        changes["language"] = language
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ChannelError(f"unknown time zone {timezone!r} (e.g. Asia/Tashkent)") from None
+        changes["timezone"] = timezone
+    if repost_minutes is not None:
+        changes["repost_every"] = _minutes(repost_minutes, 1, 24 * 60, "the re-post interval")
+    if quiet_hours is not None:
+        changes["quiet_from"], changes["quiet_to"] = parse_quiet_hours(quiet_hours)
+    if keep_old_posts is not None:
+        changes["keep_old_posts"] = keep_old_posts
+    if checkin_days is not None:
+        changes["checkin_every"] = _minutes(round(checkin_days * 24 * 60), 60, 90 * 24 * 60,
+                                            "the check-in interval")
+    if checkin_max_asks is not None:
+        if not 1 <= checkin_max_asks <= 20:
+            raise ChannelError("asks before expiry must be from 1 to 20")
+        changes["checkin_max_asks"] = checkin_max_asks
+    if ads_per_day is not None:
+        if not 1 <= ads_per_day <= 1000:
+            raise ChannelError("ads per seller per day must be from 1 to 1000")
+        changes["ads_per_day"] = ads_per_day
+    if active is not None:
+        changes["active"] = active
+    return changes
+
+
+async def create_channel(conn: asyncpg.Connection, *, title: str, chat_ref: str,
+                         language: str = "uz") -> asyncpg.Record:
+    chat_id, username = parse_chat_ref(chat_ref)
+    settings_changes(title=title, language=language)
+    try:
+        return await q.insert_channel(conn, title=title.strip(), chat_id=chat_id,
+                                      username=username, language=language)
+    except asyncpg.UniqueViolationError:
+        raise ChannelError(f"a channel {chat_ref!r} already exists") from None
+
+
+async def require_channel(conn: asyncpg.Connection, ref: str) -> asyncpg.Record:
+    channel = await q.find_channel(conn, ref)
+    if channel is None:
+        raise ChannelError(f"no channel {ref!r}; see `run.py channel list`")
+    return channel
+
+
+async def update_settings(conn: asyncpg.Connection, channel_id: int, **settings: object
+                          ) -> asyncpg.Record:
+    changes = settings_changes(**settings)  # type: ignore[arg-type]
+    if not changes:
+        raise ChannelError("nothing to change")
+    row = await q.update_channel(conn, channel_id, changes)
+    if row is None:
+        raise ChannelError(f"no channel with id {channel_id}")
+    return row
+
+
+async def add_category(conn: asyncpg.Connection, channel_id: int, hashtag: str,
+                       names: dict[str, str], position: int | None = None) -> asyncpg.Record:
+    tag = hashtag.strip().lstrip("#")
+    if not HASHTAG_RE.match(tag):
+        raise ChannelError("a hashtag has 1 to 32 letters, digits or _")
+    if any(not names.get(lang, "").strip() for lang in LANGUAGES):
+        raise ChannelError("a category needs a name in uz, ru and en")
+    try:
+        return await q.insert_category(conn, channel_id, tag,
+                                       {k: names[k].strip() for k in LANGUAGES}, position)
+    except asyncpg.UniqueViolationError:
+        raise ChannelError(f"the channel already has a category #{tag}") from None
+
+
+async def add_admin(conn: asyncpg.Connection, channel_id: int, user_id: int,
+                    source: str = "manual") -> bool:
+    """Give a Telegram user the admin role for a channel; False if they had it already."""
+    if user_id <= 0:
+        raise ChannelError("a Telegram user id is a positive number")
+    return await q.insert_admin(conn, channel_id, user_id, source)
+
+
+async def remove_admin(conn: asyncpg.Connection, channel_id: int, user_id: int) -> bool:
+    return await q.delete_admin(conn, channel_id, user_id)
+
+
+def normalise_words(words: Iterable[str]) -> list[str]:
+    """Lower-case, trimmed, without empties or repeats, in a stable order."""
+    seen: dict[str, None] = {}
+    for word in words:
+        clean = word.strip().lower()
+        if clean:
+            if len(clean) > 64:
+                raise ChannelError(f"a banned word has at most 64 characters: {clean[:20]}…")
+            seen.setdefault(clean, None)
+    return list(seen)
+
+
+async def set_banned_words(conn: asyncpg.Connection, channel_id: int, words: Iterable[str]
+                           ) -> list[str]:
+    clean = normalise_words(words)
+    async with conn.transaction():
+        await q.replace_banned_words(conn, channel_id, clean)
+    return clean
+
+
+async def add_reason(conn: asyncpg.Connection, channel_id: int, texts: dict[str, str]
+                     ) -> asyncpg.Record:
+    if any(not texts.get(lang, "").strip() for lang in LANGUAGES):
+        raise ChannelError("a rejection reason needs a text in uz, ru and en")
+    return await q.insert_reason(conn, channel_id, {k: texts[k].strip() for k in LANGUAGES})
