@@ -17,6 +17,11 @@ LANGUAGE_NAMES = {"uz": "O'zbekcha", "ru": "Русский", "en": "English"}
 Gettext = Callable[[str], str]
 
 
+def N_(message: str) -> str:
+    """Mark a text for the catalogs where it is translated later, in the user's language."""
+    return message
+
+
 def compile_catalogs(locales_dir: Path = LOCALES_DIR) -> None:
     """Compile each .po into its .mo when the .mo is missing or older (make does it at install)."""
     from babel.messages.mofile import write_mo

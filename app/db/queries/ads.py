@@ -1,0 +1,87 @@
+"""Queries on ads, their photos, messages and events."""
+
+from __future__ import annotations
+
+import asyncpg
+
+LIVE = ("pending", "published")
+
+
+async def live_ad_with_text(conn: asyncpg.Connection, channel_id: int, seller_id: int, key: str,
+                            exclude_ad: int | None) -> int | None:
+    """A pending or published ad with the same normalised text, in the channel or by the seller."""
+    return await conn.fetchval(
+        """SELECT id FROM ads
+           WHERE text_key = $3 AND status = ANY($5::text[]) AND id IS DISTINCT FROM $4
+             AND (channel_id = $1 OR seller_id = $2)
+           ORDER BY id LIMIT 1""", channel_id, seller_id, key, exclude_ad, list(LIVE))
+
+
+async def live_ad_with_photo(conn: asyncpg.Connection, channel_id: int, seller_id: int,
+                             unique_ids: list[str], exclude_ad: int | None) -> int | None:
+    if not unique_ids:
+        return None
+    return await conn.fetchval(
+        """SELECT a.id FROM ad_photos p JOIN ads a ON a.id = p.ad_id
+           WHERE p.file_unique_id = ANY($3::text[]) AND a.status = ANY($5::text[])
+             AND a.id IS DISTINCT FROM $4 AND (a.channel_id = $1 OR a.seller_id = $2)
+           ORDER BY a.id LIMIT 1""", channel_id, seller_id, unique_ids, exclude_ad, list(LIVE))
+
+
+async def ads_submitted_since(conn: asyncpg.Connection, seller_id: int, *, hours: int) -> int:
+    return await conn.fetchval(
+        "SELECT count(*) FROM ads WHERE seller_id = $1 "
+        "AND submitted_at > now() - make_interval(hours => $2)", seller_id, hours)
+
+
+async def insert_ad(conn: asyncpg.Connection, values: dict[str, object]) -> asyncpg.Record:
+    """Insert an ad from column values chosen by the domain (names never come from input)."""
+    columns = ", ".join(values)
+    params = ", ".join(f"${i}" for i in range(1, len(values) + 1))
+    return await conn.fetchrow(
+        f"INSERT INTO ads ({columns}) VALUES ({params}) RETURNING *", *values.values())
+
+
+async def insert_photos(conn: asyncpg.Connection, ad_id: int,
+                        photos: list[tuple[str, str, str | None]]) -> None:
+    await conn.executemany(
+        "INSERT INTO ad_photos (ad_id, position, file_id, file_unique_id, storage_key) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        [(ad_id, i, fid, uid, key) for i, (fid, uid, key) in enumerate(photos)])
+
+
+async def add_event(conn: asyncpg.Connection, ad_id: int, kind: str, actor_id: int | None,
+                    detail: dict | None = None) -> None:
+    await conn.execute(
+        "INSERT INTO ad_events (ad_id, kind, actor_id, detail) VALUES ($1, $2, $3, $4)",
+        ad_id, kind, actor_id, detail or {})
+
+
+async def decide(conn: asyncpg.Connection, ad_id: int, admin_id: int, status: str,
+                 reason: str | None) -> asyncpg.Record | None:
+    """The first decision wins: only a pending ad changes; None when someone decided first."""
+    return await conn.fetchrow(
+        """UPDATE ads SET status = $3, decided_by = $2, decided_at = now(), reject_reason = $4,
+                          published_at = CASE WHEN $3 = 'published' THEN now() END,
+                          updated_at = now()
+           WHERE id = $1 AND status = 'pending'
+           RETURNING *""", ad_id, admin_id, status, reason)
+
+
+async def get_ad(conn: asyncpg.Connection, ad_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM ads WHERE id = $1", ad_id)
+
+
+async def list_photos(conn: asyncpg.Connection, ad_id: int) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT * FROM ad_photos WHERE ad_id = $1 ORDER BY position", ad_id)
+
+
+async def list_events(conn: asyncpg.Connection, ad_id: int) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT * FROM ad_events WHERE ad_id = $1 ORDER BY at, id", ad_id)
+
+
+async def is_admin_for_ad(conn: asyncpg.Connection, ad_id: int, user_id: int) -> bool:
+    """Whether the user moderates the channel the ad was submitted to."""
+    return await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM ads a JOIN channel_admins c ON c.channel_id = a.channel_id "
+        "WHERE a.id = $1 AND c.user_id = $2)", ad_id, user_id)

@@ -1,0 +1,198 @@
+"""Ads: what a seller submits, how it reads in the channel, and the pre-moderation flags (M2, M9)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+import asyncpg
+
+from app.db.queries import ads as q
+from app.i18n import N_, Gettext
+
+CAPTION_LIMIT = 1024  # Telegram's limit for a photo or album caption
+TITLE_LIMIT = 80
+MAX_PHOTOS = 10
+CURRENCIES = ("UZS", "USD")
+
+
+class AdError(ValueError):
+    """Input a seller must correct; `message` is an English msgid, `values` fill it in."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.values = values
+
+    def text(self, _: Gettext) -> str:
+        return _(self.message).format(**self.values)
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    file_id: str
+    file_unique_id: str
+    storage_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    amount: Decimal | None  # None: negotiable only
+    currency: str | None
+    negotiable: bool
+
+
+@dataclass(slots=True)
+class Draft:
+    """An ad being written; kept in the seller's FSM data between steps."""
+
+    channel_id: int
+    category_id: int | None = None
+    title: str = ""
+    description: str = ""
+    price: Price | None = None
+    district: str = ""
+    contact: str = ""
+    photos: list[Photo] = field(default_factory=list)
+
+
+# --- parsing what the seller typed ----------------------------------------------------------
+
+def clean_text(text: str | None) -> str:
+    """Trim, normalise Unicode (NFC) and squeeze runs of blank lines."""
+    value = unicodedata.normalize("NFC", (text or "").strip())
+    return re.sub(r"\n{3,}", "\n\n", value)
+
+
+def parse_title(text: str | None) -> str:
+    title = " ".join(clean_text(text).split())
+    if not title:
+        raise AdError(N_("Please send the title as text."))
+    if len(title) > TITLE_LIMIT:
+        raise AdError(N_("The title is too long: {length} characters, at most {limit}. "
+                         "Please shorten it by {excess}."),
+                      length=len(title), limit=TITLE_LIMIT, excess=len(title) - TITLE_LIMIT)
+    return title
+
+
+NEGOTIABLE_WORDS = {"negotiable", "kelishiladi", "kelishamiz", "договорная", "договорная цена",
+                    "торг", "договоримся"}
+_USD = re.compile(r"(\$|usd|dollar|доллар|у\.е\.?)", re.IGNORECASE)
+_UZS = re.compile(r"(so'?m|soʻm|сум|uzs)", re.IGNORECASE)
+
+
+def parse_price(text: str | None) -> Price:
+    """'1 500 000 so'm', '$1200', '1200 usd', '850000', or 'negotiable' in uz/ru/en."""
+    raw = clean_text(text).lower()
+    if not raw:
+        raise AdError(N_("Please send the price as a number, e.g. 1500000 or 1200$."))
+    if raw in NEGOTIABLE_WORDS:
+        return Price(None, None, True)
+    currency = "USD" if _USD.search(raw) else "UZS"
+    digits = _UZS.sub("", _USD.sub("", raw)).replace(" ", "").replace("\u00a0", "")
+    digits = digits.replace(",", "." if re.fullmatch(r"\d+,\d{1,2}", digits) else "")
+    try:
+        amount = Decimal(digits)
+    except InvalidOperation:
+        raise AdError(N_("I could not read a price in that. Send a number, e.g. 1500000 or "
+                         "1200$, or the word “negotiable”.")) from None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e14"):
+        raise AdError(N_("That price is out of range. Send a number, e.g. 1500000 or 1200$."))
+    return Price(amount.quantize(Decimal("0.01")), currency, False)
+
+
+def parse_contact(text: str | None) -> str:
+    """A phone number or a @username, as the buyer will see it."""
+    value = clean_text(text)
+    phone = re.sub(r"[\s()-]", "", value)
+    if re.fullmatch(r"\+?\d{7,15}", phone):
+        return phone if phone.startswith("+") else f"+{phone}"
+    if re.fullmatch(r"@?[A-Za-z][A-Za-z0-9_]{4,31}", value):
+        return value if value.startswith("@") else f"@{value}"
+    raise AdError(N_("Send a phone number like +998901234567 or a Telegram @username, "
+                     "or press the button to share your contact."))
+
+
+# --- how the ad reads in the channel -------------------------------------------------------
+
+def format_price(price: Price, _: Gettext) -> str:
+    if price.amount is None:
+        return _("Negotiable")
+    whole = price.amount == price.amount.to_integral_value()
+    number = f"{price.amount:,.0f}" if whole else f"{price.amount:,.2f}"
+    if price.currency == "USD":
+        text = f"${number}"
+    else:
+        text = _("{amount} so'm").format(amount=number.replace(",", " "))
+    if price.negotiable:
+        note = _("negotiable")
+        return f"{text} ({note})"
+    return text
+
+
+def caption(draft: Draft, _: Gettext, *, hashtag: str | None, link: str, sold: bool = False) -> str:
+    """The channel caption: plain text (no parse mode), so nothing a seller types is markup."""
+    sold_mark, write = _("SOLD"), _("Write to the seller")
+    lines = [f"❌ {sold_mark}" if sold else None, f"📢 {draft.title}",
+             f"💰 {format_price(draft.price, _)}" if draft.price else None,
+             f"📍 {draft.district}" if draft.district else None,
+             f"📞 {draft.contact}" if draft.contact else None, "", draft.description, "",
+             f"#{hashtag}" if hashtag else None, f"✍️ {write}: {link}"]
+    return "\n".join(line for line in lines if line is not None).strip()
+
+
+def caption_excess(draft: Draft, _: Gettext, *, hashtag: str | None, link: str) -> int:
+    """How many characters too long the caption is (0 when it fits Telegram's limit).
+
+    Measured with the SOLD mark, so marking the ad sold later can never break the caption.
+    """
+    return max(0, len(caption(draft, _, hashtag=hashtag, link=link, sold=True)) - CAPTION_LIMIT)
+
+
+# --- pre-moderation ------------------------------------------------------------------------
+
+def text_key(title: str, description: str) -> str:
+    """Normalised text for spotting the same ad twice: case, punctuation and spacing ignored."""
+    folded = unicodedata.normalize("NFKC", f"{title} {description}").casefold()
+    return " ".join(re.sub(r"[^\w]+", " ", folded).split())
+
+
+def banned_found(key: str, banned: Sequence[str]) -> list[str]:
+    """Banned words or phrases that appear as whole words in the normalised text."""
+    padded = f" {key} "
+    return [word for word in banned if f" {text_key(word, '')} " in padded]
+
+
+async def premoderate(conn: asyncpg.Connection, *, channel_id: int, seller_id: int,
+                      key: str, photo_ids: Sequence[str], banned: Sequence[str],
+                      ads_per_day: int, exclude_ad: int | None = None) -> list[dict]:
+    """The reasons an admin should look twice; an ad with flags still reaches the admins."""
+    flags: list[dict] = [{"kind": "banned_word", "word": w} for w in banned_found(key, banned)]
+    same_text = await q.live_ad_with_text(conn, channel_id, seller_id, key, exclude_ad)
+    if same_text is not None:
+        flags.append({"kind": "duplicate_text", "ad_id": same_text})
+    same_photo = await q.live_ad_with_photo(conn, channel_id, seller_id, list(photo_ids),
+                                            exclude_ad)
+    if same_photo is not None:
+        flags.append({"kind": "duplicate_photo", "ad_id": same_photo})
+    today = await q.ads_submitted_since(conn, seller_id, hours=24)
+    if today >= ads_per_day:
+        flags.append({"kind": "daily_limit", "count": today + 1, "limit": ads_per_day})
+    return flags
+
+
+def describe_flag(flag: dict, _: Gettext) -> str:
+    kind = flag["kind"]
+    if kind == "banned_word":
+        return _("banned word: {word}").format(word=flag["word"])
+    if kind == "duplicate_text":
+        return _("same text as ad #{ad_id}").format(ad_id=flag["ad_id"])
+    if kind == "duplicate_photo":
+        return _("same photo as ad #{ad_id}").format(ad_id=flag["ad_id"])
+    if kind == "daily_limit":
+        return _("seller's ad {count} today (limit {limit})").format(**{
+            k: flag[k] for k in ("count", "limit")})
+    return kind
