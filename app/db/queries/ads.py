@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
 
 LIVE = ("pending", "published")
@@ -63,7 +65,9 @@ async def decide(conn: asyncpg.Connection, ad_id: int, admin_id: int, status: st
     return await conn.fetchrow(
         """UPDATE ads SET status = $3, decided_by = $2, decided_at = now(), reject_reason = $4,
                           published_at = CASE WHEN $3 = 'published' THEN now() END,
-                          updated_at = now()
+                          next_checkin_at = CASE WHEN $3 = 'published' THEN now() + (
+                              SELECT checkin_every FROM channels c WHERE c.id = ads.channel_id) END,
+                          checkin_asks = 0, updated_at = now()
            WHERE id = $1 AND status = 'pending'
            RETURNING *""", ad_id, admin_id, status, reason)
 
@@ -85,3 +89,43 @@ async def is_admin_for_ad(conn: asyncpg.Connection, ad_id: int, user_id: int) ->
     return await conn.fetchval(
         "SELECT EXISTS (SELECT 1 FROM ads a JOIN channel_admins c ON c.channel_id = a.channel_id "
         "WHERE a.id = $1 AND c.user_id = $2)", ad_id, user_id)
+
+
+async def claim_due_checkins(conn: asyncpg.Connection, now: datetime, limit: int
+                             ) -> list[asyncpg.Record]:
+    """Published ads whose seller is due a "still selling?" question, locked for this process."""
+    return await conn.fetch(
+        """SELECT a.*, c.checkin_every, c.checkin_max_asks FROM ads a
+           JOIN channels c ON c.id = a.channel_id
+           WHERE a.status = 'published' AND a.next_checkin_at <= $1
+           ORDER BY a.next_checkin_at, a.id
+           FOR UPDATE OF a SKIP LOCKED
+           LIMIT $2""", now, limit)
+
+
+async def set_checkin(conn: asyncpg.Connection, ad_id: int, *, asks: int, next_at: datetime | None
+                      ) -> None:
+    await conn.execute(
+        "UPDATE ads SET checkin_asks = $2, next_checkin_at = $3, updated_at = now() WHERE id = $1",
+        ad_id, asks, next_at)
+
+
+async def close_ad(conn: asyncpg.Connection, ad_id: int, status: str, from_statuses: list[str],
+                   seller_id: int | None) -> asyncpg.Record | None:
+    """Move an ad to sold / expired / withdrawn if it is in one of `from_statuses` (and, when
+    given, belongs to `seller_id`); None when it was not."""
+    return await conn.fetchrow(
+        """UPDATE ads SET status = $2, next_checkin_at = NULL, updated_at = now()
+           WHERE id = $1 AND status = ANY($3::text[]) AND ($4::bigint IS NULL OR seller_id = $4)
+           RETURNING *""", ad_id, status, from_statuses, seller_id)
+
+
+async def renew_checkin(conn: asyncpg.Connection, ad_id: int, seller_id: int, now: datetime
+                        ) -> asyncpg.Record | None:
+    """The seller still sells: reset the asks and schedule the next question."""
+    return await conn.fetchrow(
+        """UPDATE ads SET checkin_asks = 0, updated_at = now(),
+                          next_checkin_at = $3::timestamptz + (SELECT checkin_every FROM channels c
+                                                  WHERE c.id = ads.channel_id)
+           WHERE id = $1 AND seller_id = $2 AND status = 'published'
+           RETURNING *""", ad_id, seller_id, now)
