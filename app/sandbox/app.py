@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from . import botapi, userapi
+from . import botapi, client, userapi, userapi_chats
 from .keys import WEBHOOKS_KEY, WORLD_KEY
 from .webhook import WebhookDelivery
 from .world import World
@@ -31,6 +31,8 @@ def make_sandbox_app(world: World | None = None, *, validate: bool = False) -> w
     app.on_shutdown.append(_release_long_polls)
     botapi.add_routes(app)
     userapi.add_routes(app)
+    userapi_chats.add_routes(app)
+    client.add_routes(app)  # the browser client: /, /ws, /static/
     return app
 
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import spec
+from .errors import TelegramError
 from .formatting import ParseError, parse, strip_text
-from .world import Bot, TelegramError, Webhook, World
+from .world import Bot, Webhook, World
 
 Params = dict[str, Any]
 Handler = Callable[[World, Bot, Params], Any]
@@ -163,9 +164,9 @@ def _reply_to(world: World, bot: Bot, p: Params) -> int | None:
     params = p.get("reply_parameters")
     if not params:
         return None
-    dialog = world.bot_dialog(bot, p["chat_id"])
+    target = world.bot_target(bot, p["chat_id"], "read")
     mid = params.get("message_id")
-    if world.find_message(dialog, mid) is None:
+    if target.find(mid) is None:
         if params.get("allow_sending_without_reply"):
             return None
         raise TelegramError(400, "Bad Request: message to be replied not found")
@@ -327,9 +328,9 @@ def edit_message_text(world: World, bot: Bot, p: Params) -> dict[str, Any]:
     content["reply_markup"] = _reply_markup(p, inline_only=True)
     if content["reply_markup"] is not None and not content["reply_markup"]["inline_keyboard"]:
         content["reply_markup"] = None
-    dialog = world.bot_dialog(bot, chat_id, sending=False)
-    old = world.find_message(dialog, message_id)
-    if old is not None and "text" not in old and old["from"]["id"] == bot.id:
+    target = world.bot_target(bot, chat_id, "edit")
+    old = target.find(message_id)
+    if old is not None and "text" not in old and target.authors.get(message_id) == bot.id:
         raise TelegramError(400, "Bad Request: there is no text in the message to edit")
     return world.bot_edits(bot, chat_id, message_id, content)
 
@@ -372,23 +373,6 @@ def send_chat_action(world: World, bot: Bot, p: Params) -> bool:
 # ---------------------------------------------------------------- chats and commands
 
 
-@method("getChat")
-def get_chat(world: World, bot: Bot, p: Params) -> dict[str, Any]:
-    dialog = world.bot_dialog(bot, p["chat_id"], sending=False)
-    return {
-        **dialog.user.chat_dict(),
-        "accent_color_id": dialog.user.id % 7,  # the colour clients derive for users who chose none
-        "max_reaction_count": 11,
-        "accepted_gift_types": {
-            "unlimited_gifts": True,
-            "limited_gifts": True,
-            "unique_gifts": True,
-            "premium_subscription": True,
-            "gifts_from_channels": True,
-        },
-    }
-
-
 @method("setMyCommands")
 def set_my_commands(world: World, bot: Bot, p: Params) -> bool:
     commands = p["commands"]
@@ -416,3 +400,7 @@ def get_my_commands(world: World, bot: Bot, p: Params) -> list[dict[str, str]]:
 def delete_my_commands(world: World, bot: Bot, p: Params) -> bool:
     bot.commands.pop(_scope_key(p), None)
     return True
+
+
+# Methods in other modules register themselves on import.
+from . import methods_chats, methods_media  # noqa: E402, F401

@@ -63,13 +63,20 @@ def method(name: str) -> MethodSpec | None:
     return _methods().get(name.lower())
 
 
+# Fields the installed aiogram already requires that this spec file predates.
+_NEWER_FIELDS: dict[str, dict[str, tuple[tuple[str, ...], bool]]] = {
+    "ChatMemberAdministrator": {"can_send_welcome_messages": (("Boolean",), True)},
+}
+
+
 @functools.cache
 def _fields(type_name: str) -> dict[str, tuple[tuple[str, ...], bool]] | None:
     """Field name -> (types, required) of an object type; None for unions and unknown names."""
     t = raw()["types"].get(type_name)
     if t is None or "subtypes" in t:
         return None
-    return {f["name"]: (tuple(f["types"]), f["required"]) for f in t.get("fields", [])}
+    fields = {f["name"]: (tuple(f["types"]), f["required"]) for f in t.get("fields", [])}
+    return fields | _NEWER_FIELDS.get(type_name, {})
 
 
 @functools.cache

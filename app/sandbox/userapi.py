@@ -1,4 +1,38 @@
-"""The user side of the sandbox: plain JSON over HTTP under /api/ to play Telegram users."""
+# ruff: noqa: E501 - the docstring lists one endpoint per line, for the README
+"""The user side of the sandbox: plain JSON over HTTP under /api/ to play Telegram users.
+
+Endpoints (bodies are JSON; files travel as base64 in "data"; errors are {"error"} with 400/404):
+GET  /api/bots — the bots that exist: [{id, username, first_name}]
+POST /api/bots {token, username?, first_name?} — register a bot before its first Bot API call
+POST /api/users {first_name, id?, last_name?, username?, language_code?} — create or update a user
+GET  /api/users/{user_id} — the user's User object
+POST /api/users/{user_id}/send {bot_id?, chat_id?, text | photo | album | document | contact | location} — send one message (an album sends 2-10) to the bot, or into a group/channel with chat_id
+POST /api/users/{user_id}/press {bot_id?, button_text? | callback_data?, message_id?} — press an inline or reply-keyboard button
+GET  /api/users/{user_id}/chat?bot_id=&after_event=&wait= — the private chat with the bot; long-polls with after_event+wait
+POST /api/users/{user_id}/block {bot_id?} — block the bot (my_chat_member: kicked)
+POST /api/users/{user_id}/unblock {bot_id?} — unblock it
+POST /api/users/{user_id}/send_photo (multipart: photo files, caption?, bot_id?, chat_id?) — one photo, or 2-10 as an album
+POST /api/users/{user_id}/send_contact {phone_number, first_name?, last_name?, bot_id?} — share a contact (no first_name: one's own)
+POST /api/users/{user_id}/send_location {latitude, longitude, bot_id?} — share a location
+POST /api/users/{user_id}/pay {bot_id?, message_id?} — press Pay on an invoice (newest by default): pre_checkout_query
+GET  /api/chats — groups, supergroups and channels with member statuses
+POST /api/chats {type, title, id?, username?, creator_id?} — create a group, supergroup or channel
+GET  /api/chats/{chat_id} — a chat with its members, pinned ids and messages (chat_id may be @username)
+GET  /api/chats/{chat_id}/members — ChatMember objects of everyone in the chat
+GET  /api/chats/{chat_id}/messages?after_event=&wait= — its messages; long-polls with after_event+wait
+POST /api/chats/{chat_id}/members {member_id, status, by?, until_date?, can_...: true} — set a user's or bot's status and rights
+POST /api/chats/{chat_id}/join {user_id} — a user joins (chat_member to admin bots)
+POST /api/chats/{chat_id}/leave {user_id} — a user leaves
+GET  /api/files/{file_id} — a file's bytes with its content type (any bot's file_id or a file_unique_id)
+GET  /api/faults — the fault plan; POST /api/faults {errors?, latency?, timeouts?, storm?, seed?, clear?} — set it
+GET  /api/limits — the limits; POST /api/limits {enabled?, private_burst?, ...} — change them (buckets restart full)
+
+Message bodies for /send: "text": "..."; "photo": {data | file_id, caption?};
+"album": [{type?: photo|document, data | file_id, caption?, file_name?}, ...];
+"document": {data | file_id, file_name, mime_type?, caption?};
+"contact": {phone_number, first_name?, last_name?} (no first_name: the user's own, with user_id);
+"location": {latitude, longitude}.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +44,7 @@ from typing import Any
 from aiohttp import web
 
 from .keys import WORLD_KEY
+from .usercontent import user_contents
 from .world import UserActionError, World
 
 MAX_CHAT_WAIT = 30.0
@@ -130,13 +165,29 @@ async def get_user(request: web.Request) -> web.Response:
 
 @user_api
 async def send(request: web.Request) -> web.Response:
-    world, user_id, body = _world(request), _user_id(request), await _body(request)
+    """One message from the user: text, photo, album, document, contact or location.
+
+    To the bot's private chat by default; with chat_id, into a group or channel instead.
+    An album answers with the list of its messages.
+    """
+    return await send_message(_world(request), _user_id(request), await _body(request))
+
+
+async def send_message(world: World, user_id: int, body: dict[str, Any]) -> web.Response:
+    """The user sends what `body` describes (see user_contents) and gets the stored messages."""
     bot_id = _int(body.get("bot_id"), "bot_id", optional=True)
-    text = _str(body, "text")
-    if not text:
-        raise UserActionError(400, "text is required")
-    msg = world.user_sends_text(bot_id, user_id, text)
-    return _json(world.dialog(bot_id, user_id).view(msg["message_id"]))
+    chat_id = body.get("chat_id")
+    owner = 0 if chat_id is not None else world.get_bot(bot_id).id  # group files: rekeyed per bot
+    contents = user_contents(world, body, owner, user_id)
+    if chat_id is not None:
+        chat = world.get_chat(chat_id)
+        sent = [world.user_posts(chat.id, user_id, c) for c in contents]
+        views = [chat.view(m["message_id"]) for m in sent]
+    else:
+        sent = [world.user_sends(bot_id, user_id, c) for c in contents]
+        dialog = world.dialog(bot_id, user_id)
+        views = [dialog.view(m["message_id"]) for m in sent]
+    return _json(views if "album" in body else views[0])
 
 
 @user_api

@@ -13,7 +13,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .buttons import ButtonsMixin, CallbackQuery
+from .chats import ChatsMixin
+from .errors import (
+    BLOCKED,
+    CHAT_NOT_FOUND,
+    NOT_MODIFIED,
+    QUERY_INVALID,
+    Message,
+    TelegramError,
+    UserActionError,
+)
+from .faults import Faults
 from .formatting import auto_entities
+from .limits import Limits, RateLimiter
+from .media import MediaMixin
+from .messaging import MessagingMixin
+from .payments import PaymentsMixin
+from .timeline import Timeline
 
 log = logging.getLogger(__name__)
 
@@ -25,36 +42,18 @@ CALLBACK_QUERY_TTL = 60.0
 MAX_USER_TEXT = 4096
 CHAT_ACTION_SECONDS = 5  # clients show "typing…" this long, or until the next message
 
-Message = dict[str, Any]
+__all__ = [
+    "BLOCKED",
+    "CHAT_NOT_FOUND",
+    "NOT_MODIFIED",
+    "QUERY_INVALID",
+    "CallbackQuery",
+    "TelegramError",
+    "UserActionError",
+]
+
 # (event, bot_id, chat_id, message): "send" / "edit" / "delete" of a bot's message.
 Listener = Callable[[str, int, int, Message], None]
-
-BLOCKED = "Forbidden: bot was blocked by the user"
-CHAT_NOT_FOUND = "Bad Request: chat not found"
-NOT_MODIFIED = (
-    "Bad Request: message is not modified: specified new message content and reply markup "
-    "are exactly the same as a current content and reply markup of the message"
-)
-QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
-
-
-class TelegramError(Exception):
-    """A Bot API failure: HTTP status, Telegram's description, optional `parameters`."""
-
-    def __init__(self, code: int, description: str, parameters: dict[str, Any] | None = None):
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.parameters = parameters
-
-
-class UserActionError(Exception):
-    """A user-side request that cannot be done (HTTP 400 or 404 on the user API)."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(slots=True, eq=False)
@@ -190,82 +189,32 @@ class Bot:
                 self._waiters.remove(fut)
 
 
-@dataclass(slots=True, eq=False)
-class CallbackQuery:
-    """A button press the bot has to answer with answerCallbackQuery."""
-
-    id: str
-    bot_id: int
-    user_id: int
-    message_id: int
-    data: str
-    created: float
-    answer: dict[str, Any] | None = None
-
-
-class Dialog:
+class Dialog(Timeline):
     """The private chat between one bot and one user, as both sides see it."""
 
     def __init__(self, bot: Bot, user: User, chat_instance: str):
+        super().__init__()
         self.bot = bot
         self.user = user
         self.chat_instance = chat_instance
-        self.messages: dict[int, Message] = {}  # message_id -> current version, in order
-        self.deleted: set[int] = set()
-        self.changed: dict[int, int] = {}  # message_id -> event of its last change
-        self.keyboards: dict[int, dict[str, Any]] = {}  # reply keyboards sent with a message
-        self.reply_keyboard: tuple[int, dict[str, Any]] | None = None  # (message_id, markup)
         self.callback_answers: list[dict[str, Any]] = []
-        self.chat_action: tuple[str, int] | None = None
-        self.next_message_id = 1
-        self.event = 0
+        self.payments: list[dict[str, Any]] = []  # invoices the user paid or tried to pay
         self.started = False  # the user has written to the bot at least once
         self.blocked = False
-        self._waiters: list[asyncio.Future[None]] = []
 
-    def bump(self, message_id: int | None = None) -> int:
-        """Count a change visible to the user and wake whoever long-polls the chat."""
-        self.event += 1
-        if message_id is not None:
-            self.changed[message_id] = self.event
-        if self._waiters:
-            for fut in self._waiters:
-                if not fut.done():
-                    fut.set_result(None)
-            self._waiters.clear()
-        return self.event
+    @property
+    def chat_id(self) -> int:
+        return self.user.id
 
-    async def wait(self, after_event: int, seconds: float) -> None:
-        """Return once `event` exceeds `after_event`, or after `seconds`."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        while self.event <= after_event:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            fut: asyncio.Future[None] = loop.create_future()
-            self._waiters.append(fut)
-            try:
-                async with asyncio.timeout(remaining):
-                    await fut
-            except TimeoutError:
-                return
-            finally:
-                if fut in self._waiters:
-                    self._waiters.remove(fut)
+    @property
+    def type(self) -> str:
+        return "private"
 
-    def view(self, message_id: int) -> Message:
-        """A message as the user API shows it: the stored dict plus sandbox-only keys."""
-        msg = dict(self.messages[message_id])
-        msg["event"] = self.changed.get(message_id, 0)
-        if message_id in self.deleted:
-            msg["deleted"] = True
-        if (keyboard := self.keyboards.get(message_id)) is not None:
-            msg["keyboard"] = keyboard
-        return msg
+    def chat_dict(self) -> dict[str, Any]:
+        return self.user.chat_dict()
 
 
-class World:
+class World(MessagingMixin, ButtonsMixin, ChatsMixin, MediaMixin, PaymentsMixin):
     """Everything the emulated Telegram knows; synchronous, usable in-process."""
 
     def __init__(self, *, clock: Callable[[], float] = time.time, seed: int | None = None):
@@ -281,6 +230,12 @@ class World:
         self.closing = False  # the server is shutting down: long polls answer at once
         self.callback_query_ttl = CALLBACK_QUERY_TTL
         self._random = random.Random(seed)
+        self.limits = Limits()
+        self.rate = RateLimiter(self)
+        self.faults = Faults(seed)
+        self._init_chats()
+        self._init_media()
+        self._init_payments()
         self._next_user_id = FIRST_USER_ID
         self._callback_ids = itertools.count(self._random.randrange(10**17, 10**18, 10**6))
 
@@ -294,6 +249,8 @@ class World:
             bot.wake()
         for dialog in self.dialogs.values():
             dialog.bump()
+        for chat in self.chats.values():
+            chat.bump()
 
     # ------------------------------------------------------------ bots
 
@@ -397,117 +354,24 @@ class World:
 
     def user_sends_text(self, bot_id: int | None, user_id: int, text: str) -> Message:
         """The user writes `text` to the bot: store it and queue a `message` update."""
+        return self.user_sends(bot_id, user_id, text_content(text))
+
+    def user_sends(self, bot_id: int | None, user_id: int, content: dict[str, Any]) -> Message:
+        """The user sends a message with `content` (text, photo, contact...) to the bot."""
         dialog = self.dialog(bot_id, user_id)
         if dialog.blocked:
             raise UserActionError(400, "the user has blocked this bot: unblock it first")
-        if not text or not text.strip():
-            raise UserActionError(400, "text must not be empty")
-        if len(text) > MAX_USER_TEXT:
-            raise UserActionError(400, f"text is longer than {MAX_USER_TEXT} characters")
         msg: Message = {
             "message_id": dialog.next_message_id,
             "from": dialog.user.as_dict(),
             "chat": dialog.user.chat_dict(),
             "date": self.now(),
-            "text": text,
+            **content,
         }
-        if entities := auto_entities(text):
-            msg["entities"] = entities
-        dialog.next_message_id += 1
         dialog.started = True
-        dialog.messages[msg["message_id"]] = msg
-        dialog.bump(msg["message_id"])
+        dialog.store(msg, user_id)
         dialog.bot.push_update("message", msg)
         return msg
-
-    def user_presses(
-        self,
-        bot_id: int | None,
-        user_id: int,
-        *,
-        message_id: int | None = None,
-        button_text: str | None = None,
-        callback_data: str | None = None,
-    ) -> dict[str, Any]:
-        """Press an inline button (or a reply-keyboard button, which sends its text).
-
-        Without `message_id`, the newest bot message holding such a button is used.
-        Returns {"callback_query_id"} / {"url"} / {"message"}, each with the chat "event".
-        """
-        dialog = self.dialog(bot_id, user_id)
-        if dialog.blocked:
-            raise UserActionError(400, "the user has blocked this bot: unblock it first")
-        if button_text is None and callback_data is None:
-            raise UserActionError(400, "give button_text or callback_data")
-        found = self._find_inline_button(dialog, message_id, button_text, callback_data)
-        reply_mid = self._reply_keyboard_match(dialog, button_text)
-        if found is not None and (reply_mid is None or message_id is not None or found[0] > reply_mid):
-            mid, button = found
-            return self._press_inline(dialog, mid, button)
-        if reply_mid is not None and button_text is not None:
-            msg = self.user_sends_text(dialog.bot.id, user_id, button_text)
-            return {"message": msg, "event": dialog.event}
-        where = f"message {message_id}" if message_id is not None else "any message of the bot"
-        what = f"text {button_text!r}" if button_text is not None else f"data {callback_data!r}"
-        raise UserActionError(404, f"no button with {what} on {where}")
-
-    def _find_inline_button(
-        self, dialog: Dialog, message_id: int | None, text: str | None, data: str | None
-    ) -> tuple[int, dict[str, Any]] | None:
-        if message_id is not None:
-            if message_id not in dialog.messages or message_id in dialog.deleted:
-                raise UserActionError(404, f"no message {message_id} in this chat")
-            candidates = [message_id]
-        else:
-            candidates = [m for m in reversed(dialog.messages) if m not in dialog.deleted]
-        for mid in candidates:
-            msg = dialog.messages[mid]
-            if msg["from"]["id"] != dialog.bot.id:
-                continue
-            for row in msg.get("reply_markup", {}).get("inline_keyboard", ()):
-                for button in row:
-                    if (text is None or button["text"] == text) and (
-                        data is None or button.get("callback_data") == data
-                    ):
-                        return mid, button
-        return None
-
-    def _reply_keyboard_match(self, dialog: Dialog, text: str | None) -> int | None:
-        if text is None or dialog.reply_keyboard is None:
-            return None
-        mid, markup = dialog.reply_keyboard
-        for row in markup.get("keyboard", ()):
-            for button in row:
-                label = button if isinstance(button, str) else button.get("text")
-                if label == text:
-                    return mid
-        return None
-
-    def _press_inline(self, dialog: Dialog, mid: int, button: dict[str, Any]) -> dict[str, Any]:
-        if "url" in button:
-            return {"url": button["url"], "event": dialog.event}
-        if "callback_data" not in button:
-            raise UserActionError(400, f"button {button['text']!r} is not a callback button")
-        query = CallbackQuery(
-            id=str(next(self._callback_ids)),
-            bot_id=dialog.bot.id,
-            user_id=dialog.user.id,
-            message_id=mid,
-            data=button["callback_data"],
-            created=self.clock(),
-        )
-        self.callbacks[query.id] = query
-        dialog.bot.push_update(
-            "callback_query",
-            {
-                "id": query.id,
-                "from": dialog.user.as_dict(),
-                "message": dialog.messages[mid],
-                "chat_instance": dialog.chat_instance,
-                "data": query.data,
-            },
-        )
-        return {"callback_query_id": query.id, "event": dialog.event}
 
     def user_blocks(self, bot_id: int | None, user_id: int) -> bool:
         """Block the bot; queues my_chat_member (member -> kicked). False if already blocked."""
@@ -537,136 +401,6 @@ class World:
         dialog.bump()
         return True
 
-    # ------------------------------------------------------------ what bots do
-
-    def _emit(self, event: str, bot_id: int, chat_id: int, msg: Message) -> None:
-        for listener in self.listeners:
-            try:
-                listener(event, bot_id, chat_id, msg)
-            except Exception:
-                log.exception("sandbox listener %r failed on %s", listener, event)
-
-    def bot_dialog(self, bot: Bot, chat_id: int | str, *, sending: bool = True) -> Dialog:
-        """The chat a bot addresses by chat_id, or the TelegramError Telegram would give."""
-        if isinstance(chat_id, str) or chat_id not in self.users:
-            raise TelegramError(400, CHAT_NOT_FOUND)  # no groups/channels/@usernames yet
-        dialog = self.dialogs.get((bot.id, chat_id))
-        if dialog is None or not dialog.started:
-            if not sending:
-                raise TelegramError(400, CHAT_NOT_FOUND)
-            raise TelegramError(403, "Forbidden: bot can't initiate conversation with a user")
-        if sending and dialog.blocked:
-            raise TelegramError(403, BLOCKED)
-        return dialog
-
-    def bot_sends(
-        self,
-        bot: Bot,
-        chat_id: int | str,
-        content: dict[str, Any],
-        *,
-        reply_markup: dict[str, Any] | None = None,
-        reply_to: int | None = None,
-    ) -> Message:
-        """Store a bot message with `content` (e.g. text + entities) and return it."""
-        dialog = self.bot_dialog(bot, chat_id)
-        mid = dialog.next_message_id
-        msg: Message = {
-            "message_id": mid,
-            "from": bot.as_dict(),
-            "chat": dialog.user.chat_dict(),
-            "date": self.now(),
-        }
-        if reply_to is not None:
-            msg["reply_to_message"] = _without_reply(dialog.messages[reply_to])
-        msg.update(content)
-        if reply_markup is not None:
-            if "inline_keyboard" in reply_markup:
-                if reply_markup["inline_keyboard"]:
-                    msg["reply_markup"] = reply_markup  # an empty keyboard shows nothing
-            else:
-                dialog.keyboards[mid] = reply_markup
-                is_keyboard = "keyboard" in reply_markup
-                dialog.reply_keyboard = (mid, reply_markup) if is_keyboard else None
-        dialog.next_message_id += 1
-        dialog.messages[mid] = msg
-        dialog.chat_action = None  # sending ends "typing…" in clients
-        dialog.bump(mid)
-        self._emit("send", bot.id, dialog.user.id, msg)
-        return msg
-
-    def find_message(self, dialog: Dialog, message_id: int) -> Message | None:
-        if message_id in dialog.deleted:
-            return None
-        return dialog.messages.get(message_id)
-
-    def bot_edits(self, bot: Bot, chat_id: int | str, message_id: int, changes: dict[str, Any]) -> Message:
-        """Apply `changes` (None removes a key) to a bot message; TelegramError if impossible.
-
-        `edit_date` is set only when something other than reply_markup changes, as in
-        Telegram where swapping a keyboard does not mark a message as edited.
-        """
-        dialog = self.bot_dialog(bot, chat_id, sending=False)
-        if dialog.blocked:
-            raise TelegramError(403, BLOCKED)
-        old = self.find_message(dialog, message_id)
-        if old is None:
-            raise TelegramError(400, "Bad Request: message to edit not found")
-        if old["from"]["id"] != bot.id:
-            raise TelegramError(400, "Bad Request: message can't be edited")
-        if all(old.get(k) == v for k, v in changes.items()):
-            raise TelegramError(400, NOT_MODIFIED)
-        new = dict(old)  # copy-on-write: updates already queued keep the old version
-        for key, value in changes.items():
-            if value is None:
-                new.pop(key, None)
-            else:
-                new[key] = value
-        if any(k != "reply_markup" for k in changes):
-            new["edit_date"] = self.now()
-        dialog.messages[message_id] = new
-        dialog.bump(message_id)
-        self._emit("edit", bot.id, dialog.user.id, new)
-        return new
-
-    def bot_deletes(self, bot: Bot, chat_id: int | str, message_id: int) -> None:
-        dialog = self.bot_dialog(bot, chat_id, sending=False)
-        msg = self.find_message(dialog, message_id)
-        if msg is None:
-            raise TelegramError(400, "Bad Request: message to delete not found")
-        dialog.deleted.add(message_id)
-        if dialog.reply_keyboard is not None and dialog.reply_keyboard[0] == message_id:
-            dialog.reply_keyboard = None
-        dialog.bump(message_id)
-        self._emit("delete", bot.id, dialog.user.id, msg)
-
-    def bot_answers_callback(self, bot: Bot, query_id: str, answer: dict[str, Any]) -> None:
-        query = self.callbacks.get(query_id)
-        if (
-            query is None
-            or query.bot_id != bot.id
-            or query.answer is not None
-            or self.clock() - query.created > self.callback_query_ttl
-        ):
-            raise TelegramError(400, QUERY_INVALID)
-        query.answer = answer
-        dialog = self.dialogs[(bot.id, query.user_id)]
-        dialog.callback_answers.append(
-            {
-                "callback_query_id": query_id,
-                "message_id": query.message_id,
-                "data": query.data,
-                "date": self.now(),
-                **answer,
-            }
-        )
-        dialog.bump()
-
-    def bot_chat_action(self, bot: Bot, chat_id: int | str, action: str) -> None:
-        dialog = self.bot_dialog(bot, chat_id)
-        dialog.chat_action = (action, self.now())
-        dialog.bump()
-
     # ------------------------------------------------------------ the user's view
 
     def chat_view(self, bot_id: int | None, user_id: int) -> dict[str, Any]:
@@ -677,16 +411,23 @@ class World:
         return {
             "event": dialog.event,
             "bot_id": dialog.bot.id,
+            "chat": dialog.chat_dict(),
             "blocked": dialog.blocked,
             "messages": [dialog.view(mid) for mid in dialog.messages],
             "callback_answers": list(dialog.callback_answers),
+            "payments": list(dialog.payments),
             "reply_keyboard": keyboard,
             "chat_action": action[0] if action and self.now() - action[1] <= CHAT_ACTION_SECONDS else None,
         }
 
 
-def _without_reply(msg: Message) -> Message:
-    """A replied-to message as Telegram nests it: one level deep only."""
-    if "reply_to_message" not in msg:
-        return msg
-    return {k: v for k, v in msg.items() if k != "reply_to_message"}
+def text_content(text: str) -> dict[str, Any]:
+    """A user's text message content, with the entities Telegram detects in it."""
+    if not text or not text.strip():
+        raise UserActionError(400, "text must not be empty")
+    if len(text) > MAX_USER_TEXT:
+        raise UserActionError(400, f"text is longer than {MAX_USER_TEXT} characters")
+    content: dict[str, Any] = {"text": text}
+    if entities := auto_entities(text):
+        content["entities"] = entities
+    return content

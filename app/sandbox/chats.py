@@ -1,0 +1,368 @@
+"""Groups, supergroups and channels: members with statuses and rights, and who may do what."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import Message, TelegramError, UserActionError
+from .timeline import Timeline
+
+if TYPE_CHECKING:
+    from .world import Bot
+
+CHAT_TYPES = ("group", "supergroup", "channel")
+STATUSES = ("creator", "administrator", "member", "left", "kicked")
+ACTIVE = frozenset({"creator", "administrator", "member"})
+# Rights every ChatMemberAdministrator carries, then those only some chat types have.
+BASE_RIGHTS = (
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
+    "can_delete_stories",
+    "can_send_welcome_messages",  # required by aiogram 3.31, newer than our spec file
+)
+CHANNEL_RIGHTS = ("can_post_messages", "can_edit_messages", "can_manage_direct_messages")
+GROUP_RIGHTS = ("can_pin_messages",)
+ALL_RIGHTS = frozenset(BASE_RIGHTS + CHANNEL_RIGHTS + GROUP_RIGHTS)
+USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+FIRST_GROUP = 4_000_000_001  # groups: -N
+FIRST_SUPERGROUP = 2_000_000_001  # supergroups and channels: -100 followed by ten digits
+
+
+@dataclass(slots=True)
+class Member:
+    """One account's standing in a chat."""
+
+    status: str
+    rights: dict[str, bool] = field(default_factory=dict)
+    until_date: int = 0
+
+
+class Chat(Timeline):
+    """A group, supergroup or channel: one message sequence shared by every member and bot."""
+
+    def __init__(self, chat_id: int, type: str, title: str, username: str | None):
+        super().__init__()
+        self.id = chat_id
+        self.type = type
+        self.title = title
+        self.username = username
+        self.members: dict[int, Member] = {}
+        self.invite_links: list[dict[str, Any]] = []
+        self._dict: dict[str, Any] | None = None
+
+    @property
+    def chat_id(self) -> int:
+        return self.id
+
+    @property
+    def kind(self) -> str:
+        """The word Telegram's errors use: "channel", "group" or "supergroup"."""
+        return self.type
+
+    def chat_dict(self) -> dict[str, Any]:
+        if self._dict is None:
+            d: dict[str, Any] = {"id": self.id, "type": self.type, "title": self.title}
+            if self.username:
+                d["username"] = self.username
+            self._dict = d
+        return self._dict
+
+    def status(self, member_id: int) -> str:
+        member = self.members.get(member_id)
+        return member.status if member is not None else "left"
+
+    def active(self, member_id: int) -> bool:
+        return self.status(member_id) in ACTIVE
+
+    def right(self, member_id: int, name: str) -> bool:
+        member = self.members.get(member_id)
+        if member is None:
+            return False
+        return member.status == "creator" or (
+            member.status == "administrator" and member.rights.get(name, False)
+        )
+
+    def is_admin(self, member_id: int) -> bool:
+        return self.status(member_id) in ("creator", "administrator")
+
+    def summary(self) -> dict[str, Any]:
+        """The chat as the user API lists it."""
+        return {
+            **self.chat_dict(),
+            "event": self.event,
+            "member_count": sum(1 for m in self.members.values() if m.status in ACTIVE),
+            "members": {str(k): m.status for k, m in self.members.items()},
+        }
+
+
+class ChatsMixin:
+    """World methods for chats beyond private ones (mixed into World)."""
+
+    chats: dict[int, Chat]
+    users: dict[int, Any]
+    bots: dict[int, Any]
+
+    def _init_chats(self) -> None:
+        self.chats = {}
+        self._next_group = FIRST_GROUP
+        self._next_supergroup = FIRST_SUPERGROUP
+
+    # ------------------------------------------------------------ set-up
+
+    def add_chat(self, type: str, title: str, *, id: int | None = None, username: str | None = None) -> Chat:
+        """Create a group, supergroup or channel; ids are negative like Telegram's."""
+        if type not in CHAT_TYPES:
+            raise UserActionError(400, f"type must be one of {', '.join(CHAT_TYPES)}")
+        if not title or len(title) > 128:
+            raise UserActionError(400, "title must be 1-128 characters")
+        username = username.lstrip("@") if username else None
+        if username is not None:
+            if type == "group":
+                raise UserActionError(400, "a basic group cannot have a username; use a supergroup")
+            if not USERNAME_RE.match(username) or self._by_username(username) is not None:
+                raise UserActionError(400, f"username {username!r} is invalid or taken")
+        chat_id = id if id is not None else self._new_chat_id(type)
+        if chat_id >= 0 or chat_id in self.chats:
+            raise UserActionError(400, f"chat id {chat_id} must be negative and unused")
+        chat = self.chats[chat_id] = Chat(chat_id, type, title, username)
+        return chat
+
+    def _new_chat_id(self, type: str) -> int:
+        if type == "group":
+            while -self._next_group in self.chats:
+                self._next_group += 1
+            return -self._next_group
+        while -(10**12 + self._next_supergroup) in self.chats:
+            self._next_supergroup += 1
+        return -(10**12 + self._next_supergroup)
+
+    def _by_username(self, username: str) -> Chat | None:
+        name = username.lstrip("@").lower()
+        for chat in self.chats.values():
+            if chat.username and chat.username.lower() == name:
+                return chat
+        return None
+
+    def get_chat(self, chat_id: int | str) -> Chat:
+        """A chat by id or @username for the user API (404 when there is none)."""
+        chat = self.find_chat(chat_id)
+        if chat is None:
+            raise UserActionError(404, f"no group or channel {chat_id}")
+        return chat
+
+    def find_chat(self, chat_id: int | str) -> Chat | None:
+        if isinstance(chat_id, str):
+            if chat_id.startswith("@"):
+                return self._by_username(chat_id)
+            try:
+                chat_id = int(chat_id)
+            except ValueError:
+                return None
+        return self.chats.get(chat_id)
+
+    def account(self, member_id: int) -> Any:
+        """The User or Bot with that id."""
+        account = self.users.get(member_id) or self.bots.get(member_id)
+        if account is None:
+            raise UserActionError(404, f"no user or bot with id {member_id}")
+        return account
+
+    def set_member(
+        self,
+        chat_id: int | str,
+        member_id: int,
+        status: str,
+        *,
+        by: int | None = None,
+        until_date: int = 0,
+        **rights: bool,
+    ) -> Member:
+        """Put a user or bot in `status`; queues chat_member / my_chat_member as Telegram does.
+
+        An administrator gets exactly the rights given as True (can_manage_chat is implied).
+        `by` is who made the change (default: the member for joins and leaves, else the creator).
+        """
+        chat = self.get_chat(chat_id)
+        account = self.account(member_id)
+        if status not in STATUSES:
+            raise UserActionError(400, f"status must be one of {', '.join(STATUSES)}")
+        if unknown := set(rights) - ALL_RIGHTS:
+            raise UserActionError(400, f"unknown rights: {', '.join(sorted(unknown))}")
+        if status == "creator" and (member_id in self.bots or self._creator(chat) not in (None, member_id)):
+            raise UserActionError(400, "a chat has one creator, and it is a user")
+        old = self.member_dict(chat, member_id)
+        granted = {"can_manage_chat": True, **rights} if status == "administrator" else {}
+        chat.members[member_id] = Member(status, {k: bool(v) for k, v in granted.items()}, until_date)
+        new = self.member_dict(chat, member_id)
+        if old != new:
+            actor = by if by is not None else self._default_actor(chat, member_id, status)
+            self._announce_member(chat, account, old, new, actor)
+        return chat.members[member_id]
+
+    def _creator(self, chat: Chat) -> int | None:
+        return next((k for k, m in chat.members.items() if m.status == "creator"), None)
+
+    def _default_actor(self, chat: Chat, member_id: int, status: str) -> int:
+        if status in ("member", "left") and member_id not in self.bots:
+            return member_id  # users join and leave by themselves; bots are added by someone
+        return self._creator(chat) or member_id
+
+    def member_dict(self, chat: Chat, member_id: int) -> dict[str, Any]:
+        """The ChatMember object of an account in a chat (status "left" when absent)."""
+        user = self.account(member_id).as_dict()
+        member = chat.members.get(member_id) or Member("left")
+        d: dict[str, Any] = {"status": member.status, "user": user}
+        if member.status == "creator":
+            d["is_anonymous"] = False
+        elif member.status == "administrator":
+            d |= {"can_be_edited": False, "is_anonymous": False}
+            extra = CHANNEL_RIGHTS if chat.type == "channel" else GROUP_RIGHTS
+            for name in BASE_RIGHTS + extra:
+                d[name] = member.rights.get(name, False)
+        elif member.status == "kicked":
+            d["until_date"] = member.until_date
+        return d
+
+    def _announce_member(
+        self, chat: Chat, account: Any, old: dict[str, Any], new: dict[str, Any], actor_id: int
+    ) -> None:
+        """my_chat_member to the bot that changed; chat_member to the other admin bots."""
+        change = {
+            "chat": chat.chat_dict(),
+            "from": self.account(actor_id).as_dict(),
+            "date": self.now(),  # type: ignore[attr-defined]
+            "old_chat_member": old,
+            "new_chat_member": new,
+        }
+        if account.id in self.bots:
+            self.bots[account.id].push_update("my_chat_member", change)
+        for bot_id in chat.members:
+            if bot_id in self.bots and bot_id != account.id and chat.is_admin(bot_id):
+                self.bots[bot_id].push_update("chat_member", change)
+        chat.bump()
+        if chat.type != "channel":
+            self._service_message(chat, account, old["status"], new["status"], change["from"])
+
+    def _service_message(self, chat: Chat, account: Any, old: str, new: str, actor: dict[str, Any]) -> None:
+        """ "X joined" / "X left" in a group, as a message every bot in the chat receives."""
+        if (old in ACTIVE) == (new in ACTIVE):
+            return  # a promotion or a ban of someone absent shows nothing
+        key = "new_chat_members" if new in ACTIVE else "left_chat_member"
+        who = account.as_dict()
+        msg: Message = {
+            "message_id": chat.next_message_id,
+            "from": actor,
+            "chat": chat.chat_dict(),
+            "date": self.now(),  # type: ignore[attr-defined]
+            key: [who] if key == "new_chat_members" else who,
+        }
+        chat.store(msg, actor["id"])
+        self.deliver(chat, "message", msg, author_id=0)
+
+    # ------------------------------------------------------------ what bots may do
+
+    def bot_may(self, bot: Bot, chat: Chat, action: str) -> None:
+        """Raise what Telegram answers when `bot` may not `action` ("send"/"read"/...) in chat."""
+        status = chat.status(bot.id)
+        if status not in ACTIVE:
+            if action == "read" and chat.username:
+                return  # public chats can be looked at from outside
+            if status == "kicked":
+                raise TelegramError(403, f"Forbidden: bot was kicked from the {chat.kind} chat")
+            raise TelegramError(403, f"Forbidden: bot is not a member of the {chat.kind} chat")
+        if action == "send" and chat.type == "channel" and not chat.right(bot.id, "can_post_messages"):
+            raise TelegramError(400, "Bad Request: need administrator rights in the channel chat")
+
+    def bot_can_edit(self, bot: Bot, chat: Chat, message_id: int) -> bool:
+        own = chat.authors.get(message_id) == bot.id
+        if chat.type != "channel":
+            return own
+        if chat.right(bot.id, "can_edit_messages"):
+            return True
+        return own and chat.right(bot.id, "can_post_messages")
+
+    def bot_can_delete(self, bot: Bot, chat: Chat, message_id: int) -> bool:
+        if chat.right(bot.id, "can_delete_messages"):
+            return True
+        own = chat.authors.get(message_id) == bot.id
+        return own and (chat.type != "channel" or chat.right(bot.id, "can_post_messages"))
+
+    def deliver(self, chat: Chat, kind: str, msg: Message, *, author_id: int) -> None:
+        """Queue a chat message for every bot in the chat that would see it (not its author).
+
+        Bots run in privacy mode: in groups a bot that is not an administrator sees only
+        commands, replies to its own messages and mentions of it.
+        """
+        from .media import rekey  # media imports chats' neighbours; import late
+
+        for bot_id in chat.members:
+            bot = self.bots.get(bot_id)
+            if bot is None or bot_id == author_id or not chat.active(bot_id):
+                continue
+            if kind.endswith("message") and not chat.is_admin(bot_id) and not _addressed(bot, msg):
+                continue
+            bot.push_update(kind, rekey(msg, bot_id))
+
+    # ------------------------------------------------------------ what users do
+
+    def user_posts(self, chat_id: int | str, user_id: int, content: dict[str, Any]) -> Message:
+        """A user writes in a group, or (an admin with can_post_messages) posts in a channel."""
+        chat = self.get_chat(chat_id)
+        user = self.users.get(user_id)
+        if user is None:
+            raise UserActionError(404, f"no user with id {user_id}")
+        if not chat.active(user_id):
+            raise UserActionError(400, f"user {user_id} is not a member of {chat.title!r}")
+        channel = chat.type == "channel"
+        if channel and not chat.right(user_id, "can_post_messages"):
+            raise UserActionError(400, "only the creator and admins with can_post_messages post in a channel")
+        msg: Message = {"message_id": chat.next_message_id}
+        msg |= {"sender_chat": chat.chat_dict()} if channel else {"from": user.as_dict()}
+        msg |= {"chat": chat.chat_dict(), "date": self.now(), **content}  # type: ignore[attr-defined]
+        chat.store(msg, user_id)
+        self.deliver(chat, "channel_post" if channel else "message", msg, author_id=user_id)
+        return msg
+
+    def user_joins(self, chat_id: int | str, user_id: int) -> Member:
+        chat = self.get_chat(chat_id)
+        if chat.status(user_id) == "kicked":
+            raise UserActionError(400, "the user is banned from this chat")
+        if chat.active(user_id):
+            return chat.members[user_id]
+        return self.set_member(chat.id, user_id, "member", by=user_id)
+
+    def user_leaves(self, chat_id: int | str, user_id: int) -> Member:
+        chat = self.get_chat(chat_id)
+        if chat.status(user_id) == "creator":
+            raise UserActionError(400, "the creator cannot leave; make someone else creator first")
+        return self.set_member(chat.id, user_id, "left", by=user_id)
+
+    def chat_state(self, chat_id: int | str) -> dict[str, Any]:
+        """A group or channel as the user API returns it: the chat, its members and messages."""
+        chat = self.get_chat(chat_id)
+        return {
+            **chat.summary(),
+            "chat": chat.chat_dict(),
+            "messages": chat.views(),
+            "pinned": list(chat.pinned),
+        }
+
+
+def _addressed(bot: Bot, msg: Message) -> bool:
+    """Would a bot in privacy mode see this group message?"""
+    if "new_chat_members" in msg or "left_chat_member" in msg:
+        return True  # service messages reach every bot
+    text = msg.get("text") or msg.get("caption") or ""
+    if text.startswith("/") or f"@{bot.username}".lower() in text.lower():
+        return True
+    reply = msg.get("reply_to_message") or {}
+    return (reply.get("from") or {}).get("id") == bot.id
