@@ -1,0 +1,199 @@
+"""Queries on the outbox: enqueue, claim in per-chat order, record outcomes, read results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+CHANNEL = "bozor_outbox"  # NOTIFY channel: a committed enqueue wakes every sender at once
+
+OPEN = ("pending", "sending")
+
+# One round trip: the row and the wake-up. NOTIFY is queued with the transaction and delivered
+# only at commit (identical notifications in one transaction fold into one), so a rolled-back
+# change sends nothing and a committed one is picked up at once.
+INSERT = """
+WITH row AS (
+    INSERT INTO outbox (chat_id, method, params, idempotent, depends_on, ref_kind, ref_id,
+                        not_before)
+    VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, coalesce($8, now()))
+    RETURNING id
+)
+SELECT id, pg_notify('bozor_outbox', '') FROM row
+"""
+
+INSERT_MANY = """
+WITH rows AS (
+    INSERT INTO outbox (chat_id, method, params, idempotent, depends_on, ref_kind, ref_id,
+                        not_before)
+    SELECT r.chat_id, r.method, r.params::jsonb, r.idempotent,
+           CASE WHEN r.deps = '' THEN NULL ELSE string_to_array(r.deps, ',')::bigint[] END,
+           r.ref_kind, r.ref_id, coalesce(r.not_before, now())
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::boolean[], $5::text[], $6::text[],
+                $7::bigint[], $8::timestamptz[])
+         WITH ORDINALITY AS r(chat_id, method, params, idempotent, deps, ref_kind, ref_id,
+                              not_before, n)
+    ORDER BY r.n
+    RETURNING id
+)
+SELECT array_agg(id ORDER BY id) AS ids, pg_notify('bozor_outbox', '') FROM rows
+"""
+
+# A row may go when it is due, it is the oldest unfinished row of its chat (per-chat order:
+# an album's edit never overtakes the album), its dependencies are finished, and its chat is
+# not resting in this sender ($3). SKIP LOCKED lets several senders claim side by side; a row
+# another sender just claimed is 'sending' and keeps its chat's later rows waiting.
+CLAIM = """
+WITH due AS (
+    SELECT o.id FROM outbox o
+    WHERE o.status = 'pending' AND o.not_before <= now() AND o.chat_id <> ALL($3::bigint[])
+      AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.chat_id = o.chat_id AND e.id < o.id
+                                              AND e.status IN ('pending', 'sending'))
+      AND (o.depends_on IS NULL OR NOT EXISTS (
+            SELECT 1 FROM outbox d WHERE d.id = ANY(o.depends_on)
+                                     AND d.status IN ('pending', 'sending')))
+    ORDER BY o.not_before, o.id
+    LIMIT $1
+    FOR UPDATE OF o SKIP LOCKED
+)
+UPDATE outbox o SET status = 'sending', attempts = o.attempts + 1, claimed_by = $4,
+                    lease_until = now() + make_interval(secs => $2)
+FROM due WHERE o.id = due.id
+RETURNING o.id, o.chat_id, o.method, o.params, o.idempotent, o.attempts,
+    (SELECT u.blocked_bot_at IS NOT NULL FROM users u WHERE u.id = o.chat_id) AS recipient_blocked,
+    (SELECT jsonb_object_agg(d.id::text, jsonb_build_object('status', d.status, 'result', d.result))
+       FROM outbox d WHERE d.id = ANY(o.depends_on)) AS deps
+"""
+
+# Outcomes are fenced by the attempt number: a sender whose claim was taken back and claimed
+# again changes nothing. A claim taken back as 'uncertain' may still be settled by its owner,
+# which knows better.
+FINISH = """
+UPDATE outbox SET status = $3, result = $4::jsonb, error = $5, lease_until = NULL, done_at = now()
+WHERE id = $1 AND attempts = $2 AND status IN ('sending', 'uncertain')
+"""
+
+RETRY_LATER = """
+UPDATE outbox SET status = 'pending', error = $3, lease_until = NULL,
+                  not_before = now() + make_interval(secs => $4)
+WHERE id = $1 AND attempts = $2 AND status = 'sending'
+"""
+
+# A claim given back untried (the sender is stopping): the attempt did not happen.
+RELEASE = """
+UPDATE outbox SET status = 'pending', attempts = attempts - 1, lease_until = NULL
+WHERE id = $1 AND attempts = $2 AND status = 'sending'
+"""
+
+# 403 in a private chat: this row and every other unfinished row for that user stop here.
+BLOCK_CHAT = """
+UPDATE outbox SET status = 'blocked', error = $3, lease_until = NULL, done_at = now()
+WHERE chat_id = $2 AND (id = $1 OR status = 'pending')
+"""
+
+# Claims whose sender died: repeat what is safe to repeat, put the rest before an admin.
+REAP_EXPIRED = """
+UPDATE outbox SET
+    status = CASE WHEN idempotent THEN 'pending' ELSE 'uncertain' END,
+    error = CASE WHEN idempotent THEN error
+            ELSE 'its sender stopped while holding it (' || coalesce(claimed_by, '?')
+                 || '): it may or may not have been sent' END,
+    done_at = CASE WHEN idempotent THEN NULL ELSE now() END,
+    lease_until = NULL
+WHERE id IN (SELECT id FROM outbox WHERE status = 'sending' AND lease_until < now()
+             FOR UPDATE SKIP LOCKED)
+RETURNING id, status, method, chat_id
+"""
+
+NEXT_DUE = """
+SELECT extract(epoch FROM min(not_before) - now())::float8
+FROM outbox WHERE status = 'pending' AND not_before > now()
+"""
+
+DELIVERY_COLUMNS = """id, chat_id, method, params, status, attempts, result, error, ref_kind,
+                      ref_id, created_at, done_at"""
+
+
+async def insert(conn: asyncpg.Connection, *, chat_id: int, method: str, params_json: str,
+                 idempotent: bool, depends_on: list[int] | None, ref_kind: str | None,
+                 ref_id: int | None, not_before: datetime | None) -> int:
+    return await conn.fetchval(INSERT, chat_id, method, params_json, idempotent, depends_on,
+                               ref_kind, ref_id, not_before)
+
+
+async def insert_many(conn: asyncpg.Connection, rows: Sequence[tuple]) -> list[int]:
+    """Rows of (chat_id, method, params_json, idempotent, deps_csv, ref_kind, ref_id, not_before)."""
+    if not rows:
+        return []
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    record = await conn.fetchrow(INSERT_MANY, *columns)
+    return list(record["ids"])
+
+
+async def claim(conn: asyncpg.Connection, *, limit: int, lease_seconds: float,
+                resting_chats: list[int], claimer: str) -> list[asyncpg.Record]:
+    return await conn.fetch(CLAIM, limit, lease_seconds, resting_chats, claimer)
+
+
+async def finish(conn: asyncpg.Connection, outbox_id: int, attempt: int, status: str,
+                 result: dict | None = None, error: str | None = None) -> bool:
+    done = await conn.execute(FINISH, outbox_id, attempt, status, result, _clip(error))
+    return done != "UPDATE 0"
+
+
+async def retry_later(conn: asyncpg.Connection, outbox_id: int, attempt: int, error: str,
+                      delay: float) -> None:
+    await conn.execute(RETRY_LATER, outbox_id, attempt, _clip(error), delay)
+
+
+async def release(conn: asyncpg.Connection, outbox_id: int, attempt: int) -> None:
+    await conn.execute(RELEASE, outbox_id, attempt)
+
+
+async def block_chat(conn: asyncpg.Connection, outbox_id: int, chat_id: int, error: str) -> int:
+    """Mark the row and the chat's other pending rows blocked; returns how many."""
+    status = await conn.execute(BLOCK_CHAT, outbox_id, chat_id, _clip(error))
+    return int(status.rsplit(" ", 1)[1])
+
+
+async def reap_expired(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(REAP_EXPIRED)
+
+
+async def seconds_to_next_due(conn: asyncpg.Connection) -> float | None:
+    """How long until the next pending row that is not yet due comes due (None: none)."""
+    return await conn.fetchval(NEXT_DUE)
+
+
+async def by_ref(conn: asyncpg.Connection, ref_kind: str, ref_id: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {DELIVERY_COLUMNS} FROM outbox WHERE ref_kind = $1 AND ref_id = $2 ORDER BY id",
+        ref_kind, ref_id)
+
+
+async def get(conn: asyncpg.Connection, outbox_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {DELIVERY_COLUMNS} FROM outbox WHERE id = $1", outbox_id)
+
+
+async def uncertain(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {DELIVERY_COLUMNS} FROM outbox WHERE status = 'uncertain' ORDER BY id LIMIT $1",
+        limit)
+
+
+async def settle_uncertain(conn: asyncpg.Connection, outbox_id: int, *, resend: bool,
+                           note: str) -> bool:
+    """An admin's decision on an uncertain row: send it again, or close it as failed."""
+    status = await conn.execute(
+        "UPDATE outbox SET status = CASE WHEN $2 THEN 'pending' ELSE 'failed' END, error = $3, "
+        "not_before = now(), done_at = CASE WHEN $2 THEN NULL ELSE now() END "
+        "WHERE id = $1 AND status = 'uncertain'", outbox_id, resend, _clip(note))
+    if status != "UPDATE 0" and resend:
+        await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+    return status != "UPDATE 0"
+
+
+def _clip(error: str | None) -> str | None:
+    return None if error is None else error[:2000]
