@@ -10,6 +10,7 @@ import uvloop
 
 from app.cli import add_parsers as add_data_parsers
 from app.config import ConfigError, load_config
+from app.web.auth import add_parser as add_auth_parser
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -19,6 +20,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     commands.add_parser("serve", help="run the bot, the web server and the scheduler (default)")
     commands.add_parser("migrate", help="apply pending database migrations and exit")
     add_data_parsers(commands)
+    add_auth_parser(commands)
     return parser.parse_args(argv)
 
 
@@ -41,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     from app.main import StartupError, run_data_command, run_migrations, serve
 
     try:
+        if args.command == "create-admin":
+            from app.web.auth import cli_create_admin
+
+            return cli_create_admin(args, config)
         if args.command in ("channel", "demo"):
             print(uvloop.run(run_data_command(config, args)))
         elif args.command == "migrate":

@@ -13,6 +13,7 @@ from aiohttp import WSCloseCode, web
 from app.config import Config
 from app.web import keys
 from app.web.errors import error_pages
+from app.web.panel import setup_panel
 from app.web.views import routes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +30,7 @@ def create_web_app(config: Config, *, services: dict[web.AppKey, object]) -> web
         context_processors=[aiohttp_jinja2.request_processor],
     )
     app.add_routes(routes)
+    setup_panel(app, config)  # sessions, the CSRF and role guard, the panel's routes
     app.router.add_static("/static", ROOT / "static", name="static")
     app.cleanup_ctx.append(websocket_registry)
     return app

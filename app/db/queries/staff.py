@@ -1,0 +1,144 @@
+"""Queries on staff accounts, their channels, login links, failed logins, secrets and the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+
+STAFF_COLUMNS = """id, username, display_name, role, password_hash, telegram_user_id, active,
+    created_at, last_login_at"""
+
+
+async def insert_staff(conn: asyncpg.Connection, *, username: str, role: str,
+                       password_hash: str | None, display_name: str | None = None,
+                       telegram_user_id: int | None = None) -> asyncpg.Record:
+    return await conn.fetchrow(
+        f"""INSERT INTO staff (username, role, password_hash, display_name, telegram_user_id)
+            VALUES ($1, $2, $3, $4, $5) RETURNING {STAFF_COLUMNS}""",
+        username, role, password_hash, display_name, telegram_user_id)
+
+
+async def get_staff(conn: asyncpg.Connection, staff_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {STAFF_COLUMNS} FROM staff WHERE id = $1", staff_id)
+
+
+async def find_staff_by_username(conn: asyncpg.Connection, username: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {STAFF_COLUMNS} FROM staff WHERE lower(username) = lower($1)", username)
+
+
+async def set_password_hash(conn: asyncpg.Connection, staff_id: int, password_hash: str) -> None:
+    await conn.execute("UPDATE staff SET password_hash = $2 WHERE id = $1", staff_id, password_hash)
+
+
+async def touch_login(conn: asyncpg.Connection, staff_id: int) -> None:
+    await conn.execute("UPDATE staff SET last_login_at = now() WHERE id = $1", staff_id)
+
+
+async def staff_channel_ids(conn: asyncpg.Connection, staff_id: int) -> list[int]:
+    rows = await conn.fetch(
+        "SELECT channel_id FROM staff_channels WHERE staff_id = $1 ORDER BY channel_id", staff_id)
+    return [row["channel_id"] for row in rows]
+
+
+async def add_staff_channel(conn: asyncpg.Connection, staff_id: int, channel_id: int) -> bool:
+    status = await conn.execute(
+        "INSERT INTO staff_channels (staff_id, channel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        staff_id, channel_id)
+    return status.endswith(" 1")
+
+
+async def remove_staff_channel(conn: asyncpg.Connection, staff_id: int, channel_id: int) -> bool:
+    status = await conn.execute(
+        "DELETE FROM staff_channels WHERE staff_id = $1 AND channel_id = $2", staff_id, channel_id)
+    return status.endswith(" 1")
+
+
+async def insert_login_token(conn: asyncpg.Connection, token_hash: bytes, staff_id: int,
+                             ttl: dt.timedelta) -> None:
+    await conn.execute(
+        """INSERT INTO staff_login_tokens (token_hash, staff_id, expires_at)
+           VALUES ($1, $2, now() + $3::interval)""", token_hash, staff_id, ttl)
+
+
+async def peek_login_token(conn: asyncpg.Connection, token_hash: bytes) -> int | None:
+    """The staff id of a valid (unused, unexpired) token, without using it."""
+    return await conn.fetchval(
+        """SELECT t.staff_id FROM staff_login_tokens t JOIN staff s ON s.id = t.staff_id
+           WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > now() AND s.active""",
+        token_hash)
+
+
+async def use_login_token(conn: asyncpg.Connection, token_hash: bytes) -> int | None:
+    """Mark a valid token used and return its staff id; the first caller wins, once."""
+    return await conn.fetchval(
+        """UPDATE staff_login_tokens t SET used_at = now()
+           FROM staff s
+           WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > now()
+             AND s.id = t.staff_id AND s.active
+           RETURNING t.staff_id""", token_hash)
+
+
+async def insert_login_failure(conn: asyncpg.Connection, username: str, address: str) -> None:
+    await conn.execute("INSERT INTO login_failures (username, address) VALUES ($1, $2)",
+                       username, address)
+
+
+async def recent_failures(conn: asyncpg.Connection, username: str, address: str,
+                          window: dt.timedelta) -> asyncpg.Record:
+    """Failures in the window per account and per address, and when the oldest of each leaves it."""
+    return await conn.fetchrow(
+        """SELECT count(*) FILTER (WHERE username = $1 AND counts_for_account) AS by_account,
+                  min(at) FILTER (WHERE username = $1 AND counts_for_account) AS account_oldest,
+                  count(*) FILTER (WHERE address = $2) AS by_address,
+                  min(at) FILTER (WHERE address = $2) AS address_oldest,
+                  now() AS now
+           FROM login_failures
+           WHERE (username = $1 OR address = $2) AND at > now() - $3::interval""",
+        username, address, window)
+
+
+async def clear_account_failures(conn: asyncpg.Connection, username: str) -> None:
+    """The account's count starts again; the rows still count for their client addresses."""
+    await conn.execute(
+        "UPDATE login_failures SET counts_for_account = false WHERE username = $1 AND counts_for_account",
+        username)
+
+
+async def delete_old_failures(conn: asyncpg.Connection, older_than: dt.timedelta) -> int:
+    status = await conn.execute("DELETE FROM login_failures WHERE at < now() - $1::interval", older_than)
+    return int(status.split()[-1])
+
+
+async def upsert_secret(conn: asyncpg.Connection, name: str, ciphertext: str,
+                        by: int | None) -> bool:
+    """Store a secret's ciphertext; True when it replaced an earlier one."""
+    return await conn.fetchval(
+        """INSERT INTO settings_secrets AS s (name, ciphertext, updated_by) VALUES ($1, $2, $3)
+           ON CONFLICT (name) DO UPDATE SET ciphertext = excluded.ciphertext,
+               updated_by = excluded.updated_by, updated_at = now()
+           RETURNING xmax <> 0""", name, ciphertext, by)
+
+
+async def get_secret_ciphertext(conn: asyncpg.Connection, name: str) -> str | None:
+    return await conn.fetchval("SELECT ciphertext FROM settings_secrets WHERE name = $1", name)
+
+
+async def secret_names(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Which secrets are set, by whom and when — never their values."""
+    return await conn.fetch(
+        "SELECT name, updated_at, updated_by FROM settings_secrets ORDER BY name")
+
+
+async def insert_audit(conn: asyncpg.Connection, staff_id: int | None, action: str,
+                       target: str | None, before: object, after: object) -> int:
+    return await conn.fetchval(
+        """INSERT INTO audit_log (staff_id, action, target, before, after)
+           VALUES ($1, $2, $3, $4, $5) RETURNING id""", staff_id, action, target, before, after)
+
+
+async def recent_audit(conn: asyncpg.Connection, limit: int = 100) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT id, at, staff_id, action, target, before, after FROM audit_log "
+        "ORDER BY at DESC, id DESC LIMIT $1", limit)

@@ -1,0 +1,273 @@
+"""Staff accounts, roles, logging in (with throttling), one-time links, secrets and the audit log.
+
+The panel and the command line call these functions; nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+import asyncpg
+
+from app import crypto
+from app.db.queries import staff as q
+
+
+class Role(StrEnum):
+    ADMIN = "admin"          # everything
+    MODERATOR = "moderator"  # moderation of the channels given to them
+    OPERATOR = "operator"    # support tickets and users; no settings
+
+
+ROLES = tuple(Role)
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
+MIN_PASSWORD = 10
+
+# Throttling: after this many failures within WINDOW, further attempts wait until the oldest
+# of them leaves the window. Kept in PostgreSQL so that every process counts the same.
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_ADDRESS = 20  # a shared office address gets more room than one account
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+LINK_TTL = dt.timedelta(hours=1)
+
+# Secrets the panel knows by name; their values never leave the domain except to their users.
+KNOWN_SECRETS = ("bot_token", "s3_secret_key", "payment_provider_token", "llm_api_key")
+
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password: unknown usernames cost as much time as known ones."""
+    return crypto.hash_password(crypto.new_token())
+
+
+class StaffError(ValueError):
+    """Bad input for a staff operation; the message is for the operator."""
+
+
+@dataclass(frozen=True)
+class Staff:
+    id: int
+    username: str
+    display_name: str | None
+    role: Role
+    telegram_user_id: int | None
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    def has_role(self, *roles: Role | str) -> bool:
+        """Admins may do everything; others only what one of `roles` allows (none given: any staff)."""
+        return self.role is Role.ADMIN or not roles or self.role in roles
+
+
+def _staff(row: asyncpg.Record) -> Staff:
+    return Staff(row["id"], row["username"], row["display_name"], Role(row["role"]),
+                 row["telegram_user_id"])
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    staff: Staff | None = None
+    throttled_for: dt.timedelta | None = None  # set when the attempt was refused unchecked
+
+    @property
+    def ok(self) -> bool:
+        return self.staff is not None
+
+
+async def hash_password(password: str) -> str:
+    """scrypt takes ~50 ms of CPU: off the event loop."""
+    return await asyncio.to_thread(crypto.hash_password, password)
+
+
+async def check_password(password: str, encoded: str | None) -> bool:
+    return await asyncio.to_thread(crypto.verify_password, password, encoded or _dummy_hash())
+
+
+def validate_username(username: str) -> str:
+    username = username.strip()
+    if not USERNAME_RE.match(username):
+        raise StaffError("a username is 3-64 characters: letters, digits, _ . @ -")
+    return username
+
+
+def validate_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise StaffError(f"a password has at least {MIN_PASSWORD} characters")
+    return password
+
+
+async def create_staff(conn: asyncpg.Connection, username: str, password: str | None, role: Role | str,
+                       *, display_name: str | None = None, telegram_user_id: int | None = None,
+                       by: int | None = None) -> Staff:
+    """A new account; with no password it can only log in through a one-time link."""
+    username = validate_username(username)
+    role = Role(role)
+    password_hash = await hash_password(validate_password(password)) if password is not None else None
+    if await q.find_staff_by_username(conn, username) is not None:
+        raise StaffError(f"a staff account named {username!r} already exists")
+    try:
+        row = await q.insert_staff(conn, username=username, role=role, password_hash=password_hash,
+                                   display_name=display_name, telegram_user_id=telegram_user_id)
+    except asyncpg.UniqueViolationError:
+        raise StaffError(f"{username!r} or Telegram user {telegram_user_id} already has an account"
+                         ) from None
+    staff = _staff(row)
+    await audit(conn, by, "staff.create", f"staff:{staff.id}", None,
+                {"username": staff.username, "role": staff.role, "telegram_user_id": telegram_user_id})
+    return staff
+
+
+async def create_admin(conn: asyncpg.Connection, username: str, password: str | None) -> Staff:
+    """`run.py create-admin`: an admin account (password None: log in with a one-time link)."""
+    return await create_staff(conn, username, password, Role.ADMIN)
+
+
+async def get_staff(conn: asyncpg.Connection, staff_id: int) -> Staff | None:
+    """An active account, or None (deleted or deactivated accounts lose their sessions)."""
+    row = await q.get_staff(conn, staff_id)
+    return _staff(row) if row is not None and row["active"] else None
+
+
+async def find_staff(conn: asyncpg.Connection, username: str) -> Staff | None:
+    row = await q.find_staff_by_username(conn, username)
+    return _staff(row) if row is not None and row["active"] else None
+
+
+async def moderated_channel_ids(conn: asyncpg.Connection, staff: Staff) -> list[int] | None:
+    """The channels this person moderates; None means every channel (admins)."""
+    if staff.role is Role.ADMIN:
+        return None
+    if staff.role is Role.MODERATOR:
+        return await q.staff_channel_ids(conn, staff.id)
+    return []
+
+
+async def can_moderate(conn: asyncpg.Connection, staff: Staff, channel_id: int) -> bool:
+    allowed = await moderated_channel_ids(conn, staff)
+    return allowed is None or channel_id in allowed
+
+
+async def give_channel(conn: asyncpg.Connection, staff_id: int, channel_id: int, *, by: int | None
+                       ) -> bool:
+    added = await q.add_staff_channel(conn, staff_id, channel_id)
+    if added:
+        await audit(conn, by, "staff.channel_add", f"staff:{staff_id}", None, {"channel_id": channel_id})
+    return added
+
+
+async def throttled_for(conn: asyncpg.Connection, username: str, address: str) -> dt.timedelta | None:
+    """How long this account or address must still wait, or None when it may try now."""
+    row = await q.recent_failures(conn, username.strip().lower(), address, FAILURE_WINDOW)
+    waits = []
+    if row["by_account"] >= MAX_FAILURES_PER_ACCOUNT:
+        waits.append(row["account_oldest"] + FAILURE_WINDOW - row["now"])
+    if row["by_address"] >= MAX_FAILURES_PER_ADDRESS:
+        waits.append(row["address_oldest"] + FAILURE_WINDOW - row["now"])
+    return max(max(waits), dt.timedelta(seconds=1)) if waits else None
+
+
+async def login(conn: asyncpg.Connection, username: str, password: str, address: str) -> LoginResult:
+    """Check a password unless throttled; count a failure, or reset the account's count on success."""
+    key = username.strip().lower()
+    wait = await throttled_for(conn, key, address)
+    if wait is not None:
+        await audit(conn, None, "login.throttled", f"username:{key[:64]}", None, {"address": address})
+        return LoginResult(throttled_for=wait)
+    row = await q.find_staff_by_username(conn, key) if USERNAME_RE.match(key) else None
+    usable = row is not None and row["active"]
+    good = await check_password(password, row["password_hash"] if usable else None)
+    if not (usable and good):
+        await q.insert_login_failure(conn, key[:64], address)
+        await audit(conn, row["id"] if row else None, "login.failed", f"username:{key[:64]}", None,
+                    {"address": address})
+        return LoginResult()
+    if crypto.needs_rehash(row["password_hash"]):
+        await q.set_password_hash(conn, row["id"], await hash_password(password))
+    await q.clear_account_failures(conn, key)
+    await q.touch_login(conn, row["id"])
+    await audit(conn, row["id"], "login", f"staff:{row['id']}", None, {"address": address})
+    return LoginResult(staff=_staff(row))
+
+
+async def prune_login_failures(conn: asyncpg.Connection) -> int:
+    """Forget failures long out of the window (a daily scheduler job); returns how many."""
+    return await q.delete_old_failures(conn, FAILURE_WINDOW * 4)
+
+
+async def issue_login_link(conn: asyncpg.Connection, staff_id: int, base_url: str) -> str:
+    """A one-time login link valid for LINK_TTL; only the token's hash is stored."""
+    token = crypto.new_token()
+    await q.insert_login_token(conn, crypto.token_hash(token), staff_id, LINK_TTL)
+    await audit(conn, None, "login_link.issue", f"staff:{staff_id}", None, None)
+    return f"{base_url.rstrip('/')}/panel/login/once/{token}"
+
+
+async def link_is_valid(conn: asyncpg.Connection, token: str) -> bool:
+    return await q.peek_login_token(conn, crypto.token_hash(token)) is not None
+
+
+async def login_with_link(conn: asyncpg.Connection, token: str, address: str) -> Staff | None:
+    """Use a one-time link: the first use logs in, every later one (or an expired link) fails."""
+    staff_id = await q.use_login_token(conn, crypto.token_hash(token))
+    staff = await get_staff(conn, staff_id) if staff_id is not None else None
+    if staff is None:
+        await audit(conn, None, "login_link.failed", None, None, {"address": address})
+        return None
+    await q.touch_login(conn, staff.id)
+    await audit(conn, staff.id, "login", f"staff:{staff.id}", None,
+                {"address": address, "via": "one-time link"})
+    return staff
+
+
+async def logout(conn: asyncpg.Connection, staff: Staff, address: str) -> None:
+    await audit(conn, staff.id, "logout", f"staff:{staff.id}", None, {"address": address})
+
+
+# Secrets at rest ---------------------------------------------------------------------------
+
+def _secret_name(name: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9_]{1,63}", name):
+        raise StaffError(f"{name!r} is not a valid secret name")
+    return name
+
+
+async def set_secret(conn: asyncpg.Connection, name: str, value: str, by: int | None, *,
+                     secret_key: str) -> None:
+    """Encrypt and store a secret; the audit log records that it changed, never the value."""
+    name = _secret_name(name)
+    if not value:
+        raise StaffError("a secret cannot be empty")
+    replaced = await q.upsert_secret(conn, name, crypto.encrypt_secret(secret_key, value), by)
+    await audit(conn, by, "secret.set", f"secret:{name}", {"set": replaced}, {"set": True})
+
+
+async def get_secret(conn: asyncpg.Connection, name: str, *, secret_key: str) -> str | None:
+    """The decrypted value, for the code that uses it (a bot token, an S3 key) — never for views."""
+    ciphertext = await q.get_secret_ciphertext(conn, _secret_name(name))
+    return None if ciphertext is None else crypto.decrypt_secret(secret_key, ciphertext)
+
+
+async def secret_is_set(conn: asyncpg.Connection, name: str) -> bool:
+    return await q.get_secret_ciphertext(conn, _secret_name(name)) is not None
+
+
+async def secrets_status(conn: asyncpg.Connection) -> dict[str, bool]:
+    """Every known secret name (and any other stored) → set or not; what the panel shows."""
+    stored = {row["name"] for row in await q.secret_names(conn)}
+    return {name: name in stored for name in sorted(set(KNOWN_SECRETS) | stored)}
+
+
+# Audit ------------------------------------------------------------------------------------
+
+async def audit(conn: asyncpg.Connection, staff_id: int | None, action: str, target: str | None,
+                before: object, after: object) -> int:
+    """Record who did what to which target, with JSON snapshots before and after."""
+    return await q.insert_audit(conn, staff_id, action, target, before, after)

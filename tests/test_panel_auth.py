@@ -1,0 +1,480 @@
+"""Panel security: login, throttling, sessions, CSRF, roles on every route, secrets at rest."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import re
+import subprocess
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from app import crypto
+from app.config import Config
+from app.db.embedded import bin_dir
+from app.db.pool import create_pool
+from app.domain import staff as staff_domain
+from app.domain.staff import Role
+from app.web import keys
+from app.web.app import create_web_app
+from app.web.auth import add_parser, cli_create_admin, create_admin_command, public, require
+from app.web.panel import routes
+
+PASSWORD = "correct horse battery"
+SECRET_KEY = "test-secret-key-for-the-panel-suite-0123456789"
+TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Panel:
+    client: TestClient
+    app: web.Application
+    config: Config
+
+
+async def build_panel(aiohttp_client, config: Config, database_url: str,
+                      extra: Callable[[web.Application], None] | None = None
+                      ) -> AsyncIterator[Panel]:
+    pool = await create_pool(database_url, min_size=1, max_size=4)
+    try:
+        app = create_web_app(config, services={keys.POOL: pool})  # the factory sets up the panel
+        if extra is not None:
+            extra(app)
+        client = await aiohttp_client(app)
+        yield Panel(client, app, config)
+    finally:
+        await pool.close()
+
+
+@pytest.fixture
+async def panel(aiohttp_client, make_config, database_url: str) -> AsyncIterator[Panel]:
+    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
+    async for built in build_panel(aiohttp_client, config, database_url):
+        yield built
+
+
+async def make_staff(db: asyncpg.Connection, username: str, role: Role) -> staff_domain.Staff:
+    return await staff_domain.create_staff(db, username, PASSWORD, role)
+
+
+async def csrf(client: TestClient, path: str = "/panel/login") -> str:
+    response = await client.get(path, allow_redirects=False)
+    assert response.status == 200, path
+    match = TOKEN_RE.search(await response.text())
+    assert match, f"no CSRF field on {path}"
+    return match.group(1)
+
+
+async def login(client: TestClient, username: str, password: str = PASSWORD, next_url: str = ""):
+    token = await csrf(client)
+    return await client.post("/panel/login", allow_redirects=False, data={
+        "csrf_token": token, "username": username, "password": password, "next": next_url})
+
+
+async def actions(db: asyncpg.Connection) -> list[str]:
+    return [r["action"] for r in await db.fetch("SELECT action FROM audit_log ORDER BY id")]
+
+
+# Login, cookie, logout -------------------------------------------------------------------
+
+async def test_login_sets_an_httponly_samesite_cookie_and_greets_by_name_and_role(
+        panel: Panel, db: asyncpg.Connection) -> None:
+    await staff_domain.create_staff(db, "boss", PASSWORD, Role.ADMIN, display_name="Boss <b>")
+    client = panel.client
+    first = await client.get("/panel", allow_redirects=False)
+    assert first.status == 302 and first.headers["Location"] == "/panel/login?next=/panel"
+
+    response = await login(client, "boss", next_url="/panel")
+    assert response.status == 303 and response.headers["Location"] == "/panel"
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("bozor_session=")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    home = await client.get("/panel")
+    body = await home.text()
+    assert home.status == 200
+    assert "Welcome, Boss &lt;b&gt; (Administrator)" in body  # escaped, never raw HTML
+    assert home.headers["X-Frame-Options"] == "DENY"
+    assert "login" in await actions(db)
+
+
+async def test_the_cookie_is_secure_behind_an_https_public_url(
+        aiohttp_client, make_config, database_url: str) -> None:
+    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en", PUBLIC_URL="https://bozor.example")
+    async for built in build_panel(aiohttp_client, config, database_url):
+        response = await built.client.get("/panel/login")
+        cookie = response.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+async def test_a_wrong_password_is_refused_and_the_sixth_try_is_throttled(
+        panel: Panel, db: asyncpg.Connection) -> None:
+    await make_staff(db, "mod", Role.MODERATOR)
+    for _ in range(5):
+        response = await login(panel.client, "mod", "wrong password!")
+        assert response.status == 401
+        assert "Wrong username or password." in await response.text()
+    response = await login(panel.client, "mod", PASSWORD)  # right, but too late
+    assert response.status == 429
+    assert "Too many failed attempts. Try again in 15 min." in await response.text()
+    assert (await panel.client.get("/panel", allow_redirects=False)).status == 302
+    assert (await actions(db)).count("login.failed") == 5
+    assert "login.throttled" in await actions(db)
+    # Cool-down over (the failures left the window): the right password works again.
+    await db.execute("UPDATE login_failures SET at = at - interval '16 minutes'")
+    assert (await login(panel.client, "mod", PASSWORD)).status == 303
+
+
+async def test_a_successful_login_resets_the_accounts_count_but_not_the_addresss(
+        panel: Panel, db: asyncpg.Connection) -> None:
+    await make_staff(db, "oper", Role.OPERATOR)
+    for _ in range(4):
+        assert (await login(panel.client, "oper", "nope nope nope")).status == 401
+    assert (await login(panel.client, "oper")).status == 303
+    assert await db.fetchval("SELECT count(*) FROM login_failures "
+                             "WHERE username = 'oper' AND counts_for_account") == 0
+    # A guessed account name counts too, and per address: 20 failures stop that address.
+    for i in range(16):
+        assert (await login(panel.client, f"ghost{i}", "x" * 12)).status == 401
+    response = await login(panel.client, "oper")
+    assert response.status == 429
+
+
+async def test_behind_nginx_each_client_address_is_counted_on_its_own(
+        panel: Panel, db: asyncpg.Connection) -> None:
+    await make_staff(db, "oper", Role.OPERATOR)
+    token = await csrf(panel.client)
+
+    async def attempt(address: str, username: str, password: str) -> int:
+        response = await panel.client.post("/panel/login", allow_redirects=False, data={
+            "csrf_token": token, "username": username, "password": password},
+            headers={"X-Forwarded-For": f"6.6.6.6, {address}"})
+        return response.status
+
+    for i in range(20):
+        assert await attempt("10.0.0.1", f"ghost{i}", "guess guess") == 401
+    assert await attempt("10.0.0.1", "oper", PASSWORD) == 429
+    assert await attempt("10.0.0.2", "oper", PASSWORD) == 303
+    assert await staff_domain.prune_login_failures(db) == 0
+
+
+async def test_logout_ends_the_session(panel: Panel, db: asyncpg.Connection) -> None:
+    await make_staff(db, "oper", Role.OPERATOR)
+    assert (await login(panel.client, "oper")).status == 303
+    token = await csrf(panel.client, "/panel")
+    response = await panel.client.post("/panel/logout", data={"csrf_token": token},
+                                       allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/panel/login"
+    again = await panel.client.get("/panel", allow_redirects=False)
+    assert again.status == 302 and again.headers["Location"].startswith("/panel/login")
+    assert (await actions(db))[-1] == "logout"
+
+
+async def test_login_never_redirects_to_another_site(panel: Panel, db: asyncpg.Connection) -> None:
+    await make_staff(db, "oper", Role.OPERATOR)
+    response = await login(panel.client, "oper", next_url="//evil.example/panel")
+    assert response.headers["Location"] == "/panel"
+
+
+# CSRF ---------------------------------------------------------------------------------------
+
+async def test_a_post_without_the_csrf_token_is_refused_and_with_it_passes(
+        panel: Panel, db: asyncpg.Connection) -> None:
+    await make_staff(db, "boss", Role.ADMIN)
+    assert (await login(panel.client, "boss")).status == 303
+    form = {"name": "bot_token", "value": "123:abc"}
+
+    refused = await panel.client.post("/panel/settings/secrets", data=form, allow_redirects=False)
+    assert refused.status == 403 and refused.content_type == "text/html"
+    assert "This form has expired. Reload the page and try again." in await refused.text()
+    wrong = await panel.client.post("/panel/settings/secrets", data={**form, "csrf_token": "x" * 43},
+                                     allow_redirects=False)
+    assert wrong.status == 403
+    api = await panel.client.post("/panel/settings/secrets", json={"name": "bot_token"},
+                                  headers={"Accept": "application/json"}, allow_redirects=False)
+    assert api.status == 403 and (await api.json())["status"] == 403
+    assert not await staff_domain.secret_is_set(db, "bot_token")
+
+    token = await csrf(panel.client, "/panel/settings/secrets")
+    passed = await panel.client.post("/panel/settings/secrets", data={**form, "csrf_token": token},
+                                     allow_redirects=False)
+    assert passed.status == 303
+    by_header = await panel.client.post("/panel/settings/secrets", data=form,
+                                        headers={"X-CSRF-Token": token}, allow_redirects=False)
+    assert by_header.status == 303
+    assert await staff_domain.secret_is_set(db, "bot_token")
+
+
+async def test_even_the_login_form_needs_the_csrf_token(panel: Panel, db: asyncpg.Connection) -> None:
+    await make_staff(db, "boss", Role.ADMIN)
+    response = await panel.client.post("/panel/login", data={"username": "boss", "password": PASSWORD},
+                                       allow_redirects=False)
+    assert response.status == 403
+
+
+# Roles: every registered route × every identity -------------------------------------------
+
+IDENTITIES = ("anonymous", "operator", "moderator", "admin")
+LOGIN = "login"
+# What each current route answers; a route added later without a row here is checked
+# against its own declaration (below), so the matrix always covers every route.
+EXPECTED = {
+    "panel.login": {"anonymous": 200, "operator": 200, "moderator": 200, "admin": 200},
+    "panel.login_submit": {"anonymous": 401, "operator": 401, "moderator": 401, "admin": 401},
+    "panel.login_once": {"anonymous": 410, "operator": 410, "moderator": 410, "admin": 410},
+    "panel.login_once_submit": {"anonymous": 410, "operator": 410, "moderator": 410, "admin": 410},
+    "panel.logout": {"anonymous": LOGIN, "operator": 303, "moderator": 303, "admin": 303},
+    "panel.home": {"anonymous": LOGIN, "operator": 200, "moderator": 200, "admin": 200},
+    "panel.secrets": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
+    "panel.secrets_set": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
+}
+
+
+def declared(route, identity: str) -> int | str:
+    if route.access.public:
+        return route.ok_status
+    if identity == "anonymous":
+        return LOGIN
+    staff = staff_domain.Staff(0, identity, None, Role(identity), None)
+    return route.ok_status if route.access.allows(staff) else 403
+
+
+async def test_every_panel_route_answers_every_role_as_declared(
+        panel: Panel, db: asyncpg.Connection) -> None:
+    for role in ("operator", "moderator", "admin"):
+        await make_staff(db, role, Role(role))
+    registered = routes()
+    assert set(EXPECTED) <= {r.name for r in registered}
+    # Every /panel route the application serves is in the registry (nothing undeclared).
+    served = {(r.method, r.resource.canonical) for r in panel.app.router.routes()
+              if r.resource is not None and r.resource.canonical.startswith("/panel")}
+    assert served == {(r.method, r.path) for r in registered}
+
+    answers = {}
+    for route in registered:
+        for identity in IDENTITIES:
+            client = panel.client
+            client.session.cookie_jar.clear()
+            if identity != "anonymous":
+                assert (await login(client, identity)).status == 303
+            token = await csrf(client)
+            if route.method == "GET":
+                response = await client.get(route.example, allow_redirects=False)
+            else:
+                response = await client.request(route.method, route.example, allow_redirects=False,
+                                                data={"csrf_token": token})
+            got: int | str = response.status
+            if response.status == 302 and response.headers["Location"].startswith("/panel/login"):
+                got = LOGIN
+            answers[route.name, identity] = got
+            if got == 403:
+                assert "Your role does not give access to this page." in await response.text()
+            want = EXPECTED.get(route.name, {}).get(identity, declared(route, identity))
+            assert got == want, f"{route.method} {route.example} as {identity}: {got}, want {want}"
+            assert declared(route, identity) == want, f"{route.name} declares other roles"
+    assert len(answers) == len(registered) * len(IDENTITIES)
+
+
+async def test_a_panel_route_without_an_access_rule_is_refused(
+        aiohttp_client, make_config, database_url: str) -> None:
+    async def naked(request: web.Request) -> web.Response:
+        return web.Response(text="secret stuff")
+
+    def add(app: web.Application) -> None:
+        app.router.add_get("/panel/naked", naked)
+
+    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
+    async for built in build_panel(aiohttp_client, config, database_url, add):
+        response = await built.client.get("/panel/naked")
+        assert response.status == 403 and "secret stuff" not in await response.text()
+
+
+def test_the_registry_refuses_a_view_that_does_not_declare_its_access() -> None:
+    from app.web.auth import PanelRegistry
+
+    async def view(request: web.Request) -> web.Response:
+        return web.Response()
+
+    registry = PanelRegistry()
+    with pytest.raises(TypeError):
+        registry.get("/panel/x", name="x")(view)
+    registry.get("/panel/y", name="y")(require(Role.OPERATOR)(view))
+    registry.get("/panel/z", name="z")(public(view))
+    assert [r.access.roles for r in registry.routes] == [(Role.OPERATOR,), ()]
+
+
+async def test_a_moderator_moderates_only_the_channels_given(db: asyncpg.Connection) -> None:
+    ids = [await db.fetchval("INSERT INTO channels (title, username) VALUES ($1, $1) RETURNING id", t)
+           for t in ("Tashkent", "Samarkand")]
+    mod = await make_staff(db, "mod", Role.MODERATOR)
+    admin = await make_staff(db, "boss", Role.ADMIN)
+    op = await make_staff(db, "oper", Role.OPERATOR)
+    await staff_domain.give_channel(db, mod.id, ids[0], by=admin.id)
+    assert await staff_domain.can_moderate(db, mod, ids[0])
+    assert not await staff_domain.can_moderate(db, mod, ids[1])
+    assert await staff_domain.can_moderate(db, admin, ids[1])
+    assert not await staff_domain.can_moderate(db, op, ids[0])
+
+
+# One-time links and create-admin ------------------------------------------------------------
+
+async def test_a_one_time_link_logs_in_once_and_fails_the_second_time(
+        panel: Panel, db: asyncpg.Connection) -> None:
+    output = await create_admin_command(db, "root", None, one_time_link=True,
+                                        base_url=panel.config.base_url)
+    link = re.search(r"(http\S+/panel/login/once/\S+)", output).group(1)
+    assert link.startswith(f"{panel.config.base_url}/panel/login/once/")
+    path = urlsplit(link).path
+    token = path.rsplit("/", 1)[1]
+    stored = await db.fetchval("SELECT token_hash FROM staff_login_tokens")
+    assert stored == crypto.token_hash(token) and token.encode() not in stored
+
+    page = await panel.client.get(path)  # a link preview must not use it up
+    assert page.status == 200
+    form_token = TOKEN_RE.search(await page.text()).group(1)
+    assert (await panel.client.get(path)).status == 200
+    used = await panel.client.post(path, data={"csrf_token": form_token}, allow_redirects=False)
+    assert used.status == 303 and used.headers["Location"] == "/panel"
+    home = await panel.client.get("/panel")
+    assert "Welcome, root (Administrator)" in await home.text()
+
+    panel.client.session.cookie_jar.clear()
+    again = await panel.client.get(path)
+    assert again.status == 410
+    assert "This login link has expired or was already used." in await again.text()
+    form_token = await csrf(panel.client)
+    replay = await panel.client.post(path, data={"csrf_token": form_token}, allow_redirects=False)
+    assert replay.status == 410
+    assert (await panel.client.get("/panel", allow_redirects=False)).status == 302
+    # The account has no password: nothing logs in without a link.
+    assert (await login(panel.client, "root", "")).status == 401
+
+
+async def test_an_expired_one_time_link_fails(panel: Panel, db: asyncpg.Connection) -> None:
+    admin = await staff_domain.create_admin(db, "root", PASSWORD)
+    link = await staff_domain.issue_login_link(db, admin.id, panel.config.base_url)
+    await db.execute("UPDATE staff_login_tokens SET expires_at = now() - interval '1 second'")
+    assert (await panel.client.get(urlsplit(link).path)).status == 410
+
+
+def create_admin_args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["create-admin", *argv])
+
+
+def test_create_admin_refuses_without_a_terminal(capsys) -> None:
+    code = cli_create_admin(create_admin_args("root"), stdin=io.StringIO("hunter2hunter2\n"))
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "terminal" in err and "--one-time-link" in err
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_create_admin_on_a_terminal_asks_the_password_twice(
+        make_config, database_url: str, monkeypatch, capsys) -> None:
+    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
+    typed = iter(["first password!", "other password!", PASSWORD, PASSWORD])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="", stream=None: next(typed))
+    assert cli_create_admin(create_admin_args("root"), config, stdin=Terminal()) == 2
+    assert "the passwords differ" in capsys.readouterr().err
+    assert cli_create_admin(create_admin_args("root"), config, stdin=Terminal()) == 0
+    assert "admin #1 root created" in capsys.readouterr().out
+
+    async def stored() -> str:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await conn.fetchval("SELECT password_hash FROM staff WHERE username = 'root'")
+        finally:
+            await conn.close()
+
+    assert crypto.verify_password(PASSWORD, asyncio.run(stored()))
+
+
+def test_create_admin_without_a_terminal_prints_a_one_time_link(make_config, capsys) -> None:
+    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en", PUBLIC_URL="https://bozor.example")
+    args = create_admin_args("root", "--one-time-link")
+    assert cli_create_admin(args, config, stdin=io.StringIO()) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"log in once, within an hour, at: https://bozor\.example/panel/login/once/\S{40,}",
+                     out)
+
+
+def test_create_admin_refuses_a_bad_username(capsys) -> None:
+    assert cli_create_admin(create_admin_args("a b", "--one-time-link")) == 2
+    assert "username" in capsys.readouterr().err
+
+
+async def test_create_admin_refuses_an_existing_name_and_keeps_passwords_hashed(
+        db: asyncpg.Connection) -> None:
+    out = await create_admin_command(db, "root", PASSWORD, one_time_link=False, base_url="http://x")
+    assert "created" in out
+    stored = await db.fetchval("SELECT password_hash FROM staff WHERE username = 'root'")
+    assert stored.startswith("scrypt$16384$8$1$") and PASSWORD not in stored
+    with pytest.raises(staff_domain.StaffError):
+        await create_admin_command(db, "ROOT", PASSWORD, one_time_link=False, base_url="http://x")
+    # A forgotten password: a one-time link for the existing admin.
+    out = await create_admin_command(db, "root", None, one_time_link=True, base_url="http://x")
+    assert "created" not in out and "http://x/panel/login/once/" in out
+
+
+def test_password_hashes_are_salted_slow_and_carry_their_parameters() -> None:
+    one, two = crypto.hash_password(PASSWORD), crypto.hash_password(PASSWORD)
+    assert one != two
+    assert crypto.verify_password(PASSWORD, one) and not crypto.verify_password("nope", one)
+    assert not crypto.verify_password(PASSWORD, "garbage") and not crypto.verify_password(PASSWORD, None)
+    weak = crypto.hash_password(PASSWORD, n=2**10)
+    assert crypto.verify_password(PASSWORD, weak) and crypto.needs_rehash(weak)
+    assert not crypto.needs_rehash(one)
+    assert crypto.derive_key(SECRET_KEY, crypto.SESSION_INFO) != crypto.derive_key(
+        SECRET_KEY, crypto.SECRETS_INFO)
+
+
+# Secrets at rest ----------------------------------------------------------------------------
+
+def pg_dump(database_url: str) -> str:
+    result = subprocess.run([str(bin_dir() / "pg_dump"), "--data-only", "--no-owner", database_url],
+                            capture_output=True, text=True, check=True, timeout=60)
+    return result.stdout
+
+
+async def test_secrets_are_encrypted_at_rest_and_never_shown(
+        panel: Panel, db: asyncpg.Connection, database_url: str) -> None:
+    secret = "7777777777:AAFsecretTokenNobodyMaySee_xyz123456"
+    await make_staff(db, "boss", Role.ADMIN)
+    assert (await login(panel.client, "boss")).status == 303
+    token = await csrf(panel.client, "/panel/settings/secrets")
+    saved = await panel.client.post("/panel/settings/secrets", allow_redirects=False,
+                                    data={"csrf_token": token, "name": "bot_token", "value": secret})
+    assert saved.status == 303
+    admin = await staff_domain.find_staff(db, "boss")
+    await staff_domain.set_secret(db, "llm_api_key", "sk-llm-also-secret-42", admin.id,
+                                  secret_key=SECRET_KEY)
+
+    dump = await asyncio.to_thread(pg_dump, database_url)
+    assert "settings_secrets" in dump and "bot_token" in dump
+    assert secret not in dump and "sk-llm-also-secret-42" not in dump
+    ciphertext = await db.fetchval("SELECT ciphertext FROM settings_secrets WHERE name = 'bot_token'")
+    assert crypto.decrypt_secret(SECRET_KEY, ciphertext) == secret
+    assert await staff_domain.get_secret(db, "bot_token", secret_key=SECRET_KEY) == secret
+    with pytest.raises(crypto.SecretError):
+        crypto.decrypt_secret("another-secret-key-entirely-000", ciphertext)
+
+    page = await panel.client.get("/panel/settings/secrets")
+    body = await page.text()
+    assert page.status == 200 and secret not in body and "sk-llm" not in body
+    assert re.search(r"Telegram bot token</th>\s*<td><span class=\"ok\">set<", body)
+    assert re.search(r"S3 secret key</th>\s*<td><span class=\"muted\">not set<", body)
+    audit = await db.fetch("SELECT before, after FROM audit_log WHERE action = 'secret.set'")
+    assert [(r["before"], r["after"]) for r in audit] == [
+        ({"set": False}, {"set": True}), ({"set": False}, {"set": True})]
