@@ -12,14 +12,18 @@ import hmac
 import logging
 import socket
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import asyncpg
 from aiogram import Bot, Dispatcher
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from app.bot.ad_messages import BotAdMessages
+from app.bot.channel_sync import sync_channels
 from app.bot.dispatcher import WEBHOOK_PATH, create_bot, create_dispatcher, set_commands
 from app.bot.middlewares import InFlight
+from app.bot.outbox import OutboxSender
 from app.bot.polling import PollingSupervisor
 from app.config import Config
 from app.db.embedded import EmbeddedPostgres
@@ -27,10 +31,14 @@ from app.db.migrations import migrate
 from app.db.pool import create_pool
 from app.i18n import Translator
 from app.scheduler import create_scheduler
+from app.scheduler.jobs import JobContext
 from app.storage import S3Settings, Storage, open_storage
 from app.web import keys
 from app.web.app import create_web_app
 from app.web.webhook import WebhookEndpoint
+
+if TYPE_CHECKING:
+    from app.sandbox.world import World
 
 log = logging.getLogger("bozor")
 
@@ -56,9 +64,13 @@ class Bozor:
     scheduler: AsyncIOScheduler | None = None
     runner: web.AppRunner | None = None
     polling: PollingSupervisor | None = None
+    outbox: OutboxSender | None = None
+    outbox_bot: Bot | None = None
+    sandbox_world: World | None = None  # the in-process Telegram of sandbox mode
     webhook: WebhookEndpoint | None = None
     in_flight: InFlight = field(default_factory=InFlight)
     applied_migrations: list[str] = field(default_factory=list)
+    _sync_task: asyncio.Task | None = None
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
     @property
@@ -82,10 +94,20 @@ class Bozor:
                 media_dir=self.config.data_dir / "media",
                 media_url_base=f"{self.config.base_url}/media", s3=s3_settings(self.config)))
             self.bot = create_bot(self.token, self.api_base)
-            self.dispatcher = create_dispatcher(self.config, self.pool, translator, self.in_flight)
-            await self._start_web(translator)
-            self.scheduler = create_scheduler(self.pool)
+            await self._start_web(translator)  # first: in sandbox mode it is the bot's Telegram
+            ad_messages = BotAdMessages(translator, await self._bot_username())
+            self.dispatcher = create_dispatcher(self.config, self.pool, translator, self.in_flight,
+                                                ad_messages, self.storage)
+            # Its own Bot: the sender handles 429s itself, without the handlers' waiting.
+            self.outbox_bot = create_bot(self.token, self.api_base, wait_on_flood=False)
+            self.outbox = OutboxSender(self.pool, self.outbox_bot, storage=self.storage)
+            await self.outbox.start()
+            self.scheduler = create_scheduler(JobContext(
+                self.pool, ad_messages, self.config.default_language,
+                functools.partial(sync_channels, self.bot, self.pool)))
             self.scheduler.start()
+            if self.sandbox_world is not None:
+                await self._seed_demo()
             await self._start_updates(translator)
         except BaseException:
             await self.stop()
@@ -94,6 +116,8 @@ class Bozor:
 
     async def stop(self) -> None:
         """Stop taking updates, let handlers finish (bounded), then close everything else."""
+        if self._sync_task is not None:
+            self._sync_task.cancel()
         if self.polling is not None:
             await self.polling.stop()
         if self.webhook is not None:
@@ -101,16 +125,20 @@ class Bozor:
         await self.in_flight.drain(DRAIN_SECONDS)
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self.outbox is not None:
+            await self.outbox.stop(drain=DRAIN_SECONDS)
         if self.runner is not None:
             await self.runner.cleanup()
-        if self.bot is not None:
-            await self.bot.session.close()
+        for bot in (self.bot, self.outbox_bot):
+            if bot is not None:
+                await bot.session.close()
         await self._stack.aclose()
         if self.pool is not None:
             await self.pool.close()
         if self.pg is not None:
             await asyncio.to_thread(self.pg.stop)
-        self.pool = self.pg = self.runner = self.polling = self.bot = None
+        self.pool = self.pg = self.runner = self.polling = self.bot = self.outbox = None
+        self.outbox_bot = None
 
     async def _start_database(self, *, attach: bool = False) -> None:
         dsn = self.config.database_url
@@ -126,16 +154,37 @@ class Bozor:
         if self.applied_migrations:
             log.info("applied migrations: %s", ", ".join(self.applied_migrations))
 
+    async def _sync_channels(self) -> None:
+        try:
+            ready = await sync_channels(self.bot, self.pool)
+            log.info("%d channel(s) ready for posting", ready)
+        except Exception:  # the periodic job tries again; start-up goes on
+            log.exception("could not check the channels with Telegram")
+
+    async def _bot_username(self) -> str:
+        """The bot's @username, for deep links in posts; Telegram must answer at start."""
+        for attempt in range(3):
+            try:
+                return (await self.bot.me()).username
+            except Exception as exc:
+                if attempt == 2:
+                    raise StartupError(f"cannot reach the Telegram Bot API ({exc}); check "
+                                       "BOT_TOKEN and the network") from exc
+                await asyncio.sleep(1 + attempt)
+        raise AssertionError("unreachable")
+
     async def _start_web(self, translator: Translator) -> None:
         services = {keys.POOL: self.pool, keys.STORAGE: self.storage, keys.TRANSLATOR: translator,
-                    keys.BOT: self.bot, keys.DISPATCHER: self.dispatcher}
+                    keys.BOT: self.bot}
         app = create_web_app(self.config, services=services)
         if self.config.sandbox and not self.config.telegram_api_url:
             from app.sandbox.app import make_sandbox_app
+            from app.sandbox.world import World
 
-            app.add_subapp("/sandbox", make_sandbox_app())
+            self.sandbox_world = World()
+            app.add_subapp("/sandbox", make_sandbox_app(self.sandbox_world))
         if self.config.telegram_mode == "webhook":
-            self.webhook = WebhookEndpoint(self.dispatcher, self.bot, webhook_secret(self.config))
+            self.webhook = WebhookEndpoint(self.bot, webhook_secret(self.config))
             app.router.add_post(WEBHOOK_PATH, self.webhook.handle)
         self.runner = web.AppRunner(app, access_log=None, handle_signals=False,
                                     shutdown_timeout=DRAIN_SECONDS)
@@ -148,8 +197,20 @@ class Bozor:
                 f"cannot listen on {self.config.host}:{self.config.port}: {exc.strerror}; "
                 "is another server using it? Set PORT to another number") from exc
 
+    async def _seed_demo(self) -> None:
+        """Sandbox mode: personas, a channel with the bot as poster, and its Bozor settings."""
+        from app.domain.demo import seed_demo
+        from app.sandbox.demo_world import seed_world
+
+        admins = seed_world(self.sandbox_world, self.token)
+        async with self.pool.acquire() as conn:
+            await seed_demo(conn, admins)
+
     async def _start_updates(self, translator: Translator) -> None:
+        # Channels connect in the background: an unreachable channel must not stop start-up.
+        self._sync_task = asyncio.create_task(self._sync_channels())
         if self.config.telegram_mode == "webhook":
+            self.webhook.dispatcher = self.dispatcher
             url = f"{self.config.public_url.rstrip('/')}{WEBHOOK_PATH}"
             await self.bot.set_webhook(
                 url, secret_token=webhook_secret(self.config),

@@ -77,7 +77,7 @@ def test_the_caption_is_plain_text_in_the_channel_language() -> None:
     text = caption(draft(title="<script>alert(1)</script>"), _, hashtag="transport", link=LINK)
     assert "📢 <script>alert(1)</script>" in text  # shown as typed: no parse mode, no markup
     assert "1 500 000 сум" in text and "#transport" in text and LINK in text
-    sold = caption(draft(), _, hashtag=None, link=LINK, sold=True)
+    sold = caption(draft(), _, hashtag=None, link=LINK, mark="sold")
     assert sold.startswith("❌ ПРОДАНО")
 
 
@@ -88,7 +88,9 @@ def test_a_description_that_does_not_fit_the_caption_says_how_much_to_cut() -> N
     excess = caption_excess(long, _, hashtag="transport", link=LINK)
     assert excess > 0
     shorter = draft(description="x" * (1100 - excess))
-    assert len(caption(shorter, _, hashtag="transport", link=LINK, sold=True)) == CAPTION_LIMIT
+    longest = max(len(caption(shorter, _, hashtag="transport", link=LINK, mark=m))
+                  for m in ("sold", "expired"))
+    assert longest == CAPTION_LIMIT
 
 
 async def seed(db: asyncpg.Connection) -> int:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
-
 from app.db.pool import create_pool
 from app.scheduler import create_scheduler, locked
+from app.scheduler.jobs import JobContext
 
 
 async def test_a_locked_job_runs_once_when_two_processes_tick_together(database_url: str) -> None:
@@ -16,29 +15,48 @@ async def test_a_locked_job_runs_once_when_two_processes_tick_together(database_
     runs: list[str] = []
     release = asyncio.Event()
 
-    async def job(pool: asyncpg.Pool) -> None:
+    async def job(ctx: JobContext) -> None:
         runs.append("ran")
         await release.wait()
 
+    one, two = JobContext(first), JobContext(second)
     try:
-        a = asyncio.create_task(locked(first, "demo", job)())
+        a = asyncio.create_task(locked(one, "demo", job)())
         await asyncio.sleep(0.1)  # the first process holds the lock now
-        skipped = await locked(second, "demo", job)()
+        skipped = await locked(two, "demo", job)()
         release.set()
         assert await a is True and skipped is False
         assert runs == ["ran"]
         # Once released, the next tick may run anywhere.
-        assert await locked(second, "demo", job)() is True
+        assert await locked(two, "demo", job)() is True
     finally:
         await first.close()
         await second.close()
 
 
-async def test_the_scheduler_holds_the_retention_job(database_url: str) -> None:
+async def test_without_a_bot_only_the_database_jobs_are_scheduled(database_url: str) -> None:
     pool = await create_pool(database_url)
     try:
-        scheduler = create_scheduler(pool)
+        scheduler = create_scheduler(JobContext(pool))
         assert [job.id for job in scheduler.get_jobs()] == ["journal_retention"]
+    finally:
+        await pool.close()
+
+
+async def test_a_failing_tick_is_logged_and_the_next_one_runs(database_url: str, caplog) -> None:
+    pool = await create_pool(database_url)
+    calls = []
+
+    async def flaky(ctx: JobContext) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("database restarting")
+
+    try:
+        ctx = JobContext(pool)
+        assert await locked(ctx, "flaky", flaky)() is False
+        assert "job flaky failed" in caplog.text
+        assert await locked(ctx, "flaky", flaky)() is True
     finally:
         await pool.close()
 
@@ -52,7 +70,7 @@ async def test_journal_retention_drops_only_old_updates(database_url: str, db) -
         (1, 2, 'message', '{}', now() - interval '1 day')""")
     pool = await create_pool(database_url)
     try:
-        await journal_retention(pool)
+        await journal_retention(JobContext(pool))
     finally:
         await pool.close()
     assert [r["update_id"] for r in await db.fetch("SELECT update_id FROM update_journal")] == [2]

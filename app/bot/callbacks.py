@@ -13,3 +13,35 @@ class LangCb(CallbackData, prefix="lang"):
     """A language choice: uz, ru or en."""
 
     code: str
+
+
+class ModCb(CallbackData, prefix="mod"):
+    """An admin's decision on an ad: approve, reject (then a reason), reason (a canned one)."""
+
+    action: str
+    ad_id: int
+    reason_id: int = 0
+
+
+class CheckinCb(CallbackData, prefix="chk"):
+    """A seller's answer to "still selling?": sold or selling."""
+
+    action: str
+    ad_id: int
+
+
+class AdCb(CallbackData, prefix="ad"):
+    """A button of the ad wizard: channel, category, photos_done, submit, cancel, edit,
+    resume or restart; `value` carries an id, `field` the field to edit."""
+
+    action: str
+    value: int = 0
+    field: str = ""
+
+
+class MyAdsCb(CallbackData, prefix="my"):
+    """The seller's own ads: list (a page), card (one ad), sold, withdraw."""
+
+    action: str
+    ad_id: int = 0
+    page: int = 0

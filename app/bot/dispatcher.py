@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any, ClassVar
 
 import asyncpg
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import Response, TelegramMethod
 from aiogram.types import BotCommand
 
 from app.bot.handlers import routers
+from app.bot.isolation import UserLocks
 from app.bot.middlewares import InFlight, JournalMiddleware
 from app.config import Config
 from app.db.fsm import PostgresStorage
+from app.domain.ports import AdMessages
 from app.i18n import Translator
+from app.storage import Storage
 
+log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 POLLING_CONCURRENCY = 64  # bounded: aiogram starts one task per update otherwise
 
@@ -40,18 +51,54 @@ class Session(AiohttpSession):
         return super().check_response(bot, method, status_code, content)
 
 
-def create_bot(token: str, api_base: str | None) -> Bot:
-    """A Bot talking to Telegram, to a self-hosted Bot API server, or to the sandbox."""
+class WaitOnFlood(BaseRequestMiddleware):
+    """A direct reply that meets 429 waits `retry_after` and tries again (bounded).
+
+    Telegram applied nothing when it answered 429, so the retry cannot duplicate. Handlers
+    reply at once; a quick user can outpace the ~1 message/s a private chat allows.
+    """
+
+    def __init__(self, max_wait: float = 10.0, tries: int = 3) -> None:
+        self.max_wait = max_wait
+        self.tries = tries
+
+    async def __call__(self, make_request: NextRequestMiddlewareType, bot: Bot,
+                       method: TelegramMethod) -> Response:
+        waited = 0.0
+        for attempt in range(self.tries):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                waited += exc.retry_after
+                if attempt == self.tries - 1 or waited > self.max_wait:
+                    raise
+                log.info("429 on %s; waiting %ss", type(method).__name__, exc.retry_after)
+                await asyncio.sleep(exc.retry_after)
+        raise AssertionError("unreachable")
+
+
+def create_bot(token: str, api_base: str | None, *, wait_on_flood: bool = True) -> Bot:
+    """A Bot talking to Telegram, to a self-hosted Bot API server, or to the sandbox.
+
+    The outbox sender gets one with wait_on_flood=False: it schedules its own retries.
+    """
     server = TelegramAPIServer.from_base(api_base) if api_base else PRODUCTION
-    return Bot(token, session=Session(api=server), default=DefaultBotProperties(parse_mode=None))
+    bot = Bot(token, session=Session(api=server), default=DefaultBotProperties(parse_mode=None))
+    if wait_on_flood:
+        bot.session.middleware(WaitOnFlood())
+    return bot
 
 
 def create_dispatcher(config: Config, pool: asyncpg.Pool, translator: Translator,
-                      in_flight: InFlight) -> Dispatcher:
+                      in_flight: InFlight, ad_messages: AdMessages, storage: Storage
+                      ) -> Dispatcher:
     """Dependencies travel as dispatcher keyword data: handlers ask for them by name."""
     # FSM is registered by hand so that it runs after the journal, which prefetches its state.
-    dp = Dispatcher(storage=PostgresStorage(pool), disable_fsm=True, pool=pool, config=config,
-                    translator=translator)
+    # Event isolation: one update at a time per user, so an album's photos, arriving as
+    # separate updates together, are added to the draft one after another, none lost.
+    dp = Dispatcher(storage=PostgresStorage(pool), events_isolation=UserLocks(),
+                    disable_fsm=True, pool=pool, config=config, translator=translator,
+                    ad_messages=ad_messages, media=storage)
     dp.update.outer_middleware(
         JournalMiddleware(pool, translator, config.default_language, dp.fsm, in_flight))
     dp.update.outer_middleware(dp.fsm)

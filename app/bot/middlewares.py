@@ -12,7 +12,7 @@ from aiogram import BaseMiddleware
 from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.types import Update, User
 
-from app.db.fsm import PREFETCHED, storage_key
+from app.db.fsm import PostgresStorage, storage_key
 from app.db.queries.users import Contact, Inbound, record_journal_error
 from app.domain.users import record_update
 from app.i18n import Translator
@@ -74,8 +74,8 @@ class JournalMiddleware(BaseMiddleware):
                 clears_block=inbound.kind in CLEARS_BLOCK, default_language=self.default_language,
                 fsm_key=fsm_key,
             )
-        if context is not None:
-            PREFETCHED.set((fsm_key, seen.fsm_state))
+        if context is not None and isinstance(context.storage, PostgresStorage):
+            context.storage.prefetched(fsm_key, seen.fsm_state)
         data["lang"] = seen.language
         data["_"] = self.translator(seen.language)
         return seen.journal_id

@@ -23,9 +23,11 @@ ON CONFLICT (key) DO UPDATE SET data = excluded.data, updated_at = now()
 
 
 # The journal statement reads the update's FSM state in the same round trip (see
-# JournalMiddleware); get_state answers from it once instead of asking the database again.
-# A ContextVar is per update task, so no other update can see it.
-PREFETCHED: ContextVar[tuple[str, str | None] | None] = ContextVar("fsm_prefetched", default=None)
+# JournalMiddleware); get_state answers from it instead of asking the database again, unless
+# this process wrote that key since (e.g. the previous photo of the same album). A ContextVar
+# is per update task, so no other update can see it.
+PREFETCHED: ContextVar[tuple[str, str | None, int] | None] = ContextVar("fsm_prefetched",
+                                                                         default=None)
 
 
 def storage_key(key: StorageKey) -> str:
@@ -40,16 +42,21 @@ class PostgresStorage(BaseStorage):
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        self._writes = 0  # state writes in this process: a prefetch older than one is stale
+
+    def prefetched(self, key: str, state: str | None) -> None:
+        """Offer the state the journal statement read for this update's key."""
+        PREFETCHED.set((key, state, self._writes))
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
-        PREFETCHED.set(None)
+        self._writes += 1
         await self.pool.execute(SET_STATE, storage_key(key), value)
 
     async def get_state(self, key: StorageKey) -> str | None:
         text_key = storage_key(key)
         prefetched = PREFETCHED.get()
-        if prefetched is not None and prefetched[0] == text_key:
+        if prefetched is not None and prefetched[0] == text_key and prefetched[2] == self._writes:
             return prefetched[1]
         return await self.pool.fetchval(GET_STATE, text_key)
 

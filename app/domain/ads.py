@@ -58,6 +58,30 @@ class Draft:
     contact: str = ""
     photos: list[Photo] = field(default_factory=list)
 
+    def to_data(self) -> dict:
+        """Plain JSON for the FSM storage, where the draft survives restarts."""
+        price = self.price
+        return {
+            "channel_id": self.channel_id, "category_id": self.category_id, "title": self.title,
+            "description": self.description, "district": self.district, "contact": self.contact,
+            "price": None if price is None else {
+                "amount": None if price.amount is None else str(price.amount),
+                "currency": price.currency, "negotiable": price.negotiable},
+            "photos": [[p.file_id, p.file_unique_id, p.storage_key] for p in self.photos],
+        }
+
+    @classmethod
+    def from_data(cls, data: dict) -> Draft:
+        price = data.get("price")
+        return cls(
+            channel_id=data["channel_id"], category_id=data.get("category_id"),
+            title=data.get("title", ""), description=data.get("description", ""),
+            district=data.get("district", ""), contact=data.get("contact", ""),
+            price=None if price is None else Price(
+                None if price["amount"] is None else Decimal(price["amount"]),
+                price["currency"], price["negotiable"]),
+            photos=[Photo(*p) for p in data.get("photos", [])])
+
 
 # --- parsing what the seller typed ----------------------------------------------------------
 
@@ -133,10 +157,18 @@ def format_price(price: Price, _: Gettext) -> str:
     return text
 
 
-def caption(draft: Draft, _: Gettext, *, hashtag: str | None, link: str, sold: bool = False) -> str:
-    """The channel caption: plain text (no parse mode), so nothing a seller types is markup."""
-    sold_mark, write = _("SOLD"), _("Write to the seller")
-    lines = [f"❌ {sold_mark}" if sold else None, f"📢 {draft.title}",
+MARKS = {"sold": ("❌", N_("SOLD")), "expired": ("⌛", N_("NO LONGER CURRENT"))}
+
+
+def caption(draft: Draft, _: Gettext, *, hashtag: str | None, link: str,
+            mark: str | None = None) -> str:
+    """The channel caption: plain text (no parse mode), so nothing a seller types is markup.
+
+    `mark` ("sold" or "expired") puts a notice on top, for the edit of a closed ad's posts.
+    """
+    write = _("Write to the seller")
+    notice = f"{MARKS[mark][0]} {_(MARKS[mark][1])}" if mark else None
+    lines = [notice, f"📢 {draft.title}",
              f"💰 {format_price(draft.price, _)}" if draft.price else None,
              f"📍 {draft.district}" if draft.district else None,
              f"📞 {draft.contact}" if draft.contact else None, "", draft.description, "",
@@ -147,9 +179,20 @@ def caption(draft: Draft, _: Gettext, *, hashtag: str | None, link: str, sold: b
 def caption_excess(draft: Draft, _: Gettext, *, hashtag: str | None, link: str) -> int:
     """How many characters too long the caption is (0 when it fits Telegram's limit).
 
-    Measured with the SOLD mark, so marking the ad sold later can never break the caption.
+    Measured with the longest closing mark, so marking the ad sold or expired later can
+    never break the caption.
     """
-    return max(0, len(caption(draft, _, hashtag=hashtag, link=link, sold=True)) - CAPTION_LIMIT)
+    longest = max(len(caption(draft, _, hashtag=hashtag, link=link, mark=m)) for m in MARKS)
+    return max(0, longest - CAPTION_LIMIT)
+
+
+def draft_of(ad: asyncpg.Record, photos: Sequence[asyncpg.Record]) -> Draft:
+    """A stored ad in the shape the caption and the editor work with."""
+    return Draft(
+        channel_id=ad["channel_id"], category_id=ad["category_id"], title=ad["title"],
+        description=ad["description"], price=Price(ad["price"], ad["currency"], ad["negotiable"]),
+        district=ad["district"], contact=ad["contact"],
+        photos=[Photo(p["file_id"], p["file_unique_id"], p["storage_key"]) for p in photos])
 
 
 # --- pre-moderation ------------------------------------------------------------------------

@@ -178,3 +178,11 @@ async def add_reason(conn: asyncpg.Connection, channel_id: int, texts: dict[str,
     if any(not texts.get(lang, "").strip() for lang in LANGUAGES):
         raise ChannelError("a rejection reason needs a text in uz, ru and en")
     return await q.insert_reason(conn, channel_id, {k: texts[k].strip() for k in LANGUAGES})
+
+
+async def connect_chat(conn: asyncpg.Connection, channel_id: int, chat_id: int,
+                       telegram_admins: list[int]) -> None:
+    """Record what Telegram says of the channel: its numeric id and its administrators."""
+    async with conn.transaction():
+        await q.set_chat_id(conn, channel_id, chat_id)
+        await q.replace_telegram_admins(conn, channel_id, telegram_admins)

@@ -6,36 +6,55 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 
-import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.db.pool import advisory_lock
 from app.scheduler import jobs
+from app.scheduler.jobs import JobContext
 
 log = logging.getLogger(__name__)
 
-Job = Callable[[asyncpg.Pool], Awaitable[None]]
+Job = Callable[[JobContext], Awaitable[None]]
 
 
-def locked(pool: asyncpg.Pool, name: str, job: Job) -> Callable[[], Awaitable[bool]]:
-    """Wrap `job` so that only one process runs it at a time; the others skip that tick."""
+def locked(ctx: JobContext, name: str, job: Job) -> Callable[[], Awaitable[bool]]:
+    """Wrap `job` so that only one process runs it at a time; the others skip that tick.
+
+    A failing tick is logged and the next one tries again: the job's state is in the tables.
+    """
 
     @functools.wraps(job)
     async def run() -> bool:
-        async with advisory_lock(pool, f"bozor.job.{name}", wait=False) as got:
+        async with advisory_lock(ctx.pool, f"bozor.job.{name}", wait=False) as got:
             if not got:
                 log.debug("job %s is running elsewhere; skipping this tick", name)
                 return False
-            await job(pool)
+            try:
+                await job(ctx)
+            except Exception:
+                log.exception("job %s failed; it runs again at its next tick", name)
+                return False
             return True
 
     return run
 
 
-def create_scheduler(pool: asyncpg.Pool) -> AsyncIOScheduler:
+# (name, job, seconds between ticks, needs the bot)
+SCHEDULE = [
+    ("journal_retention", jobs.journal_retention, 6 * 3600, False),
+    ("reposts", jobs.reposts, 60, True),
+    ("checkins", jobs.checkins, 300, True),
+    ("channel_sync", jobs.channel_sync, 600, True),
+]
+
+
+def create_scheduler(ctx: JobContext) -> AsyncIOScheduler:
     """The scheduler with every job; start it from inside the running loop."""
     scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1,
                                                "misfire_grace_time": 300})
-    scheduler.add_job(locked(pool, "journal_retention", jobs.journal_retention), "interval",
-                      hours=6, id="journal_retention", jitter=60)
+    for name, job, seconds, needs_bot in SCHEDULE:
+        if needs_bot and ctx.ad_messages is None:
+            continue
+        scheduler.add_job(locked(ctx, name, job), "interval", seconds=seconds, id=name,
+                          jitter=min(30, seconds // 10))
     return scheduler

@@ -1,20 +1,58 @@
-"""The scheduled jobs; each is async and idempotent."""
+"""The scheduled jobs; each is async, idempotent, and keeps its state in our tables."""
 
 from __future__ import annotations
 
 import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import asyncpg
 
 from app.db.queries.users import delete_journal_before
+from app.domain.ports import AdMessages
+from app.domain.publishing import run_checkins, run_reposts
 
 log = logging.getLogger(__name__)
 JOURNAL_DAYS = 90
 
 
-async def journal_retention(pool: asyncpg.Pool) -> None:
+@dataclass
+class JobContext:
+    """What the jobs need besides the pool; `sync_channels` talks to Telegram (bot layer)."""
+
+    pool: asyncpg.Pool
+    ad_messages: AdMessages | None = None
+    default_language: str = "uz"
+    sync_channels: Callable[[], Awaitable[int]] | None = None  # from app.bot.channel_sync
+    rng: random.Random = field(default_factory=random.Random)
+
+
+async def journal_retention(ctx: JobContext) -> None:
     """Keep the inbound journal to the last JOURNAL_DAYS days."""
-    async with pool.acquire() as conn:
+    async with ctx.pool.acquire() as conn:
         removed = await delete_journal_before(conn, JOURNAL_DAYS)
     if removed:
         log.info("journal retention removed %d old updates", removed)
+
+
+async def reposts(ctx: JobContext) -> None:
+    """Fill the channels' due re-post slots; the outbox delivers after commit."""
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        count = await run_reposts(conn, datetime.now(UTC), ctx.rng, ctx.ad_messages)
+    if count:
+        log.info("re-posted %d ad(s)", count)
+
+
+async def checkins(ctx: JobContext) -> None:
+    """Ask sellers about their due ads, or expire the ads nobody answered for."""
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        count = await run_checkins(conn, datetime.now(UTC), ctx.ad_messages, ctx.default_language)
+    if count:
+        log.info("check-ins: %d ad(s) asked or expired", count)
+
+
+async def channel_sync(ctx: JobContext) -> None:
+    """Re-read channels from Telegram: new ids, the bot's rights, changed administrators."""
+    await ctx.sync_channels()

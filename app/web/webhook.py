@@ -17,8 +17,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 class WebhookEndpoint:
     """Answers Telegram at once (it resends after a slow answer) and tracks the work it started."""
 
-    def __init__(self, dispatcher: Dispatcher, bot: Bot, secret: str) -> None:
-        self.dispatcher = dispatcher
+    def __init__(self, bot: Bot, secret: str) -> None:
+        self.dispatcher: Dispatcher | None = None  # set once built; until then: 503
         self.bot = bot
         self.secret = secret
         self.accepting = True
@@ -28,7 +28,7 @@ class WebhookEndpoint:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             return web.json_response({"error": "wrong secret token"}, status=401)
-        if not self.accepting:
+        if not self.accepting or self.dispatcher is None:
             # Shutting down: Telegram keeps the update and delivers it again later.
             return web.json_response({"error": "shutting down"}, status=503)
         try:

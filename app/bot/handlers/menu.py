@@ -8,7 +8,7 @@ from app.bot.handlers.start import greeting
 from app.bot.keyboards import main_menu
 from app.i18n import Gettext
 
-COMING_SOON = frozenset({"post", "my_ads", "support", "tasks"})
+COMING_SOON = frozenset({"support", "tasks"})
 
 
 

@@ -129,3 +129,51 @@ async def renew_checkin(conn: asyncpg.Connection, ad_id: int, seller_id: int, no
                                                   WHERE c.id = ads.channel_id)
            WHERE id = $1 AND seller_id = $2 AND status = 'published'
            RETURNING *""", ad_id, seller_id, now)
+
+
+async def ad_view_rows(conn: asyncpg.Connection, ad_id: int
+                       ) -> tuple[asyncpg.Record, list[asyncpg.Record], asyncpg.Record,
+                                  asyncpg.Record | None, asyncpg.Record] | None:
+    """The ad, its photos, channel, category and seller, for showing it anywhere."""
+    ad = await conn.fetchrow("SELECT * FROM ads WHERE id = $1", ad_id)
+    if ad is None:
+        return None
+    photos = await list_photos(conn, ad_id)
+    channel = await conn.fetchrow("SELECT * FROM channels WHERE id = $1", ad["channel_id"])
+    category = await conn.fetchrow("SELECT * FROM categories WHERE id = $1", ad["category_id"])
+    seller = await conn.fetchrow("SELECT * FROM users WHERE id = $1", ad["seller_id"])
+    return ad, photos, channel, category, seller
+
+
+async def add_message(conn: asyncpg.Connection, ad_id: int, kind: str, chat_id: int,
+                      outbox_id: int, revision: int) -> None:
+    await conn.execute(
+        "INSERT INTO ad_messages (ad_id, kind, chat_id, outbox_id, revision) "
+        "VALUES ($1, $2, $3, $4, $5)", ad_id, kind, chat_id, outbox_id, revision)
+
+
+async def live_messages(conn: asyncpg.Connection, ad_id: int, kind: str) -> list[asyncpg.Record]:
+    """The ad's messages of a kind that are still up (not deleted by us)."""
+    return await conn.fetch(
+        "SELECT * FROM ad_messages WHERE ad_id = $1 AND kind = $2 AND removed_at IS NULL "
+        "ORDER BY id", ad_id, kind)
+
+
+async def mark_messages_removed(conn: asyncpg.Connection, message_row_ids: list[int]) -> None:
+    await conn.execute("UPDATE ad_messages SET removed_at = now() WHERE id = ANY($1::bigint[])",
+                       message_row_ids)
+
+
+async def user_languages(conn: asyncpg.Connection, user_ids: list[int]) -> dict[int, tuple]:
+    """(chosen language, Telegram language_code) for each known user."""
+    rows = await conn.fetch(
+        "SELECT id, language, language_code FROM users WHERE id = ANY($1::bigint[])", user_ids)
+    return {r["id"]: (r["language"], r["language_code"]) for r in rows}
+
+
+async def seller_ads(conn: asyncpg.Connection, seller_id: int, *, offset: int, limit: int
+                     ) -> list[asyncpg.Record]:
+    """A seller's ads, newest first (sellers have few, so an offset page is cheap)."""
+    return await conn.fetch(
+        "SELECT id, title, status, reject_reason, submitted_at FROM ads WHERE seller_id = $1 "
+        "ORDER BY submitted_at DESC, id DESC OFFSET $2 LIMIT $3", seller_id, offset, limit)

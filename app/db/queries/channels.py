@@ -108,3 +108,18 @@ async def insert_reason(conn: asyncpg.Connection, channel_id: int, texts: dict[s
 async def list_reasons(conn: asyncpg.Connection, channel_id: int) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT * FROM reject_reasons WHERE channel_id = $1 ORDER BY position, id", channel_id)
+
+
+async def set_chat_id(conn: asyncpg.Connection, channel_id: int, chat_id: int) -> None:
+    await conn.execute("UPDATE channels SET chat_id = $2 WHERE id = $1", channel_id, chat_id)
+
+
+async def replace_telegram_admins(conn: asyncpg.Connection, channel_id: int, user_ids: list[int]
+                                  ) -> None:
+    """The channel's own administrators as Telegram lists them; manual grants stay."""
+    await conn.execute(
+        "DELETE FROM channel_admins WHERE channel_id = $1 AND source = 'telegram' "
+        "AND NOT (user_id = ANY($2::bigint[]))", channel_id, user_ids)
+    await conn.executemany(
+        "INSERT INTO channel_admins (channel_id, user_id, source) VALUES ($1, $2, 'telegram') "
+        "ON CONFLICT DO NOTHING", [(channel_id, uid) for uid in user_ids])

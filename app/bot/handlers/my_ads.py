@@ -1,0 +1,125 @@
+"""My ads (M8) and the answers to check-ins (M7): the seller manages their own ads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+
+from app.bot.callbacks import CheckinCb, MenuCb, MyAdsCb
+from app.db.queries import ads as q
+from app.domain.checkins import still_selling
+from app.domain.ports import AdMessages
+from app.domain.publishing import seller_marks_sold, seller_withdraws
+from app.i18n import N_, Gettext
+
+PAGE = 5
+STATUS = {"pending": N_("⏳ waiting for review"), "published": N_("✅ published"),
+          "rejected": N_("❌ rejected"), "sold": N_("💰 sold"), "expired": N_("⌛ expired"),
+          "withdrawn": N_("🗑 withdrawn")}
+
+
+def status_text(ad: asyncpg.Record, _: Gettext) -> str:
+    label = STATUS[ad["status"]]
+    return _(label)
+
+
+def _button(text: str, data: MyAdsCb | MenuCb) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+async def on_my_ads(query: CallbackQuery, pool: asyncpg.Pool, _: Gettext) -> None:
+    await _show_page(query, 0, pool, _)
+
+
+async def on_page(query: CallbackQuery, callback_data: MyAdsCb, pool: asyncpg.Pool,
+                  _: Gettext) -> None:
+    await _show_page(query, max(0, callback_data.page), pool, _)
+
+
+async def _show_page(query: CallbackQuery, page: int, pool: asyncpg.Pool, _: Gettext) -> None:
+    async with pool.acquire() as conn:
+        ads = await q.seller_ads(conn, query.from_user.id, offset=page * PAGE, limit=PAGE + 1)
+    await query.answer()
+    if not ads and page == 0:
+        text = _("You have no ads yet.")
+        rows = [[_button(_("📢 Post an ad"), MenuCb(action="post"))]]
+    else:
+        text = _("Your ads:")
+        rows = [[_button(f"#{ad['id']} {ad['title'][:30]} · {status_text(ad, _)}",
+                         MyAdsCb(action="card", ad_id=ad["id"], page=page))] for ad in ads[:PAGE]]
+        nav = []
+        if page > 0:
+            nav.append(_button("◀️", MyAdsCb(action="list", page=page - 1)))
+        if len(ads) > PAGE:
+            nav.append(_button("▶️", MyAdsCb(action="list", page=page + 1)))
+        if nav:
+            rows.append(nav)
+    rows.append([_button(_("⬅️ Back"), MenuCb(action="home"))])
+    await query.message.edit_text(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+async def on_card(query: CallbackQuery, callback_data: MyAdsCb, pool: asyncpg.Pool,
+                  _: Gettext) -> None:
+    async with pool.acquire() as conn:
+        ad = await q.get_ad(conn, callback_data.ad_id)
+    if ad is None or ad["seller_id"] != query.from_user.id:
+        await query.answer(_("This ad no longer exists."), show_alert=True)
+        return
+    await query.answer()
+    lines = [f"#{ad['id']} {ad['title']}", status_text(ad, _)]
+    if ad["status"] == "rejected" and ad["reject_reason"]:
+        lines.append(_("Reason: {reason}").format(reason=ad["reject_reason"]))
+    rows = []
+    if ad["status"] in ("published", "pending"):
+        rows.append([_button(_("💰 Mark as sold"), MyAdsCb(action="sold", ad_id=ad["id"])),
+                     _button(_("🗑 Withdraw"), MyAdsCb(action="withdraw", ad_id=ad["id"]))])
+    rows.append([_button(_("⬅️ Back"), MyAdsCb(action="list", page=callback_data.page))])
+    await query.message.edit_text("\n".join(lines),
+                                  reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+async def on_sold(query: CallbackQuery, callback_data: MyAdsCb | CheckinCb, pool: asyncpg.Pool,
+                  ad_messages: AdMessages, _: Gettext) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        done = await seller_marks_sold(conn, callback_data.ad_id, query.from_user.id, ad_messages)
+    await _closed(query, done, _("Congratulations! The ad is marked as sold; its post in the "
+                                 "channel now says so."), _)
+
+
+async def on_withdraw(query: CallbackQuery, callback_data: MyAdsCb, pool: asyncpg.Pool,
+                      _: Gettext) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        done = await seller_withdraws(conn, callback_data.ad_id, query.from_user.id)
+    await _closed(query, done, _("The ad is withdrawn and its posts are removed from the "
+                                 "channel."), _)
+
+
+async def on_still_selling(query: CallbackQuery, callback_data: CheckinCb, pool: asyncpg.Pool,
+                           _: Gettext) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        ad = await still_selling(conn, callback_data.ad_id, query.from_user.id, datetime.now(UTC))
+    await _closed(query, ad is not None, _("Good luck! The ad stays in the channel."), _)
+
+
+async def _closed(query: CallbackQuery, done: bool, text: str, _: Gettext) -> None:
+    if not done:
+        await query.answer(_("This ad cannot be changed any more."), show_alert=True)
+        return
+    await query.answer()
+    await query.message.edit_text(text, reply_markup=None)
+
+
+def create_router() -> Router:
+    """A fresh router per dispatcher (a router can belong to one dispatcher only)."""
+    router = Router(name="my_ads")
+    router.callback_query.register(on_my_ads, MenuCb.filter(F.action == "my_ads"))
+    router.callback_query.register(on_page, MyAdsCb.filter(F.action == "list"))
+    router.callback_query.register(on_card, MyAdsCb.filter(F.action == "card"))
+    router.callback_query.register(on_sold, MyAdsCb.filter(F.action == "sold"))
+    router.callback_query.register(on_withdraw, MyAdsCb.filter(F.action == "withdraw"))
+    router.callback_query.register(on_sold, CheckinCb.filter(F.action == "sold"))
+    router.callback_query.register(on_still_selling, CheckinCb.filter(F.action == "selling"))
+    return router

@@ -1,0 +1,413 @@
+"""The seller's wizard (M2): one question at a time, bad answers explained, the draft kept in FSM."""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+from aiogram import Bot, F, Router
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+
+from app.bot.callbacks import AdCb, MenuCb
+from app.bot.filters import HasPhoto, TextOrContact
+from app.bot.keyboards import main_menu
+from app.config import Config
+from app.db.queries import channels as channel_q
+from app.domain.ads import (
+    MAX_PHOTOS,
+    AdError,
+    Draft,
+    Photo,
+    caption,
+    caption_excess,
+    clean_text,
+    parse_contact,
+    parse_price,
+    parse_title,
+)
+from app.domain.ports import AdMessages
+from app.domain.publishing import submit_ad
+from app.i18n import N_, Gettext
+from app.storage import NotFound, Storage
+
+log = logging.getLogger(__name__)
+
+PLACE_LIMIT = 60
+# What the later steps may add to the caption, reserved when the description is measured.
+RESERVE = Draft(channel_id=0, price=parse_price("$999999999"), district="x" * PLACE_LIMIT,
+                contact="@" + "x" * 32)
+
+
+class PostAd(StatesGroup):
+    channel = State()
+    category = State()
+    title = State()
+    description = State()
+    price = State()
+    photos = State()
+    district = State()
+    contact = State()
+    preview = State()
+
+
+ORDER = ["channel", "category", "title", "description", "price", "photos", "district", "contact",
+         "preview"]
+EDITABLE = {"category": "🗂", "title": "🏷", "description": "📝", "price": "💰", "photos": "📷",
+            "district": "📍", "contact": "📞"}
+
+
+def _cancel_row(_: Gettext) -> list[InlineKeyboardButton]:
+    return [InlineKeyboardButton(text=_("✖️ Cancel"), callback_data=AdCb(action="cancel").pack())]
+
+
+async def _draft(state: FSMContext) -> Draft:
+    return Draft.from_data((await state.get_data())["draft"])
+
+
+async def _save(state: FSMContext, draft: Draft, **extra: object) -> None:
+    await state.update_data(draft=draft.to_data(), **extra)
+
+
+# --- starting ------------------------------------------------------------------------------
+
+async def on_post(query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot,
+                  _: Gettext, lang: str) -> None:
+    await query.answer()
+    current = await state.get_state()
+    if current and current.startswith(PostAd.__name__) and (await state.get_data()).get("draft"):
+        keyboard = [[InlineKeyboardButton(text=_("▶️ Continue"), callback_data=AdCb(
+            action="resume").pack()), InlineKeyboardButton(text=_("🆕 Start over"),
+                                                           callback_data=AdCb(action="restart").pack())]]
+        await query.message.answer(_("You have an unfinished ad. Continue it?"),
+                                   reply_markup=InlineKeyboardMarkup(inline_keyboard=keyboard))
+        return
+    await _begin(query.message, state, pool, bot, _, lang)
+
+
+async def on_resume(query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot,
+                    _: Gettext, lang: str) -> None:
+    await query.answer()
+    step = (await state.get_state() or "").split(":")[-1]
+    await _ask(query.message, step if step in ORDER else "title", state, pool, bot, _, lang)
+
+
+async def on_restart(query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot,
+                     _: Gettext, lang: str) -> None:
+    await query.answer()
+    await _begin(query.message, state, pool, bot, _, lang)
+
+
+async def _begin(message: Message, state: FSMContext, pool: asyncpg.Pool, bot: Bot, _: Gettext,
+                 lang: str) -> None:
+    async with pool.acquire() as conn:
+        channels = await channel_q.list_channels(conn, active_only=True)
+    if not channels:
+        await message.answer(_("No channel takes ads yet. Please try again later."))
+        return
+    await state.clear()
+    await _save(state, Draft(channel_id=channels[0]["id"]))
+    await _ask(message, "channel" if len(channels) > 1 else "category", state, pool, bot, _, lang)
+
+
+# --- asking --------------------------------------------------------------------------------
+
+async def _ask(message: Message, step: str, state: FSMContext, pool: asyncpg.Pool, bot: Bot,
+               _: Gettext, lang: str) -> None:
+    """Put the wizard on `step` and ask its question."""
+    await state.set_state(getattr(PostAd, step))
+    if step == "channel":
+        async with pool.acquire() as conn:
+            channels = await channel_q.list_channels(conn, active_only=True)
+        rows = [[InlineKeyboardButton(text=c["title"], callback_data=AdCb(
+            action="channel", value=c["id"]).pack())] for c in channels]
+        await message.answer(_("Which channel is the ad for?"),
+                             reply_markup=InlineKeyboardMarkup(inline_keyboard=[*rows, _cancel_row(_)]))
+    elif step == "category":
+        await _ask_category(message, state, pool, _, lang)
+    elif step == "photos":
+        done = [InlineKeyboardButton(text=_("✅ Done with photos"), callback_data=AdCb(
+            action="photos_done").pack())]
+        count = len((await _draft(state)).photos)
+        await message.answer(_("Send 1 to 10 photos, one by one or as an album. You have {n} now. "
+                               "Press Done when finished.").format(n=count),
+                             reply_markup=InlineKeyboardMarkup(inline_keyboard=[done, _cancel_row(_)]))
+    elif step == "contact":
+        share = ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text=_("📱 Share my phone number"),
+                                                              request_contact=True)]],
+                                    resize_keyboard=True, one_time_keyboard=True)
+        await message.answer(_("How should buyers reach you? Press the button to share your "
+                               "phone, or type a phone number or @username."), reply_markup=share)
+    elif step == "preview":
+        await _preview(message, state, bot, pool, _, lang)
+    else:
+        await message.answer(QUESTIONS[step](_),
+                             reply_markup=InlineKeyboardMarkup(inline_keyboard=[_cancel_row(_)]))
+
+
+QUESTIONS = {
+    "title": lambda _: _("Send the title of the ad (up to 80 characters), e.g. “Stels bicycle”."),
+    "description": lambda _: _("Describe the item: condition, size, what is included."),
+    "price": lambda _: _("What is the price? E.g. 1500000, 1200$, or “negotiable”."),
+    "district": lambda _: _("Which district or city is it in?"),
+}
+
+
+async def _ask_category(message: Message, state: FSMContext, pool: asyncpg.Pool, _: Gettext,
+                        lang: str) -> None:
+    draft = await _draft(state)
+    async with pool.acquire() as conn:
+        categories = await channel_q.list_categories(conn, draft.channel_id)
+    buttons = [InlineKeyboardButton(text=c[f"name_{lang}"], callback_data=AdCb(
+        action="category", value=c["id"]).pack()) for c in categories]
+    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    await message.answer(_("Choose a category:"),
+                         reply_markup=InlineKeyboardMarkup(inline_keyboard=[*rows, _cancel_row(_)]))
+
+
+async def _next(message: Message, done_step: str, state: FSMContext, pool: asyncpg.Pool, bot: Bot,
+                _: Gettext, lang: str) -> None:
+    """After an answer: back to the preview when editing, else the following step."""
+    if (await state.get_data()).get("editing"):
+        await state.update_data(editing=False)
+        await _ask(message, "preview", state, pool, bot, _, lang)
+        return
+    await _ask(message, ORDER[ORDER.index(done_step) + 1], state, pool, bot, _, lang)
+
+
+# --- answers -------------------------------------------------------------------------------
+
+async def on_channel(query: CallbackQuery, callback_data: AdCb, state: FSMContext,
+                     pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str) -> None:
+    await query.answer()
+    draft = await _draft(state)
+    draft.channel_id, draft.category_id = callback_data.value, None
+    await _save(state, draft)
+    await query.message.edit_reply_markup(reply_markup=None)
+    await _next(query.message, "channel", state, pool, bot, _, lang)
+
+
+async def on_category(query: CallbackQuery, callback_data: AdCb, state: FSMContext,
+                      pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str) -> None:
+    await query.answer()
+    draft = await _draft(state)
+    draft.category_id = callback_data.value
+    await _save(state, draft)
+    await query.message.edit_reply_markup(reply_markup=None)
+    await _next(query.message, "category", state, pool, bot, _, lang)
+
+
+async def on_text_answer(message: Message, state: FSMContext, pool: asyncpg.Pool, bot: Bot,
+                         _: Gettext, lang: str, ad_messages: AdMessages) -> None:
+    """Title, description, price, district and contact: each checked, then the next step."""
+    step = (await state.get_state()).split(":")[-1]
+    if message.text is None and not (step == "contact" and message.contact):
+        await message.answer(_("Please answer with a text message."))
+        return
+    draft = await _draft(state)
+    try:
+        _apply(step, draft, message, _, ad_messages)
+    except AdError as exc:
+        await message.answer(exc.text(_))
+        return
+    await _save(state, draft)
+    if step == "contact":
+        await message.answer(_("Thank you!"), reply_markup=ReplyKeyboardRemove())
+    await _next(message, step, state, pool, bot, _, lang)
+
+
+def _apply(step: str, draft: Draft, message: Message, _: Gettext, msgs: AdMessages) -> None:
+    text = message.text
+    if step == "title":
+        draft.title = parse_title(text)
+    elif step == "description":
+        draft.description = _description(text, draft, _, msgs)
+    elif step == "price":
+        draft.price = parse_price(text)
+    elif step == "district":
+        place = " ".join(clean_text(text).split())
+        if not place or len(place) > PLACE_LIMIT:
+            raise AdError(N_("Please send the district in 1 to {limit} characters."),
+                          limit=PLACE_LIMIT)
+        draft.district = place
+    elif step == "contact":
+        draft.contact = parse_contact(message.contact.phone_number if message.contact else text)
+
+
+def _description(text: str | None, draft: Draft, _: Gettext, msgs: AdMessages) -> str:
+    description = clean_text(text)
+    if not description:
+        raise AdError(N_("Please describe the item in a few words."))
+    probe = Draft(channel_id=0, title=draft.title, description=description, price=RESERVE.price,
+                  district=RESERVE.district, contact=RESERVE.contact)
+    excess = caption_excess(probe, _, hashtag="x" * 32, link=msgs.link(10**9))
+    if excess:
+        raise AdError(N_("The description is too long for the channel: please shorten it by "
+                         "{excess} characters."), excess=excess)
+    return description
+
+
+async def on_wrong_kind(message: Message, state: FSMContext, _: Gettext) -> None:
+    """A sticker, voice or file where text was asked for: say what is expected instead."""
+    step = (await state.get_state() or "").split(":")[-1]
+    if step == "photos":
+        text = (_("Please send it as a photo, not as a file.") if message.document else
+                _("Please send a photo, or press Done when you have sent them all."))
+    else:
+        text = _("Please answer with a text message.")
+    await message.answer(text)
+
+
+async def on_photo(message: Message, state: FSMContext, _: Gettext) -> None:
+    draft = await _draft(state)
+    if len(draft.photos) >= MAX_PHOTOS:
+        await message.answer(_("An ad has at most {limit} photos; this one was not added. "
+                               "Press Done to go on.").format(limit=MAX_PHOTOS))
+        return
+    size = message.photo[-1]  # the largest size Telegram made
+    key = f"photos/{size.file_unique_id}"
+    draft.photos.append(Photo(size.file_id, size.file_unique_id, key))
+    await _save(state, draft)
+    await message.answer(_("Photo {n} of at most {limit} added.").format(
+        n=len(draft.photos), limit=MAX_PHOTOS))
+
+
+async def on_photos_done(query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot,
+                         _: Gettext, lang: str) -> None:
+    if not (await _draft(state)).photos:
+        await query.answer(_("Send at least one photo first."), show_alert=True)
+        return
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await _next(query.message, "photos", state, pool, bot, _, lang)
+
+
+# --- preview, edit, submit ---------------------------------------------------------------
+
+async def _preview(message: Message, state: FSMContext, bot: Bot, pool: asyncpg.Pool,
+                   _: Gettext, lang: str) -> None:
+    draft = await _draft(state)
+    async with pool.acquire() as conn:
+        category = await conn.fetchrow("SELECT hashtag FROM categories WHERE id = $1",
+                                       draft.category_id)
+    hashtag = category["hashtag"] if category else None
+    link = f"https://t.me/{(await bot.me()).username}"
+    excess = caption_excess(draft, _, hashtag=hashtag, link=link + "?start=ad_1000000000")
+    if excess:
+        await state.update_data(editing=True)
+        await message.answer(_("The ad is {excess} characters too long for the channel. Please "
+                               "send a shorter description.").format(excess=excess))
+        await _ask(message, "description", state, pool, bot, _, lang)
+        return
+    text = caption(draft, _, hashtag=hashtag, link=link)
+    if len(draft.photos) == 1:
+        await message.answer_photo(draft.photos[0].file_id, caption=text)
+    else:
+        await message.answer_media_group([
+            InputMediaPhoto(media=p.file_id, caption=text if i == 0 else None)
+            for i, p in enumerate(draft.photos)])
+    edit = _("Edit")
+    rows = [[InlineKeyboardButton(text=f"{icon} {edit}: {_(LABELS[name])}",
+                                  callback_data=AdCb(action="edit", field=name).pack())]
+            for name, icon in EDITABLE.items()]
+    rows.append([InlineKeyboardButton(text=_("✅ Submit"), callback_data=AdCb(
+        action="submit").pack()), *_cancel_row(_)])
+    await message.answer(_("This is how your ad will look. Submit it for review?"),
+                         reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+LABELS = {"category": N_("category"), "title": N_("title"), "description": N_("description"),
+          "price": N_("price"), "photos": N_("photos"), "district": N_("district"),
+          "contact": N_("contact")}
+
+
+async def on_edit(query: CallbackQuery, callback_data: AdCb, state: FSMContext,
+                  pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str) -> None:
+    if callback_data.field not in EDITABLE:
+        await query.answer()
+        return
+    await query.answer()
+    await state.update_data(editing=True)
+    if callback_data.field == "photos":
+        draft = await _draft(state)
+        draft.photos = []
+        await _save(state, draft)
+    await query.message.edit_reply_markup(reply_markup=None)
+    await _ask(query.message, callback_data.field, state, pool, bot, _, lang)
+
+
+async def on_submit(query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot,
+                    media: Storage, ad_messages: AdMessages, config: Config,
+                    _: Gettext) -> None:
+    draft = await _draft(state)
+    await query.answer()
+    await _keep_photos(bot, media, draft)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            ad = await submit_ad(conn, draft, query.from_user.id, ad_messages,
+                                 config.default_language)
+    except AdError as exc:
+        await query.message.answer(exc.text(_))
+        return
+    await state.clear()
+    await query.message.edit_text(_("Your ad #{id} is sent for review. I will tell you when it "
+                                    "is published.").format(id=ad["id"]), reply_markup=main_menu(_))
+
+
+async def _keep_photos(bot: Bot, storage: Storage, draft: Draft) -> None:
+    """Copy the photos into our Storage, so re-posts and the panel never depend on Telegram."""
+    for index, photo in enumerate(draft.photos):
+        try:
+            await storage.get(photo.storage_key)
+            continue
+        except NotFound:
+            pass
+        try:
+            data = await bot.download(photo.file_id)
+            await storage.put(photo.storage_key, data.read(), "image/jpeg")
+        except Exception as exc:  # the ad goes on with Telegram's copy; re-posts use the file_id
+            log.warning("could not keep photo %s: %s", photo.file_unique_id, exc)
+            draft.photos[index] = Photo(photo.file_id, photo.file_unique_id, None)
+
+
+async def on_cancel(query: CallbackQuery, state: FSMContext, _: Gettext) -> None:
+    await state.clear()
+    await query.answer(_("The ad is cancelled."))
+    await query.message.edit_text(_("The ad is cancelled. Choose what you want to do:"),
+                                  reply_markup=main_menu(_))
+
+
+def create_router() -> Router:
+    """A fresh router per dispatcher (a router can belong to one dispatcher only)."""
+    router = Router(name="post_ad")
+    router.callback_query.register(on_post, MenuCb.filter(F.action == "post"))
+    router.callback_query.register(on_resume, AdCb.filter(F.action == "resume"))
+    router.callback_query.register(on_restart, AdCb.filter(F.action == "restart"))
+    router.callback_query.register(on_cancel, AdCb.filter(F.action == "cancel"))
+    router.callback_query.register(on_channel, AdCb.filter(F.action == "channel"),
+                                   StateFilter(PostAd.channel))
+    router.callback_query.register(on_category, AdCb.filter(F.action == "category"),
+                                   StateFilter(PostAd.category))
+    router.callback_query.register(on_photos_done, AdCb.filter(F.action == "photos_done"),
+                                   StateFilter(PostAd.photos))
+    router.callback_query.register(on_edit, AdCb.filter(F.action == "edit"),
+                                   StateFilter(PostAd.preview))
+    router.callback_query.register(on_submit, AdCb.filter(F.action == "submit"),
+                                   StateFilter(PostAd.preview))
+    router.message.register(on_photo, StateFilter(PostAd.photos), HasPhoto())
+    router.message.register(on_text_answer, StateFilter(
+        PostAd.title, PostAd.description, PostAd.price, PostAd.district, PostAd.contact),
+        TextOrContact())
+    router.message.register(on_wrong_kind, StateFilter(PostAd))
+    return router
