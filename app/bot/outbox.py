@@ -49,7 +49,9 @@ class SendLimits:
     that network jitter between our clock and Telegram's never tips a chat into a 429."""
 
     per_second: float = 30.0  # the whole bot, in messages (an album counts its items)
-    burst: float = 1.0  # evenly spaced: the global cap is kept exactly, never in spurts
+    # A small burst: a notification to a few admins goes out at once (1.0 spaced every message
+    # 33 ms apart: 170 ms for 3 admins), while 600 messages still average the cap within 1 %.
+    burst: float = 5.0
     private_per_second: float = 1.0
     private_burst: float = 2.0
     group_per_minute: float = 20.0

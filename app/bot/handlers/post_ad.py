@@ -405,9 +405,11 @@ def create_router() -> Router:
                                    StateFilter(PostAd.preview))
     router.callback_query.register(on_submit, AdCb.filter(F.action == "submit"),
                                    StateFilter(PostAd.preview))
+    # Messages only matter here inside the wizard: one router-level check skips the rest.
+    router.message.filter(StateFilter(PostAd))
     router.message.register(on_photo, StateFilter(PostAd.photos), HasPhoto())
     router.message.register(on_text_answer, StateFilter(
         PostAd.title, PostAd.description, PostAd.price, PostAd.district, PostAd.contact),
         TextOrContact())
-    router.message.register(on_wrong_kind, StateFilter(PostAd))
+    router.message.register(on_wrong_kind)
     return router
