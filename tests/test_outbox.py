@@ -340,7 +340,7 @@ async def test_an_unreachable_telegram_is_retried_never_taken_for_uncertain(
 async def test_stopping_gives_back_the_rows_it_had_not_sent_yet(
         start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection) -> None:
     people = [await user(sandbox, db, f"S{i}") for i in range(4)]
-    sender = await start_sender(limits=SendLimits(per_second=1.0))
+    sender = await start_sender(limits=SendLimits(per_second=1.0, burst=1.0))  # one at a time
     async with db.transaction():
         await enqueue_many(db, [Outgoing("sendMessage", {"chat_id": p.id, "text": "Hi"}) for p in people])
     assert await eventually(lambda: db.fetchval("SELECT count(*) >= 1 FROM outbox WHERE status = 'sent'"))
