@@ -236,13 +236,6 @@ async def call(env: Env, method: str, path: str, **kwargs: Any) -> tuple[int, An
         return resp.status, await resp.json(content_type=None) if resp.content_type.endswith("json") else None
 
 
-async def require(env: Env, method: str, path: str) -> None:
-    """Skip a test whose user API endpoint the sandbox does not have (yet)."""
-    async with aiohttp.ClientSession() as http, http.request(method, env.url + path) as resp:
-        if resp.status == 404 and not resp.content_type.endswith("json"):
-            pytest.skip(f"the sandbox has no {method} {path} yet")
-
-
 async def photos_loaded(locator: Any) -> list[int]:
     """naturalWidth of each image: 0 for one the browser could not load."""
     return await locator.evaluate_all("imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
@@ -355,7 +348,6 @@ async def test_a_deletion_by_the_bot_disappears_live(desktop: Env) -> None:
 
 async def test_contact_button_shares_a_phone_number(desktop: Env) -> None:
     page = desktop.page
-    await require(desktop, "GET", "api/users/0/send_contact")  # 405 when it exists
     await create_persona(page, "Shahlo", "uz")
     await send(page, "/start")
     await page.locator("#reply-keyboard").get_by_role("button", name="Share my phone").click()
@@ -366,7 +358,6 @@ async def test_contact_button_shares_a_phone_number(desktop: Env) -> None:
 
 async def test_photos_from_the_file_picker_one_and_an_album(desktop: Env) -> None:
     page = desktop.page
-    await require(desktop, "GET", "api/users/0/send_photo")
     await create_persona(page, "Jasur", "uz")
     await send(page, "/start")
     await expect(bot_message(page, "Choose a menu")).to_be_visible()
@@ -392,7 +383,6 @@ async def test_photos_from_the_file_picker_one_and_an_album(desktop: Env) -> Non
 
 async def test_channel_posts_albums_edits_deletions_and_members(desktop: Env) -> None:
     page, bot = desktop.page, desktop.bot
-    await require(desktop, "GET", "api/chats")
     status, channel = await call(
         desktop,
         "POST",

@@ -186,6 +186,34 @@ def caption_excess(draft: Draft, _: Gettext, *, hashtag: str | None, link: str) 
     return max(0, longest - CAPTION_LIMIT)
 
 
+PLACE_LIMIT = 60
+# What the later wizard steps may still add to the caption, reserved when the description
+# is measured, so a description accepted early never pushes the finished ad over the limit.
+_RESERVE_PRICE = Price(Decimal("999999999"), "USD", False)
+
+
+def parse_description(text: str | None, title: str, _: Gettext, link: str) -> str:
+    """The description, refused (with how much to cut) if the caption could not hold it."""
+    description = clean_text(text)
+    if not description:
+        raise AdError(N_("Please describe the item in a few words."))
+    probe = Draft(channel_id=0, title=title, description=description, price=_RESERVE_PRICE,
+                  district="x" * PLACE_LIMIT, contact="@" + "x" * 32)
+    excess = caption_excess(probe, _, hashtag="x" * 32, link=link)
+    if excess:
+        raise AdError(N_("The description is too long for the channel: please shorten it by "
+                         "{excess} characters."), excess=excess)
+    return description
+
+
+def parse_place(text: str | None) -> str:
+    place = " ".join(clean_text(text).split())
+    if not place or len(place) > PLACE_LIMIT:
+        raise AdError(N_("Please send the district in 1 to {limit} characters."),
+                      limit=PLACE_LIMIT)
+    return place
+
+
 def draft_of(ad: asyncpg.Record, photos: Sequence[asyncpg.Record]) -> Draft:
     """A stored ad in the shape the caption and the editor work with."""
     return Draft(

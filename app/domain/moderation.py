@@ -9,6 +9,7 @@ import asyncpg
 from app.db.queries import ads as q
 from app.db.queries import channels as channel_q
 from app.domain.ads import MAX_PHOTOS, AdError, Draft, premoderate, text_key
+from app.domain.users import resolve_language
 from app.i18n import N_
 
 
@@ -76,3 +77,16 @@ async def decide(conn: asyncpg.Connection, ad_id: int, admin_id: int, *, approve
                       {} if approve else {"reason": ad["reject_reason"]})
     return Decision(True, ad, admin_id)
 
+
+
+async def canned_reason(conn: asyncpg.Connection, ad_id: int, reason_id: int,
+                        default_language: str) -> str | None:
+    """A canned rejection reason, in the language of the seller who will read it.
+
+    None when the reason does not belong to the ad's channel (or no longer exists).
+    """
+    row = await q.reason_for_ad(conn, ad_id, reason_id)
+    if row is None:
+        return None
+    language = resolve_language(row["language"], row["language_code"], default_language)
+    return row[f"text_{language}"]

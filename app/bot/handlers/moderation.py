@@ -13,9 +13,9 @@ from app.bot.callbacks import ModCb
 from app.config import Config
 from app.db.queries import channels as channel_q
 from app.domain.ads import AdError
+from app.domain.moderation import canned_reason
 from app.domain.ports import AdMessages
 from app.domain.publishing import decide_ad, display_name, load_view
-from app.domain.users import resolve_language
 from app.i18n import Gettext
 
 
@@ -64,17 +64,11 @@ async def on_back(query: CallbackQuery, callback_data: ModCb, _: Gettext) -> Non
 async def on_canned_reason(query: CallbackQuery, callback_data: ModCb, pool: asyncpg.Pool,
                            ad_messages: AdMessages, config: Config, _: Gettext) -> None:
     async with pool.acquire() as conn:
-        view = await load_view(conn, callback_data.ad_id)
-        reason = await conn.fetchrow("SELECT * FROM reject_reasons WHERE id = $1",
-                                     callback_data.reason_id)
-    if reason is None:
+        text = await canned_reason(conn, callback_data.ad_id, callback_data.reason_id,
+                                   config.default_language)
+    if text is None:
         await query.answer(_("This reason no longer exists. Choose another."), show_alert=True)
         return
-    # The seller reads the reason, so it is given in the seller's language.
-    seller = view.seller
-    seller_lang = resolve_language(seller["language"], seller["language_code"],
-                                   config.default_language)
-    text = reason[f"text_{seller_lang}"]
     await _decide(query, callback_data.ad_id, False, text, pool, ad_messages, config, _)
 
 

@@ -32,8 +32,9 @@ from app.domain.ads import (
     Photo,
     caption,
     caption_excess,
-    clean_text,
     parse_contact,
+    parse_description,
+    parse_place,
     parse_price,
     parse_title,
 )
@@ -44,10 +45,6 @@ from app.storage import NotFound, Storage
 
 log = logging.getLogger(__name__)
 
-PLACE_LIMIT = 60
-# What the later steps may add to the caption, reserved when the description is measured.
-RESERVE = Draft(channel_id=0, price=parse_price("$999999999"), district="x" * PLACE_LIMIT,
-                contact="@" + "x" * 32)
 
 
 class PostAd(StatesGroup):
@@ -232,30 +229,13 @@ def _apply(step: str, draft: Draft, message: Message, _: Gettext, msgs: AdMessag
     if step == "title":
         draft.title = parse_title(text)
     elif step == "description":
-        draft.description = _description(text, draft, _, msgs)
+        draft.description = parse_description(text, draft.title, _, msgs.link(10**9))
     elif step == "price":
         draft.price = parse_price(text)
     elif step == "district":
-        place = " ".join(clean_text(text).split())
-        if not place or len(place) > PLACE_LIMIT:
-            raise AdError(N_("Please send the district in 1 to {limit} characters."),
-                          limit=PLACE_LIMIT)
-        draft.district = place
+        draft.district = parse_place(text)
     elif step == "contact":
         draft.contact = parse_contact(message.contact.phone_number if message.contact else text)
-
-
-def _description(text: str | None, draft: Draft, _: Gettext, msgs: AdMessages) -> str:
-    description = clean_text(text)
-    if not description:
-        raise AdError(N_("Please describe the item in a few words."))
-    probe = Draft(channel_id=0, title=draft.title, description=description, price=RESERVE.price,
-                  district=RESERVE.district, contact=RESERVE.contact)
-    excess = caption_excess(probe, _, hashtag="x" * 32, link=msgs.link(10**9))
-    if excess:
-        raise AdError(N_("The description is too long for the channel: please shorten it by "
-                         "{excess} characters."), excess=excess)
-    return description
 
 
 async def on_wrong_kind(message: Message, state: FSMContext, _: Gettext) -> None:

@@ -177,3 +177,14 @@ async def seller_ads(conn: asyncpg.Connection, seller_id: int, *, offset: int, l
     return await conn.fetch(
         "SELECT id, title, status, reject_reason, submitted_at FROM ads WHERE seller_id = $1 "
         "ORDER BY submitted_at DESC, id DESC OFFSET $2 LIMIT $3", seller_id, offset, limit)
+
+
+async def reason_for_ad(conn: asyncpg.Connection, ad_id: int, reason_id: int
+                        ) -> asyncpg.Record | None:
+    """A canned reason of the ad's own channel, with the seller's language settings."""
+    return await conn.fetchrow(
+        """SELECT r.text_uz, r.text_ru, r.text_en, u.language, u.language_code
+           FROM ads a
+           JOIN reject_reasons r ON r.channel_id = a.channel_id AND r.id = $2
+           JOIN users u ON u.id = a.seller_id
+           WHERE a.id = $1""", ad_id, reason_id)
