@@ -87,19 +87,24 @@ async def call_method(world: World, bot: Bot, name: str, params: Params) -> Any:
 # ---------------------------------------------------------------- helpers
 
 
-def _text_content(p: Params) -> dict[str, Any]:
-    """text + entities (None when there are none) from text, parse_mode or entities."""
-    raw = p.get("text")
-    if raw is None:
-        raise TelegramError(400, "Bad Request: message text is empty")
-    if p.get("entities"):
-        text, entities = raw, [_only(e, _ENTITY_FIELDS) for e in p["entities"]]
+def _formatted(raw: str, p: Params, entities_key: str) -> tuple[str, list[dict[str, Any]]]:
+    """Plain text and entities of a text or caption: given entities, or parsed from parse_mode."""
+    if p.get(entities_key):
+        text, entities = raw, [_only(e, _ENTITY_FIELDS) for e in p[entities_key]]
     else:
         try:
             text, entities = parse(raw, p.get("parse_mode"))
         except ParseError as e:
             raise TelegramError(400, f"Bad Request: can't parse entities: {e}") from None
-    text, entities = strip_text(text, entities)
+    return strip_text(text, entities)
+
+
+def _text_content(p: Params) -> dict[str, Any]:
+    """text + entities (None when there are none) from text, parse_mode or entities."""
+    raw = p.get("text")
+    if raw is None:
+        raise TelegramError(400, "Bad Request: message text is empty")
+    text, entities = _formatted(raw, p, "entities")
     if not text:
         raise TelegramError(400, "Bad Request: message text is empty")
     if len(text) > MAX_TEXT:

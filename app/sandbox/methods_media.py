@@ -6,9 +6,8 @@ from typing import Any
 
 from .chats import Chat
 from .errors import Message, TelegramError
-from .formatting import ParseError, parse, strip_text
 from .media import StoredFile, Upload, rekey
-from .methods import _ENTITY_FIELDS, Params, _message_target, _only, _reply_markup, _reply_to, method
+from .methods import Params, _formatted, _message_target, _reply_markup, _reply_to, method
 from .timeline import Timeline
 from .world import Bot, World
 
@@ -24,14 +23,7 @@ def _caption(
     raw = p.get(text_key)
     if not raw:
         return {"caption": None, "caption_entities": None}
-    if p.get(entities_key):
-        text, entities = raw, [_only(e, _ENTITY_FIELDS) for e in p[entities_key]]
-    else:
-        try:
-            text, entities = parse(raw, p.get("parse_mode"))
-        except ParseError as e:
-            raise TelegramError(400, f"Bad Request: can't parse entities: {e}") from None
-    text, entities = strip_text(text, entities)
+    text, entities = _formatted(raw, p, entities_key)
     if len(text) > MAX_CAPTION:
         raise TelegramError(400, "Bad Request: message caption is too long")
     return {"caption": text or None, "caption_entities": entities or None}
