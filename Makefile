@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint bench messages clean-data help
+.PHONY: run test lint bench messages clean-data help vendor
 
 help:
 	@echo "make run    - install what is needed and start Bozor on http://127.0.0.1:8080"
@@ -58,3 +58,18 @@ messages: $(VENV)/.dev
 
 clean-data:
 	rm -rf data
+
+# Refresh the vendored front-end files in static/vendor from the npm registry (see its README).
+BOOTSTRAP_VERSION := 5.3.9
+CHARTJS_VERSION := 4.6.1
+vendor:
+	rm -rf .vendor-tmp && mkdir .vendor-tmp
+	cd .vendor-tmp && npm pack --silent bootstrap@$(BOOTSTRAP_VERSION) chart.js@$(CHARTJS_VERSION) >/dev/null \
+	  && tar xzf bootstrap-$(BOOTSTRAP_VERSION).tgz && mv package bootstrap \
+	  && tar xzf chart.js-$(CHARTJS_VERSION).tgz && mv package chartjs
+	cp .vendor-tmp/bootstrap/dist/css/bootstrap.min.css .vendor-tmp/bootstrap/dist/js/bootstrap.bundle.min.js \
+	   .vendor-tmp/chartjs/dist/chart.umd.min.js static/vendor/
+	cp .vendor-tmp/bootstrap/LICENSE static/vendor/LICENSE.bootstrap
+	cp .vendor-tmp/chartjs/LICENSE.md static/vendor/LICENSE.chartjs.md
+	sed -i 's#/\*\# sourceMappingURL=.*\*/##; s#//\# sourceMappingURL=.*##' static/vendor/*.js static/vendor/*.css
+	rm -rf .vendor-tmp

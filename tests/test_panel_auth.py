@@ -48,7 +48,10 @@ async def build_panel(aiohttp_client, config: Config, database_url: str,
         if extra is not None:
             extra(app)
         client = await aiohttp_client(app)
-        yield Panel(client, app, config)
+        try:
+            yield Panel(client, app, config)
+        finally:
+            await client.close()  # the app's cleanup (its LISTEN connection) before the pool
     finally:
         await pool.close()
 
@@ -174,6 +177,19 @@ async def test_logout_ends_the_session(panel: Panel, db: asyncpg.Connection) -> 
     again = await panel.client.get("/panel", allow_redirects=False)
     assert again.status == 302 and again.headers["Location"].startswith("/panel/login")
     assert (await actions(db))[-1] == "logout"
+
+
+async def test_a_cookie_copied_before_logout_no_longer_works_after_it(
+        panel: Panel, db: asyncpg.Connection) -> None:
+    await make_staff(db, "oper", Role.OPERATOR)
+    assert (await login(panel.client, "oper")).status == 303
+    stolen = panel.client.session.cookie_jar.filter_cookies(panel.client.make_url("/"))
+    copied = {name: morsel.value for name, morsel in stolen.items()}
+    token = await csrf(panel.client, "/panel")
+    await panel.client.post("/panel/logout", data={"csrf_token": token}, allow_redirects=False)
+    panel.client.session.cookie_jar.clear()
+    replay = await panel.client.get("/panel", cookies=copied, allow_redirects=False)
+    assert replay.status == 302 and replay.headers["Location"].startswith("/panel/login")
 
 
 async def test_login_never_redirects_to_another_site(panel: Panel, db: asyncpg.Connection) -> None:
@@ -473,8 +489,8 @@ async def test_secrets_are_encrypted_at_rest_and_never_shown(
     page = await panel.client.get("/panel/settings/secrets")
     body = await page.text()
     assert page.status == 200 and secret not in body and "sk-llm" not in body
-    assert re.search(r"Telegram bot token</th>\s*<td><span class=\"ok\">set<", body)
-    assert re.search(r"S3 secret key</th>\s*<td><span class=\"muted\">not set<", body)
+    assert re.search(r"Telegram bot token</th>\s*<td><span class=\"badge text-bg-success\">set<", body)
+    assert re.search(r"S3 secret key</th>\s*<td><span class=\"badge text-bg-secondary\">not set<", body)
     audit = await db.fetch("SELECT before, after FROM audit_log WHERE action = 'secret.set'")
     assert [(r["before"], r["after"]) for r in audit] == [
         ({"set": False}, {"set": True}), ({"set": False}, {"set": True})]

@@ -8,7 +8,9 @@ import asyncpg
 
 from app.db.queries import ads as q
 from app.db.queries import channels as channel_q
+from app.domain import staff as staff_domain
 from app.domain.ads import MAX_PHOTOS, AdError, Draft, premoderate, text_key
+from app.domain.staff import Staff
 from app.domain.users import resolve_language
 from app.i18n import N_
 
@@ -56,26 +58,57 @@ async def submit(conn: asyncpg.Connection, draft: Draft, seller_id: int) -> asyn
     await q.insert_photos(conn, ad["id"], [(p.file_id, p.file_unique_id, p.storage_key)
                                            for p in draft.photos])
     await q.add_event(conn, ad["id"], "submitted", seller_id, {"flags": flags})
+    await q.notify_moderation(conn, {"event": "submitted", "ad_id": ad["id"],
+                                     "channel_id": channel["id"]})
     return ad
 
 
-async def decide(conn: asyncpg.Connection, ad_id: int, admin_id: int, *, approve: bool,
-                 reason: str | None = None) -> Decision:
-    """Approve or reject a pending ad; a late click learns who decided first."""
+async def may_decide(conn: asyncpg.Connection, ad_id: int, admin_id: int | None,
+                     staff: Staff | None) -> bool:
+    """A channel admin in the bot, or staff in the panel who moderates the ad's channel."""
+    if staff is None:
+        return admin_id is not None and await q.is_admin_for_ad(conn, ad_id, admin_id)
+    ad = await q.get_ad(conn, ad_id)
+    return ad is not None and await staff_domain.can_moderate(conn, staff, ad["channel_id"])
+
+
+async def decide(conn: asyncpg.Connection, ad_id: int, admin_id: int | None, *, approve: bool,
+                 reason: str | None = None, staff: Staff | None = None) -> Decision:
+    """Approve or reject a pending ad; a late click learns who decided first.
+
+    From the bot, `admin_id` is the clicking Telegram user; from the panel, `staff` decides
+    (and `admin_id` is the Telegram account linked to them, if any).
+    """
     if not approve and not (reason or "").strip():
         raise AdError(N_("Please give a reason for the rejection."))
-    if not await q.is_admin_for_ad(conn, ad_id, admin_id):
+    if not await may_decide(conn, ad_id, admin_id, staff):
         raise AdError(N_("Only the channel's admins can decide on its ads."))
     status = "published" if approve else "rejected"
-    ad = await q.decide(conn, ad_id, admin_id, status, None if approve else reason.strip())
+    staff_id = staff.id if staff is not None else None
+    ad = await q.decide(conn, ad_id, admin_id, status, None if approve else reason.strip(), staff_id)
     if ad is None:
         current = await q.get_ad(conn, ad_id)
         if current is None:
             raise AdError(N_("This ad no longer exists."))
         return Decision(False, current, current["decided_by"])
     await q.add_event(conn, ad_id, "approved" if approve else "rejected", admin_id,
-                      {} if approve else {"reason": ad["reject_reason"]})
+                      {} if approve else {"reason": ad["reject_reason"]}, staff_id=staff_id)
+    await q.notify_moderation(conn, {"event": status, "ad_id": ad_id, "channel_id": ad["channel_id"],
+                                     "by": await decider_name(conn, ad)})
     return Decision(True, ad, admin_id)
+
+
+async def decider_name(conn: asyncpg.Connection, ad: asyncpg.Record) -> str:
+    """Who decided on an ad, as admins see it: the staff member's name, or the @username."""
+    if ad["decided_by_staff"] is not None:
+        staff = await staff_domain.get_staff(conn, ad["decided_by_staff"])
+        if staff is not None:
+            return staff.name
+    user = await conn.fetchrow("SELECT username, first_name FROM users WHERE id = $1",
+                               ad["decided_by"]) if ad["decided_by"] is not None else None
+    if user is None:
+        return str(ad["decided_by"] or "?")
+    return f"@{user['username']}" if user["username"] else user["first_name"]
 
 
 

@@ -15,6 +15,7 @@ from app.domain.ads import AdError, Draft
 from app.domain.outbox import MESSAGE_ID_OF, MESSAGE_IDS_OF, enqueue
 from app.domain.ports import AdMessages, AdView, Call
 from app.domain.schedule import repost_due
+from app.domain.staff import Staff
 from app.domain.users import resolve_language
 from app.i18n import N_
 
@@ -31,12 +32,6 @@ async def load_view(conn: asyncpg.Connection, ad_id: int) -> AdView:
 async def languages(conn: asyncpg.Connection, user_ids: list[int], default: str) -> dict[int, str]:
     known = await q.user_languages(conn, user_ids)
     return {uid: resolve_language(*known.get(uid, (None, None)), default) for uid in user_ids}
-
-
-def display_name(user: asyncpg.Record | None, user_id: int) -> str:
-    if user is None:
-        return str(user_id)
-    return f"@{user['username']}" if user["username"] else user["first_name"]
 
 
 async def _send(conn: asyncpg.Connection, call: Call, chat_id: int, ad_id: int, **extra: Any) -> int:
@@ -76,19 +71,23 @@ async def notify_admins(conn: asyncpg.Connection, ad_id: int, msgs: AdMessages,
     return len(admins)
 
 
-async def decide_ad(conn: asyncpg.Connection, ad_id: int, admin_id: int, *, approve: bool,
-                    reason: str | None, msgs: AdMessages, default_language: str
-                    ) -> moderation.Decision:
-    """Approve or reject; the winner's decision publishes and tells everyone, in one transaction."""
-    decision = await moderation.decide(conn, ad_id, admin_id, approve=approve, reason=reason)
+async def decide_ad(conn: asyncpg.Connection, ad_id: int, admin_id: int | None, *, approve: bool,
+                    reason: str | None, msgs: AdMessages, default_language: str,
+                    staff: Staff | None = None) -> moderation.Decision:
+    """Approve or reject; the winner's decision publishes and tells everyone, in one transaction.
+
+    The bot passes the clicking admin's Telegram id; the panel passes `staff` (one code path).
+    """
+    decision = await moderation.decide(conn, ad_id, admin_id, approve=approve, reason=reason,
+                                       staff=staff)
     if not decision.won:
         return decision
     view = await load_view(conn, ad_id)
     if approve:
         channel_chat(view)  # refuse before anything is written if the channel cannot be posted
-    admin = await conn.fetchrow("SELECT * FROM users WHERE id = $1", admin_id)
     await _update_admin_notes(conn, view, msgs, default_language, approved=approve,
-                              by=display_name(admin, admin_id), reason=decision.ad["reject_reason"])
+                              by=await moderation.decider_name(conn, decision.ad),
+                              reason=decision.ad["reject_reason"])
     seller_lang = (await languages(conn, [view.seller["id"]], default_language))[view.seller["id"]]
     if approve:
         post = await post_to_channel(conn, view, msgs, from_storage=False)

@@ -34,6 +34,7 @@ MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 20  # a shared office address gets more room than one account
 FAILURE_WINDOW = dt.timedelta(minutes=15)
 LINK_TTL = dt.timedelta(hours=1)
+SESSION_TTL = dt.timedelta(hours=12)  # after login; then the password is asked again
 
 # Secrets the panel knows by name; their values never leave the domain except to their users.
 KNOWN_SECRETS = ("bot_token", "s3_secret_key", "payment_provider_token", "llm_api_key")
@@ -199,7 +200,7 @@ async def login(conn: asyncpg.Connection, username: str, password: str, address:
 
 async def prune_login_failures(conn: asyncpg.Connection) -> int:
     """Forget failures long out of the window (a daily scheduler job); returns how many."""
-    return await q.delete_old_failures(conn, FAILURE_WINDOW * 4)
+    return await q.delete_old_failures(conn, FAILURE_WINDOW * 4) + await q.delete_old_sessions(conn)
 
 
 async def issue_login_link(conn: asyncpg.Connection, staff_id: int, base_url: str) -> str:
@@ -227,8 +228,35 @@ async def login_with_link(conn: asyncpg.Connection, token: str, address: str) ->
     return staff
 
 
-async def logout(conn: asyncpg.Connection, staff: Staff, address: str) -> None:
+async def logout(conn: asyncpg.Connection, staff: Staff, address: str,
+                 session_token: str | None = None) -> None:
+    if session_token is not None:
+        await q.revoke_session(conn, _session_id(session_token))
     await audit(conn, staff.id, "logout", f"staff:{staff.id}", None, {"address": address})
+
+
+# Server-side sessions: the cookie holds a token, the database whether it still counts ---------
+
+def _session_id(token: str) -> str:
+    return crypto.token_hash(token).hex()
+
+
+async def open_session(conn: asyncpg.Connection, staff: Staff, address: str) -> str:
+    """A new session for someone who just proved who they are; returns the cookie's token."""
+    token = crypto.new_token()
+    await q.insert_session(conn, _session_id(token), staff.id, SESSION_TTL, address)
+    return token
+
+
+async def session_staff(conn: asyncpg.Connection, token: str) -> Staff | None:
+    """Who a session token belongs to, while it is live and the account active."""
+    row = await q.session_staff(conn, _session_id(token))
+    return _staff(row) if row is not None else None
+
+
+async def revoke_sessions(conn: asyncpg.Connection, staff_id: int) -> int:
+    """End every session of an account (deactivated, role or password changed)."""
+    return await q.revoke_staff_sessions(conn, staff_id)
 
 
 # Secrets at rest ---------------------------------------------------------------------------

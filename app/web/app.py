@@ -13,6 +13,7 @@ from aiohttp import WSCloseCode, web
 from app.config import Config
 from app.web import keys
 from app.web.errors import error_pages
+from app.web.live import live_updates
 from app.web.panel import setup_panel
 from app.web.views import routes
 
@@ -33,6 +34,7 @@ def create_web_app(config: Config, *, services: dict[web.AppKey, object]) -> web
     setup_panel(app, config)  # sessions, the CSRF and role guard, the panel's routes
     app.router.add_static("/static", ROOT / "static", name="static")
     app.cleanup_ctx.append(websocket_registry)
+    app.cleanup_ctx.append(live_updates)  # after the registry: its listener stops first
     return app
 
 

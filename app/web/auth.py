@@ -14,7 +14,6 @@ import functools
 import getpass
 import hmac
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -36,7 +35,6 @@ from app.web import keys
 from app.web.errors import error_response, wants_json
 
 SESSION_COOKIE = "bozor_session"
-SESSION_LIFETIME = 12 * 3600  # seconds after login; then the password is asked again
 PANEL_PREFIX = "/panel"
 LOGIN_PATH = "/panel/login"
 CSRF_FIELD = "csrf_token"
@@ -162,21 +160,23 @@ async def current_staff(request: web.Request) -> Staff | None:
     if STAFF in request:
         return request[STAFF]
     session = await aiohttp_session.get_session(request)
-    staff_id, at = session.get("staff_id"), session.get("at", 0)
-    if not isinstance(staff_id, int) or time.time() - at > SESSION_LIFETIME:
+    token = session.get("sid")
+    if not isinstance(token, str):
         return None
     async with request.app[keys.POOL].acquire() as conn:
-        staff = await staff_domain.get_staff(conn, staff_id)
+        staff = await staff_domain.session_staff(conn, token)
     if staff is not None:
         request[STAFF] = staff
     return staff
 
 
 async def start_session(request: web.Request, staff: Staff) -> None:
-    """A fresh session (new CSRF token) for someone who just proved who they are."""
+    """A fresh session (new CSRF token) for someone who just proved who they are; the database
+    keeps it, so logout ends it for good (a copied cookie stops working too)."""
+    async with request.app[keys.POOL].acquire() as conn:
+        token = await staff_domain.open_session(conn, staff, client_address(request))
     session = await aiohttp_session.new_session(request)
-    session["staff_id"] = staff.id
-    session["at"] = int(time.time())
+    session["sid"] = token
     session["csrf"] = crypto.new_token()
     request[STAFF] = staff
 
@@ -190,8 +190,40 @@ async def csrf_token(request: web.Request) -> str:
     return token
 
 
+LANG_COOKIE = "bozor_lang"
+LANGUAGE_NAMES = (("uz", "O‘zbekcha"), ("ru", "Русский"), ("en", "English"))
+
+# The menu: (path, label, roles); an item shows to staff whose role opens its page.
+NAV = (
+    ("/panel", N_("Dashboard"), ()),
+    ("/panel/moderation", N_("Moderation"), (Role.MODERATOR,)),
+    ("/panel/ads", N_("Ads"), (Role.MODERATOR,)),
+    ("/panel/users", N_("Users"), (Role.MODERATOR, Role.OPERATOR)),
+    ("/panel/channels", N_("Channels"), (Role.ADMIN,)),
+    ("/panel/staff", N_("Staff"), (Role.ADMIN,)),
+    ("/panel/settings", N_("Settings"), (Role.ADMIN,)),
+    ("/panel/audit", N_("Audit log"), (Role.ADMIN,)),
+)
+
+
+def nav_items(request: web.Request, staff: Staff | None, _: Gettext) -> list[dict]:
+    if staff is None:
+        return []
+    paths = {r.path for r in REGISTRY.routes}
+    items = []
+    for path, label, roles in NAV:
+        if path in paths and staff.has_role(*roles):
+            active = request.path == path if path == PANEL_PREFIX else request.path.startswith(path)
+            items.append({"url": path, "label": _(label), "active": active})
+    return items
+
+
 def language(request: web.Request) -> str:
-    """The first of the browser's languages we speak, else the configured default."""
+    """The language chosen in the panel's footer, else the first of the browser's languages
+    we speak, else the configured default."""
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
     header = request.headers.get("Accept-Language", "")
     ranked = []
     for index, part in enumerate(header.split(",")):
@@ -219,7 +251,8 @@ async def render(request: web.Request, template: str, context: dict | None = Non
     _ = gettext(request)
     staff = request.get(STAFF)
     values = {"_": _, "lang": language(request), "csrf_token": await csrf_token(request),
-              "staff": staff, "role_name": _(ROLE_NAMES[staff.role]) if staff else None}
+              "staff": staff, "role_name": _(ROLE_NAMES[staff.role]) if staff else None,
+              "nav": nav_items(request, staff, _), "languages": LANGUAGE_NAMES}
     values.update(context or {})
     response = aiohttp_jinja2.render_template(template, request, values, status=status)
     return response
@@ -296,7 +329,8 @@ async def panel_guard(request: web.Request, handler: Handler) -> web.StreamRespo
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault(
-        "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
+        "Content-Security-Policy", "default-src 'self'; img-src * data:; frame-ancestors 'none'; "
+        "form-action 'self'")
     return response
 
 
@@ -308,7 +342,18 @@ def setup_auth(app: web.Application, config: Config) -> None:
     app[PANEL_TRANSLATOR] = translator if translator is not None else Translator(config.default_language)
 
 
-# Views: login, one-time link, logout -------------------------------------------------------
+# Views: language, login, one-time link, logout ---------------------------------------------
+
+@REGISTRY.get("/panel/lang/{code}", name="panel.language", example="/panel/lang/ru", ok_status=303)
+@public
+async def choose_language(request: web.Request) -> web.StreamResponse:
+    """Remember the chosen language in a cookie (a preference, not a state change)."""
+    code = request.match_info["code"]
+    response = web.HTTPSeeOther(safe_next(request.query.get("next")))
+    if code in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, httponly=True, samesite="Lax",
+                            path="/")
+    raise response
 
 @REGISTRY.get(LOGIN_PATH, name="panel.login")
 @public
@@ -375,9 +420,9 @@ async def _link_used(request: web.Request) -> web.Response:
 @REGISTRY.post("/panel/logout", name="panel.logout", ok_status=303)
 @require()
 async def logout(request: web.Request) -> web.StreamResponse:
-    async with request.app[keys.POOL].acquire() as conn:
-        await staff_domain.logout(conn, request[STAFF], client_address(request))
     session = await aiohttp_session.get_session(request)
+    async with request.app[keys.POOL].acquire() as conn:
+        await staff_domain.logout(conn, request[STAFF], client_address(request), session.get("sid"))
     session.invalidate()
     raise web.HTTPSeeOther(LOGIN_PATH)
 

@@ -13,9 +13,9 @@ from app.bot.callbacks import ModCb
 from app.config import Config
 from app.db.queries import channels as channel_q
 from app.domain.ads import AdError
-from app.domain.moderation import canned_reason
+from app.domain.moderation import canned_reason, decider_name
 from app.domain.ports import AdMessages
-from app.domain.publishing import decide_ad, display_name, load_view
+from app.domain.publishing import decide_ad, load_view
 from app.i18n import Gettext
 
 
@@ -111,20 +111,18 @@ async def _run_decision(ad_id: int, admin_id: int, approve: bool, reason: str | 
         async with pool.acquire() as conn, conn.transaction():
             decision = await decide_ad(conn, ad_id, admin_id, approve=approve, reason=reason,
                                        msgs=ad_messages, default_language=config.default_language)
-            decider = await conn.fetchrow("SELECT * FROM users WHERE id = $1", decision.decided_by)
+            who = await decider_name(conn, decision.ad)
     except AdError as exc:
         return "⚠️ " + exc.text(_)
     if decision.won:
         return _("Published.") if approve else _("Rejected. The seller will be told why.")
-    who = display_name(decider, decision.decided_by or 0)
     return "⚠️ " + _("Already decided by {name}.").format(name=who)
 
 
 async def _already_decided(query: CallbackQuery, ad: asyncpg.Record, pool: asyncpg.Pool,
                            _: Gettext) -> None:
     async with pool.acquire() as conn:
-        decider = await conn.fetchrow("SELECT * FROM users WHERE id = $1", ad["decided_by"])
-    who = display_name(decider, ad["decided_by"] or 0)
+        who = await decider_name(conn, ad)
     await query.answer(_("Already decided by {name}.").format(name=who), show_alert=True)
 
 

@@ -53,23 +53,32 @@ async def insert_photos(conn: asyncpg.Connection, ad_id: int,
 
 
 async def add_event(conn: asyncpg.Connection, ad_id: int, kind: str, actor_id: int | None,
-                    detail: dict | None = None) -> None:
+                    detail: dict | None = None, *, staff_id: int | None = None) -> None:
     await conn.execute(
-        "INSERT INTO ad_events (ad_id, kind, actor_id, detail) VALUES ($1, $2, $3, $4)",
-        ad_id, kind, actor_id, detail or {})
+        "INSERT INTO ad_events (ad_id, kind, actor_id, detail, staff_id) VALUES ($1, $2, $3, $4, $5)",
+        ad_id, kind, actor_id, detail or {}, staff_id)
 
 
-async def decide(conn: asyncpg.Connection, ad_id: int, admin_id: int, status: str,
-                 reason: str | None) -> asyncpg.Record | None:
+MODERATION_CHANNEL = "bozor_moderation"  # LISTENed to by the panel's live queue
+
+
+async def notify_moderation(conn: asyncpg.Connection, payload: dict[str, object]) -> None:
+    """Tell every panel process about a queue change; PostgreSQL delivers it at commit only."""
+    await conn.execute("SELECT pg_notify($1, $2::jsonb::text)", MODERATION_CHANNEL, payload)
+
+
+async def decide(conn: asyncpg.Connection, ad_id: int, admin_id: int | None, status: str,
+                 reason: str | None, staff_id: int | None = None) -> asyncpg.Record | None:
     """The first decision wins: only a pending ad changes; None when someone decided first."""
     return await conn.fetchrow(
         """UPDATE ads SET status = $3, decided_by = $2, decided_at = now(), reject_reason = $4,
+                          decided_by_staff = $5,
                           published_at = CASE WHEN $3 = 'published' THEN now() END,
                           next_checkin_at = CASE WHEN $3 = 'published' THEN now() + (
                               SELECT checkin_every FROM channels c WHERE c.id = ads.channel_id) END,
                           checkin_asks = 0, updated_at = now()
            WHERE id = $1 AND status = 'pending'
-           RETURNING *""", ad_id, admin_id, status, reason)
+           RETURNING *""", ad_id, admin_id, status, reason, staff_id)
 
 
 async def get_ad(conn: asyncpg.Connection, ad_id: int) -> asyncpg.Record | None:

@@ -142,3 +142,38 @@ async def recent_audit(conn: asyncpg.Connection, limit: int = 100) -> list[async
     return await conn.fetch(
         "SELECT id, at, staff_id, action, target, before, after FROM audit_log "
         "ORDER BY at DESC, id DESC LIMIT $1", limit)
+
+
+async def insert_session(conn: asyncpg.Connection, session_id: str, staff_id: int,
+                         lifetime: dt.timedelta, address: str) -> None:
+    await conn.execute(
+        """INSERT INTO staff_sessions (id, staff_id, expires_at, address)
+           VALUES ($1, $2, now() + $3, $4)""", session_id, staff_id, lifetime, address)
+
+
+async def session_staff(conn: asyncpg.Connection, session_id: str) -> asyncpg.Record | None:
+    """The active staff row behind a live (not revoked, not expired) session, in one query."""
+    return await conn.fetchrow(
+        f"""SELECT {", ".join("s." + c.strip() for c in STAFF_COLUMNS.split(","))}
+            FROM staff_sessions ss JOIN staff s ON s.id = ss.staff_id
+            WHERE ss.id = $1 AND ss.revoked_at IS NULL AND ss.expires_at > now() AND s.active""",
+        session_id)
+
+
+async def revoke_session(conn: asyncpg.Connection, session_id: str) -> bool:
+    return await conn.fetchval(
+        """UPDATE staff_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
+           RETURNING true""", session_id) or False
+
+
+async def revoke_staff_sessions(conn: asyncpg.Connection, staff_id: int) -> int:
+    rows = await conn.fetch(
+        """UPDATE staff_sessions SET revoked_at = now() WHERE staff_id = $1 AND revoked_at IS NULL
+           RETURNING id""", staff_id)
+    return len(rows)
+
+
+async def delete_old_sessions(conn: asyncpg.Connection) -> int:
+    rows = await conn.fetch(
+        "DELETE FROM staff_sessions WHERE expires_at < now() - interval '7 days' RETURNING 1")
+    return len(rows)

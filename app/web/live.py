@@ -1,0 +1,142 @@
+"""Live panel updates: one LISTEN connection per process fans PostgreSQL notifications out to WebSockets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+import asyncpg
+from aiohttp import WSMsgType, web
+
+from app.db.queries.ads import MODERATION_CHANNEL
+from app.web import keys
+
+log = logging.getLogger(__name__)
+
+TOPICS = (MODERATION_CHANNEL,)  # PostgreSQL channels the panel listens to; a topic each
+RESYNC = {"event": "resync"}  # "you may have missed something: reload the list"
+QUEUE_SIZE = 256
+RECONNECT_DELAYS = (0.5, 1, 2, 5, 10)
+
+Event = dict[str, object]
+
+
+class Hub:
+    """Fans events out to subscribers of a topic; a browser too slow to keep up gets a resync
+    instead of making everyone else wait."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[asyncio.Queue[Event]]] = defaultdict(set)
+
+    @contextlib.contextmanager
+    def subscribe(self, topic: str) -> Iterator[asyncio.Queue[Event]]:
+        queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        self._subscribers[topic].add(queue)
+        try:
+            yield queue
+        finally:
+            self._subscribers[topic].discard(queue)
+
+    def publish(self, topic: str, event: Event) -> None:
+        for queue in list(self._subscribers.get(topic, ())):
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(RESYNC)
+
+    def subscribers(self, topic: str) -> int:
+        return len(self._subscribers.get(topic, ()))
+
+
+LIVE = web.AppKey("live", Hub)
+
+
+async def live_updates(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the hub, and (with a database) the task that LISTENs for it."""
+    hub = app[LIVE] = Hub()
+    pool = app.get(keys.POOL)
+    task = asyncio.create_task(_listen(pool, hub), name="panel-listen") if pool else None
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _listen(pool: asyncpg.Pool, hub: Hub) -> None:
+    """Hold one connection LISTENing; after a lost connection, reconnect and tell browsers to
+    resync (notifications sent meanwhile are gone: PostgreSQL does not keep them)."""
+    failures = 0
+    while True:
+        try:
+            await _listen_once(pool, hub, resync=failures > 0)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("panel live updates: database connection lost (%s); reconnecting", exc)
+        delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
+        failures += 1
+        await asyncio.sleep(delay)
+
+
+async def _listen_once(pool: asyncpg.Pool, hub: Hub, *, resync: bool) -> None:
+    """LISTEN on one connection until it is lost."""
+    async with pool.acquire() as conn:
+        lost = asyncio.Event()
+        conn.add_termination_listener(lambda _conn: lost.set())
+
+        def deliver(_conn: object, _pid: int, channel: str, payload: str) -> None:
+            try:
+                hub.publish(channel, json.loads(payload))
+            except ValueError:
+                log.warning("ignored a malformed notification on %s: %.200s", channel, payload)
+
+        for topic in TOPICS:
+            await conn.add_listener(topic, deliver)
+        if resync:
+            for topic in TOPICS:
+                hub.publish(topic, RESYNC)
+        try:
+            await lost.wait()
+        finally:
+            if not conn.is_closed():
+                for topic in TOPICS:
+                    await conn.remove_listener(topic, deliver)
+
+
+async def serve_events(request: web.Request, topic: str,
+                       shape: Callable[[Event], Awaitable[Event | None]]) -> web.WebSocketResponse:
+    """A WebSocket that sends this topic's events, each passed through `shape` (which may drop
+    it, e.g. a channel this staff member does not moderate, or add what the page shows)."""
+    ws = web.WebSocketResponse(heartbeat=30)
+    await ws.prepare(request)
+    request.app[keys.WEBSOCKETS].add(ws)
+    with request.app[LIVE].subscribe(topic) as queue:
+        reader = asyncio.create_task(_drain(ws))
+        try:
+            while not ws.closed:
+                getter = asyncio.ensure_future(queue.get())
+                done, _pending = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if getter not in done:
+                    getter.cancel()
+                    break
+                shaped = await shape(getter.result())
+                if shaped is not None:
+                    await ws.send_json(shaped)
+        except ConnectionResetError:
+            pass  # the browser went away mid-send; it reconnects and resyncs
+        finally:
+            reader.cancel()
+            await ws.close()
+    return ws
+
+
+async def _drain(ws: web.WebSocketResponse) -> None:
+    """Read (and ignore) what the browser sends, so that its close is noticed at once."""
+    async for msg in ws:
+        if msg.type == WSMsgType.ERROR:
+            break
