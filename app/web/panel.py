@@ -8,7 +8,10 @@ from app.config import Config
 from app.domain import staff as staff_domain
 from app.domain.staff import Role, StaffError
 from app.i18n import N_
-from app.web import keys
+from app.web import (
+    keys,
+    panel_dashboard,  # noqa: F401  (each screen registers its routes on import)
+)
 from app.web.auth import REGISTRY, STAFF, PanelRoute, gettext, render, require, setup_auth
 
 SECRET_LABELS = {
@@ -17,12 +20,6 @@ SECRET_LABELS = {
     "payment_provider_token": N_("Payment provider token"),
     "llm_api_key": N_("LLM API key"),
 }
-
-
-@REGISTRY.get("/panel", name="panel.home")
-@require()
-async def home(request: web.Request) -> web.StreamResponse:
-    return await render(request, "panel/home.html", {"is_admin": request[STAFF].role is Role.ADMIN})
 
 
 @REGISTRY.get("/panel/settings/secrets", name="panel.secrets")
