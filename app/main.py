@@ -96,6 +96,7 @@ class Bozor:
             self.bot = create_bot(self.token, self.api_base)
             await self._start_web(translator)  # first: in sandbox mode it is the bot's Telegram
             ad_messages = BotAdMessages(translator, await self._bot_username())
+            self.runner.app[keys.BOT_PARTS].ad_messages = ad_messages  # the panel decides with it
             self.dispatcher = create_dispatcher(self.config, self.pool, translator, self.in_flight,
                                                 ad_messages, self.storage)
             # Its own Bot: the sender handles 429s itself, without the handlers' waiting.

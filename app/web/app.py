@@ -24,6 +24,7 @@ def create_web_app(config: Config, *, services: dict[web.AppKey, object]) -> web
     """Build the app; `services` fills its AppKeys (their owner, app.main, closes them)."""
     app = web.Application(middlewares=[error_pages], client_max_size=60 * 1024 * 1024)
     app[keys.CONFIG] = config
+    app[keys.BOT_PARTS] = keys.BotParts()
     for key, value in services.items():
         app[key] = value
     aiohttp_jinja2.setup(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -13,7 +14,15 @@ from app.i18n import Translator
 from app.storage import Storage
 
 if TYPE_CHECKING:
-    pass
+    from app.domain.ports import AdMessages
+
+
+@dataclass
+class BotParts:
+    """What the bot side makes after the web server is up (in sandbox mode the web server is the
+    bot's Telegram, so the bot's username is known only later); filled in by app.main."""
+
+    ad_messages: AdMessages | None = None
 
 CONFIG = web.AppKey("config", Config)
 POOL = web.AppKey("pool", asyncpg.Pool)
@@ -21,3 +30,4 @@ STORAGE = web.AppKey("storage", Storage)
 TRANSLATOR = web.AppKey("translator", Translator)
 BOT = web.AppKey("bot", "Bot")
 WEBSOCKETS = web.AppKey("websockets", weakref.WeakSet)
+BOT_PARTS = web.AppKey("bot_parts", BotParts)
