@@ -61,16 +61,23 @@ async def test_a_failing_tick_is_logged_and_the_next_one_runs(database_url: str,
         await pool.close()
 
 
-async def test_journal_retention_drops_only_old_updates(database_url: str, db) -> None:
+async def test_journal_retention_drops_only_old_updates_and_stale_panel_sessions(
+        database_url: str, db) -> None:
     from app.scheduler.jobs import journal_retention
 
     await db.execute("""
         INSERT INTO update_journal (bot_id, update_id, kind, payload, received_at) VALUES
         (1, 1, 'message', '{}', now() - interval '200 days'),
         (1, 2, 'message', '{}', now() - interval '1 day')""")
+    staff_id = await db.fetchval(
+        "INSERT INTO staff (username, role) VALUES ('mod1', 'moderator') RETURNING id")
+    await db.execute("""
+        INSERT INTO staff_sessions (id, staff_id, expires_at) VALUES
+        ('old', $1, now() - interval '10 days'), ('live', $1, now() + interval '1 hour')""", staff_id)
     pool = await create_pool(database_url)
     try:
         await journal_retention(JobContext(pool))
     finally:
         await pool.close()
     assert [r["update_id"] for r in await db.fetch("SELECT update_id FROM update_journal")] == [2]
+    assert [r["id"] for r in await db.fetch("SELECT id FROM staff_sessions")] == ["live"]

@@ -13,6 +13,7 @@ import asyncpg
 from app.db.queries.users import delete_journal_before
 from app.domain.ports import AdMessages
 from app.domain.publishing import run_checkins, run_reposts
+from app.domain.staff import prune_login_failures
 
 log = logging.getLogger(__name__)
 JOURNAL_DAYS = 90
@@ -30,11 +31,15 @@ class JobContext:
 
 
 async def journal_retention(ctx: JobContext) -> None:
-    """Keep the inbound journal to the last JOURNAL_DAYS days."""
+    """Keep the inbound journal to the last JOURNAL_DAYS days; forget stale logins too."""
     async with ctx.pool.acquire() as conn:
         removed = await delete_journal_before(conn, JOURNAL_DAYS)
     if removed:
         log.info("journal retention removed %d old updates", removed)
+    async with ctx.pool.acquire() as conn:
+        pruned = await prune_login_failures(conn)  # and panel sessions expired a week ago
+    if pruned:
+        log.info("removed %d old failed logins and panel sessions", pruned)
 
 
 async def reposts(ctx: JobContext) -> None:
