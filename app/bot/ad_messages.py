@@ -18,9 +18,13 @@ def _button(text: str, data: str | None = None, url: str | None = None) -> dict[
 class BotAdMessages:
     """Renders in the reader's language; channel posts in the channel's language."""
 
-    def __init__(self, translator: Translator, bot_username: str) -> None:
+    def __init__(self, translator: Translator, bot_username: str,
+                 panel_url: str | None = None) -> None:
         self.translator = translator
         self.bot_username = bot_username
+        # The panel's moderation page, for the admins' "Edit" button; Telegram only takes
+        # https links in buttons, so without one (a local run) the button is left out.
+        self.panel_url = panel_url.rstrip("/") if panel_url else None
 
     def link(self, ad_id: int) -> str:
         """A deep link into the bot for writing to the seller (the web chat replaces it later)."""
@@ -59,6 +63,9 @@ class BotAdMessages:
         ad_id = view.ad["id"]
         keyboard = [[_button(_("✅ Approve"), ModCb(action="approve", ad_id=ad_id).pack()),
                      _button(_("❌ Reject"), ModCb(action="reject", ad_id=ad_id).pack())]]
+        if self.panel_url and self.panel_url.startswith("https://"):
+            page = f"{self.panel_url}/panel/moderation#ad-{ad_id}"
+            keyboard.append([_button(_("✏️ Edit"), url=page)])
         calls.append(("sendMessage", {"text": self._note_text(view, _),
                                       "reply_markup": {"inline_keyboard": keyboard}}))
         return calls
@@ -86,6 +93,21 @@ class BotAdMessages:
     def post_closed(self, view: AdView, *, mark: str, album: bool) -> Call:
         _ = self.translator(view.channel["language"])
         return "editMessageCaption", {"caption": self._caption(view, _, mark)}
+
+    def post_edited(self, view: AdView) -> Call:
+        """The edit of a channel copy once a seller's change is approved (same photos)."""
+        _ = self.translator(view.channel["language"])
+        params: dict[str, Any] = {"caption": self._caption(view, _)}
+        if len(view.photos) == 1:  # an edit without the markup would drop the button
+            params["reply_markup"] = {"inline_keyboard": [[_button(
+                _("✍️ Write to the seller"), url=self.link(view.ad["id"]))]]}
+        return "editMessageCaption", params
+
+    def seller_updated(self, view: AdView, language: str) -> Call:
+        _ = self.translator(language)
+        return "sendMessage", {"text": _("✅ Your changes to “{title}” are approved: its post in "
+                                         "{channel} is updated.").format(
+                                             title=view.ad["title"], channel=view.channel["title"])}
 
     def seller_published(self, view: AdView, language: str) -> Call:
         _ = self.translator(language)

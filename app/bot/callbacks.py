@@ -40,7 +40,7 @@ class AdCb(CallbackData, prefix="ad"):
 
 
 class MyAdsCb(CallbackData, prefix="my"):
-    """The seller's own ads: list (a page), card (one ad), sold, withdraw."""
+    """The seller's own ads: list (a page), card (one ad), sold, withdraw, edit."""
 
     action: str
     ad_id: int = 0

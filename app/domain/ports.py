@@ -42,6 +42,12 @@ class AdMessages(Protocol):
     def post_closed(self, view: AdView, *, mark: str, album: bool) -> Call:
         """The edit of a channel post when the ad is sold or expired."""
 
+    def post_edited(self, view: AdView) -> Call:
+        """The in-place edit of a channel post after an edited ad is approved again."""
+
+    def seller_updated(self, view: AdView, language: str) -> Call:
+        """Tell the seller their edited ad is approved and its post updated."""
+
     def seller_published(self, view: AdView, language: str) -> Call:
         """Tell the seller it is published (a forward of the post follows)."""
 

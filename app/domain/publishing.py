@@ -90,12 +90,27 @@ async def decide_ad(conn: asyncpg.Connection, ad_id: int, admin_id: int | None, 
                               reason=decision.ad["reject_reason"])
     seller_lang = (await languages(conn, [view.seller["id"]], default_language))[view.seller["id"]]
     if approve:
+        posts = await q.live_messages(conn, ad_id, "post")
+        if posts:  # an approved edit of an ad already in the channel
+            from app.domain.editing import photos_changed_since  # editing imports this module
+
+            if not await photos_changed_since(conn, ad_id, posts[-1]["revision"]):
+                for old in posts:  # same photos: the copies change in place
+                    await _send(conn, msgs.post_edited(view), old["chat_id"], ad_id,
+                                message_id={MESSAGE_ID_OF: old["outbox_id"]})
+                await _send(conn, msgs.seller_updated(view, seller_lang), view.seller["id"],
+                            ad_id)
+                return decision
+            # New photos cannot replace an album in place: the old copies go, a new one comes.
+            await remove_posts(conn, ad_id)
         post = await post_to_channel(conn, view, msgs, from_storage=False)
         await _send(conn, msgs.seller_published(view, seller_lang), view.seller["id"], ad_id)
         await enqueue(conn, "forwardMessage", {
             "chat_id": view.seller["id"], "from_chat_id": channel_chat(view),
             "message_id": {MESSAGE_ID_OF: post}}, ref_kind=REF, ref_id=ad_id)
     else:
+        if await q.live_messages(conn, ad_id, "post"):  # a rejected edit: the copy goes too
+            await remove_posts(conn, ad_id)
         await _send(conn, msgs.seller_rejected(view, seller_lang, decision.ad["reject_reason"]),
                     view.seller["id"], ad_id)
     return decision

@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import asyncpg
-from aiogram import F, Router
+from aiogram import Bot, F, Router
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 
 from app.bot.callbacks import CheckinCb, MenuCb, MyAdsCb
+from app.bot.handlers import post_ad
 from app.db.queries import ads as q
+from app.domain.ads import draft_of
 from app.domain.checkins import still_selling
+from app.domain.editing import EDITABLE_STATUSES
 from app.domain.ports import AdMessages
 from app.domain.publishing import seller_marks_sold, seller_withdraws
 from app.i18n import N_, Gettext
@@ -76,9 +80,30 @@ async def on_card(query: CallbackQuery, callback_data: MyAdsCb, pool: asyncpg.Po
     if ad["status"] in ("published", "pending"):
         rows.append([_button(_("💰 Mark as sold"), MyAdsCb(action="sold", ad_id=ad["id"])),
                      _button(_("🗑 Withdraw"), MyAdsCb(action="withdraw", ad_id=ad["id"]))])
+    if ad["status"] in EDITABLE_STATUSES:
+        rows.append([_button(_("✏️ Edit"), MyAdsCb(action="edit", ad_id=ad["id"]))])
     rows.append([_button(_("⬅️ Back"), MyAdsCb(action="list", page=callback_data.page))])
     await query.message.edit_text("\n".join(lines),
                                   reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+async def on_edit(query: CallbackQuery, callback_data: MyAdsCb, state: FSMContext,
+                  pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str) -> None:
+    """Open the ad in the wizard's preview; its Submit sends the change for review."""
+    async with pool.acquire() as conn:
+        ad = await q.get_ad(conn, callback_data.ad_id)
+        photos = await q.list_photos(conn, callback_data.ad_id) if ad else []
+    if ad is None or ad["seller_id"] != query.from_user.id or ad["status"] not in EDITABLE_STATUSES:
+        await query.answer(_("This ad cannot be changed any more."), show_alert=True)
+        return
+    await query.answer()
+    await state.clear()
+    await state.update_data(draft=draft_of(ad, photos).to_data(), editing_ad_id=ad["id"])
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(_("Editing ad #{id}. Change what you need, then submit: the "
+                                 "ad goes back to review, and its post in the channel is "
+                                 "updated once approved.").format(id=ad["id"]))
+    await post_ad.show_preview(query.message, state, pool, bot, _, lang)
 
 
 async def on_sold(query: CallbackQuery, callback_data: MyAdsCb | CheckinCb, pool: asyncpg.Pool,
@@ -120,6 +145,7 @@ def create_router() -> Router:
     router.callback_query.register(on_card, MyAdsCb.filter(F.action == "card"))
     router.callback_query.register(on_sold, MyAdsCb.filter(F.action == "sold"))
     router.callback_query.register(on_withdraw, MyAdsCb.filter(F.action == "withdraw"))
+    router.callback_query.register(on_edit, MyAdsCb.filter(F.action == "edit"))
     router.callback_query.register(on_sold, CheckinCb.filter(F.action == "sold"))
     router.callback_query.register(on_still_selling, CheckinCb.filter(F.action == "selling"))
     return router

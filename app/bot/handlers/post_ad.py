@@ -38,6 +38,7 @@ from app.domain.ads import (
     parse_price,
     parse_title,
 )
+from app.domain.editing import edit_ad
 from app.domain.ports import AdMessages
 from app.domain.publishing import submit_ad
 from app.i18n import N_, Gettext
@@ -275,6 +276,12 @@ async def on_photos_done(query: CallbackQuery, state: FSMContext, pool: asyncpg.
 
 # --- preview, edit, submit ---------------------------------------------------------------
 
+async def show_preview(message: Message, state: FSMContext, pool: asyncpg.Pool, bot: Bot,
+                       _: Gettext, lang: str) -> None:
+    """Open the preview (My ads' "Edit" starts here with a stored ad's draft)."""
+    await _ask(message, "preview", state, pool, bot, _, lang)
+
+
 async def _preview(message: Message, state: FSMContext, bot: Bot, pool: asyncpg.Pool,
                    _: Gettext, lang: str) -> None:
     draft = await _draft(state)
@@ -333,14 +340,24 @@ async def on_submit(query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool,
     draft = await _draft(state)
     await query.answer()
     await _keep_photos(bot, media, draft)
+    editing_ad_id = (await state.get_data()).get("editing_ad_id")
     try:
         async with pool.acquire() as conn, conn.transaction():
-            ad = await submit_ad(conn, draft, query.from_user.id, ad_messages,
-                                 config.default_language)
+            if editing_ad_id:
+                ad = await edit_ad(conn, editing_ad_id, query.from_user.id, draft, ad_messages,
+                                   config.default_language)
+            else:
+                ad = await submit_ad(conn, draft, query.from_user.id, ad_messages,
+                                     config.default_language)
     except AdError as exc:
         await query.message.answer(exc.text(_))
         return
     await state.clear()
+    if editing_ad_id:
+        await query.message.edit_text(_("Your changes to ad #{id} are sent for review. Its post "
+                                        "in the channel is updated once they are approved.").format(
+                                            id=ad["id"]), reply_markup=main_menu(_))
+        return
     await query.message.edit_text(_("Your ad #{id} is sent for review. I will tell you when it "
                                     "is published.").format(id=ad["id"]), reply_markup=main_menu(_))
 
@@ -348,6 +365,8 @@ async def on_submit(query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool,
 async def _keep_photos(bot: Bot, storage: Storage, draft: Draft) -> None:
     """Copy the photos into our Storage, so re-posts and the panel never depend on Telegram."""
     for index, photo in enumerate(draft.photos):
+        if photo.storage_key is None:  # kept before without our copy: Telegram's stays
+            continue
         try:
             await storage.get(photo.storage_key)
             continue
