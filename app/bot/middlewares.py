@@ -15,7 +15,7 @@ from aiogram.types import Update, User
 from app.db.fsm import PostgresStorage, storage_key
 from app.db.queries.users import Contact, Inbound, record_journal_error
 from app.domain.users import record_update
-from app.i18n import Translator
+from app.i18n import N_, Translator
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,8 @@ class JournalMiddleware(BaseMiddleware):
             chat = data.get("event_chat")
             inbound = inbound_of(update, data["bot"].id, chat.id if chat else None)
             journal_id = await self._record(inbound, user, data)
+            if data.pop("banned", False):
+                return await refuse(update, data)
             try:
                 return await handler(update, data)
             except Exception as exc:
@@ -78,7 +80,20 @@ class JournalMiddleware(BaseMiddleware):
             context.storage.prefetched(fsm_key, seen.fsm_state)
         data["lang"] = seen.language
         data["_"] = self.translator(seen.language)
+        data["banned"] = seen.banned
         return seen.journal_id
+
+
+BANNED_TEXT = N_("Your access to this bot has been limited by the administrators.")
+
+
+async def refuse(update: Update, data: dict[str, Any]) -> None:
+    """A user blocked by staff: one polite answer per message or button press, nothing else."""
+    text = data["_"](BANNED_TEXT)
+    if update.message is not None and update.message.chat.type == "private":
+        await update.message.answer(text)
+    elif update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
 
 
 class InFlight:

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from app.db.queries import panel_users
 from app.db.queries import users as q
 from app.db.queries.users import Contact, Inbound
+from app.domain import staff as staff_domain
 
 LANGUAGES = ("uz", "ru", "en")
 
@@ -20,6 +22,7 @@ class Seen:
     is_new_user: bool
     journal_id: int | None  # None when the same update was stored before (a re-delivery)
     fsm_state: str | None = None
+    banned: bool = False  # blocked by staff: answer with a polite refusal only
 
 
 def resolve_language(chosen: str | None, telegram_code: str | None, default: str) -> str:
@@ -50,6 +53,7 @@ async def record_update(
         is_new_user=row["is_new"],
         journal_id=row["journal_id"],
         fsm_state=row["fsm_state"],
+        banned=row["banned"],
     )
 
 
@@ -62,3 +66,27 @@ async def choose_language(conn: asyncpg.Connection, user_id: int, language: str)
 async def mark_blocked(conn: asyncpg.Connection, user_id: int, blocked: bool) -> None:
     """The user blocked (or unblocked) the bot: nothing is sent to a blocked user."""
     await q.set_blocked(conn, user_id, blocked)
+
+
+async def block(conn: asyncpg.Connection, user_id: int, staff_id: int, reason: str | None
+                ) -> bool:
+    """Staff block a user: their messages get a polite refusal. False when there is no such
+    user; audited in the caller's transaction."""
+    before = await panel_users.ban_state(conn, user_id)
+    if before is None:
+        return False
+    reason = (reason or "").strip()[:500] or None
+    await panel_users.set_ban(conn, user_id, staff_id, reason)
+    await staff_domain.audit(conn, staff_id, "user.block", f"user:{user_id}",
+                             {"banned": before["banned_at"] is not None},
+                             {"banned": True, "reason": reason})
+    return True
+
+
+async def unblock(conn: asyncpg.Connection, user_id: int, staff_id: int) -> bool:
+    """Lift a staff block; audited. False when the user was not blocked."""
+    changed = await panel_users.clear_ban(conn, user_id)
+    if changed:
+        await staff_domain.audit(conn, staff_id, "user.unblock", f"user:{user_id}",
+                                 {"banned": True}, {"banned": False})
+    return changed

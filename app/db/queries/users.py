@@ -50,9 +50,9 @@ WITH journal AS (
         language_code = coalesce(excluded.language_code, u.language_code),
         last_seen = now(),
         blocked_bot_at = CASE WHEN $11 THEN NULL ELSE u.blocked_bot_at END
-    RETURNING language, language_code, (xmax = 0) AS is_new
+    RETURNING language, language_code, (xmax = 0) AS is_new, banned_at IS NOT NULL AS banned
 )
-SELECT (SELECT id FROM journal) AS journal_id, language, language_code, is_new,
+SELECT (SELECT id FROM journal) AS journal_id, language, language_code, is_new, banned,
        (SELECT state FROM fsm_state WHERE key = $13) AS fsm_state,
        set_config('synchronous_commit', 'off', true) AS async_commit
 FROM upsert

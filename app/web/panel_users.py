@@ -1,0 +1,96 @@
+"""The Users screen: find a user, see their ads and recent messages, block or unblock them."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from app.db.queries import panel_users as q
+from app.domain import users as users_domain
+from app.domain.staff import Role
+from app.web import keys
+from app.web.auth import REGISTRY, STAFF, gettext, render, require
+from app.web.panel_moderation import STATUS_NAMES
+
+
+def _user_id(request: web.Request) -> int:
+    value = request.match_info["user_id"]
+    if not value.isascii() or not value.isdigit() or len(value) > 15:
+        raise web.HTTPNotFound(text=gettext(request)("This user does not exist."))
+    return int(value)
+
+
+@REGISTRY.get("/panel/users", name="panel.users")
+@require(Role.MODERATOR, Role.OPERATOR)
+async def users_page(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    text = request.query.get("q", "").strip()
+    after_raw = request.query.get("after", "").strip()
+    error = None
+    if len(text) > 100:
+        error = _("Search for at most 100 characters.")
+    elif after_raw and (not after_raw.isascii() or not after_raw.isdigit() or len(after_raw) > 15):
+        error = _("This page link is broken: start from the first page.")
+    if error:
+        return await render(request, "panel/users.html",
+                            {"q": text, "rows": [], "next_url": None, "error": error}, status=400)
+    async with request.app[keys.POOL].acquire() as conn:
+        rows = await q.search(conn, text, int(after_raw) if after_raw else None)
+    next_url = None
+    if len(rows) > q.PAGE_SIZE:
+        rows = rows[:q.PAGE_SIZE]
+        params = {"after": str(rows[-1]["id"])} | ({"q": text} if text else {})
+        next_url = str(request.app.router["panel.users"].url_for().with_query(params))
+    return await render(request, "panel/users.html", {
+        "q": text, "rows": rows, "next_url": next_url, "error": None,
+        "first_page": bool(after_raw)})
+
+
+@REGISTRY.get("/panel/users/{user_id}", name="panel.user", example="/panel/users/0",
+              ok_status=404)
+@require(Role.MODERATOR, Role.OPERATOR)
+async def user_page(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    user_id = _user_id(request)
+    async with request.app[keys.POOL].acquire() as conn:
+        user = await q.user(conn, user_id)
+        if user is None:
+            raise web.HTTPNotFound(text=_("This user does not exist."))
+        ads = await q.ads_of(conn, user_id)
+        journal = await q.journal_of(conn, user_id)
+    return await render(request, "panel/user.html", {
+        "user": user, "journal": journal, "flash": request.query.get("msg"),
+        "ads": [{**dict(a), "status_name": _(STATUS_NAMES.get(a["status"], a["status"]))}
+                for a in ads]})
+
+
+async def _set_block(request: web.Request, block: bool) -> web.StreamResponse:
+    _ = gettext(request)
+    user_id = _user_id(request)
+    form = await request.post()
+    reason = str(form.get("reason", ""))
+    if len(reason) > 500:
+        raise web.HTTPBadRequest(text=_("The reason may be at most 500 characters."))
+    async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+        if await q.user(conn, user_id) is None:
+            raise web.HTTPNotFound(text=_("This user does not exist."))
+        if block:
+            await users_domain.block(conn, user_id, request[STAFF].id, reason)
+        else:
+            await users_domain.unblock(conn, user_id, request[STAFF].id)
+    message = _("The user is blocked.") if block else _("The user is unblocked.")
+    raise web.HTTPSeeOther(
+        request.app.router["panel.user"].url_for(user_id=str(user_id)).with_query(msg=message))
+
+
+@REGISTRY.post("/panel/users/{user_id}/block", name="panel.user_block",
+               example="/panel/users/0/block", ok_status=404)
+@require(Role.MODERATOR, Role.OPERATOR)
+async def block(request: web.Request) -> web.StreamResponse:
+    return await _set_block(request, True)
+
+
+@REGISTRY.post("/panel/users/{user_id}/unblock", name="panel.user_unblock",
+               example="/panel/users/0/unblock", ok_status=404)
+@require(Role.MODERATOR, Role.OPERATOR)
+async def unblock(request: web.Request) -> web.StreamResponse:
+    return await _set_block(request, False)

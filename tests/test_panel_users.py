@@ -1,0 +1,112 @@
+"""The panel's Users screen: search, a user's page, and a staff block the bot honours."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+
+from app.domain import users as users_domain
+from app.domain.staff import Role
+from tests.test_panel_ads import bulk_ads
+from tests.test_panel_auth import SECRET_KEY, Panel, build_panel, csrf, login, make_staff
+from tests.test_publishing import SELLER, setup
+
+USER_RE = re.compile(r'data-user="(\d+)"')
+NEXT_RE = re.compile(r'rel="next" href="([^"]+)"')
+REFUSAL = "Your access to this bot has been limited by the administrators."
+
+
+@pytest.fixture
+async def panel(aiohttp_client, make_config, database_url: str) -> AsyncIterator[Panel]:
+    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
+    async for built in build_panel(aiohttp_client, config, database_url):
+        yield built
+
+
+async def found(panel: Panel, query: str) -> list[int]:
+    response = await panel.client.get("/panel/users", params={"q": query})
+    assert response.status == 200
+    return [int(i) for i in USER_RE.findall(await response.text())]
+
+
+async def test_search_by_id_username_and_name_with_keyset_pages(panel, db) -> None:
+    await db.execute(
+        "INSERT INTO users (id, first_name, last_name, username) SELECT g, 'Person', "
+        "'N' || g, 'user' || g FROM generate_series(5000, 5119) g")
+    await db.executemany("INSERT INTO users (id, first_name, last_name, username) "
+                         "VALUES ($1, $2, $3, $4)",
+                         [(77, "Dilnoza", "Karimova", "Dilya_shop"), (78, "Akmal", None, None)])
+    await make_staff(db, "operator", Role.OPERATOR)
+    await login(panel.client, "operator")
+    assert await found(panel, "77") == [77]
+    assert await found(panel, "@dilya") == [77]
+    assert await found(panel, "@DILYA_S") == [77]  # case-insensitive prefix, "_" taken literally
+    assert await found(panel, "@ilya") == []  # a prefix, not anywhere
+    assert await found(panel, "karim") == [77]
+    assert await found(panel, "akmal") == [78]
+    assert await found(panel, "999") == []
+
+    seen: list[int] = []
+    url: str | None = "/panel/users?q=person"
+    while url:
+        html = await (await panel.client.get(url)).text()
+        page = [int(i) for i in USER_RE.findall(html)]
+        assert len(page) <= 50
+        seen += page
+        match = NEXT_RE.search(html)
+        url = match.group(1).replace("&amp;", "&") if match else None
+    assert seen == list(range(5119, 4999, -1))  # every one once, newest id first
+    assert (await panel.client.get("/panel/users?after=abc")).status == 400
+
+
+async def test_a_users_page_shows_ads_messages_and_block_state_and_blocks(panel, db) -> None:
+    channel_id = await setup(db)
+    await bulk_ads(db, channel_id, 25)
+    await db.execute(
+        "INSERT INTO update_journal (bot_id, update_id, kind, user_id, chat_id, payload) "
+        "VALUES (1, 1, 'message', $1, $1, $2::jsonb)", SELLER,
+        '{"message": {"text": "Salom, velosiped bormi?"}}')
+    await make_staff(db, "moderator", Role.MODERATOR)
+    await login(panel.client, "moderator")
+    html = await (await panel.client.get(f"/panel/users/{SELLER}")).text()
+    assert "Salom, velosiped bormi?" in html
+    assert html.count('href="/panel/ads/') == 20  # the latest 20 ads
+    assert "Not blocked" in html
+    assert (await panel.client.get("/panel/users/424242")).status == 404
+
+    token = await csrf(panel.client, f"/panel/users/{SELLER}")
+    response = await panel.client.post(f"/panel/users/{SELLER}/block",
+                                       data={"csrf_token": token, "reason": "spam"})
+    html = await response.text()
+    assert "Blocked by staff" in html and "spam" in html and "moderator" in html
+    response = await panel.client.post(f"/panel/users/{SELLER}/unblock",
+                                       data={"csrf_token": token})
+    assert "Not blocked" in await response.text()
+    actions = [r["action"] for r in await db.fetch("SELECT action FROM audit_log ORDER BY id")]
+    assert actions[-2:] == ["user.block", "user.unblock"]
+
+
+async def test_a_blocked_user_gets_a_polite_refusal_and_nothing_else(bozor, sandbox) -> None:
+    person = await sandbox.user("Jasur", username="jasur", language_code="en")
+    await person.send("/start")
+    await person.wait_for_bot("")
+    async with bozor.pool.acquire() as conn:
+        staff = await make_staff(conn, "boss", Role.ADMIN)
+        async with conn.transaction():
+            assert await users_domain.block(conn, person.id, staff.id, "spam")
+
+    first = await person.send("/start")
+    await person.wait_for_bot(REFUSAL)
+    await person.send("I want to sell a bike")
+    await person.wait_for_bot(REFUSAL)
+    replies = [m for m in (await person.chat_state())["messages"]
+               if m["from"]["is_bot"] and m["event"] > first["event"]]
+    assert [m["text"] for m in replies] == [REFUSAL, REFUSAL]
+
+    async with bozor.pool.acquire() as conn, conn.transaction():
+        assert await users_domain.unblock(conn, person.id, staff.id)
+    await person.send("/start")
+    answer = await person.wait_for_bot("")
+    assert REFUSAL not in answer.get("text", "")
