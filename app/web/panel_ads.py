@@ -1,0 +1,202 @@
+"""The Ads screen: filtered keyset pages over every ad, and one ad's whole story."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, date, datetime, time, timedelta
+
+import asyncpg
+from aiohttp import web
+
+from app.db.queries import panel_ads as q
+from app.domain import outbox
+from app.domain import staff as staff_domain
+from app.domain.ads import Price, format_price
+from app.domain.publishing import REF
+from app.domain.staff import Role
+from app.web import keys
+from app.web.auth import REGISTRY, STAFF, gettext, language, render, require
+from app.web.panel_moderation import STATUS_NAMES
+
+MAX_ID = 10**15
+
+
+class BadFilter(ValueError):
+    """A filter value the list cannot use; its text is shown to the person."""
+
+
+def _number(value: str, message: str) -> int:
+    value = value.strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 15:
+        raise BadFilter(message)
+    return int(value)
+
+
+def _day(value: str, message: str) -> datetime:
+    try:
+        return datetime.combine(date.fromisoformat(value.strip()), time(), UTC)
+    except ValueError:
+        raise BadFilter(message) from None
+
+
+def encode_cursor(submitted_at: datetime, ad_id: int) -> str:
+    raw = f"{submitted_at.isoformat()}|{ad_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(value: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        at, ad_id = raw.split("|")
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None or not ad_id.isdigit():
+            raise ValueError(raw)
+        return moment, int(ad_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadFilter("bad cursor") from None
+
+
+def parse_filter(query, _, channels: list[int] | None) -> tuple[q.AdFilter, tuple | None]:
+    """The list's filters from the query string; BadFilter with a clear message otherwise."""
+    get = lambda name: (query.get(name) or "").strip()  # noqa: E731
+    status = get("status") or None
+    if status is not None and status not in STATUS_NAMES:
+        raise BadFilter(_("Unknown status: choose one from the list."))
+    ids = {name: _number(get(name), _("The {field} must be a number.").format(field=label))
+           if get(name) else None
+           for name, label in (("channel", _("channel")), ("category", _("category")),
+                               ("seller", _("seller id")))}
+    since = _day(get("from"), _("Dates look like 2026-01-31.")) if get("from") else None
+    until = _day(get("to"), _("Dates look like 2026-01-31.")) if get("to") else None
+    if until is not None:
+        until += timedelta(days=1)  # "to" includes that whole day
+    if since and until and since >= until:
+        raise BadFilter(_("The start date must be before the end date."))
+    text = get("q")
+    if len(text) > 100:
+        raise BadFilter(_("Search for at most 100 characters."))
+    after = None
+    if get("after"):
+        try:
+            after = decode_cursor(get("after"))
+        except BadFilter:
+            raise BadFilter(_("This page link is broken: start from the first page.")) from None
+    return q.AdFilter(status=status, channel_id=ids["channel"], category_id=ids["category"],
+                      seller_id=ids["seller"], since=since, until=until, q=text or None,
+                      channels=channels), after
+
+
+@REGISTRY.get("/panel/ads", name="panel.ads")
+@require(Role.MODERATOR)
+async def ads_page(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    async with request.app[keys.POOL].acquire() as conn:
+        channels = await staff_domain.moderated_channel_ids(conn, request[STAFF])
+        context = {"channels": await q.channel_choices(conn, channels),
+                   "categories": await q.category_choices(conn, channels),
+                   "statuses": [(k, _(v)) for k, v in STATUS_NAMES.items()],
+                   "query": dict(request.query), "lang": language(request)}
+        try:
+            f, after = parse_filter(request.query, _, channels)
+        except BadFilter as exc:
+            return await render(request, "panel/ads.html",
+                                {**context, "error": str(exc), "rows": [], "next_url": None},
+                                status=400)
+        rows = await q.page(conn, f, after)
+    next_url = None
+    if len(rows) > q.PAGE_SIZE:
+        rows = rows[:q.PAGE_SIZE]
+        last = rows[-1]
+        params = {k: v for k, v in request.query.items() if k != "after" and v}
+        params["after"] = encode_cursor(last["submitted_at"], last["id"])
+        next_url = str(request.app.router["panel.ads"].url_for().with_query(params))
+    return await render(request, "panel/ads.html", {
+        **context, "error": None, "next_url": next_url, "first_page": after is not None,
+        "rows": [{**dict(r), "status_name": _(STATUS_NAMES.get(r["status"], r["status"]))}
+                 for r in rows]})
+
+
+def _ad_id(request: web.Request, name: str = "ad_id") -> int:
+    value = request.match_info[name]
+    if not value.isascii() or not value.isdigit() or len(value) > 15:
+        raise web.HTTPNotFound(text=gettext(request)("This ad does not exist."))
+    return int(value)
+
+
+async def _visible(conn: asyncpg.Connection, request: web.Request, ad_id: int) -> asyncpg.Record:
+    """The ad, or 404 when missing and 403 when it belongs to a channel this person does not moderate."""
+    _ = gettext(request)
+    row = await q.ad(conn, ad_id)
+    if row is None:
+        raise web.HTTPNotFound(text=_("This ad does not exist."))
+    if not await staff_domain.can_moderate(conn, request[STAFF], row["channel_id"]):
+        raise web.HTTPForbidden(text=_("This ad is in a channel you do not moderate."))
+    return row
+
+
+def _detail(value) -> dict:
+    data = json.loads(value) if isinstance(value, str) else value
+    return data if isinstance(data, dict) else {"value": data}
+
+
+@REGISTRY.get("/panel/ads/{ad_id}", name="panel.ad", example="/panel/ads/0", ok_status=404)
+@require(Role.MODERATOR)
+async def ad_page(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    ad_id = _ad_id(request)
+    lang = language(request)
+    async with request.app[keys.POOL].acquire() as conn:
+        ad = await _visible(conn, request, ad_id)
+        events = await q.events(conn, ad_id)
+        posts = await q.posts(conn, ad_id)
+        deliveries = await outbox.result_of(conn, REF, ad_id)
+    price = Price(ad["price"], ad["currency"], ad["negotiable"])
+    return await render(request, "panel/ad.html", {
+        "ad": ad, "price": format_price(price, _), "category": ad[f"category_{lang}"],
+        "status_name": _(STATUS_NAMES.get(ad["status"], ad["status"])),
+        "events": [{**dict(e), "detail": _detail(e["detail"])} for e in events],
+        "posts": posts, "deliveries": deliveries, "flash": request.query.get("msg")})
+
+
+async def _settle(request: web.Request, resend: bool) -> web.StreamResponse:
+    _ = gettext(request)
+    ad_id, outbox_id = _ad_id(request), _ad_id(request, "outbox_id")
+    staff = request[STAFF]
+    async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+        await _visible(conn, request, ad_id)
+        row = await outbox.get_delivery(conn, outbox_id)
+        if row is None or row.ref_kind != REF or row.ref_id != ad_id:
+            raise web.HTTPNotFound(text=_("This delivery does not exist."))
+        who = f"staff:{staff.id} {staff.username}"
+        settle = outbox.resend_uncertain if resend else outbox.dismiss_uncertain
+        done = await settle(conn, outbox_id, who)
+        if done:
+            await staff_domain.audit(conn, staff.id,
+                                     "outbox.resend" if resend else "outbox.mark_delivered",
+                                     f"outbox:{outbox_id}", {"status": row.status, "ad_id": ad_id},
+                                     {"status": "pending" if resend else "failed"})
+    if not done:
+        message = _("This delivery is no longer uncertain: someone already decided.")
+    elif resend:
+        message = _("The message will be sent again.")
+    else:
+        message = _("Marked as delivered: it will not be sent again.")
+    location = request.app.router["panel.ad"].url_for(ad_id=str(ad_id)).with_query(msg=message)
+    raise web.HTTPSeeOther(location)
+
+
+@REGISTRY.post("/panel/ads/{ad_id}/deliveries/{outbox_id}/resend", name="panel.ad_resend",
+               example="/panel/ads/0/deliveries/0/resend", ok_status=404)
+@require(Role.MODERATOR)
+async def resend(request: web.Request) -> web.StreamResponse:
+    return await _settle(request, resend=True)
+
+
+@REGISTRY.post("/panel/ads/{ad_id}/deliveries/{outbox_id}/mark-delivered",
+               name="panel.ad_mark_delivered",
+               example="/panel/ads/0/deliveries/0/mark-delivered", ok_status=404)
+@require(Role.MODERATOR)
+async def mark_delivered(request: web.Request) -> web.StreamResponse:
+    return await _settle(request, resend=False)
