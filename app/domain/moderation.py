@@ -123,3 +123,32 @@ async def canned_reason(conn: asyncpg.Connection, ad_id: int, reason_id: int,
         return None
     language = resolve_language(row["language"], row["language_code"], default_language)
     return row[f"text_{language}"]
+
+
+async def edit_pending(conn: asyncpg.Connection, ad_id: int, staff: Staff, *, title: str,
+                       description: str) -> asyncpg.Record:
+    """A moderator fixes a pending ad's text before approving it (same rules as the wizard)."""
+    # Imported here so that this function stays one self-contained addition to the module.
+    from app.db.queries import moderation_queue as queue_q
+    from app.domain.ads import parse_description, parse_title
+
+    before = await q.get_ad(conn, ad_id)
+    if before is None:
+        raise AdError(N_("This ad no longer exists."))
+    if not await staff_domain.can_moderate(conn, staff, before["channel_id"]):
+        raise AdError(N_("Only the channel's admins can decide on its ads."))
+    clean_title = parse_title(title)
+    # The caption's link is at most this long; English texts are the longest fixed parts.
+    clean_description = parse_description(description, clean_title, lambda s: s,
+                                          "https://t.me/" + "x" * 32 + "?start=ad_" + "9" * 12)
+    ad = await queue_q.edit_text(conn, ad_id, clean_title, clean_description,
+                                 text_key(clean_title, clean_description))
+    if ad is None:
+        raise AdError(N_("This ad has already been decided; its text can no longer be changed."))
+    change = {"title": clean_title, "description": clean_description}
+    await q.add_event(conn, ad_id, "edited", None, {"revision": ad["revision"], **change},
+                      staff_id=staff.id)
+    await staff_domain.audit(conn, staff.id, "ad.edit", f"ad:{ad_id}",
+                             {"title": before["title"], "description": before["description"]},
+                             change)
+    return ad
