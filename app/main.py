@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import gc
 import hashlib
@@ -89,13 +90,16 @@ class Bozor:
     async def start(self) -> None:
         try:
             await self._start_database()
+            await self._use_stored_bot_token()
             translator = Translator(self.config.default_language)
             self.storage = await self._stack.enter_async_context(open_storage(
                 media_dir=self.config.data_dir / "media",
                 media_url_base=f"{self.config.base_url}/media", s3=s3_settings(self.config)))
             self.bot = create_bot(self.token, self.api_base)
             await self._start_web(translator)  # first: in sandbox mode it is the bot's Telegram
-            ad_messages = BotAdMessages(translator, await self._bot_username())
+            # The admins' "Edit" button opens the panel: only behind an https PUBLIC_URL.
+            ad_messages = BotAdMessages(translator, await self._bot_username(),
+                                        panel_url=self.config.public_url)
             self.runner.app[keys.BOT_PARTS].ad_messages = ad_messages  # the panel decides with it
             self.dispatcher = create_dispatcher(self.config, self.pool, translator, self.in_flight,
                                                 ad_messages, self.storage)
@@ -140,6 +144,19 @@ class Bozor:
             await asyncio.to_thread(self.pg.stop)
         self.pool = self.pg = self.runner = self.polling = self.bot = self.outbox = None
         self.outbox_bot = None
+
+    async def _use_stored_bot_token(self) -> None:
+        """A token saved in the panel's settings counts when BOT_TOKEN is unset: a real bot."""
+        if self.config.bot_token is None:
+            from app.domain.staff import get_secret
+            try:
+                async with self.pool.acquire() as conn:
+                    token = await get_secret(conn, "bot_token", secret_key=self.config.secret_key)
+            except Exception:  # e.g. SECRET_KEY changed: stay in the sandbox rather than not start
+                log.exception("cannot read the bot token saved in the panel")
+                token = None
+            if token:
+                self.config = dataclasses.replace(self.config, bot_token=token)
 
     async def _start_database(self, *, attach: bool = False) -> None:
         dsn = self.config.database_url

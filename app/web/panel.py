@@ -10,7 +10,14 @@ from app.domain.staff import Role, StaffError
 from app.i18n import N_
 from app.web import (
     keys,
+    panel_ads,  # noqa: F401
+    panel_audit,  # noqa: F401
+    panel_channels,  # noqa: F401
     panel_dashboard,  # noqa: F401  (each screen registers its routes on import)
+    panel_moderation,  # noqa: F401
+    panel_settings,  # noqa: F401
+    panel_staff,  # noqa: F401
+    panel_users,  # noqa: F401
 )
 from app.web.auth import REGISTRY, STAFF, PanelRoute, gettext, render, require, setup_auth
 

@@ -123,3 +123,26 @@ async def replace_telegram_admins(conn: asyncpg.Connection, channel_id: int, use
     await conn.executemany(
         "INSERT INTO channel_admins (channel_id, user_id, source) VALUES ($1, $2, 'telegram') "
         "ON CONFLICT DO NOTHING", [(channel_id, uid) for uid in user_ids])
+
+
+async def get_category(conn: asyncpg.Connection, category_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM categories WHERE id = $1", category_id)
+
+
+async def update_category(conn: asyncpg.Connection, category_id: int, names: dict[str, str],
+                          position: int) -> None:
+    await conn.execute(
+        "UPDATE categories SET name_uz = $2, name_ru = $3, name_en = $4, position = $5 WHERE id = $1",
+        category_id, names["uz"], names["ru"], names["en"], position)
+
+
+async def delete_category(conn: asyncpg.Connection, category_id: int) -> None:
+    await conn.execute("DELETE FROM categories WHERE id = $1", category_id)
+
+
+async def get_reason(conn: asyncpg.Connection, reason_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM reject_reasons WHERE id = $1", reason_id)
+
+
+async def delete_reason(conn: asyncpg.Connection, reason_id: int) -> None:
+    await conn.execute("DELETE FROM reject_reasons WHERE id = $1", reason_id)

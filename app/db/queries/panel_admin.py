@@ -1,0 +1,63 @@
+"""Queries behind the panel's admin screens: staff list, plain settings, the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+
+
+async def list_staff(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT s.id, s.username, s.display_name, s.role, s.telegram_user_id, s.active,
+                  s.last_login_at, s.password_hash IS NOT NULL AS has_password,
+                  coalesce(array_agg(sc.channel_id ORDER BY sc.channel_id)
+                           FILTER (WHERE sc.channel_id IS NOT NULL), '{}') AS channel_ids
+           FROM staff s LEFT JOIN staff_channels sc ON sc.staff_id = s.id
+           GROUP BY s.id ORDER BY s.id""")
+
+
+async def set_staff_active(conn: asyncpg.Connection, staff_id: int, active: bool) -> None:
+    await conn.execute("UPDATE staff SET active = $2 WHERE id = $1", staff_id, active)
+
+
+async def set_staff_role(conn: asyncpg.Connection, staff_id: int, role: str) -> None:
+    await conn.execute("UPDATE staff SET role = $2 WHERE id = $1", staff_id, role)
+
+
+async def count_active_admins(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval("SELECT count(*) FROM staff WHERE role = 'admin' AND active")
+
+
+async def channel_staff(conn: asyncpg.Connection, channel_id: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT s.id, s.username, s.display_name FROM staff_channels sc
+           JOIN staff s ON s.id = sc.staff_id WHERE sc.channel_id = $1 ORDER BY s.id""", channel_id)
+
+
+async def get_settings(conn: asyncpg.Connection) -> dict[str, str]:
+    return {r["name"]: r["value"] for r in await conn.fetch("SELECT name, value FROM settings")}
+
+
+async def put_setting(conn: asyncpg.Connection, name: str, value: str, by: int | None) -> None:
+    await conn.execute(
+        """INSERT INTO settings (name, value, updated_by) VALUES ($1, $2, $3)
+           ON CONFLICT (name) DO UPDATE SET value = excluded.value,
+               updated_by = excluded.updated_by, updated_at = now()""", name, value, by)
+
+
+async def audit_page(conn: asyncpg.Connection, *, staff_id: int | None, action: str | None,
+                     target: str | None, since: dt.datetime | None, until: dt.datetime | None,
+                     before_id: int | None, limit: int = 50) -> list[asyncpg.Record]:
+    """Newest first; `before_id` is the keyset cursor (ids grow with time)."""
+    return await conn.fetch(
+        """SELECT a.id, a.at, a.staff_id, s.username, a.action, a.target, a.before, a.after
+           FROM audit_log a LEFT JOIN staff s ON s.id = a.staff_id
+           WHERE ($1::bigint IS NULL OR a.staff_id = $1)
+             AND ($2::text IS NULL OR a.action LIKE replace($2, '%', '\\%') || '%')
+             AND ($3::text IS NULL OR a.target = $3)
+             AND ($4::timestamptz IS NULL OR a.at >= $4)
+             AND ($5::timestamptz IS NULL OR a.at < $5)
+             AND ($6::bigint IS NULL OR a.id < $6)
+           ORDER BY a.id DESC LIMIT $7""",
+        staff_id, action, target, since, until, before_id, limit)

@@ -1,0 +1,104 @@
+"""Staff screen (admins): list, invite with a one-time link, deactivate, change role."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from app.db.queries import channels as channels_q
+from app.db.queries import panel_admin as q
+from app.db.queries import staff as staff_q
+from app.domain import staff as staff_domain
+from app.domain.staff import ROLES, Role, StaffError
+from app.web import keys
+from app.web.auth import REGISTRY, ROLE_NAMES, STAFF, gettext, render, require
+from app.web.panel_channels import _match_int
+
+
+async def _page(request: web.Request, *, error: str | None = None, link: str | None = None,
+                form: dict | None = None, status: int = 200) -> web.Response:
+    _ = gettext(request)
+    async with request.app[keys.POOL].acquire() as conn:
+        staff = await q.list_staff(conn)
+        channels = await channels_q.list_channels(conn)
+    return await render(request, "panel/staff.html", {
+        "members": staff, "channels": channels, "error": error, "link": link, "form": form or {},
+        "roles": [(r.value, _(ROLE_NAMES[r])) for r in ROLES]}, status=status)
+
+
+@REGISTRY.get("/panel/staff", name="panel.staff")
+@require(Role.ADMIN)
+async def staff_page(request: web.Request) -> web.StreamResponse:
+    return await _page(request)
+
+
+@REGISTRY.post("/panel/staff/invite", name="panel.staff_invite", ok_status=400)
+@require(Role.ADMIN)
+async def staff_invite(request: web.Request) -> web.StreamResponse:
+    """A new account without a password; the page shows its one-time login link once."""
+    _ = gettext(request)
+    data = await request.post()
+    form = {k: str(data.get(k, "")).strip() for k in ("username", "role", "display_name", "telegram_user_id")}
+    channel_ids = [str(v) for v in data.getall("channel_id", [])]
+    try:
+        if form["role"] not in [r.value for r in ROLES]:
+            raise StaffError(_("Choose a role."))
+        tg = form["telegram_user_id"]
+        if tg and not tg.isdigit():
+            raise StaffError(_("A Telegram user id is a positive number."))
+        if not all(c.isdigit() for c in channel_ids):
+            raise StaffError(_("Choose channels from the list."))
+        async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+            member = await staff_domain.create_staff(
+                conn, form["username"], None, Role(form["role"]),
+                display_name=form["display_name"][:128] or None,
+                telegram_user_id=int(tg) if tg else None, by=request[STAFF].id)
+            for channel_id in channel_ids:
+                if await channels_q.get_channel(conn, int(channel_id)) is None:
+                    raise StaffError(_("Choose channels from the list."))
+                await staff_domain.give_channel(conn, member.id, int(channel_id), by=request[STAFF].id)
+            link = await staff_domain.issue_login_link(conn, member.id,
+                                                       request.app[keys.CONFIG].base_url)
+    except StaffError as exc:
+        return await _page(request, error=_(str(exc)), form=form, status=400)
+    return await _page(request, link=link)
+
+
+@REGISTRY.post("/panel/staff/{id}", name="panel.staff_change", example="/panel/staff/999999",
+               ok_status=404)
+@require(Role.ADMIN)
+async def staff_change(request: web.Request) -> web.StreamResponse:
+    """action=deactivate|reactivate|role (with role=...)."""
+    _ = gettext(request)
+    staff_id = _match_int(request, "id")
+    data = await request.post()
+    action, role = str(data.get("action", "")), str(data.get("role", ""))
+    me = request[STAFF]
+    async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+        before = await staff_q.get_staff(conn, staff_id)
+        if before is None:
+            raise web.HTTPNotFound(text=_("No such staff member."))
+        losing_admin = before["role"] == Role.ADMIN and before["active"] and (
+            action == "deactivate" or (action == "role" and role != Role.ADMIN))
+        error = None
+        if action not in ("deactivate", "reactivate", "role") or (
+                action == "role" and role not in [r.value for r in ROLES]):
+            error = _("Choose what to change.")
+        elif losing_admin and await q.count_active_admins(conn) <= 1:
+            error = _("This is the last active administrator; make someone else an administrator first.")
+        elif action == "deactivate" and staff_id == me.id:
+            error = _("You cannot deactivate yourself.")
+        if error is None:
+            snapshot = {"role": before["role"], "active": before["active"]}
+            if action == "role":
+                await q.set_staff_role(conn, staff_id, role)
+                await staff_domain.revoke_sessions(conn, staff_id)  # the new role counts at next login
+                after = {**snapshot, "role": role}
+            else:
+                await q.set_staff_active(conn, staff_id, action == "reactivate")
+                if action == "deactivate":
+                    await staff_domain.revoke_sessions(conn, staff_id)
+                after = {**snapshot, "active": action == "reactivate"}
+            await staff_domain.audit(conn, me.id, f"staff.{action}", f"staff:{staff_id}", snapshot, after)
+    if error is not None:
+        return await _page(request, error=error, status=400)
+    raise web.HTTPSeeOther("/panel/staff")
