@@ -141,6 +141,14 @@ async def add_category(conn: asyncpg.Connection, channel_id: int, hashtag: str,
         raise ChannelError(f"the channel already has a category #{tag}") from None
 
 
+async def edit_category(conn: asyncpg.Connection, category_id: int, names: dict[str, str],
+                        position: int) -> None:
+    """Rename or reorder a category; the same rule as adding one: a name in every language."""
+    if any(not names.get(lang, "").strip() for lang in LANGUAGES):
+        raise ChannelError("a category needs a name in uz, ru and en")
+    await q.update_category(conn, category_id, {k: names[k].strip() for k in LANGUAGES}, position)
+
+
 async def add_admin(conn: asyncpg.Connection, channel_id: int, user_id: int,
                     source: str = "manual") -> bool:
     """Give a Telegram user the admin role for a channel; False if they had it already."""

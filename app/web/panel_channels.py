@@ -296,15 +296,14 @@ async def category_edit(request: web.Request) -> web.StreamResponse:
             await staff_domain.audit(conn, request[STAFF].id, "channel.category_delete",
                                      f"channel:{channel_id}", _snapshot(before), None)
         else:
-            names = _names(form, "name_")
             try:
-                if any(not n for n in names.values()):
-                    raise FormError(_("A category needs a name in uz, ru and en."))
                 position = _int(form.get("position", ""), _("The order is a whole number."))
+                await domain.edit_category(conn, before["id"], _names(form, "name_"), position)
             except FormError as exc:
                 error = str(exc)
+            except ChannelError as exc:
+                error = _(str(exc)).capitalize()
             else:
-                await q.update_category(conn, before["id"], names, position)
                 await staff_domain.audit(conn, request[STAFF].id, "channel.category_edit",
                                          f"channel:{channel_id}", _snapshot(before),
                                          _snapshot(await q.get_category(conn, before["id"])))
