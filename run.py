@@ -10,7 +10,7 @@ import uvloop
 
 from app.cli import add_parsers as add_data_parsers
 from app.config import ConfigError, load_config
-from app.web.auth import add_parser as add_auth_parser
+from app.web.admin_cli import add_parser as add_auth_parser
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "create-admin":
-            from app.web.auth import cli_create_admin
+            from app.web.admin_cli import cli_create_admin
 
             return cli_create_admin(args, config)
         if args.command in ("channel", "demo"):

@@ -23,8 +23,9 @@ from app.db.pool import create_pool
 from app.domain import staff as staff_domain
 from app.domain.staff import Role
 from app.web import keys
+from app.web.admin_cli import add_parser, cli_create_admin, create_admin_command
 from app.web.app import create_web_app
-from app.web.auth import add_parser, cli_create_admin, create_admin_command, public, require
+from app.web.auth import public, require
 from app.web.panel import routes
 
 PASSWORD = "correct horse battery"

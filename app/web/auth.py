@@ -8,20 +8,14 @@ CSRF token.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import functools
-import getpass
 import hmac
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TextIO
 from urllib.parse import urlencode
 
 import aiohttp_jinja2
 import aiohttp_session
-import asyncpg
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
@@ -29,7 +23,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from app import crypto
 from app.config import Config
 from app.domain import staff as staff_domain
-from app.domain.staff import Role, Staff, StaffError
+from app.domain.staff import Role, Staff
 from app.i18n import LANGUAGES, N_, Gettext, Translator
 from app.web import keys
 from app.web.errors import error_response, wants_json
@@ -425,78 +419,3 @@ async def logout(request: web.Request) -> web.StreamResponse:
         await staff_domain.logout(conn, request[STAFF], client_address(request), session.get("sid"))
     session.invalidate()
     raise web.HTTPSeeOther(LOGIN_PATH)
-
-
-# `run.py create-admin` ---------------------------------------------------------------------
-
-NO_TERMINAL = ("create-admin asks for the password on a terminal (never from arguments or a "
-               "pipe), and there is none; run it in a terminal, or add --one-time-link to print "
-               "a login link that works once within an hour")
-
-
-def add_parser(commands: argparse._SubParsersAction) -> None:
-    """Register `create-admin` on run.py's sub-command parser."""
-    parser = commands.add_parser("create-admin", help="create a panel admin account")
-    parser.add_argument("username")
-    parser.add_argument("--one-time-link", action="store_true",
-                        help="print a one-time login link (1 hour) instead of asking a password")
-
-
-async def create_admin_command(conn: asyncpg.Connection, username: str, password: str | None, *,
-                               one_time_link: bool, base_url: str) -> str:
-    """Create the admin; with one_time_link, also (or, for an existing admin, only) make a link."""
-    existing = await staff_domain.find_staff(conn, username)
-    if existing is not None and one_time_link and existing.role is Role.ADMIN:
-        admin = existing
-    else:
-        admin = await staff_domain.create_admin(conn, username, password)
-    lines = [] if admin is existing else [f"admin #{admin.id} {admin.username} created"]
-    if one_time_link:
-        link = await staff_domain.issue_login_link(conn, admin.id, base_url)
-        lines.append(f"log in once, within an hour, at: {link}")
-    return "\n".join(lines)
-
-
-def read_password(stream: TextIO) -> str:
-    password = getpass.getpass("Password: ", stream=stream)
-    staff_domain.validate_password(password)
-    if getpass.getpass("Repeat the password: ", stream=stream) != password:
-        raise StaffError("the passwords differ")
-    return password
-
-
-def cli_create_admin(args: argparse.Namespace, config: Config | None = None, *,
-                     stdin: TextIO | None = None) -> int:
-    """`run.py create-admin USERNAME [--one-time-link]`; returns the exit code."""
-    stdin = stdin or sys.stdin
-    try:
-        staff_domain.validate_username(args.username)
-        password = None
-        if not args.one_time_link:
-            if not stdin.isatty():
-                print(f"bozor: {NO_TERMINAL}", file=sys.stderr)
-                return 2
-            password = read_password(sys.stderr)
-        if config is None:
-            from app.config import load_config
-            config = load_config()
-        print(asyncio.run(_create_admin_in_database(config, args.username, password,
-                                                    args.one_time_link)))
-    except StaffError as exc:
-        print(f"bozor: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-async def _create_admin_in_database(config: Config, username: str, password: str | None,
-                                    one_time_link: bool) -> str:
-    from app.main import Bozor
-
-    bozor = Bozor(config)
-    try:
-        await bozor._start_database(attach=True)
-        async with bozor.pool.acquire() as conn, conn.transaction():
-            return await create_admin_command(conn, username, password,
-                                              one_time_link=one_time_link, base_url=config.base_url)
-    finally:
-        await bozor.stop()
