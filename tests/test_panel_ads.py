@@ -146,7 +146,10 @@ async def test_the_ad_page_tells_its_story_and_settles_uncertain_deliveries(pane
                                        data={"csrf_token": token}, allow_redirects=False)
     assert response.status == 303
     assert await db.fetchval("SELECT status FROM outbox WHERE id = $1", post) == "pending"
-    assert await db.fetchval("SELECT status FROM outbox WHERE id = $1", note) == "failed"
+    assert await db.fetchval("SELECT status FROM outbox WHERE id = $1", note) == "sent"
+    html = await (await panel.client.get(f"/panel/ads/{ad['id']}")).text()
+    assert f'data-delivery="{note}" data-status="sent"' in html
+    assert "marked delivered by" in html and "boss" in html
     actions = [r["action"] for r in await db.fetch("SELECT action FROM audit_log ORDER BY id")]
     assert actions[-2:] == ["outbox.resend", "outbox.mark_delivered"]
     # A second press changes nothing and says so.

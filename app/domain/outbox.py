@@ -187,6 +187,8 @@ async def resend_uncertain(conn: asyncpg.Connection, outbox_id: int, admin: str)
     return await q.settle_uncertain(conn, outbox_id, resend=True, note=f"resent by {admin}")
 
 
-async def dismiss_uncertain(conn: asyncpg.Connection, outbox_id: int, admin: str) -> bool:
-    """An admin checked (or does not care): close the row as failed without sending."""
-    return await q.settle_uncertain(conn, outbox_id, resend=False, note=f"dismissed by {admin}")
+async def confirm_uncertain(conn: asyncpg.Connection, outbox_id: int, admin: str) -> bool:
+    """An admin checked: the message did arrive. It is closed as sent, never sent again; its
+    message id stays unknown."""
+    return await q.settle_uncertain(conn, outbox_id, resend=False,
+                                    note=f"marked delivered by {admin}")

@@ -16,11 +16,16 @@ from app.domain import staff as staff_domain
 from app.domain.ads import Price, format_price
 from app.domain.publishing import REF
 from app.domain.staff import Role
+from app.i18n import N_
 from app.web import keys
 from app.web.auth import REGISTRY, STAFF, gettext, language, render, require
 from app.web.panel_moderation import STATUS_NAMES
 
 MAX_ID = 10**15
+# What an outbox row's status means to a moderator reading an ad's deliveries.
+DELIVERY_STATUS = {"pending": N_("waiting"), "sending": N_("sending"), "sent": N_("sent"),
+                   "failed": N_("failed"), "uncertain": N_("uncertain"),
+                   "blocked": N_("blocked by the user")}
 
 
 class BadFilter(ValueError):
@@ -157,7 +162,8 @@ async def ad_page(request: web.Request) -> web.StreamResponse:
         "ad": ad, "price": format_price(price, _), "category": ad[f"category_{lang}"],
         "status_name": _(STATUS_NAMES.get(ad["status"], ad["status"])),
         "events": [{**dict(e), "detail": _detail(e["detail"])} for e in events],
-        "posts": posts, "deliveries": deliveries, "flash": request.query.get("msg")})
+        "posts": posts, "deliveries": deliveries, "delivery_status": DELIVERY_STATUS,
+        "flash": request.query.get("msg")})
 
 
 async def _settle(request: web.Request, resend: bool) -> web.StreamResponse:
@@ -170,13 +176,13 @@ async def _settle(request: web.Request, resend: bool) -> web.StreamResponse:
         if row is None or row.ref_kind != REF or row.ref_id != ad_id:
             raise web.HTTPNotFound(text=_("This delivery does not exist."))
         who = f"staff:{staff.id} {staff.username}"
-        settle = outbox.resend_uncertain if resend else outbox.dismiss_uncertain
+        settle = outbox.resend_uncertain if resend else outbox.confirm_uncertain
         done = await settle(conn, outbox_id, who)
         if done:
             await staff_domain.audit(conn, staff.id,
                                      "outbox.resend" if resend else "outbox.mark_delivered",
                                      f"outbox:{outbox_id}", {"status": row.status, "ad_id": ad_id},
-                                     {"status": "pending" if resend else "failed"})
+                                     {"status": "pending" if resend else "sent"})
     if not done:
         message = _("This delivery is no longer uncertain: someone already decided.")
     elif resend:

@@ -185,12 +185,17 @@ async def uncertain(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record
 
 async def settle_uncertain(conn: asyncpg.Connection, outbox_id: int, *, resend: bool,
                            note: str) -> bool:
-    """An admin's decision on an uncertain row: send it again, or close it as failed."""
+    """An admin's decision on an uncertain row: send it again, or close it as delivered.
+
+    A delivered row is 'sent' without message ids (nobody knows them): rows that refer to its
+    message fail with that reason instead of pointing at a wrong message."""
     status = await conn.execute(
-        "UPDATE outbox SET status = CASE WHEN $2 THEN 'pending' ELSE 'failed' END, error = $3, "
+        "UPDATE outbox SET status = CASE WHEN $2 THEN 'pending' ELSE 'sent' END, error = $3, "
+        "result = CASE WHEN $2 THEN result ELSE '{}'::jsonb END, "
         "not_before = now(), done_at = CASE WHEN $2 THEN NULL ELSE now() END "
         "WHERE id = $1 AND status = 'uncertain'", outbox_id, resend, _clip(note))
-    if status != "UPDATE 0" and resend:
+    if status != "UPDATE 0":
+        # Rows waiting on this one can now go (or fail with a reason): wake the sender.
         await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
     return status != "UPDATE 0"
 
