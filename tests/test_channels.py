@@ -39,11 +39,11 @@ def test_a_bad_setting_is_one_clear_line_and_changes_nothing(database_url: str,
     cli(database_url, tmp_path, "channel", "add", "--title", "Bozor", "--chat", "@bozor_sam")
     result = cli(database_url, tmp_path, "channel", "set", "@bozor_sam", "--quiet-hours", "late")
     assert result.returncode == 2
-    assert result.stderr.strip() == "bozor: quiet hours look like 23:00-07:00"
+    assert result.stderr.strip() == "bozor: Quiet hours look like 23:00-07:00."
     listed = cli(database_url, tmp_path, "channel", "list")
     assert "quiet" not in listed.stdout and "re-post every 30 min" in listed.stdout
     missing = cli(database_url, tmp_path, "channel", "admin", "@nowhere_chan", "5")
-    assert missing.returncode == 2 and "no channel '@nowhere_chan'" in missing.stderr
+    assert missing.returncode == 2 and "No channel “@nowhere_chan”" in missing.stderr
 
 
 async def test_settings_are_validated_before_anything_is_stored(db: asyncpg.Connection) -> None:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import asyncpg
 
 from app.db.queries import channels as q
+from app.i18n import N_, Gettext
 
 LANGUAGES = ("uz", "ru", "en")
 USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
@@ -18,7 +19,16 @@ QUIET_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)-([01]?\d|2[0-3]):([0-5]\d)$"
 
 
 class ChannelError(ValueError):
-    """A channel setting that cannot be accepted; the message says why, for a person."""
+    """A channel setting that cannot be accepted. `message` is an English msgid and `values`
+    fill it in: the panel shows it in the staff member's language, the CLI in English."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message.format(**values))
+        self.message = message
+        self.values = values
+
+    def text(self, _: Gettext) -> str:
+        return _(self.message).format(**self.values)
 
 
 def parse_chat_ref(ref: str) -> tuple[int | None, str | None]:
@@ -28,10 +38,11 @@ def parse_chat_ref(ref: str) -> tuple[int | None, str | None]:
     if re.fullmatch(r"-?\d+", text):
         chat_id = int(text)
         if chat_id >= 0:
-            raise ChannelError("a channel's chat id is negative, like -1001234567890")
+            raise ChannelError(N_("A channel's chat id is negative, like -1001234567890."))
         return chat_id, None
     if not USERNAME_RE.match(text):
-        raise ChannelError(f"{ref!r} is neither @username (5-32 letters, digits, _) nor a chat id")
+        raise ChannelError(N_("“{ref}” is neither an @username (5–32 letters, digits, _) nor a chat id."),
+                           ref=ref)
     return None, text
 
 
@@ -41,16 +52,16 @@ def parse_quiet_hours(value: str | None) -> tuple[time | None, time | None]:
         return None, None
     match = QUIET_RE.match(value.strip())
     if not match:
-        raise ChannelError("quiet hours look like 23:00-07:00")
+        raise ChannelError(N_("Quiet hours look like 23:00-07:00."))
     h1, m1, h2, m2 = (int(g) for g in match.groups())
     if (h1, m1) == (h2, m2):
-        raise ChannelError("quiet hours must not start and end at the same minute")
+        raise ChannelError(N_("Quiet hours must not start and end at the same minute."))
     return time(h1, m1), time(h2, m2)
 
 
-def _minutes(value: int, low: int, high: int, name: str) -> timedelta:
+def _minutes(value: int, low: int, high: int, message: str) -> timedelta:
     if not low <= value <= high:
-        raise ChannelError(f"{name} must be from {low} to {high}")
+        raise ChannelError(message, low=low, high=high)
     return timedelta(minutes=value)
 
 
@@ -64,34 +75,39 @@ def settings_changes(*, title: str | None = None, language: str | None = None,
     changes: dict[str, object] = {}
     if title is not None:
         if not 1 <= len(title.strip()) <= 128:
-            raise ChannelError("a title has 1 to 128 characters")
+            raise ChannelError(N_("A title has 1 to 128 characters."))
         changes["title"] = title.strip()
     if language is not None:
         if language not in LANGUAGES:
-            raise ChannelError(f"language must be one of {', '.join(LANGUAGES)}")
+            raise ChannelError(N_("The language must be one of {languages}."),
+                               languages=", ".join(LANGUAGES))
         changes["language"] = language
     if timezone is not None:
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ChannelError(f"unknown time zone {timezone!r} (e.g. Asia/Tashkent)") from None
+            raise ChannelError(N_("Unknown time zone “{zone}” (e.g. Asia/Tashkent)."),
+                               zone=timezone) from None
         changes["timezone"] = timezone
     if repost_minutes is not None:
-        changes["repost_every"] = _minutes(repost_minutes, 1, 24 * 60, "the re-post interval")
+        changes["repost_every"] = _minutes(
+            repost_minutes, 1, 24 * 60,
+            N_("The re-post interval must be from {low} to {high} minutes."))
     if quiet_hours is not None:
         changes["quiet_from"], changes["quiet_to"] = parse_quiet_hours(quiet_hours)
     if keep_old_posts is not None:
         changes["keep_old_posts"] = keep_old_posts
     if checkin_days is not None:
-        changes["checkin_every"] = _minutes(round(checkin_days * 24 * 60), 60, 90 * 24 * 60,
-                                            "the check-in interval")
+        changes["checkin_every"] = _minutes(
+            round(checkin_days * 24 * 60), 60, 90 * 24 * 60,
+            N_("The check-in interval must be from 1 hour to 90 days."))
     if checkin_max_asks is not None:
         if not 1 <= checkin_max_asks <= 20:
-            raise ChannelError("asks before expiry must be from 1 to 20")
+            raise ChannelError(N_("Asks before expiry must be from 1 to 20."))
         changes["checkin_max_asks"] = checkin_max_asks
     if ads_per_day is not None:
         if not 1 <= ads_per_day <= 1000:
-            raise ChannelError("ads per seller per day must be from 1 to 1000")
+            raise ChannelError(N_("Ads per seller per day must be from 1 to 1000."))
         changes["ads_per_day"] = ads_per_day
     if active is not None:
         changes["active"] = active
@@ -106,13 +122,13 @@ async def create_channel(conn: asyncpg.Connection, *, title: str, chat_ref: str,
         return await q.insert_channel(conn, title=title.strip(), chat_id=chat_id,
                                       username=username, language=language)
     except asyncpg.UniqueViolationError:
-        raise ChannelError(f"a channel {chat_ref!r} already exists") from None
+        raise ChannelError(N_("A channel “{ref}” already exists."), ref=chat_ref) from None
 
 
 async def require_channel(conn: asyncpg.Connection, ref: str) -> asyncpg.Record:
     channel = await q.find_channel(conn, ref)
     if channel is None:
-        raise ChannelError(f"no channel {ref!r}; see `run.py channel list`")
+        raise ChannelError(N_("No channel “{ref}”; see `run.py channel list`."), ref=ref)
     return channel
 
 
@@ -120,10 +136,10 @@ async def update_settings(conn: asyncpg.Connection, channel_id: int, **settings:
                           ) -> asyncpg.Record:
     changes = settings_changes(**settings)  # type: ignore[arg-type]
     if not changes:
-        raise ChannelError("nothing to change")
+        raise ChannelError(N_("Nothing to change."))
     row = await q.update_channel(conn, channel_id, changes)
     if row is None:
-        raise ChannelError(f"no channel with id {channel_id}")
+        raise ChannelError(N_("No channel with id {id}."), id=channel_id)
     return row
 
 
@@ -131,21 +147,21 @@ async def add_category(conn: asyncpg.Connection, channel_id: int, hashtag: str,
                        names: dict[str, str], position: int | None = None) -> asyncpg.Record:
     tag = hashtag.strip().lstrip("#")
     if not HASHTAG_RE.match(tag):
-        raise ChannelError("a hashtag has 1 to 32 letters, digits or _")
+        raise ChannelError(N_("A hashtag has 1 to 32 letters, digits or _."))
     if any(not names.get(lang, "").strip() for lang in LANGUAGES):
-        raise ChannelError("a category needs a name in uz, ru and en")
+        raise ChannelError(N_("A category needs a name in uz, ru and en."))
     try:
         return await q.insert_category(conn, channel_id, tag,
                                        {k: names[k].strip() for k in LANGUAGES}, position)
     except asyncpg.UniqueViolationError:
-        raise ChannelError(f"the channel already has a category #{tag}") from None
+        raise ChannelError(N_("The channel already has a category #{tag}."), tag=tag) from None
 
 
 async def edit_category(conn: asyncpg.Connection, category_id: int, names: dict[str, str],
                         position: int) -> None:
     """Rename or reorder a category; the same rule as adding one: a name in every language."""
     if any(not names.get(lang, "").strip() for lang in LANGUAGES):
-        raise ChannelError("a category needs a name in uz, ru and en")
+        raise ChannelError(N_("A category needs a name in uz, ru and en."))
     await q.update_category(conn, category_id, {k: names[k].strip() for k in LANGUAGES}, position)
 
 
@@ -153,7 +169,7 @@ async def add_admin(conn: asyncpg.Connection, channel_id: int, user_id: int,
                     source: str = "manual") -> bool:
     """Give a Telegram user the admin role for a channel; False if they had it already."""
     if user_id <= 0:
-        raise ChannelError("a Telegram user id is a positive number")
+        raise ChannelError(N_("A Telegram user id is a positive number."))
     return await q.insert_admin(conn, channel_id, user_id, source)
 
 
@@ -168,7 +184,8 @@ def normalise_words(words: Iterable[str]) -> list[str]:
         clean = word.strip().lower()
         if clean:
             if len(clean) > 64:
-                raise ChannelError(f"a banned word has at most 64 characters: {clean[:20]}…")
+                raise ChannelError(N_("A banned word has at most 64 characters: {word}…"),
+                                   word=clean[:20])
             seen.setdefault(clean, None)
     return list(seen)
 
@@ -184,7 +201,7 @@ async def set_banned_words(conn: asyncpg.Connection, channel_id: int, words: Ite
 async def add_reason(conn: asyncpg.Connection, channel_id: int, texts: dict[str, str]
                      ) -> asyncpg.Record:
     if any(not texts.get(lang, "").strip() for lang in LANGUAGES):
-        raise ChannelError("a rejection reason needs a text in uz, ru and en")
+        raise ChannelError(N_("A rejection reason needs a text in uz, ru and en."))
     return await q.insert_reason(conn, channel_id, {k: texts[k].strip() for k in LANGUAGES})
 
 

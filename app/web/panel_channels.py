@@ -92,7 +92,7 @@ def parse_settings(form: dict[str, str], _) -> tuple[dict[str, object], int | No
             ads_per_day=_int(form["ads_per_day"], _("Ads per day is a whole number.")),
             active=bool(form["active"]))
     except ChannelError as exc:
-        raise FormError(_(str(exc)).capitalize()) from None
+        raise FormError(exc.text(_)) from None
     return changes, chat_id, username
 
 
@@ -274,8 +274,10 @@ async def category_add(request: web.Request) -> web.StreamResponse:
                                             if position else None)
             await staff_domain.audit(conn, request[STAFF].id, "channel.category_add",
                                      f"channel:{channel_id}", None, _snapshot(row))
-    except (ChannelError, FormError) as exc:
-        return await _channel_page(request, channel_id, error=_(str(exc)).capitalize(), status=400)
+    except ChannelError as exc:
+        return await _channel_page(request, channel_id, error=exc.text(_), status=400)
+    except FormError as exc:
+        return await _channel_page(request, channel_id, error=str(exc), status=400)
     raise _back(channel_id)
 
 
@@ -302,7 +304,7 @@ async def category_edit(request: web.Request) -> web.StreamResponse:
             except FormError as exc:
                 error = str(exc)
             except ChannelError as exc:
-                error = _(str(exc)).capitalize()
+                error = exc.text(_)
             else:
                 await staff_domain.audit(conn, request[STAFF].id, "channel.category_edit",
                                          f"channel:{channel_id}", _snapshot(before),
@@ -325,7 +327,7 @@ async def words_save(request: web.Request) -> web.StreamResponse:
             await staff_domain.audit(conn, request[STAFF].id, "channel.banned_words",
                                      f"channel:{channel_id}", before, after)
     except ChannelError as exc:
-        return await _channel_page(request, channel_id, error=_(str(exc)).capitalize(), status=400)
+        return await _channel_page(request, channel_id, error=exc.text(_), status=400)
     raise _back(channel_id)
 
 
@@ -341,7 +343,7 @@ async def reason_add(request: web.Request) -> web.StreamResponse:
             await staff_domain.audit(conn, request[STAFF].id, "channel.reason_add",
                                      f"channel:{channel_id}", None, _snapshot(row))
     except ChannelError as exc:
-        return await _channel_page(request, channel_id, error=_(str(exc)).capitalize(), status=400)
+        return await _channel_page(request, channel_id, error=exc.text(_), status=400)
     raise _back(channel_id)
 
 
