@@ -7,6 +7,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from app.domain.publishing import run_reposts
+from tests.images import png
 from tests.test_marketplace import fill_wizard, market  # noqa: F401 - the fixture is shared
 
 
@@ -24,12 +25,7 @@ async def test_an_edited_ad_goes_back_to_moderation_and_its_post_is_updated(
     post = await _approve_and_see_post(market, "Velosiped Stels")
     await seller.wait_for_bot("chop etildi", timeout=10)
 
-    await seller.press("📋 E'lonlarim")
-    await seller.wait_for_bot("E'lonlaringiz")
-    await seller.press(callback_data="my:card:1:0")
-    await seller.wait_for_bot("#1 Velosiped Stels")
-    await seller.press(callback_data="my:edit:1:0")
-    await seller.wait_for_bot("Tekshiruvga yuborasizmi", timeout=10)
+    await _open_edit(seller)
     await seller.press(callback_data="ad:edit:0:title")
     await seller.wait_for_bot("sarlavhasini")
     await seller.send("Velosiped Carrera")
@@ -56,6 +52,86 @@ async def test_an_edited_ad_goes_back_to_moderation_and_its_post_is_updated(
     assert updated["message_id"] == post["message_id"]  # edited in place, not a new copy
     assert len([m for m in await channel.posts() if m.get("caption")]) == 1
     await seller.wait_for_bot("Velosiped Carrera", timeout=10)
+
+
+async def _open_edit(seller, title: str = "Velosiped Stels") -> None:
+    """From My ads, open ad #1 and press Edit: the confirmation with its field buttons."""
+    await seller.press("📋 E'lonlarim")
+    await seller.wait_for_bot("E'lonlaringiz")
+    await seller.press(callback_data="my:card:1:0")
+    await seller.wait_for_bot(f"#1 {title}")
+    await seller.press(callback_data="my:edit:1:0")
+    await seller.wait_for_bot("Tekshiruvga yuborasizmi", timeout=10)
+
+
+async def test_an_edit_with_new_photos_replaces_the_album_in_the_channel(
+        bozor, market, sandbox) -> None:  # noqa: F811
+    await sandbox.limits(private_per_second=50, private_burst=50)
+    seller, olga, channel = market["seller"], market["olga"], market["channel"]
+    await fill_wizard(seller)
+    post = await _approve_and_see_post(market, "Velosiped Stels")
+    old_album = {m["message_id"] for m in await channel.posts()
+                 if m.get("media_group_id") == post["media_group_id"]}
+    assert len(old_album) == 2
+    await seller.wait_for_bot("chop etildi", timeout=10)
+
+    await _open_edit(seller)
+    await seller.press(callback_data="ad:edit:0:photos")
+    await seller.wait_for_bot("rasm yuboring")
+    await seller.send_photo(png(rgb=(0, 0, 200)))
+    await seller.wait_for_bot("1-rasm qo'shildi")
+    await seller.press("✅ Rasmlar tayyor")
+    await seller.wait_for_bot("Tekshiruvga yuborasizmi", timeout=10)
+    last = (await olga.last_bot_message())["message_id"]
+    await seller.press(callback_data="ad:submit:0:")
+    note = await olga.wait_for_bot(
+        lambda m: m.get("text", "").startswith("Новое объявление #1") and "Одобрить" in str(m)
+        and m["message_id"] > last, timeout=10)
+    await olga.press("✅ Одобрить", message_id=note["message_id"])
+
+    # An album cannot change its photos in place: the old one goes, one new photo comes.
+    new = await channel.wait_for_post(
+        lambda m: "Velosiped Stels" in m.get("caption", "") and m["message_id"] not in old_album,
+        timeout=10)
+    for _ in range(100):
+        live = {m["message_id"] for m in await channel.posts()}
+        if not live & old_album:
+            break
+        await asyncio.sleep(0.05)
+    assert not live & old_album, "the old album is deleted from the channel"
+    assert new.get("media_group_id") is None and new.get("photo")
+    assert [m["message_id"] for m in await channel.posts() if m.get("caption")] == [new["message_id"]]
+
+
+async def test_a_rejected_edit_takes_the_post_out_of_the_channel(
+        bozor, market, sandbox) -> None:  # noqa: F811
+    await sandbox.limits(private_per_second=50, private_burst=50)
+    seller, olga, channel = market["seller"], market["olga"], market["channel"]
+    await fill_wizard(seller)
+    await _approve_and_see_post(market, "Velosiped Stels")
+    await seller.wait_for_bot("chop etildi", timeout=10)
+
+    await _open_edit(seller)
+    await seller.press(callback_data="ad:edit:0:title")
+    await seller.wait_for_bot("sarlavhasini")
+    await seller.send("Velosiped Carrera ARZON!!!")
+    await seller.wait_for_bot("Tekshiruvga yuborasizmi", timeout=10)
+    await seller.press(callback_data="ad:submit:0:")
+    note = await olga.wait_for_bot(lambda m: "Velosiped Carrera" in m.get("text", ""), timeout=10)
+    await olga.press("❌ Отклонить", message_id=note["message_id"])
+    await olga.wait_for_bot(lambda m: "✏️" in str(m), since=0)
+    await olga.press("✏️ Другая причина")
+    await olga.wait_for_bot("одним сообщением")
+    await olga.send("Заголовок кричит")
+    rejected = await seller.wait_for_bot("chop etilmadi", timeout=10)
+    assert "Заголовок кричит" in rejected["text"]
+    for _ in range(100):
+        if not [m for m in await channel.posts() if m.get("caption")]:
+            break
+        await asyncio.sleep(0.05)
+    assert [m for m in await channel.posts() if m.get("caption")] == []
+    async with bozor.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT status FROM ads WHERE id = 1") == "rejected"
 
 
 async def test_a_seller_who_blocked_the_bot_is_marked_and_gets_nothing_more(
