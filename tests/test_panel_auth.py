@@ -312,6 +312,23 @@ async def test_a_panel_route_without_an_access_rule_is_refused(
         assert response.status == 403 and "secret stuff" not in await response.text()
 
 
+async def test_a_missing_page_is_a_panel_page_with_the_menu_and_the_security_headers(
+        panel: Panel, db: asyncpg.Connection) -> None:
+    await make_staff(db, "boss", Role.ADMIN)
+    await login(panel.client, "boss")
+    for path, message in (("/panel/ads/999999", "This ad does not exist."),
+                          ("/panel/no-such-screen", "This page does not exist.")):
+        response = await panel.client.get(path)
+        html = await response.text()
+        assert response.status == 404, path
+        assert message in html and 'href="/panel/channels"' in html, path  # the menu is there
+        assert response.headers["Cache-Control"] == "no-store"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    # A refused form is no exception: its page carries the same headers.
+    response = await panel.client.post("/panel/settings", data={"section": "languages"})
+    assert response.status == 403 and response.headers["X-Frame-Options"] == "DENY"
+
+
 def test_the_registry_refuses_a_view_that_does_not_declare_its_access() -> None:
     from app.web.auth import PanelRegistry
 

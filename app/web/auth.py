@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import functools
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp_jinja2
 import aiohttp_session
@@ -75,7 +75,7 @@ def require(*roles: Role | str) -> Callable[[View], View]:
                 raise login_redirect(request)
             if not access.allows(staff):
                 _ = gettext(request)
-                raise web.HTTPForbidden(text=_("Your role does not give access to this page."))
+                return await refusal(request, 403, _("Your role does not give access to this page."))
             request[STAFF] = staff
             return await view(request)
 
@@ -252,6 +252,27 @@ async def render(request: web.Request, template: str, context: dict | None = Non
     return response
 
 
+async def refusal(request: web.Request, status: int, message: str, *,
+                  back: str = PANEL_PREFIX, back_label: str | None = None) -> web.Response:
+    """A refused request: JSON for page scripts, else a panel page in the visitor's language
+    with the reason and a way back (the menu shows too, for logged-in staff)."""
+    if _is_api_style(request):
+        return web.json_response({"error": message, "status": status}, status=status)
+    _ = gettext(request)
+    return await render(request, "panel/error.html", {
+        "status": status, "message": message, "back": back,
+        "back_label": back_label or _("Open the panel")}, status=status)
+
+
+def came_from(request: web.Request) -> str:
+    """The panel page (on this site) the visitor came from, else the panel's start page."""
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.netloc != request.host:
+        return PANEL_PREFIX
+    path = referer.path + (f"?{referer.query}" if referer.query else "")
+    return path if referer.path == LOGIN_PATH else safe_next(path)
+
+
 def safe_next(value: str | None) -> str:
     """Only a path inside the panel: never another site (no open redirect)."""
     if (value and value.startswith(PANEL_PREFIX) and not value.startswith("//")
@@ -307,25 +328,51 @@ async def _csrf_ok(request: web.Request) -> bool:
 async def panel_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path != PANEL_PREFIX and not request.path.startswith(PANEL_PREFIX + "/"):
         return await handler(request)
+    try:
+        response = await _guarded(request, handler)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            _secure(exc.headers)
+            raise
+        response = await _refused(request, exc)
+    _secure(response.headers)
+    return response
+
+
+async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse:
     _ = gettext(request)
     match = request.match_info
     if match.http_exception is None and not isinstance(
             getattr(match.handler, "__panel_access__", None), Access):
         return error_response(request, 403, _("This page has no access rule."))
     if request.method in UNSAFE_METHODS and not await _csrf_ok(request):
-        message = _("This form has expired. Reload the page and try again.")
-        if _is_api_style(request):
-            return web.json_response({"error": message, "status": 403}, status=403)
-        return error_response(request, 403, message)
-    response = await handler(request)
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault(
+        await current_staff(request)  # the refusal page shows the staff member's menu
+        return await refusal(request, 403, _("This form has expired. Reload the page and try again."),
+                             back=came_from(request), back_label=_("Reload the page"))
+    return await handler(request)
+
+
+async def _refused(request: web.Request, exc: web.HTTPException) -> web.Response:
+    """A view's 4xx as a panel page in the visitor's language; aiohttp's stock texts (an
+    unknown path, a wrong method) are replaced by ours."""
+    _ = gettext(request)
+    message = exc.text or ""
+    if message in ("", exc.reason, f"{exc.status}: {exc.reason}"):
+        message = (_("This page does not exist.") if exc.status == 404
+                   else _("This request cannot be handled."))
+    await current_staff(request)  # the menu, for staff
+    return await refusal(request, exc.status, message)
+
+
+def _secure(headers: MutableMapping[str, str]) -> None:
+    """Every panel answer, a refusal too: never cached, never framed, no foreign script."""
+    headers.setdefault("Cache-Control", "no-store")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault(
         "Content-Security-Policy", "default-src 'self'; img-src * data:; frame-ancestors 'none'; "
         "form-action 'self'")
-    return response
 
 
 def setup_auth(app: web.Application, config: Config) -> None:
