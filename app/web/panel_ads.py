@@ -56,7 +56,7 @@ def decode_cursor(value: str) -> tuple[datetime, int]:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
         at, ad_id = raw.split("|")
         moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None or not ad_id.isdigit():
+        if moment.tzinfo is None or not (ad_id.isascii() and ad_id.isdigit() and len(ad_id) <= 18):
             raise ValueError(raw)
         return moment, int(ad_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):

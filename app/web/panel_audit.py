@@ -9,14 +9,44 @@ from aiohttp import web
 
 from app.db.queries import panel_admin as q
 from app.domain.staff import Role
+from app.i18n import N_
 from app.web import keys
 from app.web.auth import REGISTRY, gettext, render, require
 
 PAGE = 50
+MAX_TEXT = 100
+BAD_NUMBERS = N_("Filters: staff and page are numbers, dates look like 2026-01-31.")
+BAD_TEXT = N_("Filters: action and target are plain text of at most 100 characters.")
 
 
-def _date(value: str) -> dt.datetime | None:
-    return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), dt.UTC) if value else None
+class BadFilter(ValueError):
+    """A filter value the page cannot use; the message (an msgid) says which rule it broke."""
+
+
+def _number(value: str) -> int | None:
+    """An id from the query (staff, page cursor): ASCII digits that fit a bigint."""
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+        raise BadFilter(BAD_NUMBERS)
+    return int(value)
+
+
+def _date(value: str, *, end: bool = False) -> dt.datetime | None:
+    """The start of a UTC day; with end=True the start of the next one ("to" includes its day)."""
+    if not value:
+        return None
+    try:
+        day = dt.date.fromisoformat(value) + dt.timedelta(days=1 if end else 0)
+    except (ValueError, OverflowError):  # OverflowError: the day after 9999-12-31
+        raise BadFilter(BAD_NUMBERS) from None
+    return dt.datetime.combine(day, dt.time(), dt.UTC)
+
+
+def _text(value: str) -> str | None:
+    if len(value) > MAX_TEXT or not value.isprintable():  # PostgreSQL text cannot hold NUL
+        raise BadFilter(BAD_TEXT)
+    return value or None
 
 
 @REGISTRY.get("/panel/audit", name="panel.audit")
@@ -24,21 +54,18 @@ def _date(value: str) -> dt.datetime | None:
 async def audit_page(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     f = {k: request.query.get(k, "").strip() for k in ("staff", "action", "target", "from", "to", "before")}
-    try:
-        staff_id = int(f["staff"]) if f["staff"] else None
-        before_id = int(f["before"]) if f["before"] else None
-        since, until = _date(f["from"]), _date(f["to"])
-    except ValueError:
-        return await render(request, "panel/audit.html", {
-            "rows": [], "f": f, "next_url": None, "staff": [],
-            "error": _("Filters: staff and page are numbers, dates look like 2026-01-31.")}, status=400)
-    if until is not None:
-        until += dt.timedelta(days=1)  # "to" includes the whole day
     async with request.app[keys.POOL].acquire() as conn:
-        rows = await q.audit_page(conn, staff_id=staff_id, action=f["action"] or None,
-                                  target=f["target"] or None, since=since, until=until,
-                                  before_id=before_id, limit=PAGE)
         staff = await q.list_staff(conn)
+        try:
+            staff_id, before_id = _number(f["staff"]), _number(f["before"])
+            since, until = _date(f["from"]), _date(f["to"], end=True)
+            action, target = _text(f["action"]), _text(f["target"])
+        except BadFilter as exc:
+            return await render(request, "panel/audit.html", {
+                "rows": [], "f": f, "next_url": None, "staff_list": staff, "error": _(str(exc))},
+                status=400)
+        rows = await q.audit_page(conn, staff_id=staff_id, action=action, target=target,
+                                  since=since, until=until, before_id=before_id, limit=PAGE)
     shown = [{**dict(r), "before": _json(r["before"]), "after": _json(r["after"])} for r in rows]
     next_url = None
     if len(rows) == PAGE:

@@ -194,7 +194,7 @@ async def _channel_page(request: web.Request, channel_id: int, *, form: dict | N
 def _match_int(request: web.Request, name: str) -> int:
     """A numeric path part; anything else is a page that does not exist."""
     value = request.match_info[name]
-    if not value.isdigit() or len(value) > 18:
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
         raise web.HTTPNotFound(text=gettext(request)("No such page."))
     return int(value)
 

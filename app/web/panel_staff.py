@@ -1,4 +1,4 @@
-"""Staff screen (admins): list, invite with a one-time link, deactivate, change role."""
+"""Staff screen (admins): list, invite with a one-time link, new links, deactivate, change role."""
 
 from __future__ import annotations
 
@@ -11,17 +11,24 @@ from app.domain import staff as staff_domain
 from app.domain.staff import ROLES, Role, StaffError
 from app.web import keys
 from app.web.auth import REGISTRY, ROLE_NAMES, STAFF, gettext, render, require
-from app.web.panel_channels import _match_int
+
+
+def _is_id(value: str, digits: int = 18) -> bool:
+    """ASCII digits that fit a bigint ("²".isdigit() is true, and int() refuses it)."""
+    return value.isascii() and value.isdigit() and len(value) <= digits
 
 
 async def _page(request: web.Request, *, error: str | None = None, link: str | None = None,
-                form: dict | None = None, status: int = 200) -> web.Response:
+                link_for: str | None = None, form: dict | None = None, status: int = 200
+                ) -> web.Response:
+    """`link_for`: whose new login link `link` is (None: the account was just created)."""
     _ = gettext(request)
     async with request.app[keys.POOL].acquire() as conn:
         staff = await q.list_staff(conn)
         channels = await channels_q.list_channels(conn)
     return await render(request, "panel/staff.html", {
-        "members": staff, "channels": channels, "error": error, "link": link, "form": form or {},
+        "members": staff, "channels": channels, "error": error, "link": link, "link_for": link_for,
+        "form": form or {},
         "roles": [(r.value, _(ROLE_NAMES[r])) for r in ROLES]}, status=status)
 
 
@@ -43,9 +50,11 @@ async def staff_invite(request: web.Request) -> web.StreamResponse:
         if form["role"] not in [r.value for r in ROLES]:
             raise StaffError(_("Choose a role."))
         tg = form["telegram_user_id"]
-        if tg and not tg.isdigit():
+        if tg and not _is_id(tg, 15):  # Telegram ids have at most 52 bits
             raise StaffError(_("A Telegram user id is a positive number."))
-        if not all(c.isdigit() for c in channel_ids):
+        if not form["display_name"].isprintable():  # PostgreSQL text cannot hold NUL
+            raise StaffError(_("A display name has no control characters."))
+        if not all(_is_id(c) for c in channel_ids):
             raise StaffError(_("Choose channels from the list."))
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
             member = await staff_domain.create_staff(
@@ -67,12 +76,16 @@ async def staff_invite(request: web.Request) -> web.StreamResponse:
                ok_status=404)
 @require(Role.ADMIN)
 async def staff_change(request: web.Request) -> web.StreamResponse:
-    """action=deactivate|reactivate|role (with role=...)."""
+    """action=deactivate|reactivate|role (with role=...)|link (a new one-time login link: the
+    only way back in for someone without a password once their session or invite link ends)."""
     _ = gettext(request)
-    staff_id = _match_int(request, "id")
+    if not _is_id(request.match_info["id"]):
+        raise web.HTTPNotFound(text=_("No such staff member."))
+    staff_id = int(request.match_info["id"])
     data = await request.post()
     action, role = str(data.get("action", "")), str(data.get("role", ""))
     me = request[STAFF]
+    link = None
     async with request.app[keys.POOL].acquire() as conn, conn.transaction():
         before = await staff_q.get_staff(conn, staff_id)
         if before is None:
@@ -80,14 +93,19 @@ async def staff_change(request: web.Request) -> web.StreamResponse:
         losing_admin = before["role"] == Role.ADMIN and before["active"] and (
             action == "deactivate" or (action == "role" and role != Role.ADMIN))
         error = None
-        if action not in ("deactivate", "reactivate", "role") or (
+        if action not in ("deactivate", "reactivate", "role", "link") or (
                 action == "role" and role not in [r.value for r in ROLES]):
             error = _("Choose what to change.")
         elif losing_admin and await q.count_active_admins(conn) <= 1:
             error = _("This is the last active administrator; make someone else an administrator first.")
         elif action == "deactivate" and staff_id == me.id:
             error = _("You cannot deactivate yourself.")
-        if error is None:
+        elif action == "link" and not before["active"]:
+            error = _("Reactivate this account first.")
+        if error is None and action == "link":
+            link = await staff_domain.issue_login_link(conn, staff_id, request.app[keys.CONFIG].base_url)
+            await staff_domain.audit(conn, me.id, "staff.link", f"staff:{staff_id}", None, None)
+        elif error is None:
             snapshot = {"role": before["role"], "active": before["active"]}
             if action == "role":
                 await q.set_staff_role(conn, staff_id, role)
@@ -101,4 +119,6 @@ async def staff_change(request: web.Request) -> web.StreamResponse:
             await staff_domain.audit(conn, me.id, f"staff.{action}", f"staff:{staff_id}", snapshot, after)
     if error is not None:
         return await _page(request, error=error, status=400)
+    if link is not None:  # shown once, on this page: not a redirect
+        return await _page(request, link=link, link_for=before["username"])
     raise web.HTTPSeeOther("/panel/staff")

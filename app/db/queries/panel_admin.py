@@ -54,7 +54,8 @@ async def audit_page(conn: asyncpg.Connection, *, staff_id: int | None, action: 
         """SELECT a.id, a.at, a.staff_id, s.username, a.action, a.target, a.before, a.after
            FROM audit_log a LEFT JOIN staff s ON s.id = a.staff_id
            WHERE ($1::bigint IS NULL OR a.staff_id = $1)
-             AND ($2::text IS NULL OR a.action LIKE replace($2, '%', '\\%') || '%')
+             AND ($2::text IS NULL OR a.action LIKE  -- a plain prefix: LIKE's wildcards escaped
+                  replace(replace(replace($2, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')
              AND ($3::text IS NULL OR a.target = $3)
              AND ($4::timestamptz IS NULL OR a.at >= $4)
              AND ($5::timestamptz IS NULL OR a.at < $5)
