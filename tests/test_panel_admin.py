@@ -246,8 +246,9 @@ async def test_a_new_login_link_lets_a_passwordless_member_back_in(
         status, _page, location = await post_form(person, second, {}, form_page=second)
         assert (status, location) == (303, "/panel")
         assert (await get(person, "/panel/moderation"))[0] == 200
-    assert await db.fetchval("SELECT staff_id FROM audit_log WHERE action = 'staff.link' "
-                             "AND target = $1", f"staff:{member.id}") == boss.id
+    issued_by = await db.fetch("SELECT staff_id FROM audit_log WHERE action = 'login_link.issue' "
+                               "AND target = $1", f"staff:{member.id}")
+    assert [r["staff_id"] for r in issued_by] == [boss.id, boss.id]  # the invite, then this one
 
     await change(panel.client, member.id, "deactivate")
     tokens = await db.fetchval("SELECT count(*) FROM staff_login_tokens")

@@ -203,11 +203,13 @@ async def prune_login_failures(conn: asyncpg.Connection) -> int:
     return await q.delete_old_failures(conn, FAILURE_WINDOW * 4) + await q.delete_old_sessions(conn)
 
 
-async def issue_login_link(conn: asyncpg.Connection, staff_id: int, base_url: str) -> str:
-    """A one-time login link valid for LINK_TTL; only the token's hash is stored."""
+async def issue_login_link(conn: asyncpg.Connection, staff_id: int, base_url: str, *,
+                           by: int | None = None) -> str:
+    """A one-time login link valid for LINK_TTL; only the token's hash is stored. `by` is the
+    admin who asked for it (None: the terminal's create-admin)."""
     token = crypto.new_token()
     await q.insert_login_token(conn, crypto.token_hash(token), staff_id, LINK_TTL)
-    await audit(conn, None, "login_link.issue", f"staff:{staff_id}", None, None)
+    await audit(conn, by, "login_link.issue", f"staff:{staff_id}", None, None)
     return f"{base_url.rstrip('/')}/panel/login/once/{token}"
 
 

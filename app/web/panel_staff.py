@@ -65,8 +65,8 @@ async def staff_invite(request: web.Request) -> web.StreamResponse:
                 if await channels_q.get_channel(conn, int(channel_id)) is None:
                     raise StaffError(_("Choose channels from the list."))
                 await staff_domain.give_channel(conn, member.id, int(channel_id), by=request[STAFF].id)
-            link = await staff_domain.issue_login_link(conn, member.id,
-                                                       request.app[keys.CONFIG].base_url)
+            link = await staff_domain.issue_login_link(
+                conn, member.id, request.app[keys.CONFIG].base_url, by=request[STAFF].id)
     except StaffError as exc:
         return await _page(request, error=_(str(exc)), form=form, status=400)
     return await _page(request, link=link)
@@ -103,8 +103,8 @@ async def staff_change(request: web.Request) -> web.StreamResponse:
         elif action == "link" and not before["active"]:
             error = _("Reactivate this account first.")
         if error is None and action == "link":
-            link = await staff_domain.issue_login_link(conn, staff_id, request.app[keys.CONFIG].base_url)
-            await staff_domain.audit(conn, me.id, "staff.link", f"staff:{staff_id}", None, None)
+            link = await staff_domain.issue_login_link(conn, staff_id,
+                                                       request.app[keys.CONFIG].base_url, by=me.id)
         elif error is None:
             snapshot = {"role": before["role"], "active": before["active"]}
             if action == "role":
