@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 LANGUAGES = ("uz", "ru", "en")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 TOKEN_RE = re.compile(r"^\d{1,15}:[A-Za-z0-9_-]{30,}$")
+S3_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 class ConfigError(Exception):
@@ -133,7 +134,7 @@ def _s3(env: Mapping[str, str]) -> dict[str, str | None]:
         "s3_secret_key": _opt(env, "S3_SECRET_KEY"),
         "s3_region": _opt(env, "S3_REGION"),
     }
-    if values["s3_bucket"] and not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", values["s3_bucket"]):
+    if values["s3_bucket"] and not S3_BUCKET_RE.fullmatch(values["s3_bucket"]):
         raise ConfigError(f"S3_BUCKET is not a valid bucket name: {values['s3_bucket']!r}")
     if bool(values["s3_access_key"]) != bool(values["s3_secret_key"]):
         raise ConfigError("S3_ACCESS_KEY and S3_SECRET_KEY must be set together")

@@ -30,6 +30,8 @@ from app.config import Config
 from app.db.embedded import EmbeddedPostgres
 from app.db.migrations import migrate
 from app.db.pool import create_pool
+from app.domain import settings as settings_domain
+from app.domain.settings import RunningSettings
 from app.i18n import Translator
 from app.scheduler import create_scheduler
 from app.scheduler.jobs import JobContext
@@ -45,6 +47,7 @@ log = logging.getLogger("bozor")
 
 SANDBOX_TOKEN = "1000000001:SandboxBozorLocalTokenForTheEmulator"
 DRAIN_SECONDS = 10.0
+S3_OPEN_SECONDS = 30.0  # an S3 saved in the panel that does not answer: start on disk instead
 
 
 class StartupError(RuntimeError):
@@ -70,6 +73,7 @@ class Bozor:
     sandbox_world: World | None = None  # the in-process Telegram of sandbox mode
     webhook: WebhookEndpoint | None = None
     in_flight: InFlight = field(default_factory=InFlight)
+    running: RunningSettings = field(default_factory=RunningSettings)  # what the panel set
     applied_migrations: list[str] = field(default_factory=list)
     _sync_task: asyncio.Task | None = None
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
@@ -91,10 +95,9 @@ class Bozor:
         try:
             await self._start_database()
             await self._use_stored_bot_token()
+            await self._use_stored_languages()
             translator = Translator(self.config.default_language)
-            self.storage = await self._stack.enter_async_context(open_storage(
-                media_dir=self.config.data_dir / "media",
-                media_url_base=f"{self.config.base_url}/media", s3=s3_settings(self.config)))
+            self.storage = await self._open_storage()
             self.bot = create_bot(self.token, self.api_base)
             await self._start_web(translator)  # first: in sandbox mode it is the bot's Telegram
             # The admins' "Edit" button opens the panel: only behind an https PUBLIC_URL.
@@ -102,7 +105,7 @@ class Bozor:
                                         panel_url=self.config.public_url)
             self.runner.app[keys.BOT_PARTS].ad_messages = ad_messages  # the panel decides with it
             self.dispatcher = create_dispatcher(self.config, self.pool, translator, self.in_flight,
-                                                ad_messages, self.storage)
+                                                ad_messages, self.storage, self.running.languages)
             # Its own Bot: the sender handles 429s itself, without the handlers' waiting.
             self.outbox_bot = create_bot(self.token, self.api_base, wait_on_flood=False)
             self.outbox = OutboxSender(self.pool, self.outbox_bot, storage=self.storage)
@@ -158,6 +161,38 @@ class Bozor:
             if token:
                 self.config = dataclasses.replace(self.config, bot_token=token)
 
+    async def _use_stored_languages(self) -> None:
+        """The languages saved in the panel; DEFAULT_LANGUAGE counts until a default is saved.
+        The bot's languages stay current after a save (the panel updates them in place)."""
+        async with self.pool.acquire() as conn:
+            languages = await settings_domain.load_languages(conn, self.config.default_language)
+        self.running.languages = languages
+        self.config = dataclasses.replace(self.config, default_language=languages.default)
+
+    async def _open_storage(self) -> Storage:
+        """S3 from the environment (it wins), else the S3 saved in the panel, else the disk.
+
+        A saved S3 that cannot be opened leaves media on disk, with the reason on the panel's
+        settings page: the panel must come up so an admin can fix it there."""
+        disk = {"media_dir": self.config.data_dir / "media",
+                "media_url_base": f"{self.config.base_url}/media"}
+        s3 = s3_settings(self.config)
+        if s3 is not None:
+            self.running.storage, self.running.s3 = "s3-environment", _without_keys(s3)
+            return await self._stack.enter_async_context(open_storage(**disk, s3=s3))
+        try:
+            async with self.pool.acquire() as conn:
+                s3 = await settings_domain.stored_s3(conn, secret_key=self.config.secret_key)
+            if s3 is not None:
+                async with asyncio.timeout(S3_OPEN_SECONDS):
+                    storage = await self._stack.enter_async_context(open_storage(**disk, s3=s3))
+                self.running.storage, self.running.s3 = "s3-panel", _without_keys(s3)
+                return storage
+        except Exception as exc:  # e.g. the endpoint is down or SECRET_KEY changed
+            log.exception("cannot open the S3 storage saved in the panel; media go to disk")
+            self.running.storage_problem = f"{type(exc).__name__}: {exc}"[:500]
+        return await self._stack.enter_async_context(open_storage(**disk, s3=None))
+
     async def _start_database(self, *, attach: bool = False) -> None:
         dsn = self.config.database_url
         if dsn is None:
@@ -193,7 +228,7 @@ class Bozor:
 
     async def _start_web(self, translator: Translator) -> None:
         services = {keys.POOL: self.pool, keys.STORAGE: self.storage, keys.TRANSLATOR: translator,
-                    keys.BOT: self.bot}
+                    keys.BOT: self.bot, keys.RUNNING_SETTINGS: self.running}
         app = create_web_app(self.config, services=services)
         if self.config.sandbox and not self.config.telegram_api_url:
             from app.sandbox.app import make_sandbox_app
@@ -243,11 +278,17 @@ class Bozor:
 
 
 def s3_settings(config: Config) -> S3Settings | None:
+    """S3 from the environment; when S3_BUCKET is set it wins over the S3 saved in the panel."""
     if not config.s3_bucket:
         return None
     return S3Settings(bucket=config.s3_bucket, endpoint_url=config.s3_endpoint_url,
                       access_key=config.s3_access_key, secret_key=config.s3_secret_key,
                       region=config.s3_region)
+
+
+def _without_keys(s3: S3Settings) -> S3Settings:
+    """What the panel may show of the storage in use: never its keys."""
+    return dataclasses.replace(s3, access_key=None, secret_key=None)
 
 
 def webhook_secret(config: Config) -> str:

@@ -21,6 +21,7 @@ from app.bot.middlewares import InFlight, JournalMiddleware
 from app.config import Config
 from app.db.fsm import PostgresStorage
 from app.domain.ports import AdMessages
+from app.domain.settings import Languages
 from app.i18n import Translator
 from app.storage import Storage
 
@@ -83,17 +84,16 @@ def create_bot(token: str, api_base: str | None, *, wait_on_flood: bool = True) 
 
 
 def create_dispatcher(config: Config, pool: asyncpg.Pool, translator: Translator,
-                      in_flight: InFlight, ad_messages: AdMessages, storage: Storage
-                      ) -> Dispatcher:
+                      in_flight: InFlight, ad_messages: AdMessages, storage: Storage,
+                      languages: Languages) -> Dispatcher:
     """Dependencies travel as dispatcher keyword data: handlers ask for them by name."""
     # FSM is registered by hand so that it runs after the journal, which prefetches its state.
     # Event isolation: one update at a time per user, so an album's photos, arriving as
     # separate updates together, are added to the draft one after another, none lost.
     dp = Dispatcher(storage=PostgresStorage(pool), events_isolation=UserLocks(),
                     disable_fsm=True, pool=pool, config=config, translator=translator,
-                    ad_messages=ad_messages, media=storage)
-    dp.update.outer_middleware(
-        JournalMiddleware(pool, translator, config.default_language, dp.fsm, in_flight))
+                    ad_messages=ad_messages, media=storage, languages=languages)
+    dp.update.outer_middleware(JournalMiddleware(pool, translator, languages, dp.fsm, in_flight))
     dp.update.outer_middleware(dp.fsm)
     dp.include_routers(*routers())
     return dp

@@ -21,10 +21,11 @@ def main_menu(_: Gettext) -> InlineKeyboardMarkup:
     ])
 
 
-@lru_cache(maxsize=16)
-def language_picker(_: Gettext, *, with_back: bool) -> InlineKeyboardMarkup:
+@lru_cache(maxsize=64)
+def language_picker(_: Gettext, *, with_back: bool,
+                    codes: tuple[str, ...] = tuple(LANGUAGE_NAMES)) -> InlineKeyboardMarkup:
     rows = [[InlineKeyboardButton(text=name, callback_data=LangCb(code=code).pack())]
-            for code, name in LANGUAGE_NAMES.items()]
+            for code, name in LANGUAGE_NAMES.items() if code in codes]
     if with_back:
         rows.append([_button(_("⬅️ Back"), "home")])
     return InlineKeyboardMarkup(inline_keyboard=rows)

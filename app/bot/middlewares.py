@@ -14,6 +14,7 @@ from aiogram.types import Update, User
 
 from app.db.fsm import PostgresStorage, storage_key
 from app.db.queries.users import Contact, Inbound, record_journal_error
+from app.domain.settings import Languages
 from app.domain.users import record_update
 from app.i18n import N_, Translator
 
@@ -43,11 +44,11 @@ class JournalMiddleware(BaseMiddleware):
     statement, so an update costs one database round trip before its handler runs.
     """
 
-    def __init__(self, pool: asyncpg.Pool, translator: Translator, default_language: str,
+    def __init__(self, pool: asyncpg.Pool, translator: Translator, languages: Languages,
                  fsm: FSMContextMiddleware, in_flight: InFlight) -> None:
         self.pool = pool
         self.translator = translator
-        self.default_language = default_language
+        self.languages = languages  # updated in place when an admin saves them in the panel
         self.fsm = fsm
         self.in_flight = in_flight  # counted here: one middleware less on every update
 
@@ -73,8 +74,8 @@ class JournalMiddleware(BaseMiddleware):
         async with self.pool.acquire() as conn:
             seen = await record_update(
                 conn, inbound, contact_of(user) if user else None,
-                clears_block=inbound.kind in CLEARS_BLOCK, default_language=self.default_language,
-                fsm_key=fsm_key,
+                clears_block=inbound.kind in CLEARS_BLOCK, default_language=self.languages.default,
+                enabled=self.languages.enabled, fsm_key=fsm_key,
             )
         if context is not None and isinstance(context.storage, PostgresStorage):
             context.storage.prefetched(fsm_key, seen.fsm_state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import asyncpg
@@ -25,20 +26,25 @@ class Seen:
     banned: bool = False  # blocked by staff: answer with a polite refusal only
 
 
-def resolve_language(chosen: str | None, telegram_code: str | None, default: str) -> str:
-    """The language to speak: the user's choice, else Telegram's language_code, else the default."""
-    if chosen in LANGUAGES:
+def resolve_language(chosen: str | None, telegram_code: str | None, default: str,
+                     enabled: Collection[str] = LANGUAGES) -> str:
+    """The language to speak: the user's choice, else Telegram's language_code, else the default.
+
+    Only enabled languages count: a user whose language an admin disabled gets the next one
+    that is enabled (their Telegram language, else the default). Their choice stays stored,
+    so enabling the language again brings it back."""
+    if chosen in enabled:
         return chosen
     if telegram_code:
         primary = telegram_code.split("-", 1)[0].lower()
-        if primary in LANGUAGES:
+        if primary in enabled:
             return primary
     return default
 
 
 async def record_update(
     conn: asyncpg.Connection, inbound: Inbound, contact: Contact | None, *, clears_block: bool,
-    default_language: str, fsm_key: str = "",
+    default_language: str, enabled: Collection[str] = LANGUAGES, fsm_key: str = "",
 ) -> Seen:
     """Journal an update and upsert its user (one statement); a later message clears a block.
 
@@ -49,7 +55,8 @@ async def record_update(
     row = await q.journal_and_upsert(conn, inbound, contact, clears_block=clears_block,
                                      fsm_key=fsm_key)
     return Seen(
-        language=resolve_language(row["language"], row["language_code"], default_language),
+        language=resolve_language(row["language"], row["language_code"], default_language,
+                                  enabled),
         is_new_user=row["is_new"],
         journal_id=row["journal_id"],
         fsm_state=row["fsm_state"],
@@ -57,8 +64,10 @@ async def record_update(
     )
 
 
-async def choose_language(conn: asyncpg.Connection, user_id: int, language: str) -> None:
-    if language not in LANGUAGES:
+async def choose_language(conn: asyncpg.Connection, user_id: int, language: str,
+                          enabled: Collection[str] = LANGUAGES) -> None:
+    """Store the user's choice; only a language the bot offers can be chosen."""
+    if language not in enabled:
         raise ValueError(f"unsupported language {language!r}")
     await q.set_language(conn, user_id, language)
 

@@ -8,16 +8,18 @@ from pathlib import Path
 
 from app.storage.base import InvalidKey, NotFound, Storage, StoredObject
 from app.storage.disk import DiskStorage
-from app.storage.s3 import S3Settings, S3Storage, open_s3
+from app.storage.s3 import S3CheckError, S3Settings, S3Storage, check_s3, open_s3
 
 __all__ = [
     "DiskStorage",
     "InvalidKey",
     "NotFound",
+    "S3CheckError",
     "S3Settings",
     "S3Storage",
     "Storage",
     "StoredObject",
+    "check_s3",
     "open_storage",
 ]
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from aiobotocore.client import AioBaseClient
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from app.storage.base import NotFound, StoredObject, check_content_type, check_key
 
@@ -17,6 +26,13 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _MISSING_KEY_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 _MISSING_BUCKET_CODES = frozenset({"NoSuchBucket", "404", "NotFound"})
+CHECK_SECONDS = 10.0
+# What S3 (AWS, MinIO, moto, …) answers to a key it does not know or a secret that does not match.
+_BAD_KEY_CODES = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
+                            "ExpiredToken", "InvalidClientTokenId", "UnrecognizedClientException"})
+_DENIED_CODES = frozenset({"AccessDenied", "AllAccessDisabled", "403", "Forbidden"})
+_REGION_CODES = frozenset({"PermanentRedirect", "AuthorizationHeaderMalformed",
+                           "IllegalLocationConstraintException", "301"})
 
 
 @dataclass(frozen=True)
@@ -103,8 +119,58 @@ async def open_s3(stack: contextlib.AsyncExitStack, settings: S3Settings) -> S3S
     return storage
 
 
-def _client_config() -> AioConfig:
+class S3CheckError(Exception):
+    """Why a bucket cannot be used. `problem` is one of "unreachable", "keys", "bucket",
+    "denied", "region", "other"; `detail` is what the server or the network said."""
+
+    def __init__(self, problem: str, detail: str) -> None:
+        super().__init__(f"{problem}: {detail}")
+        self.problem = problem
+        self.detail = detail
+
+
+async def check_s3(settings: S3Settings, *, seconds: float = CHECK_SECONDS) -> None:
+    """Write and delete a small object the way Bozor will use the bucket; raise S3CheckError
+    saying what is wrong. Never creates the bucket: a typo must not make a new one."""
+    key = f"bozor-check/{uuid.uuid4().hex}"
+    try:
+        async with asyncio.timeout(seconds), get_session().create_client(
+            "s3", region_name=settings.region or DEFAULT_REGION,
+            endpoint_url=settings.endpoint_url, aws_access_key_id=settings.access_key,
+            aws_secret_access_key=settings.secret_key,
+            config=_client_config(connect_timeout=seconds / 2, read_timeout=seconds / 2,
+                                  retries={"max_attempts": 1, "mode": "standard"}),
+        ) as client:
+            await client.put_object(Bucket=settings.bucket, Key=key, Body=b"bozor",
+                                    ContentType="text/plain")
+            await client.delete_object(Bucket=settings.bucket, Key=key)
+    except TimeoutError as exc:
+        raise S3CheckError("unreachable", f"no answer within {seconds:.0f} s") from exc
+    except (BotoConnectionError, HTTPClientError, OSError) as exc:
+        raise S3CheckError("unreachable", str(exc)) from exc
+    except (NoCredentialsError, PartialCredentialsError) as exc:
+        raise S3CheckError("keys", str(exc)) from exc
+    except ClientError as exc:
+        raise S3CheckError(_problem_of(_error_code(exc)), str(exc)) from exc
+    except (BotoCoreError, ValueError) as exc:  # e.g. an endpoint botocore cannot parse
+        raise S3CheckError("other", str(exc)) from exc
+
+
+def _problem_of(code: str) -> str:
+    if code in _BAD_KEY_CODES:
+        return "keys"
+    if code in _MISSING_BUCKET_CODES:
+        return "bucket"
+    if code in _DENIED_CODES:
+        return "denied"
+    if code in _REGION_CODES:
+        return "region"
+    return "other"
+
+
+def _client_config(**extra: Any) -> AioConfig:
     return AioConfig(
+        **extra,
         signature_version="s3v4",
         # Path style, so an endpoint on an IP address or loopback works without wildcard DNS.
         s3={"addressing_style": "path"},

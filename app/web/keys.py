@@ -10,6 +10,7 @@ import asyncpg
 from aiohttp import web
 
 from app.config import Config
+from app.domain.settings import RunningSettings
 from app.i18n import Translator
 from app.storage import Storage
 
@@ -31,3 +32,4 @@ TRANSLATOR = web.AppKey("translator", Translator)
 BOT = web.AppKey("bot", "Bot")
 WEBSOCKETS = web.AppKey("websockets", weakref.WeakSet)
 BOT_PARTS = web.AppKey("bot_parts", BotParts)
+RUNNING_SETTINGS = web.AppKey("running_settings", RunningSettings)  # set by app.main

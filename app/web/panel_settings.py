@@ -1,29 +1,46 @@
-"""Settings screen (admins): the bot token, S3, languages; secrets only ever show as set or not."""
+"""Settings screen (admins): the bot token, S3, languages; secrets only ever show as set or not.
+
+S3 settings are checked against the bucket before they are saved and are used from the next
+start (storage is opened once); S3_* in the environment wins over them. Languages apply at once:
+the bot's Languages holder (app.domain.settings) is updated in place after the save commits."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from app.db.queries import panel_admin as q
+from app.domain import settings as settings_domain
 from app.domain import staff as staff_domain
-from app.domain.channels import LANGUAGES
+from app.domain.settings import S3_PLAIN, SettingsError
 from app.domain.staff import Role
+from app.domain.users import LANGUAGES
 from app.web import keys
 from app.web.auth import REGISTRY, STAFF, gettext, render, require
 
-PLAIN = ("s3_endpoint", "s3_bucket", "s3_region")
 SECRETS = ("bot_token", "s3_access_key", "s3_secret_key")
 
 
-async def _page(request: web.Request, *, error: str | None = None, status: int = 200) -> web.Response:
+async def _page(request: web.Request, *, error: str | None = None, status: int = 200,
+                typed: dict[str, str] | None = None) -> web.Response:
+    """`typed`: the S3 fields as the admin sent them, shown again next to the error."""
+    config = request.app[keys.CONFIG]
     async with request.app[keys.POOL].acquire() as conn:
         values = await q.get_settings(conn)
         is_set = {name: await staff_domain.secret_is_set(conn, name) for name in SECRETS}
+    languages = settings_domain.languages_from(values, config.default_language)
+    running = request.app.get(keys.RUNNING_SETTINGS)
+    stored = tuple(values.get(n) or "" for n in S3_PLAIN)
+    in_use = running.s3 if running is not None else None
+    opened = (in_use.endpoint_url or "", in_use.bucket, in_use.region or "") if in_use else ("",) * 3
     return await render(request, "panel/settings.html", {
-        "values": values, "is_set": is_set, "error": error, "all_languages": LANGUAGES,
-        "enabled": (values.get("languages") or ",".join(LANGUAGES)).split(","),
-        "default_language": values.get("default_language") or request.app[keys.CONFIG].default_language,
-        "saved": request.query.get("saved")}, status=status)
+        "values": values | (typed or {}), "is_set": is_set, "error": error,
+        "all_languages": LANGUAGES, "enabled": languages.enabled,
+        "default_language": languages.default, "saved": request.query.get("saved"),
+        "env_s3": config.s3_bucket, "running": running,
+        # Saved S3 settings that differ from the storage opened at start wait for a restart.
+        "s3_pending": running is not None and not config.s3_bucket and (
+            stored != opened if running.storage != "disk" else bool(values.get("s3_bucket")))},
+        status=status)
 
 
 @REGISTRY.get("/panel/settings", name="panel.settings")
@@ -35,46 +52,53 @@ async def settings_page(request: web.Request) -> web.StreamResponse:
 @REGISTRY.post("/panel/settings", name="panel.settings_save", ok_status=400)
 @require(Role.ADMIN)
 async def settings_save(request: web.Request) -> web.StreamResponse:
-    """section=bot|s3|languages; an empty secret field leaves the stored secret as it is."""
+    """section=bot|s3|s3_clear|languages; an empty secret field leaves the stored secret as it is."""
     _ = gettext(request)
     data = await request.post()
     section = str(data.get("section", ""))
-    me, key = request[STAFF].id, request.app[keys.CONFIG].secret_key
-    async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+    try:
         if section == "bot":
             token = str(data.get("bot_token", "")).strip()
             if ":" not in token or len(token) > 128:
                 return await _page(request, status=400, error=_(
                     "A bot token looks like 123456:ABC-DEF… (from @BotFather)."))
-            await staff_domain.set_secret(conn, "bot_token", token, me, secret_key=key)
+            await _save_bot_token(request, token)
         elif section == "s3":
-            before = await q.get_settings(conn)
-            for name in PLAIN:
-                value = str(data.get(name, "")).strip()
-                if len(value) > 300:
-                    return await _page(request, status=400,
-                                       error=_("An S3 setting has at most 300 characters."))
-                await q.put_setting(conn, name, value, me)
-            for name in ("s3_access_key", "s3_secret_key"):
-                value = str(data.get(name, "")).strip()
-                if value:
-                    await staff_domain.set_secret(conn, name, value, me, secret_key=key)
-            await staff_domain.audit(conn, me, "settings.s3", "settings:s3",
-                                     {n: before.get(n) for n in PLAIN},
-                                     {n: str(data.get(n, "")).strip() for n in PLAIN})
+            await _save_s3(request, {k: str(v) for k, v in data.items()})
+        elif section == "s3_clear":
+            async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+                await settings_domain.clear_s3(conn, request[STAFF].id)
         elif section == "languages":
-            enabled = [lang for lang in LANGUAGES if lang in data.getall("languages", [])]
-            default = str(data.get("default_language", ""))
-            if not enabled or default not in enabled:
-                return await _page(request, status=400, error=_(
-                    "Enable at least one language and choose the default among them."))
-            before = await q.get_settings(conn)
-            await q.put_setting(conn, "languages", ",".join(enabled), me)
-            await q.put_setting(conn, "default_language", default, me)
-            await staff_domain.audit(conn, me, "settings.languages", "settings:languages",
-                                     {"languages": before.get("languages"),
-                                      "default_language": before.get("default_language")},
-                                     {"languages": ",".join(enabled), "default_language": default})
+            await _save_languages(request, [str(v) for v in data.getall("languages", [])],
+                                  str(data.get("default_language", "")))
         else:
             return await _page(request, error=_("Choose what to save."), status=400)
+    except SettingsError as exc:
+        typed = {n: str(data.get(n, "")).strip()[:300] for n in S3_PLAIN} if section == "s3" else None
+        return await _page(request, status=400, error=exc.text(_), typed=typed)
     raise web.HTTPSeeOther(f"/panel/settings?saved={section}")
+
+
+async def _save_bot_token(request: web.Request, token: str) -> None:
+    async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+        await staff_domain.set_secret(conn, "bot_token", token, request[STAFF].id,
+                                      secret_key=request.app[keys.CONFIG].secret_key)
+
+
+async def _save_s3(request: web.Request, data: dict[str, str]) -> None:
+    """Check the settings against the bucket (no connection held meanwhile), then store them."""
+    key = request.app[keys.CONFIG].secret_key
+    form = settings_domain.parse_s3_form(data)
+    async with request.app[keys.POOL].acquire() as conn:
+        to_check = await settings_domain.s3_to_check(conn, form, secret_key=key)
+    await settings_domain.verify_s3(to_check)
+    async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+        await settings_domain.save_s3(conn, request[STAFF].id, form, secret_key=key)
+
+
+async def _save_languages(request: web.Request, enabled: list[str], default: str) -> None:
+    async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+        saved = await settings_domain.save_languages(conn, request[STAFF].id, enabled, default)
+    running = request.app.get(keys.RUNNING_SETTINGS)
+    if running is not None:  # committed: the bot in this process follows from its next update
+        running.languages.update(saved)

@@ -1,4 +1,6 @@
-"""/language and the language buttons: the choice is stored and used from the next word on."""
+"""/language and the language buttons: the choice is stored and used from the next word on.
+
+Only the languages an admin enabled in the panel are offered (app.domain.settings.Languages)."""
 
 import asyncpg
 from aiogram import F, Router
@@ -7,26 +9,34 @@ from aiogram.types import CallbackQuery, Message
 
 from app.bot.callbacks import LangCb, MenuCb
 from app.bot.keyboards import language_picker, main_menu
-from app.domain.users import LANGUAGES, choose_language
+from app.domain.settings import Languages
+from app.domain.users import choose_language
 from app.i18n import LANGUAGE_NAMES, Gettext, Translator
 
 
-async def on_language_command(message: Message, _: Gettext) -> None:
-    await message.answer(_("Choose your language:"), reply_markup=language_picker(_, with_back=False))
+async def on_language_command(message: Message, _: Gettext, languages: Languages) -> None:
+    await message.answer(_("Choose your language:"), reply_markup=language_picker(
+        _, with_back=False, codes=languages.enabled))
 
 
-async def on_language_button(query: CallbackQuery, _: Gettext) -> None:
+async def on_language_button(query: CallbackQuery, _: Gettext, languages: Languages) -> None:
     await query.answer()
     if query.message:
-        await query.message.edit_text(_("Choose your language:"),
-                                      reply_markup=language_picker(_, with_back=True))
+        await query.message.edit_text(_("Choose your language:"), reply_markup=language_picker(
+            _, with_back=True, codes=languages.enabled))
 
 
 async def on_language_chosen(query: CallbackQuery, callback_data: LangCb, pool: asyncpg.Pool,
-                             translator: Translator) -> None:
-    code = callback_data.code if callback_data.code in LANGUAGES else translator.default
+                             translator: Translator, languages: Languages, _: Gettext) -> None:
+    code = callback_data.code
+    if code not in languages.enabled:  # a button sent before an admin disabled the language
+        await query.answer()
+        if query.message:
+            await query.message.edit_text(_("Choose your language:"), reply_markup=language_picker(
+                _, with_back=True, codes=languages.enabled))
+        return
     async with pool.acquire() as conn:
-        await choose_language(conn, query.from_user.id, code)
+        await choose_language(conn, query.from_user.id, code, languages.enabled)
     _ = translator(code)
     await query.answer(_("Language: {name}").format(name=LANGUAGE_NAMES[code]))
     if query.message:
