@@ -3,25 +3,35 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from app.bot.ad_messages import BotAdMessages
+from app.db.migrations import SQL_DIR, migrate
+from app.db.pool import init_connection
 from app.db.queries.schedule import record_repost
 from app.domain import channels
 from app.domain import staff as staff_domain
+from app.domain.editing import edit_ad
 from app.domain.publishing import decide_ad, seller_marks_sold, submit_ad
 from app.domain.staff import Role
+from app.domain.users import Languages
 from app.i18n import Translator
+from app.web import panel_dashboard
+from tests.conftest import with_database
 from tests.test_ads import draft
 from tests.test_panel_auth import SECRET_KEY, Panel, build_panel, login, make_staff
 
 SELLER, ADMIN = 1001, 2001
 MSGS = BotAdMessages(Translator("en"), "bozor_test_bot")
+LANGS = Languages(default="en")
 DATA_RE = re.compile(r'<script type="application/json" id="dashboard-data">(.*?)</script>', re.S)
 COUNT_RE = re.compile(r'data-count="(\w+)" data-value="(\d+)"')
 
@@ -41,7 +51,7 @@ async def make_channel(db: asyncpg.Connection, title: str, chat_id: int) -> int:
 
 
 async def submit(db: asyncpg.Connection, channel_id: int, title: str, n: int) -> int:
-    ad = await submit_ad(db, draft(channel_id=channel_id, title=title), SELLER, MSGS, "en")
+    ad = await submit_ad(db, draft(channel_id=channel_id, title=title), SELLER, MSGS, LANGS)
     return ad["id"]
 
 
@@ -50,7 +60,7 @@ async def decide(db: asyncpg.Connection, ad_id: int, approve: bool, minutes: int
     await db.execute("UPDATE ads SET submitted_at = now() - make_interval(mins => $2) WHERE id = $1",
                      ad_id, minutes)
     decision = await decide_ad(db, ad_id, ADMIN, approve=approve, reason=None if approve else "No",
-                               msgs=MSGS, default_language="en")
+                               msgs=MSGS, languages=LANGS)
     assert decision.won
 
 
@@ -87,10 +97,12 @@ async def dashboard(panel: Panel, username: str) -> tuple[dict, dict, str]:
     return counts, json.loads(DATA_RE.search(html).group(1)), html
 
 
-def today_of(data: dict, status: str) -> int:
+def in_window(data: dict, status: str) -> int:
+    """Ads of a status over the 30 days (the seed moves submits back up to two hours: near
+    midnight UTC some land on yesterday's bar)."""
     series = next(s for s in data["ads"] if s["status"] == status)
     assert len(series["data"]) == 30
-    return series["data"][-1]
+    return sum(series["data"])
 
 
 async def test_counts_and_charts_reflect_the_ads(panel: Panel, db: asyncpg.Connection) -> None:
@@ -99,7 +111,7 @@ async def test_counts_and_charts_reflect_the_ads(panel: Panel, db: asyncpg.Conne
     counts, data, _html = await dashboard(panel, "boss")
     assert counts == {"pending": 4, "published": 2, "sold_today": 1, "users": 3, "uncertain": 1,
                       "blocked": 1}
-    assert {s["status"]: today_of(data, s["status"]) for s in data["ads"]} == {
+    assert {s["status"]: in_window(data, s["status"]) for s in data["ads"]} == {
         "pending": 4, "published": 2, "rejected": 1, "sold": 1, "expired": 0, "withdrawn": 0}
     assert data["days"][-1] == datetime.now(UTC).strftime("%-d %b")  # English labels
     decisions = data["decisions"]
@@ -130,7 +142,7 @@ async def test_a_moderator_sees_only_their_channels_numbers(panel: Panel, db: as
     await staff_domain.give_channel(db, moderator.id, flats, by=admin.id)
     counts, data, html = await dashboard(panel, "mod")
     assert counts == {"pending": 1, "published": 1, "sold_today": 0}  # no users or deliveries
-    assert today_of(data, "pending") == 1 and today_of(data, "rejected") == 0
+    assert in_window(data, "pending") == 1 and in_window(data, "rejected") == 0
     assert data["decisions"]["channels"] == ["Flats"]
     assert sum(data["reposts"]["data"]) == 1
     assert "Cars" not in html
@@ -150,3 +162,154 @@ async def test_the_charts_come_from_our_own_static_files(panel: Panel, db: async
     # The only inline <script> is the JSON data block, which the browser never executes.
     inline = re.findall(r"<script(?![^>]*src=)([^>]*)>", html)
     assert inline == [' type="application/json" id="dashboard-data"']
+
+
+async def live_charts(db: asyncpg.Connection) -> dict:
+    """What the charts must show, counted from the ads themselves as before the summaries."""
+    since = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=29)
+    days = [since.date() + timedelta(days=i) for i in range(30)]
+    ads = {status: [0] * 30 for status in panel_dashboard.STATUSES}
+    for row in await db.fetch(
+            "SELECT (submitted_at AT TIME ZONE 'UTC')::date AS day, status, count(*) AS n FROM ads "
+            "WHERE submitted_at >= $1 GROUP BY 1, 2", since):
+        ads[row["status"]][days.index(row["day"])] = row["n"]
+    decisions = await db.fetch(
+        "SELECT c.title, count(*) AS decided, percentile_cont(array[0.5, 0.95]) WITHIN GROUP "
+        "(ORDER BY extract(epoch FROM a.decided_at - a.submitted_at)::float8 / 60) AS p "
+        "FROM ads a JOIN channels c ON c.id = a.channel_id WHERE a.decided_at >= $1 "
+        "GROUP BY c.id, c.title ORDER BY c.title, c.id", since)
+    reposts = [0] * 30
+    for row in await db.fetch("SELECT (at AT TIME ZONE 'UTC')::date AS day, count(*) AS n "
+                              "FROM ad_reposts WHERE at >= $1 GROUP BY 1", since):
+        reposts[days.index(row["day"])] = row["n"]
+    return {"ads": ads, "channels": [r["title"] for r in decisions],
+            "decided": [r["decided"] for r in decisions],
+            "p50": [pytest.approx(r["p"][0], abs=0.1) for r in decisions],
+            "p95": [pytest.approx(r["p"][1], abs=0.1) for r in decisions], "reposts": reposts}
+
+
+def shown(data: dict) -> dict:
+    """The same numbers as the page's charts carry them."""
+    return {"ads": {s["status"]: s["data"] for s in data["ads"]},
+            "channels": data["decisions"]["channels"], "decided": data["decisions"]["decided"],
+            "p50": data["decisions"]["p50"], "p95": data["decisions"]["p95"],
+            "reposts": data["reposts"]["data"]}
+
+
+async def fresh_dashboard(panel: Panel) -> tuple[dict, dict]:
+    """The dashboard a minute later, when its chart series are read again."""
+    panel_dashboard._series.clear()
+    response = await panel.client.get("/panel")
+    assert response.status == 200
+    html = await response.text()
+    return ({key: int(value) for key, value in COUNT_RE.findall(html)},
+            json.loads(DATA_RE.search(html).group(1)))
+
+
+async def test_the_charts_follow_an_ad_through_its_life(panel: Panel, db: asyncpg.Connection
+                                                        ) -> None:
+    await db.executemany("INSERT INTO users (id, first_name, language) VALUES ($1, $2, 'en')",
+                         [(SELLER, "Ali"), (ADMIN, "Olga")])
+    cars = await make_channel(db, "Cars", -1001)
+    await make_staff(db, "boss", Role.ADMIN)
+    await login(panel.client, "boss")
+
+    async def check(pending: int, published: int, /, **in_window_now: int) -> dict:
+        """The counts now, then ads per status over the 30 days, then everything vs the ads."""
+        counts, data = await fresh_dashboard(panel)
+        assert (counts["pending"], counts["published"]) == (pending, published)
+        assert {s: in_window(data, s) for s in in_window_now} == in_window_now
+        assert shown(data) == await live_charts(db)
+        return data
+
+    ad = await submit(db, cars, "Nexia", 0)
+    await check(1, 0, pending=1, published=0)
+    await decide(db, ad, True, 10)  # approved 10 minutes after the submit
+    data = await check(0, 1, pending=0, published=1)
+    assert data["decisions"]["decided"] == [1] and data["decisions"]["p50"] == [10.0]
+    # The seller edits it: back to moderation, so it is undecided again...
+    await edit_ad(db, ad, SELLER, draft(channel_id=cars, title="Nexia 3"), MSGS, LANGS)
+    data = await check(1, 0, pending=1, published=0)
+    assert data["decisions"]["channels"] == []
+    # ...and this time it is rejected: the same ad, on the same day, now a rejected one.
+    decision = await decide_ad(db, ad, ADMIN, approve=False, reason="No", msgs=MSGS,
+                               languages=LANGS)
+    assert decision.won
+    data = await check(0, 0, pending=0, published=0, rejected=1)
+    assert data["decisions"]["decided"] == [1] and data["decisions"]["p50"][0] >= 10.0
+
+    # An ad submitted three days ago and sold today moves on its own day's bar.
+    old = await submit(db, cars, "Cobalt", 1)
+    await db.execute("UPDATE ads SET submitted_at = now() - interval '3 days' WHERE id = $1", old)
+    decision = await decide_ad(db, old, ADMIN, approve=True, reason=None, msgs=MSGS,
+                               languages=LANGS)
+    assert decision.won
+    data = await check(0, 1, published=1, sold=0, rejected=1)
+    day = 29 - (datetime.now(UTC).date() - await db.fetchval(
+        "SELECT (submitted_at AT TIME ZONE 'UTC')::date FROM ads WHERE id = $1", old)).days
+    assert next(s for s in data["ads"] if s["status"] == "published")["data"][day] == 1
+    assert await seller_marks_sold(db, old, SELLER, MSGS)
+    await record_repost(db, cars, ad, datetime.now(UTC), datetime.now(UTC) + timedelta(hours=1))
+    data = await check(0, 0, published=0, sold=1, rejected=1)
+    assert next(s for s in data["ads"] if s["status"] == "sold")["data"][day] == 1
+    assert data["decisions"]["decided"] == [2] and sum(data["reposts"]["data"]) == 1
+
+
+@pytest.fixture
+async def database_at_0010(pg_admin_dsn: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A database migrated up to 0010, the last migration before the dashboard's summaries."""
+    name = f"bozor_test_{os.getpid()}_before_summaries"
+    folder = tmp_path / "sql"
+    folder.mkdir()
+    for path in SQL_DIR.glob("*.sql"):
+        if int(path.name[:4]) <= 10:
+            shutil.copy(path, folder / path.name)
+    admin = await asyncpg.connect(pg_admin_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url = with_database(pg_admin_dsn, name)
+        conn = await asyncpg.connect(url)
+        try:
+            await migrate(conn, folder)
+        finally:
+            await conn.close()
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_the_summaries_migration_counts_the_ads_already_there(
+        aiohttp_client, make_config, database_at_0010: str) -> None:
+    db = await asyncpg.connect(database_at_0010)
+    try:
+        await init_connection(db)
+        assert await db.fetchval("SELECT to_regclass('dashboard_ad_days')") is None
+        _cars, flats = await seed(db)  # a site with ads, decisions and re-posts before 0011
+        await db.execute("UPDATE ads SET submitted_at = submitted_at - interval '40 days' "
+                         "WHERE title = 'Pending flat'")  # outside the charts' 30 days
+        await migrate(db)
+        assert await db.fetchval("SELECT sum(n) FROM dashboard_ad_days") == 8
+        await make_staff(db, "boss", Role.ADMIN)
+        config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
+        async for panel in build_panel(aiohttp_client, config, database_at_0010):
+            await login(panel.client, "boss")
+            counts, data = await fresh_dashboard(panel)
+            assert (counts["pending"], counts["published"], counts["sold_today"]) == (4, 2, 1)
+            assert {s["status"]: in_window(data, s["status"]) for s in data["ads"]} == {
+                "pending": 3, "published": 2, "rejected": 1, "sold": 1, "expired": 0,
+                "withdrawn": 0}
+            assert data["decisions"]["decided"] == [3, 1]
+            assert data["decisions"]["p50"][0] == pytest.approx(30, abs=0.1)  # 10, 30, 50 min
+            assert data["decisions"]["p95"][0] == pytest.approx(48, abs=0.1)
+            assert sum(data["reposts"]["data"]) == 2
+            assert shown(data) == await live_charts(db)
+            # and the triggers keep the backfilled rows going
+            await db.execute("UPDATE ads SET status = 'withdrawn' WHERE channel_id = $1 "
+                             "AND status = 'published'", flats)
+            counts, data = await fresh_dashboard(panel)
+            assert counts["published"] == 1 and in_window(data, "withdrawn") == 1
+            assert shown(data) == await live_charts(db)
+    finally:
+        await db.close()

@@ -61,6 +61,26 @@ async def test_search_by_id_username_and_name_with_keyset_pages(panel, db) -> No
     assert (await panel.client.get("/panel/users?after=abc")).status == 400
 
 
+async def test_one_or_two_letters_find_names_that_start_with_them(panel, db) -> None:
+    await db.executemany("INSERT INTO users (id, first_name, last_name, username) "
+                         "VALUES ($1, $2, $3, $4)",
+                         [(1, "Akmal", None, "akmal_uz"), (2, "Alisher", "Karimov", None),
+                          (3, "Dilnoza", "Aliyeva", None), (4, "Kamola", None, None),
+                          (5, "100%", "Sotuvchi", None)])
+    await make_staff(db, "operator", Role.OPERATOR)
+    await login(panel.client, "operator")
+    # Too short for a trigram: the start of the first or the last name, never the middle.
+    assert await found(panel, "al") == [3, 2]  # Alisher, Aliyeva; not Akmal
+    assert await found(panel, "K") == [4, 2]  # Kamola, Karimov
+    assert await found(panel, "%") == []  # taken literally, not as "anything"
+    assert await found(panel, "q") == []
+    # Three letters or more: anywhere in the name, as before.
+    assert await found(panel, "mal") == [1]
+    assert await found(panel, "00%") == [5]
+    assert await found(panel, "@a") == [1]
+    assert await found(panel, "zzzz") == []
+
+
 async def test_a_users_page_shows_ads_messages_and_block_state_and_blocks(panel, db) -> None:
     channel_id = await setup(db)
     await bulk_ads(db, channel_id, 25)
