@@ -111,7 +111,7 @@ class Bozor:
             self.outbox = OutboxSender(self.pool, self.outbox_bot, storage=self.storage)
             await self.outbox.start()
             self.scheduler = create_scheduler(JobContext(
-                self.pool, ad_messages, self.config.default_language,
+                self.pool, ad_messages, self.running.languages,
                 functools.partial(sync_channels, self.bot, self.pool)))
             self.scheduler.start()
             if self.sandbox_world is not None:

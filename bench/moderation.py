@@ -35,11 +35,13 @@ from app.db.pool import create_pool  # noqa: E402
 from app.domain import channels  # noqa: E402
 from app.domain.ads import Draft, Photo, parse_price  # noqa: E402
 from app.domain.publishing import submit_ad  # noqa: E402
+from app.domain.users import Languages  # noqa: E402
 from app.i18n import Translator  # noqa: E402
 from app.main import free_port  # noqa: E402
 from app.sandbox.app import make_sandbox_app  # noqa: E402
 from app.sandbox.world import World  # noqa: E402
 
+UZ = Languages(default="uz")  # every language offered, Uzbek by default
 TOKEN = "5000000003:BenchModerationBotTokenXXXXXXXXXXXXXX"
 SELLER, ADMINS = 800_000_001, [800_000_011, 800_000_012, 800_000_013]
 SPACING = 2.5  # seconds between samples: Telegram allows about one message a second per chat
@@ -110,7 +112,7 @@ async def sample_submit(pool, msgs, channel_id: int, arrivals: Arrivals, n: int,
                   photos=[photo])
     started = time.perf_counter()
     async with pool.acquire() as conn, conn.transaction():
-        await submit_ad(conn, draft, SELLER, msgs, "uz")
+        await submit_ad(conn, draft, SELLER, msgs, UZ)
     return (await wait_all(arrivals) - started) * 1000
 
 

@@ -9,7 +9,10 @@ import pytest
 
 from app.domain import channels
 from app.domain.publishing import run_checkins, run_reposts
+from app.domain.users import Languages
 from tests.images import png
+
+UZ = Languages(default="uz")  # every language offered, Uzbek by default
 
 
 def buttons(message: dict) -> list[str]:
@@ -88,7 +91,7 @@ async def test_the_whole_life_of_an_ad(bozor, market) -> None:
     assert first_copy_gone and repost
 
     async with bozor.pool.acquire() as conn, conn.transaction():
-        assert await run_checkins(conn, now + timedelta(days=3, minutes=1), msgs, "uz") == 1
+        assert await run_checkins(conn, now + timedelta(days=3, minutes=1), msgs, UZ) == 1
     await seller.wait_for_bot("hali sotuvdami", timeout=10)
     await seller.press("✅ Sotildi")
     sold = await channel.wait_for_post(lambda m: m.get("caption", "").startswith("❌ SOTILDI"),

@@ -14,9 +14,12 @@ from app.domain import staff as staff_domain
 from app.domain.ads import Photo
 from app.domain.publishing import decide_ad, submit_ad
 from app.domain.staff import Role
+from app.domain.users import Languages
 from tests.test_ads import draft
 from tests.test_panel_auth import SECRET_KEY, Panel, build_panel, csrf, login, make_staff
 from tests.test_publishing import ADMIN_A, MSGS, SELLER, setup
+
+UZ = Languages(default="uz")  # every language offered, Uzbek by default
 
 
 @pytest.fixture
@@ -120,9 +123,9 @@ async def test_the_ad_page_tells_its_story_and_settles_uncertain_deliveries(pane
     channel_id = await setup(db)
     admin = await make_staff(db, "boss", Role.ADMIN)
     ad = await submit_ad(db, draft(channel_id=channel_id, photos=[Photo("f1", "u1")]), SELLER,
-                         MSGS, "uz")
+                         MSGS, UZ)
     await decide_ad(db, ad["id"], None, approve=True, reason=None, msgs=MSGS,
-                    default_language="uz", staff=admin)
+                    languages=UZ, staff=admin)
     post = await db.fetchval(
         "SELECT id FROM outbox WHERE ref_kind = 'ad' AND ref_id = $1 AND method = 'sendPhoto'",
         ad["id"])

@@ -14,8 +14,7 @@ from aiogram.types import Update, User
 
 from app.db.fsm import PostgresStorage, storage_key
 from app.db.queries.users import Contact, Inbound, record_journal_error
-from app.domain.settings import Languages
-from app.domain.users import record_update
+from app.domain.users import Languages, record_update
 from app.i18n import N_, Translator
 
 log = logging.getLogger(__name__)
@@ -74,8 +73,8 @@ class JournalMiddleware(BaseMiddleware):
         async with self.pool.acquire() as conn:
             seen = await record_update(
                 conn, inbound, contact_of(user) if user else None,
-                clears_block=inbound.kind in CLEARS_BLOCK, default_language=self.languages.default,
-                enabled=self.languages.enabled, fsm_key=fsm_key,
+                clears_block=inbound.kind in CLEARS_BLOCK, languages=self.languages,
+                fsm_key=fsm_key,
             )
         if context is not None and isinstance(context.storage, PostgresStorage):
             context.storage.prefetched(fsm_key, seen.fsm_state)

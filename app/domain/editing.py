@@ -10,13 +10,14 @@ from app.domain.ads import AdError, Draft, premoderate, text_key
 from app.domain.moderation import check_complete
 from app.domain.ports import AdMessages
 from app.domain.publishing import notify_admins
+from app.domain.users import Languages
 from app.i18n import N_
 
 EDITABLE_STATUSES = ("pending", "published", "rejected")
 
 
 async def edit_ad(conn: asyncpg.Connection, ad_id: int, seller_id: int, draft: Draft,
-                  msgs: AdMessages, default_language: str) -> asyncpg.Record:
+                  msgs: AdMessages, languages: Languages) -> asyncpg.Record:
     """Put the ad back to 'pending' with the new content and tell the admins again.
 
     The channel post stays as it was while the edit waits: re-posts and check-ins only pick
@@ -57,7 +58,7 @@ async def edit_ad(conn: asyncpg.Connection, ad_id: int, seller_id: int, draft: D
         "from_status": ad["status"]})
     await q.notify_moderation(conn, {"event": "submitted", "ad_id": ad_id,
                                      "channel_id": ad["channel_id"]})
-    await notify_admins(conn, ad_id, msgs, default_language)
+    await notify_admins(conn, ad_id, msgs, languages)
     return edited
 
 

@@ -11,7 +11,7 @@ from app.db.queries import channels as channel_q
 from app.domain import staff as staff_domain
 from app.domain.ads import MAX_PHOTOS, AdError, Draft, premoderate, text_key
 from app.domain.staff import Staff
-from app.domain.users import resolve_language
+from app.domain.users import Languages
 from app.i18n import N_
 
 
@@ -113,7 +113,7 @@ async def decider_name(conn: asyncpg.Connection, ad: asyncpg.Record) -> str:
 
 
 async def canned_reason(conn: asyncpg.Connection, ad_id: int, reason_id: int,
-                        default_language: str) -> str | None:
+                        languages: Languages) -> str | None:
     """A canned rejection reason, in the language of the seller who will read it.
 
     None when the reason does not belong to the ad's channel (or no longer exists).
@@ -121,7 +121,7 @@ async def canned_reason(conn: asyncpg.Connection, ad_id: int, reason_id: int,
     row = await q.reason_for_ad(conn, ad_id, reason_id)
     if row is None:
         return None
-    language = resolve_language(row["language"], row["language_code"], default_language)
+    language = languages.speak(row["language"], row["language_code"])
     return row[f"text_{language}"]
 
 

@@ -16,7 +16,7 @@ from app.domain.outbox import MESSAGE_ID_OF, MESSAGE_IDS_OF, enqueue
 from app.domain.ports import AdMessages, AdView, Call
 from app.domain.schedule import repost_due
 from app.domain.staff import Staff
-from app.domain.users import resolve_language
+from app.domain.users import Languages
 from app.i18n import N_
 
 REF = "ad"  # outbox rows about an ad carry (REF, ad id)
@@ -29,9 +29,11 @@ async def load_view(conn: asyncpg.Connection, ad_id: int) -> AdView:
     return AdView(*rows)
 
 
-async def languages(conn: asyncpg.Connection, user_ids: list[int], default: str) -> dict[int, str]:
+async def user_languages(conn: asyncpg.Connection, user_ids: list[int],
+                         languages: Languages) -> dict[int, str]:
+    """The language to write to each user in: theirs if it is enabled, else the default."""
     known = await q.user_languages(conn, user_ids)
-    return {uid: resolve_language(*known.get(uid, (None, None)), default) for uid in user_ids}
+    return {uid: languages.speak(*known.get(uid, (None, None))) for uid in user_ids}
 
 
 async def _send(conn: asyncpg.Connection, call: Call, chat_id: int, ad_id: int, **extra: Any) -> int:
@@ -51,18 +53,18 @@ def channel_chat(view: AdView) -> int:
 # --- submit and decide -----------------------------------------------------------------------
 
 async def submit_ad(conn: asyncpg.Connection, draft: Draft, seller_id: int, msgs: AdMessages,
-                    default_language: str) -> asyncpg.Record:
+                    languages: Languages) -> asyncpg.Record:
     """Save the ad as pending and queue a notification to every admin of its channel."""
     ad = await moderation.submit(conn, draft, seller_id)
-    await notify_admins(conn, ad["id"], msgs, default_language)
+    await notify_admins(conn, ad["id"], msgs, languages)
     return ad
 
 
 async def notify_admins(conn: asyncpg.Connection, ad_id: int, msgs: AdMessages,
-                        default_language: str) -> int:
+                        languages: Languages) -> int:
     view = await load_view(conn, ad_id)
     admins = await channel_q.list_admin_ids(conn, view.channel["id"])
-    langs = await languages(conn, admins, default_language)
+    langs = await user_languages(conn, admins, languages)
     for admin_id in admins:
         last = None
         for call in msgs.admin_note(view, langs[admin_id]):
@@ -72,7 +74,7 @@ async def notify_admins(conn: asyncpg.Connection, ad_id: int, msgs: AdMessages,
 
 
 async def decide_ad(conn: asyncpg.Connection, ad_id: int, admin_id: int | None, *, approve: bool,
-                    reason: str | None, msgs: AdMessages, default_language: str,
+                    reason: str | None, msgs: AdMessages, languages: Languages,
                     staff: Staff | None = None) -> moderation.Decision:
     """Approve or reject; the winner's decision publishes and tells everyone, in one transaction.
 
@@ -85,10 +87,10 @@ async def decide_ad(conn: asyncpg.Connection, ad_id: int, admin_id: int | None, 
     view = await load_view(conn, ad_id)
     if approve:
         channel_chat(view)  # refuse before anything is written if the channel cannot be posted
-    await _update_admin_notes(conn, view, msgs, default_language, approved=approve,
+    await _update_admin_notes(conn, view, msgs, languages, approved=approve,
                               by=await moderation.decider_name(conn, decision.ad),
                               reason=decision.ad["reject_reason"])
-    seller_lang = (await languages(conn, [view.seller["id"]], default_language))[view.seller["id"]]
+    seller_lang = (await user_languages(conn, [view.seller["id"]], languages))[view.seller["id"]]
     if approve:
         posts = await q.live_messages(conn, ad_id, "post")
         if posts:  # an approved edit of an ad already in the channel
@@ -117,9 +119,9 @@ async def decide_ad(conn: asyncpg.Connection, ad_id: int, admin_id: int | None, 
 
 
 async def _update_admin_notes(conn: asyncpg.Connection, view: AdView, msgs: AdMessages,
-                              default_language: str, **outcome: Any) -> None:
+                              languages: Languages, **outcome: Any) -> None:
     notes = await q.live_messages(conn, view.ad["id"], "admin_note")
-    langs = await languages(conn, [n["chat_id"] for n in notes], default_language)
+    langs = await user_languages(conn, [n["chat_id"] for n in notes], languages)
     for note in notes:
         call = msgs.admin_note_decided(view, langs[note["chat_id"]], **outcome)
         await _send(conn, call, note["chat_id"], view.ad["id"],
@@ -189,13 +191,13 @@ async def seller_withdraws(conn: asyncpg.Connection, ad_id: int, seller_id: int)
 
 
 async def run_checkins(conn: asyncpg.Connection, now: datetime, msgs: AdMessages,
-                       default_language: str) -> int:
+                       languages: Languages) -> int:
     """Ask every due seller, or expire their ad (its posts edited, the seller told)."""
     steps = await checkins.due_checkins(conn, now)
     for step in steps:
         view = await load_view(conn, step.ad["id"])
         seller = view.seller["id"]
-        lang = (await languages(conn, [seller], default_language))[seller]
+        lang = (await user_languages(conn, [seller], languages))[seller]
         if step.expired:
             await mark_posts(conn, view, msgs, "expired")
             await _send(conn, msgs.seller_expired(view, lang), seller, view.ad["id"])

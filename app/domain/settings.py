@@ -13,7 +13,7 @@ from app.config import S3_BUCKET_RE
 from app.crypto import SecretError
 from app.db.queries import panel_admin as q
 from app.domain import staff as staff_domain
-from app.domain.users import LANGUAGES
+from app.domain.users import LANGUAGES, Languages
 from app.i18n import N_, Gettext
 from app.storage import S3CheckError, S3Settings, check_s3
 
@@ -46,18 +46,6 @@ class SettingsError(ValueError):
 
 
 # Languages --------------------------------------------------------------------------------
-
-@dataclass
-class Languages:
-    """The languages the bot offers and the default for everyone else. One per process, built
-    at start; the panel updates it in place after saving, so the bot follows at once."""
-
-    enabled: tuple[str, ...] = LANGUAGES
-    default: str = LANGUAGES[0]
-
-    def update(self, other: Languages) -> None:
-        self.enabled, self.default = other.enabled, other.default
-
 
 def languages_from(stored: Mapping[str, str], env_default: str) -> Languages:
     """The stored choice; all languages and DEFAULT_LANGUAGE (the environment's) when none."""

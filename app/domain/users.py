@@ -26,6 +26,23 @@ class Seen:
     banned: bool = False  # blocked by staff: answer with a polite refusal only
 
 
+@dataclass
+class Languages:
+    """The languages the bot offers and the default for everyone else. One per process, built
+    at start from the settings; the panel updates it in place after saving, so the bot and its
+    notifications follow at once."""
+
+    enabled: tuple[str, ...] = LANGUAGES
+    default: str = LANGUAGES[0]
+
+    def update(self, other: Languages) -> None:
+        self.enabled, self.default = other.enabled, other.default
+
+    def speak(self, chosen: str | None, telegram_code: str | None) -> str:
+        """The language to use with a user (see resolve_language)."""
+        return resolve_language(chosen, telegram_code, self.default, self.enabled)
+
+
 def resolve_language(chosen: str | None, telegram_code: str | None, default: str,
                      enabled: Collection[str] = LANGUAGES) -> str:
     """The language to speak: the user's choice, else Telegram's language_code, else the default.
@@ -44,19 +61,18 @@ def resolve_language(chosen: str | None, telegram_code: str | None, default: str
 
 async def record_update(
     conn: asyncpg.Connection, inbound: Inbound, contact: Contact | None, *, clears_block: bool,
-    default_language: str, enabled: Collection[str] = LANGUAGES, fsm_key: str = "",
+    languages: Languages, fsm_key: str = "",
 ) -> Seen:
     """Journal an update and upsert its user (one statement); a later message clears a block.
 
     The conversation state under `fsm_key` comes back in the same round trip."""
     if contact is None:
         journal_id = await q.journal_only(conn, inbound)
-        return Seen(default_language, is_new_user=False, journal_id=journal_id)
+        return Seen(languages.default, is_new_user=False, journal_id=journal_id)
     row = await q.journal_and_upsert(conn, inbound, contact, clears_block=clears_block,
                                      fsm_key=fsm_key)
     return Seen(
-        language=resolve_language(row["language"], row["language_code"], default_language,
-                                  enabled),
+        language=languages.speak(row["language"], row["language_code"]),
         is_new_user=row["is_new"],
         journal_id=row["journal_id"],
         fsm_state=row["fsm_state"],

@@ -14,6 +14,7 @@ from app.db.queries.users import delete_journal_before
 from app.domain.ports import AdMessages
 from app.domain.publishing import run_checkins, run_reposts
 from app.domain.staff import prune_login_failures
+from app.domain.users import Languages
 
 log = logging.getLogger(__name__)
 JOURNAL_DAYS = 90
@@ -25,7 +26,7 @@ class JobContext:
 
     pool: asyncpg.Pool
     ad_messages: AdMessages | None = None
-    default_language: str = "uz"
+    languages: Languages = field(default_factory=Languages)  # kept current by the panel
     sync_channels: Callable[[], Awaitable[int]] | None = None  # from app.bot.channel_sync
     rng: random.Random = field(default_factory=random.Random)
 
@@ -53,7 +54,7 @@ async def reposts(ctx: JobContext) -> None:
 async def checkins(ctx: JobContext) -> None:
     """Ask sellers about their due ads, or expire the ads nobody answered for."""
     async with ctx.pool.acquire() as conn, conn.transaction():
-        count = await run_checkins(conn, datetime.now(UTC), ctx.ad_messages, ctx.default_language)
+        count = await run_checkins(conn, datetime.now(UTC), ctx.ad_messages, ctx.languages)
     if count:
         log.info("check-ins: %d ad(s) asked or expired", count)
 

@@ -11,6 +11,7 @@ import jinja2
 from aiohttp import WSCloseCode, web
 
 from app.config import Config
+from app.domain.settings import Languages, RunningSettings
 from app.web import keys
 from app.web.errors import error_pages
 from app.web.live import live_updates
@@ -25,6 +26,8 @@ def create_web_app(config: Config, *, services: dict[web.AppKey, object]) -> web
     app = web.Application(middlewares=[error_pages], client_max_size=60 * 1024 * 1024)
     app[keys.CONFIG] = config
     app[keys.BOT_PARTS] = keys.BotParts()
+    # app.main passes the process's own (shared with the bot); a web-only app gets its own.
+    app[keys.RUNNING_SETTINGS] = RunningSettings(Languages(default=config.default_language))
     for key, value in services.items():
         app[key] = value
     aiohttp_jinja2.setup(

@@ -139,7 +139,7 @@ async def _decide(request: web.Request, approve: bool) -> web.StreamResponse:
     staff = request[STAFF]
     ad_id = _id(request, "ad_id")
     form = await _form(request)
-    config = request.app[keys.CONFIG]
+    languages = request.app[keys.RUNNING_SETTINGS].languages  # current: the panel may change them
     async with request.app[keys.POOL].acquire() as conn:
         if await _visible_ad(conn, staff, ad_id) is None:
             return _answer(request, False, _("This ad does not exist."), 404)
@@ -147,12 +147,9 @@ async def _decide(request: web.Request, approve: bool) -> web.StreamResponse:
         if not approve:
             reason = form.get("reason", "").strip()
             if not reason and form.get("reason_id", "").strip():
-                try:
-                    reason_id = int(form["reason_id"])
-                except ValueError:
-                    reason_id = 0
-                reason = await moderation.canned_reason(conn, ad_id, reason_id,
-                                                        config.default_language)
+                raw = form["reason_id"].strip()
+                reason_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else 0
+                reason = await moderation.canned_reason(conn, ad_id, reason_id, languages)
             if not reason:
                 return _answer(request, False, _("Choose a reason or type one."), 400)
         try:
@@ -160,7 +157,7 @@ async def _decide(request: web.Request, approve: bool) -> web.StreamResponse:
                 decision = await publishing.decide_ad(
                     conn, ad_id, staff.telegram_user_id, approve=approve, reason=reason,
                     msgs=request.app[keys.BOT_PARTS].ad_messages,
-                    default_language=config.default_language, staff=staff)
+                    languages=languages, staff=staff)
                 who = await moderation.decider_name(conn, decision.ad)
                 if decision.won:
                     await staff_domain.audit(

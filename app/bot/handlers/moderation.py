@@ -10,12 +10,12 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from app.bot.callbacks import ModCb
-from app.config import Config
 from app.db.queries import channels as channel_q
 from app.domain.ads import AdError
 from app.domain.moderation import canned_reason, decider_name
 from app.domain.ports import AdMessages
 from app.domain.publishing import decide_ad, load_view
+from app.domain.users import Languages
 from app.i18n import Gettext
 
 
@@ -24,8 +24,8 @@ class RejectFlow(StatesGroup):
 
 
 async def on_approve(query: CallbackQuery, callback_data: ModCb, pool: asyncpg.Pool,
-                     ad_messages: AdMessages, config: Config, _: Gettext) -> None:
-    await _decide(query, callback_data.ad_id, True, None, pool, ad_messages, config, _)
+                     ad_messages: AdMessages, languages: Languages, _: Gettext) -> None:
+    await _decide(query, callback_data.ad_id, True, None, pool, ad_messages, languages, _)
 
 
 async def on_reject(query: CallbackQuery, callback_data: ModCb, pool: asyncpg.Pool,
@@ -62,14 +62,14 @@ async def on_back(query: CallbackQuery, callback_data: ModCb, _: Gettext) -> Non
 
 
 async def on_canned_reason(query: CallbackQuery, callback_data: ModCb, pool: asyncpg.Pool,
-                           ad_messages: AdMessages, config: Config, _: Gettext) -> None:
+                           ad_messages: AdMessages, languages: Languages, _: Gettext) -> None:
     async with pool.acquire() as conn:
         text = await canned_reason(conn, callback_data.ad_id, callback_data.reason_id,
-                                   config.default_language)
+                                   languages)
     if text is None:
         await query.answer(_("This reason no longer exists. Choose another."), show_alert=True)
         return
-    await _decide(query, callback_data.ad_id, False, text, pool, ad_messages, config, _)
+    await _decide(query, callback_data.ad_id, False, text, pool, ad_messages, languages, _)
 
 
 async def on_other_reason(query: CallbackQuery, callback_data: ModCb, state: FSMContext,
@@ -82,7 +82,7 @@ async def on_other_reason(query: CallbackQuery, callback_data: ModCb, state: FSM
 
 
 async def on_typed_reason(message: Message, state: FSMContext, pool: asyncpg.Pool,
-                          ad_messages: AdMessages, config: Config, _: Gettext) -> None:
+                          ad_messages: AdMessages, languages: Languages, _: Gettext) -> None:
     text = (message.text or "").strip()
     if not text:
         await message.answer(_("Please type the reason as text."))
@@ -93,24 +93,24 @@ async def on_typed_reason(message: Message, state: FSMContext, pool: asyncpg.Poo
     ad_id = (await state.get_data()).get("reject_ad")
     await state.clear()
     result = await _run_decision(ad_id, message.from_user.id, False, text, pool, ad_messages,
-                                 config, _)
+                                 languages, _)
     await message.answer(result)
 
 
 async def _decide(query: CallbackQuery, ad_id: int, approve: bool, reason: str | None,
-                  pool: asyncpg.Pool, ad_messages: AdMessages, config: Config, _: Gettext) -> None:
+                  pool: asyncpg.Pool, ad_messages: AdMessages, languages: Languages, _: Gettext) -> None:
     result = await _run_decision(ad_id, query.from_user.id, approve, reason, pool, ad_messages,
-                                 config, _)
+                                 languages, _)
     await query.answer(result, show_alert=result.startswith("⚠️"))
 
 
 async def _run_decision(ad_id: int, admin_id: int, approve: bool, reason: str | None,
-                        pool: asyncpg.Pool, ad_messages: AdMessages, config: Config,
+                        pool: asyncpg.Pool, ad_messages: AdMessages, languages: Languages,
                         _: Gettext) -> str:
     try:
         async with pool.acquire() as conn, conn.transaction():
             decision = await decide_ad(conn, ad_id, admin_id, approve=approve, reason=reason,
-                                       msgs=ad_messages, default_language=config.default_language)
+                                       msgs=ad_messages, languages=languages)
             who = await decider_name(conn, decision.ad)
     except AdError as exc:
         return "⚠️ " + exc.text(_)

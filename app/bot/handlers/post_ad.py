@@ -23,7 +23,6 @@ from aiogram.types import (
 from app.bot.callbacks import AdCb, MenuCb
 from app.bot.filters import HasPhoto, TextOrContact
 from app.bot.keyboards import main_menu
-from app.config import Config
 from app.db.queries import channels as channel_q
 from app.domain.ads import (
     MAX_PHOTOS,
@@ -41,6 +40,7 @@ from app.domain.ads import (
 from app.domain.editing import edit_ad
 from app.domain.ports import AdMessages
 from app.domain.publishing import submit_ad
+from app.domain.users import Languages
 from app.i18n import N_, Gettext
 from app.storage import NotFound, Storage
 
@@ -335,7 +335,7 @@ async def on_edit(query: CallbackQuery, callback_data: AdCb, state: FSMContext,
 
 
 async def on_submit(query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot,
-                    media: Storage, ad_messages: AdMessages, config: Config,
+                    media: Storage, ad_messages: AdMessages, languages: Languages,
                     _: Gettext) -> None:
     draft = await _draft(state)
     await query.answer()
@@ -345,10 +345,10 @@ async def on_submit(query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool,
         async with pool.acquire() as conn, conn.transaction():
             if editing_ad_id:
                 ad = await edit_ad(conn, editing_ad_id, query.from_user.id, draft, ad_messages,
-                                   config.default_language)
+                                   languages)
             else:
                 ad = await submit_ad(conn, draft, query.from_user.id, ad_messages,
-                                     config.default_language)
+                                     languages)
     except AdError as exc:
         await query.message.answer(exc.text(_))
         return
