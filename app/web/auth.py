@@ -232,7 +232,7 @@ def language(request: web.Request) -> str:
     for _q, _i, tag in sorted(ranked):
         if tag in LANGUAGES:
             return tag
-    return request.app[keys.CONFIG].default_language
+    return request.app[keys.RUNNING_SETTINGS].languages.default  # as saved in the panel
 
 
 def gettext(request: web.Request) -> Gettext:
