@@ -229,6 +229,8 @@ async def test_s3_can_be_cleared_back_to_disk(panel, db: asyncpg.Connection,
     assert "Stop using S3" in page
     assert (await _post_s3(panel.client, {"section": "s3_clear"})).status == 303
     assert await settings_domain.stored_s3(db, secret_key=SECRET_KEY) is None  # disk next start
+    assert not await staff_domain.secret_is_set(db, "s3_secret_key")  # no key left behind
+    assert not await staff_domain.secret_is_set(db, "s3_access_key")
     assert "Stop using S3" not in await (await panel.client.get("/panel/settings")).text()
 
 

@@ -151,11 +151,13 @@ async def save_s3(conn: asyncpg.Connection, staff_id: int, form: S3Form, *,
 
 
 async def clear_s3(conn: asyncpg.Connection, staff_id: int) -> None:
-    """Back to disk storage from the next start. The keys stay stored (shown as set) for a
-    later bucket; a bucket is what turns S3 on."""
+    """Back to disk storage from the next start; the keys are deleted too, so no credential
+    outlives its use."""
     before = await q.get_settings(conn)
     for name in S3_PLAIN:
         await q.put_setting(conn, name, "", staff_id)
+    for name in S3_KEYS:
+        await staff_domain.forget_secret(conn, name, staff_id)
     await staff_domain.audit(conn, staff_id, "settings.s3", "settings:s3",
                              {n: before.get(n) for n in S3_PLAIN}, dict.fromkeys(S3_PLAIN, ""))
 

@@ -279,6 +279,13 @@ async def set_secret(conn: asyncpg.Connection, name: str, value: str, by: int | 
     await audit(conn, by, "secret.set", f"secret:{name}", {"set": replaced}, {"set": True})
 
 
+async def forget_secret(conn: asyncpg.Connection, name: str, by: int | None) -> None:
+    """Delete a stored secret (audited, like setting one) — e.g. S3 keys when S3 is switched off."""
+    name = _secret_name(name)
+    if await q.delete_secret(conn, name):
+        await audit(conn, by, "secret.delete", f"secret:{name}", {"set": True}, {"set": False})
+
+
 async def get_secret(conn: asyncpg.Connection, name: str, *, secret_key: str) -> str | None:
     """The decrypted value, for the code that uses it (a bot token, an S3 key) — never for views."""
     ciphertext = await q.get_secret_ciphertext(conn, _secret_name(name))

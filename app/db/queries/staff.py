@@ -121,6 +121,11 @@ async def upsert_secret(conn: asyncpg.Connection, name: str, ciphertext: str,
            RETURNING xmax <> 0""", name, ciphertext, by)
 
 
+async def delete_secret(conn: asyncpg.Connection, name: str) -> bool:
+    """Forget a secret; True when there was one."""
+    return await conn.execute("DELETE FROM settings_secrets WHERE name = $1", name) != "DELETE 0"
+
+
 async def get_secret_ciphertext(conn: asyncpg.Connection, name: str) -> str | None:
     return await conn.fetchval("SELECT ciphertext FROM settings_secrets WHERE name = $1", name)
 
