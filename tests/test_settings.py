@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import socket
@@ -21,6 +22,7 @@ from app.domain import settings as settings_domain
 from app.domain import staff as staff_domain
 from app.domain.staff import Role
 from app.main import Bozor
+from app.web import keys
 from tests.test_marketplace import buttons, fill_wizard
 from tests.test_panel_auth import PASSWORD, SECRET_KEY, build_panel, csrf, login
 
@@ -276,3 +278,25 @@ async def test_a_disabled_language_leaves_the_picker_and_the_default_applies(
                                                                              "English"]
     finally:
         await second.stop()
+
+
+async def test_languages_saved_in_one_process_apply_in_another(
+        aiohttp_client, make_config, database_url: str, db: asyncpg.Connection) -> None:
+    """Several processes behind nginx: the one that did not serve the save follows too."""
+    await staff_domain.create_staff(db, "boss", PASSWORD, Role.ADMIN)
+    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="uz")
+    async for first in build_panel(aiohttp_client, config, database_url):
+        async for second in build_panel(aiohttp_client, config, database_url):
+            other = second.app[keys.RUNNING_SETTINGS].languages
+            assert other.enabled == ("uz", "ru", "en")
+            await login(first.client, "boss")
+            token = await csrf(first.client, "/panel/settings")
+            saved = await first.client.post("/panel/settings", allow_redirects=False, data=[
+                ("csrf_token", token), ("section", "languages"), ("languages", "ru"),
+                ("languages", "en"), ("default_language", "ru")])
+            assert saved.status == 303
+            for _ in range(100):
+                if other.enabled != ("uz", "ru", "en"):
+                    break
+                await asyncio.sleep(0.05)
+            assert (other.enabled, other.default) == (("ru", "en"), "ru")

@@ -73,6 +73,7 @@ async def save_languages(conn: asyncpg.Connection, staff_id: int, enabled: Itera
                              {"languages": before.get("languages"),
                               "default_language": before.get("default_language")},
                              {"languages": ",".join(chosen), "default_language": default})
+    await q.notify_settings(conn, {"event": "languages"})  # other processes reload them
     return Languages(chosen, default)
 
 

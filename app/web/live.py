@@ -13,11 +13,14 @@ import asyncpg
 from aiohttp import WSMsgType, web
 
 from app.db.queries.ads import MODERATION_CHANNEL
+from app.db.queries.panel_admin import SETTINGS_CHANNEL
+from app.domain import settings as settings_domain
 from app.web import keys
 
 log = logging.getLogger(__name__)
 
-TOPICS = (MODERATION_CHANNEL,)  # PostgreSQL channels the panel listens to; a topic each
+# PostgreSQL channels this process listens to; a topic each.
+TOPICS = (MODERATION_CHANNEL, SETTINGS_CHANNEL)
 RESYNC = {"event": "resync"}  # "you may have missed something: reload the list"
 QUEUE_SIZE = 256
 RECONNECT_DELAYS = (0.5, 1, 2, 5, 10)
@@ -61,12 +64,30 @@ async def live_updates(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the hub, and (with a database) the task that LISTENs for it."""
     hub = app[LIVE] = Hub()
     pool = app.get(keys.POOL)
-    task = asyncio.create_task(_listen(pool, hub), name="panel-listen") if pool else None
+    tasks = [asyncio.create_task(_listen(pool, hub), name="panel-listen"),
+             asyncio.create_task(_follow_settings(app, pool, hub), name="settings-follow")
+             ] if pool else []
     yield
-    if task is not None:
+    for task in tasks:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def _follow_settings(app: web.Application, pool: asyncpg.Pool, hub: Hub) -> None:
+    """Languages saved by another process (several behind nginx) apply here too: reload them
+    on its notification, and after a lost connection (a resync) in case one was missed."""
+    with hub.subscribe(SETTINGS_CHANNEL) as queue:
+        while True:
+            await queue.get()
+            try:
+                async with pool.acquire() as conn:
+                    fresh = await settings_domain.load_languages(
+                        conn, app[keys.CONFIG].default_language)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("could not reload the languages (%s); keeping the current ones", exc)
+                continue
+            app[keys.RUNNING_SETTINGS].languages.update(fresh)
 
 
 async def _listen(pool: asyncpg.Pool, hub: Hub) -> None:

@@ -6,6 +6,13 @@ import datetime as dt
 
 import asyncpg
 
+SETTINGS_CHANNEL = "bozor_settings"  # every process reloads what it keeps of the settings
+
+
+async def notify_settings(conn: asyncpg.Connection, payload: dict[str, object]) -> None:
+    """Tell every process that settings changed; PostgreSQL delivers it at commit only."""
+    await conn.execute("SELECT pg_notify($1, $2::jsonb::text)", SETTINGS_CHANNEL, payload)
+
 
 async def list_staff(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return await conn.fetch(
