@@ -73,9 +73,11 @@ async def _bucket_keys(endpoint: str, bucket: str) -> list[str]:
 
 @contextlib.asynccontextmanager
 async def admin_panel(bozor: Bozor) -> AsyncIterator[aiohttp.ClientSession]:
-    """A browser logged in as the admin "boss" (created by the test)."""
+    """A browser logged in as the admin "boss" (created by the test), reading English."""
     async with aiohttp.ClientSession(base_url=bozor.config.base_url,
                                      cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        async with session.get("/panel/lang/en", allow_redirects=False) as chosen:
+            assert chosen.status == 303
         async with session.get("/panel/login") as page:
             token = TOKEN_RE.search(await page.text()).group(1)
         async with session.post("/panel/login", allow_redirects=False, data={

@@ -28,9 +28,9 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
         values = await q.get_settings(conn)
         is_set = {name: await staff_domain.secret_is_set(conn, name) for name in SECRETS}
     languages = settings_domain.languages_from(values, config.default_language)
-    running = request.app.get(keys.RUNNING_SETTINGS)
+    running = request.app[keys.RUNNING_SETTINGS]
     stored = tuple(values.get(n) or "" for n in S3_PLAIN)
-    in_use = running.s3 if running is not None else None
+    in_use = running.s3
     opened = (in_use.endpoint_url or "", in_use.bucket, in_use.region or "") if in_use else ("",) * 3
     return await render(request, "panel/settings.html", {
         "values": values | (typed or {}), "is_set": is_set, "error": error,
@@ -38,7 +38,7 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
         "default_language": languages.default, "saved": request.query.get("saved"),
         "env_s3": config.s3_bucket, "running": running,
         # Saved S3 settings that differ from the storage opened at start wait for a restart.
-        "s3_pending": running is not None and not config.s3_bucket and (
+        "s3_pending": not config.s3_bucket and (
             stored != opened if running.storage != "disk" else bool(values.get("s3_bucket")))},
         status=status)
 
@@ -99,6 +99,5 @@ async def _save_s3(request: web.Request, data: dict[str, str]) -> None:
 async def _save_languages(request: web.Request, enabled: list[str], default: str) -> None:
     async with request.app[keys.POOL].acquire() as conn, conn.transaction():
         saved = await settings_domain.save_languages(conn, request[STAFF].id, enabled, default)
-    running = request.app.get(keys.RUNNING_SETTINGS)
-    if running is not None:  # committed: the bot in this process follows from its next update
-        running.languages.update(saved)
+    # Committed: the bot in this process follows from its next update (others on NOTIFY).
+    request.app[keys.RUNNING_SETTINGS].languages.update(saved)
