@@ -83,6 +83,11 @@ async def test_bad_values_are_named_and_nothing_changes(
                          (("checkin_max_asks", "99"), "from 1 to 20")):
         response = await post(panel_bot, "/panel/channels/new", {**FORM, bad[0]: bad[1]})
         assert response.status == 400 and message in await response.text(), bad
+    # The same rule, read by a Russian-speaking admin: the message is in Russian.
+    assert (await panel_bot.client.get("/panel/lang/ru", allow_redirects=False)).status == 303
+    response = await post(panel_bot, "/panel/channels/new", {**FORM, "timezone": "Mars/Olympus"})
+    assert response.status == 400
+    assert "Неизвестный часовой пояс «Mars/Olympus»" in await response.text()
     assert await db.fetchval("SELECT count(*) FROM channels") == 0
 
 
