@@ -22,6 +22,7 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
                                 reason=f"no {CHROMIUM}: apt-get install chromium")
 expect.set_options(timeout=10000)
 TITLE = "Bozor Toshkent"
+PHONE = 375  # px: a small phone's width
 
 
 @dataclass
@@ -186,3 +187,31 @@ async def test_five_wrong_passwords_lock_the_login_form_even_for_the_right_one(
     await expect(tab.locator("#panel-nav")).to_have_count(0)
     assert await db.fetchval("SELECT count(*) FROM staff_sessions") == 0
     assert await audited(db, "login.failed") == 5 and await audited(db, "login.throttled") == 1
+
+
+async def test_every_screen_fits_a_phone_and_the_menu_opens(
+        site: Site, db: asyncpg.Connection) -> None:
+    """At 375 px nothing makes the page scroll sideways (wide tables scroll in their own box),
+    and the collapsed menu opens with its button."""
+    from tests.test_panel_moderation import SELLER, make_channel, pending_ad
+
+    await make_staff(db, "boss", Role.ADMIN)
+    channel_id = await make_channel(db, TITLE, -1001234567890)
+    ad_id = await pending_ad(db, channel_id, "Velosiped" + "X" * 90)
+    context = await site.browser.new_context(viewport={"width": PHONE, "height": 740},
+                                             locale="uz-UZ", is_mobile=True, has_touch=True)
+    tab = await context.new_page()
+    await log_in(site, tab, "boss")
+    screens = ["/panel", "/panel/moderation", "/panel/ads", f"/panel/ads/{ad_id}", "/panel/users",
+               f"/panel/users/{SELLER}", "/panel/channels", f"/panel/channels/{channel_id}",
+               "/panel/staff", "/panel/settings", "/panel/audit"]
+    for path in screens:
+        response = await tab.goto(site.base + path)
+        assert response.status == 200, path
+        width, inner = await tab.evaluate(
+            "[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width <= inner == PHONE, f"{path} is {width} px wide on a {PHONE} px phone"
+    menu_link = tab.locator('#panel-nav a[href="/panel/channels"]')
+    await expect(menu_link).to_be_hidden()
+    await tab.locator(".navbar-toggler").click()
+    await expect(menu_link).to_be_visible()
