@@ -22,6 +22,19 @@ def N_(message: str) -> str:
     return message
 
 
+class UserError(ValueError):
+    """Input a person must correct. `message` is an English msgid and `values` fill it in:
+    `text(_)` says it in the reader's language; str() is the English (logs, the CLI)."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message.format(**values))
+        self.message = message
+        self.values = values
+
+    def text(self, _: Gettext) -> str:
+        return _(self.message).format(**self.values)
+
+
 def compile_catalogs(locales_dir: Path = LOCALES_DIR) -> None:
     """Compile each .po into its .mo when the .mo is missing or older (make does it at install)."""
     from babel.messages.mofile import write_mo

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 import asyncpg
 
 from app.db.queries import ads as q
-from app.i18n import N_, Gettext
+from app.i18n import N_, Gettext, UserError
 
 CAPTION_LIMIT = 1024  # Telegram's limit for a photo or album caption
 TITLE_LIMIT = 80
@@ -19,16 +19,8 @@ MAX_PHOTOS = 10
 CURRENCIES = ("UZS", "USD")
 
 
-class AdError(ValueError):
-    """Input a seller must correct; `message` is an English msgid, `values` fill it in."""
-
-    def __init__(self, message: str, **values: object) -> None:
-        super().__init__(message)
-        self.message = message
-        self.values = values
-
-    def text(self, _: Gettext) -> str:
-        return _(self.message).format(**self.values)
+class AdError(UserError):
+    """Input a seller must correct."""
 
 
 @dataclass(frozen=True, slots=True)

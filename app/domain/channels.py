@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import asyncpg
 
 from app.db.queries import channels as q
-from app.i18n import N_, Gettext
+from app.i18n import N_, UserError
 
 LANGUAGES = ("uz", "ru", "en")
 USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
@@ -18,17 +18,9 @@ HASHTAG_RE = re.compile(r"^\w{1,32}$")
 QUIET_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)-([01]?\d|2[0-3]):([0-5]\d)$")
 
 
-class ChannelError(ValueError):
-    """A channel setting that cannot be accepted. `message` is an English msgid and `values`
-    fill it in: the panel shows it in the staff member's language, the CLI in English."""
-
-    def __init__(self, message: str, **values: object) -> None:
-        super().__init__(message.format(**values))
-        self.message = message
-        self.values = values
-
-    def text(self, _: Gettext) -> str:
-        return _(self.message).format(**self.values)
+class ChannelError(UserError):
+    """A channel setting that cannot be accepted: the panel shows it in the staff member's
+    language, the CLI in English."""
 
 
 def parse_chat_ref(ref: str) -> tuple[int | None, str | None]:

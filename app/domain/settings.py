@@ -14,7 +14,7 @@ from app.crypto import SecretError
 from app.db.queries import panel_admin as q
 from app.domain import staff as staff_domain
 from app.domain.users import LANGUAGES, Languages
-from app.i18n import N_, Gettext
+from app.i18n import N_, UserError
 from app.storage import S3CheckError, S3Settings, check_s3
 
 S3_PLAIN = ("s3_endpoint", "s3_bucket", "s3_region")
@@ -33,16 +33,8 @@ S3_PROBLEMS = {
 }
 
 
-class SettingsError(ValueError):
-    """A setting that cannot be saved; `message` is an English msgid, `values` fill it in."""
-
-    def __init__(self, message: str, **values: object) -> None:
-        super().__init__(message.format(**values))
-        self.message = message
-        self.values = values
-
-    def text(self, _: Gettext) -> str:
-        return _(self.message).format(**self.values)
+class SettingsError(UserError):
+    """A setting that cannot be saved."""
 
 
 # Languages --------------------------------------------------------------------------------
