@@ -529,3 +529,45 @@ async def test_an_invite_to_a_channel_that_is_valid_and_one_that_is_not_creates_
     assert status == 400 and "Choose channels from the list." in page
     assert await db.fetchval("SELECT count(*) FROM staff WHERE username = 'newmod'") == 0
     assert await db.fetchval("SELECT count(*) FROM staff_channels") == 0
+
+
+async def test_an_invited_moderator_sets_a_password_and_logs_in_with_it_later(
+        panel, db: asyncpg.Connection) -> None:
+    """Without this, an invited person would need a new link from an admin every 12 hours."""
+    member = await staff_domain.create_staff(db, "newmod", None, Role.MODERATOR)
+    link = urlsplit(await staff_domain.issue_login_link(db, member.id, panel.config.base_url)).path
+    async with browser(panel) as person, browser(panel) as laptop:
+        assert (await post_form(person, link, {}, form_page=link))[2] == "/panel"
+        page = await (await person.get("/panel/account")).text()
+        assert "have no password yet" in page and 'name="current"' not in page
+        for fields, message in (({"new": "short", "repeat": "short"}, "at least 10 characters"),
+                                ({"new": "a long password 1", "repeat": "a long password 2"},
+                                 "two new passwords differ")):
+            status, page, _location = await post_form(person, "/panel/account/password", fields,
+                                                      form_page="/panel/account")
+            assert status == 400 and message in page
+        assert await db.fetchval("SELECT password_hash FROM staff WHERE id = $1", member.id) is None
+
+        assert (await login(laptop, "newmod", "a long password 1")).status == 401
+        status, _page, location = await post_form(
+            person, "/panel/account/password",
+            {"new": "a long password 1", "repeat": "a long password 1"}, form_page="/panel/account")
+        assert (status, location) == (303, "/panel/account?saved=1")
+        assert (await login(laptop, "newmod", "a long password 1")).status == 303
+        assert (await get(laptop, "/panel/moderation"))[0] == 200
+
+        # Changing it again needs the current one, and ends the other sessions (the laptop).
+        status, page, _location = await post_form(
+            person, "/panel/account/password",
+            {"current": "wrong password!", "new": "another password", "repeat": "another password"},
+            form_page="/panel/account")
+        assert status == 400 and "current password is not right" in page
+        status, _page, _location = await post_form(
+            person, "/panel/account/password",
+            {"current": "a long password 1", "new": "another password",
+             "repeat": "another password"}, form_page="/panel/account")
+        assert status == 303
+        ended = await laptop.get("/panel/moderation", allow_redirects=False)
+        assert ended.status == 302 and ended.headers["Location"].startswith("/panel/login")
+        assert (await get(person, "/panel/moderation"))[0] == 200  # this session goes on
+    assert "staff.password" in [r["action"] for r in await db.fetch("SELECT action FROM audit_log")]

@@ -204,7 +204,7 @@ async def test_every_screen_fits_a_phone_and_the_menu_opens(
     await log_in(site, tab, "boss")
     screens = ["/panel", "/panel/moderation", "/panel/ads", f"/panel/ads/{ad_id}", "/panel/users",
                f"/panel/users/{SELLER}", "/panel/channels", f"/panel/channels/{channel_id}",
-               "/panel/staff", "/panel/settings", "/panel/audit"]
+               "/panel/staff", "/panel/settings", "/panel/audit", "/panel/account"]
     for path in screens:
         response = await tab.goto(site.base + path)
         assert response.status == 200, path

@@ -16,6 +16,7 @@ import asyncpg
 
 from app import crypto
 from app.db.queries import staff as q
+from app.i18n import N_, UserError
 
 
 class Role(StrEnum):
@@ -235,6 +236,28 @@ async def logout(conn: asyncpg.Connection, staff: Staff, address: str,
     if session_token is not None:
         await q.revoke_session(conn, _session_id(session_token))
     await audit(conn, staff.id, "logout", f"staff:{staff.id}", None, {"address": address})
+
+
+class PasswordError(UserError):
+    """A password change that cannot be made."""
+
+
+async def change_password(conn: asyncpg.Connection, staff: Staff, *, current: str, new: str,
+                          repeat: str, session_token: str) -> None:
+    """Set one's own password. The current one is asked for when there is one (someone who came
+    in by a one-time link has none yet); every other session of the account ends."""
+    row = await q.get_staff(conn, staff.id)
+    if row["password_hash"] is not None and not await check_password(current, row["password_hash"]):
+        raise PasswordError(N_("The current password is not right."))
+    if len(new) < MIN_PASSWORD:
+        raise PasswordError(N_("A password has at least {n} characters."), n=MIN_PASSWORD)
+    if new != repeat:
+        raise PasswordError(N_("The two new passwords differ: type the same one twice."))
+    await q.set_password_hash(conn, staff.id, await hash_password(new))
+    ended = await q.revoke_other_sessions(conn, staff.id, _session_id(session_token))
+    await audit(conn, staff.id, "staff.password", f"staff:{staff.id}",
+                {"had_password": row["password_hash"] is not None},
+                {"had_password": True, "other_sessions_ended": ended})
 
 
 # Server-side sessions: the cookie holds a token, the database whether it still counts ---------

@@ -10,6 +10,7 @@ from app.domain.staff import Role, StaffError
 from app.i18n import N_
 from app.web import (
     keys,
+    panel_account,  # noqa: F401
     panel_ads,  # noqa: F401
     panel_audit,  # noqa: F401
     panel_channels,  # noqa: F401

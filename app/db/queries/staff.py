@@ -178,6 +178,14 @@ async def revoke_staff_sessions(conn: asyncpg.Connection, staff_id: int) -> int:
     return len(rows)
 
 
+async def revoke_other_sessions(conn: asyncpg.Connection, staff_id: int, keep_id: str) -> int:
+    """End every session of an account but the one it is using now."""
+    status = await conn.execute(
+        "UPDATE staff_sessions SET revoked_at = now() WHERE staff_id = $1 AND id <> $2 "
+        "AND revoked_at IS NULL", staff_id, keep_id)
+    return int(status.split()[-1])
+
+
 async def delete_old_sessions(conn: asyncpg.Connection) -> int:
     rows = await conn.fetch(
         "DELETE FROM staff_sessions WHERE expires_at < now() - interval '7 days' RETURNING 1")
