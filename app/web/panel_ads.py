@@ -19,6 +19,7 @@ from app.domain.staff import Role
 from app.i18n import N_
 from app.web import keys
 from app.web.auth import REGISTRY, STAFF, gettext, language, render, require
+from app.web.forms import path_id, whole_number
 from app.web.panel_moderation import STATUS_NAMES
 
 MAX_ID = 10**15
@@ -33,10 +34,10 @@ class BadFilter(ValueError):
 
 
 def _number(value: str, message: str) -> int:
-    value = value.strip()
-    if not value.isascii() or not value.isdigit() or len(value) > 15:
+    number = whole_number(value)
+    if number is None:
         raise BadFilter(message)
-    return int(value)
+    return number
 
 
 def _day(value: str, message: str) -> datetime:
@@ -56,9 +57,10 @@ def decode_cursor(value: str) -> tuple[datetime, int]:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
         at, ad_id = raw.split("|")
         moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None or not (ad_id.isascii() and ad_id.isdigit() and len(ad_id) <= 18):
+        number = whole_number(ad_id, 18)
+        if moment.tzinfo is None or number is None:
             raise ValueError(raw)
-        return moment, int(ad_id)
+        return moment, number
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise BadFilter("bad cursor") from None
 
@@ -124,10 +126,7 @@ async def ads_page(request: web.Request) -> web.StreamResponse:
 
 
 def _ad_id(request: web.Request, name: str = "ad_id") -> int:
-    value = request.match_info[name]
-    if not value.isascii() or not value.isdigit() or len(value) > 15:
-        raise web.HTTPNotFound(text=gettext(request)("This ad does not exist."))
-    return int(value)
+    return path_id(request, name, gettext(request)("This ad does not exist."))
 
 
 async def _visible(conn: asyncpg.Connection, request: web.Request, ad_id: int) -> asyncpg.Record:

@@ -12,6 +12,7 @@ from app.domain.staff import Role
 from app.i18n import N_
 from app.web import keys
 from app.web.auth import REGISTRY, gettext, render, require
+from app.web.forms import whole_number
 
 PAGE = 50
 MAX_TEXT = 100
@@ -27,9 +28,10 @@ def _number(value: str) -> int | None:
     """An id from the query (staff, page cursor): ASCII digits that fit a bigint."""
     if not value:
         return None
-    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+    number = whole_number(value, 18)
+    if number is None:
         raise BadFilter(BAD_NUMBERS)
-    return int(value)
+    return number
 
 
 def _date(value: str, *, end: bool = False) -> dt.datetime | None:

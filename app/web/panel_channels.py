@@ -21,6 +21,7 @@ from app.domain.staff import Role
 from app.i18n import N_
 from app.web import keys
 from app.web.auth import REGISTRY, STAFF, gettext, render, require
+from app.web.forms import path_id
 
 RIGHTS = (("can_post_messages", N_("post messages")), ("can_edit_messages", N_("edit messages")),
           ("can_delete_messages", N_("delete messages")))
@@ -193,10 +194,7 @@ async def _channel_page(request: web.Request, channel_id: int, *, form: dict | N
 
 def _match_int(request: web.Request, name: str) -> int:
     """A numeric path part; anything else is a page that does not exist."""
-    value = request.match_info[name]
-    if not value.isascii() or not value.isdigit() or len(value) > 18:
-        raise web.HTTPNotFound(text=gettext(request)("No such page."))
-    return int(value)
+    return path_id(request, name, gettext(request)("No such page."))
 
 
 def _channel_id(request: web.Request) -> int:

@@ -20,6 +20,7 @@ from app.storage import InvalidKey, NotFound, S3Storage
 from app.web import keys
 from app.web.auth import REGISTRY, STAFF, csrf_token, gettext, language, render, require
 from app.web.errors import wants_json
+from app.web.forms import path_id, whole_number
 from app.web.live import Event, serve_events
 
 STATUS_NAMES = {"pending": N_("pending"), "published": N_("published"),
@@ -92,10 +93,7 @@ async def photo(request: web.Request) -> web.StreamResponse:
 
 def _id(request: web.Request, name: str) -> int:
     """A number from the path; anything else is a page that does not exist."""
-    value = request.match_info[name]
-    if not value.isascii() or not value.isdigit() or len(value) > 15:
-        raise web.HTTPNotFound(text=gettext(request)("This ad does not exist."))
-    return int(value)
+    return path_id(request, name, gettext(request)("This ad does not exist."))
 
 
 async def _form(request: web.Request) -> dict[str, str]:
@@ -147,8 +145,7 @@ async def _decide(request: web.Request, approve: bool) -> web.StreamResponse:
         if not approve:
             reason = form.get("reason", "").strip()
             if not reason and form.get("reason_id", "").strip():
-                raw = form["reason_id"].strip()
-                reason_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else 0
+                reason_id = whole_number(form["reason_id"], 9) or 0
                 reason = await moderation.canned_reason(conn, ad_id, reason_id, languages)
             if not reason:
                 return _answer(request, False, _("Choose a reason or type one."), 400)

@@ -11,11 +11,7 @@ from app.domain import staff as staff_domain
 from app.domain.staff import ROLES, Role, StaffError
 from app.web import keys
 from app.web.auth import REGISTRY, ROLE_NAMES, STAFF, gettext, render, require
-
-
-def _is_id(value: str, digits: int = 18) -> bool:
-    """ASCII digits that fit a bigint ("²".isdigit() is true, and int() refuses it)."""
-    return value.isascii() and value.isdigit() and len(value) <= digits
+from app.web.forms import path_id, whole_number
 
 
 async def _page(request: web.Request, *, error: str | None = None, link: str | None = None,
@@ -50,11 +46,11 @@ async def staff_invite(request: web.Request) -> web.StreamResponse:
         if form["role"] not in [r.value for r in ROLES]:
             raise StaffError(_("Choose a role."))
         tg = form["telegram_user_id"]
-        if tg and not _is_id(tg, 15):  # Telegram ids have at most 52 bits
+        if tg and whole_number(tg) is None:  # Telegram ids have at most 52 bits
             raise StaffError(_("A Telegram user id is a positive number."))
         if not form["display_name"].isprintable():  # PostgreSQL text cannot hold NUL
             raise StaffError(_("A display name has no control characters."))
-        if not all(_is_id(c) for c in channel_ids):
+        if any(whole_number(c, 18) is None for c in channel_ids):
             raise StaffError(_("Choose channels from the list."))
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
             member = await staff_domain.create_staff(
@@ -79,9 +75,7 @@ async def staff_change(request: web.Request) -> web.StreamResponse:
     """action=deactivate|reactivate|role (with role=...)|link (a new one-time login link: the
     only way back in for someone without a password once their session or invite link ends)."""
     _ = gettext(request)
-    if not _is_id(request.match_info["id"]):
-        raise web.HTTPNotFound(text=_("No such staff member."))
-    staff_id = int(request.match_info["id"])
+    staff_id = path_id(request, "id", _("No such staff member."))
     data = await request.post()
     action, role = str(data.get("action", "")), str(data.get("role", ""))
     me = request[STAFF]

@@ -9,14 +9,12 @@ from app.domain import users as users_domain
 from app.domain.staff import Role
 from app.web import keys
 from app.web.auth import REGISTRY, STAFF, gettext, render, require
+from app.web.forms import path_id, whole_number
 from app.web.panel_moderation import STATUS_NAMES
 
 
 def _user_id(request: web.Request) -> int:
-    value = request.match_info["user_id"]
-    if not value.isascii() or not value.isdigit() or len(value) > 15:
-        raise web.HTTPNotFound(text=gettext(request)("This user does not exist."))
-    return int(value)
+    return path_id(request, "user_id", gettext(request)("This user does not exist."))
 
 
 @REGISTRY.get("/panel/users", name="panel.users")
@@ -28,7 +26,7 @@ async def users_page(request: web.Request) -> web.StreamResponse:
     error = None
     if len(text) > 100:
         error = _("Search for at most 100 characters.")
-    elif after_raw and (not after_raw.isascii() or not after_raw.isdigit() or len(after_raw) > 15):
+    elif after_raw and whole_number(after_raw) is None:
         error = _("This page link is broken: start from the first page.")
     if error:
         return await render(request, "panel/users.html",
