@@ -165,3 +165,15 @@ async def bozor(bot_config: Config) -> AsyncIterator[Bozor]:
     await app.start()
     yield app
     await app.stop()
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """A moto S3 server on loopback (a module's tests share it; each uses its own bucket)."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()

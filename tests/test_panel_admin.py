@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
@@ -13,7 +12,6 @@ import asyncpg
 import pytest
 from aiobotocore.session import get_session
 from aiohttp.test_utils import TestClient
-from moto.server import ThreadedMotoServer
 
 from app.domain import staff as staff_domain
 from app.domain.staff import Role
@@ -35,18 +33,6 @@ async def panel(aiohttp_client, make_config, database_url: str) -> AsyncIterator
     config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
     async for built in build_panel(aiohttp_client, config, database_url):
         yield built
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    """A moto S3 server on loopback: saving S3 settings checks the bucket first."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @pytest.fixture

@@ -5,23 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import aiohttp
 import asyncpg
 import pytest
 from aiobotocore.session import get_session
 from moto.core.authorization import enable_iam_authentication
-from moto.server import ThreadedMotoServer
 
 from app.config import Config
 from app.domain import channels
 from app.domain import settings as settings_domain
 from app.domain import staff as staff_domain
 from app.domain.staff import Role
-from app.main import Bozor
+from app.main import Bozor, free_port
 from app.web import keys
 from tests.test_marketplace import buttons, fill_wizard
 from tests.test_panel_auth import PASSWORD, SECRET_KEY, build_panel, csrf, login
@@ -29,22 +27,6 @@ from tests.test_panel_auth import PASSWORD, SECRET_KEY, build_panel, csrf, login
 ACCESS_KEY = "testing"
 SECRET = "testing"
 TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @contextlib.asynccontextmanager
@@ -168,7 +150,7 @@ async def test_a_saved_s3_that_is_down_at_start_leaves_media_on_disk_and_says_wh
         bot_config: Config, db: asyncpg.Connection) -> None:
     """The panel must come up, so an admin can fix the S3 settings there."""
     admin = await staff_domain.create_staff(db, "boss", PASSWORD, Role.ADMIN)
-    down = f"http://127.0.0.1:{_free_port()}"
+    down = f"http://127.0.0.1:{free_port()}"
     form = settings_domain.parse_s3_form(s3_fields(down, "photos"))
     await settings_domain.save_s3(db, admin.id, form, secret_key=bot_config.secret_key)
     bozor = Bozor(bot_config)
@@ -207,7 +189,7 @@ async def test_s3_settings_that_do_not_work_get_a_clear_400_and_nothing_is_store
                 s3_endpoint, bucket, access="AKIAWRONGWRONGWRONG1", secret="not-the-secret"))
         expected = "S3 refused the keys: check the access key and the secret key"
     elif case == "unreachable endpoint":
-        endpoint = f"http://127.0.0.1:{_free_port()}"
+        endpoint = f"http://127.0.0.1:{free_port()}"
         response = await _post_s3(panel.client, s3_fields(endpoint, bucket))
         expected = "The S3 endpoint cannot be reached"
     else:

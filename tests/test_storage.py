@@ -5,17 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import urllib.parse
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import pytest
 from aiobotocore.session import get_session
-from moto.server import ThreadedMotoServer
 
 from app.storage import (
     InvalidKey,
@@ -58,22 +56,6 @@ class Backend:
     name: str
     open: Callable[[], contextlib.AbstractAsyncContextManager[Storage]]
     written: Callable[[], Awaitable[list[str]]]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 def _s3_settings(endpoint: str, bucket: str) -> S3Settings:
