@@ -40,10 +40,11 @@ run: $(VENV)/.runtime
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test: $(VENV)/.dev $(CHROMIUM)
 	$(VENV)/bin/pybabel compile -d locales -D bozor -f >/dev/null
-	$(VENV)/bin/ruff check .
+	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest
 
 bench: $(VENV)/.dev

@@ -15,7 +15,8 @@ from app.web.admin_cli import add_parser as add_auth_parser
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="run.py", description="Bozor: a Telegram marketplace in one process.")
+        prog="run.py", description="Bozor: a Telegram marketplace in one process."
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("serve", help="run the bot, the web server and the scheduler (default)")
     commands.add_parser("migrate", help="apply pending database migrations and exit")
@@ -35,8 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config()
     except ConfigError as exc:
         return fail(f"configuration error: {exc}", 2)
-    logging.basicConfig(level=config.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from app.db.embedded import EmbeddedPostgresError
     from app.db.migrations import MigrationError
     from app.domain.channels import ChannelError

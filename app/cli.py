@@ -68,8 +68,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         reason.add_argument(f"--{lang}", required=True, help=f"text in {lang}")
 
     demo = commands.add_parser("demo", help="create the demo channel with categories and reasons")
-    demo.add_argument("--admin", type=int, action="append", default=[],
-                      help="Telegram user id of a demo admin (repeatable)")
+    demo.add_argument(
+        "--admin", type=int, action="append", default=[], help="Telegram user id of a demo admin (repeatable)"
+    )
 
 
 async def run_command(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
@@ -81,8 +82,7 @@ async def run_command(conn: asyncpg.Connection, args: argparse.Namespace) -> str
 
 
 async def _add(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
-    row = await channels.create_channel(conn, title=args.title, chat_ref=args.chat,
-                                        language=args.language)
+    row = await channels.create_channel(conn, title=args.title, chat_ref=args.chat, language=args.language)
     return f"channel #{row['id']} added: {row['title']}"
 
 
@@ -95,29 +95,40 @@ async def _list(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
 
 def _describe(row: asyncpg.Record) -> str:
     where = f"@{row['username']}" if row["username"] else str(row["chat_id"])
-    quiet = (f", quiet {row['quiet_from']:%H:%M}-{row['quiet_to']:%H:%M}"
-             if row["quiet_from"] else "")
+    quiet = f", quiet {row['quiet_from']:%H:%M}-{row['quiet_to']:%H:%M}" if row["quiet_from"] else ""
     minutes = int(row["repost_every"].total_seconds() // 60)
     state = "" if row["active"] else " (inactive)"
-    return (f"#{row['id']} {row['title']} {where} [{row['language']}]{state}: re-post every "
-            f"{minutes} min{quiet}, check-in every {row['checkin_every'].days} d, "
-            f"{row['checkin_max_asks']} asks, {row['ads_per_day']} ads/day")
+    return (
+        f"#{row['id']} {row['title']} {where} [{row['language']}]{state}: re-post every "
+        f"{minutes} min{quiet}, check-in every {row['checkin_every'].days} d, "
+        f"{row['checkin_max_asks']} asks, {row['ads_per_day']} ads/day"
+    )
 
 
 async def _set(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
     channel = await channels.require_channel(conn, args.channel)
     row = await channels.update_settings(
-        conn, channel["id"], title=args.title, language=args.language, timezone=args.timezone,
-        repost_minutes=args.repost_minutes, quiet_hours=args.quiet_hours,
-        keep_old_posts=args.keep_old_posts, checkin_days=args.checkin_days,
-        checkin_max_asks=args.checkin_max_asks, ads_per_day=args.ads_per_day, active=args.active)
+        conn,
+        channel["id"],
+        title=args.title,
+        language=args.language,
+        timezone=args.timezone,
+        repost_minutes=args.repost_minutes,
+        quiet_hours=args.quiet_hours,
+        keep_old_posts=args.keep_old_posts,
+        checkin_days=args.checkin_days,
+        checkin_max_asks=args.checkin_max_asks,
+        ads_per_day=args.ads_per_day,
+        active=args.active,
+    )
     return _describe(row)
 
 
 async def _category(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
     channel = await channels.require_channel(conn, args.channel)
-    row = await channels.add_category(conn, channel["id"], args.hashtag,
-                                      {"uz": args.uz, "ru": args.ru, "en": args.en})
+    row = await channels.add_category(
+        conn, channel["id"], args.hashtag, {"uz": args.uz, "ru": args.ru, "en": args.en}
+    )
     return f"category #{row['hashtag']} added to {channel['title']}"
 
 
@@ -143,6 +154,11 @@ async def _reason(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
 
 
 ACTIONS: dict[str, Command] = {
-    "add": _add, "list": _list, "set": _set, "category": _category, "admin": _admin,
-    "banned-words": _banned, "reason": _reason,
+    "add": _add,
+    "list": _list,
+    "set": _set,
+    "category": _category,
+    "admin": _admin,
+    "banned-words": _banned,
+    "reason": _reason,
 }

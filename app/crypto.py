@@ -33,7 +33,8 @@ class SecretError(ValueError):
 def derive_key(secret_key: str, info: bytes, length: int = 32) -> bytes:
     """A key for one purpose, from SECRET_KEY (HKDF-SHA256)."""
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(
-        secret_key.encode("utf-8"))
+        secret_key.encode("utf-8")
+    )
 
 
 def fernet_for(secret_key: str, info: bytes) -> Fernet:
@@ -68,8 +69,9 @@ def _unb64(text: str) -> bytes:
 def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
     """`scrypt$n$r$p$salt$hash`: the parameters travel with the hash, so they can be raised later."""
     salt = secrets.token_bytes(SALT_BYTES)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
-                            maxmem=256 * n * r + 1024 * 1024, dklen=HASH_BYTES)
+    digest = hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=256 * n * r + 1024 * 1024, dklen=HASH_BYTES
+    )
     return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(digest)}"
 
 
@@ -82,8 +84,15 @@ def verify_password(password: str, encoded: str | None) -> bool:
         if scheme != "scrypt":
             return False
         n_, r_, p_ = int(n), int(r), int(p)
-        digest = hashlib.scrypt(password.encode("utf-8"), salt=_unb64(salt), n=n_, r=r_, p=p_,
-                                maxmem=256 * n_ * r_ + 1024 * 1024, dklen=len(_unb64(expected)))
+        digest = hashlib.scrypt(
+            password.encode("utf-8"),
+            salt=_unb64(salt),
+            n=n_,
+            r=r_,
+            p=p_,
+            maxmem=256 * n_ * r_ + 1024 * 1024,
+            dklen=len(_unb64(expected)),
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(digest, _unb64(expected))

@@ -101,18 +101,31 @@ class Bozor:
             self.bot = create_bot(self.token, self.api_base)
             await self._start_web(translator)  # first: in sandbox mode it is the bot's Telegram
             # The admins' "Edit" button opens the panel: only behind an https PUBLIC_URL.
-            ad_messages = BotAdMessages(translator, await self._bot_username(),
-                                        panel_url=self.config.public_url)
+            ad_messages = BotAdMessages(
+                translator, await self._bot_username(), panel_url=self.config.public_url
+            )
             self.runner.app[keys.BOT_PARTS].ad_messages = ad_messages  # the panel decides with it
-            self.dispatcher = create_dispatcher(self.config, self.pool, translator, self.in_flight,
-                                                ad_messages, self.storage, self.running.languages)
+            self.dispatcher = create_dispatcher(
+                self.config,
+                self.pool,
+                translator,
+                self.in_flight,
+                ad_messages,
+                self.storage,
+                self.running.languages,
+            )
             # Its own Bot: the sender handles 429s itself, without the handlers' waiting.
             self.outbox_bot = create_bot(self.token, self.api_base, wait_on_flood=False)
             self.outbox = OutboxSender(self.pool, self.outbox_bot, storage=self.storage)
             await self.outbox.start()
-            self.scheduler = create_scheduler(JobContext(
-                self.pool, ad_messages, self.running.languages,
-                functools.partial(sync_channels, self.bot, self.pool)))
+            self.scheduler = create_scheduler(
+                JobContext(
+                    self.pool,
+                    ad_messages,
+                    self.running.languages,
+                    functools.partial(sync_channels, self.bot, self.pool),
+                )
+            )
             self.scheduler.start()
             if self.sandbox_world is not None:
                 await self._seed_demo()
@@ -152,6 +165,7 @@ class Bozor:
         """A token saved in the panel's settings counts when BOT_TOKEN is unset: a real bot."""
         if self.config.bot_token is None:
             from app.domain.staff import get_secret
+
             try:
                 async with self.pool.acquire() as conn:
                     token = await get_secret(conn, "bot_token", secret_key=self.config.secret_key)
@@ -174,8 +188,10 @@ class Bozor:
 
         A saved S3 that cannot be opened leaves media on disk, with the reason on the panel's
         settings page: the panel must come up so an admin can fix it there."""
-        disk = {"media_dir": self.config.data_dir / "media",
-                "media_url_base": f"{self.config.base_url}/media"}
+        disk = {
+            "media_dir": self.config.data_dir / "media",
+            "media_url_base": f"{self.config.base_url}/media",
+        }
         s3 = s3_settings(self.config)
         if s3 is not None:
             self.running.storage, self.running.s3 = "s3-environment", _without_keys(s3)
@@ -221,14 +237,20 @@ class Bozor:
                 return (await self.bot.me()).username
             except Exception as exc:
                 if attempt == 2:
-                    raise StartupError(f"cannot reach the Telegram Bot API ({exc}); check "
-                                       "BOT_TOKEN and the network") from exc
+                    raise StartupError(
+                        f"cannot reach the Telegram Bot API ({exc}); check BOT_TOKEN and the network"
+                    ) from exc
                 await asyncio.sleep(1 + attempt)
         raise AssertionError("unreachable")
 
     async def _start_web(self, translator: Translator) -> None:
-        services = {keys.POOL: self.pool, keys.STORAGE: self.storage, keys.TRANSLATOR: translator,
-                    keys.BOT: self.bot, keys.RUNNING_SETTINGS: self.running}
+        services = {
+            keys.POOL: self.pool,
+            keys.STORAGE: self.storage,
+            keys.TRANSLATOR: translator,
+            keys.BOT: self.bot,
+            keys.RUNNING_SETTINGS: self.running,
+        }
         app = create_web_app(self.config, services=services)
         if self.config.sandbox and not self.config.telegram_api_url:
             from app.sandbox.app import make_sandbox_app
@@ -239,8 +261,9 @@ class Bozor:
         if self.config.telegram_mode == "webhook":
             self.webhook = WebhookEndpoint(self.bot, webhook_secret(self.config))
             app.router.add_post(WEBHOOK_PATH, self.webhook.handle)
-        self.runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                                    shutdown_timeout=DRAIN_SECONDS)
+        self.runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=DRAIN_SECONDS
+        )
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.config.host, self.config.port)
         try:
@@ -248,7 +271,8 @@ class Bozor:
         except OSError as exc:
             raise StartupError(
                 f"cannot listen on {self.config.host}:{self.config.port}: {exc.strerror}; "
-                "is another server using it? Set PORT to another number") from exc
+                "is another server using it? Set PORT to another number"
+            ) from exc
 
     async def _seed_demo(self) -> None:
         """Sandbox mode: personas, a channel with the bot as poster, and its Bozor settings."""
@@ -266,8 +290,10 @@ class Bozor:
             self.webhook.dispatcher = self.dispatcher
             url = f"{self.config.public_url.rstrip('/')}{WEBHOOK_PATH}"
             await self.bot.set_webhook(
-                url, secret_token=webhook_secret(self.config),
-                allowed_updates=self.dispatcher.resolve_used_update_types())
+                url,
+                secret_token=webhook_secret(self.config),
+                allowed_updates=self.dispatcher.resolve_used_update_types(),
+            )
         else:
             self.polling = PollingSupervisor(self.dispatcher, self.bot)
             self.polling.start()
@@ -281,9 +307,13 @@ def s3_settings(config: Config) -> S3Settings | None:
     """S3 from the environment; when S3_BUCKET is set it wins over the S3 saved in the panel."""
     if not config.s3_bucket:
         return None
-    return S3Settings(bucket=config.s3_bucket, endpoint_url=config.s3_endpoint_url,
-                      access_key=config.s3_access_key, secret_key=config.s3_secret_key,
-                      region=config.s3_region)
+    return S3Settings(
+        bucket=config.s3_bucket,
+        endpoint_url=config.s3_endpoint_url,
+        access_key=config.s3_access_key,
+        secret_key=config.s3_secret_key,
+        region=config.s3_region,
+    )
 
 
 def _without_keys(s3: S3Settings) -> S3Settings:
@@ -328,8 +358,11 @@ async def serve(config: Config) -> None:
     # Everything built at start-up lives as long as the process: keep it out of the
     # collector's scans so collections triggered by per-update garbage stay short.
     gc.freeze()
-    print(f"Bozor is running: open {config.base_url}"
-          + ("  (sandbox mode: no BOT_TOKEN set)" if config.sandbox else ""), flush=True)
+    print(
+        f"Bozor is running: open {config.base_url}"
+        + ("  (sandbox mode: no BOT_TOKEN set)" if config.sandbox else ""),
+        flush=True,
+    )
     await stop.wait()
     log.info("stopping")
     await bozor.stop()

@@ -22,8 +22,9 @@ async def main() -> None:
     bot = create_bot(os.environ["BOT_TOKEN"], os.environ["TELEGRAM_API_URL"])
     dp = Dispatcher()
     dp.include_router(router)
-    await dp.start_polling(bot, handle_signals=True, polling_timeout=25,
-                           tasks_concurrency_limit=POLLING_CONCURRENCY)
+    await dp.start_polling(
+        bot, handle_signals=True, polling_timeout=25, tasks_concurrency_limit=POLLING_CONCURRENCY
+    )
 
 
 if __name__ == "__main__":

@@ -72,8 +72,7 @@ async def seed(pool: asyncpg.Pool, world: World, bot) -> int:
     async with pool.acquire() as conn:
         channel = await channels.create_channel(conn, title="Bench", chat_ref="-1009000000001")
         for uid in [SELLER, *ADMINS]:
-            await conn.execute("INSERT INTO users (id, first_name, language) VALUES ($1, 'U', 'uz')",
-                               uid)
+            await conn.execute("INSERT INTO users (id, first_name, language) VALUES ($1, 'U', 'uz')", uid)
         for admin in ADMINS:
             await channels.add_admin(conn, channel["id"], admin)
     bot_id = world.add_bot(TOKEN).id
@@ -89,12 +88,20 @@ def png(width: int = 8, height: int = 8) -> bytes:
     raw = b"".join(b"\x00" + b"\x80\x40\x20" * width for _ in range(height))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 async def uploaded_photo(bot) -> Photo:
@@ -104,12 +111,17 @@ async def uploaded_photo(bot) -> Photo:
     return Photo(size.file_id, size.file_unique_id)
 
 
-async def sample_submit(pool, msgs, channel_id: int, arrivals: Arrivals, n: int,
-                        photo: Photo) -> float:
+async def sample_submit(pool, msgs, channel_id: int, arrivals: Arrivals, n: int, photo: Photo) -> float:
     arrivals.at.clear()
-    draft = Draft(channel_id=channel_id, title=f"Velosiped {n}", description="Yaxshi holatda",
-                  price=parse_price("1500000"), district="Chilonzor", contact="+998901234567",
-                  photos=[photo])
+    draft = Draft(
+        channel_id=channel_id,
+        title=f"Velosiped {n}",
+        description="Yaxshi holatda",
+        price=parse_price("1500000"),
+        district="Chilonzor",
+        contact="+998901234567",
+        photos=[photo],
+    )
     started = time.perf_counter()
     async with pool.acquire() as conn, conn.transaction():
         await submit_ad(conn, draft, SELLER, msgs, UZ)
@@ -120,8 +132,7 @@ async def sample_direct(bot, arrivals: Arrivals, n: int) -> float:
     arrivals.at.clear()
     started = time.perf_counter()
     markup = {"inline_keyboard": [[{"text": "ok", "callback_data": f"x{n}"}]]}
-    await asyncio.gather(*(bot.send_message(a, f"New ad {n}", reply_markup=markup)
-                           for a in ADMINS))
+    await asyncio.gather(*(bot.send_message(a, f"New ad {n}", reply_markup=markup) for a in ADMINS))
     return (await wait_all(arrivals) - started) * 1000
 
 
@@ -168,8 +179,8 @@ def report(submits: list[float], direct: list[float]) -> None:
         return sorted(values)[min(len(values) - 1, int(len(values) * share))]
 
     print(f"\nsubmit → all {len(ADMINS)} admins notified ({len(submits)} samples)")
-    print(f"  through the outbox : p50 {statistics.median(submits):6.1f} ms  p95 {p(submits, .95):6.1f} ms")
-    print(f"  direct send_message: p50 {statistics.median(direct):6.1f} ms  p95 {p(direct, .95):6.1f} ms")
+    print(f"  through the outbox : p50 {statistics.median(submits):6.1f} ms  p95 {p(submits, 0.95):6.1f} ms")
+    print(f"  direct send_message: p50 {statistics.median(direct):6.1f} ms  p95 {p(direct, 0.95):6.1f} ms")
     print(f"  ratio p50 outbox/direct: {statistics.median(submits) / statistics.median(direct):.2f}")
 
 

@@ -91,14 +91,14 @@ async def baseline(bot: Bot, users: list[int], cap: float) -> None:
         await bot.send_message(user_id, "baseline")
 
 
-async def through_outbox(pool: asyncpg.Pool, bot: Bot, users: list[int], cap: float,
-                         arrivals: Arrivals) -> float:
+async def through_outbox(
+    pool: asyncpg.Pool, bot: Bot, users: list[int], cap: float, arrivals: Arrivals
+) -> float:
     sender = OutboxSender(pool, bot, limits=SendLimits(per_second=cap))
     await sender.start()
     try:
         async with pool.acquire() as conn, conn.transaction():
-            await enqueue_many(conn, [Outgoing("sendMessage", {"chat_id": u, "text": "news"})
-                                      for u in users])
+            await enqueue_many(conn, [Outgoing("sendMessage", {"chat_id": u, "text": "news"}) for u in users])
         committed = time.perf_counter()
         await wait_for(arrivals, len(users), len(users) / cap * 2 + 30)
         return arrivals.times[0] - committed
@@ -161,13 +161,21 @@ async def main(args: argparse.Namespace) -> None:
     report(args, base_rate, base_429, rate, rejected, first_latency)
 
 
-def report(args: argparse.Namespace, base_rate: float, base_429: int, rate: float, rejected: int,
-           first_latency: float) -> None:
+def report(
+    args: argparse.Namespace,
+    base_rate: float,
+    base_429: int,
+    rate: float,
+    rejected: int,
+    first_latency: float,
+) -> None:
     off = (rate / args.cap - 1) * 100
     print(f"\noutbox throughput ({args.messages} messages to {args.messages} users, cap {args.cap:g}/s)")
     print(f"  baseline (bare send loop, same limiter): {base_rate:7.2f} msg/s   429s: {base_429}")
-    print(f"  outbox sender                          : {rate:7.2f} msg/s   429s: {rejected}   "
-          f"commit -> first message {first_latency * 1000:.0f} ms")
+    print(
+        f"  outbox sender                          : {rate:7.2f} msg/s   429s: {rejected}   "
+        f"commit -> first message {first_latency * 1000:.0f} ms"
+    )
     print(f"  ratio outbox/baseline : {rate / base_rate:.3f}")
     print(f"  ratio outbox/cap      : {rate / args.cap:.3f}   ({off:+.2f} %, target within ±2 %)")
     ok = abs(off) <= 2 and rejected == 0
@@ -180,8 +188,11 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=600)
     parser.add_argument("--cap", type=float, default=30.0, help="the sender's messages/s")
-    parser.add_argument("--no-sandbox-limits", action="store_true",
-                        help="switch the sandbox's rate limits off, to find the sender's own ceiling")
+    parser.add_argument(
+        "--no-sandbox-limits",
+        action="store_true",
+        help="switch the sandbox's rate limits off, to find the sender's own ceiling",
+    )
     return parser.parse_args()
 
 

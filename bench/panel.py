@@ -122,21 +122,26 @@ USER_SEARCHES = [
 async def seed(conn: asyncpg.Connection, ads: int, users: int) -> float:
     started = time.perf_counter()
     # One big sort and the indexes' upkeep: give this session the memory for them.
-    await conn.execute("SET work_mem = '256MB'; SET maintenance_work_mem = '256MB';"
-                       "SET synchronous_commit = off")
+    await conn.execute(
+        "SET work_mem = '256MB'; SET maintenance_work_mem = '256MB';SET synchronous_commit = off"
+    )
     await conn.execute("INSERT INTO users (id, first_name) VALUES (1, 'Bench admin')")
     for n in range(CHANNELS):
         await channels.create_channel(conn, title=f"Bozor {n + 1:02d}", chat_ref=f"@bench_{n + 1}")
-    phases = [("users", USERS_SQL, (users,)),
-              ("ads", ADS_SQL, (ads, users, PENDING_CHANNELS, CHANNELS)),
-              ("photos", PHOTOS_SQL, ()), ("events", EVENTS_SQL, ()),
-              ("reposts", REPOSTS_SQL, (CHANNELS,)),
-              # what autovacuum would have done on a live database (index-only scans need it)
-              ("vacuum analyze", "VACUUM ANALYZE", ())]
+    phases = [
+        ("users", USERS_SQL, (users,)),
+        ("ads", ADS_SQL, (ads, users, PENDING_CHANNELS, CHANNELS)),
+        ("photos", PHOTOS_SQL, ()),
+        ("events", EVENTS_SQL, ()),
+        ("reposts", REPOSTS_SQL, (CHANNELS,)),
+        # what autovacuum would have done on a live database (index-only scans need it)
+        ("vacuum analyze", "VACUUM ANALYZE", ()),
+    ]
     # Building the ads' indexes once after the load is far faster than keeping them up per row.
     indexes = await conn.fetch(
         "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'ads' "
-        "AND indexname NOT IN (SELECT conname FROM pg_constraint)")
+        "AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+    )
     for row in indexes:
         await conn.execute(f'DROP INDEX "{row["indexname"]}"')
     for name, sql, args in phases:
@@ -158,8 +163,11 @@ def percentile(values: list[float], share: float) -> float:
 async def login(client: TestClient, username: str) -> None:
     page = await client.get("/panel/login")
     token = TOKEN_RE.search(await page.text()).group(1)
-    response = await client.post("/panel/login", allow_redirects=False, data={
-        "csrf_token": token, "username": username, "password": PASSWORD, "next": ""})
+    response = await client.post(
+        "/panel/login",
+        allow_redirects=False,
+        data={"csrf_token": token, "username": username, "password": PASSWORD, "next": ""},
+    )
     if response.status != 303 and response.status != 302:
         raise SystemExit(f"benchmark: login failed with {response.status}")
 
@@ -204,12 +212,20 @@ def import_screens() -> None:
                 print(f"  note: app/web/{module.name}.py does not import: {exc}")
 
 
-async def measure(database_url: str, root: Path, args: argparse.Namespace, ad_id: int
-                  ) -> list[tuple[str, str, list[float] | None]]:
-    config = load_config({"DATABASE_URL": database_url, "DATA_DIR": str(root / "data"),
-                          "PORT": str(free_port()), "SECRET_KEY": "bench-secret-key-0123456789abcdef",
-                          "DEFAULT_LANGUAGE": "uz", "LOG_LEVEL": "WARNING"},
-                         dotenv=root / "no.env")
+async def measure(
+    database_url: str, root: Path, args: argparse.Namespace, ad_id: int
+) -> list[tuple[str, str, list[float] | None]]:
+    config = load_config(
+        {
+            "DATABASE_URL": database_url,
+            "DATA_DIR": str(root / "data"),
+            "PORT": str(free_port()),
+            "SECRET_KEY": "bench-secret-key-0123456789abcdef",
+            "DEFAULT_LANGUAGE": "uz",
+            "LOG_LEVEL": "WARNING",
+        },
+        dotenv=root / "no.env",
+    )
     pool = await create_pool(database_url, min_size=2, max_size=10)
     try:
         async with pool.acquire() as conn:  # the pool's connections carry the JSON codecs
@@ -219,11 +235,16 @@ async def measure(database_url: str, root: Path, args: argparse.Namespace, ad_id
         async with TestClient(TestServer(app)) as client:
             await login(client, "bench")
             deep = await deep_page(client, args.deep_pages)
-            pages = [("baseline", "/healthz"), ("moderation queue", "/panel/moderation"),
-                     ("ads list, first page", "/panel/ads"),
-                     ("ads list, deep page", deep), ("ad page", f"/panel/ads/{ad_id}"),
-                     ("user search by name", "/panel/users?q=Dilnoza"),
-                     *USER_SEARCHES, ("dashboard", "/panel")]
+            pages = [
+                ("baseline", "/healthz"),
+                ("moderation queue", "/panel/moderation"),
+                ("ads list, first page", "/panel/ads"),
+                ("ads list, deep page", deep),
+                ("ad page", f"/panel/ads/{ad_id}"),
+                ("user search by name", "/panel/users?q=Dilnoza"),
+                *USER_SEARCHES,
+                ("dashboard", "/panel"),
+            ]
             results = []
             for name, url in pages:
                 samples = await timed_get(client, url, args.runs) if url else None
@@ -247,8 +268,10 @@ class Explained:
         self.conn, self.lines = conn, []
 
     async def fetch(self, sql: str, *args) -> list:
-        plan = [r[0].strip() for r in await self.conn.fetch(
-            "EXPLAIN (ANALYZE, COSTS OFF, SUMMARY ON) " + sql, *args)]
+        plan = [
+            r[0].strip()
+            for r in await self.conn.fetch("EXPLAIN (ANALYZE, COSTS OFF, SUMMARY ON) " + sql, *args)
+        ]
         scans = [line for line in plan if "Scan" in line]  # what it reads, and how
         self.lines.append(" | ".join([plan[0], *scans[:2], plan[-1]]))
         return []
@@ -262,10 +285,12 @@ async def dashboard_queries(conn: asyncpg.Connection, runs: int) -> list[str]:
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     since = today - timedelta(days=panel_dashboard.WINDOW_DAYS - 1)
     lines = []
-    for label, query, arg in [("ads per day", dashboard_q.ads_per_day, since),
-                              ("decision times", dashboard_q.decision_times, since),
-                              ("reposts per day", dashboard_q.reposts_per_day, since),
-                              ("pending/published/sold", dashboard_q.ad_counts, today)]:
+    for label, query, arg in [
+        ("ads per day", dashboard_q.ads_per_day, since),
+        ("decision times", dashboard_q.decision_times, since),
+        ("reposts per day", dashboard_q.reposts_per_day, since),
+        ("pending/published/sold", dashboard_q.ad_counts, today),
+    ]:
         samples = []
         for _ in range(runs):
             started = time.perf_counter()
@@ -273,8 +298,10 @@ async def dashboard_queries(conn: asyncpg.Connection, runs: int) -> list[str]:
             samples.append((time.perf_counter() - started) * 1000)
         explained = Explained(conn)
         await query(explained, None, arg)
-        lines.append(f"  {label:22}: p50 {statistics.median(samples):6.1f} ms  p95 "
-                     f"{percentile(samples, 0.95):6.1f} ms  plan: {explained.lines[0]}")
+        lines.append(
+            f"  {label:22}: p50 {statistics.median(samples):6.1f} ms  p95 "
+            f"{percentile(samples, 0.95):6.1f} ms  plan: {explained.lines[0]}"
+        )
     return lines
 
 
@@ -287,16 +314,19 @@ async def main(args: argparse.Namespace) -> None:
         conn = await asyncpg.connect(database_url)
         await migrate(conn)
         seconds = await seed(conn, args.ads, args.users)
-        ad_id = await conn.fetchval("SELECT id FROM ads WHERE id % 10 = 0 AND status = 'published' "
-                                    "ORDER BY id DESC LIMIT 1")
+        ad_id = await conn.fetchval(
+            "SELECT id FROM ads WHERE id % 10 = 0 AND status = 'published' ORDER BY id DESC LIMIT 1"
+        )
         results = await measure(database_url, root, args, ad_id)
         plans = await dashboard_queries(conn, args.runs)
         await conn.close()
     finally:
         pg.stop()
         shutil.rmtree(root, ignore_errors=True)
-    print(f"\npanel pages on {args.ads:,} ads and {args.users:,} users "
-          f"(seeded in {seconds:.1f} s; {args.runs} GETs each; target p95 < {TARGET_MS:.0f} ms)")
+    print(
+        f"\npanel pages on {args.ads:,} ads and {args.users:,} users "
+        f"(seeded in {seconds:.1f} s; {args.runs} GETs each; target p95 < {TARGET_MS:.0f} ms)"
+    )
     base = statistics.median(results[0][2])
     failed = False
     for name, url, samples in results:
@@ -308,8 +338,10 @@ async def main(args: argparse.Namespace) -> None:
         if "info" in url:
             verdict = "info"  # once a minute per scope; not held to the target
         failed |= verdict == "FAIL"
-        print(f"  {name:28}: p50 {statistics.median(samples):6.1f} ms  p95 {p95:6.1f} ms  "
-              f"ratio p50/baseline {statistics.median(samples) / base:5.1f}  {verdict}  {url}")
+        print(
+            f"  {name:28}: p50 {statistics.median(samples):6.1f} ms  p95 {p95:6.1f} ms  "
+            f"ratio p50/baseline {statistics.median(samples) / base:5.1f}  {verdict}  {url}"
+        )
     print("dashboard chart queries, one by one (admin scope):")
     print("\n".join(plans))
     if failed:

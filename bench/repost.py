@@ -25,9 +25,12 @@ from app.domain.schedule import pick_repost  # noqa: E402
 
 async def seed(conn: asyncpg.Connection, ads: int, channels: int) -> list[int]:
     await conn.execute("INSERT INTO users (id, first_name) VALUES (1, 'Seller')")
-    ids = [await conn.fetchval(
-        "INSERT INTO channels (title, username) VALUES ($1, $1) RETURNING id", f"bench_chan{c}")
-        for c in range(channels)]
+    ids = [
+        await conn.fetchval(
+            "INSERT INTO channels (title, username) VALUES ($1, $1) RETURNING id", f"bench_chan{c}"
+        )
+        for c in range(channels)
+    ]
     await conn.execute(
         """INSERT INTO ads (seller_id, channel_id, title, description, negotiable, district,
                             contact, status, text_key, last_shown_at)
@@ -36,7 +39,10 @@ async def seed(conn: asyncpg.Connection, ads: int, channels: int) -> list[int]:
                   CASE WHEN n % 5 = 0 THEN 'sold' ELSE 'published' END, 'k' || n,
                   CASE WHEN n % 7 = 0 THEN NULL
                        ELSE now() - make_interval(secs => (n * 37) % 864000) END
-           FROM generate_series(1, $1) AS n""", ads, ids)
+           FROM generate_series(1, $1) AS n""",
+        ads,
+        ids,
+    )
     await conn.execute("ANALYZE ads")
     return ids
 
@@ -66,12 +72,14 @@ async def main(args: argparse.Namespace) -> None:
         rng, now = random.Random(1), datetime.now(UTC)
         channel = channel_ids[0]
         baseline = await timed(args.runs, lambda: conn.fetchval("SELECT 1"))
-        picks = await timed(args.runs, lambda: pick_repost(conn, channel, exclude=None, now=now,
-                                                           rng=rng))
+        picks = await timed(args.runs, lambda: pick_repost(conn, channel, exclude=None, now=now, rng=rng))
         plan = await conn.fetch(
             "EXPLAIN (ANALYZE, COSTS OFF) SELECT id, last_shown_at FROM ads WHERE channel_id = $1 "
             "AND status = 'published' AND id IS DISTINCT FROM $2 "
-            "ORDER BY last_shown_at NULLS FIRST, id LIMIT 50", channel, None)
+            "ORDER BY last_shown_at NULLS FIRST, id LIMIT 50",
+            channel,
+            None,
+        )
         await conn.close()
     finally:
         pg.stop()

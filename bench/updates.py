@@ -31,8 +31,10 @@ from app.main import free_port  # noqa: E402
 from app.sandbox.app import make_sandbox_app  # noqa: E402
 from app.sandbox.world import World  # noqa: E402
 
-TOKENS = {"echo": "5000000001:BenchEchoBotTokenXXXXXXXXXXXXXXXXXXXX",
-          "bozor": "5000000002:BenchBozorBotTokenXXXXXXXXXXXXXXXXXXX"}
+TOKENS = {
+    "echo": "5000000001:BenchEchoBotTokenXXXXXXXXXXXXXXXXXXXX",
+    "bozor": "5000000002:BenchBozorBotTokenXXXXXXXXXXXXXXXXXXX",
+}
 
 
 class Replies:
@@ -67,8 +69,9 @@ async def wait_until(check, seconds: float, what: str) -> None:
 
 def start_bot(kind: str, sandbox_url: str, dsn: str, data_dir: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
-    env.update(BOT_TOKEN=TOKENS[kind], TELEGRAM_API_URL=sandbox_url, LOG_LEVEL="WARNING",
-               PYTHONPATH=str(ROOT))
+    env.update(
+        BOT_TOKEN=TOKENS[kind], TELEGRAM_API_URL=sandbox_url, LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT)
+    )
     if kind == "echo":
         command = [sys.executable, "bench/echo_bot.py"]
     else:
@@ -87,8 +90,9 @@ async def throughput(world: World, replies: Replies, users: list[int], total: in
     return total / (replies.last_at - started)
 
 
-async def latency(world: World, replies: Replies, users: list[int], rate: int, seconds: float
-                  ) -> tuple[float, float, float]:
+async def latency(
+    world: World, replies: Replies, users: list[int], rate: int, seconds: float
+) -> tuple[float, float, float]:
     replies.latencies.clear()
     total = int(rate * seconds)
     expected = replies.count + total
@@ -107,11 +111,11 @@ async def latency(world: World, replies: Replies, users: list[int], rate: int, s
     return statistics.median(ms), ms[int(len(ms) * 0.99) - 1], achieved
 
 
-async def run_one(kind: str, world: World, sandbox_url: str, dsn: str, tmp: Path,
-                  args: argparse.Namespace) -> dict:
+async def run_one(
+    kind: str, world: World, sandbox_url: str, dsn: str, tmp: Path, args: argparse.Namespace
+) -> dict:
     bot = world.add_bot(TOKENS[kind])
-    users = [world.add_user(f"User{i}", id=700_000_000 + i, language_code="ru").id
-             for i in range(args.users)]
+    users = [world.add_user(f"User{i}", id=700_000_000 + i, language_code="ru").id for i in range(args.users)]
     replies = Replies(world, bot.id)
     process = start_bot(kind, sandbox_url, dsn, tmp / kind)
     try:
@@ -148,10 +152,14 @@ async def main(args: argparse.Namespace) -> None:
         pg.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"\nupdates pipeline ({args.updates} updates, {args.users} users)")
-    print(f"  bare aiogram echo : {echo['rate']:8.0f} updates/s   "
-          f"p50 {echo['p50']:6.1f} ms  p99 {echo['p99']:6.1f} ms at {echo['offered']:.0f}/s")
-    print(f"  bozor full path   : {bozor['rate']:8.0f} updates/s   "
-          f"p50 {bozor['p50']:6.1f} ms  p99 {bozor['p99']:6.1f} ms at {bozor['offered']:.0f}/s")
+    print(
+        f"  bare aiogram echo : {echo['rate']:8.0f} updates/s   "
+        f"p50 {echo['p50']:6.1f} ms  p99 {echo['p99']:6.1f} ms at {echo['offered']:.0f}/s"
+    )
+    print(
+        f"  bozor full path   : {bozor['rate']:8.0f} updates/s   "
+        f"p50 {bozor['p50']:6.1f} ms  p99 {bozor['p99']:6.1f} ms at {bozor['offered']:.0f}/s"
+    )
     print(f"  ratio bozor/echo  : {bozor['rate'] / echo['rate']:.2f}   (target >= 0.80)")
 
 

@@ -145,8 +145,12 @@ def make_config(tmp_path: Path, database_url: str) -> Callable[..., Config]:
     """Config as the environment would give it, pointed at this test's database."""
 
     def build(**overrides: str) -> Config:
-        env = {"DATABASE_URL": database_url, "DATA_DIR": str(tmp_path / "data"),
-               "PORT": str(free_port()), "LOG_LEVEL": "INFO"}
+        env = {
+            "DATABASE_URL": database_url,
+            "DATA_DIR": str(tmp_path / "data"),
+            "PORT": str(free_port()),
+            "LOG_LEVEL": "INFO",
+        }
         env.update(overrides)
         return load_config(env, dotenv=tmp_path / "no.env")
 

@@ -29,16 +29,19 @@ _ = Translator("uz")("ru")
 LINK = "https://t.me/bozor_bot?start=ad_1"
 
 
-@pytest.mark.parametrize(("text", "amount", "currency", "negotiable"), [
-    ("1 500 000 so'm", Decimal("1500000.00"), "UZS", False),
-    ("850000", Decimal("850000.00"), "UZS", False),
-    ("$1200", Decimal("1200.00"), "USD", False),
-    ("1200 usd", Decimal("1200.00"), "USD", False),
-    ("99,50 $", Decimal("99.50"), "USD", False),
-    ("1 200 000 сум", Decimal("1200000.00"), "UZS", False),
-    ("Договорная", None, None, True),
-    ("kelishiladi", None, None, True),
-])
+@pytest.mark.parametrize(
+    ("text", "amount", "currency", "negotiable"),
+    [
+        ("1 500 000 so'm", Decimal("1500000.00"), "UZS", False),
+        ("850000", Decimal("850000.00"), "UZS", False),
+        ("$1200", Decimal("1200.00"), "USD", False),
+        ("1200 usd", Decimal("1200.00"), "USD", False),
+        ("99,50 $", Decimal("99.50"), "USD", False),
+        ("1 200 000 сум", Decimal("1200000.00"), "UZS", False),
+        ("Договорная", None, None, True),
+        ("kelishiladi", None, None, True),
+    ],
+)
 def test_prices_are_read_as_sellers_write_them(text, amount, currency, negotiable) -> None:
     assert parse_price(text) == Price(amount, currency, negotiable)
 
@@ -66,9 +69,15 @@ def test_contacts_are_phones_or_usernames() -> None:
 
 
 def draft(**changes) -> Draft:
-    values = dict(channel_id=1, title="Velosiped Stels", description="Yaxshi holatda",
-                  price=parse_price("1 500 000"), district="Chilonzor", contact="+998901234567",
-                  photos=[Photo("f1", "u1")])
+    values = dict(
+        channel_id=1,
+        title="Velosiped Stels",
+        description="Yaxshi holatda",
+        price=parse_price("1 500 000"),
+        district="Chilonzor",
+        contact="+998901234567",
+        photos=[Photo("f1", "u1")],
+    )
     values.update(changes)
     return Draft(**values)
 
@@ -88,8 +97,9 @@ def test_a_description_that_does_not_fit_the_caption_says_how_much_to_cut() -> N
     excess = caption_excess(long, _, hashtag="transport", link=LINK)
     assert excess > 0
     shorter = draft(description="x" * (1100 - excess))
-    longest = max(len(caption(shorter, _, hashtag="transport", link=LINK, mark=m))
-                  for m in ("sold", "expired"))
+    longest = max(
+        len(caption(shorter, _, hashtag="transport", link=LINK, mark=m)) for m in ("sold", "expired")
+    )
     assert longest == CAPTION_LIMIT
 
 
@@ -108,17 +118,20 @@ async def test_pre_moderation_flags_but_still_submits(db: asyncpg.Connection) ->
     channel_id = await seed(db)
     first = await submit(db, draft(channel_id=channel_id), 1001)
     assert first["status"] == "pending" and first["flags"] == []
-    again = await submit(db, draft(channel_id=channel_id, title="VELOSIPED, stels!",
-                                   photos=[Photo("f9", "u1")]), 1001)
+    again = await submit(
+        db, draft(channel_id=channel_id, title="VELOSIPED, stels!", photos=[Photo("f9", "u1")]), 1001
+    )
     kinds = {f["kind"] for f in again["flags"]}
     assert kinds == {"duplicate_text", "duplicate_photo"}  # the second ad of two allowed a day
-    third = await submit(db, draft(channel_id=channel_id, title="Kazino kartasi",
-                                   photos=[Photo("f3", "u3")]), 1001)
+    third = await submit(
+        db, draft(channel_id=channel_id, title="Kazino kartasi", photos=[Photo("f3", "u3")]), 1001
+    )
     assert {f["kind"] for f in third["flags"]} == {"banned_word", "daily_limit"}
 
 
-async def test_two_admins_at_once_exactly_one_decision_wins(database_url: str,
-                                                           db: asyncpg.Connection) -> None:
+async def test_two_admins_at_once_exactly_one_decision_wins(
+    database_url: str, db: asyncpg.Connection
+) -> None:
     channel_id = await seed(db)
     ad = await submit(db, draft(channel_id=channel_id), 1001)
     pool = await create_pool(database_url)
@@ -141,8 +154,7 @@ async def test_two_admins_at_once_exactly_one_decision_wins(database_url: str,
     assert [e["kind"] for e in events][1:] in (["approved"], ["rejected"])
 
 
-async def test_only_the_channels_admins_decide_and_rejections_need_a_reason(
-        db: asyncpg.Connection) -> None:
+async def test_only_the_channels_admins_decide_and_rejections_need_a_reason(db: asyncpg.Connection) -> None:
     channel_id = await seed(db)
     ad = await submit(db, draft(channel_id=channel_id), 1001)
     with pytest.raises(AdError, match="Only the channel's admins"):

@@ -67,7 +67,8 @@ async def test_every_update_is_journaled(bozor, sandbox, db) -> None:
         await nodira.send(text)
     await eventually(lambda: _count_bot_messages(nodira, 3))
     rows = await db.fetch(
-        "SELECT kind, payload FROM update_journal WHERE user_id = $1 ORDER BY update_id", nodira.id)
+        "SELECT kind, payload FROM update_journal WHERE user_id = $1 ORDER BY update_id", nodira.id
+    )
     assert [r["payload"]["message"]["text"] for r in rows] == ["/start", "salom", "/help"]
     assert {r["kind"] for r in rows} == {"message"}
 
@@ -88,12 +89,14 @@ async def test_menu_buttons_edit_the_message_in_place(bozor, sandbox) -> None:
     await aziz.send("/start")
     menu = await aziz.wait_for_bot("Assalomu alaykum")
     await aziz.press("🌐 Til")
-    edited = await aziz.wait_for_bot(lambda m: m["message_id"] == menu["message_id"]
-                                     and m.get("text") == "Tilni tanlang:")
+    edited = await aziz.wait_for_bot(
+        lambda m: m["message_id"] == menu["message_id"] and m.get("text") == "Tilni tanlang:"
+    )
     assert {"O'zbekcha", "Русский", "English", "⬅️ Orqaga"} <= set(button_texts(edited))
     await aziz.press("⬅️ Orqaga")
-    back = await aziz.wait_for_bot(lambda m: m["message_id"] == menu["message_id"]
-                                   and m.get("text", "").startswith("Assalomu alaykum"))
+    back = await aziz.wait_for_bot(
+        lambda m: m["message_id"] == menu["message_id"] and m.get("text", "").startswith("Assalomu alaykum")
+    )
     assert back.get("edit_date")
 
 
@@ -119,20 +122,17 @@ async def test_language_choice_is_remembered_across_a_restart(bot_config: Config
         await second.stop()
 
 
-async def test_blocking_the_bot_marks_the_user_and_a_new_message_clears_it(bozor, sandbox,
-                                                                          db) -> None:
+async def test_blocking_the_bot_marks_the_user_and_a_new_message_clears_it(bozor, sandbox, db) -> None:
     ali = await sandbox.user("Ali", language_code="uz")
     await ali.send("/start")
     await ali.wait_for_bot("Assalomu alaykum")
     await ali.block()
-    blocked = await eventually(lambda: db.fetchval(
-        "SELECT blocked_bot_at FROM users WHERE id = $1", ali.id))
+    blocked = await eventually(lambda: db.fetchval("SELECT blocked_bot_at FROM users WHERE id = $1", ali.id))
     assert blocked is not None
 
     await ali.unblock()
     await ali.send("/start")
-    await ali.wait_for_bot(lambda m: m.get("text", "").startswith("Assalomu") and
-                           m["message_id"] > 2)
+    await ali.wait_for_bot(lambda m: m.get("text", "").startswith("Assalomu") and m["message_id"] > 2)
     assert await db.fetchval("SELECT blocked_bot_at FROM users WHERE id = $1", ali.id) is None
 
 
@@ -159,8 +159,9 @@ async def test_the_command_menu_is_set_in_each_language(bozor, sandbox_server) -
     assert isinstance(bozor.pool, asyncpg.Pool)
 
 
-async def test_a_database_failure_gets_a_polite_apology_not_silence(bozor, sandbox, pg_admin_dsn,
-                                                                    database_url) -> None:
+async def test_a_database_failure_gets_a_polite_apology_not_silence(
+    bozor, sandbox, pg_admin_dsn, database_url
+) -> None:
     from tests.conftest import with_database
 
     aziz = await sandbox.user("Aziz", language_code="uz")

@@ -18,15 +18,35 @@ def cli(database_url: str, tmp_path: Path, *args: str):
     return run_bozor({"DATABASE_URL": database_url, "DATA_DIR": str(tmp_path)}, *args)
 
 
-def test_an_operator_sets_up_a_channel_from_the_command_line(database_url: str,
-                                                             tmp_path: Path) -> None:
-    added = cli(database_url, tmp_path, "channel", "add", "--title", "Bozor Toshkent",
-                "--chat", "@bozor_tsh", "--language", "ru")
+def test_an_operator_sets_up_a_channel_from_the_command_line(database_url: str, tmp_path: Path) -> None:
+    added = cli(
+        database_url,
+        tmp_path,
+        "channel",
+        "add",
+        "--title",
+        "Bozor Toshkent",
+        "--chat",
+        "@bozor_tsh",
+        "--language",
+        "ru",
+    )
     assert added.returncode == 0, added.stderr
     assert "channel #1 added: Bozor Toshkent" in added.stdout
 
-    changed = cli(database_url, tmp_path, "channel", "set", "@bozor_tsh", "--repost-minutes", "45",
-                  "--quiet-hours", "23:00-07:00", "--checkin-days", "2")
+    changed = cli(
+        database_url,
+        tmp_path,
+        "channel",
+        "set",
+        "@bozor_tsh",
+        "--repost-minutes",
+        "45",
+        "--quiet-hours",
+        "23:00-07:00",
+        "--checkin-days",
+        "2",
+    )
     assert changed.returncode == 0, changed.stderr
     assert "re-post every 45 min, quiet 23:00-07:00, check-in every 2 d" in changed.stdout
 
@@ -34,8 +54,7 @@ def test_an_operator_sets_up_a_channel_from_the_command_line(database_url: str,
     assert "user 555001 is now an admin of Bozor Toshkent" in admin.stdout
 
 
-def test_a_bad_setting_is_one_clear_line_and_changes_nothing(database_url: str,
-                                                             tmp_path: Path) -> None:
+def test_a_bad_setting_is_one_clear_line_and_changes_nothing(database_url: str, tmp_path: Path) -> None:
     cli(database_url, tmp_path, "channel", "add", "--title", "Bozor", "--chat", "@bozor_sam")
     result = cli(database_url, tmp_path, "channel", "set", "@bozor_sam", "--quiet-hours", "late")
     assert result.returncode == 2
@@ -49,12 +68,19 @@ def test_a_bad_setting_is_one_clear_line_and_changes_nothing(database_url: str,
 async def test_settings_are_validated_before_anything_is_stored(db: asyncpg.Connection) -> None:
     channel = await channels.create_channel(db, title="Bozor", chat_ref="t.me/bozor_nam")
     assert channel["username"] == "bozor_nam" and channel["language"] == "uz"
-    for bad in ({"repost_minutes": 0}, {"language": "fr"}, {"timezone": "Mars/Olympus"},
-                {"checkin_max_asks": 0}, {"quiet_hours": "07:00-07:00"}, {"title": " "}):
+    for bad in (
+        {"repost_minutes": 0},
+        {"language": "fr"},
+        {"timezone": "Mars/Olympus"},
+        {"checkin_max_asks": 0},
+        {"quiet_hours": "07:00-07:00"},
+        {"title": " "},
+    ):
         with pytest.raises(ChannelError):
             await channels.update_settings(db, channel["id"], **bad)
-    row = await channels.update_settings(db, channel["id"], repost_minutes=10,
-                                         quiet_hours="22:30-06:00", keep_old_posts=True)
+    row = await channels.update_settings(
+        db, channel["id"], repost_minutes=10, quiet_hours="22:30-06:00", keep_old_posts=True
+    )
     assert row["repost_every"] == timedelta(minutes=10)
     assert (row["quiet_from"], row["quiet_to"]) == (time(22, 30), time(6, 0))
     with pytest.raises(ChannelError, match="already exists"):

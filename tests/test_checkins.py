@@ -21,13 +21,11 @@ async def published_ad(db: asyncpg.Connection, **settings) -> int:
     await db.execute("INSERT INTO users (id, first_name) VALUES (2, 'Admin')")
     await channels.add_admin(db, channel["id"], 2)
     assert (await decide(db, ad_id, 2, approve=True)).won
-    await db.execute("UPDATE ads SET next_checkin_at = $2 WHERE id = $1", ad_id,
-                     START + timedelta(days=3))
+    await db.execute("UPDATE ads SET next_checkin_at = $2 WHERE id = $1", ad_id, START + timedelta(days=3))
     return ad_id
 
 
-async def test_unanswered_asks_expire_the_ad_after_the_channels_limit(db: asyncpg.Connection
-                                                                      ) -> None:
+async def test_unanswered_asks_expire_the_ad_after_the_channels_limit(db: asyncpg.Connection) -> None:
     ad_id = await published_ad(db, checkin_days=3, checkin_max_asks=2)
     assert await due_checkins(db, START + timedelta(days=2)) == []  # not due yet
     first = await due_checkins(db, START + timedelta(days=3))
@@ -40,8 +38,7 @@ async def test_unanswered_asks_expire_the_ad_after_the_channels_limit(db: asyncp
     assert await due_checkins(db, START + timedelta(days=30)) == []
 
 
-async def test_still_selling_resets_the_asks_and_sold_stops_everything(db: asyncpg.Connection
-                                                                       ) -> None:
+async def test_still_selling_resets_the_asks_and_sold_stops_everything(db: asyncpg.Connection) -> None:
     ad_id = await published_ad(db, checkin_days=3, checkin_max_asks=1)
     await due_checkins(db, START + timedelta(days=3))
     answered = await still_selling(db, ad_id, 1, START + timedelta(days=3, hours=2))
@@ -52,6 +49,7 @@ async def test_still_selling_resets_the_asks_and_sold_stops_everything(db: async
     assert sold["status"] == "sold" and sold["next_checkin_at"] is None
     assert await due_checkins(db, START + timedelta(days=60)) == []
     assert await withdraw(db, ad_id, 1) is None  # a sold ad stays sold
-    kinds = [r["kind"] for r in await db.fetch(
-        "SELECT kind FROM ad_events WHERE ad_id = $1 ORDER BY id", ad_id)]
+    kinds = [
+        r["kind"] for r in await db.fetch("SELECT kind FROM ad_events WHERE ad_id = $1 ORDER BY id", ad_id)
+    ]
     assert kinds == ["approved", "checkin_asked", "still_selling", "sold"]

@@ -17,17 +17,31 @@ ROOT = Path(__file__).resolve().parents[1]
 def run_bozor(env: dict[str, str], *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME")}
     clean.update(env)
-    return subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, env=clean, text=True,
-                          capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "run.py", *args],
+        cwd=ROOT,
+        env=clean,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("PORT", "eighty"), ("PORT", "70000"), ("TELEGRAM_MODE", "carrier-pigeon"),
-    ("DEFAULT_LANGUAGE", "fr"), ("LOG_LEVEL", "LOUD"), ("BOT_TOKEN", "not-a-token"),
-    ("DATABASE_URL", "mysql://x"), ("PUBLIC_URL", "example.org"),
-])
-def test_bad_value_exits_2_with_one_line_naming_the_variable(tmp_path: Path, name: str,
-                                                             value: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PORT", "eighty"),
+        ("PORT", "70000"),
+        ("TELEGRAM_MODE", "carrier-pigeon"),
+        ("DEFAULT_LANGUAGE", "fr"),
+        ("LOG_LEVEL", "LOUD"),
+        ("BOT_TOKEN", "not-a-token"),
+        ("DATABASE_URL", "mysql://x"),
+        ("PUBLIC_URL", "example.org"),
+    ],
+)
+def test_bad_value_exits_2_with_one_line_naming_the_variable(tmp_path: Path, name: str, value: str) -> None:
     result = run_bozor({name: value, "DATA_DIR": str(tmp_path)})
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
@@ -38,8 +52,7 @@ def test_bad_value_exits_2_with_one_line_naming_the_variable(tmp_path: Path, nam
 
 def test_webhook_mode_without_public_url_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="PUBLIC_URL"):
-        load_config({"TELEGRAM_MODE": "webhook", "DATA_DIR": str(tmp_path)},
-                    dotenv=tmp_path / "none")
+        load_config({"TELEGRAM_MODE": "webhook", "DATA_DIR": str(tmp_path)}, dotenv=tmp_path / "none")
 
 
 def test_defaults_mean_sandbox_embedded_database_and_disk_media(tmp_path: Path) -> None:

@@ -42,7 +42,8 @@ async def test_cyrillic_and_uzbek_case_rules_work(server: EmbeddedPostgres) -> N
     conn = await asyncpg.connect(server.start())
     row = await conn.fetchrow(
         "SELECT upper('велосипед') AS up, 'ВЕЛОСИПЕД продаю' ILIKE '%велосипед%' AS found, "
-        "lower('OʻZBEKISTON') AS uz")
+        "lower('OʻZBEKISTON') AS uz"
+    )
     await conn.close()
     assert row["up"] == "ВЕЛОСИПЕД" and row["found"] is True and row["uz"] == "oʻzbekiston"
 
@@ -90,8 +91,7 @@ def test_a_second_bozor_on_the_same_data_dir_is_refused(server: EmbeddedPostgres
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root has a server user to switch to")
-def test_as_root_the_server_runs_unprivileged_and_parents_keep_their_modes(
-        server: EmbeddedPostgres) -> None:
+def test_as_root_the_server_runs_unprivileged_and_parents_keep_their_modes(server: EmbeddedPostgres) -> None:
     parent = server.root.parent
     before = parent.stat().st_mode, parent.stat().st_uid
     server.start()
@@ -113,8 +113,7 @@ def test_as_root_a_closed_parent_folder_is_reported_not_opened(tmp_path: Path) -
     assert tmp_path.parent.stat().st_mode == closed
 
 
-async def test_a_command_uses_the_running_server_without_stopping_it(server: EmbeddedPostgres
-                                                                     ) -> None:
+async def test_a_command_uses_the_running_server_without_stopping_it(server: EmbeddedPostgres) -> None:
     dsn = server.start()
     command = EmbeddedPostgres(server.root, fast=True)
     assert command.start(attach=True) == dsn

@@ -19,9 +19,26 @@ def template(tmp_path_factory: pytest.TempPathFactory):
     """The texts in the code today, extracted the way `make messages` does."""
     pot = tmp_path_factory.mktemp("i18n") / "bozor.pot"
     pybabel = Path(sys.executable).parent / "pybabel"
-    subprocess.run([str(pybabel), "extract", "-F", "babel.cfg", "-k", "_", "-k", "N_",
-                    "-o", str(pot), "--no-location", "--omit-header", "."],
-                   cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [
+            str(pybabel),
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_",
+            "-k",
+            "N_",
+            "-o",
+            str(pot),
+            "--no-location",
+            "--omit-header",
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     with pot.open("rb") as handle:
         return read_po(handle)
 

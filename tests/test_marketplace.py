@@ -33,8 +33,9 @@ async def market(bozor, sandbox):
     async with bozor.pool.acquire() as conn:
         row = await channels.create_channel(conn, title="Bozor Demo", chat_ref="@bozor_demo")
         await conn.execute("UPDATE channels SET chat_id = $2 WHERE id = $1", row["id"], channel.id)
-        await channels.add_category(conn, row["id"], "transport",
-                                    {"uz": "Transport", "ru": "Транспорт", "en": "Transport"})
+        await channels.add_category(
+            conn, row["id"], "transport", {"uz": "Transport", "ru": "Транспорт", "en": "Transport"}
+        )
         for admin in (olga, bek):
             await channels.add_admin(conn, row["id"], admin.id)
     return {"channel": channel, "olga": olga, "bek": bek, "seller": seller, "channel_id": row["id"]}
@@ -77,16 +78,18 @@ async def test_the_whole_life_of_an_ad(bozor, market) -> None:
     album = [m for m in await channel.posts() if m.get("media_group_id") == post["media_group_id"]]
     assert len(album) == 2 and "1 500 000 so'm" in post["caption"] and "#transport" in post["caption"]
     await seller.wait_for_bot("chop etildi", timeout=10)
-    decided = await bek.wait_for_bot(lambda m: "Tasdiqladi: @olga_admin" in m.get("text", ""),
-                                     timeout=10, since=0)
+    decided = await bek.wait_for_bot(
+        lambda m: "Tasdiqladi: @olga_admin" in m.get("text", ""), timeout=10, since=0
+    )
     assert buttons(decided) == []
 
     msgs = bozor.dispatcher.workflow_data["ad_messages"]
     now = datetime.now(UTC)
     async with bozor.pool.acquire() as conn, conn.transaction():
         assert await run_reposts(conn, now, random.Random(1), msgs) == 1
-    repost = await channel.wait_for_post(lambda m: "Velosiped" in m.get("caption", "")
-                                         and m["message_id"] > post["message_id"] + 1, timeout=10)
+    repost = await channel.wait_for_post(
+        lambda m: "Velosiped" in m.get("caption", "") and m["message_id"] > post["message_id"] + 1, timeout=10
+    )
     first_copy_gone = await _eventually_deleted(channel, post["message_id"])
     assert first_copy_gone and repost
 
@@ -94,8 +97,7 @@ async def test_the_whole_life_of_an_ad(bozor, market) -> None:
         assert await run_checkins(conn, now + timedelta(days=3, minutes=1), msgs, UZ) == 1
     await seller.wait_for_bot("hali sotuvdami", timeout=10)
     await seller.press("✅ Sotildi")
-    sold = await channel.wait_for_post(lambda m: m.get("caption", "").startswith("❌ SOTILDI"),
-                                       timeout=10)
+    sold = await channel.wait_for_post(lambda m: m.get("caption", "").startswith("❌ SOTILDI"), timeout=10)
     assert sold["message_id"] == repost["message_id"]
     async with bozor.pool.acquire() as conn, conn.transaction():
         assert await run_reposts(conn, now + timedelta(hours=5), random.Random(2), msgs) == 0
@@ -112,8 +114,7 @@ async def _eventually_deleted(channel, message_id: int) -> bool:
     return False
 
 
-async def test_bad_answers_are_explained_and_the_step_is_asked_again(bozor, market,
-                                                                     sandbox) -> None:
+async def test_bad_answers_are_explained_and_the_step_is_asked_again(bozor, market, sandbox) -> None:
     # A person types slower than this test: Telegram's 1 message/s per chat is not its subject
     # (test_the_whole_life_of_an_ad runs under the real limits).
     await sandbox.limits(private_per_second=50, private_burst=50)
@@ -160,8 +161,9 @@ async def test_a_rejection_with_a_typed_reason_reaches_the_seller(bozor, market)
     await bek.wait_for_bot("Rad etildi")
     rejected = await seller.wait_for_bot("chop etilmadi", timeout=10)
     assert "Rasmlar juda xira" in rejected["text"]
-    note = await olga.wait_for_bot(lambda m: "Отклонил(а): @bek_admin" in m.get("text", ""),
-                                   timeout=10, since=0)
+    note = await olga.wait_for_bot(
+        lambda m: "Отклонил(а): @bek_admin" in m.get("text", ""), timeout=10, since=0
+    )
     assert buttons(note) == []
     assert await market["channel"].posts() == []
 
@@ -188,8 +190,7 @@ async def test_a_draft_survives_a_restart(bot_config, sandbox, market, bozor) ->
 
 async def album_count(channel, title: str) -> int:
     """How many distinct copies (albums) of the ad the channel shows."""
-    return len({m.get("media_group_id") for m in await channel.posts()
-                if title in (m.get("caption") or "")})
+    return len({m.get("media_group_id") for m in await channel.posts() if title in (m.get("caption") or "")})
 
 
 async def submitted(market, sandbox, title: str) -> None:
@@ -207,17 +208,23 @@ async def test_two_admins_approving_at_once_publish_exactly_once(bozor, market, 
     await asyncio.gather(olga.press("✅ Одобрить"), bek.press("✅ Tasdiqlash"))
     await channel.wait_for_post("Muzlatgich Artel", timeout=10)
     for admin in (olga, bek):
-        await admin.wait_for_bot(lambda m: ("Tasdiqladi" in m.get("text", "")
-                                            or "Одобрил" in m.get("text", "")), since=0, timeout=10)
+        await admin.wait_for_bot(
+            lambda m: "Tasdiqladi" in m.get("text", "") or "Одобрил" in m.get("text", ""), since=0, timeout=10
+        )
     await asyncio.sleep(0.5)  # anything duplicated would have been sent by now
     assert await album_count(channel, "Muzlatgich Artel") == 1
-    winners = {m["text"].rsplit(": ", 1)[-1] for a in (olga, bek) for m in await a.bot_messages()
-               if "Tasdiqladi" in m.get("text", "") or "Одобрил" in m.get("text", "")}
+    winners = {
+        m["text"].rsplit(": ", 1)[-1]
+        for a in (olga, bek)
+        for m in await a.bot_messages()
+        if "Tasdiqladi" in m.get("text", "") or "Одобрил" in m.get("text", "")
+    }
     assert len(winners) == 1  # both notes name the same admin
 
 
-async def test_a_crash_between_approval_and_publication_publishes_once(bot_config, bozor, market,
-                                                                      sandbox) -> None:
+async def test_a_crash_between_approval_and_publication_publishes_once(
+    bot_config, bozor, market, sandbox
+) -> None:
     from app.main import Bozor
 
     await submitted(market, sandbox, "Televizor Samsung")
@@ -242,16 +249,14 @@ async def test_a_crash_between_approval_and_publication_publishes_once(bot_confi
 
 async def test_server_errors_during_publication_still_publish_once(bozor, market, sandbox) -> None:
     await submitted(market, sandbox, "Kir yuvish mashinasi")
-    await sandbox.faults(seed=3, errors={"rate": 0.6, "status": 502,
-                                         "methods": ["sendMediaGroup"]})
+    await sandbox.faults(seed=3, errors={"rate": 0.6, "status": 502, "methods": ["sendMediaGroup"]})
     await market["bek"].press("✅ Tasdiqlash")
     await market["channel"].wait_for_post("Kir yuvish mashinasi", timeout=20)
     await asyncio_sleep(0.5)
     assert await album_count(market["channel"], "Kir yuvish mashinasi") == 1
 
 
-async def test_a_post_whose_answer_was_lost_is_uncertain_not_duplicated(bozor, market,
-                                                                        sandbox) -> None:
+async def test_a_post_whose_answer_was_lost_is_uncertain_not_duplicated(bozor, market, sandbox) -> None:
     from app.domain.outbox import list_uncertain
 
     await submitted(market, sandbox, "Noutbuk Lenovo")

@@ -17,8 +17,7 @@ async def _approve_and_see_post(world: dict, title: str) -> dict:
     return await world["channel"].wait_for_post(title, timeout=10)
 
 
-async def test_an_edited_ad_goes_back_to_moderation_and_its_post_is_updated(
-        bozor, market, sandbox) -> None:  # noqa: F811
+async def test_an_edited_ad_goes_back_to_moderation_and_its_post_is_updated(bozor, market, sandbox) -> None:  # noqa: F811
     await sandbox.limits(private_per_second=50, private_burst=50)
     seller, olga, channel = market["seller"], market["olga"], market["channel"]
     await fill_wizard(seller)
@@ -47,8 +46,7 @@ async def test_an_edited_ad_goes_back_to_moderation_and_its_post_is_updated(
     assert "Velosiped Stels" in old["caption"]
 
     await olga.press("✅ Одобрить", message_id=note["message_id"])
-    updated = await channel.wait_for_post(lambda m: "Velosiped Carrera" in m.get("caption", ""),
-                                          timeout=10)
+    updated = await channel.wait_for_post(lambda m: "Velosiped Carrera" in m.get("caption", ""), timeout=10)
     assert updated["message_id"] == post["message_id"]  # edited in place, not a new copy
     assert len([m for m in await channel.posts() if m.get("caption")]) == 1
     await seller.wait_for_bot("Velosiped Carrera", timeout=10)
@@ -64,14 +62,14 @@ async def _open_edit(seller, title: str = "Velosiped Stels") -> None:
     await seller.wait_for_bot("Tekshiruvga yuborasizmi", timeout=10)
 
 
-async def test_an_edit_with_new_photos_replaces_the_album_in_the_channel(
-        bozor, market, sandbox) -> None:  # noqa: F811
+async def test_an_edit_with_new_photos_replaces_the_album_in_the_channel(bozor, market, sandbox) -> None:  # noqa: F811
     await sandbox.limits(private_per_second=50, private_burst=50)
     seller, olga, channel = market["seller"], market["olga"], market["channel"]
     await fill_wizard(seller)
     post = await _approve_and_see_post(market, "Velosiped Stels")
-    old_album = {m["message_id"] for m in await channel.posts()
-                 if m.get("media_group_id") == post["media_group_id"]}
+    old_album = {
+        m["message_id"] for m in await channel.posts() if m.get("media_group_id") == post["media_group_id"]
+    }
     assert len(old_album) == 2
     await seller.wait_for_bot("chop etildi", timeout=10)
 
@@ -85,14 +83,19 @@ async def test_an_edit_with_new_photos_replaces_the_album_in_the_channel(
     last = (await olga.last_bot_message())["message_id"]
     await seller.press(callback_data="ad:submit:0:")
     note = await olga.wait_for_bot(
-        lambda m: m.get("text", "").startswith("Новое объявление #1") and "Одобрить" in str(m)
-        and m["message_id"] > last, timeout=10)
+        lambda m: (
+            m.get("text", "").startswith("Новое объявление #1")
+            and "Одобрить" in str(m)
+            and m["message_id"] > last
+        ),
+        timeout=10,
+    )
     await olga.press("✅ Одобрить", message_id=note["message_id"])
 
     # An album cannot change its photos in place: the old one goes, one new photo comes.
     new = await channel.wait_for_post(
-        lambda m: "Velosiped Stels" in m.get("caption", "") and m["message_id"] not in old_album,
-        timeout=10)
+        lambda m: "Velosiped Stels" in m.get("caption", "") and m["message_id"] not in old_album, timeout=10
+    )
     for _ in range(100):
         live = {m["message_id"] for m in await channel.posts()}
         if not live & old_album:
@@ -103,8 +106,7 @@ async def test_an_edit_with_new_photos_replaces_the_album_in_the_channel(
     assert [m["message_id"] for m in await channel.posts() if m.get("caption")] == [new["message_id"]]
 
 
-async def test_a_rejected_edit_takes_the_post_out_of_the_channel(
-        bozor, market, sandbox) -> None:  # noqa: F811
+async def test_a_rejected_edit_takes_the_post_out_of_the_channel(bozor, market, sandbox) -> None:  # noqa: F811
     await sandbox.limits(private_per_second=50, private_burst=50)
     seller, olga, channel = market["seller"], market["olga"], market["channel"]
     await fill_wizard(seller)
@@ -134,8 +136,7 @@ async def test_a_rejected_edit_takes_the_post_out_of_the_channel(
         assert await conn.fetchval("SELECT status FROM ads WHERE id = 1") == "rejected"
 
 
-async def test_a_seller_who_blocked_the_bot_is_marked_and_gets_nothing_more(
-        bozor, market) -> None:  # noqa: F811
+async def test_a_seller_who_blocked_the_bot_is_marked_and_gets_nothing_more(bozor, market) -> None:  # noqa: F811
     seller, channel = market["seller"], market["channel"]
     await fill_wizard(seller, title="Eski divan")
     await seller.block()
@@ -146,8 +147,7 @@ async def test_a_seller_who_blocked_the_bot_is_marked_and_gets_nothing_more(
     assert {r["method"] for r in rows} == {"sendMessage", "forwardMessage"}
     assert {r["status"] for r in rows} == {"blocked"}
     async with bozor.pool.acquire() as conn:
-        assert await conn.fetchval("SELECT blocked_bot_at IS NOT NULL FROM users WHERE id = $1",
-                                   seller.id)
+        assert await conn.fetchval("SELECT blocked_bot_at IS NOT NULL FROM users WHERE id = $1", seller.id)
     assert not [m for m in await seller.bot_messages() if "chop etildi" in m.get("text", "")]
     assert [m for m in await channel.posts() if "Eski divan" in m.get("caption", "")]
 
@@ -156,8 +156,10 @@ async def _settled_rows(bozor, chat_id: int) -> list:
     """The outbox rows to the seller about the ad, once none is waiting to be sent."""
     for _ in range(200):
         async with bozor.pool.acquire() as conn:
-            rows = await conn.fetch("SELECT method, status FROM outbox WHERE chat_id = $1 "
-                                    "AND ref_kind = 'ad' ORDER BY id", chat_id)
+            rows = await conn.fetch(
+                "SELECT method, status FROM outbox WHERE chat_id = $1 AND ref_kind = 'ad' ORDER BY id",
+                chat_id,
+            )
         if rows and all(r["status"] not in ("pending", "sending") for r in rows):
             return rows
         await asyncio.sleep(0.05)

@@ -19,8 +19,7 @@ async def test_migrating_twice_applies_nothing_the_second_time(db: asyncpg.Conne
     assert [r["name"] for r in rows] == sorted(p.name for p in SQL_DIR.glob("*.sql"))
 
 
-async def test_an_edited_applied_migration_is_refused(db: asyncpg.Connection,
-                                                      tmp_path: Path) -> None:
+async def test_an_edited_applied_migration_is_refused(db: asyncpg.Connection, tmp_path: Path) -> None:
     folder = tmp_path / "sql"
     shutil.copytree(SQL_DIR, folder)
     (folder / "0999_extra.sql").write_text("CREATE TABLE extra (id int);")
@@ -30,8 +29,9 @@ async def test_an_edited_applied_migration_is_refused(db: asyncpg.Connection,
         await migrate(db, folder)
 
 
-async def test_a_failing_migration_leaves_nothing_half_applied(db: asyncpg.Connection,
-                                                               tmp_path: Path) -> None:
+async def test_a_failing_migration_leaves_nothing_half_applied(
+    db: asyncpg.Connection, tmp_path: Path
+) -> None:
     folder = tmp_path / "sql"
     shutil.copytree(SQL_DIR, folder)
     (folder / "0998_broken.sql").write_text("CREATE TABLE half (id int); SELECT * FROM nowhere;")

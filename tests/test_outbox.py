@@ -121,12 +121,18 @@ async def send(db: asyncpg.Connection, persona: Persona, text: str, **kw: Any) -
 
 
 async def test_a_committed_row_goes_out_at_once_and_its_message_id_is_kept(
-        start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection) -> None:
+    start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection
+) -> None:
     await start_sender(tick=5.0)
     aziz = await user(sandbox, db, "Aziz")
     async with db.transaction():
-        outbox_id = await enqueue(db, "sendMessage", {"chat_id": aziz.id, "text": "E'loningiz tasdiqlandi"},
-                                  ref_kind="ad", ref_id=17)
+        outbox_id = await enqueue(
+            db,
+            "sendMessage",
+            {"chat_id": aziz.id, "text": "E'loningiz tasdiqlandi"},
+            ref_kind="ad",
+            ref_id=17,
+        )
     started = time.monotonic()
     message = await aziz.wait_for_bot("E'loningiz tasdiqlandi")
     assert time.monotonic() - started < 1.0, "woken by NOTIFY, not by the 5 s tick"
@@ -141,8 +147,9 @@ async def _sent(db: asyncpg.Connection, outbox_id: int) -> asyncpg.Record | None
     return record if record["status"] == "sent" else None
 
 
-async def test_a_rolled_back_change_sends_nothing(start_sender: StartSender, sandbox: Sandbox,
-                                                  db: asyncpg.Connection) -> None:
+async def test_a_rolled_back_change_sends_nothing(
+    start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection
+) -> None:
     await start_sender()
     ali = await user(sandbox, db, "Ali")
     with pytest.raises(RuntimeError):
@@ -156,13 +163,17 @@ async def test_a_rolled_back_change_sends_nothing(start_sender: StartSender, san
 
 
 async def test_an_edit_queued_after_its_send_applies_to_that_message(
-        start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection) -> None:
+    start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection
+) -> None:
     await start_sender()
     olga = await user(sandbox, db, "Olga")
     async with db.transaction():
         first = await enqueue(db, "sendMessage", {"chat_id": olga.id, "text": "Pending review"})
-        await enqueue(db, "editMessageText", {"chat_id": olga.id, "message_id": {"$message_id_of": first},
-                                              "text": "Approved"})
+        await enqueue(
+            db,
+            "editMessageText",
+            {"chat_id": olga.id, "message_id": {"$message_id_of": first}, "text": "Approved"},
+        )
         await enqueue(db, "sendMessage", {"chat_id": olga.id, "text": "Thank you"})
     await olga.wait_for_bot("Thank you")
     messages = await olga.bot_messages()
@@ -171,22 +182,35 @@ async def test_an_edit_queued_after_its_send_applies_to_that_message(
 
 
 async def test_an_album_in_a_channel_is_posted_before_its_caption_is_edited(
-        start_sender: StartSender, world: World, db: asyncpg.Connection, tmp_path: Path) -> None:
+    start_sender: StartSender, world: World, db: asyncpg.Connection, tmp_path: Path
+) -> None:
     storage = DiskStorage(tmp_path / "media", "http://127.0.0.1/media")
     for key in ("ads/1/p1.png", "ads/1/p2.png"):
         await storage.put(key, sample_png(), "image/png")
     channel = world.add_chat("channel", "Bozor market")
-    world.set_member(channel.id, world.add_bot(TEST_TOKEN).id, "administrator",
-                     can_post_messages=True, can_edit_messages=True)
+    world.set_member(
+        channel.id,
+        world.add_bot(TEST_TOKEN).id,
+        "administrator",
+        can_post_messages=True,
+        can_edit_messages=True,
+    )
     await start_sender(storage=storage)
-    media = [{"type": "photo", "media": {"$storage": "ads/1/p1.png"}, "caption": "Bike, 100$"},
-             {"type": "photo", "media": {"$storage": "ads/1/p2.png"}}]
+    media = [
+        {"type": "photo", "media": {"$storage": "ads/1/p1.png"}, "caption": "Bike, 100$"},
+        {"type": "photo", "media": {"$storage": "ads/1/p2.png"}},
+    ]
     async with db.transaction():
-        album = await enqueue(db, "sendMediaGroup", {"chat_id": channel.id, "media": media},
-                              ref_kind="ad_post", ref_id=1)
-        await enqueue(db, "editMessageCaption", {"chat_id": channel.id, "caption": "Bike — SOLD",
-                                                 "message_id": {"$message_id_of": album}},
-                      ref_kind="ad_post", ref_id=1)
+        album = await enqueue(
+            db, "sendMediaGroup", {"chat_id": channel.id, "media": media}, ref_kind="ad_post", ref_id=1
+        )
+        await enqueue(
+            db,
+            "editMessageCaption",
+            {"chat_id": channel.id, "caption": "Bike — SOLD", "message_id": {"$message_id_of": album}},
+            ref_kind="ad_post",
+            ref_id=1,
+        )
     deliveries = await eventually(lambda: _all_sent(db, "ad_post", 1))
     assert deliveries, await result_of(db, "ad_post", 1)
     ids = deliveries[0].message_ids
@@ -200,13 +224,15 @@ async def _all_sent(db: asyncpg.Connection, kind: str, ref: int) -> list | None:
 
 
 async def test_a_row_that_depends_on_a_failed_row_fails_too(
-        start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection) -> None:
+    start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection
+) -> None:
     await start_sender()
     nodira = await user(sandbox, db, "Nodira")
     async with db.transaction():
         bad = await enqueue(db, "sendMessage", {"chat_id": nodira.id, "text": "x" * 5000})
-        edit = await enqueue(db, "editMessageText", {"chat_id": nodira.id, "text": "y",
-                                                     "message_id": {"$message_id_of": bad}})
+        edit = await enqueue(
+            db, "editMessageText", {"chat_id": nodira.id, "text": "y", "message_id": {"$message_id_of": bad}}
+        )
     failed = await eventually(lambda: _status(db, edit, "failed"))
     assert failed and f"outbox row {bad}, which is failed" in failed["error"]
 
@@ -220,7 +246,8 @@ async def _status(db: asyncpg.Connection, outbox_id: int, status: str) -> asyncp
 
 
 async def test_a_429_storm_is_waited_out_and_each_message_arrives_once(
-        start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection, world: World) -> None:
+    start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection, world: World
+) -> None:
     people = [await user(sandbox, db, f"User{i}") for i in range(3)]
     await start_sender()
     world.faults.configure(world.clock(), storm={"seconds": 1.5, "retry_after": 1})
@@ -237,7 +264,8 @@ async def test_a_429_storm_is_waited_out_and_each_message_arrives_once(
 
 
 async def test_server_errors_are_retried_and_the_message_arrives_once(
-        start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection, world: World) -> None:
+    start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection, world: World
+) -> None:
     jasur = await user(sandbox, db, "Jasur")
     world.faults.configure(world.clock(), errors={"rate": 1.0, "status": 502, "methods": ["sendMessage"]})
     await start_sender()
@@ -257,8 +285,12 @@ async def _attempted(db: asyncpg.Connection, outbox_id: int, attempts: int) -> a
 
 
 async def test_a_send_that_timed_out_after_it_applied_is_uncertain_not_repeated(
-        start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection, world: World,
-        caplog: pytest.LogCaptureFixture) -> None:
+    start_sender: StartSender,
+    sandbox: Sandbox,
+    db: asyncpg.Connection,
+    world: World,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     bobur = await user(sandbox, db, "Bobur")
     world.faults.configure(world.clock(), timeouts={"rate": 1.0, "seconds": 3, "methods": ["sendMessage"]})
     await start_sender(request_timeout=0.5)
@@ -275,16 +307,21 @@ async def test_a_send_that_timed_out_after_it_applied_is_uncertain_not_repeated(
 
 
 async def test_an_edit_that_timed_out_is_retried_and_applied(
-        start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection, world: World) -> None:
+    start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection, world: World
+) -> None:
     lola = await user(sandbox, db, "Lola")
     await start_sender(request_timeout=0.5)
     first = await send(db, lola, "Price: 100$")
     await lola.wait_for_bot("Price: 100$")
-    world.faults.configure(world.clock(),
-                           timeouts={"rate": 1.0, "seconds": 3, "methods": ["editMessageText"]})
+    world.faults.configure(
+        world.clock(), timeouts={"rate": 1.0, "seconds": 3, "methods": ["editMessageText"]}
+    )
     async with db.transaction():
-        edit = await enqueue(db, "editMessageText", {"chat_id": lola.id, "text": "Price: 90$",
-                                                     "message_id": {"$message_id_of": first}})
+        edit = await enqueue(
+            db,
+            "editMessageText",
+            {"chat_id": lola.id, "text": "Price: 90$", "message_id": {"$message_id_of": first}},
+        )
     assert await eventually(lambda: _attempted(db, edit, 1))
     world.faults.clear()
     done = await eventually(lambda: _sent(db, edit))
@@ -293,17 +330,20 @@ async def test_an_edit_that_timed_out_is_retried_and_applied(
 
 
 async def test_a_user_who_blocked_the_bot_is_marked_and_sent_nothing_more(
-        start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection) -> None:
+    start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection
+) -> None:
     ali, vali = await user(sandbox, db, "Ali"), await user(sandbox, db, "Vali")
     await ali.block()
     async with db.transaction():
-        ids = await enqueue_many(db, [Outgoing("sendMessage", {"chat_id": ali.id, "text": f"n{i}"})
-                                      for i in range(3)])
+        ids = await enqueue_many(
+            db, [Outgoing("sendMessage", {"chat_id": ali.id, "text": f"n{i}"}) for i in range(3)]
+        )
         await enqueue(db, "sendMessage", {"chat_id": vali.id, "text": "for Vali"})
     await start_sender()
     await vali.wait_for_bot("for Vali")
-    blocked = await eventually(lambda: db.fetchval(
-        "SELECT count(*) = 3 FROM outbox WHERE status = 'blocked' AND id = ANY($1)", ids))
+    blocked = await eventually(
+        lambda: db.fetchval("SELECT count(*) = 3 FROM outbox WHERE status = 'blocked' AND id = ANY($1)", ids)
+    )
     assert blocked
     assert await db.fetchval("SELECT blocked_bot_at FROM users WHERE id = $1", ali.id) is not None
     await ali.unblock()
@@ -311,7 +351,8 @@ async def test_a_user_who_blocked_the_bot_is_marked_and_sent_nothing_more(
 
 
 async def test_nothing_is_tried_for_a_user_already_known_to_have_blocked_the_bot(
-        start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection) -> None:
+    start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection
+) -> None:
     await start_sender()
     gone = await user(sandbox, db, "Gone")
     await db.execute("UPDATE users SET blocked_bot_at = now() WHERE id = $1", gone.id)
@@ -321,7 +362,8 @@ async def test_nothing_is_tried_for_a_user_already_known_to_have_blocked_the_bot
 
 
 async def test_an_unreachable_telegram_is_retried_never_taken_for_uncertain(
-        start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection) -> None:
+    start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection
+) -> None:
     dilnoza = await user(sandbox, db, "Dilnoza")
     nowhere = create_bot(TEST_TOKEN, f"http://127.0.0.1:{free_port()}", wait_on_flood=False)
     try:
@@ -338,7 +380,8 @@ async def test_an_unreachable_telegram_is_retried_never_taken_for_uncertain(
 
 
 async def test_stopping_gives_back_the_rows_it_had_not_sent_yet(
-        start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection) -> None:
+    start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection
+) -> None:
     people = [await user(sandbox, db, f"S{i}") for i in range(4)]
     sender = await start_sender(limits=SendLimits(per_second=1.0, burst=1.0))  # one at a time
     async with db.transaction():
@@ -351,7 +394,8 @@ async def test_stopping_gives_back_the_rows_it_had_not_sent_yet(
 
 
 async def test_a_permanent_bad_request_is_failed_with_telegrams_description(
-        start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection) -> None:
+    start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection
+) -> None:
     await start_sender()
     malika = await user(sandbox, db, "Malika")
     too_long = await send(db, malika, "x" * 5000)
@@ -365,36 +409,40 @@ async def test_a_permanent_bad_request_is_failed_with_telegrams_description(
 
 
 async def test_the_configured_cap_is_kept_without_a_single_429(
-        start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection, bot: Bot) -> None:
+    start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection, bot: Bot
+) -> None:
     people = [await user(sandbox, db, f"P{i}") for i in range(40)]
     rejected = count_429s(bot)
     await start_sender(limits=SendLimits(per_second=20.0))
     async with db.transaction():
         await enqueue_many(db, [Outgoing("sendMessage", {"chat_id": p.id, "text": "News"}) for p in people])
     started = time.monotonic()
-    done = await eventually(lambda: db.fetchval(
-        "SELECT count(*) = 40 FROM outbox WHERE status = 'sent'"), seconds=10)
+    done = await eventually(
+        lambda: db.fetchval("SELECT count(*) = 40 FROM outbox WHERE status = 'sent'"), seconds=10
+    )
     elapsed = time.monotonic() - started
     assert done and rejected == []
     assert 1.6 < elapsed < 4.0, f"40 messages at 20/s took {elapsed:.2f}s"
 
 
 async def test_a_chat_gets_its_messages_in_order_and_within_its_own_limit(
-        start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection, bot: Bot) -> None:
+    start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection, bot: Bot
+) -> None:
     admin = await user(sandbox, db, "Admin")
     rejected = count_429s(bot)
     await start_sender()
     async with db.transaction():
-        await enqueue_many(db, [Outgoing("sendMessage", {"chat_id": admin.id, "text": f"ad {i}"})
-                                for i in range(5)])
+        await enqueue_many(
+            db, [Outgoing("sendMessage", {"chat_id": admin.id, "text": f"ad {i}"}) for i in range(5)]
+        )
     await admin.wait_for_bot("ad 4", timeout=8)
     assert await texts(admin) == [f"ad {i}" for i in range(5)]
     assert rejected == []
 
 
 async def test_two_senders_on_one_database_never_send_a_row_twice(
-        start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection, database_url: str,
-        sandbox_url: str) -> None:
+    start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection, database_url: str, sandbox_url: str
+) -> None:
     people = [await user(sandbox, db, f"U{i}") for i in range(8)]
     other_pool = await create_pool(database_url)
     other_bot = create_bot(TEST_TOKEN, sandbox_url, wait_on_flood=False)
@@ -403,10 +451,17 @@ async def test_two_senders_on_one_database_never_send_a_row_twice(
         await start_sender(limits=SendLimits(per_second=15.0))
         await other.start()
         async with db.transaction():
-            await enqueue_many(db, [Outgoing("sendMessage", {"chat_id": p.id, "text": f"m{i}"})
-                                    for i in range(3) for p in people])
-        assert await eventually(lambda: db.fetchval(
-            "SELECT count(*) = 24 FROM outbox WHERE status = 'sent'"), seconds=10)
+            await enqueue_many(
+                db,
+                [
+                    Outgoing("sendMessage", {"chat_id": p.id, "text": f"m{i}"})
+                    for i in range(3)
+                    for p in people
+                ],
+            )
+        assert await eventually(
+            lambda: db.fetchval("SELECT count(*) = 24 FROM outbox WHERE status = 'sent'"), seconds=10
+        )
         await asyncio.sleep(0.2)
         for p in people:
             assert await texts(p) == ["m0", "m1", "m2"]
@@ -417,22 +472,27 @@ async def test_two_senders_on_one_database_never_send_a_row_twice(
 
 
 async def test_rows_left_by_a_killed_process_are_delivered_once_by_the_next(
-        start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection, database_url: str,
-        sandbox_url: str) -> None:
+    start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection, database_url: str, sandbox_url: str
+) -> None:
     people = [await user(sandbox, db, f"K{i}") for i in range(20)]
     async with db.transaction():
         await enqueue_many(db, [Outgoing("sendMessage", {"chat_id": p.id, "text": "Sale!"}) for p in people])
-    child = subprocess.Popen([sys.executable, __file__, database_url, sandbox_url], cwd=ROOT,
-                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    child = subprocess.Popen(
+        [sys.executable, __file__, database_url, sandbox_url],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
-        assert await eventually(lambda: db.fetchval(
-            "SELECT count(*) >= 3 FROM outbox WHERE status = 'sent'"), seconds=15)
+        assert await eventually(
+            lambda: db.fetchval("SELECT count(*) >= 3 FROM outbox WHERE status = 'sent'"), seconds=15
+        )
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
     await start_sender(tick=0.3)
-    assert await eventually(lambda: db.fetchval(
-        "SELECT bool_and(status IN ('sent', 'uncertain')) FROM outbox"), seconds=10)
+    assert await eventually(
+        lambda: db.fetchval("SELECT bool_and(status IN ('sent', 'uncertain')) FROM outbox"), seconds=10
+    )
     statuses = dict(await db.fetch("SELECT status, count(*) FROM outbox GROUP BY status"))
     assert statuses.get("uncertain", 0) <= 2, "only what the dead process held can be in doubt"
     received = [len(await texts(p)) for p in people]

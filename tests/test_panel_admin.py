@@ -40,8 +40,12 @@ async def bucket(s3_endpoint: str) -> str:
     """An existing bucket on the moto server (moto takes any keys)."""
     name = f"bozor-admin-{next(BUCKETS)}"
     async with get_session().create_client(
-            "s3", region_name="us-east-1", endpoint_url=s3_endpoint,
-            aws_access_key_id=S3_ACCESS, aws_secret_access_key=S3_SECRET) as client:
+        "s3",
+        region_name="us-east-1",
+        endpoint_url=s3_endpoint,
+        aws_access_key_id=S3_ACCESS,
+        aws_secret_access_key=S3_SECRET,
+    ) as client:
         await client.create_bucket(Bucket=name)
     return name
 
@@ -74,8 +78,9 @@ async def get(client: TestClient, path: str) -> tuple[int, str]:
     return response.status, await response.text()
 
 
-async def post_form(client: TestClient, path: str, data: dict | list, *, form_page: str
-                    ) -> tuple[int, str, str]:
+async def post_form(
+    client: TestClient, path: str, data: dict | list, *, form_page: str
+) -> tuple[int, str, str]:
     """Submit a form like a browser: the CSRF token from the page that shows it."""
     token = await csrf(client, form_page)
     fields = list(data.items()) if isinstance(data, dict) else list(data)
@@ -115,24 +120,33 @@ async def staff_count(db: asyncpg.Connection) -> int:
 
 # 1. Inviting: a one-time link that logs the new person in once, with their role and channels ---
 
+
 async def test_an_invited_moderator_logs_in_once_by_link_and_sees_only_their_channel(
-        panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff) -> None:
+    panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff
+) -> None:
     mine, other = await make_channel(db, "Mine", -1001), await make_channel(db, "Other", -1002)
     await pending_ad(db, mine, "Velosiped Stels")
     await pending_ad(db, other, "Secret sofa")
 
-    status, page = await invite(panel.client, username="newmod", role="moderator",
-                                display_name="Nodira", channel_id=[str(mine)])
+    status, page = await invite(
+        panel.client, username="newmod", role="moderator", display_name="Nodira", channel_id=[str(mine)]
+    )
     assert status == 200, text_of(page)
     assert "Account created. Send this one-time login link" in text_of(page)
     link = LINK_RE.search(page).group(1)
     assert link.startswith(f"{panel.config.base_url}/panel/login/once/")
     row = await db.fetchrow("SELECT id, role, active, password_hash FROM staff WHERE username = 'newmod'")
     assert (row["role"], row["active"], row["password_hash"]) == ("moderator", True, None)
-    assert await db.fetchval("SELECT array_agg(channel_id) FROM staff_channels WHERE staff_id = $1",
-                             row["id"]) == [mine]
-    assert await db.fetchval("SELECT staff_id FROM audit_log WHERE action = 'staff.create' "
-                             "AND target = $1", f"staff:{row['id']}") == boss.id
+    assert await db.fetchval(
+        "SELECT array_agg(channel_id) FROM staff_channels WHERE staff_id = $1", row["id"]
+    ) == [mine]
+    assert (
+        await db.fetchval(
+            "SELECT staff_id FROM audit_log WHERE action = 'staff.create' AND target = $1",
+            f"staff:{row['id']}",
+        )
+        == boss.id
+    )
     # Shown once: reloading the staff screen does not show the link again.
     assert link not in (await get(panel.client, "/panel/staff"))[1]
 
@@ -148,8 +162,11 @@ async def test_an_invited_moderator_logs_in_once_by_link_and_sees_only_their_cha
         status, page = await get(newcomer, "/panel/settings")
         assert status == 403 and "Your role does not give access to this page." in page
         # A moderator cannot invite anyone either.
-        response = await newcomer.post("/panel/staff/invite", allow_redirects=False, data={
-            "csrf_token": await csrf(newcomer, "/panel"), "username": "sneaky", "role": "admin"})
+        response = await newcomer.post(
+            "/panel/staff/invite",
+            allow_redirects=False,
+            data={"csrf_token": await csrf(newcomer, "/panel"), "username": "sneaky", "role": "admin"},
+        )
         assert response.status == 403
     assert await db.fetchval("SELECT count(*) FROM staff WHERE username = 'sneaky'") == 0
 
@@ -164,8 +181,10 @@ async def test_an_invited_moderator_logs_in_once_by_link_and_sees_only_their_cha
 
 # 2. Deactivating ends the session at once; reactivating lets them back in -------------------
 
+
 async def test_deactivating_a_moderator_ends_their_session_and_their_password_login(
-        panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff) -> None:
+    panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff
+) -> None:
     mod = await make_staff(db, "mod", Role.MODERATOR)
     unused_link = urlsplit(await staff_domain.issue_login_link(db, mod.id, panel.config.base_url)).path
     async with browser(panel) as moderator:
@@ -175,12 +194,18 @@ async def test_deactivating_a_moderator_ends_their_session_and_their_password_lo
         status, _page, location = await change(panel.client, mod.id, "deactivate")
         assert (status, location) == (303, "/panel/staff")
         assert member_row((await get(panel.client, "/panel/staff"))[1], "mod").endswith(
-            "deactivated Reactivate")
+            "deactivated Reactivate"
+        )
         assert await db.fetchval("SELECT active FROM staff WHERE id = $1", mod.id) is False
-        assert await db.fetchval("SELECT count(*) FROM staff_sessions "
-                                 "WHERE staff_id = $1 AND revoked_at IS NULL", mod.id) == 0
-        entry = await db.fetchrow("SELECT staff_id, target, before, after FROM audit_log "
-                                  "WHERE action = 'staff.deactivate'")
+        assert (
+            await db.fetchval(
+                "SELECT count(*) FROM staff_sessions WHERE staff_id = $1 AND revoked_at IS NULL", mod.id
+            )
+            == 0
+        )
+        entry = await db.fetchrow(
+            "SELECT staff_id, target, before, after FROM audit_log WHERE action = 'staff.deactivate'"
+        )
         assert (entry["staff_id"], entry["target"]) == (boss.id, f"staff:{mod.id}")
         assert entry["before"]["active"] is True and entry["after"]["active"] is False
 
@@ -192,13 +217,15 @@ async def test_deactivating_a_moderator_ends_their_session_and_their_password_lo
         status, _page, _location = await change(panel.client, mod.id, "reactivate")
         assert status == 303
         assert member_row((await get(panel.client, "/panel/staff"))[1], "mod").endswith(
-            "active New login link Deactivate")
+            "active New login link Deactivate"
+        )
         assert (await login(moderator, "mod")).status == 303
         assert (await get(moderator, "/panel/moderation"))[0] == 200
 
 
 async def test_an_admin_cannot_deactivate_themselves_nor_drop_the_last_admin(
-        panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff) -> None:
+    panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff
+) -> None:
     status, page, _location = await change(panel.client, boss.id, "deactivate")
     assert status == 400
     assert "This is the last active administrator; make someone else an administrator first." in page
@@ -212,7 +239,8 @@ async def test_an_admin_cannot_deactivate_themselves_nor_drop_the_last_admin(
 
 
 async def test_a_new_login_link_lets_a_passwordless_member_back_in(
-        panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff) -> None:
+    panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff
+) -> None:
     status, page = await invite(panel.client, username="newmod", display_name="Nodira")
     assert status == 200
     member = await staff_domain.find_staff(db, "newmod")
@@ -232,8 +260,10 @@ async def test_a_new_login_link_lets_a_passwordless_member_back_in(
         status, _page, location = await post_form(person, second, {}, form_page=second)
         assert (status, location) == (303, "/panel")
         assert (await get(person, "/panel/moderation"))[0] == 200
-    issued_by = await db.fetch("SELECT staff_id FROM audit_log WHERE action = 'login_link.issue' "
-                               "AND target = $1", f"staff:{member.id}")
+    issued_by = await db.fetch(
+        "SELECT staff_id FROM audit_log WHERE action = 'login_link.issue' AND target = $1",
+        f"staff:{member.id}",
+    )
     assert [r["staff_id"] for r in issued_by] == [boss.id, boss.id]  # the invite, then this one
 
     await change(panel.client, member.id, "deactivate")
@@ -246,8 +276,10 @@ async def test_a_new_login_link_lets_a_passwordless_member_back_in(
 
 # 3. Changing a role takes effect at once ---------------------------------------------------
 
+
 async def test_a_role_change_ends_the_old_session_and_the_new_role_counts_at_next_login(
-        panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff) -> None:
+    panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff
+) -> None:
     mod = await make_staff(db, "mod", Role.MODERATOR)
     async with browser(panel) as person:
         assert (await login(person, "mod")).status == 303
@@ -273,38 +305,60 @@ async def test_a_role_change_ends_the_old_session_and_the_new_role_counts_at_nex
 
 
 async def test_an_unknown_role_or_action_changes_nothing(
-        panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff) -> None:
+    panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff
+) -> None:
     mod = await make_staff(db, "mod", Role.MODERATOR)
     for data in ({"action": "role", "role": "superuser"}, {"action": "delete"}, {}):
-        status, page, _location = await post_form(panel.client, f"/panel/staff/{mod.id}", data,
-                                                  form_page="/panel/staff")
+        status, page, _location = await post_form(
+            panel.client, f"/panel/staff/{mod.id}", data, form_page="/panel/staff"
+        )
         assert status == 400 and "Choose what to change." in page, data
     assert await db.fetchrow("SELECT role, active FROM staff WHERE id = $1", mod.id) == ("moderator", True)
-    for path in ("/panel/staff/999999", "/panel/staff/abc", "/panel/staff/%C2%B2",
-                 "/panel/staff/99999999999999999999999"):
-        status, page, _location = await post_form(panel.client, path, {"action": "deactivate"},
-                                                  form_page="/panel/staff")
+    for path in (
+        "/panel/staff/999999",
+        "/panel/staff/abc",
+        "/panel/staff/%C2%B2",
+        "/panel/staff/99999999999999999999999",
+    ):
+        status, page, _location = await post_form(
+            panel.client, path, {"action": "deactivate"}, form_page="/panel/staff"
+        )
         assert status == 404, path
-    assert not await db.fetchval("SELECT count(*) FROM audit_log WHERE action LIKE 'staff.%' "
-                                 "AND action <> 'staff.create'")
+    assert not await db.fetchval(
+        "SELECT count(*) FROM audit_log WHERE action LIKE 'staff.%' AND action <> 'staff.create'"
+    )
 
 
 # 4. Secrets are never shown back -------------------------------------------------------------
 
+
 async def test_saved_secrets_show_only_as_set_on_every_page_and_never_in_the_audit_log(
-        panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff, s3_endpoint: str,
-        bucket: str) -> None:
+    panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff, s3_endpoint: str, bucket: str
+) -> None:
     channel = await make_channel(db, "Mine", -1001)
     settings = text_of((await get(panel.client, "/panel/settings"))[1])
     assert "Telegram bot not set" in settings and "Secret key not set" in settings
 
-    status, _page, location = await post_form(panel.client, "/panel/settings", {
-        "section": "bot", "bot_token": BOT_TOKEN}, form_page="/panel/settings")
+    status, _page, location = await post_form(
+        panel.client,
+        "/panel/settings",
+        {"section": "bot", "bot_token": BOT_TOKEN},
+        form_page="/panel/settings",
+    )
     assert status == 303 and location.startswith("/panel/settings")
-    status, _page, _location = await post_form(panel.client, "/panel/settings", {
-        "section": "s3", "s3_endpoint": s3_endpoint, "s3_bucket": bucket,
-        "s3_region": "us-east-1", "s3_access_key": S3_ACCESS, "s3_secret_key": S3_SECRET},
-        form_page="/panel/settings")
+    status, _page, _location = await post_form(
+        panel.client,
+        "/panel/settings",
+        {
+            "section": "s3",
+            "s3_endpoint": s3_endpoint,
+            "s3_bucket": bucket,
+            "s3_region": "us-east-1",
+            "s3_access_key": S3_ACCESS,
+            "s3_secret_key": S3_SECRET,
+        },
+        form_page="/panel/settings",
+    )
     assert status == 303, text_of(_page)[:500]
     assert await staff_domain.get_secret(db, "bot_token", secret_key=SECRET_KEY) == BOT_TOKEN
     assert await staff_domain.get_secret(db, "s3_secret_key", secret_key=SECRET_KEY) == S3_SECRET
@@ -315,15 +369,30 @@ async def test_saved_secrets_show_only_as_set_on_every_page_and_never_in_the_aud
     assert s3_endpoint in page and bucket in page  # plain settings do show
 
     # A form refused for another field does not echo the secret typed into it either.
-    status, page, _location = await post_form(panel.client, "/panel/settings", {
-        "section": "bot", "bot_token": "no-colon-" + S3_SECRET}, form_page="/panel/settings")
+    status, page, _location = await post_form(
+        panel.client,
+        "/panel/settings",
+        {"section": "bot", "bot_token": "no-colon-" + S3_SECRET},
+        form_page="/panel/settings",
+    )
     assert status == 400 and "A bot token looks like" in page and S3_SECRET not in page
 
-    pages = {route.example for route in routes()
-             if route.method == "GET" and not route.access.public and "{" not in route.example
-             and route.name != "panel.moderation_ws"}
-    pages |= {"/panel/settings?saved=s3", "/panel/settings/secrets", "/panel/staff",
-              f"/panel/channels/{channel}", "/panel/audit?action=secret", "/panel/audit?action=settings"}
+    pages = {
+        route.example
+        for route in routes()
+        if route.method == "GET"
+        and not route.access.public
+        and "{" not in route.example
+        and route.name != "panel.moderation_ws"
+    }
+    pages |= {
+        "/panel/settings?saved=s3",
+        "/panel/settings/secrets",
+        "/panel/staff",
+        f"/panel/channels/{channel}",
+        "/panel/audit?action=secret",
+        "/panel/audit?action=settings",
+    }
     seen = 0
     for path in sorted(pages):
         status, page = await get(panel.client, path)
@@ -342,28 +411,49 @@ async def test_saved_secrets_show_only_as_set_on_every_page_and_never_in_the_aud
     assert "secret:s3_secret_key" in dumped and "settings.s3" in dumped
 
 
-@pytest.mark.parametrize(("fields", "message"), [
-    ({"s3_bucket": "B" * 70}, "A bucket name has 3 to 63"),
-    ({"s3_bucket": "no-such-bucket-here"}, "There is no bucket “no-such-bucket-here” there."),
-    ({"s3_access_key": ""}, "Give both the access key and the secret key."),
-])
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"s3_bucket": "B" * 70}, "A bucket name has 3 to 63"),
+        ({"s3_bucket": "no-such-bucket-here"}, "There is no bucket “no-such-bucket-here” there."),
+        ({"s3_access_key": ""}, "Give both the access key and the secret key."),
+    ],
+)
 async def test_a_refused_s3_form_saves_nothing_and_does_not_echo_the_keys(
-        panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff, s3_endpoint: str,
-        bucket: str, fields: dict, message: str) -> None:
-    form = {"section": "s3", "s3_endpoint": s3_endpoint, "s3_bucket": bucket, "s3_region": "",
-            "s3_access_key": S3_ACCESS, "s3_secret_key": S3_SECRET} | fields
-    status, page, _location = await post_form(panel.client, "/panel/settings", form,
-                                              form_page="/panel/settings")
+    panel: Panel,
+    db: asyncpg.Connection,
+    boss: staff_domain.Staff,
+    s3_endpoint: str,
+    bucket: str,
+    fields: dict,
+    message: str,
+) -> None:
+    form = {
+        "section": "s3",
+        "s3_endpoint": s3_endpoint,
+        "s3_bucket": bucket,
+        "s3_region": "",
+        "s3_access_key": S3_ACCESS,
+        "s3_secret_key": S3_SECRET,
+    } | fields
+    status, page, _location = await post_form(
+        panel.client, "/panel/settings", form, form_page="/panel/settings"
+    )
     assert status == 400 and message in text_of(page), text_of(page)[:500]
     assert S3_SECRET not in page and S3_ACCESS not in page
     assert not await staff_domain.secret_is_set(db, "s3_secret_key")
     assert not await staff_domain.secret_is_set(db, "s3_access_key")
     assert await db.fetchval("SELECT count(*) FROM settings") == 0
-    assert await db.fetchval("SELECT count(*) FROM audit_log WHERE action LIKE 'settings.%' "
-                             "OR action = 'secret.set'") == 0
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM audit_log WHERE action LIKE 'settings.%' OR action = 'secret.set'"
+        )
+        == 0
+    )
 
 
 # 5. The audit log: filters by staff, action and dates; bad filters are a clear 400 ------------
+
 
 def audit_rows(page: str) -> list[list[str]]:
     """The table's rows as [when, who, action, target, before, after] texts."""
@@ -377,7 +467,8 @@ async def listed(client: TestClient, query: str) -> list[list[str]]:
 
 
 async def test_the_audit_log_filters_by_staff_action_and_dates(
-        panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff) -> None:
+    panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff
+) -> None:
     chief = await make_staff(db, "chief", Role.ADMIN)
     channel = await make_channel(db, "Mine", -1001)
     status, _page = await invite(panel.client, username="newmod", channel_id=[str(channel)])
@@ -386,18 +477,28 @@ async def test_the_audit_log_filters_by_staff_action_and_dates(
     await change(panel.client, newmod.id, "deactivate")
     async with browser(panel) as other:
         assert (await login(other, "chief")).status == 303
-        status, _page, _location = await post_form(other, "/panel/settings", {
-            "section": "languages", "languages": "uz", "default_language": "uz"},
-            form_page="/panel/settings")
+        status, _page, _location = await post_form(
+            other,
+            "/panel/settings",
+            {"section": "languages", "languages": "uz", "default_language": "uz"},
+            form_page="/panel/settings",
+        )
         assert status == 303
-        status, _page, _location = await post_form(other, "/panel/settings", {
-            "section": "bot", "bot_token": BOT_TOKEN}, form_page="/panel/settings")
+        status, _page, _location = await post_form(
+            other, "/panel/settings", {"section": "bot", "bot_token": BOT_TOKEN}, form_page="/panel/settings"
+        )
         assert status == 303
 
     everything = await listed(panel.client, "")
     actions = {row[2] for row in everything}
-    assert {"staff.create", "staff.channel_add", "staff.deactivate", "settings.languages",
-            "secret.set", "login"} <= actions
+    assert {
+        "staff.create",
+        "staff.channel_add",
+        "staff.deactivate",
+        "settings.languages",
+        "secret.set",
+        "login",
+    } <= actions
 
     by_chief = await listed(panel.client, f"staff={chief.id}")
     assert {row[1] for row in by_chief} == {"chief"}
@@ -410,12 +511,12 @@ async def test_the_audit_log_filters_by_staff_action_and_dates(
     assert await listed(panel.client, f"staff={chief.id}&action=staff.") == []
     assert await listed(panel.client, "action=staff_") == []  # "_" is no wildcard
     assert [r[2] for r in await listed(panel.client, f"target=staff:{newmod.id}")].count(
-        "staff.deactivate") == 1
+        "staff.deactivate"
+    ) == 1
 
     # Dates: move the rows to known days, then ask for a range ("to" includes its whole day).
     await db.execute("UPDATE audit_log SET at = '2025-01-15 12:00+00' WHERE action = 'staff.create'")
-    await db.execute("UPDATE audit_log SET at = '2025-02-20 23:30+00' "
-                     "WHERE action = 'settings.languages'")
+    await db.execute("UPDATE audit_log SET at = '2025-02-20 23:30+00' WHERE action = 'settings.languages'")
     february = await listed(panel.client, "from=2025-02-01&to=2025-02-20")
     assert [r[2] for r in february] == ["settings.languages"]
     assert february[0][0] == "2025-02-20 23:30:00"
@@ -429,7 +530,8 @@ async def test_the_audit_log_filters_by_staff_action_and_dates(
 
 
 async def test_the_audit_log_pages_back_with_its_filters_kept(
-        panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff) -> None:
+    panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff
+) -> None:
     for i in range(60):
         await staff_domain.audit(db, boss.id, "test.step", f"step:{i}", None, {"i": i})
     status, page = await get(panel.client, "/panel/audit?action=test.")
@@ -446,15 +548,26 @@ NUMBERS = "Filters: staff and page are numbers, dates look like 2026-01-31."
 TEXTS = "Filters: action and target are plain text of at most 100 characters."
 
 
-@pytest.mark.parametrize(("query", "message"), [
-    ("staff=xyz", NUMBERS), ("from=abc", NUMBERS), ("to=2025-13-01", NUMBERS),
-    ("before=later", NUMBERS), ("staff=99999999999999999999999", NUMBERS),
-    ("before=99999999999999999999999", NUMBERS), ("to=9999-12-31", NUMBERS),
-    ("staff=%C2%B2", NUMBERS), ("before=-5", NUMBERS),
-    ("action=a%00b", TEXTS), ("target=%00", TEXTS), ("action=" + "x" * 101, TEXTS)])
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("staff=xyz", NUMBERS),
+        ("from=abc", NUMBERS),
+        ("to=2025-13-01", NUMBERS),
+        ("before=later", NUMBERS),
+        ("staff=99999999999999999999999", NUMBERS),
+        ("before=99999999999999999999999", NUMBERS),
+        ("to=9999-12-31", NUMBERS),
+        ("staff=%C2%B2", NUMBERS),
+        ("before=-5", NUMBERS),
+        ("action=a%00b", TEXTS),
+        ("target=%00", TEXTS),
+        ("action=" + "x" * 101, TEXTS),
+    ],
+)
 async def test_bad_audit_filters_are_a_clear_400_with_the_form_still_there(
-        panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff, query: str, message: str
-        ) -> None:
+    panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff, query: str, message: str
+) -> None:
     await staff_domain.audit(db, boss.id, "test.step", "step:1", None, None)
     status, page = await get(panel.client, "/panel/audit?" + query)
     assert status == 400, (query, text_of(page)[:300])
@@ -465,7 +578,8 @@ async def test_bad_audit_filters_are_a_clear_400_with_the_form_still_there(
 
 
 async def test_a_good_date_is_kept_in_the_filter_form(
-        panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff) -> None:
+    panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff
+) -> None:
     status, page = await get(panel.client, f"/panel/audit?from=2025-02-01&staff={boss.id}&action=login")
     assert status == 200
     assert 'name="from" value="2025-02-01"' in page and 'name="action" value="login"' in page
@@ -474,26 +588,32 @@ async def test_a_good_date_is_kept_in_the_filter_form(
 
 # 6. Invalid input on the staff forms: a clear 400 and nothing created -------------------------
 
-@pytest.mark.parametrize(("fields", "message"), [
-    ({"username": ""}, "a username is 3-64 characters"),
-    ({"username": "a b c"}, "a username is 3-64 characters"),
-    ({"username": "BOSS"}, "already exists"),
-    ({"username": "newmod", "role": "superuser"}, "Choose a role."),
-    ({"username": "newmod", "role": ""}, "Choose a role."),
-    ({"username": "newmod", "telegram_user_id": "abc"}, "A Telegram user id is a positive number."),
-    ({"username": "newmod", "telegram_user_id": "99999999999999999999999"},
-     "A Telegram user id is a positive number."),
-    ({"username": "newmod", "telegram_user_id": "²"}, "A Telegram user id is a positive number."),
-    ({"username": "newmod", "telegram_user_id": "777"}, "already has an account"),
-    ({"username": "newmod", "display_name": "Bad\x00name"}, "A display name has no control characters."),
-    ({"username": "newmod", "channel_id": ["999"]}, "Choose channels from the list."),
-    ({"username": "newmod", "channel_id": ["x"]}, "Choose channels from the list."),
-    ({"username": "newmod", "channel_id": ["99999999999999999999999"]}, "Choose channels from the list."),
-    ({"username": "newmod", "channel_id": ["²"]}, "Choose channels from the list."),
-])
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"username": ""}, "a username is 3-64 characters"),
+        ({"username": "a b c"}, "a username is 3-64 characters"),
+        ({"username": "BOSS"}, "already exists"),
+        ({"username": "newmod", "role": "superuser"}, "Choose a role."),
+        ({"username": "newmod", "role": ""}, "Choose a role."),
+        ({"username": "newmod", "telegram_user_id": "abc"}, "A Telegram user id is a positive number."),
+        (
+            {"username": "newmod", "telegram_user_id": "99999999999999999999999"},
+            "A Telegram user id is a positive number.",
+        ),
+        ({"username": "newmod", "telegram_user_id": "²"}, "A Telegram user id is a positive number."),
+        ({"username": "newmod", "telegram_user_id": "777"}, "already has an account"),
+        ({"username": "newmod", "display_name": "Bad\x00name"}, "A display name has no control characters."),
+        ({"username": "newmod", "channel_id": ["999"]}, "Choose channels from the list."),
+        ({"username": "newmod", "channel_id": ["x"]}, "Choose channels from the list."),
+        ({"username": "newmod", "channel_id": ["99999999999999999999999"]}, "Choose channels from the list."),
+        ({"username": "newmod", "channel_id": ["²"]}, "Choose channels from the list."),
+    ],
+)
 async def test_a_bad_invite_is_a_clear_400_and_creates_nothing(
-        panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff, fields: dict, message: str
-        ) -> None:
+    panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff, fields: dict, message: str
+) -> None:
     await staff_domain.create_staff(db, "taken", PASSWORD, Role.OPERATOR, telegram_user_id=777)
     before = await staff_count(db)
     audit_before = await db.fetchval("SELECT count(*) FROM audit_log")
@@ -509,7 +629,8 @@ async def test_a_bad_invite_is_a_clear_400_and_creates_nothing(
 
 
 async def test_an_invite_to_a_channel_that_is_valid_and_one_that_is_not_creates_nothing(
-        panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff) -> None:
+    panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff
+) -> None:
     channel = await make_channel(db, "Mine", -1001)
     status, page = await invite(panel.client, username="newmod", channel_id=[str(channel), "424242"])
     assert status == 400 and "Choose channels from the list." in page
@@ -518,7 +639,8 @@ async def test_an_invite_to_a_channel_that_is_valid_and_one_that_is_not_creates_
 
 
 async def test_an_invited_moderator_sets_a_password_and_logs_in_with_it_later(
-        panel, db: asyncpg.Connection) -> None:
+    panel, db: asyncpg.Connection
+) -> None:
     """Without this, an invited person would need a new link from an admin every 12 hours."""
     member = await staff_domain.create_staff(db, "newmod", None, Role.MODERATOR)
     link = urlsplit(await staff_domain.issue_login_link(db, member.id, panel.config.base_url)).path
@@ -526,32 +648,41 @@ async def test_an_invited_moderator_sets_a_password_and_logs_in_with_it_later(
         assert (await post_form(person, link, {}, form_page=link))[2] == "/panel"
         page = await (await person.get("/panel/account")).text()
         assert "have no password yet" in page and 'name="current"' not in page
-        for fields, message in (({"new": "short", "repeat": "short"}, "at least 10 characters"),
-                                ({"new": "a long password 1", "repeat": "a long password 2"},
-                                 "two new passwords differ")):
-            status, page, _location = await post_form(person, "/panel/account/password", fields,
-                                                      form_page="/panel/account")
+        for fields, message in (
+            ({"new": "short", "repeat": "short"}, "at least 10 characters"),
+            ({"new": "a long password 1", "repeat": "a long password 2"}, "two new passwords differ"),
+        ):
+            status, page, _location = await post_form(
+                person, "/panel/account/password", fields, form_page="/panel/account"
+            )
             assert status == 400 and message in page
         assert await db.fetchval("SELECT password_hash FROM staff WHERE id = $1", member.id) is None
 
         assert (await login(laptop, "newmod", "a long password 1")).status == 401
         status, _page, location = await post_form(
-            person, "/panel/account/password",
-            {"new": "a long password 1", "repeat": "a long password 1"}, form_page="/panel/account")
+            person,
+            "/panel/account/password",
+            {"new": "a long password 1", "repeat": "a long password 1"},
+            form_page="/panel/account",
+        )
         assert (status, location) == (303, "/panel/account?saved=1")
         assert (await login(laptop, "newmod", "a long password 1")).status == 303
         assert (await get(laptop, "/panel/moderation"))[0] == 200
 
         # Changing it again needs the current one, and ends the other sessions (the laptop).
         status, page, _location = await post_form(
-            person, "/panel/account/password",
+            person,
+            "/panel/account/password",
             {"current": "wrong password!", "new": "another password", "repeat": "another password"},
-            form_page="/panel/account")
+            form_page="/panel/account",
+        )
         assert status == 400 and "current password is not right" in page
         status, _page, _location = await post_form(
-            person, "/panel/account/password",
-            {"current": "a long password 1", "new": "another password",
-             "repeat": "another password"}, form_page="/panel/account")
+            person,
+            "/panel/account/password",
+            {"current": "a long password 1", "new": "another password", "repeat": "another password"},
+            form_page="/panel/account",
+        )
         assert status == 303
         ended = await laptop.get("/panel/moderation", allow_redirects=False)
         assert ended.status == 302 and ended.headers["Location"].startswith("/panel/login")

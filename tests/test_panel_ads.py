@@ -33,15 +33,21 @@ ROW_RE = re.compile(r'data-ad="(\d+)"')
 NEXT_RE = re.compile(r'rel="next" href="([^"]+)"')
 
 
-async def bulk_ads(db: asyncpg.Connection, channel_id: int, n: int, status: str = "pending",
-                   seller: int = SELLER) -> None:
+async def bulk_ads(
+    db: asyncpg.Connection, channel_id: int, n: int, status: str = "pending", seller: int = SELLER
+) -> None:
     """Many ads at once; a few share a submitted_at so the cursor must break ties by id."""
     await db.execute(
         "INSERT INTO ads (seller_id, channel_id, title, description, price, currency, district, "
         "contact, status, text_key, submitted_at) "
         "SELECT $1, $2, 'Bike ' || g, 'desc', 100, 'USD', 'Chilonzor', '+998901234567', $3, "
         "'k' || g, timestamptz '2026-01-01' + (g / 3) * interval '1 hour' "
-        "FROM generate_series(1, $4) g", seller, channel_id, status, n)
+        "FROM generate_series(1, $4) g",
+        seller,
+        channel_id,
+        status,
+        n,
+    )
 
 
 async def ids_on(client: TestClient, url: str) -> tuple[list[int], str | None]:
@@ -71,8 +77,7 @@ async def test_keyset_pages_neither_repeat_nor_skip_and_filters_narrow(panel, db
     await login(panel.client, "boss")
 
     seen = await all_ids(panel.client, "/panel/ads")
-    expected = [r["id"] for r in await db.fetch(
-        "SELECT id FROM ads ORDER BY submitted_at DESC, id DESC")]
+    expected = [r["id"] for r in await db.fetch("SELECT id FROM ads ORDER BY submitted_at DESC, id DESC")]
     assert seen == expected  # every ad once, newest first
 
     published, _ = await ids_on(panel.client, "/panel/ads?status=published")
@@ -82,9 +87,13 @@ async def test_keyset_pages_neither_repeat_nor_skip_and_filters_narrow(panel, db
     titled, _ = await ids_on(panel.client, "/panel/ads?q=bike+12")
     assert len(titled) == 11  # "Bike 12" and "Bike 120" to "Bike 129"
     dated = await all_ids(panel.client, "/panel/ads?from=2026-01-02&to=2026-01-02")
-    assert dated == [r["id"] for r in await db.fetch(
-        "SELECT id FROM ads WHERE submitted_at >= '2026-01-02' AND submitted_at < '2026-01-03' "
-        "ORDER BY submitted_at DESC, id DESC")]
+    assert dated == [
+        r["id"]
+        for r in await db.fetch(
+            "SELECT id FROM ads WHERE submitted_at >= '2026-01-02' AND submitted_at < '2026-01-03' "
+            "ORDER BY submitted_at DESC, id DESC"
+        )
+    ]
     assert len(dated) > 50  # it took a second page
     by_seller, _ = await ids_on(panel.client, f"/panel/ads?seller={ADMIN_A}")
     assert by_seller == []
@@ -93,9 +102,13 @@ async def test_keyset_pages_neither_repeat_nor_skip_and_filters_narrow(panel, db
 async def test_bad_filters_answer_400_with_a_message(panel, db) -> None:
     await make_staff(db, "boss", Role.ADMIN)
     await login(panel.client, "boss")
-    for query, text in (("status=lost", "Unknown status"), ("seller=abc", "must be a number"),
-                        ("from=31.01.2026", "Dates look like"), ("after=%%%", "page link"),
-                        ("from=2026-02-01&to=2026-01-01", "start date")):
+    for query, text in (
+        ("status=lost", "Unknown status"),
+        ("seller=abc", "must be a number"),
+        ("from=31.01.2026", "Dates look like"),
+        ("after=%%%", "page link"),
+        ("from=2026-02-01&to=2026-01-01", "start date"),
+    ):
         response = await panel.client.get(f"/panel/ads?{query}")
         assert response.status == 400, query
         assert text in await response.text()
@@ -122,18 +135,17 @@ async def test_a_moderator_sees_only_their_channels_ads(panel, db) -> None:
 async def test_the_ad_page_tells_its_story_and_settles_uncertain_deliveries(panel, db) -> None:
     channel_id = await setup(db)
     admin = await make_staff(db, "boss", Role.ADMIN)
-    ad = await submit_ad(db, draft(channel_id=channel_id, photos=[Photo("f1", "u1")]), SELLER,
-                         MSGS, UZ)
-    await decide_ad(db, ad["id"], None, approve=True, reason=None, msgs=MSGS,
-                    languages=UZ, staff=admin)
+    ad = await submit_ad(db, draft(channel_id=channel_id, photos=[Photo("f1", "u1")]), SELLER, MSGS, UZ)
+    await decide_ad(db, ad["id"], None, approve=True, reason=None, msgs=MSGS, languages=UZ, staff=admin)
     post = await db.fetchval(
-        "SELECT id FROM outbox WHERE ref_kind = 'ad' AND ref_id = $1 AND method = 'sendPhoto'",
-        ad["id"])
+        "SELECT id FROM outbox WHERE ref_kind = 'ad' AND ref_id = $1 AND method = 'sendPhoto'", ad["id"]
+    )
     note = await db.fetchval(
-        "SELECT id FROM outbox WHERE ref_kind = 'ad' AND ref_id = $1 AND id <> $2 ORDER BY id "
-        "LIMIT 1", ad["id"], post)
-    await db.execute("UPDATE outbox SET status = 'uncertain' WHERE id = ANY($1::bigint[])",
-                     [post, note])
+        "SELECT id FROM outbox WHERE ref_kind = 'ad' AND ref_id = $1 AND id <> $2 ORDER BY id LIMIT 1",
+        ad["id"],
+        post,
+    )
+    await db.execute("UPDATE outbox SET status = 'uncertain' WHERE id = ANY($1::bigint[])", [post, note])
     await login(panel.client, "boss")
     html = await (await panel.client.get(f"/panel/ads/{ad['id']}")).text()
     assert "submitted" in html and "boss" in html  # who decided, by name
@@ -142,11 +154,15 @@ async def test_the_ad_page_tells_its_story_and_settles_uncertain_deliveries(pane
     assert 'id="posts"' in html and "post · chat -1001234567890" in html
 
     token = await csrf(panel.client, f"/panel/ads/{ad['id']}")
-    response = await panel.client.post(f"/panel/ads/{ad['id']}/deliveries/{post}/resend",
-                                       data={"csrf_token": token}, allow_redirects=False)
+    response = await panel.client.post(
+        f"/panel/ads/{ad['id']}/deliveries/{post}/resend", data={"csrf_token": token}, allow_redirects=False
+    )
     assert response.status == 303
-    response = await panel.client.post(f"/panel/ads/{ad['id']}/deliveries/{note}/mark-delivered",
-                                       data={"csrf_token": token}, allow_redirects=False)
+    response = await panel.client.post(
+        f"/panel/ads/{ad['id']}/deliveries/{note}/mark-delivered",
+        data={"csrf_token": token},
+        allow_redirects=False,
+    )
     assert response.status == 303
     assert await db.fetchval("SELECT status FROM outbox WHERE id = $1", post) == "pending"
     assert await db.fetchval("SELECT status FROM outbox WHERE id = $1", note) == "sent"
@@ -156,9 +172,11 @@ async def test_the_ad_page_tells_its_story_and_settles_uncertain_deliveries(pane
     actions = [r["action"] for r in await db.fetch("SELECT action FROM audit_log ORDER BY id")]
     assert actions[-2:] == ["outbox.resend", "outbox.mark_delivered"]
     # A second press changes nothing and says so.
-    response = await panel.client.post(f"/panel/ads/{ad['id']}/deliveries/{post}/resend",
-                                       data={"csrf_token": token})
+    response = await panel.client.post(
+        f"/panel/ads/{ad['id']}/deliveries/{post}/resend", data={"csrf_token": token}
+    )
     assert "no longer uncertain" in await response.text()
     # A delivery of another ad is not reachable through this one.
-    assert (await panel.client.post(f"/panel/ads/{ad['id']}/deliveries/999999/resend",
-                                    data={"csrf_token": token})).status == 404
+    assert (
+        await panel.client.post(f"/panel/ads/{ad['id']}/deliveries/999999/resend", data={"csrf_token": token})
+    ).status == 404

@@ -40,9 +40,9 @@ class Panel:
     config: Config
 
 
-async def build_panel(aiohttp_client, config: Config, database_url: str,
-                      extra: Callable[[web.Application], None] | None = None
-                      ) -> AsyncIterator[Panel]:
+async def build_panel(
+    aiohttp_client, config: Config, database_url: str, extra: Callable[[web.Application], None] | None = None
+) -> AsyncIterator[Panel]:
     pool = await create_pool(database_url, min_size=1, max_size=4)
     try:
         app = create_web_app(config, services={keys.POOL: pool})  # the factory sets up the panel
@@ -78,8 +78,11 @@ async def csrf(client: TestClient, path: str = "/panel/login") -> str:
 
 async def login(client: TestClient, username: str, password: str = PASSWORD, next_url: str = ""):
     token = await csrf(client)
-    return await client.post("/panel/login", allow_redirects=False, data={
-        "csrf_token": token, "username": username, "password": password, "next": next_url})
+    return await client.post(
+        "/panel/login",
+        allow_redirects=False,
+        data={"csrf_token": token, "username": username, "password": password, "next": next_url},
+    )
 
 
 async def actions(db: asyncpg.Connection) -> list[str]:
@@ -88,8 +91,10 @@ async def actions(db: asyncpg.Connection) -> list[str]:
 
 # Login, cookie, logout -------------------------------------------------------------------
 
+
 async def test_login_sets_an_httponly_samesite_cookie_and_greets_by_name_and_role(
-        panel: Panel, db: asyncpg.Connection) -> None:
+    panel: Panel, db: asyncpg.Connection
+) -> None:
     await staff_domain.create_staff(db, "boss", PASSWORD, Role.ADMIN, display_name="Boss <b>")
     client = panel.client
     first = await client.get("/panel", allow_redirects=False)
@@ -109,7 +114,8 @@ async def test_login_sets_an_httponly_samesite_cookie_and_greets_by_name_and_rol
 
 
 async def test_the_cookie_is_secure_behind_an_https_public_url(
-        aiohttp_client, make_config, database_url: str) -> None:
+    aiohttp_client, make_config, database_url: str
+) -> None:
     config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en", PUBLIC_URL="https://bozor.example")
     async for built in build_panel(aiohttp_client, config, database_url):
         response = await built.client.get("/panel/login")
@@ -118,7 +124,8 @@ async def test_the_cookie_is_secure_behind_an_https_public_url(
 
 
 async def test_a_wrong_password_is_refused_and_the_sixth_try_is_throttled(
-        panel: Panel, db: asyncpg.Connection) -> None:
+    panel: Panel, db: asyncpg.Connection
+) -> None:
     await make_staff(db, "mod", Role.MODERATOR)
     for _ in range(5):
         response = await login(panel.client, "mod", "wrong password!")
@@ -136,13 +143,18 @@ async def test_a_wrong_password_is_refused_and_the_sixth_try_is_throttled(
 
 
 async def test_a_successful_login_resets_the_accounts_count_but_not_the_addresss(
-        panel: Panel, db: asyncpg.Connection) -> None:
+    panel: Panel, db: asyncpg.Connection
+) -> None:
     await make_staff(db, "oper", Role.OPERATOR)
     for _ in range(4):
         assert (await login(panel.client, "oper", "nope nope nope")).status == 401
     assert (await login(panel.client, "oper")).status == 303
-    assert await db.fetchval("SELECT count(*) FROM login_failures "
-                             "WHERE username = 'oper' AND counts_for_account") == 0
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM login_failures WHERE username = 'oper' AND counts_for_account"
+        )
+        == 0
+    )
     # A guessed account name counts too, and per address: 20 failures stop that address.
     for i in range(16):
         assert (await login(panel.client, f"ghost{i}", "x" * 12)).status == 401
@@ -151,14 +163,18 @@ async def test_a_successful_login_resets_the_accounts_count_but_not_the_addresss
 
 
 async def test_behind_nginx_each_client_address_is_counted_on_its_own(
-        panel: Panel, db: asyncpg.Connection) -> None:
+    panel: Panel, db: asyncpg.Connection
+) -> None:
     await make_staff(db, "oper", Role.OPERATOR)
     token = await csrf(panel.client)
 
     async def attempt(address: str, username: str, password: str) -> int:
-        response = await panel.client.post("/panel/login", allow_redirects=False, data={
-            "csrf_token": token, "username": username, "password": password},
-            headers={"X-Forwarded-For": f"6.6.6.6, {address}"})
+        response = await panel.client.post(
+            "/panel/login",
+            allow_redirects=False,
+            data={"csrf_token": token, "username": username, "password": password},
+            headers={"X-Forwarded-For": f"6.6.6.6, {address}"},
+        )
         return response.status
 
     for i in range(20):
@@ -172,8 +188,7 @@ async def test_logout_ends_the_session(panel: Panel, db: asyncpg.Connection) -> 
     await make_staff(db, "oper", Role.OPERATOR)
     assert (await login(panel.client, "oper")).status == 303
     token = await csrf(panel.client, "/panel")
-    response = await panel.client.post("/panel/logout", data={"csrf_token": token},
-                                       allow_redirects=False)
+    response = await panel.client.post("/panel/logout", data={"csrf_token": token}, allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == "/panel/login"
     again = await panel.client.get("/panel", allow_redirects=False)
     assert again.status == 302 and again.headers["Location"].startswith("/panel/login")
@@ -181,7 +196,8 @@ async def test_logout_ends_the_session(panel: Panel, db: asyncpg.Connection) -> 
 
 
 async def test_a_cookie_copied_before_logout_no_longer_works_after_it(
-        panel: Panel, db: asyncpg.Connection) -> None:
+    panel: Panel, db: asyncpg.Connection
+) -> None:
     await make_staff(db, "oper", Role.OPERATOR)
     assert (await login(panel.client, "oper")).status == 303
     stolen = panel.client.session.cookie_jar.filter_cookies(panel.client.make_url("/"))
@@ -201,8 +217,10 @@ async def test_login_never_redirects_to_another_site(panel: Panel, db: asyncpg.C
 
 # CSRF ---------------------------------------------------------------------------------------
 
+
 async def test_a_post_without_the_csrf_token_is_refused_and_with_it_passes(
-        panel: Panel, db: asyncpg.Connection) -> None:
+    panel: Panel, db: asyncpg.Connection
+) -> None:
     await make_staff(db, "boss", Role.ADMIN)
     assert (await login(panel.client, "boss")).status == 303
     form = {"name": "bot_token", "value": "123:abc"}
@@ -210,28 +228,36 @@ async def test_a_post_without_the_csrf_token_is_refused_and_with_it_passes(
     refused = await panel.client.post("/panel/settings/secrets", data=form, allow_redirects=False)
     assert refused.status == 403 and refused.content_type == "text/html"
     assert "This form has expired. Reload the page and try again." in await refused.text()
-    wrong = await panel.client.post("/panel/settings/secrets", data={**form, "csrf_token": "x" * 43},
-                                     allow_redirects=False)
+    wrong = await panel.client.post(
+        "/panel/settings/secrets", data={**form, "csrf_token": "x" * 43}, allow_redirects=False
+    )
     assert wrong.status == 403
-    api = await panel.client.post("/panel/settings/secrets", json={"name": "bot_token"},
-                                  headers={"Accept": "application/json"}, allow_redirects=False)
+    api = await panel.client.post(
+        "/panel/settings/secrets",
+        json={"name": "bot_token"},
+        headers={"Accept": "application/json"},
+        allow_redirects=False,
+    )
     assert api.status == 403 and (await api.json())["status"] == 403
     assert not await staff_domain.secret_is_set(db, "bot_token")
 
     token = await csrf(panel.client, "/panel/settings/secrets")
-    passed = await panel.client.post("/panel/settings/secrets", data={**form, "csrf_token": token},
-                                     allow_redirects=False)
+    passed = await panel.client.post(
+        "/panel/settings/secrets", data={**form, "csrf_token": token}, allow_redirects=False
+    )
     assert passed.status == 303
-    by_header = await panel.client.post("/panel/settings/secrets", data=form,
-                                        headers={"X-CSRF-Token": token}, allow_redirects=False)
+    by_header = await panel.client.post(
+        "/panel/settings/secrets", data=form, headers={"X-CSRF-Token": token}, allow_redirects=False
+    )
     assert by_header.status == 303
     assert await staff_domain.secret_is_set(db, "bot_token")
 
 
 async def test_even_the_login_form_needs_the_csrf_token(panel: Panel, db: asyncpg.Connection) -> None:
     await make_staff(db, "boss", Role.ADMIN)
-    response = await panel.client.post("/panel/login", data={"username": "boss", "password": PASSWORD},
-                                       allow_redirects=False)
+    response = await panel.client.post(
+        "/panel/login", data={"username": "boss", "password": PASSWORD}, allow_redirects=False
+    )
     assert response.status == 403
 
 
@@ -262,15 +288,17 @@ def declared(route, identity: str) -> int | str:
     return route.ok_status if route.access.allows(staff) else 403
 
 
-async def test_every_panel_route_answers_every_role_as_declared(
-        panel: Panel, db: asyncpg.Connection) -> None:
+async def test_every_panel_route_answers_every_role_as_declared(panel: Panel, db: asyncpg.Connection) -> None:
     for role in ("operator", "moderator", "admin"):
         await make_staff(db, role, Role(role))
     registered = routes()
     assert set(EXPECTED) <= {r.name for r in registered}
     # Every /panel route the application serves is in the registry (nothing undeclared).
-    served = {(r.method, r.resource.canonical) for r in panel.app.router.routes()
-              if r.resource is not None and r.resource.canonical.startswith("/panel")}
+    served = {
+        (r.method, r.resource.canonical)
+        for r in panel.app.router.routes()
+        if r.resource is not None and r.resource.canonical.startswith("/panel")
+    }
     assert served == {(r.method, r.path) for r in registered}
 
     answers = {}
@@ -284,8 +312,9 @@ async def test_every_panel_route_answers_every_role_as_declared(
             if route.method == "GET":
                 response = await client.get(route.example, allow_redirects=False)
             else:
-                response = await client.request(route.method, route.example, allow_redirects=False,
-                                                data={"csrf_token": token})
+                response = await client.request(
+                    route.method, route.example, allow_redirects=False, data={"csrf_token": token}
+                )
             got: int | str = response.status
             if response.status == 302 and response.headers["Location"].startswith("/panel/login"):
                 got = LOGIN
@@ -299,7 +328,8 @@ async def test_every_panel_route_answers_every_role_as_declared(
 
 
 async def test_a_panel_route_without_an_access_rule_is_refused(
-        aiohttp_client, make_config, database_url: str) -> None:
+    aiohttp_client, make_config, database_url: str
+) -> None:
     async def naked(request: web.Request) -> web.Response:
         return web.Response(text="secret stuff")
 
@@ -313,11 +343,14 @@ async def test_a_panel_route_without_an_access_rule_is_refused(
 
 
 async def test_a_missing_page_is_a_panel_page_with_the_menu_and_the_security_headers(
-        panel: Panel, db: asyncpg.Connection) -> None:
+    panel: Panel, db: asyncpg.Connection
+) -> None:
     await make_staff(db, "boss", Role.ADMIN)
     await login(panel.client, "boss")
-    for path, message in (("/panel/ads/999999", "This ad does not exist."),
-                          ("/panel/no-such-screen", "This page does not exist.")):
+    for path, message in (
+        ("/panel/ads/999999", "This ad does not exist."),
+        ("/panel/no-such-screen", "This page does not exist."),
+    ):
         response = await panel.client.get(path)
         html = await response.text()
         assert response.status == 404, path
@@ -344,8 +377,10 @@ def test_the_registry_refuses_a_view_that_does_not_declare_its_access() -> None:
 
 
 async def test_a_moderator_moderates_only_the_channels_given(db: asyncpg.Connection) -> None:
-    ids = [await db.fetchval("INSERT INTO channels (title, username) VALUES ($1, $1) RETURNING id", t)
-           for t in ("Tashkent", "Samarkand")]
+    ids = [
+        await db.fetchval("INSERT INTO channels (title, username) VALUES ($1, $1) RETURNING id", t)
+        for t in ("Tashkent", "Samarkand")
+    ]
     mod = await make_staff(db, "mod", Role.MODERATOR)
     admin = await make_staff(db, "boss", Role.ADMIN)
     op = await make_staff(db, "oper", Role.OPERATOR)
@@ -358,10 +393,11 @@ async def test_a_moderator_moderates_only_the_channels_given(db: asyncpg.Connect
 
 # One-time links and create-admin ------------------------------------------------------------
 
+
 async def test_a_one_time_link_logs_in_once_and_fails_the_second_time(
-        panel: Panel, db: asyncpg.Connection) -> None:
-    output = await create_admin_command(db, "root", None, one_time_link=True,
-                                        base_url=panel.config.base_url)
+    panel: Panel, db: asyncpg.Connection
+) -> None:
+    output = await create_admin_command(db, "root", None, one_time_link=True, base_url=panel.config.base_url)
     link = re.search(r"(http\S+/panel/login/once/\S+)", output).group(1)
     assert link.startswith(f"{panel.config.base_url}/panel/login/once/")
     path = urlsplit(link).path
@@ -416,7 +452,8 @@ class Terminal(io.StringIO):
 
 
 def test_create_admin_on_a_terminal_asks_the_password_twice(
-        make_config, database_url: str, monkeypatch, capsys) -> None:
+    make_config, database_url: str, monkeypatch, capsys
+) -> None:
     config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
     typed = iter(["first password!", "other password!", PASSWORD, PASSWORD])
     monkeypatch.setattr("getpass.getpass", lambda prompt="", stream=None: next(typed))
@@ -440,8 +477,7 @@ def test_create_admin_without_a_terminal_prints_a_one_time_link(make_config, cap
     args = create_admin_args("root", "--one-time-link")
     assert cli_create_admin(args, config, stdin=io.StringIO()) == 0
     out = capsys.readouterr().out
-    assert re.search(r"log in once, within an hour, at: https://bozor\.example/panel/login/once/\S{40,}",
-                     out)
+    assert re.search(r"log in once, within an hour, at: https://bozor\.example/panel/login/once/\S{40,}", out)
 
 
 def test_create_admin_refuses_a_bad_username(capsys) -> None:
@@ -450,7 +486,8 @@ def test_create_admin_refuses_a_bad_username(capsys) -> None:
 
 
 async def test_create_admin_refuses_an_existing_name_and_keeps_passwords_hashed(
-        db: asyncpg.Connection) -> None:
+    db: asyncpg.Connection,
+) -> None:
     out = await create_admin_command(db, "root", PASSWORD, one_time_link=False, base_url="http://x")
     assert "created" in out
     stored = await db.fetchval("SELECT password_hash FROM staff WHERE username = 'root'")
@@ -471,29 +508,39 @@ def test_password_hashes_are_salted_slow_and_carry_their_parameters() -> None:
     assert crypto.verify_password(PASSWORD, weak) and crypto.needs_rehash(weak)
     assert not crypto.needs_rehash(one)
     assert crypto.derive_key(SECRET_KEY, crypto.SESSION_INFO) != crypto.derive_key(
-        SECRET_KEY, crypto.SECRETS_INFO)
+        SECRET_KEY, crypto.SECRETS_INFO
+    )
 
 
 # Secrets at rest ----------------------------------------------------------------------------
 
+
 def pg_dump(database_url: str) -> str:
-    result = subprocess.run([str(bin_dir() / "pg_dump"), "--data-only", "--no-owner", database_url],
-                            capture_output=True, text=True, check=True, timeout=60)
+    result = subprocess.run(
+        [str(bin_dir() / "pg_dump"), "--data-only", "--no-owner", database_url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return result.stdout
 
 
 async def test_secrets_are_encrypted_at_rest_and_never_shown(
-        panel: Panel, db: asyncpg.Connection, database_url: str) -> None:
+    panel: Panel, db: asyncpg.Connection, database_url: str
+) -> None:
     secret = "7777777777:AAFsecretTokenNobodyMaySee_xyz123456"
     await make_staff(db, "boss", Role.ADMIN)
     assert (await login(panel.client, "boss")).status == 303
     token = await csrf(panel.client, "/panel/settings/secrets")
-    saved = await panel.client.post("/panel/settings/secrets", allow_redirects=False,
-                                    data={"csrf_token": token, "name": "bot_token", "value": secret})
+    saved = await panel.client.post(
+        "/panel/settings/secrets",
+        allow_redirects=False,
+        data={"csrf_token": token, "name": "bot_token", "value": secret},
+    )
     assert saved.status == 303
     admin = await staff_domain.find_staff(db, "boss")
-    await staff_domain.set_secret(db, "llm_api_key", "sk-llm-also-secret-42", admin.id,
-                                  secret_key=SECRET_KEY)
+    await staff_domain.set_secret(db, "llm_api_key", "sk-llm-also-secret-42", admin.id, secret_key=SECRET_KEY)
 
     dump = await asyncio.to_thread(pg_dump, database_url)
     assert "settings_secrets" in dump and "bot_token" in dump
@@ -511,4 +558,6 @@ async def test_secrets_are_encrypted_at_rest_and_never_shown(
     assert re.search(r"S3 secret key</th>\s*<td><span class=\"badge text-bg-secondary\">not set<", body)
     audit = await db.fetch("SELECT before, after FROM audit_log WHERE action = 'secret.set'")
     assert [(r["before"], r["after"]) for r in audit] == [
-        ({"set": False}, {"set": True}), ({"set": False}, {"set": True})]
+        ({"set": False}, {"set": True}),
+        ({"set": False}, {"set": True}),
+    ]

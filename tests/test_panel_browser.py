@@ -16,8 +16,9 @@ from tests.test_sandbox_browser import CHROMIUM, CHROMIUM_ARGS
 
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason=f"no {CHROMIUM}: apt-get install chromium")
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason=f"no {CHROMIUM}: apt-get install chromium"
+)
 expect.set_options(timeout=10000)
 PASSWORD = "a password long enough"
 XSS = "<script>alert(1)</script>"
@@ -29,8 +30,7 @@ async def page(bozor, market) -> AsyncIterator[Any]:  # noqa: F811
     async with bozor.pool.acquire() as conn:
         await staff_domain.create_staff(conn, "chief", PASSWORD, Role.ADMIN)
     async with playwright_api.async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                           headless=True)
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         tab = await browser.new_page(locale="en-US")
         tab.dialogs = []
         tab.on("dialog", lambda d: (tab.dialogs.append(d.message), d.dismiss()))
@@ -45,13 +45,13 @@ async def page(bozor, market) -> AsyncIterator[Any]:  # noqa: F811
         await browser.close()
 
 
-async def test_decisions_in_the_panel_reach_the_channel_and_the_seller(
-        bozor, market, sandbox, page) -> None:  # noqa: F811
+async def test_decisions_in_the_panel_reach_the_channel_and_the_seller(bozor, market, sandbox, page) -> None:  # noqa: F811
     await sandbox.limits(private_per_second=50, private_burst=50)
     seller, channel = market["seller"], market["channel"]
     async with bozor.pool.acquire() as conn:
-        await channels.add_reason(conn, market["channel_id"],
-                                  {"uz": "Rasm yomon", "ru": "Плохое фото", "en": "Bad photo"})
+        await channels.add_reason(
+            conn, market["channel_id"], {"uz": "Rasm yomon", "ru": "Плохое фото", "en": "Bad photo"}
+        )
     for title in (XSS, "Velosiped Ikki", "Velosiped Uch"):
         await fill_wizard(seller, title)
 
@@ -82,8 +82,7 @@ async def test_decisions_in_the_panel_reach_the_channel_and_the_seller(
     assert page.dialogs == []
 
 
-async def test_the_queue_follows_the_bot_and_new_ads_without_a_reload(
-        bozor, market, sandbox, page) -> None:  # noqa: F811
+async def test_the_queue_follows_the_bot_and_new_ads_without_a_reload(bozor, market, sandbox, page) -> None:  # noqa: F811
     await sandbox.limits(private_per_second=50, private_burst=50)
     seller, olga = market["seller"], market["olga"]
     await fill_wizard(seller, "Velosiped Stels")

@@ -18,8 +18,9 @@ from tests.test_sandbox_browser import CHROMIUM, CHROMIUM_ARGS
 
 playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason=f"no {CHROMIUM}: apt-get install chromium")
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason=f"no {CHROMIUM}: apt-get install chromium"
+)
 expect.set_options(timeout=10000)
 TITLE = "Bozor Toshkent"
 PHONE = 375  # px: a small phone's width
@@ -43,8 +44,7 @@ async def site(aiohttp_client, make_config, database_url: str) -> AsyncIterator[
     config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
     async for panel in build_panel(aiohttp_client, config, database_url):
         async with playwright_api.async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                               headless=True)
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             try:
                 yield Site(_base_url(panel), browser)
             finally:
@@ -82,13 +82,23 @@ POST_FORM = """async ([url, fields, headers]) => {
     body: new URLSearchParams(fields)});
   return [response.status, await response.text()];
 }"""
-FORGED = {"title": "Hijacked", "chat": "@bozor_toshkent", "language": "uz", "timezone": "Asia/Tashkent",
-          "repost_minutes": "30", "checkin_value": "3", "checkin_unit": "days",
-          "checkin_max_asks": "3", "ads_per_day": "5", "active": "on"}
+FORGED = {
+    "title": "Hijacked",
+    "chat": "@bozor_toshkent",
+    "language": "uz",
+    "timezone": "Asia/Tashkent",
+    "repost_minutes": "30",
+    "checkin_value": "3",
+    "checkin_unit": "days",
+    "checkin_max_asks": "3",
+    "ads_per_day": "5",
+    "active": "on",
+}
 
 
 async def test_an_operator_sees_no_admin_menu_and_gets_a_clear_403_in_their_language(
-        site: Site, db: asyncpg.Connection) -> None:
+    site: Site, db: asyncpg.Connection
+) -> None:
     await make_staff(db, "oper", Role.OPERATOR)
     channel = await channels.create_channel(db, title=TITLE, chat_ref="@bozor_toshkent")
     tab = await site.tab(locale="ru-RU")
@@ -115,8 +125,9 @@ async def test_an_operator_sees_no_admin_menu_and_gets_a_clear_403_in_their_lang
 
     # From the refusal page, with the session's own CSRF token: the role still decides.
     await tab.goto(site.base + f"/panel/channels/{channel['id']}")
-    status, body = await tab.evaluate(POST_FORM, [f"/panel/channels/{channel['id']}", FORGED,
-                                                  {"X-CSRF-Token": "$csrf"}])
+    status, body = await tab.evaluate(
+        POST_FORM, [f"/panel/channels/{channel['id']}", FORGED, {"X-CSRF-Token": "$csrf"}]
+    )
     assert status == 403  # a page script gets the reason as JSON
     assert json.loads(body)["error"] == "Ваша роль не даёт доступа к этой странице."
     assert await channel_title(db, channel["id"]) == TITLE
@@ -127,7 +138,8 @@ async def test_an_operator_sees_no_admin_menu_and_gets_a_clear_403_in_their_lang
 
 
 async def test_a_form_or_fetch_without_the_csrf_token_is_refused_with_a_way_back(
-        site: Site, db: asyncpg.Connection) -> None:
+    site: Site, db: asyncpg.Connection
+) -> None:
     await make_staff(db, "boss", Role.ADMIN)
     channel = await channels.create_channel(db, title=TITLE, chat_ref="@bozor_toshkent")
     url = f"/panel/channels/{channel['id']}"
@@ -141,8 +153,7 @@ async def test_a_form_or_fetch_without_the_csrf_token_is_refused_with_a_way_back
     async with tab.expect_navigation() as sent:
         await form.get_by_role("button", name="Save").click()
     assert (await sent.value).status == 403
-    await expect(tab.locator("h1")).to_have_text(
-        "This form has expired. Reload the page and try again.")
+    await expect(tab.locator("h1")).to_have_text("This form has expired. Reload the page and try again.")
     reload = tab.get_by_role("link", name="Reload the page")
     await expect(reload).to_have_attribute("href", url)  # back to the form, not the start page
     assert await channel_title(db, channel["id"]) == TITLE
@@ -166,7 +177,8 @@ async def test_a_form_or_fetch_without_the_csrf_token_is_refused_with_a_way_back
 
 
 async def test_five_wrong_passwords_lock_the_login_form_even_for_the_right_one(
-        site: Site, db: asyncpg.Connection) -> None:
+    site: Site, db: asyncpg.Connection
+) -> None:
     await make_staff(db, "mod", Role.MODERATOR)
     tab = await site.tab()
     alert = tab.get_by_role("alert")
@@ -189,8 +201,7 @@ async def test_five_wrong_passwords_lock_the_login_form_even_for_the_right_one(
     assert await audited(db, "login.failed") == 5 and await audited(db, "login.throttled") == 1
 
 
-async def test_every_screen_fits_a_phone_and_the_menu_opens(
-        site: Site, db: asyncpg.Connection) -> None:
+async def test_every_screen_fits_a_phone_and_the_menu_opens(site: Site, db: asyncpg.Connection) -> None:
     """At 375 px nothing makes the page scroll sideways (wide tables scroll in their own box),
     and the collapsed menu opens with its button."""
     from tests.test_panel_moderation import SELLER, make_channel, pending_ad
@@ -198,18 +209,29 @@ async def test_every_screen_fits_a_phone_and_the_menu_opens(
     await make_staff(db, "boss", Role.ADMIN)
     channel_id = await make_channel(db, TITLE, -1001234567890)
     ad_id = await pending_ad(db, channel_id, "Velosiped" + "X" * 90)
-    context = await site.browser.new_context(viewport={"width": PHONE, "height": 740},
-                                             locale="uz-UZ", is_mobile=True, has_touch=True)
+    context = await site.browser.new_context(
+        viewport={"width": PHONE, "height": 740}, locale="uz-UZ", is_mobile=True, has_touch=True
+    )
     tab = await context.new_page()
     await log_in(site, tab, "boss")
-    screens = ["/panel", "/panel/moderation", "/panel/ads", f"/panel/ads/{ad_id}", "/panel/users",
-               f"/panel/users/{SELLER}", "/panel/channels", f"/panel/channels/{channel_id}",
-               "/panel/staff", "/panel/settings", "/panel/audit", "/panel/account"]
+    screens = [
+        "/panel",
+        "/panel/moderation",
+        "/panel/ads",
+        f"/panel/ads/{ad_id}",
+        "/panel/users",
+        f"/panel/users/{SELLER}",
+        "/panel/channels",
+        f"/panel/channels/{channel_id}",
+        "/panel/staff",
+        "/panel/settings",
+        "/panel/audit",
+        "/panel/account",
+    ]
     for path in screens:
         response = await tab.goto(site.base + path)
         assert response.status == 200, path
-        width, inner = await tab.evaluate(
-            "[document.documentElement.scrollWidth, window.innerWidth]")
+        width, inner = await tab.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert width <= inner == PHONE, f"{path} is {width} px wide on a {PHONE} px phone"
     menu_link = tab.locator('#panel-nav a[href="/panel/channels"]')
     await expect(menu_link).to_be_hidden()

@@ -15,21 +15,32 @@ from app.web import keys
 from tests.conftest import TEST_TOKEN
 from tests.test_panel_auth import SECRET_KEY, Panel, build_panel, csrf, login, make_staff
 
-FORM = {"title": "Bozor Test", "chat": "@bozor_panel", "language": "ru", "timezone": "Asia/Tashkent",
-        "repost_minutes": "45", "quiet_from": "23:00", "quiet_to": "07:00", "checkin_value": "12",
-        "checkin_unit": "hours", "checkin_max_asks": "4", "ads_per_day": "3", "active": "on"}
+FORM = {
+    "title": "Bozor Test",
+    "chat": "@bozor_panel",
+    "language": "ru",
+    "timezone": "Asia/Tashkent",
+    "repost_minutes": "45",
+    "quiet_from": "23:00",
+    "quiet_to": "07:00",
+    "checkin_value": "12",
+    "checkin_unit": "hours",
+    "checkin_max_asks": "4",
+    "ads_per_day": "3",
+    "active": "on",
+}
 
 
 @pytest.fixture
-async def panel_bot(aiohttp_client, make_config, database_url: str, sandbox_url: str
-                    ) -> AsyncIterator[Panel]:
+async def panel_bot(aiohttp_client, make_config, database_url: str, sandbox_url: str) -> AsyncIterator[Panel]:
     """The panel with a bot talking to the sandbox, as app/main.py wires it."""
     bot = create_bot(TEST_TOKEN, sandbox_url)
     await bot.get_me()  # the bot exists in the sandbox from its first call on
     config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
     try:
-        async for built in build_panel(aiohttp_client, config, database_url,
-                                       extra=lambda app: app.__setitem__(keys.BOT, bot)):
+        async for built in build_panel(
+            aiohttp_client, config, database_url, extra=lambda app: app.__setitem__(keys.BOT, bot)
+        ):
             yield built
     finally:
         await bot.session.close()
@@ -41,7 +52,8 @@ async def post(panel: Panel, path: str, data: dict, page: str = "/panel/channels
 
 
 async def test_a_channel_is_saved_only_once_the_bot_may_post_edit_and_delete(
-        panel_bot: Panel, sandbox, db: asyncpg.Connection) -> None:
+    panel_bot: Panel, sandbox, db: asyncpg.Connection
+) -> None:
     await make_staff(db, "boss", Role.ADMIN)
     await login(panel_bot.client, "boss")
     missing = await post(panel_bot, "/panel/channels/new", {**FORM, "chat": "@nowhere_chan"})
@@ -62,8 +74,9 @@ async def test_a_channel_is_saved_only_once_the_bot_may_post_edit_and_delete(
     assert partial.status == 400
     assert "may not: edit messages, delete messages" in await partial.text()
 
-    await chat.set_member(bot_id, "administrator", can_post_messages=True, can_edit_messages=True,
-                          can_delete_messages=True)
+    await chat.set_member(
+        bot_id, "administrator", can_post_messages=True, can_edit_messages=True, can_delete_messages=True
+    )
     saved = await post(panel_bot, "/panel/channels/new", FORM)
     assert saved.status == 303
     row = await db.fetchrow("SELECT * FROM channels")
@@ -73,14 +86,15 @@ async def test_a_channel_is_saved_only_once_the_bot_may_post_edit_and_delete(
     assert "channel.create" in [r["action"] for r in await db.fetch("SELECT action FROM audit_log")]
 
 
-async def test_bad_values_are_named_and_nothing_changes(
-        panel_bot: Panel, db: asyncpg.Connection) -> None:
+async def test_bad_values_are_named_and_nothing_changes(panel_bot: Panel, db: asyncpg.Connection) -> None:
     await make_staff(db, "boss", Role.ADMIN)
     await login(panel_bot.client, "boss")
-    for bad, message in ((("repost_minutes", "often"), "whole number of minutes"),
-                         (("quiet_to", ""), "both a start and an end"),
-                         (("timezone", "Mars/Olympus"), "Unknown time zone"),
-                         (("checkin_max_asks", "99"), "from 1 to 20")):
+    for bad, message in (
+        (("repost_minutes", "often"), "whole number of minutes"),
+        (("quiet_to", ""), "both a start and an end"),
+        (("timezone", "Mars/Olympus"), "Unknown time zone"),
+        (("checkin_max_asks", "99"), "from 1 to 20"),
+    ):
         response = await post(panel_bot, "/panel/channels/new", {**FORM, bad[0]: bad[1]})
         assert response.status == 400 and message in await response.text(), bad
     # The same rule, read by a Russian-speaking admin: the message is in Russian.
@@ -92,16 +106,20 @@ async def test_bad_values_are_named_and_nothing_changes(
 
 
 async def test_categories_words_and_reasons_count_at_once(
-        panel_bot: Panel, sandbox, db: asyncpg.Connection) -> None:
+    panel_bot: Panel, sandbox, db: asyncpg.Connection
+) -> None:
     await make_staff(db, "boss", Role.ADMIN)
     await login(panel_bot.client, "boss")
     await sandbox.channel("Bozor Test", username="bozor_panel")
     assert (await post(panel_bot, "/panel/channels/new", FORM)).status == 303
     channel_id = await db.fetchval("SELECT id FROM channels")
     page = f"/panel/channels/{channel_id}"
-    added = await post(panel_bot, f"{page}/categories", {
-        "hashtag": "#transport", "name_uz": "Transport", "name_ru": "Транспорт", "name_en": "Transport"},
-        page)
+    added = await post(
+        panel_bot,
+        f"{page}/categories",
+        {"hashtag": "#transport", "name_uz": "Transport", "name_ru": "Транспорт", "name_en": "Transport"},
+        page,
+    )
     assert added.status == 303
     half = await post(panel_bot, f"{page}/categories", {"hashtag": "uy", "name_uz": "Uy"}, page)
     assert half.status == 400 and "A category needs a name in uz, ru and en" in await half.text()

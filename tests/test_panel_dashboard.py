@@ -57,16 +57,20 @@ async def submit(db: asyncpg.Connection, channel_id: int, title: str, n: int) ->
 
 async def decide(db: asyncpg.Connection, ad_id: int, approve: bool, minutes: int) -> None:
     """A decision `minutes` after the submit (the submit is moved back to make it so)."""
-    await db.execute("UPDATE ads SET submitted_at = now() - make_interval(mins => $2) WHERE id = $1",
-                     ad_id, minutes)
-    decision = await decide_ad(db, ad_id, ADMIN, approve=approve, reason=None if approve else "No",
-                               msgs=MSGS, languages=LANGS)
+    await db.execute(
+        "UPDATE ads SET submitted_at = now() - make_interval(mins => $2) WHERE id = $1", ad_id, minutes
+    )
+    decision = await decide_ad(
+        db, ad_id, ADMIN, approve=approve, reason=None if approve else "No", msgs=MSGS, languages=LANGS
+    )
     assert decision.won
 
 
 async def seed(db: asyncpg.Connection) -> tuple[int, int]:
-    await db.executemany("INSERT INTO users (id, first_name, language) VALUES ($1, $2, 'en')",
-                         [(SELLER, "Ali"), (ADMIN, "Olga"), (3001, "Spammer")])
+    await db.executemany(
+        "INSERT INTO users (id, first_name, language) VALUES ($1, $2, 'en')",
+        [(SELLER, "Ali"), (ADMIN, "Olga"), (3001, "Spammer")],
+    )
     await db.execute("UPDATE users SET banned_at = now() WHERE id = 3001")
     cars, flats = await make_channel(db, "Cars", -1001), await make_channel(db, "Flats", -1002)
     for i in range(3):
@@ -109,15 +113,20 @@ async def test_counts_and_charts_reflect_the_ads(panel: Panel, db: asyncpg.Conne
     await seed(db)
     await make_staff(db, "boss", Role.ADMIN)
     counts, data, _html = await dashboard(panel, "boss")
-    assert counts == {"pending": 4, "published": 2, "sold_today": 1, "users": 3, "uncertain": 1,
-                      "blocked": 1}
+    assert counts == {"pending": 4, "published": 2, "sold_today": 1, "users": 3, "uncertain": 1, "blocked": 1}
     assert {s["status"]: in_window(data, s["status"]) for s in data["ads"]} == {
-        "pending": 4, "published": 2, "rejected": 1, "sold": 1, "expired": 0, "withdrawn": 0}
+        "pending": 4,
+        "published": 2,
+        "rejected": 1,
+        "sold": 1,
+        "expired": 0,
+        "withdrawn": 0,
+    }
     assert data["days"][-1] == datetime.now(UTC).strftime("%-d %b")  # English labels
     decisions = data["decisions"]
     assert decisions["channels"] == ["Cars", "Flats"]
     assert decisions["decided"] == [3, 1]
-    assert decisions["p50"][0] == pytest.approx(30, abs=0.5)    # 10, 30, 50 minutes
+    assert decisions["p50"][0] == pytest.approx(30, abs=0.5)  # 10, 30, 50 minutes
     assert decisions["p95"][0] == pytest.approx(48, abs=0.5)
     assert decisions["p50"][1] == pytest.approx(120, abs=0.5)
     assert data["reposts"]["data"][-1] == 2 and sum(data["reposts"]["data"]) == 2
@@ -134,8 +143,7 @@ async def test_labels_follow_the_panels_language(panel: Panel, db: asyncpg.Conne
     assert any(m in data["days"][-1] for m in months)
 
 
-async def test_a_moderator_sees_only_their_channels_numbers(panel: Panel, db: asyncpg.Connection
-                                                           ) -> None:
+async def test_a_moderator_sees_only_their_channels_numbers(panel: Panel, db: asyncpg.Connection) -> None:
     _cars, flats = await seed(db)
     admin = await make_staff(db, "boss", Role.ADMIN)
     moderator = await make_staff(db, "mod", Role.MODERATOR)
@@ -148,8 +156,7 @@ async def test_a_moderator_sees_only_their_channels_numbers(panel: Panel, db: as
     assert "Cars" not in html
 
 
-async def test_the_charts_come_from_our_own_static_files(panel: Panel, db: asyncpg.Connection
-                                                         ) -> None:
+async def test_the_charts_come_from_our_own_static_files(panel: Panel, db: asyncpg.Connection) -> None:
     await make_staff(db, "boss", Role.ADMIN)
     counts, data, html = await dashboard(panel, "boss")  # an empty database draws empty charts
     assert counts["pending"] == 0 and data["decisions"]["channels"] == []
@@ -170,30 +177,45 @@ async def live_charts(db: asyncpg.Connection) -> dict:
     days = [since.date() + timedelta(days=i) for i in range(30)]
     ads = {status: [0] * 30 for status in panel_dashboard.STATUSES}
     for row in await db.fetch(
-            "SELECT (submitted_at AT TIME ZONE 'UTC')::date AS day, status, count(*) AS n FROM ads "
-            "WHERE submitted_at >= $1 GROUP BY 1, 2", since):
+        "SELECT (submitted_at AT TIME ZONE 'UTC')::date AS day, status, count(*) AS n FROM ads "
+        "WHERE submitted_at >= $1 GROUP BY 1, 2",
+        since,
+    ):
         ads[row["status"]][days.index(row["day"])] = row["n"]
     decisions = await db.fetch(
         "SELECT c.title, count(*) AS decided, percentile_cont(array[0.5, 0.95]) WITHIN GROUP "
         "(ORDER BY extract(epoch FROM a.decided_at - a.submitted_at)::float8 / 60) AS p "
         "FROM ads a JOIN channels c ON c.id = a.channel_id WHERE a.decided_at >= $1 "
-        "GROUP BY c.id, c.title ORDER BY c.title, c.id", since)
+        "GROUP BY c.id, c.title ORDER BY c.title, c.id",
+        since,
+    )
     reposts = [0] * 30
-    for row in await db.fetch("SELECT (at AT TIME ZONE 'UTC')::date AS day, count(*) AS n "
-                              "FROM ad_reposts WHERE at >= $1 GROUP BY 1", since):
+    for row in await db.fetch(
+        "SELECT (at AT TIME ZONE 'UTC')::date AS day, count(*) AS n "
+        "FROM ad_reposts WHERE at >= $1 GROUP BY 1",
+        since,
+    ):
         reposts[days.index(row["day"])] = row["n"]
-    return {"ads": ads, "channels": [r["title"] for r in decisions],
-            "decided": [r["decided"] for r in decisions],
-            "p50": [pytest.approx(r["p"][0], abs=0.1) for r in decisions],
-            "p95": [pytest.approx(r["p"][1], abs=0.1) for r in decisions], "reposts": reposts}
+    return {
+        "ads": ads,
+        "channels": [r["title"] for r in decisions],
+        "decided": [r["decided"] for r in decisions],
+        "p50": [pytest.approx(r["p"][0], abs=0.1) for r in decisions],
+        "p95": [pytest.approx(r["p"][1], abs=0.1) for r in decisions],
+        "reposts": reposts,
+    }
 
 
 def shown(data: dict) -> dict:
     """The same numbers as the page's charts carry them."""
-    return {"ads": {s["status"]: s["data"] for s in data["ads"]},
-            "channels": data["decisions"]["channels"], "decided": data["decisions"]["decided"],
-            "p50": data["decisions"]["p50"], "p95": data["decisions"]["p95"],
-            "reposts": data["reposts"]["data"]}
+    return {
+        "ads": {s["status"]: s["data"] for s in data["ads"]},
+        "channels": data["decisions"]["channels"],
+        "decided": data["decisions"]["decided"],
+        "p50": data["decisions"]["p50"],
+        "p95": data["decisions"]["p95"],
+        "reposts": data["reposts"]["data"],
+    }
 
 
 async def fresh_dashboard(panel: Panel) -> tuple[dict, dict]:
@@ -202,14 +224,17 @@ async def fresh_dashboard(panel: Panel) -> tuple[dict, dict]:
     response = await panel.client.get("/panel")
     assert response.status == 200
     html = await response.text()
-    return ({key: int(value) for key, value in COUNT_RE.findall(html)},
-            json.loads(DATA_RE.search(html).group(1)))
+    return (
+        {key: int(value) for key, value in COUNT_RE.findall(html)},
+        json.loads(DATA_RE.search(html).group(1)),
+    )
 
 
-async def test_the_charts_follow_an_ad_through_its_life(panel: Panel, db: asyncpg.Connection
-                                                        ) -> None:
-    await db.executemany("INSERT INTO users (id, first_name, language) VALUES ($1, $2, 'en')",
-                         [(SELLER, "Ali"), (ADMIN, "Olga")])
+async def test_the_charts_follow_an_ad_through_its_life(panel: Panel, db: asyncpg.Connection) -> None:
+    await db.executemany(
+        "INSERT INTO users (id, first_name, language) VALUES ($1, $2, 'en')",
+        [(SELLER, "Ali"), (ADMIN, "Olga")],
+    )
     cars = await make_channel(db, "Cars", -1001)
     await make_staff(db, "boss", Role.ADMIN)
     await login(panel.client, "boss")
@@ -232,8 +257,7 @@ async def test_the_charts_follow_an_ad_through_its_life(panel: Panel, db: asyncp
     data = await check(1, 0, pending=1, published=0)
     assert data["decisions"]["channels"] == []
     # ...and this time it is rejected: the same ad, on the same day, now a rejected one.
-    decision = await decide_ad(db, ad, ADMIN, approve=False, reason="No", msgs=MSGS,
-                               languages=LANGS)
+    decision = await decide_ad(db, ad, ADMIN, approve=False, reason="No", msgs=MSGS, languages=LANGS)
     assert decision.won
     data = await check(0, 0, pending=0, published=0, rejected=1)
     assert data["decisions"]["decided"] == [1] and data["decisions"]["p50"][0] >= 10.0
@@ -241,12 +265,16 @@ async def test_the_charts_follow_an_ad_through_its_life(panel: Panel, db: asyncp
     # An ad submitted three days ago and sold today moves on its own day's bar.
     old = await submit(db, cars, "Cobalt", 1)
     await db.execute("UPDATE ads SET submitted_at = now() - interval '3 days' WHERE id = $1", old)
-    decision = await decide_ad(db, old, ADMIN, approve=True, reason=None, msgs=MSGS,
-                               languages=LANGS)
+    decision = await decide_ad(db, old, ADMIN, approve=True, reason=None, msgs=MSGS, languages=LANGS)
     assert decision.won
     data = await check(0, 1, published=1, sold=0, rejected=1)
-    day = 29 - (datetime.now(UTC).date() - await db.fetchval(
-        "SELECT (submitted_at AT TIME ZONE 'UTC')::date FROM ads WHERE id = $1", old)).days
+    day = (
+        29
+        - (
+            datetime.now(UTC).date()
+            - await db.fetchval("SELECT (submitted_at AT TIME ZONE 'UTC')::date FROM ads WHERE id = $1", old)
+        ).days
+    )
     assert next(s for s in data["ads"] if s["status"] == "published")["data"][day] == 1
     assert await seller_marks_sold(db, old, SELLER, MSGS)
     await record_repost(db, cars, ad, datetime.now(UTC), datetime.now(UTC) + timedelta(hours=1))
@@ -281,14 +309,16 @@ async def database_at_0010(pg_admin_dsn: str, tmp_path: Path) -> AsyncIterator[s
 
 
 async def test_the_summaries_migration_counts_the_ads_already_there(
-        aiohttp_client, make_config, database_at_0010: str) -> None:
+    aiohttp_client, make_config, database_at_0010: str
+) -> None:
     db = await asyncpg.connect(database_at_0010)
     try:
         await init_connection(db)
         assert await db.fetchval("SELECT to_regclass('dashboard_ad_days')") is None
         _cars, flats = await seed(db)  # a site with ads, decisions and re-posts before 0011
-        await db.execute("UPDATE ads SET submitted_at = submitted_at - interval '40 days' "
-                         "WHERE title = 'Pending flat'")  # outside the charts' 30 days
+        await db.execute(
+            "UPDATE ads SET submitted_at = submitted_at - interval '40 days' WHERE title = 'Pending flat'"
+        )  # outside the charts' 30 days
         await migrate(db)
         assert await db.fetchval("SELECT sum(n) FROM dashboard_ad_days") == 8
         await make_staff(db, "boss", Role.ADMIN)
@@ -298,16 +328,22 @@ async def test_the_summaries_migration_counts_the_ads_already_there(
             counts, data = await fresh_dashboard(panel)
             assert (counts["pending"], counts["published"], counts["sold_today"]) == (4, 2, 1)
             assert {s["status"]: in_window(data, s["status"]) for s in data["ads"]} == {
-                "pending": 3, "published": 2, "rejected": 1, "sold": 1, "expired": 0,
-                "withdrawn": 0}
+                "pending": 3,
+                "published": 2,
+                "rejected": 1,
+                "sold": 1,
+                "expired": 0,
+                "withdrawn": 0,
+            }
             assert data["decisions"]["decided"] == [3, 1]
             assert data["decisions"]["p50"][0] == pytest.approx(30, abs=0.1)  # 10, 30, 50 min
             assert data["decisions"]["p95"][0] == pytest.approx(48, abs=0.1)
             assert sum(data["reposts"]["data"]) == 2
             assert shown(data) == await live_charts(db)
             # and the triggers keep the backfilled rows going
-            await db.execute("UPDATE ads SET status = 'withdrawn' WHERE channel_id = $1 "
-                             "AND status = 'published'", flats)
+            await db.execute(
+                "UPDATE ads SET status = 'withdrawn' WHERE channel_id = $1 AND status = 'published'", flats
+            )
             counts, data = await fresh_dashboard(panel)
             assert counts["published"] == 1 and in_window(data, "withdrawn") == 1
             assert shown(data) == await live_charts(db)

@@ -44,12 +44,20 @@ async def make_channel(db: asyncpg.Connection, title: str, chat_id: int) -> int:
 
 
 async def pending_ad(db: asyncpg.Connection, channel_id: int, title: str) -> int:
-    await db.execute("INSERT INTO users (id, first_name, username, language) "
-                     "VALUES ($1, 'Ali', 'ali_seller', 'en') ON CONFLICT DO NOTHING", SELLER)
-    draft = Draft(channel_id=channel_id, title=title, description="Good condition",
-                  price=Price(Decimal(1500000), "UZS", False), district="Chilonzor",
-                  contact="+998901234567",
-                  photos=[Photo(f"file-{next(PHOTOS)}", f"unique-{next(PHOTOS)}")])
+    await db.execute(
+        "INSERT INTO users (id, first_name, username, language) "
+        "VALUES ($1, 'Ali', 'ali_seller', 'en') ON CONFLICT DO NOTHING",
+        SELLER,
+    )
+    draft = Draft(
+        channel_id=channel_id,
+        title=title,
+        description="Good condition",
+        price=Price(Decimal(1500000), "UZS", False),
+        district="Chilonzor",
+        contact="+998901234567",
+        photos=[Photo(f"file-{next(PHOTOS)}", f"unique-{next(PHOTOS)}")],
+    )
     async with db.transaction():
         return (await moderation.submit(db, draft, SELLER))["id"]
 
@@ -65,8 +73,7 @@ async def captions(db: asyncpg.Connection, chat_id: int) -> list[str]:
     return [str(r["params"]) for r in rows]
 
 
-async def test_a_moderator_sees_only_the_ads_of_their_channels(
-        panel: Panel, db: asyncpg.Connection) -> None:
+async def test_a_moderator_sees_only_the_ads_of_their_channels(panel: Panel, db: asyncpg.Connection) -> None:
     mine, other = await make_channel(db, "Mine", -1001), await make_channel(db, "Other", -1002)
     await pending_ad(db, mine, "Velosiped Stels")
     await pending_ad(db, other, "Secret sofa")
@@ -83,7 +90,8 @@ async def channels_give(db: asyncpg.Connection, staff_id: int, channel_id: int) 
 
 
 async def test_approve_by_json_then_a_late_decision_names_the_winner(
-        panel: Panel, db: asyncpg.Connection) -> None:
+    panel: Panel, db: asyncpg.Connection
+) -> None:
     channel = await make_channel(db, "Mine", -1001)
     ad_id = await pending_ad(db, channel, "Velosiped Stels")
     await make_staff(db, "boss", Role.ADMIN)
@@ -102,11 +110,15 @@ async def test_edited_text_is_what_the_channel_gets(panel: Panel, db: asyncpg.Co
     ad_id = await pending_ad(db, channel, "Velosiped Stelz")
     await make_staff(db, "boss", Role.ADMIN)
     await login(panel.client, "boss")
-    status, answer = await post_json(panel, f"/panel/moderation/{ad_id}/edit", {
-        "title": "Velosiped Stels 26", "description": "Like new, 26 inch"})
+    status, answer = await post_json(
+        panel,
+        f"/panel/moderation/{ad_id}/edit",
+        {"title": "Velosiped Stels 26", "description": "Like new, 26 inch"},
+    )
     assert status == 200 and answer["ok"], answer
-    status, answer = await post_json(panel, f"/panel/moderation/{ad_id}/edit", {
-        "title": "", "description": "x"})
+    status, answer = await post_json(
+        panel, f"/panel/moderation/{ad_id}/edit", {"title": "", "description": "x"}
+    )
     assert status == 400 and answer["message"] == "Please send the title as text."
     await post_json(panel, f"/panel/moderation/{ad_id}/approve", {})
     posted = await captions(db, -1001)
@@ -115,19 +127,22 @@ async def test_edited_text_is_what_the_channel_gets(panel: Panel, db: asyncpg.Co
 
 
 async def test_a_rejection_needs_a_reason_and_a_canned_one_reaches_the_seller(
-        panel: Panel, db: asyncpg.Connection) -> None:
+    panel: Panel, db: asyncpg.Connection
+) -> None:
     channel = await make_channel(db, "Mine", -1001)
     ad_id = await pending_ad(db, channel, "Velosiped Stels")
-    reason = await channels.add_reason(db, channel, {"uz": "Rasm yomon", "ru": "Плохое фото",
-                                                     "en": "Bad photo"})
+    reason = await channels.add_reason(
+        db, channel, {"uz": "Rasm yomon", "ru": "Плохое фото", "en": "Bad photo"}
+    )
     await make_staff(db, "boss", Role.ADMIN)
     await login(panel.client, "boss")
     status, answer = await post_json(panel, f"/panel/moderation/{ad_id}/reject", {})
     assert status == 400 and answer["message"] == "Choose a reason or type one."
     # A plain form (no JavaScript): redirected back to the queue with the outcome.
     token = await csrf(panel.client, "/panel/moderation")
-    response = await panel.client.post(f"/panel/moderation/{ad_id}/reject", data={
-        "csrf_token": token, "reason_id": str(reason["id"])})
+    response = await panel.client.post(
+        f"/panel/moderation/{ad_id}/reject", data={"csrf_token": token, "reason_id": str(reason["id"])}
+    )
     assert response.status == 200 and f"Ad #{ad_id} rejected." in await response.text()
     assert await db.fetchval("SELECT reject_reason FROM ads WHERE id = $1", ad_id) == "Bad photo"
     assert any("Bad photo" in c for c in await captions(db, SELLER))
@@ -141,7 +156,8 @@ async def test_a_missing_ad_is_a_clear_404(panel: Panel, db: asyncpg.Connection)
 
 
 async def test_the_live_feed_carries_only_the_moderators_channels(
-        panel: Panel, db: asyncpg.Connection) -> None:
+    panel: Panel, db: asyncpg.Connection
+) -> None:
     mine, other = await make_channel(db, "Mine", -1001), await make_channel(db, "Other", -1002)
     moderator = await make_staff(db, "moder", Role.MODERATOR)
     await channels_give(db, moderator.id, mine)
@@ -154,8 +170,9 @@ async def test_the_live_feed_carries_only_the_moderators_channels(
         assert event["event"] == "submitted" and event["ad_id"] == ad_id
         assert "Velosiped &lt;b&gt;Stels&lt;/b&gt;" in event["html"]
         async with db.transaction():
-            await moderation.decide(db, ad_id, None, approve=False, reason="Bad photo",
-                                    staff=await staff_of(db, "moder"))
+            await moderation.decide(
+                db, ad_id, None, approve=False, reason="Bad photo", staff=await staff_of(db, "moder")
+            )
         event = await ws.receive_json(timeout=10)
         assert event == {"event": "rejected", "ad_id": ad_id, "text": "Rejected by moder"}
 

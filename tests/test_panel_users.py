@@ -34,10 +34,12 @@ async def found(panel: Panel, query: str) -> list[int]:
 async def test_search_by_id_username_and_name_with_keyset_pages(panel, db) -> None:
     await db.execute(
         "INSERT INTO users (id, first_name, last_name, username) SELECT g, 'Person', "
-        "'N' || g, 'user' || g FROM generate_series(5000, 5119) g")
-    await db.executemany("INSERT INTO users (id, first_name, last_name, username) "
-                         "VALUES ($1, $2, $3, $4)",
-                         [(77, "Dilnoza", "Karimova", "Dilya_shop"), (78, "Akmal", None, None)])
+        "'N' || g, 'user' || g FROM generate_series(5000, 5119) g"
+    )
+    await db.executemany(
+        "INSERT INTO users (id, first_name, last_name, username) VALUES ($1, $2, $3, $4)",
+        [(77, "Dilnoza", "Karimova", "Dilya_shop"), (78, "Akmal", None, None)],
+    )
     await make_staff(db, "operator", Role.OPERATOR)
     await login(panel.client, "operator")
     assert await found(panel, "77") == [77]
@@ -62,11 +64,16 @@ async def test_search_by_id_username_and_name_with_keyset_pages(panel, db) -> No
 
 
 async def test_one_or_two_letters_find_names_that_start_with_them(panel, db) -> None:
-    await db.executemany("INSERT INTO users (id, first_name, last_name, username) "
-                         "VALUES ($1, $2, $3, $4)",
-                         [(1, "Akmal", None, "akmal_uz"), (2, "Alisher", "Karimov", None),
-                          (3, "Dilnoza", "Aliyeva", None), (4, "Kamola", None, None),
-                          (5, "100%", "Sotuvchi", None)])
+    await db.executemany(
+        "INSERT INTO users (id, first_name, last_name, username) VALUES ($1, $2, $3, $4)",
+        [
+            (1, "Akmal", None, "akmal_uz"),
+            (2, "Alisher", "Karimov", None),
+            (3, "Dilnoza", "Aliyeva", None),
+            (4, "Kamola", None, None),
+            (5, "100%", "Sotuvchi", None),
+        ],
+    )
     await make_staff(db, "operator", Role.OPERATOR)
     await login(panel.client, "operator")
     # Too short for a trigram: the start of the first or the last name, never the middle.
@@ -86,8 +93,10 @@ async def test_a_users_page_shows_ads_messages_and_block_state_and_blocks(panel,
     await bulk_ads(db, channel_id, 25)
     await db.execute(
         "INSERT INTO update_journal (bot_id, update_id, kind, user_id, chat_id, payload) "
-        "VALUES (1, 1, 'message', $1, $1, $2::jsonb)", SELLER,
-        '{"message": {"text": "Salom, velosiped bormi?"}}')
+        "VALUES (1, 1, 'message', $1, $1, $2::jsonb)",
+        SELLER,
+        '{"message": {"text": "Salom, velosiped bormi?"}}',
+    )
     await make_staff(db, "moderator", Role.MODERATOR)
     await login(panel.client, "moderator")
     html = await (await panel.client.get(f"/panel/users/{SELLER}")).text()
@@ -97,12 +106,12 @@ async def test_a_users_page_shows_ads_messages_and_block_state_and_blocks(panel,
     assert (await panel.client.get("/panel/users/424242")).status == 404
 
     token = await csrf(panel.client, f"/panel/users/{SELLER}")
-    response = await panel.client.post(f"/panel/users/{SELLER}/block",
-                                       data={"csrf_token": token, "reason": "spam"})
+    response = await panel.client.post(
+        f"/panel/users/{SELLER}/block", data={"csrf_token": token, "reason": "spam"}
+    )
     html = await response.text()
     assert "Blocked by staff" in html and "spam" in html and "moderator" in html
-    response = await panel.client.post(f"/panel/users/{SELLER}/unblock",
-                                       data={"csrf_token": token})
+    response = await panel.client.post(f"/panel/users/{SELLER}/unblock", data={"csrf_token": token})
     assert "Not blocked" in await response.text()
     actions = [r["action"] for r in await db.fetch("SELECT action FROM audit_log ORDER BY id")]
     assert actions[-2:] == ["user.block", "user.unblock"]
@@ -121,8 +130,11 @@ async def test_a_blocked_user_gets_a_polite_refusal_and_nothing_else(bozor, sand
     await person.wait_for_bot(REFUSAL)
     await person.send("I want to sell a bike")
     await person.wait_for_bot(REFUSAL)
-    replies = [m for m in (await person.chat_state())["messages"]
-               if m["from"]["is_bot"] and m["event"] > first["event"]]
+    replies = [
+        m
+        for m in (await person.chat_state())["messages"]
+        if m["from"]["is_bot"] and m["event"] > first["event"]
+    ]
     assert [m["text"] for m in replies] == [REFUSAL, REFUSAL]
 
     async with bozor.pool.acquire() as conn, conn.transaction():

@@ -24,16 +24,17 @@ async def setup(db: asyncpg.Connection, chat_id: int | None = -1001234567890) ->
         await db.execute("UPDATE channels SET chat_id = $2 WHERE id = $1", channel["id"], chat_id)
     await db.executemany(
         "INSERT INTO users (id, first_name, username, language) VALUES ($1, $2, $3, $4)",
-        [(SELLER, "Ali", "ali", "uz"), (ADMIN_A, "Olga", "olga", "ru"),
-         (ADMIN_B, "Bek", None, None)])
+        [(SELLER, "Ali", "ali", "uz"), (ADMIN_A, "Olga", "olga", "ru"), (ADMIN_B, "Bek", None, None)],
+    )
     await channels.add_admin(db, channel["id"], ADMIN_A)
     await channels.add_admin(db, channel["id"], ADMIN_B)
     return channel["id"]
 
 
 async def rows(db: asyncpg.Connection) -> list[tuple]:
-    return [(r["chat_id"], r["method"]) for r in await db.fetch(
-        "SELECT chat_id, method FROM outbox ORDER BY id")]
+    return [
+        (r["chat_id"], r["method"]) for r in await db.fetch("SELECT chat_id, method FROM outbox ORDER BY id")
+    ]
 
 
 async def test_submitting_queues_photos_and_buttons_to_every_admin(db: asyncpg.Connection) -> None:
@@ -41,22 +42,30 @@ async def test_submitting_queues_photos_and_buttons_to_every_admin(db: asyncpg.C
     photos = [Photo("f1", "u1"), Photo("f2", "u2")]
     async with db.transaction():
         ad = await submit_ad(db, draft(channel_id=channel_id, photos=photos), SELLER, MSGS, UZ)
-    assert await rows(db) == [(ADMIN_A, "sendMediaGroup"), (ADMIN_A, "sendMessage"),
-                              (ADMIN_B, "sendMediaGroup"), (ADMIN_B, "sendMessage")]
-    note = await db.fetchval("SELECT params FROM outbox WHERE chat_id = $1 AND method = "
-                             "'sendMessage'", ADMIN_A)
+    assert await rows(db) == [
+        (ADMIN_A, "sendMediaGroup"),
+        (ADMIN_A, "sendMessage"),
+        (ADMIN_B, "sendMediaGroup"),
+        (ADMIN_B, "sendMessage"),
+    ]
+    note = await db.fetchval(
+        "SELECT params FROM outbox WHERE chat_id = $1 AND method = 'sendMessage'", ADMIN_A
+    )
     assert note["text"].startswith(f"Новое объявление #{ad['id']}")  # Olga reads Russian
     buttons = [b["callback_data"] for b in note["reply_markup"]["inline_keyboard"][0]]
     assert buttons == [f"mod:approve:{ad['id']}:0", f"mod:reject:{ad['id']}:0"]
 
 
 async def test_an_admin_whose_language_was_disabled_is_written_to_in_the_default(
-        db: asyncpg.Connection) -> None:
+    db: asyncpg.Connection,
+) -> None:
     channel_id = await setup(db)
     no_russian = Languages(enabled=("uz", "en"), default="en")
     ad = await submit_ad(db, draft(channel_id=channel_id), SELLER, MSGS, no_russian)
-    notes = {r["chat_id"]: r["params"]["text"] for r in await db.fetch(
-        "SELECT chat_id, params FROM outbox WHERE method = 'sendMessage'")}
+    notes = {
+        r["chat_id"]: r["params"]["text"]
+        for r in await db.fetch("SELECT chat_id, params FROM outbox WHERE method = 'sendMessage'")
+    }
     assert notes[ADMIN_A].startswith(f"New ad #{ad['id']}")  # Olga chose Russian: it is off
     assert notes[ADMIN_B].startswith(f"New ad #{ad['id']}")  # Bek chose nothing: the default
 
@@ -70,25 +79,25 @@ async def test_a_rolled_back_submission_queues_nothing(db: asyncpg.Connection) -
     assert await rows(db) == [] and await db.fetchval("SELECT count(*) FROM ads") == 0
 
 
-async def test_approval_publishes_tells_the_seller_and_updates_every_note(db: asyncpg.Connection
-                                                                         ) -> None:
+async def test_approval_publishes_tells_the_seller_and_updates_every_note(db: asyncpg.Connection) -> None:
     channel_id = await setup(db)
-    ad = await submit_ad(db, draft(channel_id=channel_id, photos=[Photo("f1", "u1")]), SELLER,
-                         MSGS, UZ)
+    ad = await submit_ad(db, draft(channel_id=channel_id, photos=[Photo("f1", "u1")]), SELLER, MSGS, UZ)
     await db.execute("DELETE FROM outbox")
-    decision = await decide_ad(db, ad["id"], ADMIN_A, approve=True, reason=None, msgs=MSGS,
-                               languages=UZ)
+    decision = await decide_ad(db, ad["id"], ADMIN_A, approve=True, reason=None, msgs=MSGS, languages=UZ)
     assert decision.won
-    assert await rows(db) == [(ADMIN_A, "editMessageText"), (ADMIN_B, "editMessageText"),
-                              (-1001234567890, "sendPhoto"), (SELLER, "sendMessage"),
-                              (SELLER, "forwardMessage")]
+    assert await rows(db) == [
+        (ADMIN_A, "editMessageText"),
+        (ADMIN_B, "editMessageText"),
+        (-1001234567890, "sendPhoto"),
+        (SELLER, "sendMessage"),
+        (SELLER, "forwardMessage"),
+    ]
     edit = await db.fetchval("SELECT params FROM outbox WHERE chat_id = $1", ADMIN_B)
     assert "✅ Tasdiqladi: @olga" in edit["text"] and "$message_id_of" in edit["message_id"]
     post = await db.fetchval("SELECT params FROM outbox WHERE method = 'sendPhoto'")
     assert post["reply_markup"]["inline_keyboard"][0][0]["url"].endswith(f"start=ad_{ad['id']}")
 
-    late = await decide_ad(db, ad["id"], ADMIN_B, approve=False, reason="Takroriy", msgs=MSGS,
-                           languages=UZ)
+    late = await decide_ad(db, ad["id"], ADMIN_B, approve=False, reason="Takroriy", msgs=MSGS, languages=UZ)
     assert not late.won and late.decided_by == ADMIN_A
     assert len(await rows(db)) == 5  # the late click sends nothing
 
@@ -96,16 +105,15 @@ async def test_approval_publishes_tells_the_seller_and_updates_every_note(db: as
 async def test_sold_edits_the_post_and_withdrawn_deletes_it(db: asyncpg.Connection) -> None:
     channel_id = await setup(db)
     sold = await submit_ad(db, draft(channel_id=channel_id), SELLER, MSGS, UZ)
-    await decide_ad(db, sold["id"], ADMIN_A, approve=True, reason=None, msgs=MSGS,
-                    languages=UZ)
+    await decide_ad(db, sold["id"], ADMIN_A, approve=True, reason=None, msgs=MSGS, languages=UZ)
     assert await seller_marks_sold(db, sold["id"], SELLER, MSGS)
     edit = await db.fetchrow("SELECT method, params FROM outbox ORDER BY id DESC LIMIT 1")
     assert edit["method"] == "editMessageCaption" and edit["params"]["caption"].startswith("❌ SOTILDI")
 
-    other = await submit_ad(db, draft(channel_id=channel_id, title="Divan",
-                                      photos=[Photo("f7", "u7")]), SELLER, MSGS, UZ)
-    await decide_ad(db, other["id"], ADMIN_B, approve=True, reason=None, msgs=MSGS,
-                    languages=UZ)
+    other = await submit_ad(
+        db, draft(channel_id=channel_id, title="Divan", photos=[Photo("f7", "u7")]), SELLER, MSGS, UZ
+    )
+    await decide_ad(db, other["id"], ADMIN_B, approve=True, reason=None, msgs=MSGS, languages=UZ)
     assert await seller_withdraws(db, other["id"], SELLER)
     last = await db.fetchrow("SELECT method, params FROM outbox ORDER BY id DESC LIMIT 1")
     assert last["method"] == "deleteMessages" and "$message_ids_of" in last["params"]["message_ids"]
@@ -116,6 +124,5 @@ async def test_approval_waits_for_a_connected_channel(db: asyncpg.Connection) ->
     ad = await submit_ad(db, draft(channel_id=channel_id), SELLER, MSGS, UZ)
     with pytest.raises(AdError, match="not connected"):
         async with db.transaction():
-            await decide_ad(db, ad["id"], ADMIN_A, approve=True, reason=None, msgs=MSGS,
-                            languages=UZ)
+            await decide_ad(db, ad["id"], ADMIN_A, approve=True, reason=None, msgs=MSGS, languages=UZ)
     assert await db.fetchval("SELECT status FROM ads WHERE id = $1", ad["id"]) == "pending"

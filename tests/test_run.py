@@ -35,9 +35,15 @@ async def wait_healthy(url: str, process: subprocess.Popen, seconds: float = 60)
 def start(data_dir: Path, port: int) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
     env.update(DATA_DIR=str(data_dir), PORT=str(port))
-    return subprocess.Popen([sys.executable, "run.py"], cwd=ROOT, env=env, text=True,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "run.py"],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 async def test_one_command_on_embedded_defaults_serves_the_sandbox_and_stops(pg_root: Path) -> None:

@@ -294,8 +294,8 @@ async def test_phone_screen_chat_and_input_are_usable(phone: Env) -> None:
     await expect(send_button).to_be_visible()
     box = await send_button.bounding_box()
     assert box is not None
-    assert 0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"]
-    assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"]
 
     await send(page, "/start")
     await expect(bot_message(page, "Choose a menu")).to_be_visible()
@@ -441,10 +441,12 @@ async def test_channel_posts_albums_edits_deletions_and_members(desktop: Env) ->
 
 
 async def test_the_mount_point_without_a_slash_leads_to_the_page(sandbox: Sandbox) -> None:
-    async with aiohttp.ClientSession() as http:
-        async with http.get(sandbox.url.rstrip("/"), allow_redirects=False) as resp:
-            assert resp.status == 302
-            assert resp.headers["Location"] == "/sandbox/"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(sandbox.url.rstrip("/"), allow_redirects=False) as resp,
+    ):
+        assert resp.status == 302
+        assert resp.headers["Location"] == "/sandbox/"
 
 
 async def test_the_page_works_standalone_at_the_root(aiohttp_server: Any) -> None:

@@ -22,19 +22,23 @@ async def make_channel(db: asyncpg.Connection, username: str, **settings) -> int
     return channel["id"]
 
 
-async def add_ads(db: asyncpg.Connection, channel_id: int, count: int, status: str = "published"
-                  ) -> list[int]:
+async def add_ads(
+    db: asyncpg.Connection, channel_id: int, count: int, status: str = "published"
+) -> list[int]:
     await db.execute("INSERT INTO users (id, first_name) VALUES (1, 'S') ON CONFLICT DO NOTHING")
     rows = await db.fetch(
         """INSERT INTO ads (seller_id, channel_id, title, description, negotiable, district,
                             contact, status, text_key)
            SELECT 1, $1, 'Ad ' || n, 'Text', true, 'Chilonzor', '+998901234567', $3, 'k' || n
-           FROM generate_series(1, $2) AS n RETURNING id""", channel_id, count, status)
+           FROM generate_series(1, $2) AS n RETURNING id""",
+        channel_id,
+        count,
+        status,
+    )
     return [r["id"] for r in rows]
 
 
-async def test_a_thousand_slots_show_every_ad_fairly_and_never_back_to_back(
-        db: asyncpg.Connection) -> None:
+async def test_a_thousand_slots_show_every_ad_fairly_and_never_back_to_back(db: asyncpg.Connection) -> None:
     channel_id = await make_channel(db, "bozor_fair")
     live = await add_ads(db, channel_id, 40)
     sold = await add_ads(db, channel_id, 5, status="sold")

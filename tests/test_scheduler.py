@@ -62,7 +62,8 @@ async def test_a_failing_tick_is_logged_and_the_next_one_runs(database_url: str,
 
 
 async def test_journal_retention_drops_only_old_updates_and_stale_panel_sessions(
-        database_url: str, db) -> None:
+    database_url: str, db
+) -> None:
     from app.scheduler.jobs import journal_retention
 
     await db.execute("""
@@ -70,10 +71,14 @@ async def test_journal_retention_drops_only_old_updates_and_stale_panel_sessions
         (1, 1, 'message', '{}', now() - interval '200 days'),
         (1, 2, 'message', '{}', now() - interval '1 day')""")
     staff_id = await db.fetchval(
-        "INSERT INTO staff (username, role) VALUES ('mod1', 'moderator') RETURNING id")
-    await db.execute("""
+        "INSERT INTO staff (username, role) VALUES ('mod1', 'moderator') RETURNING id"
+    )
+    await db.execute(
+        """
         INSERT INTO staff_sessions (id, staff_id, expires_at) VALUES
-        ('old', $1, now() - interval '10 days'), ('live', $1, now() + interval '1 hour')""", staff_id)
+        ('old', $1, now() - interval '10 days'), ('live', $1, now() + interval '1 hour')""",
+        staff_id,
+    )
     pool = await create_pool(database_url)
     try:
         await journal_retention(JobContext(pool))

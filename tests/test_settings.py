@@ -33,8 +33,12 @@ TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 async def _raw_s3(endpoint: str) -> AsyncIterator[object]:
     """A plain client, to look at the bucket from outside Bozor."""
     async with get_session().create_client(
-            "s3", region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id=ACCESS_KEY,
-            aws_secret_access_key=SECRET) as client:
+        "s3",
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET,
+    ) as client:
         yield client
 
 
@@ -53,17 +57,22 @@ async def _bucket_keys(endpoint: str, bucket: str) -> list[str]:
 
 # The panel of a running Bozor, over HTTP as a browser reaches it ------------------------------
 
+
 @contextlib.asynccontextmanager
 async def admin_panel(bozor: Bozor) -> AsyncIterator[aiohttp.ClientSession]:
     """A browser logged in as the admin "boss" (created by the test), reading English."""
-    async with aiohttp.ClientSession(base_url=bozor.config.base_url,
-                                     cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+    async with aiohttp.ClientSession(
+        base_url=bozor.config.base_url, cookie_jar=aiohttp.CookieJar(unsafe=True)
+    ) as session:
         async with session.get("/panel/lang/en", allow_redirects=False) as chosen:
             assert chosen.status == 303
         async with session.get("/panel/login") as page:
             token = TOKEN_RE.search(await page.text()).group(1)
-        async with session.post("/panel/login", allow_redirects=False, data={
-                "csrf_token": token, "username": "boss", "password": PASSWORD}) as answer:
+        async with session.post(
+            "/panel/login",
+            allow_redirects=False,
+            data={"csrf_token": token, "username": "boss", "password": PASSWORD},
+        ) as answer:
             assert answer.status == 303
         yield session
 
@@ -74,8 +83,7 @@ async def settings_page(session: aiohttp.ClientSession) -> str:
         return await page.text()
 
 
-async def save_settings(session: aiohttp.ClientSession, **fields: str | list[str]
-                        ) -> tuple[int, str]:
+async def save_settings(session: aiohttp.ClientSession, **fields: str | list[str]) -> tuple[int, str]:
     token = TOKEN_RE.search(await settings_page(session)).group(1)
     data = aiohttp.FormData({"csrf_token": token})
     for name, value in fields.items():
@@ -85,10 +93,15 @@ async def save_settings(session: aiohttp.ClientSession, **fields: str | list[str
         return answer.status, await answer.text()
 
 
-def s3_fields(endpoint: str, bucket: str, access: str = ACCESS_KEY, secret: str = SECRET
-              ) -> dict[str, str]:
-    return {"section": "s3", "s3_endpoint": endpoint, "s3_bucket": bucket,
-            "s3_region": "us-east-1", "s3_access_key": access, "s3_secret_key": secret}
+def s3_fields(endpoint: str, bucket: str, access: str = ACCESS_KEY, secret: str = SECRET) -> dict[str, str]:
+    return {
+        "section": "s3",
+        "s3_endpoint": endpoint,
+        "s3_bucket": bucket,
+        "s3_region": "us-east-1",
+        "s3_access_key": access,
+        "s3_secret_key": secret,
+    }
 
 
 async def _channel_with_a_category(bozor: Bozor, sandbox) -> None:
@@ -99,15 +112,18 @@ async def _channel_with_a_category(bozor: Bozor, sandbox) -> None:
     async with bozor.pool.acquire() as conn:
         row = await channels.create_channel(conn, title="Bozor Demo", chat_ref="@bozor_demo")
         await conn.execute("UPDATE channels SET chat_id = $2 WHERE id = $1", row["id"], channel.id)
-        await channels.add_category(conn, row["id"], "transport",
-                                    {"uz": "Transport", "ru": "Транспорт", "en": "Transport"})
+        await channels.add_category(
+            conn, row["id"], "transport", {"uz": "Transport", "ru": "Транспорт", "en": "Transport"}
+        )
         await channels.add_admin(conn, row["id"], olga.id)
 
 
 # S3 ----------------------------------------------------------------------------------------
 
+
 async def test_s3_saved_in_the_panel_is_used_by_the_whole_app_from_the_next_start(
-        bot_config: Config, sandbox, db: asyncpg.Connection, s3_endpoint: str) -> None:
+    bot_config: Config, sandbox, db: asyncpg.Connection, s3_endpoint: str
+) -> None:
     bucket = await _new_bucket(s3_endpoint)
     await staff_domain.create_staff(db, "boss", PASSWORD, Role.ADMIN)
     first = Bozor(bot_config)
@@ -136,8 +152,9 @@ async def test_s3_saved_in_the_panel_is_used_by_the_whole_app_from_the_next_star
         await seller.send("/start")
         await seller.wait_for_bot("Assalomu alaykum")
         await fill_wizard(seller)
-        kept = [r["storage_key"] for r in await db.fetch(
-            "SELECT storage_key FROM ad_photos ORDER BY position")]
+        kept = [
+            r["storage_key"] for r in await db.fetch("SELECT storage_key FROM ad_photos ORDER BY position")
+        ]
         assert len(kept) == 2 and None not in kept
         assert set(kept) <= set(await _bucket_keys(s3_endpoint, bucket))
         media = bot_config.data_dir / "media"
@@ -147,7 +164,8 @@ async def test_s3_saved_in_the_panel_is_used_by_the_whole_app_from_the_next_star
 
 
 async def test_a_saved_s3_that_is_down_at_start_leaves_media_on_disk_and_says_why(
-        bot_config: Config, db: asyncpg.Connection) -> None:
+    bot_config: Config, db: asyncpg.Connection
+) -> None:
     """The panel must come up, so an admin can fix the S3 settings there."""
     admin = await staff_domain.create_staff(db, "boss", PASSWORD, Role.ADMIN)
     down = f"http://127.0.0.1:{free_port()}"
@@ -173,20 +191,22 @@ async def panel(aiohttp_client, make_config, database_url: str):
 
 async def _post_s3(client, fields: dict[str, str]):
     token = await csrf(client, "/panel/settings")
-    return await client.post("/panel/settings", allow_redirects=False,
-                             data={"csrf_token": token, **fields})
+    return await client.post("/panel/settings", allow_redirects=False, data={"csrf_token": token, **fields})
 
 
 @pytest.mark.parametrize("case", ["wrong keys", "unreachable endpoint", "no such bucket"])
 async def test_s3_settings_that_do_not_work_get_a_clear_400_and_nothing_is_stored(
-        panel, db: asyncpg.Connection, s3_endpoint: str, case: str) -> None:
+    panel, db: asyncpg.Connection, s3_endpoint: str, case: str
+) -> None:
     await staff_domain.create_staff(db, "boss", PASSWORD, Role.ADMIN)
     await login(panel.client, "boss")
     bucket = await _new_bucket(s3_endpoint)
     if case == "wrong keys":
         with enable_iam_authentication():  # moto now checks keys as S3 does
-            response = await _post_s3(panel.client, s3_fields(
-                s3_endpoint, bucket, access="AKIAWRONGWRONGWRONG1", secret="not-the-secret"))
+            response = await _post_s3(
+                panel.client,
+                s3_fields(s3_endpoint, bucket, access="AKIAWRONGWRONGWRONG1", secret="not-the-secret"),
+            )
         expected = "S3 refused the keys: check the access key and the secret key"
     elif case == "unreachable endpoint":
         endpoint = f"http://127.0.0.1:{free_port()}"
@@ -201,12 +221,15 @@ async def test_s3_settings_that_do_not_work_get_a_clear_400_and_nothing_is_store
     assert 'value="us-east-1"' in page  # what was typed is shown again to be corrected
     assert await db.fetchval("SELECT count(*) FROM settings") == 0
     assert await db.fetchval("SELECT count(*) FROM settings_secrets") == 0
-    assert await db.fetchval("SELECT count(*) FROM audit_log WHERE action LIKE 'settings.%' "
-                             "OR action LIKE 'secret.%'") == 0
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM audit_log WHERE action LIKE 'settings.%' OR action LIKE 'secret.%'"
+        )
+        == 0
+    )
 
 
-async def test_s3_can_be_cleared_back_to_disk(panel, db: asyncpg.Connection,
-                                              s3_endpoint: str) -> None:
+async def test_s3_can_be_cleared_back_to_disk(panel, db: asyncpg.Connection, s3_endpoint: str) -> None:
     await staff_domain.create_staff(db, "boss", PASSWORD, Role.ADMIN)
     await login(panel.client, "boss")
     bucket = await _new_bucket(s3_endpoint)
@@ -222,8 +245,10 @@ async def test_s3_can_be_cleared_back_to_disk(panel, db: asyncpg.Connection,
 
 # Languages ---------------------------------------------------------------------------------
 
+
 async def test_a_disabled_language_leaves_the_picker_and_the_default_applies(
-        bot_config: Config, sandbox, db: asyncpg.Connection) -> None:
+    bot_config: Config, sandbox, db: asyncpg.Connection
+) -> None:
     await staff_domain.create_staff(db, "boss", PASSWORD, Role.ADMIN)
     first = Bozor(bot_config)
     await first.start()
@@ -236,8 +261,9 @@ async def test_a_disabled_language_leaves_the_picker_and_the_default_applies(
         await olga.wait_for_bot("Готово!")
 
         async with admin_panel(first) as panel:
-            status, _ = await save_settings(panel, section="languages", languages=["uz", "en"],
-                                            default_language="en")
+            status, _ = await save_settings(
+                panel, section="languages", languages=["uz", "en"], default_language="en"
+            )
             assert status == 303
         # At once, without a restart: Olga's Russian is off, so she gets the default.
         await olga.send("/start")
@@ -258,14 +284,14 @@ async def test_a_disabled_language_leaves_the_picker_and_the_default_applies(
         await hans.send("/start")
         await hans.wait_for_bot("Hello, Hans!")
         await hans.send("/language")
-        assert buttons(await hans.wait_for_bot("Choose your language:")) == ["O'zbekcha",
-                                                                             "English"]
+        assert buttons(await hans.wait_for_bot("Choose your language:")) == ["O'zbekcha", "English"]
     finally:
         await second.stop()
 
 
 async def test_languages_saved_in_one_process_apply_in_another(
-        aiohttp_client, make_config, database_url: str, db: asyncpg.Connection) -> None:
+    aiohttp_client, make_config, database_url: str, db: asyncpg.Connection
+) -> None:
     """Several processes behind nginx: the one that did not serve the save follows too."""
     await staff_domain.create_staff(db, "boss", PASSWORD, Role.ADMIN)
     config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="uz")
@@ -275,9 +301,17 @@ async def test_languages_saved_in_one_process_apply_in_another(
             assert other.enabled == ("uz", "ru", "en")
             await login(first.client, "boss")
             token = await csrf(first.client, "/panel/settings")
-            saved = await first.client.post("/panel/settings", allow_redirects=False, data=[
-                ("csrf_token", token), ("section", "languages"), ("languages", "ru"),
-                ("languages", "en"), ("default_language", "ru")])
+            saved = await first.client.post(
+                "/panel/settings",
+                allow_redirects=False,
+                data=[
+                    ("csrf_token", token),
+                    ("section", "languages"),
+                    ("languages", "ru"),
+                    ("languages", "en"),
+                    ("default_language", "ru"),
+                ],
+            )
             assert saved.status == 303
             for _ in range(100):
                 if other.enabled != ("uz", "ru", "en"):

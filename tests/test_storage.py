@@ -120,9 +120,7 @@ def s3_backend(s3_endpoint: str) -> Backend:
     settings = _s3_settings(s3_endpoint, _new_bucket_name())
     return Backend(
         name="s3",
-        open=lambda: open_storage(
-            media_dir=Path("/nonexistent"), media_url_base=MEDIA_URL_BASE, s3=settings
-        ),
+        open=lambda: open_storage(media_dir=Path("/nonexistent"), media_url_base=MEDIA_URL_BASE, s3=settings),
         written=lambda: _bucket_keys(s3_endpoint, settings.bucket),
     )
 
@@ -164,9 +162,7 @@ async def test_overwrite_replaces_bytes_and_content_type(storage: Storage) -> No
     await storage.put("ads/1/cover", b"first version, quite long", "image/jpeg")
     await storage.put("ads/1/cover", b"second", "image/png")
 
-    assert await storage.get("ads/1/cover") == StoredObject(
-        data=b"second", content_type="image/png"
-    )
+    assert await storage.get("ads/1/cover") == StoredObject(data=b"second", content_type="image/png")
 
 
 async def test_get_of_a_missing_key_raises_not_found(storage: Storage) -> None:
@@ -230,9 +226,7 @@ async def test_invalid_key_is_a_value_error(storage: Storage) -> None:
         await storage.put("../x", b"", "text/plain")
 
 
-@pytest.mark.parametrize(
-    "content_type", ["", "text/plain\r\nX-Injected: 1", "text/plain\x00"], ids=repr
-)
+@pytest.mark.parametrize("content_type", ["", "text/plain\r\nX-Injected: 1", "text/plain\x00"], ids=repr)
 async def test_a_content_type_that_cannot_be_a_header_is_refused(
     storage: Storage, backend: Backend, content_type: str
 ) -> None:

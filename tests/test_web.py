@@ -21,8 +21,9 @@ async def test_healthz_is_ok_while_the_database_answers(bozor: Bozor) -> None:
         assert (await r.json())["status"] == "ok"
 
 
-async def test_healthz_is_503_when_the_database_is_gone(bozor: Bozor, pg_admin_dsn: str,
-                                                        database_url: str) -> None:
+async def test_healthz_is_503_when_the_database_is_gone(
+    bozor: Bozor, pg_admin_dsn: str, database_url: str
+) -> None:
     name = database_url.rsplit("/", 1)[1].split("?")[0]
     admin = await asyncpg.connect(with_database(pg_admin_dsn, "postgres"))
     try:
@@ -38,8 +39,7 @@ async def test_an_unknown_page_is_a_friendly_404(bozor: Bozor) -> None:
     status, kind, body = await get(f"{bozor.config.base_url}/no/such/page", Accept="text/html")
     assert (status, kind) == (404, "text/html")
     assert "Page not found" in body and "Traceback" not in body
-    status, kind, body = await get(f"{bozor.config.base_url}/no/such/page",
-                                   Accept="application/json")
+    status, kind, body = await get(f"{bozor.config.base_url}/no/such/page", Accept="application/json")
     assert (status, kind) == (404, "application/json")
 
 
@@ -59,16 +59,21 @@ async def webhook_bozor(make_config, sandbox_url: str) -> Bozor:
     from app.main import free_port
 
     port = free_port()
-    config: Config = make_config(BOT_TOKEN=TEST_TOKEN, TELEGRAM_API_URL=sandbox_url,
-                                 TELEGRAM_MODE="webhook", PORT=str(port),
-                                 PUBLIC_URL=f"http://127.0.0.1:{port}")
+    config: Config = make_config(
+        BOT_TOKEN=TEST_TOKEN,
+        TELEGRAM_API_URL=sandbox_url,
+        TELEGRAM_MODE="webhook",
+        PORT=str(port),
+        PUBLIC_URL=f"http://127.0.0.1:{port}",
+    )
     app = Bozor(config)
     await app.start()
     return app
 
 
-async def test_webhook_mode_answers_updates_delivered_by_telegram(make_config, sandbox_url,
-                                                                  sandbox, db) -> None:
+async def test_webhook_mode_answers_updates_delivered_by_telegram(
+    make_config, sandbox_url, sandbox, db
+) -> None:
     app = await webhook_bozor(make_config, sandbox_url)
     try:
         info = await app.bot.get_webhook_info()
@@ -84,19 +89,30 @@ async def test_webhook_mode_answers_updates_delivered_by_telegram(make_config, s
 async def test_webhook_mode_rejects_a_wrong_secret(make_config, sandbox_url, sandbox, db) -> None:
     app = await webhook_bozor(make_config, sandbox_url)
     try:
-        update = {"update_id": 1, "message": {
-            "message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"},
-            "from": {"id": 5, "is_bot": False, "first_name": "Mallory"}, "text": "/start"}}
+        update = {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": 1,
+                "chat": {"id": 5, "type": "private"},
+                "from": {"id": 5, "is_bot": False, "first_name": "Mallory"},
+                "text": "/start",
+            },
+        }
         url = f"{app.config.public_url}/telegram/webhook"
         async with aiohttp.ClientSession() as http:
             for secret in ("wrong", ""):
-                async with http.post(url, json=update, headers={
-                        "X-Telegram-Bot-Api-Secret-Token": secret}) as response:
+                async with http.post(
+                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+                ) as response:
                     assert response.status == 401
             async with http.post(url, json=update) as response:
                 assert response.status == 401
-            async with http.post(url, data=b"{not json", headers={
-                    "X-Telegram-Bot-Api-Secret-Token": webhook_secret(app.config)}) as response:
+            async with http.post(
+                url,
+                data=b"{not json",
+                headers={"X-Telegram-Bot-Api-Secret-Token": webhook_secret(app.config)},
+            ) as response:
                 assert response.status == 400
         assert await db.fetchval("SELECT count(*) FROM update_journal") == 0
         assert await db.fetchval("SELECT count(*) FROM users") == 0

@@ -18,8 +18,7 @@ def _button(text: str, data: str | None = None, url: str | None = None) -> dict[
 class BotAdMessages:
     """Renders in the reader's language; channel posts in the channel's language."""
 
-    def __init__(self, translator: Translator, bot_username: str,
-                 panel_url: str | None = None) -> None:
+    def __init__(self, translator: Translator, bot_username: str, panel_url: str | None = None) -> None:
         self.translator = translator
         self.bot_username = bot_username
         # The panel's moderation page, for the admins' "Edit" button; Telegram only takes
@@ -32,20 +31,26 @@ class BotAdMessages:
 
     def _caption(self, view: AdView, _: Gettext, mark: str | None = None) -> str:
         hashtag = view.category["hashtag"] if view.category else None
-        return caption(draft_of(view.ad, view.photos), _, hashtag=hashtag,
-                       link=self.link(view.ad["id"]), mark=mark)
+        return caption(
+            draft_of(view.ad, view.photos), _, hashtag=hashtag, link=self.link(view.ad["id"]), mark=mark
+        )
 
     def _photos(self, view: AdView, *, from_storage: bool) -> list[Any]:
-        return [{STORAGE: p["storage_key"]} if from_storage and p["storage_key"] else p["file_id"]
-                for p in view.photos]
+        return [
+            {STORAGE: p["storage_key"]} if from_storage and p["storage_key"] else p["file_id"]
+            for p in view.photos
+        ]
 
     def _note_text(self, view: AdView, _: Gettext) -> str:
         seller = view.seller
         who = f"@{seller['username']}" if seller["username"] else seller["first_name"]
-        lines = [_("New ad #{id} for {channel}").format(id=view.ad["id"],
-                                                        channel=view.channel["title"]),
-                 "", self._caption(view, _), "",
-                 _("Seller: {name} (id {id})").format(name=who, id=seller["id"])]
+        lines = [
+            _("New ad #{id} for {channel}").format(id=view.ad["id"], channel=view.channel["title"]),
+            "",
+            self._caption(view, _),
+            "",
+            _("Seller: {name} (id {id})").format(name=who, id=seller["id"]),
+        ]
         flags = view.ad["flags"] or []
         if flags:
             lines.append("⚠️ " + "; ".join(describe_flag(f, _) for f in flags))
@@ -58,23 +63,31 @@ class BotAdMessages:
         if len(photos) == 1:
             calls.append(("sendPhoto", {"photo": photos[0]}))
         elif photos:
-            calls.append(("sendMediaGroup", {"media": [{"type": "photo", "media": p}
-                                                       for p in photos]}))
+            calls.append(("sendMediaGroup", {"media": [{"type": "photo", "media": p} for p in photos]}))
         ad_id = view.ad["id"]
-        keyboard = [[_button(_("✅ Approve"), ModCb(action="approve", ad_id=ad_id).pack()),
-                     _button(_("❌ Reject"), ModCb(action="reject", ad_id=ad_id).pack())]]
+        keyboard = [
+            [
+                _button(_("✅ Approve"), ModCb(action="approve", ad_id=ad_id).pack()),
+                _button(_("❌ Reject"), ModCb(action="reject", ad_id=ad_id).pack()),
+            ]
+        ]
         if self.panel_url and self.panel_url.startswith("https://"):
             page = f"{self.panel_url}/panel/moderation#ad-{ad_id}"
             keyboard.append([_button(_("✏️ Edit"), url=page)])
-        calls.append(("sendMessage", {"text": self._note_text(view, _),
-                                      "reply_markup": {"inline_keyboard": keyboard}}))
+        calls.append(
+            ("sendMessage", {"text": self._note_text(view, _), "reply_markup": {"inline_keyboard": keyboard}})
+        )
         return calls
 
-    def admin_note_decided(self, view: AdView, language: str, *, approved: bool, by: str,
-                           reason: str | None) -> Call:
+    def admin_note_decided(
+        self, view: AdView, language: str, *, approved: bool, by: str, reason: str | None
+    ) -> Call:
         _ = self.translator(language)
-        outcome = (_("✅ Approved by {name}").format(name=by) if approved else
-                   _("❌ Rejected by {name}: {reason}").format(name=by, reason=reason))
+        outcome = (
+            _("✅ Approved by {name}").format(name=by)
+            if approved
+            else _("❌ Rejected by {name}: {reason}").format(name=by, reason=reason)
+        )
         return "editMessageText", {"text": f"{self._note_text(view, _)}\n\n{outcome}"}
 
     def channel_post(self, view: AdView, *, from_storage: bool) -> Call:
@@ -84,8 +97,11 @@ class BotAdMessages:
         if len(photos) == 1:
             # One photo can carry a button; an album cannot, so its caption holds the link.
             keyboard = [[_button(_("✍️ Write to the seller"), url=self.link(view.ad["id"]))]]
-            return "sendPhoto", {"photo": photos[0], "caption": text,
-                                 "reply_markup": {"inline_keyboard": keyboard}}
+            return "sendPhoto", {
+                "photo": photos[0],
+                "caption": text,
+                "reply_markup": {"inline_keyboard": keyboard},
+            }
         media = [{"type": "photo", "media": p} for p in photos]
         media[0]["caption"] = text
         return "sendMediaGroup", {"media": media}
@@ -99,37 +115,54 @@ class BotAdMessages:
         _ = self.translator(view.channel["language"])
         params: dict[str, Any] = {"caption": self._caption(view, _)}
         if len(view.photos) == 1:  # an edit without the markup would drop the button
-            params["reply_markup"] = {"inline_keyboard": [[_button(
-                _("✍️ Write to the seller"), url=self.link(view.ad["id"]))]]}
+            params["reply_markup"] = {
+                "inline_keyboard": [[_button(_("✍️ Write to the seller"), url=self.link(view.ad["id"]))]]
+            }
         return "editMessageCaption", params
 
     def seller_updated(self, view: AdView, language: str) -> Call:
         _ = self.translator(language)
-        return "sendMessage", {"text": _("✅ Your changes to “{title}” are approved: its post in "
-                                         "{channel} is updated.").format(
-                                             title=view.ad["title"], channel=view.channel["title"])}
+        return "sendMessage", {
+            "text": _("✅ Your changes to “{title}” are approved: its post in {channel} is updated.").format(
+                title=view.ad["title"], channel=view.channel["title"]
+            )
+        }
 
     def seller_published(self, view: AdView, language: str) -> Call:
         _ = self.translator(language)
-        return "sendMessage", {"text": _("✅ Your ad “{title}” is published in {channel}. "
-                                         "Here it is:").format(title=view.ad["title"],
-                                                               channel=view.channel["title"])}
+        return "sendMessage", {
+            "text": _("✅ Your ad “{title}” is published in {channel}. Here it is:").format(
+                title=view.ad["title"], channel=view.channel["title"]
+            )
+        }
 
     def seller_rejected(self, view: AdView, language: str, reason: str) -> Call:
         _ = self.translator(language)
-        return "sendMessage", {"text": _("❌ Your ad “{title}” was not published. Reason: "
-                                         "{reason}").format(title=view.ad["title"], reason=reason)}
+        return "sendMessage", {
+            "text": _("❌ Your ad “{title}” was not published. Reason: {reason}").format(
+                title=view.ad["title"], reason=reason
+            )
+        }
 
     def checkin(self, view: AdView, language: str, ask_number: int) -> Call:
         _ = self.translator(language)
         ad_id = view.ad["id"]
-        keyboard = [[_button(_("✅ Sold"), CheckinCb(action="sold", ad_id=ad_id).pack()),
-                     _button(_("🔄 Still selling"), CheckinCb(action="selling", ad_id=ad_id).pack())]]
-        return "sendMessage", {"text": _("Is “{title}” still for sale?").format(
-            title=view.ad["title"]), "reply_markup": {"inline_keyboard": keyboard}}
+        keyboard = [
+            [
+                _button(_("✅ Sold"), CheckinCb(action="sold", ad_id=ad_id).pack()),
+                _button(_("🔄 Still selling"), CheckinCb(action="selling", ad_id=ad_id).pack()),
+            ]
+        ]
+        return "sendMessage", {
+            "text": _("Is “{title}” still for sale?").format(title=view.ad["title"]),
+            "reply_markup": {"inline_keyboard": keyboard},
+        }
 
     def seller_expired(self, view: AdView, language: str) -> Call:
         _ = self.translator(language)
-        return "sendMessage", {"text": _("⌛ Your ad “{title}” is no longer shown: you did not "
-                                         "answer whether it is sold. Post it again any time.").format(
-                                             title=view.ad["title"])}
+        return "sendMessage", {
+            "text": _(
+                "⌛ Your ad “{title}” is no longer shown: you did not "
+                "answer whether it is sold. Post it again any time."
+            ).format(title=view.ad["title"])
+        }

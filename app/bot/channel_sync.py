@@ -32,8 +32,7 @@ async def _sync_one(bot: Bot, pool: asyncpg.Pool, channel: asyncpg.Record, ref: 
     chat = await bot.get_chat(ref)
     me = await bot.get_chat_member(chat.id, bot.id)
     if me.status != "administrator" or not getattr(me, "can_post_messages", True):
-        log.warning("the bot cannot post in %s: make it an administrator allowed to post",
-                    channel["title"])
+        log.warning("the bot cannot post in %s: make it an administrator allowed to post", channel["title"])
     admins = await bot.get_chat_administrators(chat.id)
     people = [a.user.id for a in admins if not a.user.is_bot]
     async with pool.acquire() as conn:

@@ -44,20 +44,24 @@ class Session(AiohttpSession):
 
     _pinned: ClassVar[dict[Any, type]] = {}
 
-    def __init__(self, *args: Any, wait_on_flood: bool = True, max_wait: float = 10.0,
-                 tries: int = 3, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, wait_on_flood: bool = True, max_wait: float = 10.0, tries: int = 3, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.wait_on_flood, self.max_wait, self.tries = wait_on_flood, max_wait, tries
 
-    def check_response(self, bot: Bot, method: TelegramMethod, status_code: int,
-                       content: str) -> Response:
+    def check_response(self, bot: Bot, method: TelegramMethod, status_code: int, content: str) -> Response:
         returning = method.__returning__
         if returning not in self._pinned:
             self._pinned[returning] = Response[returning]
         return super().check_response(bot, method, status_code, content)
 
-    async def make_request(self, bot: Bot, method: TelegramMethod, timeout: int | None = None  # noqa: ASYNC109 - aiogram's signature
-                           ) -> Any:
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod,
+        timeout: int | None = None,  # noqa: ASYNC109 - aiogram's signature
+    ) -> Any:
         if not self.wait_on_flood:
             return await super().make_request(bot, method, timeout)
         waited = 0.0
@@ -79,20 +83,37 @@ def create_bot(token: str, api_base: str | None, *, wait_on_flood: bool = True) 
     The outbox sender gets one with wait_on_flood=False: it schedules its own retries.
     """
     server = TelegramAPIServer.from_base(api_base) if api_base else PRODUCTION
-    return Bot(token, session=Session(api=server, wait_on_flood=wait_on_flood),
-               default=DefaultBotProperties(parse_mode=None))
+    return Bot(
+        token,
+        session=Session(api=server, wait_on_flood=wait_on_flood),
+        default=DefaultBotProperties(parse_mode=None),
+    )
 
 
-def create_dispatcher(config: Config, pool: asyncpg.Pool, translator: Translator,
-                      in_flight: InFlight, ad_messages: AdMessages, storage: Storage,
-                      languages: Languages) -> Dispatcher:
+def create_dispatcher(
+    config: Config,
+    pool: asyncpg.Pool,
+    translator: Translator,
+    in_flight: InFlight,
+    ad_messages: AdMessages,
+    storage: Storage,
+    languages: Languages,
+) -> Dispatcher:
     """Dependencies travel as dispatcher keyword data: handlers ask for them by name."""
     # FSM is registered by hand so that it runs after the journal, which prefetches its state.
     # Event isolation: one update at a time per user, so an album's photos, arriving as
     # separate updates together, are added to the draft one after another, none lost.
-    dp = Dispatcher(storage=PostgresStorage(pool), events_isolation=UserLocks(),
-                    disable_fsm=True, pool=pool, config=config, translator=translator,
-                    ad_messages=ad_messages, media=storage, languages=languages)
+    dp = Dispatcher(
+        storage=PostgresStorage(pool),
+        events_isolation=UserLocks(),
+        disable_fsm=True,
+        pool=pool,
+        config=config,
+        translator=translator,
+        ad_messages=ad_messages,
+        media=storage,
+        languages=languages,
+    )
     dp.update.outer_middleware(JournalMiddleware(pool, translator, languages, dp.fsm, in_flight))
     dp.update.outer_middleware(dp.fsm)
     dp.include_routers(*routers())

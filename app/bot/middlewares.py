@@ -26,14 +26,16 @@ CLEARS_BLOCK = frozenset({"message", "callback_query", "inline_query", "pre_chec
 
 def inbound_of(update: Update, bot_id: int, chat_id: int | None) -> Inbound:
     return Inbound(
-        bot_id=bot_id, update_id=update.update_id, kind=update.event_type, chat_id=chat_id,
+        bot_id=bot_id,
+        update_id=update.update_id,
+        kind=update.event_type,
+        chat_id=chat_id,
         payload_json=update.model_dump_json(exclude_none=True, by_alias=True),
     )
 
 
 def contact_of(user: User) -> Contact:
-    return Contact(user.id, user.first_name, user.last_name, user.username,
-                   user.language_code, user.is_bot)
+    return Contact(user.id, user.first_name, user.last_name, user.username, user.language_code, user.is_bot)
 
 
 class JournalMiddleware(BaseMiddleware):
@@ -43,8 +45,14 @@ class JournalMiddleware(BaseMiddleware):
     statement, so an update costs one database round trip before its handler runs.
     """
 
-    def __init__(self, pool: asyncpg.Pool, translator: Translator, languages: Languages,
-                 fsm: FSMContextMiddleware, in_flight: InFlight) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        translator: Translator,
+        languages: Languages,
+        fsm: FSMContextMiddleware,
+        in_flight: InFlight,
+    ) -> None:
         self.pool = pool
         self.translator = translator
         self.languages = languages  # updated in place when an admin saves them in the panel
@@ -72,8 +80,11 @@ class JournalMiddleware(BaseMiddleware):
         fsm_key = storage_key(context.key) if context else ""
         async with self.pool.acquire() as conn:
             seen = await record_update(
-                conn, inbound, contact_of(user) if user else None,
-                clears_block=inbound.kind in CLEARS_BLOCK, languages=self.languages,
+                conn,
+                inbound,
+                contact_of(user) if user else None,
+                clears_block=inbound.kind in CLEARS_BLOCK,
+                languages=self.languages,
                 fsm_key=fsm_key,
             )
         if context is not None and isinstance(context.storage, PostgresStorage):

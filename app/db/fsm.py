@@ -26,15 +26,21 @@ ON CONFLICT (key) DO UPDATE SET data = excluded.data, updated_at = now()
 # JournalMiddleware); get_state answers from it instead of asking the database again, unless
 # this process wrote that key since (e.g. the previous photo of the same album). A ContextVar
 # is per update task, so no other update can see it.
-PREFETCHED: ContextVar[tuple[str, str | None, int] | None] = ContextVar("fsm_prefetched",
-                                                                         default=None)
+PREFETCHED: ContextVar[tuple[str, str | None, int] | None] = ContextVar("fsm_prefetched", default=None)
 
 
 def storage_key(key: StorageKey) -> str:
-    return ":".join(str(part) if part is not None else "" for part in (
-        key.bot_id, key.chat_id, key.user_id, key.thread_id, key.business_connection_id,
-        key.destiny,
-    ))
+    return ":".join(
+        str(part) if part is not None else ""
+        for part in (
+            key.bot_id,
+            key.chat_id,
+            key.user_id,
+            key.thread_id,
+            key.business_connection_id,
+            key.destiny,
+        )
+    )
 
 
 class PostgresStorage(BaseStorage):

@@ -65,7 +65,9 @@ async def apply(conn: asyncpg.Connection, migration: Migration) -> None:
         await conn.execute(migration.sql)
         await conn.execute(
             "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-            migration.version, migration.name, migration.checksum,
+            migration.version,
+            migration.name,
+            migration.checksum,
         )
 
 

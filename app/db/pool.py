@@ -12,7 +12,9 @@ import asyncpg
 async def init_connection(conn: asyncpg.Connection) -> None:
     # jsonb in and out as Python objects; a str passed for jsonb is taken as ready-made JSON.
     await conn.set_type_codec(
-        "jsonb", schema="pg_catalog", format="text",
+        "jsonb",
+        schema="pg_catalog",
+        format="text",
         encoder=lambda value: value if isinstance(value, str) else json.dumps(value),
         decoder=json.loads,
     )
@@ -30,8 +32,13 @@ async def keep_session(conn: asyncpg.Connection) -> None:
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
     """A pool whose connections decode jsonb; the caller closes it."""
     return await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=init_connection, reset=keep_session,
-        command_timeout=60, server_settings={"application_name": "bozor"},
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=init_connection,
+        reset=keep_session,
+        command_timeout=60,
+        server_settings={"application_name": "bozor"},
     )
 
 

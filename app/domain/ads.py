@@ -54,11 +54,19 @@ class Draft:
         """Plain JSON for the FSM storage, where the draft survives restarts."""
         price = self.price
         return {
-            "channel_id": self.channel_id, "category_id": self.category_id, "title": self.title,
-            "description": self.description, "district": self.district, "contact": self.contact,
-            "price": None if price is None else {
+            "channel_id": self.channel_id,
+            "category_id": self.category_id,
+            "title": self.title,
+            "description": self.description,
+            "district": self.district,
+            "contact": self.contact,
+            "price": None
+            if price is None
+            else {
                 "amount": None if price.amount is None else str(price.amount),
-                "currency": price.currency, "negotiable": price.negotiable},
+                "currency": price.currency,
+                "negotiable": price.negotiable,
+            },
             "photos": [[p.file_id, p.file_unique_id, p.storage_key] for p in self.photos],
         }
 
@@ -66,16 +74,25 @@ class Draft:
     def from_data(cls, data: dict) -> Draft:
         price = data.get("price")
         return cls(
-            channel_id=data["channel_id"], category_id=data.get("category_id"),
-            title=data.get("title", ""), description=data.get("description", ""),
-            district=data.get("district", ""), contact=data.get("contact", ""),
-            price=None if price is None else Price(
+            channel_id=data["channel_id"],
+            category_id=data.get("category_id"),
+            title=data.get("title", ""),
+            description=data.get("description", ""),
+            district=data.get("district", ""),
+            contact=data.get("contact", ""),
+            price=None
+            if price is None
+            else Price(
                 None if price["amount"] is None else Decimal(price["amount"]),
-                price["currency"], price["negotiable"]),
-            photos=[Photo(*p) for p in data.get("photos", [])])
+                price["currency"],
+                price["negotiable"],
+            ),
+            photos=[Photo(*p) for p in data.get("photos", [])],
+        )
 
 
 # --- parsing what the seller typed ----------------------------------------------------------
+
 
 def clean_text(text: str | None) -> str:
     """Trim, normalise Unicode (NFC) and squeeze runs of blank lines."""
@@ -88,14 +105,24 @@ def parse_title(text: str | None) -> str:
     if not title:
         raise AdError(N_("Please send the title as text."))
     if len(title) > TITLE_LIMIT:
-        raise AdError(N_("The title is too long: {length} characters, at most {limit}. "
-                         "Please shorten it by {excess}."),
-                      length=len(title), limit=TITLE_LIMIT, excess=len(title) - TITLE_LIMIT)
+        raise AdError(
+            N_("The title is too long: {length} characters, at most {limit}. Please shorten it by {excess}."),
+            length=len(title),
+            limit=TITLE_LIMIT,
+            excess=len(title) - TITLE_LIMIT,
+        )
     return title
 
 
-NEGOTIABLE_WORDS = {"negotiable", "kelishiladi", "kelishamiz", "договорная", "договорная цена",
-                    "торг", "договоримся"}
+NEGOTIABLE_WORDS = {
+    "negotiable",
+    "kelishiladi",
+    "kelishamiz",
+    "договорная",
+    "договорная цена",
+    "торг",
+    "договоримся",
+}
 _USD = re.compile(r"(\$|usd|dollar|доллар|у\.е\.?)", re.IGNORECASE)
 _UZS = re.compile(r"(so'?m|soʻm|сум|uzs)", re.IGNORECASE)
 
@@ -113,8 +140,12 @@ def parse_price(text: str | None) -> Price:
     try:
         amount = Decimal(digits)
     except InvalidOperation:
-        raise AdError(N_("I could not read a price in that. Send a number, e.g. 1500000 or "
-                         "1200$, or the word “negotiable”.")) from None
+        raise AdError(
+            N_(
+                "I could not read a price in that. Send a number, e.g. 1500000 or "
+                "1200$, or the word “negotiable”."
+            )
+        ) from None
     if not amount.is_finite() or amount < 0 or amount >= Decimal("1e14"):
         raise AdError(N_("That price is out of range. Send a number, e.g. 1500000 or 1200$."))
     return Price(amount.quantize(Decimal("0.01")), currency, False)
@@ -128,11 +159,16 @@ def parse_contact(text: str | None) -> str:
         return phone if phone.startswith("+") else f"+{phone}"
     if re.fullmatch(r"@?[A-Za-z][A-Za-z0-9_]{4,31}", value):
         return value if value.startswith("@") else f"@{value}"
-    raise AdError(N_("Send a phone number like +998901234567 or a Telegram @username, "
-                     "or press the button to share your contact."))
+    raise AdError(
+        N_(
+            "Send a phone number like +998901234567 or a Telegram @username, "
+            "or press the button to share your contact."
+        )
+    )
 
 
 # --- how the ad reads in the channel -------------------------------------------------------
+
 
 def format_price(price: Price, _: Gettext) -> str:
     if price.amount is None:
@@ -152,19 +188,25 @@ def format_price(price: Price, _: Gettext) -> str:
 MARKS = {"sold": ("❌", N_("SOLD")), "expired": ("⌛", N_("NO LONGER CURRENT"))}
 
 
-def caption(draft: Draft, _: Gettext, *, hashtag: str | None, link: str,
-            mark: str | None = None) -> str:
+def caption(draft: Draft, _: Gettext, *, hashtag: str | None, link: str, mark: str | None = None) -> str:
     """The channel caption: plain text (no parse mode), so nothing a seller types is markup.
 
     `mark` ("sold" or "expired") puts a notice on top, for the edit of a closed ad's posts.
     """
     write = _("Write to the seller")
     notice = f"{MARKS[mark][0]} {_(MARKS[mark][1])}" if mark else None
-    lines = [notice, f"📢 {draft.title}",
-             f"💰 {format_price(draft.price, _)}" if draft.price else None,
-             f"📍 {draft.district}" if draft.district else None,
-             f"📞 {draft.contact}" if draft.contact else None, "", draft.description, "",
-             f"#{hashtag}" if hashtag else None, f"✍️ {write}: {link}"]
+    lines = [
+        notice,
+        f"📢 {draft.title}",
+        f"💰 {format_price(draft.price, _)}" if draft.price else None,
+        f"📍 {draft.district}" if draft.district else None,
+        f"📞 {draft.contact}" if draft.contact else None,
+        "",
+        draft.description,
+        "",
+        f"#{hashtag}" if hashtag else None,
+        f"✍️ {write}: {link}",
+    ]
     return "\n".join(line for line in lines if line is not None).strip()
 
 
@@ -189,33 +231,46 @@ def parse_description(text: str | None, title: str, _: Gettext, link: str) -> st
     description = clean_text(text)
     if not description:
         raise AdError(N_("Please describe the item in a few words."))
-    probe = Draft(channel_id=0, title=title, description=description, price=_RESERVE_PRICE,
-                  district="x" * PLACE_LIMIT, contact="@" + "x" * 32)
+    probe = Draft(
+        channel_id=0,
+        title=title,
+        description=description,
+        price=_RESERVE_PRICE,
+        district="x" * PLACE_LIMIT,
+        contact="@" + "x" * 32,
+    )
     excess = caption_excess(probe, _, hashtag="x" * 32, link=link)
     if excess:
-        raise AdError(N_("The description is too long for the channel: please shorten it by "
-                         "{excess} characters."), excess=excess)
+        raise AdError(
+            N_("The description is too long for the channel: please shorten it by {excess} characters."),
+            excess=excess,
+        )
     return description
 
 
 def parse_place(text: str | None) -> str:
     place = " ".join(clean_text(text).split())
     if not place or len(place) > PLACE_LIMIT:
-        raise AdError(N_("Please send the district in 1 to {limit} characters."),
-                      limit=PLACE_LIMIT)
+        raise AdError(N_("Please send the district in 1 to {limit} characters."), limit=PLACE_LIMIT)
     return place
 
 
 def draft_of(ad: asyncpg.Record, photos: Sequence[asyncpg.Record]) -> Draft:
     """A stored ad in the shape the caption and the editor work with."""
     return Draft(
-        channel_id=ad["channel_id"], category_id=ad["category_id"], title=ad["title"],
-        description=ad["description"], price=Price(ad["price"], ad["currency"], ad["negotiable"]),
-        district=ad["district"], contact=ad["contact"],
-        photos=[Photo(p["file_id"], p["file_unique_id"], p["storage_key"]) for p in photos])
+        channel_id=ad["channel_id"],
+        category_id=ad["category_id"],
+        title=ad["title"],
+        description=ad["description"],
+        price=Price(ad["price"], ad["currency"], ad["negotiable"]),
+        district=ad["district"],
+        contact=ad["contact"],
+        photos=[Photo(p["file_id"], p["file_unique_id"], p["storage_key"]) for p in photos],
+    )
 
 
 # --- pre-moderation ------------------------------------------------------------------------
+
 
 def text_key(title: str, description: str) -> str:
     """Normalised text for spotting the same ad twice: case, punctuation and spacing ignored."""
@@ -229,16 +284,23 @@ def banned_found(key: str, banned: Sequence[str]) -> list[str]:
     return [word for word in banned if f" {text_key(word, '')} " in padded]
 
 
-async def premoderate(conn: asyncpg.Connection, *, channel_id: int, seller_id: int,
-                      key: str, photo_ids: Sequence[str], banned: Sequence[str],
-                      ads_per_day: int, exclude_ad: int | None = None) -> list[dict]:
+async def premoderate(
+    conn: asyncpg.Connection,
+    *,
+    channel_id: int,
+    seller_id: int,
+    key: str,
+    photo_ids: Sequence[str],
+    banned: Sequence[str],
+    ads_per_day: int,
+    exclude_ad: int | None = None,
+) -> list[dict]:
     """The reasons an admin should look twice; an ad with flags still reaches the admins."""
     flags: list[dict] = [{"kind": "banned_word", "word": w} for w in banned_found(key, banned)]
     same_text = await q.live_ad_with_text(conn, channel_id, seller_id, key, exclude_ad)
     if same_text is not None:
         flags.append({"kind": "duplicate_text", "ad_id": same_text})
-    same_photo = await q.live_ad_with_photo(conn, channel_id, seller_id, list(photo_ids),
-                                            exclude_ad)
+    same_photo = await q.live_ad_with_photo(conn, channel_id, seller_id, list(photo_ids), exclude_ad)
     if same_photo is not None:
         flags.append({"kind": "duplicate_photo", "ad_id": same_photo})
     today = await q.ads_submitted_since(conn, seller_id, hours=24)
@@ -256,6 +318,7 @@ def describe_flag(flag: dict, _: Gettext) -> str:
     if kind == "duplicate_photo":
         return _("same photo as ad #{ad_id}").format(ad_id=flag["ad_id"])
     if kind == "daily_limit":
-        return _("seller's ad {count} today (limit {limit})").format(**{
-            k: flag[k] for k in ("count", "limit")})
+        return _("seller's ad {count} today (limit {limit})").format(
+            **{k: flag[k] for k in ("count", "limit")}
+        )
     return kind

@@ -33,8 +33,9 @@ def parse_chat_ref(ref: str) -> tuple[int | None, str | None]:
             raise ChannelError(N_("A channel's chat id is negative, like -1001234567890."))
         return chat_id, None
     if not USERNAME_RE.match(text):
-        raise ChannelError(N_("“{ref}” is neither an @username (5–32 letters, digits, _) nor a chat id."),
-                           ref=ref)
+        raise ChannelError(
+            N_("“{ref}” is neither an @username (5–32 letters, digits, _) nor a chat id."), ref=ref
+        )
     return None, text
 
 
@@ -57,12 +58,19 @@ def _minutes(value: int, low: int, high: int, message: str) -> timedelta:
     return timedelta(minutes=value)
 
 
-def settings_changes(*, title: str | None = None, language: str | None = None,
-                     timezone: str | None = None, repost_minutes: int | None = None,
-                     quiet_hours: str | None = None, keep_old_posts: bool | None = None,
-                     checkin_days: float | None = None, checkin_max_asks: int | None = None,
-                     ads_per_day: int | None = None, active: bool | None = None
-                     ) -> dict[str, object]:
+def settings_changes(
+    *,
+    title: str | None = None,
+    language: str | None = None,
+    timezone: str | None = None,
+    repost_minutes: int | None = None,
+    quiet_hours: str | None = None,
+    keep_old_posts: bool | None = None,
+    checkin_days: float | None = None,
+    checkin_max_asks: int | None = None,
+    ads_per_day: int | None = None,
+    active: bool | None = None,
+) -> dict[str, object]:
     """Validate the given settings and map them to columns; None means 'leave as it is'."""
     changes: dict[str, object] = {}
     if title is not None:
@@ -71,28 +79,31 @@ def settings_changes(*, title: str | None = None, language: str | None = None,
         changes["title"] = title.strip()
     if language is not None:
         if language not in LANGUAGES:
-            raise ChannelError(N_("The language must be one of {languages}."),
-                               languages=", ".join(LANGUAGES))
+            raise ChannelError(N_("The language must be one of {languages}."), languages=", ".join(LANGUAGES))
         changes["language"] = language
     if timezone is not None:
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ChannelError(N_("Unknown time zone “{zone}” (e.g. Asia/Tashkent)."),
-                               zone=timezone) from None
+            raise ChannelError(
+                N_("Unknown time zone “{zone}” (e.g. Asia/Tashkent)."), zone=timezone
+            ) from None
         changes["timezone"] = timezone
     if repost_minutes is not None:
         changes["repost_every"] = _minutes(
-            repost_minutes, 1, 24 * 60,
-            N_("The re-post interval must be from {low} to {high} minutes."))
+            repost_minutes, 1, 24 * 60, N_("The re-post interval must be from {low} to {high} minutes.")
+        )
     if quiet_hours is not None:
         changes["quiet_from"], changes["quiet_to"] = parse_quiet_hours(quiet_hours)
     if keep_old_posts is not None:
         changes["keep_old_posts"] = keep_old_posts
     if checkin_days is not None:
         changes["checkin_every"] = _minutes(
-            round(checkin_days * 24 * 60), 60, 90 * 24 * 60,
-            N_("The check-in interval must be from 1 hour to 90 days."))
+            round(checkin_days * 24 * 60),
+            60,
+            90 * 24 * 60,
+            N_("The check-in interval must be from 1 hour to 90 days."),
+        )
     if checkin_max_asks is not None:
         if not 1 <= checkin_max_asks <= 20:
             raise ChannelError(N_("Asks before expiry must be from 1 to 20."))
@@ -106,13 +117,15 @@ def settings_changes(*, title: str | None = None, language: str | None = None,
     return changes
 
 
-async def create_channel(conn: asyncpg.Connection, *, title: str, chat_ref: str,
-                         language: str = "uz") -> asyncpg.Record:
+async def create_channel(
+    conn: asyncpg.Connection, *, title: str, chat_ref: str, language: str = "uz"
+) -> asyncpg.Record:
     chat_id, username = parse_chat_ref(chat_ref)
     settings_changes(title=title, language=language)
     try:
-        return await q.insert_channel(conn, title=title.strip(), chat_id=chat_id,
-                                      username=username, language=language)
+        return await q.insert_channel(
+            conn, title=title.strip(), chat_id=chat_id, username=username, language=language
+        )
     except asyncpg.UniqueViolationError:
         raise ChannelError(N_("A channel “{ref}” already exists."), ref=chat_ref) from None
 
@@ -124,8 +137,7 @@ async def require_channel(conn: asyncpg.Connection, ref: str) -> asyncpg.Record:
     return channel
 
 
-async def update_settings(conn: asyncpg.Connection, channel_id: int, **settings: object
-                          ) -> asyncpg.Record:
+async def update_settings(conn: asyncpg.Connection, channel_id: int, **settings: object) -> asyncpg.Record:
     changes = settings_changes(**settings)  # type: ignore[arg-type]
     if not changes:
         raise ChannelError(N_("Nothing to change."))
@@ -135,30 +147,36 @@ async def update_settings(conn: asyncpg.Connection, channel_id: int, **settings:
     return row
 
 
-async def add_category(conn: asyncpg.Connection, channel_id: int, hashtag: str,
-                       names: dict[str, str], position: int | None = None) -> asyncpg.Record:
+async def add_category(
+    conn: asyncpg.Connection,
+    channel_id: int,
+    hashtag: str,
+    names: dict[str, str],
+    position: int | None = None,
+) -> asyncpg.Record:
     tag = hashtag.strip().lstrip("#")
     if not HASHTAG_RE.match(tag):
         raise ChannelError(N_("A hashtag has 1 to 32 letters, digits or _."))
     if any(not names.get(lang, "").strip() for lang in LANGUAGES):
         raise ChannelError(N_("A category needs a name in uz, ru and en."))
     try:
-        return await q.insert_category(conn, channel_id, tag,
-                                       {k: names[k].strip() for k in LANGUAGES}, position)
+        return await q.insert_category(
+            conn, channel_id, tag, {k: names[k].strip() for k in LANGUAGES}, position
+        )
     except asyncpg.UniqueViolationError:
         raise ChannelError(N_("The channel already has a category #{tag}."), tag=tag) from None
 
 
-async def edit_category(conn: asyncpg.Connection, category_id: int, names: dict[str, str],
-                        position: int) -> None:
+async def edit_category(
+    conn: asyncpg.Connection, category_id: int, names: dict[str, str], position: int
+) -> None:
     """Rename or reorder a category; the same rule as adding one: a name in every language."""
     if any(not names.get(lang, "").strip() for lang in LANGUAGES):
         raise ChannelError(N_("A category needs a name in uz, ru and en."))
     await q.update_category(conn, category_id, {k: names[k].strip() for k in LANGUAGES}, position)
 
 
-async def add_admin(conn: asyncpg.Connection, channel_id: int, user_id: int,
-                    source: str = "manual") -> bool:
+async def add_admin(conn: asyncpg.Connection, channel_id: int, user_id: int, source: str = "manual") -> bool:
     """Give a Telegram user the admin role for a channel; False if they had it already."""
     if user_id <= 0:
         raise ChannelError(N_("A Telegram user id is a positive number."))
@@ -176,29 +194,27 @@ def normalise_words(words: Iterable[str]) -> list[str]:
         clean = word.strip().lower()
         if clean:
             if len(clean) > 64:
-                raise ChannelError(N_("A banned word has at most 64 characters: {word}…"),
-                                   word=clean[:20])
+                raise ChannelError(N_("A banned word has at most 64 characters: {word}…"), word=clean[:20])
             seen.setdefault(clean, None)
     return list(seen)
 
 
-async def set_banned_words(conn: asyncpg.Connection, channel_id: int, words: Iterable[str]
-                           ) -> list[str]:
+async def set_banned_words(conn: asyncpg.Connection, channel_id: int, words: Iterable[str]) -> list[str]:
     clean = normalise_words(words)
     async with conn.transaction():
         await q.replace_banned_words(conn, channel_id, clean)
     return clean
 
 
-async def add_reason(conn: asyncpg.Connection, channel_id: int, texts: dict[str, str]
-                     ) -> asyncpg.Record:
+async def add_reason(conn: asyncpg.Connection, channel_id: int, texts: dict[str, str]) -> asyncpg.Record:
     if any(not texts.get(lang, "").strip() for lang in LANGUAGES):
         raise ChannelError(N_("A rejection reason needs a text in uz, ru and en."))
     return await q.insert_reason(conn, channel_id, {k: texts[k].strip() for k in LANGUAGES})
 
 
-async def connect_chat(conn: asyncpg.Connection, channel_id: int, chat_id: int,
-                       telegram_admins: list[int]) -> None:
+async def connect_chat(
+    conn: asyncpg.Connection, channel_id: int, chat_id: int, telegram_admins: list[int]
+) -> None:
     """Record what Telegram says of the channel: its numeric id and its administrators."""
     async with conn.transaction():
         await q.set_chat_id(conn, channel_id, chat_id)

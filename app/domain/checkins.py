@@ -41,8 +41,9 @@ async def due_checkins(conn: asyncpg.Connection, now: datetime) -> list[CheckinS
     return steps
 
 
-async def still_selling(conn: asyncpg.Connection, ad_id: int, seller_id: int, now: datetime
-                        ) -> asyncpg.Record | None:
+async def still_selling(
+    conn: asyncpg.Connection, ad_id: int, seller_id: int, now: datetime
+) -> asyncpg.Record | None:
     ad = await q.renew_checkin(conn, ad_id, seller_id, now)
     if ad is not None:
         await q.add_event(conn, ad_id, "still_selling", seller_id)

@@ -18,8 +18,7 @@ CATEGORIES = [
 ]
 REASONS = [
     ("Rasmlar tushunarsiz", "Фотографии нечёткие", "The photos are unclear"),
-    ("Narx ko'rsatilmagan yoki noto'g'ri", "Цена не указана или неверна",
-     "The price is missing or wrong"),
+    ("Narx ko'rsatilmagan yoki noto'g'ri", "Цена не указана или неверна", "The price is missing or wrong"),
     ("Bu kanalda ruxsat etilmagan", "Не разрешено в этом канале", "Not allowed in this channel"),
     ("Takroriy e'lon", "Повторное объявление", "Duplicate ad"),
 ]

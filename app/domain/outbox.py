@@ -25,8 +25,18 @@ STORAGE = "$storage"
 # Calls that may be repeated when the first try's outcome is unknown: doing them twice leaves
 # the chat as doing them once. Anything else (send*, copy*, forward*, …) may show the user
 # a duplicate, so it is never repeated blindly.
-IDEMPOTENT_PREFIXES = ("edit", "delete", "pin", "unpin", "set", "ban", "unban", "restrict",
-                       "approve", "decline")
+IDEMPOTENT_PREFIXES = (
+    "edit",
+    "delete",
+    "pin",
+    "unpin",
+    "set",
+    "ban",
+    "unban",
+    "restrict",
+    "approve",
+    "decline",
+)
 METHOD_RE = re.compile(r"^[a-z][A-Za-z]{2,63}$")
 
 STATUSES = ("pending", "sending", "sent", "failed", "uncertain", "blocked")
@@ -81,8 +91,9 @@ def resolve_reference(value: dict[str, Any], deps: dict[str, Any]) -> int | list
     ref = value.get(MESSAGE_ID_OF, value.get(MESSAGE_IDS_OF))
     dep = deps.get(str(ref))
     if dep is None or dep["status"] != "sent":
-        raise LookupError(f"refers to outbox row {ref}, which is "
-                          f"{'missing' if dep is None else dep['status']}")
+        raise LookupError(
+            f"refers to outbox row {ref}, which is {'missing' if dep is None else dep['status']}"
+        )
     ids = message_ids(dep["result"])
     if MESSAGE_IDS_OF in value:
         return ids
@@ -132,13 +143,28 @@ def _row(item: Outgoing) -> tuple:
     if (item.ref_kind is None) != (item.ref_id is None):
         raise ValueError("ref_kind and ref_id go together")
     deps = dependencies(item.params)
-    return (chat_id, item.method, json.dumps(item.params, ensure_ascii=False),
-            is_idempotent(item.method), deps, item.ref_kind, item.ref_id, item.not_before)
+    return (
+        chat_id,
+        item.method,
+        json.dumps(item.params, ensure_ascii=False),
+        is_idempotent(item.method),
+        deps,
+        item.ref_kind,
+        item.ref_id,
+        item.not_before,
+    )
 
 
-async def enqueue(conn: asyncpg.Connection, method: str, params: dict[str, Any], *,
-                  chat_id: int | None = None, ref_kind: str | None = None,
-                  ref_id: int | None = None, not_before: datetime | None = None) -> int:
+async def enqueue(
+    conn: asyncpg.Connection,
+    method: str,
+    params: dict[str, Any],
+    *,
+    chat_id: int | None = None,
+    ref_kind: str | None = None,
+    ref_id: int | None = None,
+    not_before: datetime | None = None,
+) -> int:
     """Queue a Bot API call in the caller's transaction; returns the outbox row id.
 
     `chat_id` defaults to params["chat_id"]; give it when that is not a number. The row goes
@@ -146,10 +172,19 @@ async def enqueue(conn: asyncpg.Connection, method: str, params: dict[str, Any],
     rolls back. Refer to an earlier row's message with {"$message_id_of": row_id}.
     """
     chat, name, params_json, idempotent, deps, kind, ref, due = _row(
-        Outgoing(method, params, chat_id, ref_kind, ref_id, not_before))
-    return await q.insert(conn, chat_id=chat, method=name, params_json=params_json,
-                          idempotent=idempotent, depends_on=deps or None, ref_kind=kind,
-                          ref_id=ref, not_before=due)
+        Outgoing(method, params, chat_id, ref_kind, ref_id, not_before)
+    )
+    return await q.insert(
+        conn,
+        chat_id=chat,
+        method=name,
+        params_json=params_json,
+        idempotent=idempotent,
+        depends_on=deps or None,
+        ref_kind=kind,
+        ref_id=ref,
+        not_before=due,
+    )
 
 
 async def enqueue_many(conn: asyncpg.Connection, items: Iterable[Outgoing]) -> list[int]:
@@ -190,5 +225,4 @@ async def resend_uncertain(conn: asyncpg.Connection, outbox_id: int, admin: str)
 async def confirm_uncertain(conn: asyncpg.Connection, outbox_id: int, admin: str) -> bool:
     """An admin checked: the message did arrive. It is closed as sent, never sent again; its
     message id stays unknown."""
-    return await q.settle_uncertain(conn, outbox_id, resend=False,
-                                    note=f"marked delivered by {admin}")
+    return await q.settle_uncertain(conn, outbox_id, resend=False, note=f"marked delivered by {admin}")

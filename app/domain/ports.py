@@ -32,8 +32,9 @@ class AdMessages(Protocol):
     def admin_note(self, view: AdView, language: str) -> list[Call]:
         """The notification to one admin: the photos, then a text with the decision buttons."""
 
-    def admin_note_decided(self, view: AdView, language: str, *, approved: bool, by: str,
-                           reason: str | None) -> Call:
+    def admin_note_decided(
+        self, view: AdView, language: str, *, approved: bool, by: str, reason: str | None
+    ) -> Call:
         """The edit of the notification's text once decided: who decided, buttons gone."""
 
     def channel_post(self, view: AdView, *, from_storage: bool) -> Call:

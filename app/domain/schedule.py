@@ -14,8 +14,7 @@ from app.db.queries import schedule as q
 WINDOW = 50  # the least recently shown ads among which the draw is made
 
 
-def in_quiet_hours(now: datetime, timezone: str, quiet_from: time | None,
-                   quiet_to: time | None) -> bool:
+def in_quiet_hours(now: datetime, timezone: str, quiet_from: time | None, quiet_to: time | None) -> bool:
     """Whether `now` falls in the channel's quiet hours (which may cross midnight)."""
     if quiet_from is None or quiet_to is None:
         return False
@@ -35,8 +34,9 @@ def quiet_ends_at(now: datetime, timezone: str, quiet_to: time) -> datetime:
     return end
 
 
-def weighted_pick(candidates: Sequence[tuple[int, datetime | None]], now: datetime,
-                  rng: random.Random) -> int | None:
+def weighted_pick(
+    candidates: Sequence[tuple[int, datetime | None]], now: datetime, rng: random.Random
+) -> int | None:
     """Draw an ad id, weighting each by how long since it was last shown.
 
     Never-shown ads weigh twice the oldest shown one, so new ads come up soon; the least
@@ -50,8 +50,9 @@ def weighted_pick(candidates: Sequence[tuple[int, datetime | None]], now: dateti
     return rng.choices([ad_id for ad_id, _ in candidates], weights=weights)[0]
 
 
-async def pick_repost(conn: asyncpg.Connection, channel_id: int, *, exclude: int | None,
-                      now: datetime, rng: random.Random) -> int | None:
+async def pick_repost(
+    conn: asyncpg.Connection, channel_id: int, *, exclude: int | None, now: datetime, rng: random.Random
+) -> int | None:
     """One unsold published ad of the channel, never `exclude` (the one just shown)."""
     candidates = await q.least_recently_shown(conn, channel_id, exclude, WINDOW)
     if not candidates and exclude is not None:
@@ -68,8 +69,7 @@ def next_slot(now: datetime, every: timedelta, channel: asyncpg.Record) -> datet
     return slot
 
 
-async def repost_due(conn: asyncpg.Connection, now: datetime, rng: random.Random
-                     ) -> list[tuple[int, int]]:
+async def repost_due(conn: asyncpg.Connection, now: datetime, rng: random.Random) -> list[tuple[int, int]]:
     """Fill every due slot once, in the caller's transaction; returns (channel, ad) chosen.
 
     The slot is closed in the same transaction that chooses the ad, so a restart inside a
@@ -81,10 +81,10 @@ async def repost_due(conn: asyncpg.Connection, now: datetime, rng: random.Random
             ends = quiet_ends_at(now, channel["timezone"], channel["quiet_to"])
             await q.record_repost(conn, channel["id"], None, now, ends)
             continue
-        ad_id = await pick_repost(conn, channel["id"], exclude=channel["last_repost_ad"],
-                                  now=now, rng=rng)
-        await q.record_repost(conn, channel["id"], ad_id, now,
-                              next_slot(now, channel["repost_every"], channel))
+        ad_id = await pick_repost(conn, channel["id"], exclude=channel["last_repost_ad"], now=now, rng=rng)
+        await q.record_repost(
+            conn, channel["id"], ad_id, now, next_slot(now, channel["repost_every"], channel)
+        )
         if ad_id is not None:
             chosen.append((channel["id"], ad_id))
     return chosen

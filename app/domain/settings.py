@@ -23,8 +23,9 @@ REGION_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 
 # What the admin reads when the bucket check fails, by S3CheckError.problem.
 S3_PROBLEMS = {
-    "unreachable": N_("The S3 endpoint cannot be reached ({detail}). Check the endpoint URL and "
-                      "that the server is up."),
+    "unreachable": N_(
+        "The S3 endpoint cannot be reached ({detail}). Check the endpoint URL and that the server is up."
+    ),
     "keys": N_("S3 refused the keys: check the access key and the secret key ({detail})."),
     "bucket": N_("There is no bucket “{bucket}” there. Create it first, or check its name."),
     "denied": N_("The keys are valid but may not write to the bucket “{bucket}” ({detail})."),
@@ -39,6 +40,7 @@ class SettingsError(UserError):
 
 # Languages --------------------------------------------------------------------------------
 
+
 def languages_from(stored: Mapping[str, str], env_default: str) -> Languages:
     """The stored choice; all languages and DEFAULT_LANGUAGE (the environment's) when none."""
     wanted = set((stored.get("languages") or "").split(","))
@@ -51,8 +53,9 @@ async def load_languages(conn: asyncpg.Connection, env_default: str) -> Language
     return languages_from(await q.get_settings(conn), env_default)
 
 
-async def save_languages(conn: asyncpg.Connection, staff_id: int, enabled: Iterable[str],
-                         default: str) -> Languages:
+async def save_languages(
+    conn: asyncpg.Connection, staff_id: int, enabled: Iterable[str], default: str
+) -> Languages:
     """Store the languages offered and the default (among them); audited. Call in a transaction."""
     wanted = set(enabled)
     chosen = tuple(lang for lang in LANGUAGES if lang in wanted)
@@ -61,15 +64,20 @@ async def save_languages(conn: asyncpg.Connection, staff_id: int, enabled: Itera
     before = await q.get_settings(conn)
     await q.put_setting(conn, "languages", ",".join(chosen), staff_id)
     await q.put_setting(conn, "default_language", default, staff_id)
-    await staff_domain.audit(conn, staff_id, "settings.languages", "settings:languages",
-                             {"languages": before.get("languages"),
-                              "default_language": before.get("default_language")},
-                             {"languages": ",".join(chosen), "default_language": default})
+    await staff_domain.audit(
+        conn,
+        staff_id,
+        "settings.languages",
+        "settings:languages",
+        {"languages": before.get("languages"), "default_language": before.get("default_language")},
+        {"languages": ",".join(chosen), "default_language": default},
+    )
     await q.notify_settings(conn, {"event": "languages"})  # other processes reload them
     return Languages(chosen, default)
 
 
 # S3 ---------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class S3Form:
@@ -88,17 +96,18 @@ class S3Form:
 
 def parse_s3_form(form: Mapping[str, str]) -> S3Form:
     """Check the shape of each field; raise SettingsError naming the first bad one."""
-    values = {name: str(form.get(name, "")).strip()
-              for name in ("s3_endpoint", "s3_bucket", "s3_region", *S3_KEYS)}
+    values = {
+        name: str(form.get(name, "")).strip() for name in ("s3_endpoint", "s3_bucket", "s3_region", *S3_KEYS)
+    }
     endpoint, bucket, region = values["s3_endpoint"], values["s3_bucket"], values["s3_region"]
     if endpoint:
         parts = urlsplit(endpoint)
         if parts.scheme not in ("http", "https") or not parts.netloc or len(endpoint) > 300:
-            raise SettingsError(N_("The endpoint is a URL like https://s3.example.com (empty "
-                                   "for Amazon S3)."))
+            raise SettingsError(
+                N_("The endpoint is a URL like https://s3.example.com (empty for Amazon S3).")
+            )
     if not S3_BUCKET_RE.fullmatch(bucket):
-        raise SettingsError(N_("A bucket name has 3 to 63 lowercase letters, digits, dots and "
-                               "hyphens."))
+        raise SettingsError(N_("A bucket name has 3 to 63 lowercase letters, digits, dots and hyphens."))
     if region and not REGION_RE.fullmatch(region):
         raise SettingsError(N_("A region looks like us-east-1 (empty for us-east-1)."))
     if any(len(values[name]) > 300 for name in S3_KEYS):
@@ -113,12 +122,18 @@ async def s3_to_check(conn: asyncpg.Connection, form: S3Form, *, secret_key: str
         try:
             keys.append(typed or await staff_domain.get_secret(conn, name, secret_key=secret_key))
         except SecretError as exc:
-            raise SettingsError(N_("The stored S3 keys cannot be read (was SECRET_KEY changed?): "
-                                   "type both keys again.")) from exc
+            raise SettingsError(
+                N_("The stored S3 keys cannot be read (was SECRET_KEY changed?): type both keys again.")
+            ) from exc
     if bool(keys[0]) != bool(keys[1]):
         raise SettingsError(N_("Give both the access key and the secret key."))
-    return S3Settings(bucket=form.bucket, endpoint_url=form.endpoint or None,
-                      access_key=keys[0], secret_key=keys[1], region=form.region or None)
+    return S3Settings(
+        bucket=form.bucket,
+        endpoint_url=form.endpoint or None,
+        access_key=keys[0],
+        secret_key=keys[1],
+        region=form.region or None,
+    )
 
 
 async def verify_s3(settings: S3Settings) -> None:
@@ -126,12 +141,12 @@ async def verify_s3(settings: S3Settings) -> None:
     try:
         await check_s3(settings)
     except S3CheckError as exc:
-        raise SettingsError(S3_PROBLEMS[exc.problem], bucket=settings.bucket,
-                            detail=exc.detail[:300]) from exc
+        raise SettingsError(
+            S3_PROBLEMS[exc.problem], bucket=settings.bucket, detail=exc.detail[:300]
+        ) from exc
 
 
-async def save_s3(conn: asyncpg.Connection, staff_id: int, form: S3Form, *,
-                  secret_key: str) -> None:
+async def save_s3(conn: asyncpg.Connection, staff_id: int, form: S3Form, *, secret_key: str) -> None:
     """Store checked S3 settings (used from the next start); audited. Call in a transaction."""
     before = await q.get_settings(conn)
     for name, value in form.plain.items():
@@ -139,8 +154,9 @@ async def save_s3(conn: asyncpg.Connection, staff_id: int, form: S3Form, *,
     for name, value in zip(S3_KEYS, (form.access_key, form.secret_key), strict=True):
         if value:
             await staff_domain.set_secret(conn, name, value, staff_id, secret_key=secret_key)
-    await staff_domain.audit(conn, staff_id, "settings.s3", "settings:s3",
-                             {n: before.get(n) for n in S3_PLAIN}, form.plain)
+    await staff_domain.audit(
+        conn, staff_id, "settings.s3", "settings:s3", {n: before.get(n) for n in S3_PLAIN}, form.plain
+    )
 
 
 async def clear_s3(conn: asyncpg.Connection, staff_id: int) -> None:
@@ -151,8 +167,14 @@ async def clear_s3(conn: asyncpg.Connection, staff_id: int) -> None:
         await q.put_setting(conn, name, "", staff_id)
     for name in S3_KEYS:
         await staff_domain.forget_secret(conn, name, staff_id)
-    await staff_domain.audit(conn, staff_id, "settings.s3", "settings:s3",
-                             {n: before.get(n) for n in S3_PLAIN}, dict.fromkeys(S3_PLAIN, ""))
+    await staff_domain.audit(
+        conn,
+        staff_id,
+        "settings.s3",
+        "settings:s3",
+        {n: before.get(n) for n in S3_PLAIN},
+        dict.fromkeys(S3_PLAIN, ""),
+    )
 
 
 async def stored_s3(conn: asyncpg.Connection, *, secret_key: str) -> S3Settings | None:
@@ -160,14 +182,18 @@ async def stored_s3(conn: asyncpg.Connection, *, secret_key: str) -> S3Settings 
     values = await q.get_settings(conn)
     if not values.get("s3_bucket"):
         return None
-    access, secret = [await staff_domain.get_secret(conn, name, secret_key=secret_key)
-                      for name in S3_KEYS]
-    return S3Settings(bucket=values["s3_bucket"], endpoint_url=values.get("s3_endpoint") or None,
-                      access_key=access, secret_key=secret,
-                      region=values.get("s3_region") or None)
+    access, secret = [await staff_domain.get_secret(conn, name, secret_key=secret_key) for name in S3_KEYS]
+    return S3Settings(
+        bucket=values["s3_bucket"],
+        endpoint_url=values.get("s3_endpoint") or None,
+        access_key=access,
+        secret_key=secret,
+        region=values.get("s3_region") or None,
+    )
 
 
 # What this process runs with ----------------------------------------------------------------
+
 
 @dataclass
 class RunningSettings:

@@ -20,9 +20,9 @@ from app.i18n import N_, UserError
 
 
 class Role(StrEnum):
-    ADMIN = "admin"          # everything
+    ADMIN = "admin"  # everything
     MODERATOR = "moderator"  # moderation of the channels given to them
-    OPERATOR = "operator"    # support tickets and users; no settings
+    OPERATOR = "operator"  # support tickets and users; no settings
 
 
 ROLES = tuple(Role)
@@ -39,7 +39,6 @@ SESSION_TTL = dt.timedelta(hours=12)  # after login; then the password is asked 
 
 # Secrets the panel knows by name; their values never leave the domain except to their users.
 KNOWN_SECRETS = ("bot_token", "s3_secret_key", "payment_provider_token", "llm_api_key")
-
 
 
 @functools.cache
@@ -70,8 +69,7 @@ class Staff:
 
 
 def _staff(row: asyncpg.Record) -> Staff:
-    return Staff(row["id"], row["username"], row["display_name"], Role(row["role"]),
-                 row["telegram_user_id"])
+    return Staff(row["id"], row["username"], row["display_name"], Role(row["role"]), row["telegram_user_id"])
 
 
 @dataclass(frozen=True)
@@ -106,9 +104,16 @@ def validate_password(password: str) -> str:
     return password
 
 
-async def create_staff(conn: asyncpg.Connection, username: str, password: str | None, role: Role | str,
-                       *, display_name: str | None = None, telegram_user_id: int | None = None,
-                       by: int | None = None) -> Staff:
+async def create_staff(
+    conn: asyncpg.Connection,
+    username: str,
+    password: str | None,
+    role: Role | str,
+    *,
+    display_name: str | None = None,
+    telegram_user_id: int | None = None,
+    by: int | None = None,
+) -> Staff:
     """A new account; with no password it can only log in through a one-time link."""
     username = validate_username(username)
     role = Role(role)
@@ -116,14 +121,25 @@ async def create_staff(conn: asyncpg.Connection, username: str, password: str | 
     if await q.find_staff_by_username(conn, username) is not None:
         raise StaffError(f"a staff account named {username!r} already exists")
     try:
-        row = await q.insert_staff(conn, username=username, role=role, password_hash=password_hash,
-                                   display_name=display_name, telegram_user_id=telegram_user_id)
+        row = await q.insert_staff(
+            conn,
+            username=username,
+            role=role,
+            password_hash=password_hash,
+            display_name=display_name,
+            telegram_user_id=telegram_user_id,
+        )
     except asyncpg.UniqueViolationError:
-        raise StaffError(f"{username!r} or Telegram user {telegram_user_id} already has an account"
-                         ) from None
+        raise StaffError(f"{username!r} or Telegram user {telegram_user_id} already has an account") from None
     staff = _staff(row)
-    await audit(conn, by, "staff.create", f"staff:{staff.id}", None,
-                {"username": staff.username, "role": staff.role, "telegram_user_id": telegram_user_id})
+    await audit(
+        conn,
+        by,
+        "staff.create",
+        f"staff:{staff.id}",
+        None,
+        {"username": staff.username, "role": staff.role, "telegram_user_id": telegram_user_id},
+    )
     return staff
 
 
@@ -157,8 +173,7 @@ async def can_moderate(conn: asyncpg.Connection, staff: Staff, channel_id: int) 
     return allowed is None or channel_id in allowed
 
 
-async def give_channel(conn: asyncpg.Connection, staff_id: int, channel_id: int, *, by: int | None
-                       ) -> bool:
+async def give_channel(conn: asyncpg.Connection, staff_id: int, channel_id: int, *, by: int | None) -> bool:
     added = await q.add_staff_channel(conn, staff_id, channel_id)
     if added:
         await audit(conn, by, "staff.channel_add", f"staff:{staff_id}", None, {"channel_id": channel_id})
@@ -188,8 +203,14 @@ async def login(conn: asyncpg.Connection, username: str, password: str, address:
     good = await check_password(password, row["password_hash"] if usable else None)
     if not (usable and good):
         await q.insert_login_failure(conn, key[:64], address)
-        await audit(conn, row["id"] if row else None, "login.failed", f"username:{key[:64]}", None,
-                    {"address": address})
+        await audit(
+            conn,
+            row["id"] if row else None,
+            "login.failed",
+            f"username:{key[:64]}",
+            None,
+            {"address": address},
+        )
         return LoginResult()
     if crypto.needs_rehash(row["password_hash"]):
         await q.set_password_hash(conn, row["id"], await hash_password(password))
@@ -204,8 +225,9 @@ async def prune_login_failures(conn: asyncpg.Connection) -> int:
     return await q.delete_old_failures(conn, FAILURE_WINDOW * 4) + await q.delete_old_sessions(conn)
 
 
-async def issue_login_link(conn: asyncpg.Connection, staff_id: int, base_url: str, *,
-                           by: int | None = None) -> str:
+async def issue_login_link(
+    conn: asyncpg.Connection, staff_id: int, base_url: str, *, by: int | None = None
+) -> str:
     """A one-time login link valid for LINK_TTL; only the token's hash is stored. `by` is the
     admin who asked for it (None: the terminal's create-admin)."""
     token = crypto.new_token()
@@ -226,13 +248,15 @@ async def login_with_link(conn: asyncpg.Connection, token: str, address: str) ->
         await audit(conn, None, "login_link.failed", None, None, {"address": address})
         return None
     await q.touch_login(conn, staff.id)
-    await audit(conn, staff.id, "login", f"staff:{staff.id}", None,
-                {"address": address, "via": "one-time link"})
+    await audit(
+        conn, staff.id, "login", f"staff:{staff.id}", None, {"address": address, "via": "one-time link"}
+    )
     return staff
 
 
-async def logout(conn: asyncpg.Connection, staff: Staff, address: str,
-                 session_token: str | None = None) -> None:
+async def logout(
+    conn: asyncpg.Connection, staff: Staff, address: str, session_token: str | None = None
+) -> None:
     if session_token is not None:
         await q.revoke_session(conn, _session_id(session_token))
     await audit(conn, staff.id, "logout", f"staff:{staff.id}", None, {"address": address})
@@ -242,8 +266,9 @@ class PasswordError(UserError):
     """A password change that cannot be made."""
 
 
-async def change_password(conn: asyncpg.Connection, staff: Staff, *, current: str, new: str,
-                          repeat: str, session_token: str) -> None:
+async def change_password(
+    conn: asyncpg.Connection, staff: Staff, *, current: str, new: str, repeat: str, session_token: str
+) -> None:
     """Set one's own password. The current one is asked for when there is one (someone who came
     in by a one-time link has none yet); every other session of the account ends."""
     row = await q.get_staff(conn, staff.id)
@@ -255,12 +280,18 @@ async def change_password(conn: asyncpg.Connection, staff: Staff, *, current: st
         raise PasswordError(N_("The two new passwords differ: type the same one twice."))
     await q.set_password_hash(conn, staff.id, await hash_password(new))
     ended = await q.revoke_other_sessions(conn, staff.id, _session_id(session_token))
-    await audit(conn, staff.id, "staff.password", f"staff:{staff.id}",
-                {"had_password": row["password_hash"] is not None},
-                {"had_password": True, "other_sessions_ended": ended})
+    await audit(
+        conn,
+        staff.id,
+        "staff.password",
+        f"staff:{staff.id}",
+        {"had_password": row["password_hash"] is not None},
+        {"had_password": True, "other_sessions_ended": ended},
+    )
 
 
 # Server-side sessions: the cookie holds a token, the database whether it still counts ---------
+
 
 def _session_id(token: str) -> str:
     return crypto.token_hash(token).hex()
@@ -286,14 +317,16 @@ async def revoke_sessions(conn: asyncpg.Connection, staff_id: int) -> int:
 
 # Secrets at rest ---------------------------------------------------------------------------
 
+
 def _secret_name(name: str) -> str:
     if not re.fullmatch(r"[a-z][a-z0-9_]{1,63}", name):
         raise StaffError(f"{name!r} is not a valid secret name")
     return name
 
 
-async def set_secret(conn: asyncpg.Connection, name: str, value: str, by: int | None, *,
-                     secret_key: str) -> None:
+async def set_secret(
+    conn: asyncpg.Connection, name: str, value: str, by: int | None, *, secret_key: str
+) -> None:
     """Encrypt and store a secret; the audit log records that it changed, never the value."""
     name = _secret_name(name)
     if not value:
@@ -327,7 +360,14 @@ async def secrets_status(conn: asyncpg.Connection) -> dict[str, bool]:
 
 # Audit ------------------------------------------------------------------------------------
 
-async def audit(conn: asyncpg.Connection, staff_id: int | None, action: str, target: str | None,
-                before: object, after: object) -> int:
+
+async def audit(
+    conn: asyncpg.Connection,
+    staff_id: int | None,
+    action: str,
+    target: str | None,
+    before: object,
+    after: object,
+) -> int:
     """Record who did what to which target, with JSON snapshots before and after."""
     return await q.insert_audit(conn, staff_id, action, target, before, after)

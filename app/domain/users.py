@@ -43,8 +43,9 @@ class Languages:
         return resolve_language(chosen, telegram_code, self.default, self.enabled)
 
 
-def resolve_language(chosen: str | None, telegram_code: str | None, default: str,
-                     enabled: Collection[str] = LANGUAGES) -> str:
+def resolve_language(
+    chosen: str | None, telegram_code: str | None, default: str, enabled: Collection[str] = LANGUAGES
+) -> str:
     """The language to speak: the user's choice, else Telegram's language_code, else the default.
 
     Only enabled languages count: a user whose language an admin disabled gets the next one
@@ -60,8 +61,13 @@ def resolve_language(chosen: str | None, telegram_code: str | None, default: str
 
 
 async def record_update(
-    conn: asyncpg.Connection, inbound: Inbound, contact: Contact | None, *, clears_block: bool,
-    languages: Languages, fsm_key: str = "",
+    conn: asyncpg.Connection,
+    inbound: Inbound,
+    contact: Contact | None,
+    *,
+    clears_block: bool,
+    languages: Languages,
+    fsm_key: str = "",
 ) -> Seen:
     """Journal an update and upsert its user (one statement); a later message clears a block.
 
@@ -69,8 +75,7 @@ async def record_update(
     if contact is None:
         journal_id = await q.journal_only(conn, inbound)
         return Seen(languages.default, is_new_user=False, journal_id=journal_id)
-    row = await q.journal_and_upsert(conn, inbound, contact, clears_block=clears_block,
-                                     fsm_key=fsm_key)
+    row = await q.journal_and_upsert(conn, inbound, contact, clears_block=clears_block, fsm_key=fsm_key)
     return Seen(
         language=languages.speak(row["language"], row["language_code"]),
         is_new_user=row["is_new"],
@@ -80,8 +85,9 @@ async def record_update(
     )
 
 
-async def choose_language(conn: asyncpg.Connection, user_id: int, language: str,
-                          enabled: Collection[str] = LANGUAGES) -> None:
+async def choose_language(
+    conn: asyncpg.Connection, user_id: int, language: str, enabled: Collection[str] = LANGUAGES
+) -> None:
     """Store the user's choice; only a language the bot offers can be chosen."""
     if language not in enabled:
         raise ValueError(f"unsupported language {language!r}")
@@ -93,8 +99,7 @@ async def mark_blocked(conn: asyncpg.Connection, user_id: int, blocked: bool) ->
     await q.set_blocked(conn, user_id, blocked)
 
 
-async def block(conn: asyncpg.Connection, user_id: int, staff_id: int, reason: str | None
-                ) -> bool:
+async def block(conn: asyncpg.Connection, user_id: int, staff_id: int, reason: str | None) -> bool:
     """Staff block a user: their messages get a polite refusal. False when there is no such
     user; audited in the caller's transaction."""
     before = await panel_users.ban_state(conn, user_id)
@@ -102,9 +107,14 @@ async def block(conn: asyncpg.Connection, user_id: int, staff_id: int, reason: s
         return False
     reason = (reason or "").strip()[:500] or None
     await panel_users.set_ban(conn, user_id, staff_id, reason)
-    await staff_domain.audit(conn, staff_id, "user.block", f"user:{user_id}",
-                             {"banned": before["banned_at"] is not None},
-                             {"banned": True, "reason": reason})
+    await staff_domain.audit(
+        conn,
+        staff_id,
+        "user.block",
+        f"user:{user_id}",
+        {"banned": before["banned_at"] is not None},
+        {"banned": True, "reason": reason},
+    )
     return True
 
 
@@ -112,6 +122,7 @@ async def unblock(conn: asyncpg.Connection, user_id: int, staff_id: int) -> bool
     """Lift a staff block; audited. False when the user was not blocked."""
     changed = await panel_users.clear_ban(conn, user_id)
     if changed:
-        await staff_domain.audit(conn, staff_id, "user.unblock", f"user:{user_id}",
-                                 {"banned": True}, {"banned": False})
+        await staff_domain.audit(
+            conn, staff_id, "user.unblock", f"user:{user_id}", {"banned": True}, {"banned": False}
+        )
     return changed

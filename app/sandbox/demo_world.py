@@ -8,8 +8,7 @@ from .world import World
 
 DEMO_CHANNEL_ID = -1001000000001
 DEMO_CHANNEL_USERNAME = "bozor_demo"
-POSTER_RIGHTS = {"can_post_messages": True, "can_edit_messages": True,
-                 "can_delete_messages": True}
+POSTER_RIGHTS = {"can_post_messages": True, "can_edit_messages": True, "can_delete_messages": True}
 
 
 @dataclass(frozen=True)

@@ -233,8 +233,5 @@ async def unblock(request: web.Request) -> web.Response:
 async def _set_blocked(request: web.Request, blocked: bool) -> web.Response:
     world, user_id, body = _world(request), _user_id(request), await _body(request)
     bot_id = _int(body.get("bot_id"), "bot_id", optional=True)
-    if blocked:
-        changed = world.user_blocks(bot_id, user_id)
-    else:
-        changed = world.user_unblocks(bot_id, user_id)
+    changed = world.user_blocks(bot_id, user_id) if blocked else world.user_unblocks(bot_id, user_id)
     return _json({"blocked": blocked, "changed": changed})

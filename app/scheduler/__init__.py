@@ -50,11 +50,13 @@ SCHEDULE = [
 
 def create_scheduler(ctx: JobContext) -> AsyncIOScheduler:
     """The scheduler with every job; start it from inside the running loop."""
-    scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1,
-                                               "misfire_grace_time": 300})
+    scheduler = AsyncIOScheduler(
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
+    )
     for name, job, seconds, needs_bot in SCHEDULE:
         if needs_bot and ctx.ad_messages is None:
             continue
-        scheduler.add_job(locked(ctx, name, job), "interval", seconds=seconds, id=name,
-                          jitter=min(30, seconds // 10))
+        scheduler.add_job(
+            locked(ctx, name, job), "interval", seconds=seconds, id=name, jitter=min(30, seconds // 10)
+        )
     return scheduler

@@ -28,11 +28,20 @@ _MISSING_KEY_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 _MISSING_BUCKET_CODES = frozenset({"NoSuchBucket", "404", "NotFound"})
 CHECK_SECONDS = 10.0
 # What S3 (AWS, MinIO, moto, …) answers to a key it does not know or a secret that does not match.
-_BAD_KEY_CODES = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken",
-                            "ExpiredToken", "InvalidClientTokenId", "UnrecognizedClientException"})
+_BAD_KEY_CODES = frozenset(
+    {
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "InvalidToken",
+        "ExpiredToken",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+    }
+)
 _DENIED_CODES = frozenset({"AccessDenied", "AllAccessDisabled", "403", "Forbidden"})
-_REGION_CODES = frozenset({"PermanentRedirect", "AuthorizationHeaderMalformed",
-                           "IllegalLocationConstraintException", "301"})
+_REGION_CODES = frozenset(
+    {"PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException", "301"}
+)
 
 
 @dataclass(frozen=True)
@@ -56,9 +65,7 @@ class S3Storage:
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         check_key(key)
         check_content_type(content_type)
-        await self._client.put_object(
-            Bucket=self._bucket, Key=key, Body=data, ContentType=content_type
-        )
+        await self._client.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type)
 
     async def get(self, key: str) -> StoredObject:
         check_key(key)
@@ -70,9 +77,7 @@ class S3Storage:
             raise
         async with response["Body"] as body:
             data = await body.read()
-        return StoredObject(
-            data=data, content_type=response.get("ContentType", DEFAULT_CONTENT_TYPE)
-        )
+        return StoredObject(data=data, content_type=response.get("ContentType", DEFAULT_CONTENT_TYPE))
 
     async def delete(self, key: str) -> None:
         check_key(key)
@@ -134,15 +139,22 @@ async def check_s3(settings: S3Settings, *, seconds: float = CHECK_SECONDS) -> N
     saying what is wrong. Never creates the bucket: a typo must not make a new one."""
     key = f"bozor-check/{uuid.uuid4().hex}"
     try:
-        async with asyncio.timeout(seconds), get_session().create_client(
-            "s3", region_name=settings.region or DEFAULT_REGION,
-            endpoint_url=settings.endpoint_url, aws_access_key_id=settings.access_key,
-            aws_secret_access_key=settings.secret_key,
-            config=_client_config(connect_timeout=seconds / 2, read_timeout=seconds / 2,
-                                  retries={"max_attempts": 1, "mode": "standard"}),
-        ) as client:
-            await client.put_object(Bucket=settings.bucket, Key=key, Body=b"bozor",
-                                    ContentType="text/plain")
+        async with (
+            asyncio.timeout(seconds),
+            get_session().create_client(
+                "s3",
+                region_name=settings.region or DEFAULT_REGION,
+                endpoint_url=settings.endpoint_url,
+                aws_access_key_id=settings.access_key,
+                aws_secret_access_key=settings.secret_key,
+                config=_client_config(
+                    connect_timeout=seconds / 2,
+                    read_timeout=seconds / 2,
+                    retries={"max_attempts": 1, "mode": "standard"},
+                ),
+            ) as client,
+        ):
+            await client.put_object(Bucket=settings.bucket, Key=key, Body=b"bozor", ContentType="text/plain")
             await client.delete_object(Bucket=settings.bucket, Key=key)
     except TimeoutError as exc:
         raise S3CheckError("unreachable", f"no answer within {seconds:.0f} s") from exc

@@ -14,21 +14,27 @@ from app.config import Config
 from app.domain import staff as staff_domain
 from app.domain.staff import Role, StaffError
 
-NO_TERMINAL = ("create-admin asks for the password on a terminal (never from arguments or a "
-               "pipe), and there is none; run it in a terminal, or add --one-time-link to print "
-               "a login link that works once within an hour")
+NO_TERMINAL = (
+    "create-admin asks for the password on a terminal (never from arguments or a "
+    "pipe), and there is none; run it in a terminal, or add --one-time-link to print "
+    "a login link that works once within an hour"
+)
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     """Register `create-admin` on run.py's sub-command parser."""
     parser = commands.add_parser("create-admin", help="create a panel admin account")
     parser.add_argument("username")
-    parser.add_argument("--one-time-link", action="store_true",
-                        help="print a one-time login link (1 hour) instead of asking a password")
+    parser.add_argument(
+        "--one-time-link",
+        action="store_true",
+        help="print a one-time login link (1 hour) instead of asking a password",
+    )
 
 
-async def create_admin_command(conn: asyncpg.Connection, username: str, password: str | None, *,
-                               one_time_link: bool, base_url: str) -> str:
+async def create_admin_command(
+    conn: asyncpg.Connection, username: str, password: str | None, *, one_time_link: bool, base_url: str
+) -> str:
     """Create the admin; with one_time_link, also (or, for an existing admin, only) make a link."""
     existing = await staff_domain.find_staff(conn, username)
     if existing is not None and one_time_link and existing.role is Role.ADMIN:
@@ -50,8 +56,9 @@ def read_password(stream: TextIO) -> str:
     return password
 
 
-def cli_create_admin(args: argparse.Namespace, config: Config | None = None, *,
-                     stdin: TextIO | None = None) -> int:
+def cli_create_admin(
+    args: argparse.Namespace, config: Config | None = None, *, stdin: TextIO | None = None
+) -> int:
     """`run.py create-admin USERNAME [--one-time-link]`; returns the exit code."""
     stdin = stdin or sys.stdin
     try:
@@ -64,24 +71,26 @@ def cli_create_admin(args: argparse.Namespace, config: Config | None = None, *,
             password = read_password(sys.stderr)
         if config is None:
             from app.config import load_config
+
             config = load_config()
-        print(asyncio.run(_create_admin_in_database(config, args.username, password,
-                                                    args.one_time_link)))
+        print(asyncio.run(_create_admin_in_database(config, args.username, password, args.one_time_link)))
     except StaffError as exc:
         print(f"bozor: {exc}", file=sys.stderr)
         return 2
     return 0
 
 
-async def _create_admin_in_database(config: Config, username: str, password: str | None,
-                                    one_time_link: bool) -> str:
+async def _create_admin_in_database(
+    config: Config, username: str, password: str | None, one_time_link: bool
+) -> str:
     from app.main import Bozor
 
     bozor = Bozor(config)
     try:
         await bozor._start_database(attach=True)
         async with bozor.pool.acquire() as conn, conn.transaction():
-            return await create_admin_command(conn, username, password,
-                                              one_time_link=one_time_link, base_url=config.base_url)
+            return await create_admin_command(
+                conn, username, password, one_time_link=one_time_link, base_url=config.base_url
+            )
     finally:
         await bozor.stop()

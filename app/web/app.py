@@ -31,7 +31,9 @@ def create_web_app(config: Config, *, services: dict[web.AppKey, object]) -> web
     for key, value in services.items():
         app[key] = value
     aiohttp_jinja2.setup(
-        app, loader=jinja2.FileSystemLoader(ROOT / "templates"), autoescape=True,
+        app,
+        loader=jinja2.FileSystemLoader(ROOT / "templates"),
+        autoescape=True,
         context_processors=[aiohttp_jinja2.request_processor],
     )
     app.add_routes(routes)

@@ -38,13 +38,13 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PANEL_TRANSLATOR = web.AppKey("panel_translator", Translator)
 STAFF = web.RequestKey("panel_staff", Staff)
 
-ROLE_NAMES = {Role.ADMIN: N_("Administrator"), Role.MODERATOR: N_("Moderator"),
-              Role.OPERATOR: N_("Operator")}
+ROLE_NAMES = {Role.ADMIN: N_("Administrator"), Role.MODERATOR: N_("Moderator"), Role.OPERATOR: N_("Operator")}
 
 View = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 # Access declarations and the registry ------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Access:
@@ -111,8 +111,9 @@ class PanelRegistry:
 
     routes: list[PanelRoute] = field(default_factory=list)
 
-    def route(self, method: str, path: str, *, name: str, example: str | None = None,
-              ok_status: int = 200) -> Callable[[View], View]:
+    def route(
+        self, method: str, path: str, *, name: str, example: str | None = None, ok_status: int = 200
+    ) -> Callable[[View], View]:
         if not path.startswith(PANEL_PREFIX):
             raise ValueError(f"panel routes live under {PANEL_PREFIX}: {path}")
 
@@ -142,11 +143,18 @@ REGISTRY = PanelRegistry()
 
 # Sessions, the current staff member, language ------------------------------------------------
 
+
 def session_storage(config: Config) -> EncryptedCookieStorage:
     """An encrypted (Fernet, key from SECRET_KEY by HKDF) HttpOnly SameSite=Lax cookie."""
     secure = bool(config.public_url and config.public_url.lower().startswith("https"))
-    return EncryptedCookieStorage(crypto.session_fernet(config.secret_key), cookie_name=SESSION_COOKIE,
-                                  httponly=True, samesite="Lax", secure=secure, path="/")
+    return EncryptedCookieStorage(
+        crypto.session_fernet(config.secret_key),
+        cookie_name=SESSION_COOKIE,
+        httponly=True,
+        samesite="Lax",
+        secure=secure,
+        path="/",
+    )
 
 
 async def current_staff(request: web.Request) -> Staff | None:
@@ -239,29 +247,45 @@ def gettext(request: web.Request) -> Gettext:
     return request.app[PANEL_TRANSLATOR](language(request))
 
 
-async def render(request: web.Request, template: str, context: dict | None = None, *,
-                 status: int = 200) -> web.Response:
+async def render(
+    request: web.Request, template: str, context: dict | None = None, *, status: int = 200
+) -> web.Response:
     """A panel page: the template gets `_`, `lang`, `csrf_token`, `staff` and `role_name`."""
     _ = gettext(request)
     staff = request.get(STAFF)
-    values = {"_": _, "lang": language(request), "csrf_token": await csrf_token(request),
-              "staff": staff, "role_name": _(ROLE_NAMES[staff.role]) if staff else None,
-              "nav": nav_items(request, staff, _), "languages": LANGUAGE_NAMES}
+    values = {
+        "_": _,
+        "lang": language(request),
+        "csrf_token": await csrf_token(request),
+        "staff": staff,
+        "role_name": _(ROLE_NAMES[staff.role]) if staff else None,
+        "nav": nav_items(request, staff, _),
+        "languages": LANGUAGE_NAMES,
+    }
     values.update(context or {})
     response = aiohttp_jinja2.render_template(template, request, values, status=status)
     return response
 
 
-async def refusal(request: web.Request, status: int, message: str, *,
-                  back: str = PANEL_PREFIX, back_label: str | None = None) -> web.Response:
+async def refusal(
+    request: web.Request,
+    status: int,
+    message: str,
+    *,
+    back: str = PANEL_PREFIX,
+    back_label: str | None = None,
+) -> web.Response:
     """A refused request: JSON for page scripts, else a panel page in the visitor's language
     with the reason and a way back (the menu shows too, for logged-in staff)."""
     if _is_api_style(request):
         return web.json_response({"error": message, "status": status}, status=status)
     _ = gettext(request)
-    return await render(request, "panel/error.html", {
-        "status": status, "message": message, "back": back,
-        "back_label": back_label or _("Open the panel")}, status=status)
+    return await render(
+        request,
+        "panel/error.html",
+        {"status": status, "message": message, "back": back, "back_label": back_label or _("Open the panel")},
+        status=status,
+    )
 
 
 def came_from(request: web.Request) -> str:
@@ -275,8 +299,13 @@ def came_from(request: web.Request) -> str:
 
 def safe_next(value: str | None) -> str:
     """Only a path inside the panel: never another site (no open redirect)."""
-    if (value and value.startswith(PANEL_PREFIX) and not value.startswith("//")
-            and "\\" not in value and not value.startswith(LOGIN_PATH)):
+    if (
+        value
+        and value.startswith(PANEL_PREFIX)
+        and not value.startswith("//")
+        and "\\" not in value
+        and not value.startswith(LOGIN_PATH)
+    ):
         return value
     return PANEL_PREFIX
 
@@ -306,22 +335,29 @@ def client_address(request: web.Request) -> str:
 
 # Middleware: deny undeclared panel routes, check CSRF, set security headers ---------------
 
+
 def _is_api_style(request: web.Request) -> bool:
-    return (wants_json(request) or request.content_type == "application/json"
-            or CSRF_HEADER in request.headers or "X-Requested-With" in request.headers)
+    return (
+        wants_json(request)
+        or request.content_type == "application/json"
+        or CSRF_HEADER in request.headers
+        or "X-Requested-With" in request.headers
+    )
 
 
 async def _csrf_ok(request: web.Request) -> bool:
     session = await aiohttp_session.get_session(request)
     expected = session.get("csrf")
     given = request.headers.get(CSRF_HEADER)
-    if given is None and request.content_type in ("application/x-www-form-urlencoded",
-                                                  "multipart/form-data"):
+    if given is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         form = await request.post()
         value = form.get(CSRF_FIELD)
         given = value if isinstance(value, str) else None
-    return (isinstance(expected, str) and isinstance(given, str)
-            and hmac.compare_digest(expected.encode(), given.encode()))
+    return (
+        isinstance(expected, str)
+        and isinstance(given, str)
+        and hmac.compare_digest(expected.encode(), given.encode())
+    )
 
 
 @web.middleware
@@ -343,12 +379,18 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
     _ = gettext(request)
     match = request.match_info
     if match.http_exception is None and not isinstance(
-            getattr(match.handler, "__panel_access__", None), Access):
+        getattr(match.handler, "__panel_access__", None), Access
+    ):
         return error_response(request, 403, _("This page has no access rule."))
     if request.method in UNSAFE_METHODS and not await _csrf_ok(request):
         await current_staff(request)  # the refusal page shows the staff member's menu
-        return await refusal(request, 403, _("This form has expired. Reload the page and try again."),
-                             back=came_from(request), back_label=_("Reload the page"))
+        return await refusal(
+            request,
+            403,
+            _("This form has expired. Reload the page and try again."),
+            back=came_from(request),
+            back_label=_("Reload the page"),
+        )
     return await handler(request)
 
 
@@ -358,8 +400,9 @@ async def _refused(request: web.Request, exc: web.HTTPException) -> web.Response
     _ = gettext(request)
     message = exc.text or ""
     if message in ("", exc.reason, f"{exc.status}: {exc.reason}"):
-        message = (_("This page does not exist.") if exc.status == 404
-                   else _("This request cannot be handled."))
+        message = (
+            _("This page does not exist.") if exc.status == 404 else _("This request cannot be handled.")
+        )
     await current_staff(request)  # the menu, for staff
     return await refusal(request, exc.status, message)
 
@@ -371,8 +414,9 @@ def _secure(headers: MutableMapping[str, str]) -> None:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault(
-        "Content-Security-Policy", "default-src 'self'; img-src * data:; frame-ancestors 'none'; "
-        "form-action 'self'")
+        "Content-Security-Policy",
+        "default-src 'self'; img-src * data:; frame-ancestors 'none'; form-action 'self'",
+    )
 
 
 def setup_auth(app: web.Application, config: Config) -> None:
@@ -385,6 +429,7 @@ def setup_auth(app: web.Application, config: Config) -> None:
 
 # Views: language, login, one-time link, logout ---------------------------------------------
 
+
 @REGISTRY.get("/panel/lang/{code}", name="panel.language", example="/panel/lang/ru", ok_status=303)
 @public
 async def choose_language(request: web.Request) -> web.StreamResponse:
@@ -392,9 +437,9 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
     code = request.match_info["code"]
     response = web.HTTPSeeOther(safe_next(request.query.get("next")))
     if code in LANGUAGES:
-        response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, httponly=True, samesite="Lax",
-                            path="/")
+        response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, httponly=True, samesite="Lax", path="/")
     raise response
+
 
 @REGISTRY.get(LOGIN_PATH, name="panel.login")
 @public
@@ -416,18 +461,26 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if result.throttled_for is not None:
         minutes = max(1, -(-int(result.throttled_for.total_seconds()) // 60))
         error = _("Too many failed attempts. Try again in {minutes} min.").format(minutes=minutes)
-        return await render(request, "panel/login.html",
-                            {"error": error, "username": username, "next": next_url}, status=429)
+        return await render(
+            request, "panel/login.html", {"error": error, "username": username, "next": next_url}, status=429
+        )
     if result.staff is None:
-        return await render(request, "panel/login.html",
-                            {"error": _("Wrong username or password."), "username": username,
-                             "next": next_url}, status=401)
+        return await render(
+            request,
+            "panel/login.html",
+            {"error": _("Wrong username or password."), "username": username, "next": next_url},
+            status=401,
+        )
     await start_session(request, result.staff)
     raise web.HTTPSeeOther(next_url)
 
 
-@REGISTRY.get("/panel/login/once/{token}", name="panel.login_once",
-              example="/panel/login/once/not-a-real-token", ok_status=410)
+@REGISTRY.get(
+    "/panel/login/once/{token}",
+    name="panel.login_once",
+    example="/panel/login/once/not-a-real-token",
+    ok_status=410,
+)
 @public
 async def login_once_page(request: web.Request) -> web.StreamResponse:
     """A GET never uses the link (chat apps open links to preview them): a button does."""
@@ -438,13 +491,16 @@ async def login_once_page(request: web.Request) -> web.StreamResponse:
     return await render(request, "panel/login_once.html", {"token": request.match_info["token"]})
 
 
-@REGISTRY.post("/panel/login/once/{token}", name="panel.login_once_submit",
-               example="/panel/login/once/not-a-real-token", ok_status=410)
+@REGISTRY.post(
+    "/panel/login/once/{token}",
+    name="panel.login_once_submit",
+    example="/panel/login/once/not-a-real-token",
+    ok_status=410,
+)
 @public
 async def login_once_submit(request: web.Request) -> web.StreamResponse:
     async with request.app[keys.POOL].acquire() as conn:
-        staff = await staff_domain.login_with_link(conn, request.match_info["token"],
-                                                   client_address(request))
+        staff = await staff_domain.login_with_link(conn, request.match_info["token"], client_address(request))
     if staff is None:
         return await _link_used(request)
     await start_session(request, staff)
@@ -453,9 +509,12 @@ async def login_once_submit(request: web.Request) -> web.StreamResponse:
 
 async def _link_used(request: web.Request) -> web.Response:
     _ = gettext(request)
-    return await render(request, "panel/login.html", {
-        "error": _("This login link has expired or was already used."), "next": PANEL_PREFIX},
-        status=410)
+    return await render(
+        request,
+        "panel/login.html",
+        {"error": _("This login link has expired or was already used."), "next": PANEL_PREFIX},
+        status=410,
+    )
 
 
 @REGISTRY.post("/panel/logout", name="panel.logout", ok_status=303)

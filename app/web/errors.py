@@ -11,16 +11,23 @@ from aiohttp.typedefs import Handler
 log = logging.getLogger(__name__)
 
 TITLES = {
-    400: "Bad request", 401: "Please log in", 403: "Not allowed", 404: "Page not found",
-    405: "Not allowed", 413: "Too large", 429: "Too many requests",
-    500: "Something went wrong", 503: "Temporarily unavailable",
+    400: "Bad request",
+    401: "Please log in",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Not allowed",
+    413: "Too large",
+    429: "Too many requests",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
 }
 
 
 def wants_json(request: web.Request) -> bool:
     accept = request.headers.get("Accept", "")
     return request.path.startswith(("/api/", "/healthz")) or (
-        "application/json" in accept and "text/html" not in accept)
+        "application/json" in accept and "text/html" not in accept
+    )
 
 
 def error_response(request: web.Request, status: int, detail: str | None = None) -> web.Response:
@@ -28,7 +35,9 @@ def error_response(request: web.Request, status: int, detail: str | None = None)
     if wants_json(request):
         return web.json_response({"error": detail or title, "status": status}, status=status)
     response = aiohttp_jinja2.render_template(
-        "errors/error.html", request, {"status": status, "title": title, "detail": detail},
+        "errors/error.html",
+        request,
+        {"status": status, "title": title, "detail": detail},
         status=status,
     )
     return response

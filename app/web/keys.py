@@ -25,6 +25,7 @@ class BotParts:
 
     ad_messages: AdMessages | None = None
 
+
 CONFIG = web.AppKey("config", Config)
 POOL = web.AppKey("pool", asyncpg.Pool)
 STORAGE = web.AppKey("storage", Storage)

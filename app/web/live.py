@@ -64,9 +64,14 @@ async def live_updates(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the hub, and (with a database) the task that LISTENs for it."""
     hub = app[LIVE] = Hub()
     pool = app.get(keys.POOL)
-    tasks = [asyncio.create_task(_listen(pool, hub), name="panel-listen"),
-             asyncio.create_task(_follow_settings(app, pool, hub), name="settings-follow")
-             ] if pool else []
+    tasks = (
+        [
+            asyncio.create_task(_listen(pool, hub), name="panel-listen"),
+            asyncio.create_task(_follow_settings(app, pool, hub), name="settings-follow"),
+        ]
+        if pool
+        else []
+    )
     yield
     for task in tasks:
         task.cancel()
@@ -82,8 +87,7 @@ async def _follow_settings(app: web.Application, pool: asyncpg.Pool, hub: Hub) -
             await queue.get()
             try:
                 async with pool.acquire() as conn:
-                    fresh = await settings_domain.load_languages(
-                        conn, app[keys.CONFIG].default_language)
+                    fresh = await settings_domain.load_languages(conn, app[keys.CONFIG].default_language)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("could not reload the languages (%s); keeping the current ones", exc)
                 continue
@@ -129,8 +133,9 @@ async def _listen_once(pool: asyncpg.Pool, hub: Hub, *, resync: bool) -> None:
                     await conn.remove_listener(topic, deliver)
 
 
-async def serve_events(request: web.Request, topic: str,
-                       shape: Callable[[Event], Awaitable[Event | None]]) -> web.WebSocketResponse:
+async def serve_events(
+    request: web.Request, topic: str, shape: Callable[[Event], Awaitable[Event | None]]
+) -> web.WebSocketResponse:
     """A WebSocket that sends this topic's events, each passed through `shape` (which may drop
     it, e.g. a channel this staff member does not moderate, or add what the page shows)."""
     ws = web.WebSocketResponse(heartbeat=30)

@@ -47,25 +47,38 @@ async def secrets_set(request: web.Request) -> web.StreamResponse:
         return await _secrets(request, error=_("Choose a secret and type its new value."), status=400)
     try:
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
-            await staff_domain.set_secret(conn, name, value, request[STAFF].id,
-                                          secret_key=request.app[keys.CONFIG].secret_key)
+            await staff_domain.set_secret(
+                conn, name, value, request[STAFF].id, secret_key=request.app[keys.CONFIG].secret_key
+            )
     except StaffError:
         return await _secrets(request, error=_("Choose a secret and type its new value."), status=400)
     raise web.HTTPSeeOther(request.app.router["panel.secrets"].url_for().with_query(saved=name))
 
 
-async def _secrets(request: web.Request, *, error: str | None = None, status: int = 200
-                   ) -> web.Response:
+async def _secrets(request: web.Request, *, error: str | None = None, status: int = 200) -> web.Response:
     _ = gettext(request)
     async with request.app[keys.POOL].acquire() as conn:
         status_by_name = await staff_domain.secrets_status(conn)
-    rows = [{"name": name, "label": _(SECRET_LABELS[name]) if name in SECRET_LABELS else name,
-             "is_set": is_set, "editable": name in SECRET_LABELS}
-            for name, is_set in status_by_name.items()]
+    rows = [
+        {
+            "name": name,
+            "label": _(SECRET_LABELS[name]) if name in SECRET_LABELS else name,
+            "is_set": is_set,
+            "editable": name in SECRET_LABELS,
+        }
+        for name, is_set in status_by_name.items()
+    ]
     saved = request.query.get("saved")
-    return await render(request, "panel/secrets.html", {
-        "secrets": rows, "error": error,
-        "saved": _(SECRET_LABELS[saved]) if saved in SECRET_LABELS else None}, status=status)
+    return await render(
+        request,
+        "panel/secrets.html",
+        {
+            "secrets": rows,
+            "error": error,
+            "saved": _(SECRET_LABELS[saved]) if saved in SECRET_LABELS else None,
+        },
+        status=status,
+    )
 
 
 def routes() -> list[PanelRoute]:

@@ -13,14 +13,22 @@ from app.web.auth import REGISTRY, STAFF, gettext, render, require
 MAX_PASSWORD = 1000  # scrypt hashes anything, but a megabyte "password" is only a burden
 
 
-async def _page(request: web.Request, *, error: str | None = None, status: int = 200
-                ) -> web.Response:
+async def _page(request: web.Request, *, error: str | None = None, status: int = 200) -> web.Response:
     async with request.app[keys.POOL].acquire() as conn:
         has_password = await conn.fetchval(
-            "SELECT password_hash IS NOT NULL FROM staff WHERE id = $1", request[STAFF].id)
-    return await render(request, "panel/account.html", {
-        "has_password": has_password, "min_password": MIN_PASSWORD, "error": error,
-        "saved": request.query.get("saved") == "1"}, status=status)
+            "SELECT password_hash IS NOT NULL FROM staff WHERE id = $1", request[STAFF].id
+        )
+    return await render(
+        request,
+        "panel/account.html",
+        {
+            "has_password": has_password,
+            "min_password": MIN_PASSWORD,
+            "error": error,
+            "saved": request.query.get("saved") == "1",
+        },
+        status=status,
+    )
 
 
 @REGISTRY.get("/panel/account", name="panel.account")
@@ -38,8 +46,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     token = (await aiohttp_session.get_session(request)).get("sid")
     try:
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
-            await staff_domain.change_password(conn, request[STAFF], session_token=token,
-                                               **fields)
+            await staff_domain.change_password(conn, request[STAFF], session_token=token, **fields)
     except PasswordError as exc:
         return await _page(request, error=exc.text(_), status=400)
     raise web.HTTPSeeOther("/panel/account?saved=1")

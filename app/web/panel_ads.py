@@ -24,9 +24,14 @@ from app.web.panel_moderation import STATUS_NAMES
 
 MAX_ID = 10**15
 # What an outbox row's status means to a moderator reading an ad's deliveries.
-DELIVERY_STATUS = {"pending": N_("waiting"), "sending": N_("sending"), "sent": N_("sent"),
-                   "failed": N_("failed"), "uncertain": N_("uncertain"),
-                   "blocked": N_("blocked by the user")}
+DELIVERY_STATUS = {
+    "pending": N_("waiting"),
+    "sending": N_("sending"),
+    "sent": N_("sent"),
+    "failed": N_("failed"),
+    "uncertain": N_("uncertain"),
+    "blocked": N_("blocked by the user"),
+}
 
 
 class BadFilter(ValueError):
@@ -71,10 +76,16 @@ def parse_filter(query, _, channels: list[int] | None) -> tuple[q.AdFilter, tupl
     status = get("status") or None
     if status is not None and status not in STATUS_NAMES:
         raise BadFilter(_("Unknown status: choose one from the list."))
-    ids = {name: _number(get(name), _("The {field} must be a number.").format(field=label))
-           if get(name) else None
-           for name, label in (("channel", _("channel")), ("category", _("category")),
-                               ("seller", _("seller id")))}
+    ids = {
+        name: _number(get(name), _("The {field} must be a number.").format(field=label))
+        if get(name)
+        else None
+        for name, label in (
+            ("channel", _("channel")),
+            ("category", _("category")),
+            ("seller", _("seller id")),
+        )
+    }
     since = _day(get("from"), _("Dates look like 2026-01-31.")) if get("from") else None
     until = _day(get("to"), _("Dates look like 2026-01-31.")) if get("to") else None
     if until is not None:
@@ -90,9 +101,16 @@ def parse_filter(query, _, channels: list[int] | None) -> tuple[q.AdFilter, tupl
             after = decode_cursor(get("after"))
         except BadFilter:
             raise BadFilter(_("This page link is broken: start from the first page.")) from None
-    return q.AdFilter(status=status, channel_id=ids["channel"], category_id=ids["category"],
-                      seller_id=ids["seller"], since=since, until=until, q=text or None,
-                      channels=channels), after
+    return q.AdFilter(
+        status=status,
+        channel_id=ids["channel"],
+        category_id=ids["category"],
+        seller_id=ids["seller"],
+        since=since,
+        until=until,
+        q=text or None,
+        channels=channels,
+    ), after
 
 
 @REGISTRY.get("/panel/ads", name="panel.ads")
@@ -101,28 +119,41 @@ async def ads_page(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     async with request.app[keys.POOL].acquire() as conn:
         channels = await staff_domain.moderated_channel_ids(conn, request[STAFF])
-        context = {"channels": await q.channel_choices(conn, channels),
-                   "categories": await q.category_choices(conn, channels),
-                   "statuses": [(k, _(v)) for k, v in STATUS_NAMES.items()],
-                   "query": dict(request.query), "lang": language(request)}
+        context = {
+            "channels": await q.channel_choices(conn, channels),
+            "categories": await q.category_choices(conn, channels),
+            "statuses": [(k, _(v)) for k, v in STATUS_NAMES.items()],
+            "query": dict(request.query),
+            "lang": language(request),
+        }
         try:
             f, after = parse_filter(request.query, _, channels)
         except BadFilter as exc:
-            return await render(request, "panel/ads.html",
-                                {**context, "error": str(exc), "rows": [], "next_url": None},
-                                status=400)
+            return await render(
+                request,
+                "panel/ads.html",
+                {**context, "error": str(exc), "rows": [], "next_url": None},
+                status=400,
+            )
         rows = await q.page(conn, f, after)
     next_url = None
     if len(rows) > q.PAGE_SIZE:
-        rows = rows[:q.PAGE_SIZE]
+        rows = rows[: q.PAGE_SIZE]
         last = rows[-1]
         params = {k: v for k, v in request.query.items() if k != "after" and v}
         params["after"] = encode_cursor(last["submitted_at"], last["id"])
         next_url = str(request.app.router["panel.ads"].url_for().with_query(params))
-    return await render(request, "panel/ads.html", {
-        **context, "error": None, "next_url": next_url, "first_page": after is not None,
-        "rows": [{**dict(r), "status_name": _(STATUS_NAMES.get(r["status"], r["status"]))}
-                 for r in rows]})
+    return await render(
+        request,
+        "panel/ads.html",
+        {
+            **context,
+            "error": None,
+            "next_url": next_url,
+            "first_page": after is not None,
+            "rows": [{**dict(r), "status_name": _(STATUS_NAMES.get(r["status"], r["status"]))} for r in rows],
+        },
+    )
 
 
 def _ad_id(request: web.Request, name: str = "ad_id") -> int:
@@ -157,12 +188,21 @@ async def ad_page(request: web.Request) -> web.StreamResponse:
         posts = await q.posts(conn, ad_id)
         deliveries = await outbox.result_of(conn, REF, ad_id)
     price = Price(ad["price"], ad["currency"], ad["negotiable"])
-    return await render(request, "panel/ad.html", {
-        "ad": ad, "price": format_price(price, _), "category": ad[f"category_{lang}"],
-        "status_name": _(STATUS_NAMES.get(ad["status"], ad["status"])),
-        "events": [{**dict(e), "detail": _detail(e["detail"])} for e in events],
-        "posts": posts, "deliveries": deliveries, "delivery_status": DELIVERY_STATUS,
-        "flash": request.query.get("msg")})
+    return await render(
+        request,
+        "panel/ad.html",
+        {
+            "ad": ad,
+            "price": format_price(price, _),
+            "category": ad[f"category_{lang}"],
+            "status_name": _(STATUS_NAMES.get(ad["status"], ad["status"])),
+            "events": [{**dict(e), "detail": _detail(e["detail"])} for e in events],
+            "posts": posts,
+            "deliveries": deliveries,
+            "delivery_status": DELIVERY_STATUS,
+            "flash": request.query.get("msg"),
+        },
+    )
 
 
 async def _settle(request: web.Request, resend: bool) -> web.StreamResponse:
@@ -178,10 +218,14 @@ async def _settle(request: web.Request, resend: bool) -> web.StreamResponse:
         settle = outbox.resend_uncertain if resend else outbox.confirm_uncertain
         done = await settle(conn, outbox_id, who)
         if done:
-            await staff_domain.audit(conn, staff.id,
-                                     "outbox.resend" if resend else "outbox.mark_delivered",
-                                     f"outbox:{outbox_id}", {"status": row.status, "ad_id": ad_id},
-                                     {"status": "pending" if resend else "sent"})
+            await staff_domain.audit(
+                conn,
+                staff.id,
+                "outbox.resend" if resend else "outbox.mark_delivered",
+                f"outbox:{outbox_id}",
+                {"status": row.status, "ad_id": ad_id},
+                {"status": "pending" if resend else "sent"},
+            )
     if not done:
         message = _("This delivery is no longer uncertain: someone already decided.")
     elif resend:
@@ -192,16 +236,23 @@ async def _settle(request: web.Request, resend: bool) -> web.StreamResponse:
     raise web.HTTPSeeOther(location)
 
 
-@REGISTRY.post("/panel/ads/{ad_id}/deliveries/{outbox_id}/resend", name="panel.ad_resend",
-               example="/panel/ads/0/deliveries/0/resend", ok_status=404)
+@REGISTRY.post(
+    "/panel/ads/{ad_id}/deliveries/{outbox_id}/resend",
+    name="panel.ad_resend",
+    example="/panel/ads/0/deliveries/0/resend",
+    ok_status=404,
+)
 @require(Role.MODERATOR)
 async def resend(request: web.Request) -> web.StreamResponse:
     return await _settle(request, resend=True)
 
 
-@REGISTRY.post("/panel/ads/{ad_id}/deliveries/{outbox_id}/mark-delivered",
-               name="panel.ad_mark_delivered",
-               example="/panel/ads/0/deliveries/0/mark-delivered", ok_status=404)
+@REGISTRY.post(
+    "/panel/ads/{ad_id}/deliveries/{outbox_id}/mark-delivered",
+    name="panel.ad_mark_delivered",
+    example="/panel/ads/0/deliveries/0/mark-delivered",
+    ok_status=404,
+)
 @require(Role.MODERATOR)
 async def mark_delivered(request: web.Request) -> web.StreamResponse:
     return await _settle(request, resend=False)

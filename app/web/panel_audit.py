@@ -63,17 +63,31 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
             since, until = _date(f["from"]), _date(f["to"], end=True)
             action, target = _text(f["action"]), _text(f["target"])
         except BadFilter as exc:
-            return await render(request, "panel/audit.html", {
-                "rows": [], "f": f, "next_url": None, "staff_list": staff, "error": _(str(exc))},
-                status=400)
-        rows = await q.audit_page(conn, staff_id=staff_id, action=action, target=target,
-                                  since=since, until=until, before_id=before_id, limit=PAGE)
+            return await render(
+                request,
+                "panel/audit.html",
+                {"rows": [], "f": f, "next_url": None, "staff_list": staff, "error": _(str(exc))},
+                status=400,
+            )
+        rows = await q.audit_page(
+            conn,
+            staff_id=staff_id,
+            action=action,
+            target=target,
+            since=since,
+            until=until,
+            before_id=before_id,
+            limit=PAGE,
+        )
     shown = [{**dict(r), "before": _json(r["before"]), "after": _json(r["after"])} for r in rows]
     next_url = None
     if len(rows) == PAGE:
         next_url = request.rel_url.update_query(before=rows[-1]["id"])
-    return await render(request, "panel/audit.html", {
-        "rows": shown, "f": f, "next_url": next_url, "staff_list": staff, "error": None})
+    return await render(
+        request,
+        "panel/audit.html",
+        {"rows": shown, "f": f, "next_url": next_url, "staff_list": staff, "error": None},
+    )
 
 
 def _json(value: object) -> str:

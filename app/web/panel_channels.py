@@ -23,12 +23,26 @@ from app.web import keys
 from app.web.auth import REGISTRY, STAFF, gettext, render, require
 from app.web.forms import path_id
 
-RIGHTS = (("can_post_messages", N_("post messages")), ("can_edit_messages", N_("edit messages")),
-          ("can_delete_messages", N_("delete messages")))
-DEFAULTS = {"title": "", "chat": "", "language": "uz", "timezone": "Asia/Tashkent",
-            "repost_minutes": "30", "quiet_from": "", "quiet_to": "", "keep_old_posts": "",
-            "checkin_value": "3", "checkin_unit": "days", "checkin_max_asks": "3",
-            "ads_per_day": "5", "active": "on"}
+RIGHTS = (
+    ("can_post_messages", N_("post messages")),
+    ("can_edit_messages", N_("edit messages")),
+    ("can_delete_messages", N_("delete messages")),
+)
+DEFAULTS = {
+    "title": "",
+    "chat": "",
+    "language": "uz",
+    "timezone": "Asia/Tashkent",
+    "repost_minutes": "30",
+    "quiet_from": "",
+    "quiet_to": "",
+    "keep_old_posts": "",
+    "checkin_value": "3",
+    "checkin_unit": "days",
+    "checkin_max_asks": "3",
+    "ads_per_day": "5",
+    "active": "on",
+}
 
 
 class FormError(ValueError):
@@ -49,7 +63,8 @@ def _form_of(channel: asyncpg.Record) -> dict[str, str]:
     return {
         "title": channel["title"],
         "chat": f"@{channel['username']}" if channel["username"] else str(channel["chat_id"]),
-        "language": channel["language"], "timezone": channel["timezone"],
+        "language": channel["language"],
+        "timezone": channel["timezone"],
         "repost_minutes": str(int(channel["repost_every"].total_seconds() // 60)),
         "quiet_from": channel["quiet_from"].strftime("%H:%M") if channel["quiet_from"] else "",
         "quiet_to": channel["quiet_to"].strftime("%H:%M") if channel["quiet_to"] else "",
@@ -57,7 +72,9 @@ def _form_of(channel: asyncpg.Record) -> dict[str, str]:
         "checkin_value": str(int(days) if in_days else int(every.total_seconds() // 3600)),
         "checkin_unit": "days" if in_days else "hours",
         "checkin_max_asks": str(channel["checkin_max_asks"]),
-        "ads_per_day": str(channel["ads_per_day"]), "active": "on" if channel["active"] else ""}
+        "ads_per_day": str(channel["ads_per_day"]),
+        "active": "on" if channel["active"] else "",
+    }
 
 
 def _int(value: str, message: str) -> int:
@@ -83,15 +100,19 @@ def parse_settings(form: dict[str, str], _) -> tuple[dict[str, object], int | No
     try:
         chat_id, username = domain.parse_chat_ref(form["chat"])
         changes = domain.settings_changes(
-            title=form["title"], language=form["language"], timezone=form["timezone"].strip(),
-            repost_minutes=_int(form["repost_minutes"],
-                                _("The re-post interval is a whole number of minutes.")),
+            title=form["title"],
+            language=form["language"],
+            timezone=form["timezone"].strip(),
+            repost_minutes=_int(
+                form["repost_minutes"], _("The re-post interval is a whole number of minutes.")
+            ),
             quiet_hours=f"{quiet_from}-{quiet_to}" if quiet_from else "",
             keep_old_posts=bool(form["keep_old_posts"]),
             checkin_days=checkin / 24 if unit == "hours" else checkin,
             checkin_max_asks=_int(form["checkin_max_asks"], _("Asks before expiry is a whole number.")),
             ads_per_day=_int(form["ads_per_day"], _("Ads per day is a whole number.")),
-            active=bool(form["active"]))
+            active=bool(form["active"]),
+        )
     except ChannelError as exc:
         raise FormError(exc.text(_)) from None
     return changes, chat_id, username
@@ -100,26 +121,33 @@ def parse_settings(form: dict[str, str], _) -> tuple[dict[str, object], int | No
 async def check_bot(bot: Bot, chat_id: int | None, username: str | None, _) -> int:
     """Ask Telegram whether the bot may post, edit and delete there; the chat's id, or FormError."""
     ref: int | str = chat_id if chat_id is not None else f"@{username}"
-    not_admin = _("The bot is not an administrator of {ref}. Make it an administrator allowed to: "
-                  "{rights}.").format(ref=ref, rights=", ".join(_(n) for _r, n in RIGHTS))
+    not_admin = _(
+        "The bot is not an administrator of {ref}. Make it an administrator allowed to: {rights}."
+    ).format(ref=ref, rights=", ".join(_(n) for _r, n in RIGHTS))
     try:
         chat = await bot.get_chat(ref)
         me = await bot.get_chat_member(chat.id, bot.id)
     except TelegramForbiddenError:  # Telegram hides a channel from a bot that is not in it
         raise FormError(not_admin) from None
     except TelegramAPIError as exc:
-        raise FormError(_("Telegram cannot open the chat {ref}: {error}. Check the id or @username "
-                          "and that the bot was added to the channel.").format(ref=ref, error=exc.message)
-                        ) from None
+        raise FormError(
+            _(
+                "Telegram cannot open the chat {ref}: {error}. Check the id or @username "
+                "and that the bot was added to the channel."
+            ).format(ref=ref, error=exc.message)
+        ) from None
     if me.status == "creator":
         return chat.id
     if me.status != "administrator":
         raise FormError(not_admin)
     missing = [_(name) for right, name in RIGHTS if not getattr(me, right, False)]
     if missing:
-        raise FormError(_("The bot is an administrator of {ref} but may not: {rights}. Give it these "
-                          "rights in the channel's administrator settings.").format(
-                              ref=ref, rights=", ".join(missing)))
+        raise FormError(
+            _(
+                "The bot is an administrator of {ref} but may not: {rights}. Give it these "
+                "rights in the channel's administrator settings."
+            ).format(ref=ref, rights=", ".join(missing))
+        )
     return chat.id
 
 
@@ -129,6 +157,7 @@ async def _form(request: web.Request) -> dict[str, str]:
 
 
 # List, create, edit ------------------------------------------------------------------------
+
 
 @REGISTRY.get("/panel/channels", name="panel.channels")
 @require(Role.ADMIN)
@@ -144,11 +173,21 @@ async def channel_new(request: web.Request) -> web.StreamResponse:
     return await render(request, "panel/channel.html", _page(None, dict(DEFAULTS)))
 
 
-def _page(channel: asyncpg.Record | None, form: dict[str, str], error: str | None = None,
-          **extra: object) -> dict:
-    return {"channel": channel, "form": form, "error": error, "languages_list": LANGUAGES,
-            "categories": [], "reasons": [], "words": "", "moderators": [], "staff_choices": [],
-            **extra}
+def _page(
+    channel: asyncpg.Record | None, form: dict[str, str], error: str | None = None, **extra: object
+) -> dict:
+    return {
+        "channel": channel,
+        "form": form,
+        "error": error,
+        "languages_list": LANGUAGES,
+        "categories": [],
+        "reasons": [],
+        "words": "",
+        "moderators": [],
+        "staff_choices": [],
+        **extra,
+    }
 
 
 @REGISTRY.post("/panel/channels/new", name="panel.channel_create", ok_status=400)
@@ -163,33 +202,51 @@ async def channel_create(request: web.Request) -> web.StreamResponse:
             chat_id = await check_bot(bot, chat_id, username, _)
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
             try:
-                row = await q.insert_channel(conn, title=str(changes["title"]), chat_id=chat_id,
-                                             username=username, language=str(changes["language"]))
+                row = await q.insert_channel(
+                    conn,
+                    title=str(changes["title"]),
+                    chat_id=chat_id,
+                    username=username,
+                    language=str(changes["language"]),
+                )
             except asyncpg.UniqueViolationError:
                 raise FormError(_("Another channel already uses this chat.")) from None
             row = await q.update_channel(conn, row["id"], changes)
-            await staff_domain.audit(conn, request[STAFF].id, "channel.create", f"channel:{row['id']}",
-                                     None, _snapshot(row))
+            await staff_domain.audit(
+                conn, request[STAFF].id, "channel.create", f"channel:{row['id']}", None, _snapshot(row)
+            )
     except FormError as exc:
         return await render(request, "panel/channel.html", _page(None, form, str(exc)), status=400)
     raise web.HTTPSeeOther(f"/panel/channels/{row['id']}?saved=1")
 
 
-async def _channel_page(request: web.Request, channel_id: int, *, form: dict | None = None,
-                        error: str | None = None, status: int = 200) -> web.Response:
+async def _channel_page(
+    request: web.Request,
+    channel_id: int,
+    *,
+    form: dict | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> web.Response:
     async with request.app[keys.POOL].acquire() as conn:
         channel = await q.get_channel(conn, channel_id)
         if channel is None:
             raise web.HTTPNotFound(text=gettext(request)("No such channel."))
-        extra = {"categories": await q.list_categories(conn, channel_id),
-                 "reasons": await q.list_reasons(conn, channel_id),
-                 "words": "\n".join(await q.list_banned_words(conn, channel_id)),
-                 "moderators": await admin_q.channel_staff(conn, channel_id),
-                 "staff_choices": [s for s in await admin_q.list_staff(conn)
-                                   if s["active"] and s["role"] == Role.MODERATOR]}
-    return await render(request, "panel/channel.html", _page(
-        channel, form or _form_of(channel), error, saved=request.query.get("saved"), **extra),
-        status=status)
+        extra = {
+            "categories": await q.list_categories(conn, channel_id),
+            "reasons": await q.list_reasons(conn, channel_id),
+            "words": "\n".join(await q.list_banned_words(conn, channel_id)),
+            "moderators": await admin_q.channel_staff(conn, channel_id),
+            "staff_choices": [
+                s for s in await admin_q.list_staff(conn) if s["active"] and s["role"] == Role.MODERATOR
+            ],
+        }
+    return await render(
+        request,
+        "panel/channel.html",
+        _page(channel, form or _form_of(channel), error, saved=request.query.get("saved"), **extra),
+        status=status,
+    )
 
 
 def _match_int(request: web.Request, name: str) -> int:
@@ -201,15 +258,13 @@ def _channel_id(request: web.Request) -> int:
     return _match_int(request, "id")
 
 
-@REGISTRY.get("/panel/channels/{id}", name="panel.channel", example="/panel/channels/1",
-              ok_status=404)
+@REGISTRY.get("/panel/channels/{id}", name="panel.channel", example="/panel/channels/1", ok_status=404)
 @require(Role.ADMIN)
 async def channel_page(request: web.Request) -> web.StreamResponse:
     return await _channel_page(request, _channel_id(request))
 
 
-@REGISTRY.post("/panel/channels/{id}", name="panel.channel_save", example="/panel/channels/1",
-               ok_status=404)
+@REGISTRY.post("/panel/channels/{id}", name="panel.channel_save", example="/panel/channels/1", ok_status=404)
 @require(Role.ADMIN)
 async def channel_save(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
@@ -230,14 +285,21 @@ async def channel_save(request: web.Request) -> web.StreamResponse:
                 after = await q.update_channel(conn, channel_id, changes)
             except asyncpg.UniqueViolationError:
                 raise FormError(_("Another channel already uses this chat.")) from None
-            await staff_domain.audit(conn, request[STAFF].id, "channel.update", f"channel:{channel_id}",
-                                     _snapshot(before), _snapshot(after))
+            await staff_domain.audit(
+                conn,
+                request[STAFF].id,
+                "channel.update",
+                f"channel:{channel_id}",
+                _snapshot(before),
+                _snapshot(after),
+            )
     except FormError as exc:
         return await _channel_page(request, channel_id, form=form, error=str(exc), status=400)
     raise web.HTTPSeeOther(f"/panel/channels/{channel_id}?saved=1")
 
 
 # Categories, banned words, reasons, moderators --------------------------------------------
+
 
 async def _sub_form(request: web.Request) -> tuple[int, dict[str, str]]:
     """The channel's id (404 if missing) and the posted fields."""
@@ -257,8 +319,12 @@ def _names(form: dict[str, str], prefix: str) -> dict[str, str]:
     return {lang: form.get(f"{prefix}{lang}", "").strip() for lang in LANGUAGES}
 
 
-@REGISTRY.post("/panel/channels/{id}/categories", name="panel.category_add",
-               example="/panel/channels/1/categories", ok_status=404)
+@REGISTRY.post(
+    "/panel/channels/{id}/categories",
+    name="panel.category_add",
+    example="/panel/channels/1/categories",
+    ok_status=404,
+)
 @require(Role.ADMIN)
 async def category_add(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
@@ -266,12 +332,16 @@ async def category_add(request: web.Request) -> web.StreamResponse:
     position = form.get("position", "").strip()
     try:
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
-            row = await domain.add_category(conn, channel_id, form.get("hashtag", ""),
-                                            _names(form, "name_"),
-                                            _int(position, _("The order is a whole number."))
-                                            if position else None)
-            await staff_domain.audit(conn, request[STAFF].id, "channel.category_add",
-                                     f"channel:{channel_id}", None, _snapshot(row))
+            row = await domain.add_category(
+                conn,
+                channel_id,
+                form.get("hashtag", ""),
+                _names(form, "name_"),
+                _int(position, _("The order is a whole number.")) if position else None,
+            )
+            await staff_domain.audit(
+                conn, request[STAFF].id, "channel.category_add", f"channel:{channel_id}", None, _snapshot(row)
+            )
     except ChannelError as exc:
         return await _channel_page(request, channel_id, error=exc.text(_), status=400)
     except FormError as exc:
@@ -279,8 +349,12 @@ async def category_add(request: web.Request) -> web.StreamResponse:
     raise _back(channel_id)
 
 
-@REGISTRY.post("/panel/channels/{id}/categories/{cid}", name="panel.category_edit",
-               example="/panel/channels/1/categories/1", ok_status=404)
+@REGISTRY.post(
+    "/panel/channels/{id}/categories/{cid}",
+    name="panel.category_edit",
+    example="/panel/channels/1/categories/1",
+    ok_status=404,
+)
 @require(Role.ADMIN)
 async def category_edit(request: web.Request) -> web.StreamResponse:
     """Rename or reorder (action=save) or delete (action=delete) one category."""
@@ -293,8 +367,14 @@ async def category_edit(request: web.Request) -> web.StreamResponse:
             raise web.HTTPNotFound(text=_("No such category."))
         if form.get("action") == "delete":
             await q.delete_category(conn, before["id"])
-            await staff_domain.audit(conn, request[STAFF].id, "channel.category_delete",
-                                     f"channel:{channel_id}", _snapshot(before), None)
+            await staff_domain.audit(
+                conn,
+                request[STAFF].id,
+                "channel.category_delete",
+                f"channel:{channel_id}",
+                _snapshot(before),
+                None,
+            )
         else:
             try:
                 position = _int(form.get("position", ""), _("The order is a whole number."))
@@ -304,16 +384,22 @@ async def category_edit(request: web.Request) -> web.StreamResponse:
             except ChannelError as exc:
                 error = exc.text(_)
             else:
-                await staff_domain.audit(conn, request[STAFF].id, "channel.category_edit",
-                                         f"channel:{channel_id}", _snapshot(before),
-                                         _snapshot(await q.get_category(conn, before["id"])))
+                await staff_domain.audit(
+                    conn,
+                    request[STAFF].id,
+                    "channel.category_edit",
+                    f"channel:{channel_id}",
+                    _snapshot(before),
+                    _snapshot(await q.get_category(conn, before["id"])),
+                )
     if error is not None:
         return await _channel_page(request, channel_id, error=error, status=400)
     raise _back(channel_id)
 
 
-@REGISTRY.post("/panel/channels/{id}/words", name="panel.channel_words",
-               example="/panel/channels/1/words", ok_status=404)
+@REGISTRY.post(
+    "/panel/channels/{id}/words", name="panel.channel_words", example="/panel/channels/1/words", ok_status=404
+)
 @require(Role.ADMIN)
 async def words_save(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
@@ -322,15 +408,20 @@ async def words_save(request: web.Request) -> web.StreamResponse:
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
             before = await q.list_banned_words(conn, channel_id)
             after = await domain.set_banned_words(conn, channel_id, form.get("words", "").splitlines())
-            await staff_domain.audit(conn, request[STAFF].id, "channel.banned_words",
-                                     f"channel:{channel_id}", before, after)
+            await staff_domain.audit(
+                conn, request[STAFF].id, "channel.banned_words", f"channel:{channel_id}", before, after
+            )
     except ChannelError as exc:
         return await _channel_page(request, channel_id, error=exc.text(_), status=400)
     raise _back(channel_id)
 
 
-@REGISTRY.post("/panel/channels/{id}/reasons", name="panel.reason_add",
-               example="/panel/channels/1/reasons", ok_status=404)
+@REGISTRY.post(
+    "/panel/channels/{id}/reasons",
+    name="panel.reason_add",
+    example="/panel/channels/1/reasons",
+    ok_status=404,
+)
 @require(Role.ADMIN)
 async def reason_add(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
@@ -338,15 +429,20 @@ async def reason_add(request: web.Request) -> web.StreamResponse:
     try:
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
             row = await domain.add_reason(conn, channel_id, _names(form, "text_"))
-            await staff_domain.audit(conn, request[STAFF].id, "channel.reason_add",
-                                     f"channel:{channel_id}", None, _snapshot(row))
+            await staff_domain.audit(
+                conn, request[STAFF].id, "channel.reason_add", f"channel:{channel_id}", None, _snapshot(row)
+            )
     except ChannelError as exc:
         return await _channel_page(request, channel_id, error=exc.text(_), status=400)
     raise _back(channel_id)
 
 
-@REGISTRY.post("/panel/channels/{id}/reasons/{rid}/delete", name="panel.reason_delete",
-               example="/panel/channels/1/reasons/1/delete", ok_status=404)
+@REGISTRY.post(
+    "/panel/channels/{id}/reasons/{rid}/delete",
+    name="panel.reason_delete",
+    example="/panel/channels/1/reasons/1/delete",
+    ok_status=404,
+)
 @require(Role.ADMIN)
 async def reason_delete(request: web.Request) -> web.StreamResponse:
     channel_id, _form_data = await _sub_form(request)
@@ -355,13 +451,18 @@ async def reason_delete(request: web.Request) -> web.StreamResponse:
         if before is None or before["channel_id"] != channel_id:
             raise web.HTTPNotFound(text=gettext(request)("No such reason."))
         await q.delete_reason(conn, before["id"])
-        await staff_domain.audit(conn, request[STAFF].id, "channel.reason_delete",
-                                 f"channel:{channel_id}", _snapshot(before), None)
+        await staff_domain.audit(
+            conn, request[STAFF].id, "channel.reason_delete", f"channel:{channel_id}", _snapshot(before), None
+        )
     raise _back(channel_id)
 
 
-@REGISTRY.post("/panel/channels/{id}/moderators", name="panel.channel_moderators",
-               example="/panel/channels/1/moderators", ok_status=404)
+@REGISTRY.post(
+    "/panel/channels/{id}/moderators",
+    name="panel.channel_moderators",
+    example="/panel/channels/1/moderators",
+    ok_status=404,
+)
 @require(Role.ADMIN)
 async def moderators_save(request: web.Request) -> web.StreamResponse:
     """Give a moderator this channel (action=add) or take it away (action=remove)."""
@@ -376,8 +477,14 @@ async def moderators_save(request: web.Request) -> web.StreamResponse:
             return await _channel_page(request, channel_id, error=_("Choose a moderator."), status=400)
         if form.get("action") == "remove":
             if await staff_q.remove_staff_channel(conn, staff_id, channel_id):
-                await staff_domain.audit(conn, request[STAFF].id, "staff.channel_remove",
-                                         f"staff:{staff_id}", {"channel_id": channel_id}, None)
+                await staff_domain.audit(
+                    conn,
+                    request[STAFF].id,
+                    "staff.channel_remove",
+                    f"staff:{staff_id}",
+                    {"channel_id": channel_id},
+                    None,
+                )
         else:
             await staff_domain.give_channel(conn, staff_id, channel_id, by=request[STAFF].id)
     raise _back(channel_id)

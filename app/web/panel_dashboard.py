@@ -18,11 +18,23 @@ from app.web import keys
 from app.web.auth import REGISTRY, STAFF, gettext, language, render, require
 
 WINDOW_DAYS = 30
-STATUSES = {"pending": N_("Pending"), "published": N_("Published"), "rejected": N_("Rejected"),
-            "sold": N_("Sold"), "expired": N_("Expired"), "withdrawn": N_("Withdrawn")}
+STATUSES = {
+    "pending": N_("Pending"),
+    "published": N_("Published"),
+    "rejected": N_("Rejected"),
+    "sold": N_("Sold"),
+    "expired": N_("Expired"),
+    "withdrawn": N_("Withdrawn"),
+}
 # Bootstrap's palette, so the charts match the badges on other pages.
-COLORS = {"pending": "#ffc107", "published": "#198754", "rejected": "#dc3545", "sold": "#0d6efd",
-          "expired": "#6c757d", "withdrawn": "#adb5bd"}
+COLORS = {
+    "pending": "#ffc107",
+    "published": "#198754",
+    "rejected": "#dc3545",
+    "sold": "#0d6efd",
+    "expired": "#6c757d",
+    "withdrawn": "#adb5bd",
+}
 
 
 def day_labels(days: list[date], lang: str) -> list[str]:
@@ -42,14 +54,16 @@ def chart_data(lang: str, _, days: list[date], per_day, decisions, reposts) -> d
             repost_counts[index[row["day"]]] = row["n"]
     return {
         "days": day_labels(days, lang),
-        "ads": [{"status": s, "label": _(STATUSES[s]), "color": COLORS[s], "data": series[s]}
-                for s in STATUSES],
+        "ads": [
+            {"status": s, "label": _(STATUSES[s]), "color": COLORS[s], "data": series[s]} for s in STATUSES
+        ],
         "decisions": {
             "channels": [r["title"] for r in decisions],
             "p50": [round(r["p50"], 1) for r in decisions],
             "p95": [round(r["p95"], 1) for r in decisions],
             "decided": [r["decided"] for r in decisions],
-            "labels": {"p50": _("Median, minutes"), "p95": _("95th percentile, minutes")}},
+            "labels": {"p50": _("Median, minutes"), "p95": _("95th percentile, minutes")},
+        },
         "reposts": {"label": _("Re-posts"), "data": repost_counts},
     }
 
@@ -61,16 +75,18 @@ SERIES_TTL = 60.0
 _series: weakref.WeakKeyDictionary[web.Application, dict] = weakref.WeakKeyDictionary()
 
 
-async def cached_series(app: web.Application, channels: list[int] | None, run, since: datetime
-                        ) -> tuple:
+async def cached_series(app: web.Application, channels: list[int] | None, run, since: datetime) -> tuple:
     cache = _series.setdefault(app, {})
     key = (None if channels is None else tuple(sorted(channels)), since)
     hit = cache.get(key)
     if hit and hit[0] > time.monotonic():
         return hit[1]
     # Side by side: the percentiles sort ~80k integers on a big site; the others are quick.
-    series = tuple(await asyncio.gather(run(q.ads_per_day, since), run(q.decision_times, since),
-                                        run(q.reposts_per_day, since)))
+    series = tuple(
+        await asyncio.gather(
+            run(q.ads_per_day, since), run(q.decision_times, since), run(q.reposts_per_day, since)
+        )
+    )
     for stale in [k for k, v in cache.items() if v[0] <= time.monotonic()]:
         del cache[stale]
     cache[key] = (time.monotonic() + SERIES_TTL, series)
@@ -89,21 +105,31 @@ async def home(request: web.Request) -> web.StreamResponse:
     pool = request.app[keys.POOL]
     async with pool.acquire() as conn:
         # Moderators see their channels; admins and operators see every channel.
-        channels = (await staff_domain.moderated_channel_ids(conn, staff)
-                    if staff.role is Role.MODERATOR else None)
+        channels = (
+            await staff_domain.moderated_channel_ids(conn, staff) if staff.role is Role.MODERATOR else None
+        )
 
     async def run(query, *args):
         async with pool.acquire() as conn:
             return await query(conn, channels, *args)
 
-    ad_counts, series = await asyncio.gather(run(q.ad_counts, today),
-                                             cached_series(request.app, channels, run, since))
+    ad_counts, series = await asyncio.gather(
+        run(q.ad_counts, today), cached_series(request.app, channels, run, since)
+    )
     per_day, decisions, reposts = series
     counts = dict(ad_counts)
     if channels is None:
         async with pool.acquire() as conn:
             counts.update(await q.global_counts(conn))
     data = chart_data(language(request), _, days, per_day, decisions, reposts)
-    return await render(request, "panel/home.html", {
-        "counts": counts, "data": data, "scoped": channels is not None,
-        "decisions": decisions, "window_days": WINDOW_DAYS})
+    return await render(
+        request,
+        "panel/home.html",
+        {
+            "counts": counts,
+            "data": data,
+            "scoped": channels is not None,
+            "decisions": decisions,
+            "window_days": WINDOW_DAYS,
+        },
+    )

@@ -23,9 +23,14 @@ from app.web.errors import wants_json
 from app.web.forms import path_id, whole_number
 from app.web.live import Event, serve_events
 
-STATUS_NAMES = {"pending": N_("pending"), "published": N_("published"),
-                "rejected": N_("rejected"), "sold": N_("sold"), "expired": N_("expired"),
-                "withdrawn": N_("withdrawn")}
+STATUS_NAMES = {
+    "pending": N_("pending"),
+    "published": N_("published"),
+    "rejected": N_("rejected"),
+    "sold": N_("sold"),
+    "expired": N_("expired"),
+    "withdrawn": N_("withdrawn"),
+}
 CARD_TEMPLATE = "panel/_ad_card.html"
 
 
@@ -34,13 +39,17 @@ def _card(row: asyncpg.Record, reasons: list[asyncpg.Record], lang: str, _) -> d
     price = Price(row["price"], row["currency"], row["negotiable"])
     history = json.loads(row["history"]) if isinstance(row["history"], str) else row["history"]
     return {
-        "id": row["id"], "title": row["title"], "description": row["description"],
-        "price": format_price(price, _), "district": row["district"], "contact": row["contact"],
-        "category": row["category"], "channel": row["channel_title"],
+        "id": row["id"],
+        "title": row["title"],
+        "description": row["description"],
+        "price": format_price(price, _),
+        "district": row["district"],
+        "contact": row["contact"],
+        "category": row["category"],
+        "channel": row["channel_title"],
         "flags": [describe_flag(f, _) for f in row["flags"]],
         "photos": list(row["photo_positions"]),
-        "seller": {"id": row["seller_id"], "name": row["seller_name"],
-                   "username": row["seller_username"]},
+        "seller": {"id": row["seller_id"], "name": row["seller_name"], "username": row["seller_username"]},
         "history": [(_(STATUS_NAMES.get(s, s)), n) for s, n in sorted((history or {}).items())],
         "reasons": [{"id": r["id"], "text": r[f"text_{lang}"]} for r in reasons],
         "submitted_at": row["submitted_at"],
@@ -64,21 +73,35 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
         rows = await q.pending_cards(conn, channels)
         cards = await _cards(conn, rows, language(request), _)
     kind = request.query.get("kind")
-    return await render(request, "panel/moderation.html", {
-        "cards": cards, "limit": q.QUEUE_LIMIT, "flash": request.query.get("msg"),
-        "flash_kind": kind if kind in ("success", "warning", "danger") else "info"})
+    return await render(
+        request,
+        "panel/moderation.html",
+        {
+            "cards": cards,
+            "limit": q.QUEUE_LIMIT,
+            "flash": request.query.get("msg"),
+            "flash_kind": kind if kind in ("success", "warning", "danger") else "info",
+        },
+    )
 
 
-@REGISTRY.get("/panel/moderation/{ad_id}/photo/{position}",
-              name="panel.moderation_photo", example="/panel/moderation/0/photo/0", ok_status=404)
+@REGISTRY.get(
+    "/panel/moderation/{ad_id}/photo/{position}",
+    name="panel.moderation_photo",
+    example="/panel/moderation/0/photo/0",
+    ok_status=404,
+)
 @require(Role.MODERATOR)
 async def photo(request: web.Request) -> web.StreamResponse:
     """A pending ad's photo from Storage; S3 gets a short-lived presigned URL instead."""
     ad_id, position = _id(request, "ad_id"), _id(request, "position")
     async with request.app[keys.POOL].acquire() as conn:
         row = await q.photo_key(conn, ad_id, min(position, 32767))
-        if row is None or not row["storage_key"] or not await staff_domain.can_moderate(
-                conn, request[STAFF], row["channel_id"]):
+        if (
+            row is None
+            or not row["storage_key"]
+            or not await staff_domain.can_moderate(conn, request[STAFF], row["channel_id"])
+        ):
             raise web.HTTPNotFound(text=gettext(request)("No such photo."))
     storage = request.app[keys.STORAGE]
     try:
@@ -87,8 +110,9 @@ async def photo(request: web.Request) -> web.StreamResponse:
         stored = await storage.get(row["storage_key"])
     except (NotFound, InvalidKey):
         raise web.HTTPNotFound(text=gettext(request)("No such photo.")) from None
-    return web.Response(body=stored.data, content_type=stored.content_type,
-                        headers={"Cache-Control": "private, max-age=3600"})
+    return web.Response(
+        body=stored.data, content_type=stored.content_type, headers={"Cache-Control": "private, max-age=3600"}
+    )
 
 
 def _id(request: web.Request, name: str) -> int:
@@ -112,16 +136,25 @@ def decided_text(_, approve: bool, name: object) -> str:
     return (_("Approved by {name}") if approve else _("Rejected by {name}")).format(name=name)
 
 
-def _answer(request: web.Request, ok: bool, message: str, status: int = 200,
-            kind: str | None = None, decided: str | None = None) -> web.StreamResponse:
+def _answer(
+    request: web.Request,
+    ok: bool,
+    message: str,
+    status: int = 200,
+    kind: str | None = None,
+    decided: str | None = None,
+) -> web.StreamResponse:
     """JSON for fetch(); a redirect back to the queue with a flash message for a plain form."""
     if wants_json(request) or "application/json" in request.headers.get("Accept", ""):
         body = {"ok": ok, "message": message} | ({"decided": decided} if decided else {})
         return web.json_response(body, status=status)
     if status in (400, 404):
         return web.Response(text=message, status=status)
-    location = request.app.router["panel.moderation"].url_for().with_query(
-        msg=message, kind=kind or ("success" if ok else "warning"))
+    location = (
+        request.app.router["panel.moderation"]
+        .url_for()
+        .with_query(msg=message, kind=kind or ("success" if ok else "warning"))
+    )
     raise web.HTTPSeeOther(location)
 
 
@@ -152,15 +185,25 @@ async def _decide(request: web.Request, approve: bool) -> web.StreamResponse:
         try:
             async with conn.transaction():
                 decision = await publishing.decide_ad(
-                    conn, ad_id, staff.telegram_user_id, approve=approve, reason=reason,
+                    conn,
+                    ad_id,
+                    staff.telegram_user_id,
+                    approve=approve,
+                    reason=reason,
                     msgs=request.app[keys.BOT_PARTS].ad_messages,
-                    languages=languages, staff=staff)
+                    languages=languages,
+                    staff=staff,
+                )
                 who = await moderation.decider_name(conn, decision.ad)
                 if decision.won:
                     await staff_domain.audit(
-                        conn, staff.id, "ad.approve" if approve else "ad.reject", f"ad:{ad_id}",
+                        conn,
+                        staff.id,
+                        "ad.approve" if approve else "ad.reject",
+                        f"ad:{ad_id}",
                         {"status": "pending"},
-                        {"status": decision.ad["status"], "reason": reason})
+                        {"status": decision.ad["status"], "reason": reason},
+                    )
         except AdError as exc:
             return _answer(request, False, exc.text(_), 400)
     if not decision.won:
@@ -169,22 +212,34 @@ async def _decide(request: web.Request, approve: bool) -> web.StreamResponse:
     return _answer(request, True, text, decided=decided_text(_, approve, who))
 
 
-@REGISTRY.post("/panel/moderation/{ad_id}/approve", name="panel.moderation_approve",
-               example="/panel/moderation/0/approve", ok_status=404)
+@REGISTRY.post(
+    "/panel/moderation/{ad_id}/approve",
+    name="panel.moderation_approve",
+    example="/panel/moderation/0/approve",
+    ok_status=404,
+)
 @require(Role.MODERATOR)
 async def approve(request: web.Request) -> web.StreamResponse:
     return await _decide(request, True)
 
 
-@REGISTRY.post("/panel/moderation/{ad_id}/reject", name="panel.moderation_reject",
-               example="/panel/moderation/0/reject", ok_status=404)
+@REGISTRY.post(
+    "/panel/moderation/{ad_id}/reject",
+    name="panel.moderation_reject",
+    example="/panel/moderation/0/reject",
+    ok_status=404,
+)
 @require(Role.MODERATOR)
 async def reject(request: web.Request) -> web.StreamResponse:
     return await _decide(request, False)
 
 
-@REGISTRY.post("/panel/moderation/{ad_id}/edit", name="panel.moderation_edit",
-               example="/panel/moderation/0/edit", ok_status=404)
+@REGISTRY.post(
+    "/panel/moderation/{ad_id}/edit",
+    name="panel.moderation_edit",
+    example="/panel/moderation/0/edit",
+    ok_status=404,
+)
 @require(Role.MODERATOR)
 async def edit(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
@@ -196,8 +251,9 @@ async def edit(request: web.Request) -> web.StreamResponse:
             return _answer(request, False, _("This ad does not exist."), 404)
         try:
             async with conn.transaction():
-                await moderation.edit_pending(conn, ad_id, staff, title=form.get("title", ""),
-                                              description=form.get("description", ""))
+                await moderation.edit_pending(
+                    conn, ad_id, staff, title=form.get("title", ""), description=form.get("description", "")
+                )
         except AdError as exc:
             return _answer(request, False, exc.text(_), 400)
     return _answer(request, True, _("The text of ad #{id} is saved.").format(id=ad_id))
@@ -209,8 +265,7 @@ async def live(request: web.Request) -> web.StreamResponse:
     """Queue changes as they happen, for this staff member's channels only."""
     _ = gettext(request)
     if not web.WebSocketResponse().can_prepare(request).ok:
-        return web.Response(text=_("This address is a WebSocket for the moderation page."),
-                            status=400)
+        return web.Response(text=_("This address is a WebSocket for the moderation page."), status=400)
     pool = request.app[keys.POOL]
     lang = language(request)
     async with pool.acquire() as conn:
@@ -232,8 +287,11 @@ async def live(request: web.Request) -> web.StreamResponse:
             html = aiohttp_jinja2.render_string(CARD_TEMPLATE, request, {**context, "card": card})
             return {"event": "submitted", "ad_id": ad_id, "html": html}
         if kind in ("published", "rejected"):
-            return {"event": kind, "ad_id": ad_id,
-                    "text": decided_text(_, kind == "published", event.get("by", "?"))}
+            return {
+                "event": kind,
+                "ad_id": ad_id,
+                "text": decided_text(_, kind == "published", event.get("by", "?")),
+            }
         return None
 
     return await serve_events(request, MODERATION_CHANNEL, shape)

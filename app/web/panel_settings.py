@@ -20,8 +20,9 @@ from app.web.auth import REGISTRY, STAFF, gettext, render, require
 SECRETS = ("bot_token", "s3_access_key", "s3_secret_key")
 
 
-async def _page(request: web.Request, *, error: str | None = None, status: int = 200,
-                typed: dict[str, str] | None = None) -> web.Response:
+async def _page(
+    request: web.Request, *, error: str | None = None, status: int = 200, typed: dict[str, str] | None = None
+) -> web.Response:
     """`typed`: the S3 fields as the admin sent them, shown again next to the error."""
     config = request.app[keys.CONFIG]
     async with request.app[keys.POOL].acquire() as conn:
@@ -32,15 +33,25 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
     stored = tuple(values.get(n) or "" for n in S3_PLAIN)
     in_use = running.s3
     opened = (in_use.endpoint_url or "", in_use.bucket, in_use.region or "") if in_use else ("",) * 3
-    return await render(request, "panel/settings.html", {
-        "values": values | (typed or {}), "is_set": is_set, "error": error,
-        "all_languages": LANGUAGES, "enabled": languages.enabled,
-        "default_language": languages.default, "saved": request.query.get("saved"),
-        "env_s3": config.s3_bucket, "running": running,
-        # Saved S3 settings that differ from the storage opened at start wait for a restart.
-        "s3_pending": not config.s3_bucket and (
-            stored != opened if running.storage != "disk" else bool(values.get("s3_bucket")))},
-        status=status)
+    return await render(
+        request,
+        "panel/settings.html",
+        {
+            "values": values | (typed or {}),
+            "is_set": is_set,
+            "error": error,
+            "all_languages": LANGUAGES,
+            "enabled": languages.enabled,
+            "default_language": languages.default,
+            "saved": request.query.get("saved"),
+            "env_s3": config.s3_bucket,
+            "running": running,
+            # Saved S3 settings that differ from the storage opened at start wait for a restart.
+            "s3_pending": not config.s3_bucket
+            and (stored != opened if running.storage != "disk" else bool(values.get("s3_bucket"))),
+        },
+        status=status,
+    )
 
 
 @REGISTRY.get("/panel/settings", name="panel.settings")
@@ -60,8 +71,9 @@ async def settings_save(request: web.Request) -> web.StreamResponse:
         if section == "bot":
             token = str(data.get("bot_token", "")).strip()
             if ":" not in token or len(token) > 128:
-                return await _page(request, status=400, error=_(
-                    "A bot token looks like 123456:ABC-DEF… (from @BotFather)."))
+                return await _page(
+                    request, status=400, error=_("A bot token looks like 123456:ABC-DEF… (from @BotFather).")
+                )
             await _save_bot_token(request, token)
         elif section == "s3":
             await _save_s3(request, {k: str(v) for k, v in data.items()})
@@ -69,8 +81,9 @@ async def settings_save(request: web.Request) -> web.StreamResponse:
             async with request.app[keys.POOL].acquire() as conn, conn.transaction():
                 await settings_domain.clear_s3(conn, request[STAFF].id)
         elif section == "languages":
-            await _save_languages(request, [str(v) for v in data.getall("languages", [])],
-                                  str(data.get("default_language", "")))
+            await _save_languages(
+                request, [str(v) for v in data.getall("languages", [])], str(data.get("default_language", ""))
+            )
         else:
             return await _page(request, error=_("Choose what to save."), status=400)
     except SettingsError as exc:
@@ -81,8 +94,9 @@ async def settings_save(request: web.Request) -> web.StreamResponse:
 
 async def _save_bot_token(request: web.Request, token: str) -> None:
     async with request.app[keys.POOL].acquire() as conn, conn.transaction():
-        await staff_domain.set_secret(conn, "bot_token", token, request[STAFF].id,
-                                      secret_key=request.app[keys.CONFIG].secret_key)
+        await staff_domain.set_secret(
+            conn, "bot_token", token, request[STAFF].id, secret_key=request.app[keys.CONFIG].secret_key
+        )
 
 
 async def _save_s3(request: web.Request, data: dict[str, str]) -> None:

@@ -14,18 +14,34 @@ from app.web.auth import REGISTRY, ROLE_NAMES, STAFF, gettext, render, require
 from app.web.forms import path_id, whole_number
 
 
-async def _page(request: web.Request, *, error: str | None = None, link: str | None = None,
-                link_for: str | None = None, form: dict | None = None, status: int = 200
-                ) -> web.Response:
+async def _page(
+    request: web.Request,
+    *,
+    error: str | None = None,
+    link: str | None = None,
+    link_for: str | None = None,
+    form: dict | None = None,
+    status: int = 200,
+) -> web.Response:
     """`link_for`: whose new login link `link` is (None: the account was just created)."""
     _ = gettext(request)
     async with request.app[keys.POOL].acquire() as conn:
         staff = await q.list_staff(conn)
         channels = await channels_q.list_channels(conn)
-    return await render(request, "panel/staff.html", {
-        "members": staff, "channels": channels, "error": error, "link": link, "link_for": link_for,
-        "form": form or {},
-        "roles": [(r.value, _(ROLE_NAMES[r])) for r in ROLES]}, status=status)
+    return await render(
+        request,
+        "panel/staff.html",
+        {
+            "members": staff,
+            "channels": channels,
+            "error": error,
+            "link": link,
+            "link_for": link_for,
+            "form": form or {},
+            "roles": [(r.value, _(ROLE_NAMES[r])) for r in ROLES],
+        },
+        status=status,
+    )
 
 
 @REGISTRY.get("/panel/staff", name="panel.staff")
@@ -54,22 +70,27 @@ async def staff_invite(request: web.Request) -> web.StreamResponse:
             raise StaffError(_("Choose channels from the list."))
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
             member = await staff_domain.create_staff(
-                conn, form["username"], None, Role(form["role"]),
+                conn,
+                form["username"],
+                None,
+                Role(form["role"]),
                 display_name=form["display_name"][:128] or None,
-                telegram_user_id=int(tg) if tg else None, by=request[STAFF].id)
+                telegram_user_id=int(tg) if tg else None,
+                by=request[STAFF].id,
+            )
             for channel_id in channel_ids:
                 if await channels_q.get_channel(conn, int(channel_id)) is None:
                     raise StaffError(_("Choose channels from the list."))
                 await staff_domain.give_channel(conn, member.id, int(channel_id), by=request[STAFF].id)
             link = await staff_domain.issue_login_link(
-                conn, member.id, request.app[keys.CONFIG].base_url, by=request[STAFF].id)
+                conn, member.id, request.app[keys.CONFIG].base_url, by=request[STAFF].id
+            )
     except StaffError as exc:
         return await _page(request, error=_(str(exc)), form=form, status=400)
     return await _page(request, link=link)
 
 
-@REGISTRY.post("/panel/staff/{id}", name="panel.staff_change", example="/panel/staff/999999",
-               ok_status=404)
+@REGISTRY.post("/panel/staff/{id}", name="panel.staff_change", example="/panel/staff/999999", ok_status=404)
 @require(Role.ADMIN)
 async def staff_change(request: web.Request) -> web.StreamResponse:
     """action=deactivate|reactivate|role (with role=...)|link (a new one-time login link: the
@@ -84,11 +105,15 @@ async def staff_change(request: web.Request) -> web.StreamResponse:
         before = await staff_q.get_staff(conn, staff_id)
         if before is None:
             raise web.HTTPNotFound(text=_("No such staff member."))
-        losing_admin = before["role"] == Role.ADMIN and before["active"] and (
-            action == "deactivate" or (action == "role" and role != Role.ADMIN))
+        losing_admin = (
+            before["role"] == Role.ADMIN
+            and before["active"]
+            and (action == "deactivate" or (action == "role" and role != Role.ADMIN))
+        )
         error = None
         if action not in ("deactivate", "reactivate", "role", "link") or (
-                action == "role" and role not in [r.value for r in ROLES]):
+            action == "role" and role not in [r.value for r in ROLES]
+        ):
             error = _("Choose what to change.")
         elif losing_admin and await q.count_active_admins(conn) <= 1:
             error = _("This is the last active administrator; make someone else an administrator first.")
@@ -97,8 +122,9 @@ async def staff_change(request: web.Request) -> web.StreamResponse:
         elif action == "link" and not before["active"]:
             error = _("Reactivate this account first.")
         if error is None and action == "link":
-            link = await staff_domain.issue_login_link(conn, staff_id,
-                                                       request.app[keys.CONFIG].base_url, by=me.id)
+            link = await staff_domain.issue_login_link(
+                conn, staff_id, request.app[keys.CONFIG].base_url, by=me.id
+            )
         elif error is None:
             snapshot = {"role": before["role"], "active": before["active"]}
             if action == "role":

@@ -29,22 +29,24 @@ async def users_page(request: web.Request) -> web.StreamResponse:
     elif after_raw and whole_number(after_raw) is None:
         error = _("This page link is broken: start from the first page.")
     if error:
-        return await render(request, "panel/users.html",
-                            {"q": text, "rows": [], "next_url": None, "error": error}, status=400)
+        return await render(
+            request, "panel/users.html", {"q": text, "rows": [], "next_url": None, "error": error}, status=400
+        )
     async with request.app[keys.POOL].acquire() as conn:
         rows = await q.search(conn, text, int(after_raw) if after_raw else None)
     next_url = None
     if len(rows) > q.PAGE_SIZE:
-        rows = rows[:q.PAGE_SIZE]
+        rows = rows[: q.PAGE_SIZE]
         params = {"after": str(rows[-1]["id"])} | ({"q": text} if text else {})
         next_url = str(request.app.router["panel.users"].url_for().with_query(params))
-    return await render(request, "panel/users.html", {
-        "q": text, "rows": rows, "next_url": next_url, "error": None,
-        "first_page": bool(after_raw)})
+    return await render(
+        request,
+        "panel/users.html",
+        {"q": text, "rows": rows, "next_url": next_url, "error": None, "first_page": bool(after_raw)},
+    )
 
 
-@REGISTRY.get("/panel/users/{user_id}", name="panel.user", example="/panel/users/0",
-              ok_status=404)
+@REGISTRY.get("/panel/users/{user_id}", name="panel.user", example="/panel/users/0", ok_status=404)
 @require(Role.MODERATOR, Role.OPERATOR)
 async def user_page(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
@@ -55,10 +57,16 @@ async def user_page(request: web.Request) -> web.StreamResponse:
             raise web.HTTPNotFound(text=_("This user does not exist."))
         ads = await q.ads_of(conn, user_id)
         journal = await q.journal_of(conn, user_id)
-    return await render(request, "panel/user.html", {
-        "user": user, "journal": journal, "flash": request.query.get("msg"),
-        "ads": [{**dict(a), "status_name": _(STATUS_NAMES.get(a["status"], a["status"]))}
-                for a in ads]})
+    return await render(
+        request,
+        "panel/user.html",
+        {
+            "user": user,
+            "journal": journal,
+            "flash": request.query.get("msg"),
+            "ads": [{**dict(a), "status_name": _(STATUS_NAMES.get(a["status"], a["status"]))} for a in ads],
+        },
+    )
 
 
 async def _set_block(request: web.Request, block: bool) -> web.StreamResponse:
@@ -77,18 +85,24 @@ async def _set_block(request: web.Request, block: bool) -> web.StreamResponse:
             await users_domain.unblock(conn, user_id, request[STAFF].id)
     message = _("The user is blocked.") if block else _("The user is unblocked.")
     raise web.HTTPSeeOther(
-        request.app.router["panel.user"].url_for(user_id=str(user_id)).with_query(msg=message))
+        request.app.router["panel.user"].url_for(user_id=str(user_id)).with_query(msg=message)
+    )
 
 
-@REGISTRY.post("/panel/users/{user_id}/block", name="panel.user_block",
-               example="/panel/users/0/block", ok_status=404)
+@REGISTRY.post(
+    "/panel/users/{user_id}/block", name="panel.user_block", example="/panel/users/0/block", ok_status=404
+)
 @require(Role.MODERATOR, Role.OPERATOR)
 async def block(request: web.Request) -> web.StreamResponse:
     return await _set_block(request, True)
 
 
-@REGISTRY.post("/panel/users/{user_id}/unblock", name="panel.user_unblock",
-               example="/panel/users/0/unblock", ok_status=404)
+@REGISTRY.post(
+    "/panel/users/{user_id}/unblock",
+    name="panel.user_unblock",
+    example="/panel/users/0/unblock",
+    ok_status=404,
+)
 @require(Role.MODERATOR, Role.OPERATOR)
 async def unblock(request: web.Request) -> web.StreamResponse:
     return await _set_block(request, False)

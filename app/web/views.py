@@ -31,8 +31,8 @@ async def healthz(request: web.Request) -> web.Response:
             await request.app[POOL].fetchval("SELECT 1")
     except Exception as exc:
         return web.json_response(
-            {"status": "unavailable", "database": f"error: {type(exc).__name__}", **body},
-            status=503)
+            {"status": "unavailable", "database": f"error: {type(exc).__name__}", **body}, status=503
+        )
     return web.json_response({"status": "ok", "database": "ok", **body})
 
 
@@ -42,5 +42,6 @@ async def media(request: web.Request) -> web.Response:
         stored = await request.app[STORAGE].get(request.match_info["key"])
     except (NotFound, InvalidKey):
         raise web.HTTPNotFound() from None
-    return web.Response(body=stored.data, content_type=stored.content_type,
-                        headers={"Cache-Control": "private, max-age=3600"})
+    return web.Response(
+        body=stored.data, content_type=stored.content_type, headers={"Cache-Control": "private, max-age=3600"}
+    )

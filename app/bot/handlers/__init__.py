@@ -17,5 +17,7 @@ from app.bot.handlers import (
 
 def routers() -> list[Router]:
     # The fallback router must stay last: it answers whatever no feature took.
-    return [module.create_router() for module in (errors, membership, start, language, menu,
-                                                  moderation, post_ad, my_ads, fallback)]
+    return [
+        module.create_router()
+        for module in (errors, membership, start, language, menu, moderation, post_ad, my_ads, fallback)
+    ]

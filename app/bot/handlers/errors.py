@@ -13,10 +13,11 @@ from app.i18n import Translator
 log = logging.getLogger(__name__)
 
 
-async def on_error(event: ErrorEvent, pool: asyncpg.Pool, translator: Translator,
-                   lang: str | None = None) -> bool:
+async def on_error(
+    event: ErrorEvent, pool: asyncpg.Pool, translator: Translator, lang: str | None = None
+) -> bool:
     update, exc = event.update, event.exception
-    user = (update.message or update.callback_query or update.edited_message)
+    user = update.message or update.callback_query or update.edited_message
     user_id = user.from_user.id if user and user.from_user else None
     if isinstance(exc, TelegramForbiddenError) and user_id is not None:
         log.info("user %s blocked the bot: %s", user_id, exc.message)

@@ -10,14 +10,14 @@ from app.i18n import Gettext
 async def on_anything(message: Message, _: Gettext) -> None:
     if message.chat.type != "private":
         return
-    await message.answer(_("I did not understand that. Choose what you want to do:"),
-                         reply_markup=main_menu(_))
+    await message.answer(
+        _("I did not understand that. Choose what you want to do:"), reply_markup=main_menu(_)
+    )
 
 
 async def on_stale_button(query: CallbackQuery, _: Gettext) -> None:
     # A button from an old message whose feature changed: say so instead of spinning forever.
-    await query.answer(_("This button is out of date. Send /start for a fresh menu."),
-                       show_alert=True)
+    await query.answer(_("This button is out of date. Send /start for a fresh menu."), show_alert=True)
 
 
 def create_router() -> Router:

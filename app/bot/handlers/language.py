@@ -15,25 +15,36 @@ from app.i18n import LANGUAGE_NAMES, Gettext, Translator
 
 
 async def on_language_command(message: Message, _: Gettext, languages: Languages) -> None:
-    await message.answer(_("Choose your language:"), reply_markup=language_picker(
-        _, with_back=False, codes=languages.enabled))
+    await message.answer(
+        _("Choose your language:"), reply_markup=language_picker(_, with_back=False, codes=languages.enabled)
+    )
 
 
 async def on_language_button(query: CallbackQuery, _: Gettext, languages: Languages) -> None:
     await query.answer()
     if query.message:
-        await query.message.edit_text(_("Choose your language:"), reply_markup=language_picker(
-            _, with_back=True, codes=languages.enabled))
+        await query.message.edit_text(
+            _("Choose your language:"),
+            reply_markup=language_picker(_, with_back=True, codes=languages.enabled),
+        )
 
 
-async def on_language_chosen(query: CallbackQuery, callback_data: LangCb, pool: asyncpg.Pool,
-                             translator: Translator, languages: Languages, _: Gettext) -> None:
+async def on_language_chosen(
+    query: CallbackQuery,
+    callback_data: LangCb,
+    pool: asyncpg.Pool,
+    translator: Translator,
+    languages: Languages,
+    _: Gettext,
+) -> None:
     code = callback_data.code
     if code not in languages.enabled:  # a button sent before an admin disabled the language
         await query.answer()
         if query.message:
-            await query.message.edit_text(_("Choose your language:"), reply_markup=language_picker(
-                _, with_back=True, codes=languages.enabled))
+            await query.message.edit_text(
+                _("Choose your language:"),
+                reply_markup=language_picker(_, with_back=True, codes=languages.enabled),
+            )
         return
     async with pool.acquire() as conn:
         await choose_language(conn, query.from_user.id, code, languages.enabled)
@@ -42,7 +53,8 @@ async def on_language_chosen(query: CallbackQuery, callback_data: LangCb, pool: 
     if query.message:
         await query.message.edit_text(
             _("Done! I will speak {name} from now on. Choose what you want to do:").format(
-                name=LANGUAGE_NAMES[code]),
+                name=LANGUAGE_NAMES[code]
+            ),
             reply_markup=main_menu(_),
         )
 

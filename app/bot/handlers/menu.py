@@ -11,12 +11,10 @@ from app.i18n import Gettext
 COMING_SOON = frozenset({"support", "tasks"})
 
 
-
 async def on_home(query: CallbackQuery, _: Gettext) -> None:
     await query.answer()
     if query.message:
-        await query.message.edit_text(greeting(_, query.from_user.first_name),
-                                      reply_markup=main_menu(_))
+        await query.message.edit_text(greeting(_, query.from_user.first_name), reply_markup=main_menu(_))
 
 
 async def on_coming_soon(query: CallbackQuery, _: Gettext) -> None:

@@ -20,9 +20,14 @@ from app.domain.publishing import seller_marks_sold, seller_withdraws
 from app.i18n import N_, Gettext
 
 PAGE = 5
-STATUS = {"pending": N_("⏳ waiting for review"), "published": N_("✅ published"),
-          "rejected": N_("❌ rejected"), "sold": N_("💰 sold"), "expired": N_("⌛ expired"),
-          "withdrawn": N_("🗑 withdrawn")}
+STATUS = {
+    "pending": N_("⏳ waiting for review"),
+    "published": N_("✅ published"),
+    "rejected": N_("❌ rejected"),
+    "sold": N_("💰 sold"),
+    "expired": N_("⌛ expired"),
+    "withdrawn": N_("🗑 withdrawn"),
+}
 
 
 def status_text(ad: asyncpg.Record, _: Gettext) -> str:
@@ -38,8 +43,7 @@ async def on_my_ads(query: CallbackQuery, pool: asyncpg.Pool, _: Gettext) -> Non
     await _show_page(query, 0, pool, _)
 
 
-async def on_page(query: CallbackQuery, callback_data: MyAdsCb, pool: asyncpg.Pool,
-                  _: Gettext) -> None:
+async def on_page(query: CallbackQuery, callback_data: MyAdsCb, pool: asyncpg.Pool, _: Gettext) -> None:
     await _show_page(query, max(0, callback_data.page), pool, _)
 
 
@@ -52,8 +56,15 @@ async def _show_page(query: CallbackQuery, page: int, pool: asyncpg.Pool, _: Get
         rows = [[_button(_("📢 Post an ad"), MenuCb(action="post"))]]
     else:
         text = _("Your ads:")
-        rows = [[_button(f"#{ad['id']} {ad['title'][:30]} · {status_text(ad, _)}",
-                         MyAdsCb(action="card", ad_id=ad["id"], page=page))] for ad in ads[:PAGE]]
+        rows = [
+            [
+                _button(
+                    f"#{ad['id']} {ad['title'][:30]} · {status_text(ad, _)}",
+                    MyAdsCb(action="card", ad_id=ad["id"], page=page),
+                )
+            ]
+            for ad in ads[:PAGE]
+        ]
         nav = []
         if page > 0:
             nav.append(_button("◀️", MyAdsCb(action="list", page=page - 1)))
@@ -65,8 +76,7 @@ async def _show_page(query: CallbackQuery, page: int, pool: asyncpg.Pool, _: Get
     await query.message.edit_text(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
 
-async def on_card(query: CallbackQuery, callback_data: MyAdsCb, pool: asyncpg.Pool,
-                  _: Gettext) -> None:
+async def on_card(query: CallbackQuery, callback_data: MyAdsCb, pool: asyncpg.Pool, _: Gettext) -> None:
     async with pool.acquire() as conn:
         ad = await q.get_ad(conn, callback_data.ad_id)
     if ad is None or ad["seller_id"] != query.from_user.id:
@@ -78,17 +88,27 @@ async def on_card(query: CallbackQuery, callback_data: MyAdsCb, pool: asyncpg.Po
         lines.append(_("Reason: {reason}").format(reason=ad["reject_reason"]))
     rows = []
     if ad["status"] in ("published", "pending"):
-        rows.append([_button(_("💰 Mark as sold"), MyAdsCb(action="sold", ad_id=ad["id"])),
-                     _button(_("🗑 Withdraw"), MyAdsCb(action="withdraw", ad_id=ad["id"]))])
+        rows.append(
+            [
+                _button(_("💰 Mark as sold"), MyAdsCb(action="sold", ad_id=ad["id"])),
+                _button(_("🗑 Withdraw"), MyAdsCb(action="withdraw", ad_id=ad["id"])),
+            ]
+        )
     if ad["status"] in EDITABLE_STATUSES:
         rows.append([_button(_("✏️ Edit"), MyAdsCb(action="edit", ad_id=ad["id"]))])
     rows.append([_button(_("⬅️ Back"), MyAdsCb(action="list", page=callback_data.page))])
-    await query.message.edit_text("\n".join(lines),
-                                  reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    await query.message.edit_text("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
 
-async def on_edit(query: CallbackQuery, callback_data: MyAdsCb, state: FSMContext,
-                  pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str) -> None:
+async def on_edit(
+    query: CallbackQuery,
+    callback_data: MyAdsCb,
+    state: FSMContext,
+    pool: asyncpg.Pool,
+    bot: Bot,
+    _: Gettext,
+    lang: str,
+) -> None:
     """Open the ad in the wizard's preview; its Submit sends the change for review."""
     async with pool.acquire() as conn:
         ad = await q.get_ad(conn, callback_data.ad_id)
@@ -100,30 +120,39 @@ async def on_edit(query: CallbackQuery, callback_data: MyAdsCb, state: FSMContex
     await state.clear()
     await state.update_data(draft=draft_of(ad, photos).to_data(), editing_ad_id=ad["id"])
     await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(_("Editing ad #{id}. Change what you need, then submit: the "
-                                 "ad goes back to review, and its post in the channel is "
-                                 "updated once approved.").format(id=ad["id"]))
+    await query.message.answer(
+        _(
+            "Editing ad #{id}. Change what you need, then submit: the "
+            "ad goes back to review, and its post in the channel is "
+            "updated once approved."
+        ).format(id=ad["id"])
+    )
     await post_ad.show_preview(query.message, state, pool, bot, _, lang)
 
 
-async def on_sold(query: CallbackQuery, callback_data: MyAdsCb | CheckinCb, pool: asyncpg.Pool,
-                  ad_messages: AdMessages, _: Gettext) -> None:
+async def on_sold(
+    query: CallbackQuery,
+    callback_data: MyAdsCb | CheckinCb,
+    pool: asyncpg.Pool,
+    ad_messages: AdMessages,
+    _: Gettext,
+) -> None:
     async with pool.acquire() as conn, conn.transaction():
         done = await seller_marks_sold(conn, callback_data.ad_id, query.from_user.id, ad_messages)
-    await _closed(query, done, _("Congratulations! The ad is marked as sold; its post in the "
-                                 "channel now says so."), _)
+    await _closed(
+        query, done, _("Congratulations! The ad is marked as sold; its post in the channel now says so."), _
+    )
 
 
-async def on_withdraw(query: CallbackQuery, callback_data: MyAdsCb, pool: asyncpg.Pool,
-                      _: Gettext) -> None:
+async def on_withdraw(query: CallbackQuery, callback_data: MyAdsCb, pool: asyncpg.Pool, _: Gettext) -> None:
     async with pool.acquire() as conn, conn.transaction():
         done = await seller_withdraws(conn, callback_data.ad_id, query.from_user.id)
-    await _closed(query, done, _("The ad is withdrawn and its posts are removed from the "
-                                 "channel."), _)
+    await _closed(query, done, _("The ad is withdrawn and its posts are removed from the channel."), _)
 
 
-async def on_still_selling(query: CallbackQuery, callback_data: CheckinCb, pool: asyncpg.Pool,
-                           _: Gettext) -> None:
+async def on_still_selling(
+    query: CallbackQuery, callback_data: CheckinCb, pool: asyncpg.Pool, _: Gettext
+) -> None:
     async with pool.acquire() as conn, conn.transaction():
         ad = await still_selling(conn, callback_data.ad_id, query.from_user.id, datetime.now(UTC))
     await _closed(query, ad is not None, _("Good luck! The ad stays in the channel."), _)

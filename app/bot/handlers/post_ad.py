@@ -47,7 +47,6 @@ from app.storage import NotFound, Storage
 log = logging.getLogger(__name__)
 
 
-
 class PostAd(StatesGroup):
     channel = State()
     category = State()
@@ -60,10 +59,16 @@ class PostAd(StatesGroup):
     preview = State()
 
 
-ORDER = ["channel", "category", "title", "description", "price", "photos", "district", "contact",
-         "preview"]
-EDITABLE = {"category": "🗂", "title": "🏷", "description": "📝", "price": "💰", "photos": "📷",
-            "district": "📍", "contact": "📞"}
+ORDER = ["channel", "category", "title", "description", "price", "photos", "district", "contact", "preview"]
+EDITABLE = {
+    "category": "🗂",
+    "title": "🏷",
+    "description": "📝",
+    "price": "💰",
+    "photos": "📷",
+    "district": "📍",
+    "contact": "📞",
+}
 
 
 def _cancel_row(_: Gettext) -> list[InlineKeyboardButton]:
@@ -80,35 +85,45 @@ async def _save(state: FSMContext, draft: Draft, **extra: object) -> None:
 
 # --- starting ------------------------------------------------------------------------------
 
-async def on_post(query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot,
-                  _: Gettext, lang: str) -> None:
+
+async def on_post(
+    query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str
+) -> None:
     await query.answer()
     current = await state.get_state()
     if current and current.startswith(PostAd.__name__) and (await state.get_data()).get("draft"):
-        keyboard = [[InlineKeyboardButton(text=_("▶️ Continue"), callback_data=AdCb(
-            action="resume").pack()), InlineKeyboardButton(text=_("🆕 Start over"),
-                                                           callback_data=AdCb(action="restart").pack())]]
-        await query.message.answer(_("You have an unfinished ad. Continue it?"),
-                                   reply_markup=InlineKeyboardMarkup(inline_keyboard=keyboard))
+        keyboard = [
+            [
+                InlineKeyboardButton(text=_("▶️ Continue"), callback_data=AdCb(action="resume").pack()),
+                InlineKeyboardButton(text=_("🆕 Start over"), callback_data=AdCb(action="restart").pack()),
+            ]
+        ]
+        await query.message.answer(
+            _("You have an unfinished ad. Continue it?"),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=keyboard),
+        )
         return
     await _begin(query.message, state, pool, bot, _, lang)
 
 
-async def on_resume(query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot,
-                    _: Gettext, lang: str) -> None:
+async def on_resume(
+    query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str
+) -> None:
     await query.answer()
     step = (await state.get_state() or "").split(":")[-1]
     await _ask(query.message, step if step in ORDER else "title", state, pool, bot, _, lang)
 
 
-async def on_restart(query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot,
-                     _: Gettext, lang: str) -> None:
+async def on_restart(
+    query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str
+) -> None:
     await query.answer()
     await _begin(query.message, state, pool, bot, _, lang)
 
 
-async def _begin(message: Message, state: FSMContext, pool: asyncpg.Pool, bot: Bot, _: Gettext,
-                 lang: str) -> None:
+async def _begin(
+    message: Message, state: FSMContext, pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str
+) -> None:
     async with pool.acquire() as conn:
         channels = await channel_q.list_channels(conn, active_only=True)
     if not channels:
@@ -121,37 +136,61 @@ async def _begin(message: Message, state: FSMContext, pool: asyncpg.Pool, bot: B
 
 # --- asking --------------------------------------------------------------------------------
 
-async def _ask(message: Message, step: str, state: FSMContext, pool: asyncpg.Pool, bot: Bot,
-               _: Gettext, lang: str) -> None:
+
+async def _ask(
+    message: Message, step: str, state: FSMContext, pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str
+) -> None:
     """Put the wizard on `step` and ask its question."""
     await state.set_state(getattr(PostAd, step))
     if step == "channel":
         async with pool.acquire() as conn:
             channels = await channel_q.list_channels(conn, active_only=True)
-        rows = [[InlineKeyboardButton(text=c["title"], callback_data=AdCb(
-            action="channel", value=c["id"]).pack())] for c in channels]
-        await message.answer(_("Which channel is the ad for?"),
-                             reply_markup=InlineKeyboardMarkup(inline_keyboard=[*rows, _cancel_row(_)]))
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=c["title"], callback_data=AdCb(action="channel", value=c["id"]).pack()
+                )
+            ]
+            for c in channels
+        ]
+        await message.answer(
+            _("Which channel is the ad for?"),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=[*rows, _cancel_row(_)]),
+        )
     elif step == "category":
         await _ask_category(message, state, pool, _, lang)
     elif step == "photos":
-        done = [InlineKeyboardButton(text=_("✅ Done with photos"), callback_data=AdCb(
-            action="photos_done").pack())]
+        done = [
+            InlineKeyboardButton(
+                text=_("✅ Done with photos"), callback_data=AdCb(action="photos_done").pack()
+            )
+        ]
         count = len((await _draft(state)).photos)
-        await message.answer(_("Send 1 to 10 photos, one by one or as an album. You have {n} now. "
-                               "Press Done when finished.").format(n=count),
-                             reply_markup=InlineKeyboardMarkup(inline_keyboard=[done, _cancel_row(_)]))
+        await message.answer(
+            _(
+                "Send 1 to 10 photos, one by one or as an album. You have {n} now. Press Done when finished."
+            ).format(n=count),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=[done, _cancel_row(_)]),
+        )
     elif step == "contact":
-        share = ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text=_("📱 Share my phone number"),
-                                                              request_contact=True)]],
-                                    resize_keyboard=True, one_time_keyboard=True)
-        await message.answer(_("How should buyers reach you? Press the button to share your "
-                               "phone, or type a phone number or @username."), reply_markup=share)
+        share = ReplyKeyboardMarkup(
+            keyboard=[[KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+        await message.answer(
+            _(
+                "How should buyers reach you? Press the button to share your "
+                "phone, or type a phone number or @username."
+            ),
+            reply_markup=share,
+        )
     elif step == "preview":
         await _preview(message, state, bot, pool, _, lang)
     else:
-        await message.answer(QUESTIONS[step](_),
-                             reply_markup=InlineKeyboardMarkup(inline_keyboard=[_cancel_row(_)]))
+        await message.answer(
+            QUESTIONS[step](_), reply_markup=InlineKeyboardMarkup(inline_keyboard=[_cancel_row(_)])
+        )
 
 
 QUESTIONS = {
@@ -162,20 +201,27 @@ QUESTIONS = {
 }
 
 
-async def _ask_category(message: Message, state: FSMContext, pool: asyncpg.Pool, _: Gettext,
-                        lang: str) -> None:
+async def _ask_category(
+    message: Message, state: FSMContext, pool: asyncpg.Pool, _: Gettext, lang: str
+) -> None:
     draft = await _draft(state)
     async with pool.acquire() as conn:
         categories = await channel_q.list_categories(conn, draft.channel_id)
-    buttons = [InlineKeyboardButton(text=c[f"name_{lang}"], callback_data=AdCb(
-        action="category", value=c["id"]).pack()) for c in categories]
-    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
-    await message.answer(_("Choose a category:"),
-                         reply_markup=InlineKeyboardMarkup(inline_keyboard=[*rows, _cancel_row(_)]))
+    buttons = [
+        InlineKeyboardButton(
+            text=c[f"name_{lang}"], callback_data=AdCb(action="category", value=c["id"]).pack()
+        )
+        for c in categories
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    await message.answer(
+        _("Choose a category:"), reply_markup=InlineKeyboardMarkup(inline_keyboard=[*rows, _cancel_row(_)])
+    )
 
 
-async def _next(message: Message, done_step: str, state: FSMContext, pool: asyncpg.Pool, bot: Bot,
-                _: Gettext, lang: str) -> None:
+async def _next(
+    message: Message, done_step: str, state: FSMContext, pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str
+) -> None:
     """After an answer: back to the preview when editing, else the following step."""
     if (await state.get_data()).get("editing"):
         await state.update_data(editing=False)
@@ -186,8 +232,16 @@ async def _next(message: Message, done_step: str, state: FSMContext, pool: async
 
 # --- answers -------------------------------------------------------------------------------
 
-async def on_channel(query: CallbackQuery, callback_data: AdCb, state: FSMContext,
-                     pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str) -> None:
+
+async def on_channel(
+    query: CallbackQuery,
+    callback_data: AdCb,
+    state: FSMContext,
+    pool: asyncpg.Pool,
+    bot: Bot,
+    _: Gettext,
+    lang: str,
+) -> None:
     await query.answer()
     draft = await _draft(state)
     draft.channel_id, draft.category_id = callback_data.value, None
@@ -196,8 +250,15 @@ async def on_channel(query: CallbackQuery, callback_data: AdCb, state: FSMContex
     await _next(query.message, "channel", state, pool, bot, _, lang)
 
 
-async def on_category(query: CallbackQuery, callback_data: AdCb, state: FSMContext,
-                      pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str) -> None:
+async def on_category(
+    query: CallbackQuery,
+    callback_data: AdCb,
+    state: FSMContext,
+    pool: asyncpg.Pool,
+    bot: Bot,
+    _: Gettext,
+    lang: str,
+) -> None:
     await query.answer()
     draft = await _draft(state)
     draft.category_id = callback_data.value
@@ -206,8 +267,15 @@ async def on_category(query: CallbackQuery, callback_data: AdCb, state: FSMConte
     await _next(query.message, "category", state, pool, bot, _, lang)
 
 
-async def on_text_answer(message: Message, state: FSMContext, pool: asyncpg.Pool, bot: Bot,
-                         _: Gettext, lang: str, ad_messages: AdMessages) -> None:
+async def on_text_answer(
+    message: Message,
+    state: FSMContext,
+    pool: asyncpg.Pool,
+    bot: Bot,
+    _: Gettext,
+    lang: str,
+    ad_messages: AdMessages,
+) -> None:
     """Title, description, price, district and contact: each checked, then the next step."""
     step = (await state.get_state()).split(":")[-1]
     if message.text is None and not (step == "contact" and message.contact):
@@ -243,8 +311,11 @@ async def on_wrong_kind(message: Message, state: FSMContext, _: Gettext) -> None
     """A sticker, voice or file where text was asked for: say what is expected instead."""
     step = (await state.get_state() or "").split(":")[-1]
     if step == "photos":
-        text = (_("Please send it as a photo, not as a file.") if message.document else
-                _("Please send a photo, or press Done when you have sent them all."))
+        text = (
+            _("Please send it as a photo, not as a file.")
+            if message.document
+            else _("Please send a photo, or press Done when you have sent them all.")
+        )
     else:
         text = _("Please answer with a text message.")
     await message.answer(text)
@@ -253,19 +324,24 @@ async def on_wrong_kind(message: Message, state: FSMContext, _: Gettext) -> None
 async def on_photo(message: Message, state: FSMContext, _: Gettext) -> None:
     draft = await _draft(state)
     if len(draft.photos) >= MAX_PHOTOS:
-        await message.answer(_("An ad has at most {limit} photos; this one was not added. "
-                               "Press Done to go on.").format(limit=MAX_PHOTOS))
+        await message.answer(
+            _("An ad has at most {limit} photos; this one was not added. Press Done to go on.").format(
+                limit=MAX_PHOTOS
+            )
+        )
         return
     size = message.photo[-1]  # the largest size Telegram made
     key = f"photos/{size.file_unique_id}"
     draft.photos.append(Photo(size.file_id, size.file_unique_id, key))
     await _save(state, draft)
-    await message.answer(_("Photo {n} of at most {limit} added.").format(
-        n=len(draft.photos), limit=MAX_PHOTOS))
+    await message.answer(
+        _("Photo {n} of at most {limit} added.").format(n=len(draft.photos), limit=MAX_PHOTOS)
+    )
 
 
-async def on_photos_done(query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot,
-                         _: Gettext, lang: str) -> None:
+async def on_photos_done(
+    query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str
+) -> None:
     if not (await _draft(state)).photos:
         await query.answer(_("Send at least one photo first."), show_alert=True)
         return
@@ -276,51 +352,83 @@ async def on_photos_done(query: CallbackQuery, state: FSMContext, pool: asyncpg.
 
 # --- preview, edit, submit ---------------------------------------------------------------
 
-async def show_preview(message: Message, state: FSMContext, pool: asyncpg.Pool, bot: Bot,
-                       _: Gettext, lang: str) -> None:
+
+async def show_preview(
+    message: Message, state: FSMContext, pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str
+) -> None:
     """Open the preview (My ads' "Edit" starts here with a stored ad's draft)."""
     await _ask(message, "preview", state, pool, bot, _, lang)
 
 
-async def _preview(message: Message, state: FSMContext, bot: Bot, pool: asyncpg.Pool,
-                   _: Gettext, lang: str) -> None:
+async def _preview(
+    message: Message, state: FSMContext, bot: Bot, pool: asyncpg.Pool, _: Gettext, lang: str
+) -> None:
     draft = await _draft(state)
     async with pool.acquire() as conn:
-        category = await conn.fetchrow("SELECT hashtag FROM categories WHERE id = $1",
-                                       draft.category_id)
+        category = await conn.fetchrow("SELECT hashtag FROM categories WHERE id = $1", draft.category_id)
     hashtag = category["hashtag"] if category else None
     link = f"https://t.me/{(await bot.me()).username}"
     excess = caption_excess(draft, _, hashtag=hashtag, link=link + "?start=ad_1000000000")
     if excess:
         await state.update_data(editing=True)
-        await message.answer(_("The ad is {excess} characters too long for the channel. Please "
-                               "send a shorter description.").format(excess=excess))
+        await message.answer(
+            _(
+                "The ad is {excess} characters too long for the channel. Please send a shorter description."
+            ).format(excess=excess)
+        )
         await _ask(message, "description", state, pool, bot, _, lang)
         return
     text = caption(draft, _, hashtag=hashtag, link=link)
     if len(draft.photos) == 1:
         await message.answer_photo(draft.photos[0].file_id, caption=text)
     else:
-        await message.answer_media_group([
-            InputMediaPhoto(media=p.file_id, caption=text if i == 0 else None)
-            for i, p in enumerate(draft.photos)])
+        await message.answer_media_group(
+            [
+                InputMediaPhoto(media=p.file_id, caption=text if i == 0 else None)
+                for i, p in enumerate(draft.photos)
+            ]
+        )
     edit = _("Edit")
-    rows = [[InlineKeyboardButton(text=f"{icon} {edit}: {_(LABELS[name])}",
-                                  callback_data=AdCb(action="edit", field=name).pack())]
-            for name, icon in EDITABLE.items()]
-    rows.append([InlineKeyboardButton(text=_("✅ Submit"), callback_data=AdCb(
-        action="submit").pack()), *_cancel_row(_)])
-    await message.answer(_("This is how your ad will look. Submit it for review?"),
-                         reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=f"{icon} {edit}: {_(LABELS[name])}", callback_data=AdCb(action="edit", field=name).pack()
+            )
+        ]
+        for name, icon in EDITABLE.items()
+    ]
+    rows.append(
+        [
+            InlineKeyboardButton(text=_("✅ Submit"), callback_data=AdCb(action="submit").pack()),
+            *_cancel_row(_),
+        ]
+    )
+    await message.answer(
+        _("This is how your ad will look. Submit it for review?"),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    )
 
 
-LABELS = {"category": N_("category"), "title": N_("title"), "description": N_("description"),
-          "price": N_("price"), "photos": N_("photos"), "district": N_("district"),
-          "contact": N_("contact")}
+LABELS = {
+    "category": N_("category"),
+    "title": N_("title"),
+    "description": N_("description"),
+    "price": N_("price"),
+    "photos": N_("photos"),
+    "district": N_("district"),
+    "contact": N_("contact"),
+}
 
 
-async def on_edit(query: CallbackQuery, callback_data: AdCb, state: FSMContext,
-                  pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str) -> None:
+async def on_edit(
+    query: CallbackQuery,
+    callback_data: AdCb,
+    state: FSMContext,
+    pool: asyncpg.Pool,
+    bot: Bot,
+    _: Gettext,
+    lang: str,
+) -> None:
     if callback_data.field not in EDITABLE:
         await query.answer()
         return
@@ -334,9 +442,16 @@ async def on_edit(query: CallbackQuery, callback_data: AdCb, state: FSMContext,
     await _ask(query.message, callback_data.field, state, pool, bot, _, lang)
 
 
-async def on_submit(query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot,
-                    media: Storage, ad_messages: AdMessages, languages: Languages,
-                    _: Gettext) -> None:
+async def on_submit(
+    query: CallbackQuery,
+    state: FSMContext,
+    pool: asyncpg.Pool,
+    bot: Bot,
+    media: Storage,
+    ad_messages: AdMessages,
+    languages: Languages,
+    _: Gettext,
+) -> None:
     draft = await _draft(state)
     await query.answer()
     await _keep_photos(bot, media, draft)
@@ -344,22 +459,26 @@ async def on_submit(query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool,
     try:
         async with pool.acquire() as conn, conn.transaction():
             if editing_ad_id:
-                ad = await edit_ad(conn, editing_ad_id, query.from_user.id, draft, ad_messages,
-                                   languages)
+                ad = await edit_ad(conn, editing_ad_id, query.from_user.id, draft, ad_messages, languages)
             else:
-                ad = await submit_ad(conn, draft, query.from_user.id, ad_messages,
-                                     languages)
+                ad = await submit_ad(conn, draft, query.from_user.id, ad_messages, languages)
     except AdError as exc:
         await query.message.answer(exc.text(_))
         return
     await state.clear()
     if editing_ad_id:
-        await query.message.edit_text(_("Your changes to ad #{id} are sent for review. Its post "
-                                        "in the channel is updated once they are approved.").format(
-                                            id=ad["id"]), reply_markup=main_menu(_))
+        await query.message.edit_text(
+            _(
+                "Your changes to ad #{id} are sent for review. Its post "
+                "in the channel is updated once they are approved."
+            ).format(id=ad["id"]),
+            reply_markup=main_menu(_),
+        )
         return
-    await query.message.edit_text(_("Your ad #{id} is sent for review. I will tell you when it "
-                                    "is published.").format(id=ad["id"]), reply_markup=main_menu(_))
+    await query.message.edit_text(
+        _("Your ad #{id} is sent for review. I will tell you when it is published.").format(id=ad["id"]),
+        reply_markup=main_menu(_),
+    )
 
 
 async def _keep_photos(bot: Bot, storage: Storage, draft: Draft) -> None:
@@ -383,8 +502,9 @@ async def _keep_photos(bot: Bot, storage: Storage, draft: Draft) -> None:
 async def on_cancel(query: CallbackQuery, state: FSMContext, _: Gettext) -> None:
     await state.clear()
     await query.answer(_("The ad is cancelled."))
-    await query.message.edit_text(_("The ad is cancelled. Choose what you want to do:"),
-                                  reply_markup=main_menu(_))
+    await query.message.edit_text(
+        _("The ad is cancelled. Choose what you want to do:"), reply_markup=main_menu(_)
+    )
 
 
 def create_router() -> Router:
@@ -394,21 +514,24 @@ def create_router() -> Router:
     router.callback_query.register(on_resume, AdCb.filter(F.action == "resume"))
     router.callback_query.register(on_restart, AdCb.filter(F.action == "restart"))
     router.callback_query.register(on_cancel, AdCb.filter(F.action == "cancel"))
-    router.callback_query.register(on_channel, AdCb.filter(F.action == "channel"),
-                                   StateFilter(PostAd.channel))
-    router.callback_query.register(on_category, AdCb.filter(F.action == "category"),
-                                   StateFilter(PostAd.category))
-    router.callback_query.register(on_photos_done, AdCb.filter(F.action == "photos_done"),
-                                   StateFilter(PostAd.photos))
-    router.callback_query.register(on_edit, AdCb.filter(F.action == "edit"),
-                                   StateFilter(PostAd.preview))
-    router.callback_query.register(on_submit, AdCb.filter(F.action == "submit"),
-                                   StateFilter(PostAd.preview))
+    router.callback_query.register(
+        on_channel, AdCb.filter(F.action == "channel"), StateFilter(PostAd.channel)
+    )
+    router.callback_query.register(
+        on_category, AdCb.filter(F.action == "category"), StateFilter(PostAd.category)
+    )
+    router.callback_query.register(
+        on_photos_done, AdCb.filter(F.action == "photos_done"), StateFilter(PostAd.photos)
+    )
+    router.callback_query.register(on_edit, AdCb.filter(F.action == "edit"), StateFilter(PostAd.preview))
+    router.callback_query.register(on_submit, AdCb.filter(F.action == "submit"), StateFilter(PostAd.preview))
     # Messages only matter here inside the wizard: one router-level check skips the rest.
     router.message.filter(StateFilter(PostAd))
     router.message.register(on_photo, StateFilter(PostAd.photos), HasPhoto())
-    router.message.register(on_text_answer, StateFilter(
-        PostAd.title, PostAd.description, PostAd.price, PostAd.district, PostAd.contact),
-        TextOrContact())
+    router.message.register(
+        on_text_answer,
+        StateFilter(PostAd.title, PostAd.description, PostAd.price, PostAd.district, PostAd.contact),
+        TextOrContact(),
+    )
     router.message.register(on_wrong_kind)
     return router

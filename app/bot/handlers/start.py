@@ -11,12 +11,10 @@ from app.i18n import Gettext
 
 
 def greeting(_: Gettext, name: str) -> str:
-    return _("Hello, {name}! I am Bozor, the marketplace bot. Choose what you want to do:").format(
-        name=name)
+    return _("Hello, {name}! I am Bozor, the marketplace bot. Choose what you want to do:").format(name=name)
 
 
-async def on_start(message: Message, command: CommandObject, pool: asyncpg.Pool,
-                   _: Gettext) -> None:
+async def on_start(message: Message, command: CommandObject, pool: asyncpg.Pool, _: Gettext) -> None:
     if command.args and command.args.startswith("ad_") and command.args[3:].isdigit():
         await _seller_contact(message, int(command.args[3:]), pool, _)
         return
@@ -31,18 +29,23 @@ async def _seller_contact(message: Message, ad_id: int, pool: asyncpg.Pool, _: G
     if ad is None or ad["status"] != "published":
         await message.answer(_("This ad is no longer available."), reply_markup=main_menu(_))
         return
-    await message.answer(_("“{title}”: write to the seller at {contact}.").format(
-        title=ad["title"], contact=ad["contact"]), reply_markup=main_menu(_))
+    await message.answer(
+        _("“{title}”: write to the seller at {contact}.").format(title=ad["title"], contact=ad["contact"]),
+        reply_markup=main_menu(_),
+    )
 
 
 async def on_help(message: Message, _: Gettext) -> None:
-    await message.answer(_(
-        "Bozor helps you sell and buy through our channel.\n\n"
-        "/start - main menu\n"
-        "/language - change the language\n"
-        "/help - this help\n\n"
-        "Post an ad: answer a few questions, and the channel admins will review it."
-    ), reply_markup=main_menu(_))
+    await message.answer(
+        _(
+            "Bozor helps you sell and buy through our channel.\n\n"
+            "/start - main menu\n"
+            "/language - change the language\n"
+            "/help - this help\n\n"
+            "Post an ad: answer a few questions, and the channel admins will review it."
+        ),
+        reply_markup=main_menu(_),
+    )
 
 
 def create_router() -> Router:

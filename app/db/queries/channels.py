@@ -8,20 +8,27 @@ CHANNEL_COLUMNS = """id, chat_id, username, title, language, timezone, repost_ev
     quiet_to, keep_old_posts, checkin_every, checkin_max_asks, ads_per_day, active, created_at"""
 
 
-async def insert_channel(conn: asyncpg.Connection, *, title: str, chat_id: int | None,
-                         username: str | None, language: str) -> asyncpg.Record:
+async def insert_channel(
+    conn: asyncpg.Connection, *, title: str, chat_id: int | None, username: str | None, language: str
+) -> asyncpg.Record:
     return await conn.fetchrow(
         f"INSERT INTO channels (title, chat_id, username, language) VALUES ($1, $2, $3, $4) "
-        f"RETURNING {CHANNEL_COLUMNS}", title, chat_id, username, language)
+        f"RETURNING {CHANNEL_COLUMNS}",
+        title,
+        chat_id,
+        username,
+        language,
+    )
 
 
-async def update_channel(conn: asyncpg.Connection, channel_id: int, changes: dict[str, object]
-                         ) -> asyncpg.Record | None:
+async def update_channel(
+    conn: asyncpg.Connection, channel_id: int, changes: dict[str, object]
+) -> asyncpg.Record | None:
     """Set the given columns (names come from the domain's whitelist, never from input)."""
     sets = ", ".join(f"{column} = ${i}" for i, column in enumerate(changes, start=2))
     return await conn.fetchrow(
-        f"UPDATE channels SET {sets} WHERE id = $1 RETURNING {CHANNEL_COLUMNS}",
-        channel_id, *changes.values())
+        f"UPDATE channels SET {sets} WHERE id = $1 RETURNING {CHANNEL_COLUMNS}", channel_id, *changes.values()
+    )
 
 
 async def get_channel(conn: asyncpg.Connection, channel_id: int) -> asyncpg.Record | None:
@@ -34,46 +41,61 @@ async def find_channel(conn: asyncpg.Connection, ref: str) -> asyncpg.Record | N
         f"""SELECT {CHANNEL_COLUMNS} FROM channels
             WHERE ($1 ~ '^-?[0-9]+$' AND (id = $1::bigint OR chat_id = $1::bigint))
                OR lower(username) = lower(ltrim($1, '@'))
-            ORDER BY id LIMIT 1""", ref)
+            ORDER BY id LIMIT 1""",
+        ref,
+    )
 
 
 async def list_channels(conn: asyncpg.Connection, *, active_only: bool = False) -> list[asyncpg.Record]:
     return await conn.fetch(
-        f"SELECT {CHANNEL_COLUMNS} FROM channels WHERE active OR NOT $1 ORDER BY id", active_only)
+        f"SELECT {CHANNEL_COLUMNS} FROM channels WHERE active OR NOT $1 ORDER BY id", active_only
+    )
 
 
-async def insert_category(conn: asyncpg.Connection, channel_id: int, hashtag: str,
-                          names: dict[str, str], position: int | None) -> asyncpg.Record:
+async def insert_category(
+    conn: asyncpg.Connection, channel_id: int, hashtag: str, names: dict[str, str], position: int | None
+) -> asyncpg.Record:
     return await conn.fetchrow(
         """INSERT INTO categories (channel_id, hashtag, name_uz, name_ru, name_en, position)
            VALUES ($1, $2, $3, $4, $5, coalesce($6, (SELECT coalesce(max(position) + 1, 0)
                                                       FROM categories WHERE channel_id = $1)))
            RETURNING *""",
-        channel_id, hashtag, names["uz"], names["ru"], names["en"], position)
+        channel_id,
+        hashtag,
+        names["uz"],
+        names["ru"],
+        names["en"],
+        position,
+    )
 
 
 async def list_categories(conn: asyncpg.Connection, channel_id: int) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT * FROM categories WHERE channel_id = $1 ORDER BY position, id", channel_id)
+        "SELECT * FROM categories WHERE channel_id = $1 ORDER BY position, id", channel_id
+    )
 
 
 async def insert_admin(conn: asyncpg.Connection, channel_id: int, user_id: int, source: str) -> bool:
     status = await conn.execute(
-        "INSERT INTO channel_admins (channel_id, user_id, source) VALUES ($1, $2, $3) "
-        "ON CONFLICT DO NOTHING", channel_id, user_id, source)
+        "INSERT INTO channel_admins (channel_id, user_id, source) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        channel_id,
+        user_id,
+        source,
+    )
     return status.endswith("1")
 
 
 async def delete_admin(conn: asyncpg.Connection, channel_id: int, user_id: int) -> bool:
     status = await conn.execute(
-        "DELETE FROM channel_admins WHERE channel_id = $1 AND user_id = $2", channel_id, user_id)
+        "DELETE FROM channel_admins WHERE channel_id = $1 AND user_id = $2", channel_id, user_id
+    )
     return status.endswith("1")
 
 
 async def list_admin_ids(conn: asyncpg.Connection, channel_id: int) -> list[int]:
     rows = await conn.fetch(
-        "SELECT user_id FROM channel_admins WHERE channel_id = $1 ORDER BY added_at, user_id",
-        channel_id)
+        "SELECT user_id FROM channel_admins WHERE channel_id = $1 ORDER BY added_at, user_id", channel_id
+    )
     return [r["user_id"] for r in rows]
 
 
@@ -86,54 +108,68 @@ async def replace_banned_words(conn: asyncpg.Connection, channel_id: int, words:
     await conn.execute("DELETE FROM banned_words WHERE channel_id = $1", channel_id)
     await conn.executemany(
         "INSERT INTO banned_words (channel_id, word) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        [(channel_id, word) for word in words])
+        [(channel_id, word) for word in words],
+    )
 
 
 async def list_banned_words(conn: asyncpg.Connection, channel_id: int) -> list[str]:
-    rows = await conn.fetch(
-        "SELECT word FROM banned_words WHERE channel_id = $1 ORDER BY word", channel_id)
+    rows = await conn.fetch("SELECT word FROM banned_words WHERE channel_id = $1 ORDER BY word", channel_id)
     return [r["word"] for r in rows]
 
 
-async def insert_reason(conn: asyncpg.Connection, channel_id: int, texts: dict[str, str]
-                        ) -> asyncpg.Record:
+async def insert_reason(conn: asyncpg.Connection, channel_id: int, texts: dict[str, str]) -> asyncpg.Record:
     return await conn.fetchrow(
         """INSERT INTO reject_reasons (channel_id, text_uz, text_ru, text_en, position)
            VALUES ($1, $2, $3, $4, (SELECT coalesce(max(position) + 1, 0) FROM reject_reasons
                                      WHERE channel_id = $1))
            RETURNING *""",
-        channel_id, texts["uz"], texts["ru"], texts["en"])
+        channel_id,
+        texts["uz"],
+        texts["ru"],
+        texts["en"],
+    )
 
 
 async def list_reasons(conn: asyncpg.Connection, channel_id: int) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT * FROM reject_reasons WHERE channel_id = $1 ORDER BY position, id", channel_id)
+        "SELECT * FROM reject_reasons WHERE channel_id = $1 ORDER BY position, id", channel_id
+    )
 
 
 async def set_chat_id(conn: asyncpg.Connection, channel_id: int, chat_id: int) -> None:
     await conn.execute("UPDATE channels SET chat_id = $2 WHERE id = $1", channel_id, chat_id)
 
 
-async def replace_telegram_admins(conn: asyncpg.Connection, channel_id: int, user_ids: list[int]
-                                  ) -> None:
+async def replace_telegram_admins(conn: asyncpg.Connection, channel_id: int, user_ids: list[int]) -> None:
     """The channel's own administrators as Telegram lists them; manual grants stay."""
     await conn.execute(
         "DELETE FROM channel_admins WHERE channel_id = $1 AND source = 'telegram' "
-        "AND NOT (user_id = ANY($2::bigint[]))", channel_id, user_ids)
+        "AND NOT (user_id = ANY($2::bigint[]))",
+        channel_id,
+        user_ids,
+    )
     await conn.executemany(
         "INSERT INTO channel_admins (channel_id, user_id, source) VALUES ($1, $2, 'telegram') "
-        "ON CONFLICT DO NOTHING", [(channel_id, uid) for uid in user_ids])
+        "ON CONFLICT DO NOTHING",
+        [(channel_id, uid) for uid in user_ids],
+    )
 
 
 async def get_category(conn: asyncpg.Connection, category_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM categories WHERE id = $1", category_id)
 
 
-async def update_category(conn: asyncpg.Connection, category_id: int, names: dict[str, str],
-                          position: int) -> None:
+async def update_category(
+    conn: asyncpg.Connection, category_id: int, names: dict[str, str], position: int
+) -> None:
     await conn.execute(
         "UPDATE categories SET name_uz = $2, name_ru = $3, name_en = $4, position = $5 WHERE id = $1",
-        category_id, names["uz"], names["ru"], names["en"], position)
+        category_id,
+        names["uz"],
+        names["ru"],
+        names["en"],
+        position,
+    )
 
 
 async def delete_category(conn: asyncpg.Connection, category_id: int) -> None:

@@ -10,8 +10,7 @@ import asyncpg
 SCOPE = "($1::bigint[] IS NULL OR channel_id = ANY($1::bigint[]))"
 
 
-async def ad_counts(conn: asyncpg.Connection, channels: list[int] | None, today: datetime
-                    ) -> asyncpg.Record:
+async def ad_counts(conn: asyncpg.Connection, channels: list[int] | None, today: datetime) -> asyncpg.Record:
     """Pending and published ads (kept per channel by triggers) and ads sold since `today` began."""
     return await conn.fetchrow(
         f"""SELECT coalesce(sum(n) FILTER (WHERE status = 'pending'), 0) AS pending,
@@ -21,7 +20,9 @@ async def ad_counts(conn: asyncpg.Connection, channels: list[int] | None, today:
                        AND ($1::bigint[] IS NULL OR a.channel_id = ANY($1::bigint[]))) AS sold_today
               FROM dashboard_ad_totals
              WHERE status IN ('pending', 'published') AND {SCOPE}""",
-        channels, today)
+        channels,
+        today,
+    )
 
 
 async def global_counts(conn: asyncpg.Connection) -> asyncpg.Record:
@@ -29,23 +30,30 @@ async def global_counts(conn: asyncpg.Connection) -> asyncpg.Record:
     return await conn.fetchrow(
         """SELECT (SELECT count(*) FROM users) AS users,
                   (SELECT count(*) FROM users WHERE banned_at IS NOT NULL) AS blocked,
-                  (SELECT count(*) FROM outbox WHERE status = 'uncertain') AS uncertain""")
+                  (SELECT count(*) FROM outbox WHERE status = 'uncertain') AS uncertain"""
+    )
 
 
 # The series below read sql/0011's per-day tables, which triggers keep in the writer's own
 # transaction: a few thousand rows for 30 days, however many ads there are.
 
-async def ads_per_day(conn: asyncpg.Connection, channels: list[int] | None, since: datetime
-                      ) -> list[asyncpg.Record]:
+
+async def ads_per_day(
+    conn: asyncpg.Connection, channels: list[int] | None, since: datetime
+) -> list[asyncpg.Record]:
     """Ads submitted per UTC day and their status now."""
     return await conn.fetch(
         f"""SELECT day, status, sum(n)::bigint AS n FROM dashboard_ad_days
              WHERE day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND {SCOPE}
-             GROUP BY 1, 2 HAVING sum(n) <> 0""", channels, since)
+             GROUP BY 1, 2 HAVING sum(n) <> 0""",
+        channels,
+        since,
+    )
 
 
-async def decision_times(conn: asyncpg.Connection, channels: list[int] | None, since: datetime
-                         ) -> list[asyncpg.Record]:
+async def decision_times(
+    conn: asyncpg.Connection, channels: list[int] | None, since: datetime
+) -> list[asyncpg.Record]:
     """Minutes from submit to decision, median and 95th percentile, per channel: exact, from
     each day's list of seconds (sql/0011 says why not histograms)."""
     # One channel at a time: each sort is a few thousand integers in memory, where a single
@@ -61,12 +69,19 @@ async def decision_times(conn: asyncpg.Connection, channels: list[int] | None, s
                    WHERE t.channel_id = c.id
                      AND t.day >= ($2::timestamptz AT TIME ZONE 'UTC')::date) d
             WHERE d.decided > 0 AND ($1::bigint[] IS NULL OR c.id = ANY($1::bigint[]))
-            ORDER BY c.title, c.id""", channels, since)
+            ORDER BY c.title, c.id""",
+        channels,
+        since,
+    )
 
 
-async def reposts_per_day(conn: asyncpg.Connection, channels: list[int] | None, since: datetime
-                          ) -> list[asyncpg.Record]:
+async def reposts_per_day(
+    conn: asyncpg.Connection, channels: list[int] | None, since: datetime
+) -> list[asyncpg.Record]:
     return await conn.fetch(
         f"""SELECT day, sum(n)::bigint AS n FROM dashboard_repost_days
              WHERE day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND {SCOPE}
-             GROUP BY 1""", channels, since)
+             GROUP BY 1""",
+        channels,
+        since,
+    )

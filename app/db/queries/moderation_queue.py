@@ -21,31 +21,44 @@ LEFT JOIN categories cat ON cat.id = a.category_id
 """
 
 
-async def pending_cards(conn: asyncpg.Connection, channel_ids: list[int] | None,
-                        limit: int = QUEUE_LIMIT) -> list[asyncpg.Record]:
+async def pending_cards(
+    conn: asyncpg.Connection, channel_ids: list[int] | None, limit: int = QUEUE_LIMIT
+) -> list[asyncpg.Record]:
     """Pending ads, oldest first, of the given channels (None = every channel)."""
     return await conn.fetch(
-        _CARD + """WHERE a.status = 'pending'
+        _CARD
+        + """WHERE a.status = 'pending'
                    AND ($1::bigint[] IS NULL OR a.channel_id = ANY($1::bigint[]))
-                   ORDER BY a.submitted_at, a.id LIMIT $2""", channel_ids, limit)
+                   ORDER BY a.submitted_at, a.id LIMIT $2""",
+        channel_ids,
+        limit,
+    )
 
 
 async def card(conn: asyncpg.Connection, ad_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(_CARD + "WHERE a.id = $1", ad_id)
 
 
-async def photo_key(conn: asyncpg.Connection, ad_id: int, position: int
-                    ) -> asyncpg.Record | None:
+async def photo_key(conn: asyncpg.Connection, ad_id: int, position: int) -> asyncpg.Record | None:
     """The photo's Storage key and its ad's channel (for the access check)."""
     return await conn.fetchrow(
         "SELECT p.storage_key, a.channel_id FROM ad_photos p JOIN ads a ON a.id = p.ad_id "
-        "WHERE p.ad_id = $1 AND p.position = $2", ad_id, position)
+        "WHERE p.ad_id = $1 AND p.position = $2",
+        ad_id,
+        position,
+    )
 
 
-async def edit_text(conn: asyncpg.Connection, ad_id: int, title: str, description: str, key: str
-                    ) -> asyncpg.Record | None:
+async def edit_text(
+    conn: asyncpg.Connection, ad_id: int, title: str, description: str, key: str
+) -> asyncpg.Record | None:
     """Change a pending ad's text; None when it is no longer pending."""
     return await conn.fetchrow(
         """UPDATE ads SET title = $2, description = $3, text_key = $4, revision = revision + 1,
                           updated_at = now()
-           WHERE id = $1 AND status = 'pending' RETURNING *""", ad_id, title, description, key)
+           WHERE id = $1 AND status = 'pending' RETURNING *""",
+        ad_id,
+        title,
+        description,
+        key,
+    )

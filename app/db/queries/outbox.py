@@ -116,11 +116,21 @@ DELIVERY_COLUMNS = """id, chat_id, method, params, status, attempts, result, err
                       ref_id, created_at, done_at"""
 
 
-async def insert(conn: asyncpg.Connection, *, chat_id: int, method: str, params_json: str,
-                 idempotent: bool, depends_on: list[int] | None, ref_kind: str | None,
-                 ref_id: int | None, not_before: datetime | None) -> int:
-    return await conn.fetchval(INSERT, chat_id, method, params_json, idempotent, depends_on,
-                               ref_kind, ref_id, not_before)
+async def insert(
+    conn: asyncpg.Connection,
+    *,
+    chat_id: int,
+    method: str,
+    params_json: str,
+    idempotent: bool,
+    depends_on: list[int] | None,
+    ref_kind: str | None,
+    ref_id: int | None,
+    not_before: datetime | None,
+) -> int:
+    return await conn.fetchval(
+        INSERT, chat_id, method, params_json, idempotent, depends_on, ref_kind, ref_id, not_before
+    )
 
 
 async def insert_many(conn: asyncpg.Connection, rows: Sequence[tuple]) -> list[int]:
@@ -132,19 +142,27 @@ async def insert_many(conn: asyncpg.Connection, rows: Sequence[tuple]) -> list[i
     return list(record["ids"])
 
 
-async def claim(conn: asyncpg.Connection, *, limit: int, lease_seconds: float,
-                resting_chats: list[int], claimer: str) -> list[asyncpg.Record]:
+async def claim(
+    conn: asyncpg.Connection, *, limit: int, lease_seconds: float, resting_chats: list[int], claimer: str
+) -> list[asyncpg.Record]:
     return await conn.fetch(CLAIM, limit, lease_seconds, resting_chats, claimer)
 
 
-async def finish(conn: asyncpg.Connection, outbox_id: int, attempt: int, status: str,
-                 result: dict | None = None, error: str | None = None) -> bool:
+async def finish(
+    conn: asyncpg.Connection,
+    outbox_id: int,
+    attempt: int,
+    status: str,
+    result: dict | None = None,
+    error: str | None = None,
+) -> bool:
     done = await conn.execute(FINISH, outbox_id, attempt, status, result, _clip(error))
     return done != "UPDATE 0"
 
 
-async def retry_later(conn: asyncpg.Connection, outbox_id: int, attempt: int, error: str,
-                      delay: float) -> None:
+async def retry_later(
+    conn: asyncpg.Connection, outbox_id: int, attempt: int, error: str, delay: float
+) -> None:
     await conn.execute(RETRY_LATER, outbox_id, attempt, _clip(error), delay)
 
 
@@ -170,7 +188,9 @@ async def seconds_to_next_due(conn: asyncpg.Connection) -> float | None:
 async def by_ref(conn: asyncpg.Connection, ref_kind: str, ref_id: int) -> list[asyncpg.Record]:
     return await conn.fetch(
         f"SELECT {DELIVERY_COLUMNS} FROM outbox WHERE ref_kind = $1 AND ref_id = $2 ORDER BY id",
-        ref_kind, ref_id)
+        ref_kind,
+        ref_id,
+    )
 
 
 async def get(conn: asyncpg.Connection, outbox_id: int) -> asyncpg.Record | None:
@@ -179,12 +199,11 @@ async def get(conn: asyncpg.Connection, outbox_id: int) -> asyncpg.Record | None
 
 async def uncertain(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
     return await conn.fetch(
-        f"SELECT {DELIVERY_COLUMNS} FROM outbox WHERE status = 'uncertain' ORDER BY id LIMIT $1",
-        limit)
+        f"SELECT {DELIVERY_COLUMNS} FROM outbox WHERE status = 'uncertain' ORDER BY id LIMIT $1", limit
+    )
 
 
-async def settle_uncertain(conn: asyncpg.Connection, outbox_id: int, *, resend: bool,
-                           note: str) -> bool:
+async def settle_uncertain(conn: asyncpg.Connection, outbox_id: int, *, resend: bool, note: str) -> bool:
     """An admin's decision on an uncertain row: send it again, or close it as delivered.
 
     A delivered row is 'sent' without message ids (nobody knows them): rows that refer to its
@@ -193,7 +212,11 @@ async def settle_uncertain(conn: asyncpg.Connection, outbox_id: int, *, resend: 
         "UPDATE outbox SET status = CASE WHEN $2 THEN 'pending' ELSE 'sent' END, error = $3, "
         "result = CASE WHEN $2 THEN result ELSE '{}'::jsonb END, "
         "not_before = now(), done_at = CASE WHEN $2 THEN NULL ELSE now() END "
-        "WHERE id = $1 AND status = 'uncertain'", outbox_id, resend, _clip(note))
+        "WHERE id = $1 AND status = 'uncertain'",
+        outbox_id,
+        resend,
+        _clip(note),
+    )
     if status != "UPDATE 0":
         # Rows waiting on this one can now go (or fail with a reason): wake the sender.
         await conn.execute("SELECT pg_notify($1, '')", CHANNEL)

@@ -21,7 +21,8 @@ async def list_staff(conn: asyncpg.Connection) -> list[asyncpg.Record]:
                   coalesce(array_agg(sc.channel_id ORDER BY sc.channel_id)
                            FILTER (WHERE sc.channel_id IS NOT NULL), '{}') AS channel_ids
            FROM staff s LEFT JOIN staff_channels sc ON sc.staff_id = s.id
-           GROUP BY s.id ORDER BY s.id""")
+           GROUP BY s.id ORDER BY s.id"""
+    )
 
 
 async def set_staff_active(conn: asyncpg.Connection, staff_id: int, active: bool) -> None:
@@ -39,7 +40,9 @@ async def count_active_admins(conn: asyncpg.Connection) -> int:
 async def channel_staff(conn: asyncpg.Connection, channel_id: int) -> list[asyncpg.Record]:
     return await conn.fetch(
         """SELECT s.id, s.username, s.display_name FROM staff_channels sc
-           JOIN staff s ON s.id = sc.staff_id WHERE sc.channel_id = $1 ORDER BY s.id""", channel_id)
+           JOIN staff s ON s.id = sc.staff_id WHERE sc.channel_id = $1 ORDER BY s.id""",
+        channel_id,
+    )
 
 
 async def get_settings(conn: asyncpg.Connection) -> dict[str, str]:
@@ -50,12 +53,24 @@ async def put_setting(conn: asyncpg.Connection, name: str, value: str, by: int |
     await conn.execute(
         """INSERT INTO settings (name, value, updated_by) VALUES ($1, $2, $3)
            ON CONFLICT (name) DO UPDATE SET value = excluded.value,
-               updated_by = excluded.updated_by, updated_at = now()""", name, value, by)
+               updated_by = excluded.updated_by, updated_at = now()""",
+        name,
+        value,
+        by,
+    )
 
 
-async def audit_page(conn: asyncpg.Connection, *, staff_id: int | None, action: str | None,
-                     target: str | None, since: dt.datetime | None, until: dt.datetime | None,
-                     before_id: int | None, limit: int = 50) -> list[asyncpg.Record]:
+async def audit_page(
+    conn: asyncpg.Connection,
+    *,
+    staff_id: int | None,
+    action: str | None,
+    target: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    before_id: int | None,
+    limit: int = 50,
+) -> list[asyncpg.Record]:
     """Newest first; `before_id` is the keyset cursor (ids grow with time)."""
     return await conn.fetch(
         """SELECT a.id, a.at, a.staff_id, s.username, a.action, a.target, a.before, a.after
@@ -68,4 +83,11 @@ async def audit_page(conn: asyncpg.Connection, *, staff_id: int | None, action: 
              AND ($5::timestamptz IS NULL OR a.at < $5)
              AND ($6::bigint IS NULL OR a.id < $6)
            ORDER BY a.id DESC LIMIT $7""",
-        staff_id, action, target, since, until, before_id, limit)
+        staff_id,
+        action,
+        target,
+        since,
+        until,
+        before_id,
+        limit,
+    )

@@ -58,30 +58,33 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def page(conn: asyncpg.Connection, f: AdFilter, after: tuple[datetime, int] | None,
-               limit: int = PAGE_SIZE) -> list[asyncpg.Record]:
+async def page(
+    conn: asyncpg.Connection, f: AdFilter, after: tuple[datetime, int] | None, limit: int = PAGE_SIZE
+) -> list[asyncpg.Record]:
     """One page newest first, plus one row more to tell whether a next page exists."""
     where, args = _where(f, after)
     return await conn.fetch(
         "SELECT a.id, a.title, a.status, a.submitted_at, a.seller_id, a.channel_id, "
         "c.title AS channel_title, u.first_name AS seller_name, u.username AS seller_username "
         "FROM ads a JOIN channels c ON c.id = a.channel_id JOIN users u ON u.id = a.seller_id"
-        f"{where} ORDER BY a.submitted_at DESC, a.id DESC LIMIT {int(limit) + 1}", *args)
+        f"{where} ORDER BY a.submitted_at DESC, a.id DESC LIMIT {int(limit) + 1}",
+        *args,
+    )
 
 
-async def channel_choices(conn: asyncpg.Connection, channels: list[int] | None
-                          ) -> list[asyncpg.Record]:
+async def channel_choices(conn: asyncpg.Connection, channels: list[int] | None) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT id, title FROM channels WHERE $1::bigint[] IS NULL OR id = ANY($1) ORDER BY title",
-        channels)
+        "SELECT id, title FROM channels WHERE $1::bigint[] IS NULL OR id = ANY($1) ORDER BY title", channels
+    )
 
 
-async def category_choices(conn: asyncpg.Connection, channels: list[int] | None
-                           ) -> list[asyncpg.Record]:
+async def category_choices(conn: asyncpg.Connection, channels: list[int] | None) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT g.id, g.name_en, g.name_ru, g.name_uz, c.title AS channel_title "
         "FROM categories g JOIN channels c ON c.id = g.channel_id "
-        "WHERE $1::bigint[] IS NULL OR g.channel_id = ANY($1) ORDER BY c.title, g.position", channels)
+        "WHERE $1::bigint[] IS NULL OR g.channel_id = ANY($1) ORDER BY c.title, g.position",
+        channels,
+    )
 
 
 async def ad(conn: asyncpg.Connection, ad_id: int) -> asyncpg.Record | None:
@@ -93,7 +96,9 @@ async def ad(conn: asyncpg.Connection, ad_id: int) -> asyncpg.Record | None:
         " WHERE p.ad_id = a.id) AS photo_positions "
         "FROM ads a JOIN channels c ON c.id = a.channel_id JOIN users u ON u.id = a.seller_id "
         "LEFT JOIN categories g ON g.id = a.category_id "
-        "LEFT JOIN staff s ON s.id = a.decided_by_staff WHERE a.id = $1", ad_id)
+        "LEFT JOIN staff s ON s.id = a.decided_by_staff WHERE a.id = $1",
+        ad_id,
+    )
 
 
 async def events(conn: asyncpg.Connection, ad_id: int) -> list[asyncpg.Record]:
@@ -103,11 +108,15 @@ async def events(conn: asyncpg.Connection, ad_id: int) -> list[asyncpg.Record]:
         "coalesce(s.display_name, s.username) AS staff_name, "
         "u.first_name AS actor_name, u.username AS actor_username "
         "FROM ad_events e LEFT JOIN staff s ON s.id = e.staff_id "
-        "LEFT JOIN users u ON u.id = e.actor_id WHERE e.ad_id = $1 ORDER BY e.at, e.id", ad_id)
+        "LEFT JOIN users u ON u.id = e.actor_id WHERE e.ad_id = $1 ORDER BY e.at, e.id",
+        ad_id,
+    )
 
 
 async def posts(conn: asyncpg.Connection, ad_id: int) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT m.id, m.kind, m.chat_id, m.outbox_id, m.revision, m.created_at, m.removed_at, "
         "o.status AS outbox_status, o.result FROM ad_messages m "
-        "LEFT JOIN outbox o ON o.id = m.outbox_id WHERE m.ad_id = $1 ORDER BY m.id", ad_id)
+        "LEFT JOIN outbox o ON o.id = m.outbox_id WHERE m.ad_id = $1 ORDER BY m.id",
+        ad_id,
+    )

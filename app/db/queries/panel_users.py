@@ -7,15 +7,17 @@ import asyncpg
 from app.db.queries.panel_ads import escape_like
 
 PAGE_SIZE = 50
-COLUMNS = ("id, first_name, last_name, username, last_seen, blocked_bot_at, banned_at, "
-           "banned_by, banned_reason")
+COLUMNS = (
+    "id, first_name, last_name, username, last_seen, blocked_bot_at, banned_at, banned_by, banned_reason"
+)
 
 
 NAME = "lower(first_name || ' ' || coalesce(last_name, ''))"  # users_name_trgm_idx's expression
 
 
-async def search(conn: asyncpg.Connection, text: str, after: int | None,
-                 limit: int = PAGE_SIZE) -> list[asyncpg.Record]:
+async def search(
+    conn: asyncpg.Connection, text: str, after: int | None, limit: int = PAGE_SIZE
+) -> list[asyncpg.Record]:
     """By exact id, @username prefix or part of the name; keyset on id, one extra row.
 
     A name of three letters or more matches anywhere (trigram index); one or two letters have
@@ -49,40 +51,55 @@ async def user(conn: asyncpg.Connection, user_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(
         f"SELECT {', '.join('u.' + c.strip() for c in COLUMNS.split(','))}, u.language, "
         "u.first_seen, coalesce(s.display_name, s.username) AS banned_by_name FROM users u "
-        "LEFT JOIN staff s ON s.id = u.banned_by WHERE u.id = $1", user_id)
+        "LEFT JOIN staff s ON s.id = u.banned_by WHERE u.id = $1",
+        user_id,
+    )
 
 
 async def ads_of(conn: asyncpg.Connection, user_id: int, limit: int = 20) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT a.id, a.title, a.status, a.submitted_at, c.title AS channel_title FROM ads a "
         "JOIN channels c ON c.id = a.channel_id WHERE a.seller_id = $1 "
-        "ORDER BY a.submitted_at DESC, a.id DESC LIMIT $2", user_id, limit)
+        "ORDER BY a.submitted_at DESC, a.id DESC LIMIT $2",
+        user_id,
+        limit,
+    )
 
 
-async def journal_of(conn: asyncpg.Connection, user_id: int, limit: int = 20
-                     ) -> list[asyncpg.Record]:
+async def journal_of(conn: asyncpg.Connection, user_id: int, limit: int = 20) -> list[asyncpg.Record]:
     """The latest updates from this user with the text (or callback data) they carried."""
     return await conn.fetch(
         "SELECT id, kind, received_at, error, coalesce(payload #>> '{message,text}', "
         "payload #>> '{message,caption}', payload #>> '{callback_query,data}') AS text "
-        "FROM update_journal WHERE user_id = $1 ORDER BY id DESC LIMIT $2", user_id, limit)
+        "FROM update_journal WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+        user_id,
+        limit,
+    )
 
 
-async def set_ban(conn: asyncpg.Connection, user_id: int, staff_id: int | None,
-                  reason: str | None) -> asyncpg.Record | None:
+async def set_ban(
+    conn: asyncpg.Connection, user_id: int, staff_id: int | None, reason: str | None
+) -> asyncpg.Record | None:
     """Block by staff; the reason is optional."""
     return await conn.fetchrow(
         "UPDATE users SET banned_at = now(), banned_by = $2, banned_reason = $3 WHERE id = $1 "
-        "RETURNING banned_at", user_id, staff_id, reason)
+        "RETURNING banned_at",
+        user_id,
+        staff_id,
+        reason,
+    )
 
 
 async def clear_ban(conn: asyncpg.Connection, user_id: int) -> bool:
     status = await conn.execute(
         "UPDATE users SET banned_at = NULL, banned_by = NULL, banned_reason = NULL "
-        "WHERE id = $1 AND banned_at IS NOT NULL", user_id)
+        "WHERE id = $1 AND banned_at IS NOT NULL",
+        user_id,
+    )
     return status != "UPDATE 0"
 
 
 async def ban_state(conn: asyncpg.Connection, user_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT banned_at, banned_by, banned_reason FROM users WHERE id = $1 FOR UPDATE", user_id)
+        "SELECT banned_at, banned_by, banned_reason FROM users WHERE id = $1 FOR UPDATE", user_id
+    )

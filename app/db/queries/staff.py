@@ -10,13 +10,24 @@ STAFF_COLUMNS = """id, username, display_name, role, password_hash, telegram_use
     created_at, last_login_at"""
 
 
-async def insert_staff(conn: asyncpg.Connection, *, username: str, role: str,
-                       password_hash: str | None, display_name: str | None = None,
-                       telegram_user_id: int | None = None) -> asyncpg.Record:
+async def insert_staff(
+    conn: asyncpg.Connection,
+    *,
+    username: str,
+    role: str,
+    password_hash: str | None,
+    display_name: str | None = None,
+    telegram_user_id: int | None = None,
+) -> asyncpg.Record:
     return await conn.fetchrow(
         f"""INSERT INTO staff (username, role, password_hash, display_name, telegram_user_id)
             VALUES ($1, $2, $3, $4, $5) RETURNING {STAFF_COLUMNS}""",
-        username, role, password_hash, display_name, telegram_user_id)
+        username,
+        role,
+        password_hash,
+        display_name,
+        telegram_user_id,
+    )
 
 
 async def get_staff(conn: asyncpg.Connection, staff_id: int) -> asyncpg.Record | None:
@@ -25,7 +36,8 @@ async def get_staff(conn: asyncpg.Connection, staff_id: int) -> asyncpg.Record |
 
 async def find_staff_by_username(conn: asyncpg.Connection, username: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"SELECT {STAFF_COLUMNS} FROM staff WHERE lower(username) = lower($1)", username)
+        f"SELECT {STAFF_COLUMNS} FROM staff WHERE lower(username) = lower($1)", username
+    )
 
 
 async def set_password_hash(conn: asyncpg.Connection, staff_id: int, password_hash: str) -> None:
@@ -38,28 +50,37 @@ async def touch_login(conn: asyncpg.Connection, staff_id: int) -> None:
 
 async def staff_channel_ids(conn: asyncpg.Connection, staff_id: int) -> list[int]:
     rows = await conn.fetch(
-        "SELECT channel_id FROM staff_channels WHERE staff_id = $1 ORDER BY channel_id", staff_id)
+        "SELECT channel_id FROM staff_channels WHERE staff_id = $1 ORDER BY channel_id", staff_id
+    )
     return [row["channel_id"] for row in rows]
 
 
 async def add_staff_channel(conn: asyncpg.Connection, staff_id: int, channel_id: int) -> bool:
     status = await conn.execute(
         "INSERT INTO staff_channels (staff_id, channel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        staff_id, channel_id)
+        staff_id,
+        channel_id,
+    )
     return status.endswith(" 1")
 
 
 async def remove_staff_channel(conn: asyncpg.Connection, staff_id: int, channel_id: int) -> bool:
     status = await conn.execute(
-        "DELETE FROM staff_channels WHERE staff_id = $1 AND channel_id = $2", staff_id, channel_id)
+        "DELETE FROM staff_channels WHERE staff_id = $1 AND channel_id = $2", staff_id, channel_id
+    )
     return status.endswith(" 1")
 
 
-async def insert_login_token(conn: asyncpg.Connection, token_hash: bytes, staff_id: int,
-                             ttl: dt.timedelta) -> None:
+async def insert_login_token(
+    conn: asyncpg.Connection, token_hash: bytes, staff_id: int, ttl: dt.timedelta
+) -> None:
     await conn.execute(
         """INSERT INTO staff_login_tokens (token_hash, staff_id, expires_at)
-           VALUES ($1, $2, now() + $3::interval)""", token_hash, staff_id, ttl)
+           VALUES ($1, $2, now() + $3::interval)""",
+        token_hash,
+        staff_id,
+        ttl,
+    )
 
 
 async def peek_login_token(conn: asyncpg.Connection, token_hash: bytes) -> int | None:
@@ -67,7 +88,8 @@ async def peek_login_token(conn: asyncpg.Connection, token_hash: bytes) -> int |
     return await conn.fetchval(
         """SELECT t.staff_id FROM staff_login_tokens t JOIN staff s ON s.id = t.staff_id
            WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > now() AND s.active""",
-        token_hash)
+        token_hash,
+    )
 
 
 async def use_login_token(conn: asyncpg.Connection, token_hash: bytes) -> int | None:
@@ -77,16 +99,18 @@ async def use_login_token(conn: asyncpg.Connection, token_hash: bytes) -> int | 
            FROM staff s
            WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > now()
              AND s.id = t.staff_id AND s.active
-           RETURNING t.staff_id""", token_hash)
+           RETURNING t.staff_id""",
+        token_hash,
+    )
 
 
 async def insert_login_failure(conn: asyncpg.Connection, username: str, address: str) -> None:
-    await conn.execute("INSERT INTO login_failures (username, address) VALUES ($1, $2)",
-                       username, address)
+    await conn.execute("INSERT INTO login_failures (username, address) VALUES ($1, $2)", username, address)
 
 
-async def recent_failures(conn: asyncpg.Connection, username: str, address: str,
-                          window: dt.timedelta) -> asyncpg.Record:
+async def recent_failures(
+    conn: asyncpg.Connection, username: str, address: str, window: dt.timedelta
+) -> asyncpg.Record:
     """Failures in the window per account and per address, and when the oldest of each leaves it."""
     return await conn.fetchrow(
         """SELECT count(*) FILTER (WHERE username = $1 AND counts_for_account) AS by_account,
@@ -96,14 +120,18 @@ async def recent_failures(conn: asyncpg.Connection, username: str, address: str,
                   now() AS now
            FROM login_failures
            WHERE (username = $1 OR address = $2) AND at > now() - $3::interval""",
-        username, address, window)
+        username,
+        address,
+        window,
+    )
 
 
 async def clear_account_failures(conn: asyncpg.Connection, username: str) -> None:
     """The account's count starts again; the rows still count for their client addresses."""
     await conn.execute(
         "UPDATE login_failures SET counts_for_account = false WHERE username = $1 AND counts_for_account",
-        username)
+        username,
+    )
 
 
 async def delete_old_failures(conn: asyncpg.Connection, older_than: dt.timedelta) -> int:
@@ -111,14 +139,17 @@ async def delete_old_failures(conn: asyncpg.Connection, older_than: dt.timedelta
     return int(status.split()[-1])
 
 
-async def upsert_secret(conn: asyncpg.Connection, name: str, ciphertext: str,
-                        by: int | None) -> bool:
+async def upsert_secret(conn: asyncpg.Connection, name: str, ciphertext: str, by: int | None) -> bool:
     """Store a secret's ciphertext; True when it replaced an earlier one."""
     return await conn.fetchval(
         """INSERT INTO settings_secrets AS s (name, ciphertext, updated_by) VALUES ($1, $2, $3)
            ON CONFLICT (name) DO UPDATE SET ciphertext = excluded.ciphertext,
                updated_by = excluded.updated_by, updated_at = now()
-           RETURNING xmax <> 0""", name, ciphertext, by)
+           RETURNING xmax <> 0""",
+        name,
+        ciphertext,
+        by,
+    )
 
 
 async def delete_secret(conn: asyncpg.Connection, name: str) -> bool:
@@ -132,28 +163,47 @@ async def get_secret_ciphertext(conn: asyncpg.Connection, name: str) -> str | No
 
 async def secret_names(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     """Which secrets are set, by whom and when — never their values."""
-    return await conn.fetch(
-        "SELECT name, updated_at, updated_by FROM settings_secrets ORDER BY name")
+    return await conn.fetch("SELECT name, updated_at, updated_by FROM settings_secrets ORDER BY name")
 
 
-async def insert_audit(conn: asyncpg.Connection, staff_id: int | None, action: str,
-                       target: str | None, before: object, after: object) -> int:
+async def insert_audit(
+    conn: asyncpg.Connection,
+    staff_id: int | None,
+    action: str,
+    target: str | None,
+    before: object,
+    after: object,
+) -> int:
     return await conn.fetchval(
         """INSERT INTO audit_log (staff_id, action, target, before, after)
-           VALUES ($1, $2, $3, $4, $5) RETURNING id""", staff_id, action, target, before, after)
+           VALUES ($1, $2, $3, $4, $5) RETURNING id""",
+        staff_id,
+        action,
+        target,
+        before,
+        after,
+    )
 
 
 async def recent_audit(conn: asyncpg.Connection, limit: int = 100) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT id, at, staff_id, action, target, before, after FROM audit_log "
-        "ORDER BY at DESC, id DESC LIMIT $1", limit)
+        "ORDER BY at DESC, id DESC LIMIT $1",
+        limit,
+    )
 
 
-async def insert_session(conn: asyncpg.Connection, session_id: str, staff_id: int,
-                         lifetime: dt.timedelta, address: str) -> None:
+async def insert_session(
+    conn: asyncpg.Connection, session_id: str, staff_id: int, lifetime: dt.timedelta, address: str
+) -> None:
     await conn.execute(
         """INSERT INTO staff_sessions (id, staff_id, expires_at, address)
-           VALUES ($1, $2, now() + $3, $4)""", session_id, staff_id, lifetime, address)
+           VALUES ($1, $2, now() + $3, $4)""",
+        session_id,
+        staff_id,
+        lifetime,
+        address,
+    )
 
 
 async def session_staff(conn: asyncpg.Connection, session_id: str) -> asyncpg.Record | None:
@@ -162,19 +212,27 @@ async def session_staff(conn: asyncpg.Connection, session_id: str) -> asyncpg.Re
         f"""SELECT {", ".join("s." + c.strip() for c in STAFF_COLUMNS.split(","))}
             FROM staff_sessions ss JOIN staff s ON s.id = ss.staff_id
             WHERE ss.id = $1 AND ss.revoked_at IS NULL AND ss.expires_at > now() AND s.active""",
-        session_id)
+        session_id,
+    )
 
 
 async def revoke_session(conn: asyncpg.Connection, session_id: str) -> bool:
-    return await conn.fetchval(
-        """UPDATE staff_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
-           RETURNING true""", session_id) or False
+    return (
+        await conn.fetchval(
+            """UPDATE staff_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
+           RETURNING true""",
+            session_id,
+        )
+        or False
+    )
 
 
 async def revoke_staff_sessions(conn: asyncpg.Connection, staff_id: int) -> int:
     rows = await conn.fetch(
         """UPDATE staff_sessions SET revoked_at = now() WHERE staff_id = $1 AND revoked_at IS NULL
-           RETURNING id""", staff_id)
+           RETURNING id""",
+        staff_id,
+    )
     return len(rows)
 
 
@@ -182,11 +240,15 @@ async def revoke_other_sessions(conn: asyncpg.Connection, staff_id: int, keep_id
     """End every session of an account but the one it is using now."""
     status = await conn.execute(
         "UPDATE staff_sessions SET revoked_at = now() WHERE staff_id = $1 AND id <> $2 "
-        "AND revoked_at IS NULL", staff_id, keep_id)
+        "AND revoked_at IS NULL",
+        staff_id,
+        keep_id,
+    )
     return int(status.split()[-1])
 
 
 async def delete_old_sessions(conn: asyncpg.Connection) -> int:
     rows = await conn.fetch(
-        "DELETE FROM staff_sessions WHERE expires_at < now() - interval '7 days' RETURNING 1")
+        "DELETE FROM staff_sessions WHERE expires_at < now() - interval '7 days' RETURNING 1"
+    )
     return len(rows)

@@ -67,22 +67,41 @@ RETURNING id
 
 
 async def journal_and_upsert(
-    conn: asyncpg.Connection, inbound: Inbound, contact: Contact, *, clears_block: bool,
+    conn: asyncpg.Connection,
+    inbound: Inbound,
+    contact: Contact,
+    *,
+    clears_block: bool,
     fsm_key: str,
 ) -> asyncpg.Record:
     """Store the update and its user; returns journal_id (None for a repeat), language, is_new
     and the FSM state stored under `fsm_key`."""
     return await conn.fetchrow(
-        JOURNAL_AND_UPSERT, inbound.bot_id, inbound.update_id, inbound.kind, contact.id,
-        inbound.chat_id, inbound.payload_json, contact.first_name, contact.last_name,
-        contact.username, contact.language_code, clears_block, contact.is_bot, fsm_key,
+        JOURNAL_AND_UPSERT,
+        inbound.bot_id,
+        inbound.update_id,
+        inbound.kind,
+        contact.id,
+        inbound.chat_id,
+        inbound.payload_json,
+        contact.first_name,
+        contact.last_name,
+        contact.username,
+        contact.language_code,
+        clears_block,
+        contact.is_bot,
+        fsm_key,
     )
 
 
 async def journal_only(conn: asyncpg.Connection, inbound: Inbound) -> int | None:
     """Store an update that has no user (e.g. a channel post); None when already stored."""
     return await conn.fetchval(
-        JOURNAL_ONLY, inbound.bot_id, inbound.update_id, inbound.kind, inbound.chat_id,
+        JOURNAL_ONLY,
+        inbound.bot_id,
+        inbound.update_id,
+        inbound.kind,
+        inbound.chat_id,
         inbound.payload_json,
     )
 
@@ -99,7 +118,8 @@ async def set_blocked(conn: asyncpg.Connection, user_id: int, blocked: bool) -> 
     await conn.execute(
         "UPDATE users SET blocked_bot_at = CASE WHEN $2 THEN coalesce(blocked_bot_at, now()) END "
         "WHERE id = $1",
-        user_id, blocked,
+        user_id,
+        blocked,
     )
 
 
