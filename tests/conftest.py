@@ -8,13 +8,10 @@ import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
-from aiohttp import web
 
 from app.config import Config, load_config
 from app.db.embedded import EmbeddedPostgres
@@ -24,15 +21,12 @@ from app.main import Bozor, free_port
 from app.sandbox.app import make_sandbox_app
 from app.sandbox.driver import Sandbox
 from app.sandbox.world import World
+from tests.helpers.market import open_market
+from tests.helpers.panel import SECRET_KEY, Panel, build_panel
+from tests.helpers.servers import TEST_TOKEN, SandboxServer, with_database
 
-TEST_TOKEN = "4242424242:TestTokenForTheBozorSuiteOnlyXXXXXXXX"
 TEMPLATE_DB = "bozor_test_template"
 _db_numbers = itertools.count(1)
-
-
-def with_database(dsn: str, database: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit(parts._replace(path=f"/{database}"))
 
 
 @pytest.fixture(scope="session")
@@ -111,13 +105,6 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     await conn.close()
 
 
-@dataclass
-class SandboxServer:
-    app: web.Application
-    url: str
-    world: World
-
-
 @pytest.fixture
 async def sandbox_server(aiohttp_server) -> AsyncIterator[SandboxServer]:
     """The Telegram sandbox on its own port, as Telegram would be: outside Bozor."""
@@ -181,3 +168,17 @@ def s3_endpoint() -> Iterator[str]:
     server.start()
     yield f"http://127.0.0.1:{port}"
     server.stop()
+
+
+@pytest.fixture
+async def panel(aiohttp_client, make_config, database_url: str) -> AsyncIterator[Panel]:
+    """The web app alone (no bot, no scheduler) on a test client, in English."""
+    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
+    async for built in build_panel(aiohttp_client, config, database_url):
+        yield built
+
+
+@pytest.fixture
+async def market(bozor: Bozor, sandbox: Sandbox) -> dict:
+    """Bozor with a channel, its two admins and a seller, all in the sandbox."""
+    return await open_market(bozor, sandbox)

@@ -13,7 +13,6 @@ from app.domain import channels
 from app.domain.ads import (
     CAPTION_LIMIT,
     AdError,
-    Draft,
     Photo,
     Price,
     caption,
@@ -24,6 +23,7 @@ from app.domain.ads import (
 )
 from app.domain.moderation import decide, submit
 from app.i18n import Translator
+from tests.helpers.ads import draft
 
 _ = Translator("uz")("ru")
 LINK = "https://t.me/bozor_bot?start=ad_1"
@@ -66,20 +66,6 @@ def test_contacts_are_phones_or_usernames() -> None:
     assert parse_contact("ali_sotuvchi") == "@ali_sotuvchi"
     with pytest.raises(AdError):
         parse_contact("call me")
-
-
-def draft(**changes) -> Draft:
-    values = dict(
-        channel_id=1,
-        title="Velosiped Stels",
-        description="Yaxshi holatda",
-        price=parse_price("1 500 000"),
-        district="Chilonzor",
-        contact="+998901234567",
-        photos=[Photo("f1", "u1")],
-    )
-    values.update(changes)
-    return Draft(**values)
 
 
 def test_the_caption_is_plain_text_in_the_channel_language() -> None:

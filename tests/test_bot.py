@@ -11,16 +11,7 @@ from app.config import Config
 from app.db.fsm import PostgresStorage
 from app.db.pool import create_pool
 from app.main import Bozor
-
-
-async def eventually(check, seconds: float = 5.0):
-    """Poll an async check until it returns a truthy value (the bot works in the background)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        value = await check()
-        if value or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.02)
+from tests.helpers.polling import eventually
 
 
 def button_texts(message: dict) -> list[str]:
@@ -162,7 +153,7 @@ async def test_the_command_menu_is_set_in_each_language(bozor, sandbox_server) -
 async def test_a_database_failure_gets_a_polite_apology_not_silence(
     bozor, sandbox, pg_admin_dsn, database_url
 ) -> None:
-    from tests.conftest import with_database
+    from tests.helpers.servers import with_database
 
     aziz = await sandbox.user("Aziz", language_code="uz")
     await aziz.send("/start")

@@ -11,7 +11,7 @@ import pytest
 from app.domain import channels
 from app.domain.channels import ChannelError
 from app.domain.demo import seed_demo
-from tests.test_config import run_bozor
+from tests.helpers.processes import run_bozor
 
 
 def cli(database_url: str, tmp_path: Path, *args: str):

@@ -9,7 +9,7 @@ import asyncpg
 from app.domain import channels
 from app.domain.checkins import due_checkins, mark_sold, still_selling, withdraw
 from app.domain.moderation import decide
-from tests.test_schedule import add_ads
+from tests.helpers.ads import add_ads
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

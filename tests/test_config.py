@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from app.config import ConfigError, load_config
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_bozor(env: dict[str, str], *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME")}
-    clean.update(env)
-    return subprocess.run(
-        [sys.executable, "run.py", *args],
-        cwd=ROOT,
-        env=clean,
-        text=True,
-        capture_output=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+from tests.helpers.processes import run_bozor
 
 
 @pytest.mark.parametrize(

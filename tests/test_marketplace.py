@@ -5,64 +5,11 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from app.domain import channels
 from app.domain.publishing import run_checkins, run_reposts
-from app.domain.users import Languages
-from tests.images import png
-
-UZ = Languages(default="uz")  # every language offered, Uzbek by default
-
-
-def buttons(message: dict) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
-
-
-@pytest.fixture
-async def market(bozor, sandbox):
-    """A channel with the bot as its poster, two admins who have started the bot, a seller."""
-    olga = await sandbox.user("Olga", username="olga_admin", language_code="ru")
-    bek = await sandbox.user("Bek", username="bek_admin", language_code="uz")
-    seller = await sandbox.user("Ali", username="ali_sotuvchi", language_code="uz")
-    for person in (olga, bek, seller):
-        await person.send("/start")
-        await person.wait_for_bot("")
-    channel = await sandbox.channel("Bozor Demo", username="bozor_demo", admins=[olga])
-    async with bozor.pool.acquire() as conn:
-        row = await channels.create_channel(conn, title="Bozor Demo", chat_ref="@bozor_demo")
-        await conn.execute("UPDATE channels SET chat_id = $2 WHERE id = $1", row["id"], channel.id)
-        await channels.add_category(
-            conn, row["id"], "transport", {"uz": "Transport", "ru": "Транспорт", "en": "Transport"}
-        )
-        for admin in (olga, bek):
-            await channels.add_admin(conn, row["id"], admin.id)
-    return {"channel": channel, "olga": olga, "bek": bek, "seller": seller, "channel_id": row["id"]}
-
-
-async def fill_wizard(seller, title: str = "Velosiped Stels") -> dict:
-    """The seller answers every question; returns the confirmation message."""
-    await seller.press("📢 E'lon berish")
-    await seller.wait_for_bot("Bo'limni tanlang")
-    await seller.press("Transport")
-    await seller.wait_for_bot("sarlavhasini")
-    await seller.send(title)
-    await seller.wait_for_bot("tasvirlang")
-    await seller.send("Yaxshi holatda, 26 dyuym")
-    await seller.wait_for_bot("Narxi qancha")
-    await seller.send("1 500 000 so'm")
-    await seller.wait_for_bot("rasm yuboring")
-    await seller.send_album([png(rgb=(200, 0, 0)), png(rgb=(0, 200, 0))])
-    await seller.wait_for_bot("2-rasm qo'shildi")
-    await seller.press("✅ Rasmlar tayyor")
-    await seller.wait_for_bot("tuman")
-    await seller.send("Chilonzor")
-    await seller.wait_for_bot("Xaridorlar")
-    await seller.share_contact("+998901234567")
-    await seller.wait_for_bot("Tekshiruvga yuborasizmi")
-    await seller.press("✅ Yuborish")
-    return await seller.wait_for_bot("tekshiruvga yuborildi")
+from tests.helpers.ads import UZ
+from tests.helpers.images import png
+from tests.helpers.market import album_count, buttons, fill_wizard, submitted
+from tests.helpers.polling import eventually, outbox_settled
 
 
 async def test_the_whole_life_of_an_ad(bozor, market) -> None:
@@ -90,8 +37,8 @@ async def test_the_whole_life_of_an_ad(bozor, market) -> None:
     repost = await channel.wait_for_post(
         lambda m: "Velosiped" in m.get("caption", "") and m["message_id"] > post["message_id"] + 1, timeout=10
     )
-    first_copy_gone = await _eventually_deleted(channel, post["message_id"])
-    assert first_copy_gone and repost
+    await eventually(lambda: _deleted(channel, post["message_id"]), what="the first copy deleted")
+    assert repost
 
     async with bozor.pool.acquire() as conn, conn.transaction():
         assert await run_checkins(conn, now + timedelta(days=3, minutes=1), msgs, UZ) == 1
@@ -103,15 +50,9 @@ async def test_the_whole_life_of_an_ad(bozor, market) -> None:
         assert await run_reposts(conn, now + timedelta(hours=5), random.Random(2), msgs) == 0
 
 
-async def _eventually_deleted(channel, message_id: int) -> bool:
-    import asyncio
-
-    for _ in range(200):
-        messages = {m["message_id"]: m for m in await channel.messages()}
-        if messages.get(message_id, {}).get("deleted"):
-            return True
-        await asyncio.sleep(0.05)
-    return False
+async def _deleted(channel, message_id: int) -> bool:
+    messages = {m["message_id"]: m for m in await channel.messages()}
+    return bool(messages.get(message_id, {}).get("deleted"))
 
 
 async def test_bad_answers_are_explained_and_the_step_is_asked_again(bozor, market, sandbox) -> None:
@@ -188,18 +129,6 @@ async def test_a_draft_survives_a_restart(bot_config, sandbox, market, bozor) ->
         await again.stop()
 
 
-async def album_count(channel, title: str) -> int:
-    """How many distinct copies (albums) of the ad the channel shows."""
-    return len({m.get("media_group_id") for m in await channel.posts() if title in (m.get("caption") or "")})
-
-
-async def submitted(market, sandbox, title: str) -> None:
-    await sandbox.limits(private_per_second=50, private_burst=50)  # the wizard is not the subject
-    await fill_wizard(market["seller"], title=title)
-    await market["olga"].wait_for_bot("Новое объявление", timeout=10)
-    await market["bek"].wait_for_bot("yangi e'lon", timeout=10)
-
-
 async def test_two_admins_approving_at_once_publish_exactly_once(bozor, market, sandbox) -> None:
     import asyncio
 
@@ -211,7 +140,7 @@ async def test_two_admins_approving_at_once_publish_exactly_once(bozor, market, 
         await admin.wait_for_bot(
             lambda m: "Tasdiqladi" in m.get("text", "") or "Одобрил" in m.get("text", ""), since=0, timeout=10
         )
-    await asyncio.sleep(0.5)  # anything duplicated would have been sent by now
+    await outbox_settled(bozor.pool)  # anything duplicated would have been sent by now
     assert await album_count(channel, "Muzlatgich Artel") == 1
     winners = {
         m["text"].rsplit(": ", 1)[-1]
@@ -241,7 +170,7 @@ async def test_a_crash_between_approval_and_publication_publishes_once(
     await again.start()
     try:
         await channel.wait_for_post("Televizor Samsung", timeout=15)
-        await asyncio_sleep(0.5)
+        await outbox_settled(again.pool)
         assert await album_count(channel, "Televizor Samsung") == 1
     finally:
         await again.stop()
@@ -252,7 +181,7 @@ async def test_server_errors_during_publication_still_publish_once(bozor, market
     await sandbox.faults(seed=3, errors={"rate": 0.6, "status": 502, "methods": ["sendMediaGroup"]})
     await market["bek"].press("✅ Tasdiqlash")
     await market["channel"].wait_for_post("Kir yuvish mashinasi", timeout=20)
-    await asyncio_sleep(0.5)
+    await outbox_settled(bozor.pool)
     assert await album_count(market["channel"], "Kir yuvish mashinasi") == 1
 
 
@@ -271,22 +200,5 @@ async def test_a_post_whose_answer_was_lost_is_uncertain_not_duplicated(bozor, m
 
     rows = await eventually(uncertain)
     assert [r.method for r in rows] == ["sendMediaGroup"]
-    await asyncio_sleep(0.5)
+    await outbox_settled(bozor.pool)
     assert await album_count(market["channel"], "Noutbuk Lenovo") == 1
-
-
-async def asyncio_sleep(seconds: float) -> None:
-    import asyncio
-
-    await asyncio.sleep(seconds)
-
-
-async def eventually(check, seconds: float = 10.0):
-    import asyncio
-
-    for _ in range(int(seconds / 0.05)):
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    return await check()

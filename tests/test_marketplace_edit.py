@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 
 from app.domain.publishing import run_reposts
-from tests.images import png
-from tests.test_marketplace import fill_wizard, market  # noqa: F401 - the fixture is shared
+from tests.helpers.images import png
+from tests.helpers.market import fill_wizard
+from tests.helpers.polling import eventually, outbox_settled
 
 
 async def _approve_and_see_post(world: dict, title: str) -> dict:
@@ -17,7 +17,7 @@ async def _approve_and_see_post(world: dict, title: str) -> dict:
     return await world["channel"].wait_for_post(title, timeout=10)
 
 
-async def test_an_edited_ad_goes_back_to_moderation_and_its_post_is_updated(bozor, market, sandbox) -> None:  # noqa: F811
+async def test_an_edited_ad_goes_back_to_moderation_and_its_post_is_updated(bozor, market, sandbox) -> None:
     await sandbox.limits(private_per_second=50, private_burst=50)
     seller, olga, channel = market["seller"], market["olga"], market["channel"]
     await fill_wizard(seller)
@@ -62,7 +62,7 @@ async def _open_edit(seller, title: str = "Velosiped Stels") -> None:
     await seller.wait_for_bot("Tekshiruvga yuborasizmi", timeout=10)
 
 
-async def test_an_edit_with_new_photos_replaces_the_album_in_the_channel(bozor, market, sandbox) -> None:  # noqa: F811
+async def test_an_edit_with_new_photos_replaces_the_album_in_the_channel(bozor, market, sandbox) -> None:
     await sandbox.limits(private_per_second=50, private_burst=50)
     seller, olga, channel = market["seller"], market["olga"], market["channel"]
     await fill_wizard(seller)
@@ -96,17 +96,16 @@ async def test_an_edit_with_new_photos_replaces_the_album_in_the_channel(bozor, 
     new = await channel.wait_for_post(
         lambda m: "Velosiped Stels" in m.get("caption", "") and m["message_id"] not in old_album, timeout=10
     )
-    for _ in range(100):
-        live = {m["message_id"] for m in await channel.posts()}
-        if not live & old_album:
-            break
-        await asyncio.sleep(0.05)
-    assert not live & old_album, "the old album is deleted from the channel"
+
+    async def old_album_gone() -> bool:
+        return not {m["message_id"] for m in await channel.posts()} & old_album
+
+    await eventually(old_album_gone, what="the old album deleted from the channel")
     assert new.get("media_group_id") is None and new.get("photo")
     assert [m["message_id"] for m in await channel.posts() if m.get("caption")] == [new["message_id"]]
 
 
-async def test_a_rejected_edit_takes_the_post_out_of_the_channel(bozor, market, sandbox) -> None:  # noqa: F811
+async def test_a_rejected_edit_takes_the_post_out_of_the_channel(bozor, market, sandbox) -> None:
     await sandbox.limits(private_per_second=50, private_burst=50)
     seller, olga, channel = market["seller"], market["olga"], market["channel"]
     await fill_wizard(seller)
@@ -127,16 +126,13 @@ async def test_a_rejected_edit_takes_the_post_out_of_the_channel(bozor, market, 
     await olga.send("Заголовок кричит")
     rejected = await seller.wait_for_bot("chop etilmadi", timeout=10)
     assert "Заголовок кричит" in rejected["text"]
-    for _ in range(100):
-        if not [m for m in await channel.posts() if m.get("caption")]:
-            break
-        await asyncio.sleep(0.05)
+    await outbox_settled(bozor.pool)
     assert [m for m in await channel.posts() if m.get("caption")] == []
     async with bozor.pool.acquire() as conn:
         assert await conn.fetchval("SELECT status FROM ads WHERE id = 1") == "rejected"
 
 
-async def test_a_seller_who_blocked_the_bot_is_marked_and_gets_nothing_more(bozor, market) -> None:  # noqa: F811
+async def test_a_seller_who_blocked_the_bot_is_marked_and_gets_nothing_more(bozor, market) -> None:
     seller, channel = market["seller"], market["channel"]
     await fill_wizard(seller, title="Eski divan")
     await seller.block()
@@ -154,13 +150,8 @@ async def test_a_seller_who_blocked_the_bot_is_marked_and_gets_nothing_more(bozo
 
 async def _settled_rows(bozor, chat_id: int) -> list:
     """The outbox rows to the seller about the ad, once none is waiting to be sent."""
-    for _ in range(200):
-        async with bozor.pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT method, status FROM outbox WHERE chat_id = $1 AND ref_kind = 'ad' ORDER BY id",
-                chat_id,
-            )
-        if rows and all(r["status"] not in ("pending", "sending") for r in rows):
-            return rows
-        await asyncio.sleep(0.05)
-    return rows
+    await outbox_settled(bozor.pool)
+    async with bozor.pool.acquire() as conn:
+        return await conn.fetch(
+            "SELECT method, status FROM outbox WHERE chat_id = $1 AND ref_kind = 'ad' ORDER BY id", chat_id
+        )

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from app.db.migrations import SQL_DIR, MigrationError, migrate
-from tests.test_config import run_bozor
+from tests.helpers.processes import run_bozor
 
 
 async def test_migrating_twice_applies_nothing_the_second_time(db: asyncpg.Connection) -> None:

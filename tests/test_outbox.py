@@ -27,22 +27,13 @@ from app.sandbox.driver import Persona, Sandbox
 from app.sandbox.media import sample_png
 from app.sandbox.world import World
 from app.storage.disk import DiskStorage
-from tests.conftest import TEST_TOKEN, SandboxServer
+from tests.helpers.polling import eventually, outbox_settled
+from tests.helpers.servers import TEST_TOKEN, SandboxServer
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = {"request_timeout": 2.0, "backoff": 0.05, "backoff_cap": 0.2, "tick": 5.0}
 
 StartSender = Callable[..., Awaitable[OutboxSender]]
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], seconds: float = 5.0) -> Any:
-    """Poll an async check until it returns something truthy (or give its last value)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = await check()
-        if value or time.monotonic() > deadline:
-            return value
-        await asyncio.sleep(0.02)
 
 
 def count_429s(bot: Bot) -> list[str]:
@@ -275,7 +266,7 @@ async def test_server_errors_are_retried_and_the_message_arrives_once(
     world.faults.clear()
     await jasur.wait_for_bot("Your ad is live")
     assert (await eventually(lambda: _sent(db, outbox_id)))["attempts"] >= 2
-    await asyncio.sleep(0.3)
+    await outbox_settled(db)
     assert await texts(jasur) == ["Your ad is live"]
 
 
@@ -462,7 +453,7 @@ async def test_two_senders_on_one_database_never_send_a_row_twice(
         assert await eventually(
             lambda: db.fetchval("SELECT count(*) = 24 FROM outbox WHERE status = 'sent'"), seconds=10
         )
-        await asyncio.sleep(0.2)
+        await outbox_settled(db)
         for p in people:
             assert await texts(p) == ["m0", "m1", "m2"]
     finally:
@@ -506,7 +497,7 @@ async def _child(database_url: str, sandbox_url: str) -> None:
     bot = create_bot(TEST_TOKEN, sandbox_url, wait_on_flood=False)
     sender = OutboxSender(pool, bot, limits=SendLimits(per_second=4.0), concurrency=2, lease=1.0)
     await sender.start()
-    await asyncio.sleep(60)
+    await asyncio.Event().wait()  # sends until the test kills this process
 
 
 if __name__ == "__main__":

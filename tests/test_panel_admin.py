@@ -16,8 +16,8 @@ from aiohttp.test_utils import TestClient
 from app.domain import staff as staff_domain
 from app.domain.staff import Role
 from app.web.panel import routes
-from tests.test_panel_auth import PASSWORD, SECRET_KEY, Panel, build_panel, csrf, login, make_staff
-from tests.test_panel_moderation import make_channel, pending_ad
+from tests.helpers.ads import connected_channel, pending_ad
+from tests.helpers.panel import PASSWORD, SECRET_KEY, Panel, csrf, login, make_staff
 
 LINK_RE = re.compile(r'readonly value="([^"]+)" id="login-link"')
 ROW_RE = re.compile(r'<tr class="audit-row">(.*?)</tr>', re.S)
@@ -26,13 +26,6 @@ BOT_TOKEN = "7777777777:AAFbotTokenNobodyMaySee_q1w2e3r4t5"
 S3_SECRET = "s3SecretKeyNobodyMaySee/9z8y7x6w5v"
 S3_ACCESS = "AKIAACCESSKEYNOBODYSEES"
 BUCKETS = iter(range(1, 10_000))
-
-
-@pytest.fixture
-async def panel(aiohttp_client, make_config, database_url: str) -> AsyncIterator[Panel]:
-    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
-    async for built in build_panel(aiohttp_client, config, database_url):
-        yield built
 
 
 @pytest.fixture
@@ -124,7 +117,7 @@ async def staff_count(db: asyncpg.Connection) -> int:
 async def test_an_invited_moderator_logs_in_once_by_link_and_sees_only_their_channel(
     panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff
 ) -> None:
-    mine, other = await make_channel(db, "Mine", -1001), await make_channel(db, "Other", -1002)
+    mine, other = await connected_channel(db, "Mine", -1001), await connected_channel(db, "Other", -1002)
     await pending_ad(db, mine, "Velosiped Stels")
     await pending_ad(db, other, "Secret sofa")
 
@@ -335,7 +328,7 @@ async def test_an_unknown_role_or_action_changes_nothing(
 async def test_saved_secrets_show_only_as_set_on_every_page_and_never_in_the_audit_log(
     panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff, s3_endpoint: str, bucket: str
 ) -> None:
-    channel = await make_channel(db, "Mine", -1001)
+    channel = await connected_channel(db, "Mine", -1001)
     settings = text_of((await get(panel.client, "/panel/settings"))[1])
     assert "Telegram bot not set" in settings and "Secret key not set" in settings
 
@@ -470,7 +463,7 @@ async def test_the_audit_log_filters_by_staff_action_and_dates(
     panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff
 ) -> None:
     chief = await make_staff(db, "chief", Role.ADMIN)
-    channel = await make_channel(db, "Mine", -1001)
+    channel = await connected_channel(db, "Mine", -1001)
     status, _page = await invite(panel.client, username="newmod", channel_id=[str(channel)])
     assert status == 200
     newmod = await staff_domain.find_staff(db, "newmod")
@@ -631,7 +624,7 @@ async def test_a_bad_invite_is_a_clear_400_and_creates_nothing(
 async def test_an_invite_to_a_channel_that_is_valid_and_one_that_is_not_creates_nothing(
     panel: Panel, db: asyncpg.Connection, boss: staff_domain.Staff
 ) -> None:
-    channel = await make_channel(db, "Mine", -1001)
+    channel = await connected_channel(db, "Mine", -1001)
     status, page = await invite(panel.client, username="newmod", channel_id=[str(channel), "424242"])
     assert status == 400 and "Choose channels from the list." in page
     assert await db.fetchval("SELECT count(*) FROM staff WHERE username = 'newmod'") == 0

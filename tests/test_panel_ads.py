@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
-import asyncpg
-import pytest
 from aiohttp.test_utils import TestClient
 
 from app.domain import channels
@@ -14,40 +11,11 @@ from app.domain import staff as staff_domain
 from app.domain.ads import Photo
 from app.domain.publishing import decide_ad, submit_ad
 from app.domain.staff import Role
-from app.domain.users import Languages
-from tests.test_ads import draft
-from tests.test_panel_auth import SECRET_KEY, Panel, build_panel, csrf, login, make_staff
-from tests.test_publishing import ADMIN_A, MSGS, SELLER, setup
-
-UZ = Languages(default="uz")  # every language offered, Uzbek by default
-
-
-@pytest.fixture
-async def panel(aiohttp_client, make_config, database_url: str) -> AsyncIterator[Panel]:
-    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
-    async for built in build_panel(aiohttp_client, config, database_url):
-        yield built
-
+from tests.helpers.ads import ADMIN_A, MSGS, SELLER, UZ, bulk_ads, draft, market_channel
+from tests.helpers.panel import csrf, login, make_staff
 
 ROW_RE = re.compile(r'data-ad="(\d+)"')
 NEXT_RE = re.compile(r'rel="next" href="([^"]+)"')
-
-
-async def bulk_ads(
-    db: asyncpg.Connection, channel_id: int, n: int, status: str = "pending", seller: int = SELLER
-) -> None:
-    """Many ads at once; a few share a submitted_at so the cursor must break ties by id."""
-    await db.execute(
-        "INSERT INTO ads (seller_id, channel_id, title, description, price, currency, district, "
-        "contact, status, text_key, submitted_at) "
-        "SELECT $1, $2, 'Bike ' || g, 'desc', 100, 'USD', 'Chilonzor', '+998901234567', $3, "
-        "'k' || g, timestamptz '2026-01-01' + (g / 3) * interval '1 hour' "
-        "FROM generate_series(1, $4) g",
-        seller,
-        channel_id,
-        status,
-        n,
-    )
 
 
 async def ids_on(client: TestClient, url: str) -> tuple[list[int], str | None]:
@@ -69,7 +37,7 @@ async def all_ids(client: TestClient, url: str | None) -> list[int]:
 
 
 async def test_keyset_pages_neither_repeat_nor_skip_and_filters_narrow(panel, db) -> None:
-    channel_id = await setup(db)
+    channel_id = await market_channel(db)
     other = await channels.create_channel(db, title="Cars", chat_ref="@bozor_cars")
     await bulk_ads(db, channel_id, 130)
     await bulk_ads(db, other["id"], 7, status="published")
@@ -115,7 +83,7 @@ async def test_bad_filters_answer_400_with_a_message(panel, db) -> None:
 
 
 async def test_a_moderator_sees_only_their_channels_ads(panel, db) -> None:
-    channel_id = await setup(db)
+    channel_id = await market_channel(db)
     other = await channels.create_channel(db, title="Cars", chat_ref="@bozor_cars")
     await bulk_ads(db, channel_id, 3)
     await bulk_ads(db, other["id"], 2)
@@ -133,7 +101,7 @@ async def test_a_moderator_sees_only_their_channels_ads(panel, db) -> None:
 
 
 async def test_the_ad_page_tells_its_story_and_settles_uncertain_deliveries(panel, db) -> None:
-    channel_id = await setup(db)
+    channel_id = await market_channel(db)
     admin = await make_staff(db, "boss", Role.ADMIN)
     ad = await submit_ad(db, draft(channel_id=channel_id, photos=[Photo("f1", "u1")]), SELLER, MSGS, UZ)
     await decide_ad(db, ad["id"], None, approve=True, reason=None, msgs=MSGS, languages=UZ, staff=admin)

@@ -7,87 +7,30 @@ import asyncio
 import io
 import re
 import subprocess
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from app import crypto
-from app.config import Config
 from app.db.embedded import bin_dir
-from app.db.pool import create_pool
 from app.domain import staff as staff_domain
 from app.domain.staff import Role
-from app.web import keys
 from app.web.admin_cli import add_parser, cli_create_admin, create_admin_command
-from app.web.app import create_web_app
 from app.web.auth import public, require
 from app.web.panel import routes
-
-PASSWORD = "correct horse battery"
-SECRET_KEY = "test-secret-key-for-the-panel-suite-0123456789"
-TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@dataclass
-class Panel:
-    client: TestClient
-    app: web.Application
-    config: Config
-
-
-async def build_panel(
-    aiohttp_client, config: Config, database_url: str, extra: Callable[[web.Application], None] | None = None
-) -> AsyncIterator[Panel]:
-    pool = await create_pool(database_url, min_size=1, max_size=4)
-    try:
-        app = create_web_app(config, services={keys.POOL: pool})  # the factory sets up the panel
-        if extra is not None:
-            extra(app)
-        client = await aiohttp_client(app)
-        try:
-            yield Panel(client, app, config)
-        finally:
-            await client.close()  # the app's cleanup (its LISTEN connection) before the pool
-    finally:
-        await pool.close()
-
-
-@pytest.fixture
-async def panel(aiohttp_client, make_config, database_url: str) -> AsyncIterator[Panel]:
-    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
-    async for built in build_panel(aiohttp_client, config, database_url):
-        yield built
-
-
-async def make_staff(db: asyncpg.Connection, username: str, role: Role) -> staff_domain.Staff:
-    return await staff_domain.create_staff(db, username, PASSWORD, role)
-
-
-async def csrf(client: TestClient, path: str = "/panel/login") -> str:
-    response = await client.get(path, allow_redirects=False)
-    assert response.status == 200, path
-    match = TOKEN_RE.search(await response.text())
-    assert match, f"no CSRF field on {path}"
-    return match.group(1)
-
-
-async def login(client: TestClient, username: str, password: str = PASSWORD, next_url: str = ""):
-    token = await csrf(client)
-    return await client.post(
-        "/panel/login",
-        allow_redirects=False,
-        data={"csrf_token": token, "username": username, "password": password, "next": next_url},
-    )
-
-
-async def actions(db: asyncpg.Connection) -> list[str]:
-    return [r["action"] for r in await db.fetch("SELECT action FROM audit_log ORDER BY id")]
-
+from tests.helpers.panel import (
+    PASSWORD,
+    SECRET_KEY,
+    TOKEN_RE,
+    Panel,
+    audit_actions,
+    build_panel,
+    csrf,
+    login,
+    make_staff,
+)
 
 # Login, cookie, logout -------------------------------------------------------------------
 
@@ -110,7 +53,7 @@ async def test_login_sets_an_httponly_samesite_cookie_and_greets_by_name_and_rol
     assert home.status == 200
     assert "Welcome, Boss &lt;b&gt; (Administrator)" in body  # escaped, never raw HTML
     assert home.headers["X-Frame-Options"] == "DENY"
-    assert "login" in await actions(db)
+    assert "login" in await audit_actions(db)
 
 
 async def test_the_cookie_is_secure_behind_an_https_public_url(
@@ -135,8 +78,8 @@ async def test_a_wrong_password_is_refused_and_the_sixth_try_is_throttled(
     assert response.status == 429
     assert "Too many failed attempts. Try again in 15 min." in await response.text()
     assert (await panel.client.get("/panel", allow_redirects=False)).status == 302
-    assert (await actions(db)).count("login.failed") == 5
-    assert "login.throttled" in await actions(db)
+    assert (await audit_actions(db)).count("login.failed") == 5
+    assert "login.throttled" in await audit_actions(db)
     # Cool-down over (the failures left the window): the right password works again.
     await db.execute("UPDATE login_failures SET at = at - interval '16 minutes'")
     assert (await login(panel.client, "mod", PASSWORD)).status == 303
@@ -192,7 +135,7 @@ async def test_logout_ends_the_session(panel: Panel, db: asyncpg.Connection) -> 
     assert response.status == 303 and response.headers["Location"] == "/panel/login"
     again = await panel.client.get("/panel", allow_redirects=False)
     assert again.status == 302 and again.headers["Location"].startswith("/panel/login")
-    assert (await actions(db))[-1] == "logout"
+    assert (await audit_actions(db))[-1] == "logout"
 
 
 async def test_a_cookie_copied_before_logout_no_longer_works_after_it(

@@ -11,10 +11,9 @@ import pytest
 from app.domain import channels
 from app.domain import staff as staff_domain
 from app.domain.staff import Role
-from tests.test_marketplace import fill_wizard, market  # noqa: F401  (the fixture, reused)
-from tests.test_sandbox_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, playwright_api
+from tests.helpers.market import fill_wizard
 
-playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM), reason=f"no {CHROMIUM}: apt-get install chromium"
@@ -25,7 +24,7 @@ XSS = "<script>alert(1)</script>"
 
 
 @pytest.fixture
-async def page(bozor, market) -> AsyncIterator[Any]:  # noqa: F811
+async def page(bozor, market) -> AsyncIterator[Any]:
     """A logged-in moderator's browser tab (admin staff: every channel)."""
     async with bozor.pool.acquire() as conn:
         await staff_domain.create_staff(conn, "chief", PASSWORD, Role.ADMIN)
@@ -45,7 +44,7 @@ async def page(bozor, market) -> AsyncIterator[Any]:  # noqa: F811
         await browser.close()
 
 
-async def test_decisions_in_the_panel_reach_the_channel_and_the_seller(bozor, market, sandbox, page) -> None:  # noqa: F811
+async def test_decisions_in_the_panel_reach_the_channel_and_the_seller(bozor, market, sandbox, page) -> None:
     await sandbox.limits(private_per_second=50, private_burst=50)
     seller, channel = market["seller"], market["channel"]
     async with bozor.pool.acquire() as conn:
@@ -82,7 +81,7 @@ async def test_decisions_in_the_panel_reach_the_channel_and_the_seller(bozor, ma
     assert page.dialogs == []
 
 
-async def test_the_queue_follows_the_bot_and_new_ads_without_a_reload(bozor, market, sandbox, page) -> None:  # noqa: F811
+async def test_the_queue_follows_the_bot_and_new_ads_without_a_reload(bozor, market, sandbox, page) -> None:
     await sandbox.limits(private_per_second=50, private_burst=50)
     seller, olga = market["seller"], market["olga"]
     await fill_wizard(seller, "Velosiped Stels")

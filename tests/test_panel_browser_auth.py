@@ -13,10 +13,10 @@ import pytest
 
 from app.domain import channels
 from app.domain.staff import Role
-from tests.test_panel_auth import PASSWORD, SECRET_KEY, Panel, build_panel, make_staff
-from tests.test_sandbox_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.ads import PANEL_SELLER, connected_channel, pending_ad
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, playwright_api
+from tests.helpers.panel import PASSWORD, SECRET_KEY, Panel, build_panel, make_staff
 
-playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM), reason=f"no {CHROMIUM}: apt-get install chromium"
@@ -204,10 +204,9 @@ async def test_five_wrong_passwords_lock_the_login_form_even_for_the_right_one(
 async def test_every_screen_fits_a_phone_and_the_menu_opens(site: Site, db: asyncpg.Connection) -> None:
     """At 375 px nothing makes the page scroll sideways (wide tables scroll in their own box),
     and the collapsed menu opens with its button."""
-    from tests.test_panel_moderation import SELLER, make_channel, pending_ad
 
     await make_staff(db, "boss", Role.ADMIN)
-    channel_id = await make_channel(db, TITLE, -1001234567890)
+    channel_id = await connected_channel(db, TITLE, -1001234567890)
     ad_id = await pending_ad(db, channel_id, "Velosiped" + "X" * 90)
     context = await site.browser.new_context(
         viewport={"width": PHONE, "height": 740}, locale="uz-UZ", is_mobile=True, has_touch=True
@@ -220,7 +219,7 @@ async def test_every_screen_fits_a_phone_and_the_menu_opens(site: Site, db: asyn
         "/panel/ads",
         f"/panel/ads/{ad_id}",
         "/panel/users",
-        f"/panel/users/{SELLER}",
+        f"/panel/users/{PANEL_SELLER}",
         "/panel/channels",
         f"/panel/channels/{channel_id}",
         "/panel/staff",

@@ -12,8 +12,8 @@ from app.bot.dispatcher import create_bot
 from app.db.queries import channels as channels_q
 from app.domain.staff import Role
 from app.web import keys
-from tests.conftest import TEST_TOKEN
-from tests.test_panel_auth import SECRET_KEY, Panel, build_panel, csrf, login, make_staff
+from tests.helpers.panel import SECRET_KEY, Panel, build_panel, csrf, login, make_staff
+from tests.helpers.servers import TEST_TOKEN
 
 FORM = {
     "title": "Bozor Test",

@@ -25,22 +25,15 @@ from app.domain.staff import Role
 from app.domain.users import Languages
 from app.i18n import Translator
 from app.web import panel_dashboard
-from tests.conftest import with_database
-from tests.test_ads import draft
-from tests.test_panel_auth import SECRET_KEY, Panel, build_panel, login, make_staff
+from tests.helpers.ads import draft
+from tests.helpers.panel import SECRET_KEY, Panel, build_panel, login, make_staff
+from tests.helpers.servers import with_database
 
 SELLER, ADMIN = 1001, 2001
 MSGS = BotAdMessages(Translator("en"), "bozor_test_bot")
 LANGS = Languages(default="en")
 DATA_RE = re.compile(r'<script type="application/json" id="dashboard-data">(.*?)</script>', re.S)
 COUNT_RE = re.compile(r'data-count="(\w+)" data-value="(\d+)"')
-
-
-@pytest.fixture
-async def panel(aiohttp_client, make_config, database_url: str) -> AsyncIterator[Panel]:
-    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
-    async for built in build_panel(aiohttp_client, config, database_url):
-        yield built
 
 
 async def make_channel(db: asyncpg.Connection, title: str, chat_id: int) -> int:

@@ -2,70 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import itertools
-from collections.abc import AsyncIterator
-from decimal import Decimal
-
 import asyncpg
-import pytest
 
-from app.bot.ad_messages import BotAdMessages
 from app.db.queries.ads import MODERATION_CHANNEL
 from app.domain import channels, moderation
 from app.domain import staff as staff_domain
-from app.domain.ads import Draft, Photo, Price
 from app.domain.staff import Role
-from app.i18n import Translator
-from app.web import keys
 from app.web.live import LIVE
-from tests.test_panel_auth import SECRET_KEY, Panel, build_panel, csrf, login, make_staff
-
-SELLER = 5001
-JSON = {"Accept": "application/json"}
-PHOTOS = itertools.count(1)
-
-
-@pytest.fixture
-async def panel(aiohttp_client, make_config, database_url: str) -> AsyncIterator[Panel]:
-    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
-
-    def with_messages(app) -> None:
-        app[keys.BOT_PARTS].ad_messages = BotAdMessages(Translator("en"), "bozor_test_bot")
-
-    async for built in build_panel(aiohttp_client, config, database_url, with_messages):
-        yield built
-
-
-async def make_channel(db: asyncpg.Connection, title: str, chat_id: int) -> int:
-    row = await channels.create_channel(db, title=title, chat_ref=f"{chat_id}")
-    await db.execute("UPDATE channels SET chat_id = $2 WHERE id = $1", row["id"], chat_id)
-    return row["id"]
-
-
-async def pending_ad(db: asyncpg.Connection, channel_id: int, title: str) -> int:
-    await db.execute(
-        "INSERT INTO users (id, first_name, username, language) "
-        "VALUES ($1, 'Ali', 'ali_seller', 'en') ON CONFLICT DO NOTHING",
-        SELLER,
-    )
-    draft = Draft(
-        channel_id=channel_id,
-        title=title,
-        description="Good condition",
-        price=Price(Decimal(1500000), "UZS", False),
-        district="Chilonzor",
-        contact="+998901234567",
-        photos=[Photo(f"file-{next(PHOTOS)}", f"unique-{next(PHOTOS)}")],
-    )
-    async with db.transaction():
-        return (await moderation.submit(db, draft, SELLER))["id"]
-
-
-async def post_json(panel: Panel, url: str, data: dict) -> tuple[int, dict]:
-    token = await csrf(panel.client, "/panel/moderation")
-    response = await panel.client.post(url, json=data, headers={**JSON, "X-CSRF-Token": token})
-    return response.status, await response.json()
+from tests.helpers.ads import PANEL_SELLER, connected_channel, pending_ad
+from tests.helpers.panel import Panel, csrf, login, make_staff, post_json
+from tests.helpers.polling import eventually
 
 
 async def captions(db: asyncpg.Connection, chat_id: int) -> list[str]:
@@ -74,7 +20,7 @@ async def captions(db: asyncpg.Connection, chat_id: int) -> list[str]:
 
 
 async def test_a_moderator_sees_only_the_ads_of_their_channels(panel: Panel, db: asyncpg.Connection) -> None:
-    mine, other = await make_channel(db, "Mine", -1001), await make_channel(db, "Other", -1002)
+    mine, other = await connected_channel(db, "Mine", -1001), await connected_channel(db, "Other", -1002)
     await pending_ad(db, mine, "Velosiped Stels")
     await pending_ad(db, other, "Secret sofa")
     moderator = await make_staff(db, "moder", Role.MODERATOR)
@@ -92,7 +38,7 @@ async def channels_give(db: asyncpg.Connection, staff_id: int, channel_id: int) 
 async def test_approve_by_json_then_a_late_decision_names_the_winner(
     panel: Panel, db: asyncpg.Connection
 ) -> None:
-    channel = await make_channel(db, "Mine", -1001)
+    channel = await connected_channel(db, "Mine", -1001)
     ad_id = await pending_ad(db, channel, "Velosiped Stels")
     await make_staff(db, "boss", Role.ADMIN)
     assert (await login(panel.client, "boss")).status == 303
@@ -106,7 +52,7 @@ async def test_approve_by_json_then_a_late_decision_names_the_winner(
 
 
 async def test_edited_text_is_what_the_channel_gets(panel: Panel, db: asyncpg.Connection) -> None:
-    channel = await make_channel(db, "Mine", -1001)
+    channel = await connected_channel(db, "Mine", -1001)
     ad_id = await pending_ad(db, channel, "Velosiped Stelz")
     await make_staff(db, "boss", Role.ADMIN)
     await login(panel.client, "boss")
@@ -129,7 +75,7 @@ async def test_edited_text_is_what_the_channel_gets(panel: Panel, db: asyncpg.Co
 async def test_a_rejection_needs_a_reason_and_a_canned_one_reaches_the_seller(
     panel: Panel, db: asyncpg.Connection
 ) -> None:
-    channel = await make_channel(db, "Mine", -1001)
+    channel = await connected_channel(db, "Mine", -1001)
     ad_id = await pending_ad(db, channel, "Velosiped Stels")
     reason = await channels.add_reason(
         db, channel, {"uz": "Rasm yomon", "ru": "Плохое фото", "en": "Bad photo"}
@@ -145,7 +91,7 @@ async def test_a_rejection_needs_a_reason_and_a_canned_one_reaches_the_seller(
     )
     assert response.status == 200 and f"Ad #{ad_id} rejected." in await response.text()
     assert await db.fetchval("SELECT reject_reason FROM ads WHERE id = $1", ad_id) == "Bad photo"
-    assert any("Bad photo" in c for c in await captions(db, SELLER))
+    assert any("Bad photo" in c for c in await captions(db, PANEL_SELLER))
 
 
 async def test_a_missing_ad_is_a_clear_404(panel: Panel, db: asyncpg.Connection) -> None:
@@ -158,7 +104,7 @@ async def test_a_missing_ad_is_a_clear_404(panel: Panel, db: asyncpg.Connection)
 async def test_the_live_feed_carries_only_the_moderators_channels(
     panel: Panel, db: asyncpg.Connection
 ) -> None:
-    mine, other = await make_channel(db, "Mine", -1001), await make_channel(db, "Other", -1002)
+    mine, other = await connected_channel(db, "Mine", -1001), await connected_channel(db, "Other", -1002)
     moderator = await make_staff(db, "moder", Role.MODERATOR)
     await channels_give(db, moderator.id, mine)
     await login(panel.client, "moder")
@@ -178,11 +124,10 @@ async def test_the_live_feed_carries_only_the_moderators_channels(
 
 
 async def wait_subscribed(panel: Panel) -> None:
-    for _ in range(200):
-        if panel.app[LIVE].subscribers(MODERATION_CHANNEL):
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the WebSocket never subscribed")
+    async def subscribed() -> bool:
+        return bool(panel.app[LIVE].subscribers(MODERATION_CHANNEL))
+
+    await eventually(subscribed, what="the WebSocket subscribed")
 
 
 async def staff_of(db: asyncpg.Connection, username: str) -> staff_domain.Staff | None:

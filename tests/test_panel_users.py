@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-
-import pytest
 
 from app.domain import users as users_domain
 from app.domain.staff import Role
-from tests.test_panel_ads import bulk_ads
-from tests.test_panel_auth import SECRET_KEY, Panel, build_panel, csrf, login, make_staff
-from tests.test_publishing import SELLER, setup
+from tests.helpers.ads import SELLER, bulk_ads, market_channel
+from tests.helpers.panel import Panel, csrf, login, make_staff
 
 USER_RE = re.compile(r'data-user="(\d+)"')
 NEXT_RE = re.compile(r'rel="next" href="([^"]+)"')
 REFUSAL = "Your access to this bot has been limited by the administrators."
-
-
-@pytest.fixture
-async def panel(aiohttp_client, make_config, database_url: str) -> AsyncIterator[Panel]:
-    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
-    async for built in build_panel(aiohttp_client, config, database_url):
-        yield built
 
 
 async def found(panel: Panel, query: str) -> list[int]:
@@ -89,7 +78,7 @@ async def test_one_or_two_letters_find_names_that_start_with_them(panel, db) -> 
 
 
 async def test_a_users_page_shows_ads_messages_and_block_state_and_blocks(panel, db) -> None:
-    channel_id = await setup(db)
+    channel_id = await market_channel(db)
     await bulk_ads(db, channel_id, 25)
     await db.execute(
         "INSERT INTO update_journal (bot_id, update_id, kind, user_id, chat_id, payload) "

@@ -5,30 +5,10 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from app.bot.ad_messages import BotAdMessages
-from app.domain import channels
 from app.domain.ads import AdError, Photo
 from app.domain.publishing import decide_ad, seller_marks_sold, seller_withdraws, submit_ad
 from app.domain.users import Languages
-from app.i18n import Translator
-from tests.test_ads import draft
-
-UZ = Languages(default="uz")  # every language offered, Uzbek by default
-SELLER, ADMIN_A, ADMIN_B = 1001, 2001, 2002
-MSGS = BotAdMessages(Translator("uz"), "bozor_test_bot")
-
-
-async def setup(db: asyncpg.Connection, chat_id: int | None = -1001234567890) -> int:
-    channel = await channels.create_channel(db, title="Bozor", chat_ref="@bozor_pub")
-    if chat_id:
-        await db.execute("UPDATE channels SET chat_id = $2 WHERE id = $1", channel["id"], chat_id)
-    await db.executemany(
-        "INSERT INTO users (id, first_name, username, language) VALUES ($1, $2, $3, $4)",
-        [(SELLER, "Ali", "ali", "uz"), (ADMIN_A, "Olga", "olga", "ru"), (ADMIN_B, "Bek", None, None)],
-    )
-    await channels.add_admin(db, channel["id"], ADMIN_A)
-    await channels.add_admin(db, channel["id"], ADMIN_B)
-    return channel["id"]
+from tests.helpers.ads import ADMIN_A, ADMIN_B, MSGS, SELLER, UZ, draft, market_channel
 
 
 async def rows(db: asyncpg.Connection) -> list[tuple]:
@@ -38,7 +18,7 @@ async def rows(db: asyncpg.Connection) -> list[tuple]:
 
 
 async def test_submitting_queues_photos_and_buttons_to_every_admin(db: asyncpg.Connection) -> None:
-    channel_id = await setup(db)
+    channel_id = await market_channel(db)
     photos = [Photo("f1", "u1"), Photo("f2", "u2")]
     async with db.transaction():
         ad = await submit_ad(db, draft(channel_id=channel_id, photos=photos), SELLER, MSGS, UZ)
@@ -59,7 +39,7 @@ async def test_submitting_queues_photos_and_buttons_to_every_admin(db: asyncpg.C
 async def test_an_admin_whose_language_was_disabled_is_written_to_in_the_default(
     db: asyncpg.Connection,
 ) -> None:
-    channel_id = await setup(db)
+    channel_id = await market_channel(db)
     no_russian = Languages(enabled=("uz", "en"), default="en")
     ad = await submit_ad(db, draft(channel_id=channel_id), SELLER, MSGS, no_russian)
     notes = {
@@ -71,7 +51,7 @@ async def test_an_admin_whose_language_was_disabled_is_written_to_in_the_default
 
 
 async def test_a_rolled_back_submission_queues_nothing(db: asyncpg.Connection) -> None:
-    channel_id = await setup(db)
+    channel_id = await market_channel(db)
     with pytest.raises(RuntimeError):
         async with db.transaction():
             await submit_ad(db, draft(channel_id=channel_id), SELLER, MSGS, UZ)
@@ -80,7 +60,7 @@ async def test_a_rolled_back_submission_queues_nothing(db: asyncpg.Connection) -
 
 
 async def test_approval_publishes_tells_the_seller_and_updates_every_note(db: asyncpg.Connection) -> None:
-    channel_id = await setup(db)
+    channel_id = await market_channel(db)
     ad = await submit_ad(db, draft(channel_id=channel_id, photos=[Photo("f1", "u1")]), SELLER, MSGS, UZ)
     await db.execute("DELETE FROM outbox")
     decision = await decide_ad(db, ad["id"], ADMIN_A, approve=True, reason=None, msgs=MSGS, languages=UZ)
@@ -103,7 +83,7 @@ async def test_approval_publishes_tells_the_seller_and_updates_every_note(db: as
 
 
 async def test_sold_edits_the_post_and_withdrawn_deletes_it(db: asyncpg.Connection) -> None:
-    channel_id = await setup(db)
+    channel_id = await market_channel(db)
     sold = await submit_ad(db, draft(channel_id=channel_id), SELLER, MSGS, UZ)
     await decide_ad(db, sold["id"], ADMIN_A, approve=True, reason=None, msgs=MSGS, languages=UZ)
     assert await seller_marks_sold(db, sold["id"], SELLER, MSGS)
@@ -120,7 +100,7 @@ async def test_sold_edits_the_post_and_withdrawn_deletes_it(db: asyncpg.Connecti
 
 
 async def test_approval_waits_for_a_connected_channel(db: asyncpg.Connection) -> None:
-    channel_id = await setup(db, chat_id=None)
+    channel_id = await market_channel(db, chat_id=None)
     ad = await submit_ad(db, draft(channel_id=channel_id), SELLER, MSGS, UZ)
     with pytest.raises(AdError, match="not connected"):
         async with db.transaction():

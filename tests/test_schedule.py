@@ -9,37 +9,14 @@ from itertools import pairwise
 
 import asyncpg
 
-from app.domain import channels
 from app.domain.schedule import in_quiet_hours, repost_due, weighted_pick
+from tests.helpers.ads import add_ads, named_channel
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # 14:00 in Tashkent
 
 
-async def make_channel(db: asyncpg.Connection, username: str, **settings) -> int:
-    channel = await channels.create_channel(db, title=username, chat_ref=f"@{username}")
-    if settings:
-        await channels.update_settings(db, channel["id"], **settings)
-    return channel["id"]
-
-
-async def add_ads(
-    db: asyncpg.Connection, channel_id: int, count: int, status: str = "published"
-) -> list[int]:
-    await db.execute("INSERT INTO users (id, first_name) VALUES (1, 'S') ON CONFLICT DO NOTHING")
-    rows = await db.fetch(
-        """INSERT INTO ads (seller_id, channel_id, title, description, negotiable, district,
-                            contact, status, text_key)
-           SELECT 1, $1, 'Ad ' || n, 'Text', true, 'Chilonzor', '+998901234567', $3, 'k' || n
-           FROM generate_series(1, $2) AS n RETURNING id""",
-        channel_id,
-        count,
-        status,
-    )
-    return [r["id"] for r in rows]
-
-
 async def test_a_thousand_slots_show_every_ad_fairly_and_never_back_to_back(db: asyncpg.Connection) -> None:
-    channel_id = await make_channel(db, "bozor_fair")
+    channel_id = await named_channel(db, "bozor_fair")
     live = await add_ads(db, channel_id, 40)
     sold = await add_ads(db, channel_id, 5, status="sold")
     rng, shown, now = random.Random(7), [], START
@@ -55,7 +32,7 @@ async def test_a_thousand_slots_show_every_ad_fairly_and_never_back_to_back(db: 
 
 
 async def test_a_slot_is_filled_once_even_when_ticked_twice(db: asyncpg.Connection) -> None:
-    channel_id = await make_channel(db, "bozor_once")
+    channel_id = await named_channel(db, "bozor_once")
     await add_ads(db, channel_id, 3)
     rng = random.Random(1)
     assert len(await repost_due(db, START, rng)) == 1
@@ -64,7 +41,7 @@ async def test_a_slot_is_filled_once_even_when_ticked_twice(db: asyncpg.Connecti
 
 
 async def test_quiet_hours_skip_to_their_end(db: asyncpg.Connection) -> None:
-    channel_id = await make_channel(db, "bozor_night", quiet_hours="23:00-07:00")
+    channel_id = await named_channel(db, "bozor_night", quiet_hours="23:00-07:00")
     await add_ads(db, channel_id, 3)
     night = datetime(2026, 11, 2, 20, 0, tzinfo=UTC)  # 01:00 in Tashkent
     assert await repost_due(db, night, random.Random(1)) == []

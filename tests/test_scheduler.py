@@ -13,16 +13,17 @@ async def test_a_locked_job_runs_once_when_two_processes_tick_together(database_
     # Two pools stand for two Bozor processes on one database.
     first, second = await create_pool(database_url), await create_pool(database_url)
     runs: list[str] = []
-    release = asyncio.Event()
+    holding, release = asyncio.Event(), asyncio.Event()
 
     async def job(ctx: JobContext) -> None:
         runs.append("ran")
+        holding.set()  # inside the lock: the other process's tick must find it taken
         await release.wait()
 
     one, two = JobContext(first), JobContext(second)
     try:
         a = asyncio.create_task(locked(one, "demo", job)())
-        await asyncio.sleep(0.1)  # the first process holds the lock now
+        await asyncio.wait_for(holding.wait(), 10)
         skipped = await locked(two, "demo", job)()
         release.set()
         assert await a is True and skipped is False

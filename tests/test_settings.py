@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import re
 import uuid
 from collections.abc import AsyncIterator
 
@@ -19,14 +17,15 @@ from app.domain import channels
 from app.domain import settings as settings_domain
 from app.domain import staff as staff_domain
 from app.domain.staff import Role
+from app.domain.users import Languages
 from app.main import Bozor, free_port
 from app.web import keys
-from tests.test_marketplace import buttons, fill_wizard
-from tests.test_panel_auth import PASSWORD, SECRET_KEY, build_panel, csrf, login
+from tests.helpers.market import buttons, fill_wizard
+from tests.helpers.panel import PASSWORD, SECRET_KEY, TOKEN_RE, build_panel, csrf, login
+from tests.helpers.polling import eventually
 
 ACCESS_KEY = "testing"
 SECRET = "testing"
-TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @contextlib.asynccontextmanager
@@ -182,13 +181,6 @@ async def test_a_saved_s3_that_is_down_at_start_leaves_media_on_disk_and_says_wh
         await bozor.stop()
 
 
-@pytest.fixture
-async def panel(aiohttp_client, make_config, database_url: str):
-    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
-    async for built in build_panel(aiohttp_client, config, database_url):
-        yield built
-
-
 async def _post_s3(client, fields: dict[str, str]):
     token = await csrf(client, "/panel/settings")
     return await client.post("/panel/settings", allow_redirects=False, data={"csrf_token": token, **fields})
@@ -313,8 +305,8 @@ async def test_languages_saved_in_one_process_apply_in_another(
                 ],
             )
             assert saved.status == 303
-            for _ in range(100):
-                if other.enabled != ("uz", "ru", "en"):
-                    break
-                await asyncio.sleep(0.05)
-            assert (other.enabled, other.default) == (("ru", "en"), "ru")
+
+            async def followed(other: Languages = other) -> bool:
+                return (other.enabled, other.default) == (("ru", "en"), "ru")
+
+            await eventually(followed, what="the other process to follow the saved languages")

@@ -7,7 +7,7 @@ import asyncpg
 
 from app.config import Config
 from app.main import Bozor, webhook_secret
-from tests.conftest import TEST_TOKEN, with_database
+from tests.helpers.servers import TEST_TOKEN, with_database
 
 
 async def get(url: str, **headers: str) -> tuple[int, str, str]:
