@@ -17,13 +17,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from app import crypto
+from app.cli.admin import add_parsers, cli_create_admin, create_admin_command
 from app.config import Config
 from app.db.embedded import bin_dir
 from app.db.pool import create_pool
 from app.domain import staff as staff_domain
 from app.domain.staff import Role
 from app.web import keys
-from app.web.admin_cli import add_parser, cli_create_admin, create_admin_command
 from app.web.app import create_web_app
 from app.web.auth import public, require
 from app.web.panel import routes
@@ -435,7 +435,7 @@ async def test_an_expired_one_time_link_fails(panel: Panel, db: asyncpg.Connecti
 
 def create_admin_args(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    add_parser(parser.add_subparsers(dest="command"))
+    add_parsers(parser.add_subparsers(dest="command"))
     return parser.parse_args(["create-admin", *argv])
 
 
