@@ -25,8 +25,8 @@ from app.domain import staff as staff_domain
 from app.domain.staff import Role
 from app.web import keys
 from app.web.app import create_web_app
-from app.web.auth import public, require
 from app.web.panel import routes
+from app.web.panel.auth.access import public, require
 
 PASSWORD = "correct horse battery"
 SECRET_KEY = "test-secret-key-for-the-panel-suite-0123456789"
@@ -363,12 +363,12 @@ async def test_a_missing_page_is_a_panel_page_with_the_menu_and_the_security_hea
 
 
 def test_the_registry_refuses_a_view_that_does_not_declare_its_access() -> None:
-    from app.web.auth import PanelRegistry
+    from app.web.panel.auth.routes import PanelRoutes
 
     async def view(request: web.Request) -> web.Response:
         return web.Response()
 
-    registry = PanelRegistry()
+    registry = PanelRoutes()
     with pytest.raises(TypeError):
         registry.get("/panel/x", name="x")(view)
     registry.get("/panel/y", name="y")(require(Role.OPERATOR)(view))

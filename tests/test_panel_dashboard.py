@@ -24,7 +24,7 @@ from app.domain.publishing import decide_ad, seller_marks_sold, submit_ad
 from app.domain.staff import Role
 from app.domain.users import Languages
 from app.i18n import Translator
-from app.web import panel_dashboard
+from app.web.panel.screens import dashboard as panel_dashboard
 from tests.conftest import with_database
 from tests.test_ads import draft
 from tests.test_panel_auth import SECRET_KEY, Panel, build_panel, login, make_staff

@@ -11,8 +11,13 @@ from app.db.queries import panel_admin as q
 from app.domain.staff import Role
 from app.i18n import N_
 from app.web import keys
-from app.web.auth import REGISTRY, gettext, render, require
 from app.web.forms import whole_number
+from app.web.panel.auth.access import require
+from app.web.panel.auth.language import gettext
+from app.web.panel.auth.pages import render
+from app.web.panel.auth.routes import PanelRoutes
+
+ROUTES = PanelRoutes()
 
 PAGE = 50
 MAX_TEXT = 100
@@ -51,7 +56,7 @@ def _text(value: str) -> str | None:
     return value or None
 
 
-@REGISTRY.get("/panel/audit", name="panel.audit")
+@ROUTES.get("/panel/audit", name="panel.audit")
 @require(Role.ADMIN)
 async def audit_page(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
