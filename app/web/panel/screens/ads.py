@@ -18,7 +18,7 @@ from app.domain.publishing import REF
 from app.domain.staff import Role
 from app.i18n import N_
 from app.web import keys
-from app.web.forms import path_id, whole_number
+from app.web.forms import BadFilter, path_id, whole_number
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext, language
 from app.web.panel.auth.pages import render
@@ -38,10 +38,6 @@ DELIVERY_STATUS = {
     "uncertain": N_("uncertain"),
     "blocked": N_("blocked by the user"),
 }
-
-
-class BadFilter(ValueError):
-    """A filter value the list cannot use; its text is shown to the person."""
 
 
 def _number(value: str, message: str) -> int:

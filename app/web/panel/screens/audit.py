@@ -11,7 +11,7 @@ from app.db.queries import panel_admin as q
 from app.domain.staff import Role
 from app.i18n import N_
 from app.web import keys
-from app.web.forms import whole_number
+from app.web.forms import BadFilter, whole_number
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext
 from app.web.panel.auth.pages import render
@@ -23,10 +23,6 @@ PAGE = 50
 MAX_TEXT = 100
 BAD_NUMBERS = N_("Filters: staff and page are numbers, dates look like 2026-01-31.")
 BAD_TEXT = N_("Filters: action and target are plain text of at most 100 characters.")
-
-
-class BadFilter(ValueError):
-    """A filter value the page cannot use; the message (an msgid) says which rule it broke."""
 
 
 def _number(value: str) -> int | None:
