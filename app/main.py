@@ -385,6 +385,7 @@ async def open_database(config: Config) -> AsyncIterator[asyncpg.Pool]:
     bozor = Bozor(config)
     try:
         await bozor._start_database(attach=True)
+        assert bozor.pool is not None  # _start_database made it or raised
         yield bozor.pool
     finally:
         await bozor.stop()
