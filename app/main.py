@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import dataclasses
@@ -12,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -369,7 +369,7 @@ async def serve(config: Config) -> None:
 
 
 async def run_migrations(config: Config) -> list[str]:
-    """`run.py migrate`: apply pending migrations and exit."""
+    """`run.py migrate`: apply pending migrations and exit; returns the names applied."""
     bozor = Bozor(config)
     try:
         await bozor._start_database(attach=True)
@@ -378,14 +378,14 @@ async def run_migrations(config: Config) -> list[str]:
     return bozor.applied_migrations
 
 
-async def run_data_command(config: Config, args: argparse.Namespace) -> str:
-    """`run.py channel …` / `run.py demo`: change data in one transaction and exit."""
-    from app.cli import run_command
-
+@contextlib.asynccontextmanager
+async def open_database(config: Config) -> AsyncIterator[asyncpg.Pool]:
+    """The database for a one-off command (app/cli), migrations applied: the embedded PostgreSQL
+    is started, or attached to while a running Bozor holds it, and stopped (detached) after."""
     bozor = Bozor(config)
     try:
         await bozor._start_database(attach=True)
-        async with bozor.pool.acquire() as conn, conn.transaction():
-            return await run_command(conn, args)
+        assert bozor.pool is not None  # _start_database made it or raised
+        yield bozor.pool
     finally:
         await bozor.stop()

@@ -35,8 +35,9 @@ from app.domain import channels  # noqa: E402
 from app.domain import staff as staff_domain  # noqa: E402
 from app.domain.staff import Role  # noqa: E402
 from app.main import free_port  # noqa: E402
-from app.web import keys, panel_dashboard  # noqa: E402
+from app.web import keys  # noqa: E402
 from app.web.app import create_web_app  # noqa: E402
+from app.web.panel.screens import dashboard as panel_dashboard  # noqa: E402
 
 PASSWORD = "bench password long enough"
 TARGET_MS = 100.0

@@ -14,12 +14,12 @@ import pytest
 from aiohttp import web
 
 from app import crypto
+from app.cli.admin import add_parsers, cli_create_admin, create_admin_command
 from app.db.embedded import bin_dir
 from app.domain import staff as staff_domain
 from app.domain.staff import Role
-from app.web.admin_cli import add_parser, cli_create_admin, create_admin_command
-from app.web.auth import public, require
 from app.web.panel import routes
+from app.web.panel.auth.access import public, require
 from tests.helpers.panel import (
     PASSWORD,
     SECRET_KEY,
@@ -306,12 +306,12 @@ async def test_a_missing_page_is_a_panel_page_with_the_menu_and_the_security_hea
 
 
 def test_the_registry_refuses_a_view_that_does_not_declare_its_access() -> None:
-    from app.web.auth import PanelRegistry
+    from app.web.panel.auth.routes import PanelRoutes
 
     async def view(request: web.Request) -> web.Response:
         return web.Response()
 
-    registry = PanelRegistry()
+    registry = PanelRoutes()
     with pytest.raises(TypeError):
         registry.get("/panel/x", name="x")(view)
     registry.get("/panel/y", name="y")(require(Role.OPERATOR)(view))
@@ -378,7 +378,7 @@ async def test_an_expired_one_time_link_fails(panel: Panel, db: asyncpg.Connecti
 
 def create_admin_args(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    add_parser(parser.add_subparsers(dest="command"))
+    add_parsers(parser.add_subparsers(dest="command"))
     return parser.parse_args(["create-admin", *argv])
 
 

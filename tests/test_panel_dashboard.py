@@ -24,7 +24,7 @@ from app.domain.publishing import decide_ad, seller_marks_sold, submit_ad
 from app.domain.staff import Role
 from app.domain.users import Languages
 from app.i18n import Translator
-from app.web import panel_dashboard
+from app.web.panel.screens import dashboard as panel_dashboard
 from tests.helpers.ads import draft
 from tests.helpers.panel import SECRET_KEY, Panel, build_panel, login, make_staff
 from tests.helpers.servers import with_database

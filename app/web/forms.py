@@ -1,8 +1,13 @@
-"""Numbers the panel reads from paths, queries and forms: ASCII digits that fit the database."""
+"""Input the panel reads from paths, queries and forms: numbers that fit the database, bad filters."""
 
 from __future__ import annotations
 
 from aiohttp import web
+
+
+class BadFilter(ValueError):
+    """A filter value a list cannot use; its message (translated text or an msgid, as the screen
+    decides) says which rule it broke and is shown to the person."""
 
 
 def whole_number(value: str, digits: int = 15) -> int | None:

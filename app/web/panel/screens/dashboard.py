@@ -15,7 +15,13 @@ from app.domain import staff as staff_domain
 from app.domain.staff import Role
 from app.i18n import N_
 from app.web import keys
-from app.web.auth import REGISTRY, STAFF, gettext, language, render, require
+from app.web.panel.auth.access import require
+from app.web.panel.auth.language import gettext, language
+from app.web.panel.auth.pages import render
+from app.web.panel.auth.routes import PanelRoutes
+from app.web.panel.auth.sessions import STAFF
+
+ROUTES = PanelRoutes()
 
 WINDOW_DAYS = 30
 STATUSES = {
@@ -93,7 +99,7 @@ async def cached_series(app: web.Application, channels: list[int] | None, run, s
     return series
 
 
-@REGISTRY.get("/panel", name="panel.home")
+@ROUTES.get("/panel", name="panel.home")
 @require()
 async def home(request: web.Request) -> web.StreamResponse:
     staff = request[STAFF]

@@ -11,17 +11,18 @@ from app.db.queries import panel_admin as q
 from app.domain.staff import Role
 from app.i18n import N_
 from app.web import keys
-from app.web.auth import REGISTRY, gettext, render, require
-from app.web.forms import whole_number
+from app.web.forms import BadFilter, whole_number
+from app.web.panel.auth.access import require
+from app.web.panel.auth.language import gettext
+from app.web.panel.auth.pages import render
+from app.web.panel.auth.routes import PanelRoutes
+
+ROUTES = PanelRoutes()
 
 PAGE = 50
 MAX_TEXT = 100
 BAD_NUMBERS = N_("Filters: staff and page are numbers, dates look like 2026-01-31.")
 BAD_TEXT = N_("Filters: action and target are plain text of at most 100 characters.")
-
-
-class BadFilter(ValueError):
-    """A filter value the page cannot use; the message (an msgid) says which rule it broke."""
 
 
 def _number(value: str) -> int | None:
@@ -51,7 +52,7 @@ def _text(value: str) -> str | None:
     return value or None
 
 
-@REGISTRY.get("/panel/audit", name="panel.audit")
+@ROUTES.get("/panel/audit", name="panel.audit")
 @require(Role.ADMIN)
 async def audit_page(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)

@@ -18,10 +18,17 @@ from app.domain.staff import Role, Staff
 from app.i18n import N_
 from app.storage import InvalidKey, NotFound, S3Storage
 from app.web import keys
-from app.web.auth import REGISTRY, STAFF, csrf_token, gettext, language, render, require
 from app.web.errors import wants_json
 from app.web.forms import path_id, whole_number
 from app.web.live import Event, serve_events
+from app.web.panel.auth.access import require
+from app.web.panel.auth.csrf import csrf_token
+from app.web.panel.auth.language import gettext, language
+from app.web.panel.auth.pages import render
+from app.web.panel.auth.routes import PanelRoutes
+from app.web.panel.auth.sessions import STAFF
+
+ROUTES = PanelRoutes()
 
 STATUS_NAMES = {
     "pending": N_("pending"),
@@ -64,7 +71,7 @@ async def _cards(conn: asyncpg.Connection, rows: list[asyncpg.Record], lang: str
     return [_card(row, reasons[row["channel_id"]], lang, _) for row in rows]
 
 
-@REGISTRY.get("/panel/moderation", name="panel.moderation")
+@ROUTES.get("/panel/moderation", name="panel.moderation")
 @require(Role.MODERATOR)
 async def queue_page(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
@@ -85,7 +92,7 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-@REGISTRY.get(
+@ROUTES.get(
     "/panel/moderation/{ad_id}/photo/{position}",
     name="panel.moderation_photo",
     example="/panel/moderation/0/photo/0",
@@ -212,7 +219,7 @@ async def _decide(request: web.Request, approve: bool) -> web.StreamResponse:
     return _answer(request, True, text, decided=decided_text(_, approve, who))
 
 
-@REGISTRY.post(
+@ROUTES.post(
     "/panel/moderation/{ad_id}/approve",
     name="panel.moderation_approve",
     example="/panel/moderation/0/approve",
@@ -223,7 +230,7 @@ async def approve(request: web.Request) -> web.StreamResponse:
     return await _decide(request, True)
 
 
-@REGISTRY.post(
+@ROUTES.post(
     "/panel/moderation/{ad_id}/reject",
     name="panel.moderation_reject",
     example="/panel/moderation/0/reject",
@@ -234,7 +241,7 @@ async def reject(request: web.Request) -> web.StreamResponse:
     return await _decide(request, False)
 
 
-@REGISTRY.post(
+@ROUTES.post(
     "/panel/moderation/{ad_id}/edit",
     name="panel.moderation_edit",
     example="/panel/moderation/0/edit",
@@ -259,7 +266,7 @@ async def edit(request: web.Request) -> web.StreamResponse:
     return _answer(request, True, _("The text of ad #{id} is saved.").format(id=ad_id))
 
 
-@REGISTRY.get("/panel/moderation/ws", name="panel.moderation_ws", ok_status=400)
+@ROUTES.get("/panel/moderation/ws", name="panel.moderation_ws", ok_status=400)
 @require(Role.MODERATOR)
 async def live(request: web.Request) -> web.StreamResponse:
     """Queue changes as they happen, for this staff member's channels only."""

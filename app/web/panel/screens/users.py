@@ -8,16 +8,22 @@ from app.db.queries import panel_users as q
 from app.domain import users as users_domain
 from app.domain.staff import Role
 from app.web import keys
-from app.web.auth import REGISTRY, STAFF, gettext, render, require
 from app.web.forms import path_id, whole_number
-from app.web.panel_moderation import STATUS_NAMES
+from app.web.panel.auth.access import require
+from app.web.panel.auth.language import gettext
+from app.web.panel.auth.pages import render
+from app.web.panel.auth.routes import PanelRoutes
+from app.web.panel.auth.sessions import STAFF
+from app.web.panel.screens.moderation import STATUS_NAMES
+
+ROUTES = PanelRoutes()
 
 
 def _user_id(request: web.Request) -> int:
     return path_id(request, "user_id", gettext(request)("This user does not exist."))
 
 
-@REGISTRY.get("/panel/users", name="panel.users")
+@ROUTES.get("/panel/users", name="panel.users")
 @require(Role.MODERATOR, Role.OPERATOR)
 async def users_page(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
@@ -46,7 +52,7 @@ async def users_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-@REGISTRY.get("/panel/users/{user_id}", name="panel.user", example="/panel/users/0", ok_status=404)
+@ROUTES.get("/panel/users/{user_id}", name="panel.user", example="/panel/users/0", ok_status=404)
 @require(Role.MODERATOR, Role.OPERATOR)
 async def user_page(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
@@ -89,7 +95,7 @@ async def _set_block(request: web.Request, block: bool) -> web.StreamResponse:
     )
 
 
-@REGISTRY.post(
+@ROUTES.post(
     "/panel/users/{user_id}/block", name="panel.user_block", example="/panel/users/0/block", ok_status=404
 )
 @require(Role.MODERATOR, Role.OPERATOR)
@@ -97,7 +103,7 @@ async def block(request: web.Request) -> web.StreamResponse:
     return await _set_block(request, True)
 
 
-@REGISTRY.post(
+@ROUTES.post(
     "/panel/users/{user_id}/unblock",
     name="panel.user_unblock",
     example="/panel/users/0/unblock",

@@ -20,8 +20,14 @@ from app.domain.channels import LANGUAGES, ChannelError
 from app.domain.staff import Role
 from app.i18n import N_
 from app.web import keys
-from app.web.auth import REGISTRY, STAFF, gettext, render, require
 from app.web.forms import path_id
+from app.web.panel.auth.access import require
+from app.web.panel.auth.language import gettext
+from app.web.panel.auth.pages import render
+from app.web.panel.auth.routes import PanelRoutes
+from app.web.panel.auth.sessions import STAFF
+
+ROUTES = PanelRoutes()
 
 RIGHTS = (
     ("can_post_messages", N_("post messages")),
@@ -159,7 +165,7 @@ async def _form(request: web.Request) -> dict[str, str]:
 # List, create, edit ------------------------------------------------------------------------
 
 
-@REGISTRY.get("/panel/channels", name="panel.channels")
+@ROUTES.get("/panel/channels", name="panel.channels")
 @require(Role.ADMIN)
 async def channels_page(request: web.Request) -> web.StreamResponse:
     async with request.app[keys.POOL].acquire() as conn:
@@ -167,7 +173,7 @@ async def channels_page(request: web.Request) -> web.StreamResponse:
     return await render(request, "panel/channels.html", {"channels": rows})
 
 
-@REGISTRY.get("/panel/channels/new", name="panel.channel_new")
+@ROUTES.get("/panel/channels/new", name="panel.channel_new")
 @require(Role.ADMIN)
 async def channel_new(request: web.Request) -> web.StreamResponse:
     return await render(request, "panel/channel.html", _page(None, dict(DEFAULTS)))
@@ -190,7 +196,7 @@ def _page(
     }
 
 
-@REGISTRY.post("/panel/channels/new", name="panel.channel_create", ok_status=400)
+@ROUTES.post("/panel/channels/new", name="panel.channel_create", ok_status=400)
 @require(Role.ADMIN)
 async def channel_create(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
@@ -258,13 +264,13 @@ def _channel_id(request: web.Request) -> int:
     return _match_int(request, "id")
 
 
-@REGISTRY.get("/panel/channels/{id}", name="panel.channel", example="/panel/channels/1", ok_status=404)
+@ROUTES.get("/panel/channels/{id}", name="panel.channel", example="/panel/channels/1", ok_status=404)
 @require(Role.ADMIN)
 async def channel_page(request: web.Request) -> web.StreamResponse:
     return await _channel_page(request, _channel_id(request))
 
 
-@REGISTRY.post("/panel/channels/{id}", name="panel.channel_save", example="/panel/channels/1", ok_status=404)
+@ROUTES.post("/panel/channels/{id}", name="panel.channel_save", example="/panel/channels/1", ok_status=404)
 @require(Role.ADMIN)
 async def channel_save(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
@@ -319,7 +325,7 @@ def _names(form: dict[str, str], prefix: str) -> dict[str, str]:
     return {lang: form.get(f"{prefix}{lang}", "").strip() for lang in LANGUAGES}
 
 
-@REGISTRY.post(
+@ROUTES.post(
     "/panel/channels/{id}/categories",
     name="panel.category_add",
     example="/panel/channels/1/categories",
@@ -349,7 +355,7 @@ async def category_add(request: web.Request) -> web.StreamResponse:
     raise _back(channel_id)
 
 
-@REGISTRY.post(
+@ROUTES.post(
     "/panel/channels/{id}/categories/{cid}",
     name="panel.category_edit",
     example="/panel/channels/1/categories/1",
@@ -397,7 +403,7 @@ async def category_edit(request: web.Request) -> web.StreamResponse:
     raise _back(channel_id)
 
 
-@REGISTRY.post(
+@ROUTES.post(
     "/panel/channels/{id}/words", name="panel.channel_words", example="/panel/channels/1/words", ok_status=404
 )
 @require(Role.ADMIN)
@@ -416,7 +422,7 @@ async def words_save(request: web.Request) -> web.StreamResponse:
     raise _back(channel_id)
 
 
-@REGISTRY.post(
+@ROUTES.post(
     "/panel/channels/{id}/reasons",
     name="panel.reason_add",
     example="/panel/channels/1/reasons",
@@ -437,7 +443,7 @@ async def reason_add(request: web.Request) -> web.StreamResponse:
     raise _back(channel_id)
 
 
-@REGISTRY.post(
+@ROUTES.post(
     "/panel/channels/{id}/reasons/{rid}/delete",
     name="panel.reason_delete",
     example="/panel/channels/1/reasons/1/delete",
@@ -457,7 +463,7 @@ async def reason_delete(request: web.Request) -> web.StreamResponse:
     raise _back(channel_id)
 
 
-@REGISTRY.post(
+@ROUTES.post(
     "/panel/channels/{id}/moderators",
     name="panel.channel_moderators",
     example="/panel/channels/1/moderators",

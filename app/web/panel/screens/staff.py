@@ -10,8 +10,14 @@ from app.db.queries import staff as staff_q
 from app.domain import staff as staff_domain
 from app.domain.staff import ROLES, Role, StaffError
 from app.web import keys
-from app.web.auth import REGISTRY, ROLE_NAMES, STAFF, gettext, render, require
 from app.web.forms import path_id, whole_number
+from app.web.panel.auth.access import require
+from app.web.panel.auth.language import gettext
+from app.web.panel.auth.pages import ROLE_NAMES, render
+from app.web.panel.auth.routes import PanelRoutes
+from app.web.panel.auth.sessions import STAFF
+
+ROUTES = PanelRoutes()
 
 
 async def _page(
@@ -44,13 +50,13 @@ async def _page(
     )
 
 
-@REGISTRY.get("/panel/staff", name="panel.staff")
+@ROUTES.get("/panel/staff", name="panel.staff")
 @require(Role.ADMIN)
 async def staff_page(request: web.Request) -> web.StreamResponse:
     return await _page(request)
 
 
-@REGISTRY.post("/panel/staff/invite", name="panel.staff_invite", ok_status=400)
+@ROUTES.post("/panel/staff/invite", name="panel.staff_invite", ok_status=400)
 @require(Role.ADMIN)
 async def staff_invite(request: web.Request) -> web.StreamResponse:
     """A new account without a password; the page shows its one-time login link once."""
@@ -90,7 +96,7 @@ async def staff_invite(request: web.Request) -> web.StreamResponse:
     return await _page(request, link=link)
 
 
-@REGISTRY.post("/panel/staff/{id}", name="panel.staff_change", example="/panel/staff/999999", ok_status=404)
+@ROUTES.post("/panel/staff/{id}", name="panel.staff_change", example="/panel/staff/999999", ok_status=404)
 @require(Role.ADMIN)
 async def staff_change(request: web.Request) -> web.StreamResponse:
     """action=deactivate|reactivate|role (with role=...)|link (a new one-time login link: the

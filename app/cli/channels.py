@@ -1,15 +1,20 @@
-"""Operator sub-commands of run.py that change data: channels and the demo marketplace."""
+"""`run.py channel …` and `run.py demo`: operator commands that change data, in one transaction."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import asyncpg
 
+from app.config import Config
 from app.db.queries import channels as q
 from app.domain import channels
 from app.domain.demo import seed_demo
+
+if TYPE_CHECKING:
+    from app.cli import Runner
 
 Command = Callable[[asyncpg.Connection, argparse.Namespace], Awaitable[str]]
 
@@ -25,6 +30,7 @@ def yes_no(value: str) -> bool:
 def add_parsers(commands: argparse._SubParsersAction) -> None:
     """Register `channel …` and `demo` on run.py's parser."""
     channel = commands.add_parser("channel", help="create and configure marketplace channels")
+    channel.set_defaults(handler=data_command)
     sub = channel.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     add = sub.add_parser("add", help="add a channel the bot publishes to")
@@ -71,6 +77,20 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     demo.add_argument(
         "--admin", type=int, action="append", default=[], help="Telegram user id of a demo admin (repeatable)"
     )
+    demo.set_defaults(handler=data_command)
+
+
+def data_command(args: argparse.Namespace, config: Config, run: Runner) -> int:
+    """Change data in one transaction and print what was done; ChannelError on bad input."""
+    print(run(_in_database(config, args)))
+    return 0
+
+
+async def _in_database(config: Config, args: argparse.Namespace) -> str:
+    from app.main import open_database
+
+    async with open_database(config) as pool, pool.acquire() as conn, conn.transaction():
+        return await run_command(conn, args)
 
 
 async def run_command(conn: asyncpg.Connection, args: argparse.Namespace) -> str:

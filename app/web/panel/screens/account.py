@@ -8,7 +8,13 @@ from aiohttp import web
 from app.domain import staff as staff_domain
 from app.domain.staff import MIN_PASSWORD, PasswordError
 from app.web import keys
-from app.web.auth import REGISTRY, STAFF, gettext, render, require
+from app.web.panel.auth.access import require
+from app.web.panel.auth.language import gettext
+from app.web.panel.auth.pages import render
+from app.web.panel.auth.routes import PanelRoutes
+from app.web.panel.auth.sessions import STAFF
+
+ROUTES = PanelRoutes()
 
 MAX_PASSWORD = 1000  # scrypt hashes anything, but a megabyte "password" is only a burden
 
@@ -31,13 +37,13 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
     )
 
 
-@REGISTRY.get("/panel/account", name="panel.account")
+@ROUTES.get("/panel/account", name="panel.account")
 @require()
 async def account_page(request: web.Request) -> web.StreamResponse:
     return await _page(request)
 
 
-@REGISTRY.post("/panel/account/password", name="panel.account_password", ok_status=400)
+@ROUTES.post("/panel/account/password", name="panel.account_password", ok_status=400)
 @require()
 async def change_password(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)

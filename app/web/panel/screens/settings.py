@@ -1,4 +1,4 @@
-"""Settings screen (admins): the bot token, S3, languages; secrets only ever show as set or not.
+"""Settings screen (admins): the bot token, S3, languages, and the secrets page (set or not set).
 
 S3 settings are checked against the bucket before they are saved and are used from the next
 start (storage is opened once); S3_* in the environment wins over them. Languages apply at once:
@@ -12,12 +12,25 @@ from app.db.queries import panel_admin as q
 from app.domain import settings as settings_domain
 from app.domain import staff as staff_domain
 from app.domain.settings import S3_PLAIN, SettingsError
-from app.domain.staff import Role
+from app.domain.staff import Role, StaffError
 from app.domain.users import LANGUAGES
+from app.i18n import N_
 from app.web import keys
-from app.web.auth import REGISTRY, STAFF, gettext, render, require
+from app.web.panel.auth.access import require
+from app.web.panel.auth.language import gettext
+from app.web.panel.auth.pages import render
+from app.web.panel.auth.routes import PanelRoutes
+from app.web.panel.auth.sessions import STAFF
+
+ROUTES = PanelRoutes()
 
 SECRETS = ("bot_token", "s3_access_key", "s3_secret_key")
+SECRET_LABELS = {
+    "bot_token": N_("Telegram bot token"),
+    "s3_secret_key": N_("S3 secret key"),
+    "payment_provider_token": N_("Payment provider token"),
+    "llm_api_key": N_("LLM API key"),
+}
 
 
 async def _page(
@@ -54,13 +67,13 @@ async def _page(
     )
 
 
-@REGISTRY.get("/panel/settings", name="panel.settings")
+@ROUTES.get("/panel/settings", name="panel.settings")
 @require(Role.ADMIN)
 async def settings_page(request: web.Request) -> web.StreamResponse:
     return await _page(request)
 
 
-@REGISTRY.post("/panel/settings", name="panel.settings_save", ok_status=400)
+@ROUTES.post("/panel/settings", name="panel.settings_save", ok_status=400)
 @require(Role.ADMIN)
 async def settings_save(request: web.Request) -> web.StreamResponse:
     """section=bot|s3|s3_clear|languages; an empty secret field leaves the stored secret as it is."""
@@ -115,3 +128,54 @@ async def _save_languages(request: web.Request, enabled: list[str], default: str
         saved = await settings_domain.save_languages(conn, request[STAFF].id, enabled, default)
     # Committed: the bot in this process follows from its next update (others on NOTIFY).
     request.app[keys.RUNNING_SETTINGS].languages.update(saved)
+
+
+@ROUTES.get("/panel/settings/secrets", name="panel.secrets")
+@require(Role.ADMIN)
+async def secrets_page(request: web.Request) -> web.StreamResponse:
+    return await _secrets(request)
+
+
+@ROUTES.post("/panel/settings/secrets", name="panel.secrets_set", ok_status=400)
+@require(Role.ADMIN)
+async def secrets_set(request: web.Request) -> web.StreamResponse:
+    """Store a new value; the page only ever says "set" or "not set"."""
+    _ = gettext(request)
+    form = await request.post()
+    name, value = str(form.get("name", "")), str(form.get("value", "")).strip()
+    if name not in staff_domain.KNOWN_SECRETS or not value:
+        return await _secrets(request, error=_("Choose a secret and type its new value."), status=400)
+    try:
+        async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+            await staff_domain.set_secret(
+                conn, name, value, request[STAFF].id, secret_key=request.app[keys.CONFIG].secret_key
+            )
+    except StaffError:
+        return await _secrets(request, error=_("Choose a secret and type its new value."), status=400)
+    raise web.HTTPSeeOther(request.app.router["panel.secrets"].url_for().with_query(saved=name))
+
+
+async def _secrets(request: web.Request, *, error: str | None = None, status: int = 200) -> web.Response:
+    _ = gettext(request)
+    async with request.app[keys.POOL].acquire() as conn:
+        status_by_name = await staff_domain.secrets_status(conn)
+    rows = [
+        {
+            "name": name,
+            "label": _(SECRET_LABELS[name]) if name in SECRET_LABELS else name,
+            "is_set": is_set,
+            "editable": name in SECRET_LABELS,
+        }
+        for name, is_set in status_by_name.items()
+    ]
+    saved = request.query.get("saved")
+    return await render(
+        request,
+        "panel/secrets.html",
+        {
+            "secrets": rows,
+            "error": error,
+            "saved": _(SECRET_LABELS[saved]) if saved in SECRET_LABELS else None,
+        },
+        status=status,
+    )

@@ -6,13 +6,16 @@ import argparse
 import asyncio
 import getpass
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import asyncpg
 
 from app.config import Config
 from app.domain import staff as staff_domain
 from app.domain.staff import Role, StaffError
+
+if TYPE_CHECKING:
+    from app.cli import Runner
 
 NO_TERMINAL = (
     "create-admin asks for the password on a terminal (never from arguments or a "
@@ -21,15 +24,20 @@ NO_TERMINAL = (
 )
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:
+def add_parsers(commands: argparse._SubParsersAction) -> None:
     """Register `create-admin` on run.py's sub-command parser."""
     parser = commands.add_parser("create-admin", help="create a panel admin account")
+    parser.set_defaults(handler=create_admin)
     parser.add_argument("username")
     parser.add_argument(
         "--one-time-link",
         action="store_true",
         help="print a one-time login link (1 hour) instead of asking a password",
     )
+
+
+def create_admin(args: argparse.Namespace, config: Config, run: Runner) -> int:
+    return cli_create_admin(args, config, run=run)
 
 
 async def create_admin_command(
@@ -57,7 +65,11 @@ def read_password(stream: TextIO) -> str:
 
 
 def cli_create_admin(
-    args: argparse.Namespace, config: Config | None = None, *, stdin: TextIO | None = None
+    args: argparse.Namespace,
+    config: Config | None = None,
+    *,
+    stdin: TextIO | None = None,
+    run: Runner = asyncio.run,
 ) -> int:
     """`run.py create-admin USERNAME [--one-time-link]`; returns the exit code."""
     stdin = stdin or sys.stdin
@@ -73,7 +85,7 @@ def cli_create_admin(
             from app.config import load_config
 
             config = load_config()
-        print(asyncio.run(_create_admin_in_database(config, args.username, password, args.one_time_link)))
+        print(run(_create_admin_in_database(config, args.username, password, args.one_time_link)))
     except StaffError as exc:
         print(f"bozor: {exc}", file=sys.stderr)
         return 2
@@ -83,14 +95,9 @@ def cli_create_admin(
 async def _create_admin_in_database(
     config: Config, username: str, password: str | None, one_time_link: bool
 ) -> str:
-    from app.main import Bozor
+    from app.main import open_database
 
-    bozor = Bozor(config)
-    try:
-        await bozor._start_database(attach=True)
-        async with bozor.pool.acquire() as conn, conn.transaction():
-            return await create_admin_command(
-                conn, username, password, one_time_link=one_time_link, base_url=config.base_url
-            )
-    finally:
-        await bozor.stop()
+    async with open_database(config) as pool, pool.acquire() as conn, conn.transaction():
+        return await create_admin_command(
+            conn, username, password, one_time_link=one_time_link, base_url=config.base_url
+        )

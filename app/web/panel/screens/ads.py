@@ -18,9 +18,15 @@ from app.domain.publishing import REF
 from app.domain.staff import Role
 from app.i18n import N_
 from app.web import keys
-from app.web.auth import REGISTRY, STAFF, gettext, language, render, require
-from app.web.forms import path_id, whole_number
-from app.web.panel_moderation import STATUS_NAMES
+from app.web.forms import BadFilter, path_id, whole_number
+from app.web.panel.auth.access import require
+from app.web.panel.auth.language import gettext, language
+from app.web.panel.auth.pages import render
+from app.web.panel.auth.routes import PanelRoutes
+from app.web.panel.auth.sessions import STAFF
+from app.web.panel.screens.moderation import STATUS_NAMES
+
+ROUTES = PanelRoutes()
 
 MAX_ID = 10**15
 # What an outbox row's status means to a moderator reading an ad's deliveries.
@@ -32,10 +38,6 @@ DELIVERY_STATUS = {
     "uncertain": N_("uncertain"),
     "blocked": N_("blocked by the user"),
 }
-
-
-class BadFilter(ValueError):
-    """A filter value the list cannot use; its text is shown to the person."""
 
 
 def _number(value: str, message: str) -> int:
@@ -113,7 +115,7 @@ def parse_filter(query, _, channels: list[int] | None) -> tuple[q.AdFilter, tupl
     ), after
 
 
-@REGISTRY.get("/panel/ads", name="panel.ads")
+@ROUTES.get("/panel/ads", name="panel.ads")
 @require(Role.MODERATOR)
 async def ads_page(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
@@ -176,7 +178,7 @@ def _detail(value) -> dict:
     return data if isinstance(data, dict) else {"value": data}
 
 
-@REGISTRY.get("/panel/ads/{ad_id}", name="panel.ad", example="/panel/ads/0", ok_status=404)
+@ROUTES.get("/panel/ads/{ad_id}", name="panel.ad", example="/panel/ads/0", ok_status=404)
 @require(Role.MODERATOR)
 async def ad_page(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
@@ -236,7 +238,7 @@ async def _settle(request: web.Request, resend: bool) -> web.StreamResponse:
     raise web.HTTPSeeOther(location)
 
 
-@REGISTRY.post(
+@ROUTES.post(
     "/panel/ads/{ad_id}/deliveries/{outbox_id}/resend",
     name="panel.ad_resend",
     example="/panel/ads/0/deliveries/0/resend",
@@ -247,7 +249,7 @@ async def resend(request: web.Request) -> web.StreamResponse:
     return await _settle(request, resend=True)
 
 
-@REGISTRY.post(
+@ROUTES.post(
     "/panel/ads/{ad_id}/deliveries/{outbox_id}/mark-delivered",
     name="panel.ad_mark_delivered",
     example="/panel/ads/0/deliveries/0/mark-delivered",

@@ -1,0 +1,1 @@
+"""Who may see what in the panel: access rules, routes, sessions, CSRF, pages and the guard."""
