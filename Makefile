@@ -54,7 +54,7 @@ bench: $(VENV)/.dev
 
 # Re-extract texts and merge them into the uz/ru/en catalogs after changing user-visible texts.
 messages: $(VENV)/.dev
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k N_ -o locales/bozor.pot --no-location --omit-header .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k N_ -o locales/bozor.pot --no-location --omit-header --sort-output .
 	$(VENV)/bin/pybabel update -i locales/bozor.pot -d locales -D bozor --no-fuzzy-matching
 
 clean-data:

@@ -22,6 +22,26 @@ def N_(message: str) -> str:
     return message
 
 
+class Text:
+    """A text to say later in the reader's language: an English msgid and the values that fill
+    it in. The domain returns these (what to say); bot and panel say them (`text(_)`)."""
+
+    __slots__ = ("message", "values")
+
+    def __init__(self, message: str, **values: object) -> None:
+        self.message = message
+        self.values = values
+
+    def text(self, _: Gettext) -> str:
+        return _(self.message).format(**self.values)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Text) and (self.message, self.values) == (other.message, other.values)
+
+    def __repr__(self) -> str:
+        return f"Text({self.message!r}, **{self.values!r})"
+
+
 class UserError(ValueError):
     """Input a person must correct. `message` is an English msgid and `values` fill it in:
     `text(_)` says it in the reader's language; str() is the English (logs, the CLI)."""

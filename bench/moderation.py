@@ -1,6 +1,6 @@
 """Time from a seller's submit to every admin's notification delivered (3 admins, sandbox).
 
-The ad goes through the real path: submit_ad in a transaction → outbox rows → NOTIFY → the
+The ad goes through the real path: ads.submit in a transaction → outbox rows → NOTIFY → the
 sender → the Bot API of the sandbox. Baseline: the same three notification texts sent
 directly with bot.send_message, concurrently, in the same run.
 """
@@ -34,7 +34,7 @@ from app.db.migrations import migrate  # noqa: E402
 from app.db.pool import create_pool  # noqa: E402
 from app.domain import channels  # noqa: E402
 from app.domain.ads import Draft, Photo, parse_price  # noqa: E402
-from app.domain.publishing import submit_ad  # noqa: E402
+from app.domain import ads  # noqa: E402
 from app.domain.users import Languages  # noqa: E402
 from app.i18n import Translator  # noqa: E402
 from app.main import free_port  # noqa: E402
@@ -74,13 +74,13 @@ async def seed(pool: asyncpg.Pool, world: World, bot) -> int:
         for uid in [SELLER, *ADMINS]:
             await conn.execute("INSERT INTO users (id, first_name, language) VALUES ($1, 'U', 'uz')", uid)
         for admin in ADMINS:
-            await channels.add_admin(conn, channel["id"], admin)
+            await channels.add_admin(conn, channel.id, admin)
     bot_id = world.add_bot(TOKEN).id
     for uid in [SELLER, *ADMINS]:
         world.add_user(f"User{uid}", id=uid)
         world.user_sends_text(bot_id, uid, "/start")  # a bot may only write to users who wrote first
     await bot.get_updates(offset=-1)
-    return channel["id"]
+    return channel.id
 
 
 def png(width: int = 8, height: int = 8) -> bytes:
@@ -124,7 +124,7 @@ async def sample_submit(pool, msgs, channel_id: int, arrivals: Arrivals, n: int,
     )
     started = time.perf_counter()
     async with pool.acquire() as conn, conn.transaction():
-        await submit_ad(conn, draft, SELLER, msgs, UZ)
+        await ads.submit(conn, draft, SELLER, msgs, UZ)
     return (await wait_all(arrivals) - started) * 1000
 
 

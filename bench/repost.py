@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.db.embedded import EmbeddedPostgres  # noqa: E402
 from app.db.migrations import migrate  # noqa: E402
-from app.domain.schedule import pick_repost  # noqa: E402
+from app.domain.ads.schedule import pick_repost  # noqa: E402
 
 
 async def seed(conn: asyncpg.Connection, ads: int, channels: int) -> list[int]:

@@ -9,7 +9,8 @@ import asyncpg
 import pytest
 
 from app.db.pool import create_pool
-from app.domain import channels
+from app.domain import ads, channels
+from app.domain.actors import TelegramUser
 from app.domain.ads import (
     CAPTION_LIMIT,
     AdError,
@@ -21,9 +22,8 @@ from app.domain.ads import (
     parse_price,
     parse_title,
 )
-from app.domain.moderation import decide, submit
 from app.i18n import Translator
-from tests.helpers.ads import draft
+from tests.helpers.ads import MSGS, UZ, connect, draft
 
 _ = Translator("uz")("ru")
 LINK = "https://t.me/bozor_bot?start=ad_1"
@@ -91,40 +91,53 @@ def test_a_description_that_does_not_fit_the_caption_says_how_much_to_cut() -> N
 
 async def seed(db: asyncpg.Connection) -> int:
     channel = await channels.create_channel(db, title="Bozor", chat_ref="@bozor_tsh")
-    await channels.set_banned_words(db, channel["id"], ["kazino"])
-    await channels.update_settings(db, channel["id"], ads_per_day=2)
+    await connect(db, channel.id, -1001000000001)
+    await channels.set_banned_words(db, channel.id, ["kazino"])
+    await channels.update_settings(db, channel.id, ads_per_day=2)
     for user_id in (1001, 2001, 2002):
         await db.execute("INSERT INTO users (id, first_name) VALUES ($1, 'U')", user_id)
-    await channels.add_admin(db, channel["id"], 2001)
-    await channels.add_admin(db, channel["id"], 2002)
-    return channel["id"]
+    await channels.add_admin(db, channel.id, 2001)
+    await channels.add_admin(db, channel.id, 2002)
+    return channel.id
 
 
 async def test_pre_moderation_flags_but_still_submits(db: asyncpg.Connection) -> None:
     channel_id = await seed(db)
-    first = await submit(db, draft(channel_id=channel_id), 1001)
-    assert first["status"] == "pending" and first["flags"] == []
-    again = await submit(
-        db, draft(channel_id=channel_id, title="VELOSIPED, stels!", photos=[Photo("f9", "u1")]), 1001
+    first = await ads.submit(db, draft(channel_id=channel_id), 1001, MSGS, UZ)
+    assert first.status == "pending" and first.flags == []
+    again = await ads.submit(
+        db,
+        draft(channel_id=channel_id, title="VELOSIPED, stels!", photos=[Photo("f9", "u1")]),
+        1001,
+        MSGS,
+        UZ,
     )
-    kinds = {f["kind"] for f in again["flags"]}
+    kinds = {f["kind"] for f in again.flags}
     assert kinds == {"duplicate_text", "duplicate_photo"}  # the second ad of two allowed a day
-    third = await submit(
-        db, draft(channel_id=channel_id, title="Kazino kartasi", photos=[Photo("f3", "u3")]), 1001
+    third = await ads.submit(
+        db, draft(channel_id=channel_id, title="Kazino kartasi", photos=[Photo("f3", "u3")]), 1001, MSGS, UZ
     )
-    assert {f["kind"] for f in third["flags"]} == {"banned_word", "daily_limit"}
+    assert {f["kind"] for f in third.flags} == {"banned_word", "daily_limit"}
 
 
 async def test_two_admins_at_once_exactly_one_decision_wins(
     database_url: str, db: asyncpg.Connection
 ) -> None:
     channel_id = await seed(db)
-    ad = await submit(db, draft(channel_id=channel_id), 1001)
+    ad = await ads.submit(db, draft(channel_id=channel_id), 1001, MSGS, UZ)
     pool = await create_pool(database_url)
 
     async def click(admin_id: int, approve: bool):
         async with pool.acquire() as conn, conn.transaction():
-            return await decide(conn, ad["id"], admin_id, approve=approve, reason="Takroriy")
+            return await ads.decide(
+                conn,
+                ad.id,
+                TelegramUser(admin_id),
+                msgs=MSGS,
+                languages=UZ,
+                approve=approve,
+                reason="Takroriy",
+            )
 
     try:
         results = await asyncio.gather(click(2001, True), click(2002, False))
@@ -133,18 +146,18 @@ async def test_two_admins_at_once_exactly_one_decision_wins(
     winners = [r for r in results if r.won]
     assert len(winners) == 1
     loser = next(r for r in results if not r.won)
-    assert loser.decided_by == winners[0].decided_by
-    final = await db.fetchrow("SELECT status, decided_by FROM ads WHERE id = $1", ad["id"])
-    assert final["decided_by"] == winners[0].decided_by
-    events = await db.fetch("SELECT kind FROM ad_events WHERE ad_id = $1 ORDER BY id", ad["id"])
+    assert loser.ad.decided_by == winners[0].ad.decided_by and loser.decider == winners[0].decider
+    final = await db.fetchrow("SELECT status, decided_by FROM ads WHERE id = $1", ad.id)
+    assert final["decided_by"] == winners[0].ad.decided_by
+    events = await db.fetch("SELECT kind FROM ad_events WHERE ad_id = $1 ORDER BY id", ad.id)
     assert [e["kind"] for e in events][1:] in (["approved"], ["rejected"])
 
 
 async def test_only_the_channels_admins_decide_and_rejections_need_a_reason(db: asyncpg.Connection) -> None:
     channel_id = await seed(db)
-    ad = await submit(db, draft(channel_id=channel_id), 1001)
+    ad = await ads.submit(db, draft(channel_id=channel_id), 1001, MSGS, UZ)
     with pytest.raises(AdError, match="Only the channel's admins"):
-        await decide(db, ad["id"], 1001, approve=True)
+        await ads.decide(db, ad.id, TelegramUser(1001), msgs=MSGS, languages=UZ, approve=True)
     with pytest.raises(AdError, match="reason"):
-        await decide(db, ad["id"], 2001, approve=False, reason="  ")
-    assert (await db.fetchval("SELECT status FROM ads WHERE id = $1", ad["id"])) == "pending"
+        await ads.decide(db, ad.id, TelegramUser(2001), msgs=MSGS, languages=UZ, approve=False, reason="  ")
+    assert (await db.fetchval("SELECT status FROM ads WHERE id = $1", ad.id)) == "pending"

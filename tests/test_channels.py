@@ -67,7 +67,7 @@ def test_a_bad_setting_is_one_clear_line_and_changes_nothing(database_url: str, 
 
 async def test_settings_are_validated_before_anything_is_stored(db: asyncpg.Connection) -> None:
     channel = await channels.create_channel(db, title="Bozor", chat_ref="t.me/bozor_nam")
-    assert channel["username"] == "bozor_nam" and channel["language"] == "uz"
+    assert channel.username == "bozor_nam" and channel.language == "uz"
     for bad in (
         {"repost_minutes": 0},
         {"language": "fr"},
@@ -77,12 +77,12 @@ async def test_settings_are_validated_before_anything_is_stored(db: asyncpg.Conn
         {"title": " "},
     ):
         with pytest.raises(ChannelError):
-            await channels.update_settings(db, channel["id"], **bad)
+            await channels.update_settings(db, channel.id, **bad)
     row = await channels.update_settings(
-        db, channel["id"], repost_minutes=10, quiet_hours="22:30-06:00", keep_old_posts=True
+        db, channel.id, repost_minutes=10, quiet_hours="22:30-06:00", keep_old_posts=True
     )
-    assert row["repost_every"] == timedelta(minutes=10)
-    assert (row["quiet_from"], row["quiet_to"]) == (time(22, 30), time(6, 0))
+    assert row.repost_every == timedelta(minutes=10)
+    assert (row.quiet_from, row.quiet_to) == (time(22, 30), time(6, 0))
     with pytest.raises(ChannelError, match="already exists"):
         await channels.create_channel(db, title="Again", chat_ref="@bozor_nam")
     with pytest.raises(ChannelError, match="negative"):
@@ -91,18 +91,18 @@ async def test_settings_are_validated_before_anything_is_stored(db: asyncpg.Conn
 
 async def test_banned_words_are_normalised_and_replaced(db: asyncpg.Connection) -> None:
     channel = await channels.create_channel(db, title="Bozor", chat_ref="@bozor_fer")
-    words = await channels.set_banned_words(db, channel["id"], [" Kazino ", "КАЗИНО", "kazino", ""])
+    words = await channels.set_banned_words(db, channel.id, [" Kazino ", "КАЗИНО", "kazino", ""])
     assert words == ["kazino", "казино"]
-    assert await channels.set_banned_words(db, channel["id"], ["spam"]) == ["spam"]
-    stored = await db.fetch("SELECT word FROM banned_words WHERE channel_id = $1", channel["id"])
+    assert await channels.set_banned_words(db, channel.id, ["spam"]) == ["spam"]
+    stored = await db.fetch("SELECT word FROM banned_words WHERE channel_id = $1", channel.id)
     assert [r["word"] for r in stored] == ["spam"]
 
 
 async def test_the_demo_marketplace_is_seeded_once(db: asyncpg.Connection) -> None:
     first = await seed_demo(db, [100000102, 100000103])
     second = await seed_demo(db, [100000102])
-    assert first["id"] == second["id"]
-    assert await db.fetchval("SELECT count(*) FROM categories WHERE channel_id = $1", first["id"]) == 6
+    assert first.id == second.id
+    assert await db.fetchval("SELECT count(*) FROM categories WHERE channel_id = $1", first.id) == 6
     assert await db.fetchval("SELECT count(*) FROM channel_admins") == 2
     names = await db.fetchrow("SELECT name_uz, name_ru FROM categories WHERE hashtag = 'realty'")
     assert tuple(names) == ("Ko'chmas mulk", "Недвижимость")

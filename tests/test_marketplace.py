@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from app.domain.publishing import run_checkins, run_reposts
+from app.domain.ads import run_checkins, run_reposts
 from tests.helpers.ads import UZ
 from tests.helpers.images import png
 from tests.helpers.market import album_count, buttons, fill_wizard, submitted
@@ -159,7 +159,8 @@ async def test_a_crash_between_approval_and_publication_publishes_once(
     await submitted(market, sandbox, "Televizor Samsung")
     channel = market["channel"]
     # Telegram refuses every send for a while, so the approved post is still in the outbox...
-    await sandbox.faults(storm={"seconds": 60, "retry_after": 30, "methods": ["sendMediaGroup"]})
+    # A short retry_after: once the storm is over, the next process sends within seconds.
+    await sandbox.faults(storm={"seconds": 60, "retry_after": 2, "methods": ["sendMediaGroup"]})
     pressed = await market["olga"].press("✅ Одобрить")
     answer = await market["olga"].callback_answer(pressed["callback_query_id"], timeout=10)
     assert answer["text"] == "Опубликовано."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from app.domain.publishing import run_reposts
+from app.domain.ads import run_reposts
 from tests.helpers.images import png
 from tests.helpers.market import fill_wizard
 from tests.helpers.polling import eventually, outbox_settled

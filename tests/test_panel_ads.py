@@ -6,10 +6,10 @@ import re
 
 from aiohttp.test_utils import TestClient
 
-from app.domain import channels
+from app.domain import ads, channels
 from app.domain import staff as staff_domain
+from app.domain.actors import StaffMember
 from app.domain.ads import Photo
-from app.domain.publishing import decide_ad, submit_ad
 from app.domain.staff import Role
 from tests.helpers.ads import ADMIN_A, MSGS, SELLER, UZ, bulk_ads, draft, market_channel
 from tests.helpers.panel import csrf, login, make_staff
@@ -40,7 +40,7 @@ async def test_keyset_pages_neither_repeat_nor_skip_and_filters_narrow(panel, db
     channel_id = await market_channel(db)
     other = await channels.create_channel(db, title="Cars", chat_ref="@bozor_cars")
     await bulk_ads(db, channel_id, 130)
-    await bulk_ads(db, other["id"], 7, status="published")
+    await bulk_ads(db, other.id, 7, status="published")
     await make_staff(db, "boss", Role.ADMIN)
     await login(panel.client, "boss")
 
@@ -50,7 +50,7 @@ async def test_keyset_pages_neither_repeat_nor_skip_and_filters_narrow(panel, db
 
     published, _ = await ids_on(panel.client, "/panel/ads?status=published")
     assert len(published) == 7
-    in_cars, _ = await ids_on(panel.client, f"/panel/ads?channel={other['id']}")
+    in_cars, _ = await ids_on(panel.client, f"/panel/ads?channel={other.id}")
     assert sorted(in_cars) == sorted(published)
     titled, _ = await ids_on(panel.client, "/panel/ads?q=bike+12")
     assert len(titled) == 11  # "Bike 12" and "Bike 120" to "Bike 129"
@@ -86,7 +86,7 @@ async def test_a_moderator_sees_only_their_channels_ads(panel, db) -> None:
     channel_id = await market_channel(db)
     other = await channels.create_channel(db, title="Cars", chat_ref="@bozor_cars")
     await bulk_ads(db, channel_id, 3)
-    await bulk_ads(db, other["id"], 2)
+    await bulk_ads(db, other.id, 2)
     admin = await make_staff(db, "boss", Role.ADMIN)
     mod = await make_staff(db, "mod", Role.MODERATOR)
     await staff_domain.give_channel(db, mod.id, channel_id, by=admin.id)
@@ -94,7 +94,7 @@ async def test_a_moderator_sees_only_their_channels_ads(panel, db) -> None:
     ids, _ = await ids_on(panel.client, "/panel/ads")
     mine = {r["id"] for r in await db.fetch("SELECT id FROM ads WHERE channel_id = $1", channel_id)}
     assert set(ids) == mine
-    stranger = await db.fetchval("SELECT id FROM ads WHERE channel_id = $1 LIMIT 1", other["id"])
+    stranger = await db.fetchval("SELECT id FROM ads WHERE channel_id = $1 LIMIT 1", other.id)
     assert (await panel.client.get(f"/panel/ads/{stranger}")).status == 403
     assert (await panel.client.get(f"/panel/ads/{min(mine)}")).status == 200
     assert (await panel.client.get("/panel/ads/999999")).status == 404
@@ -103,48 +103,48 @@ async def test_a_moderator_sees_only_their_channels_ads(panel, db) -> None:
 async def test_the_ad_page_tells_its_story_and_settles_uncertain_deliveries(panel, db) -> None:
     channel_id = await market_channel(db)
     admin = await make_staff(db, "boss", Role.ADMIN)
-    ad = await submit_ad(db, draft(channel_id=channel_id, photos=[Photo("f1", "u1")]), SELLER, MSGS, UZ)
-    await decide_ad(db, ad["id"], None, approve=True, reason=None, msgs=MSGS, languages=UZ, staff=admin)
+    ad = await ads.submit(db, draft(channel_id=channel_id, photos=[Photo("f1", "u1")]), SELLER, MSGS, UZ)
+    await ads.decide(db, ad.id, StaffMember(admin), approve=True, msgs=MSGS, languages=UZ)
     post = await db.fetchval(
-        "SELECT id FROM outbox WHERE ref_kind = 'ad' AND ref_id = $1 AND method = 'sendPhoto'", ad["id"]
+        "SELECT id FROM outbox WHERE ref_kind = 'ad' AND ref_id = $1 AND method = 'sendPhoto'", ad.id
     )
     note = await db.fetchval(
         "SELECT id FROM outbox WHERE ref_kind = 'ad' AND ref_id = $1 AND id <> $2 ORDER BY id LIMIT 1",
-        ad["id"],
+        ad.id,
         post,
     )
     await db.execute("UPDATE outbox SET status = 'uncertain' WHERE id = ANY($1::bigint[])", [post, note])
     await login(panel.client, "boss")
-    html = await (await panel.client.get(f"/panel/ads/{ad['id']}")).text()
+    html = await (await panel.client.get(f"/panel/ads/{ad.id}")).text()
     assert "submitted" in html and "boss" in html  # who decided, by name
     assert f'data-delivery="{post}" data-status="uncertain"' in html
-    assert f"/panel/ads/{ad['id']}/deliveries/{post}/resend" in html
+    assert f"/panel/ads/{ad.id}/deliveries/{post}/resend" in html
     assert 'id="posts"' in html and "post · chat -1001234567890" in html
 
-    token = await csrf(panel.client, f"/panel/ads/{ad['id']}")
+    token = await csrf(panel.client, f"/panel/ads/{ad.id}")
     response = await panel.client.post(
-        f"/panel/ads/{ad['id']}/deliveries/{post}/resend", data={"csrf_token": token}, allow_redirects=False
+        f"/panel/ads/{ad.id}/deliveries/{post}/resend", data={"csrf_token": token}, allow_redirects=False
     )
     assert response.status == 303
     response = await panel.client.post(
-        f"/panel/ads/{ad['id']}/deliveries/{note}/mark-delivered",
+        f"/panel/ads/{ad.id}/deliveries/{note}/mark-delivered",
         data={"csrf_token": token},
         allow_redirects=False,
     )
     assert response.status == 303
     assert await db.fetchval("SELECT status FROM outbox WHERE id = $1", post) == "pending"
     assert await db.fetchval("SELECT status FROM outbox WHERE id = $1", note) == "sent"
-    html = await (await panel.client.get(f"/panel/ads/{ad['id']}")).text()
+    html = await (await panel.client.get(f"/panel/ads/{ad.id}")).text()
     assert f'data-delivery="{note}" data-status="sent"' in html
     assert "marked delivered by" in html and "boss" in html
     actions = [r["action"] for r in await db.fetch("SELECT action FROM audit_log ORDER BY id")]
     assert actions[-2:] == ["outbox.resend", "outbox.mark_delivered"]
     # A second press changes nothing and says so.
     response = await panel.client.post(
-        f"/panel/ads/{ad['id']}/deliveries/{post}/resend", data={"csrf_token": token}
+        f"/panel/ads/{ad.id}/deliveries/{post}/resend", data={"csrf_token": token}
     )
     assert "no longer uncertain" in await response.text()
     # A delivery of another ad is not reachable through this one.
     assert (
-        await panel.client.post(f"/panel/ads/{ad['id']}/deliveries/999999/resend", data={"csrf_token": token})
+        await panel.client.post(f"/panel/ads/{ad.id}/deliveries/999999/resend", data={"csrf_token": token})
     ).status == 404

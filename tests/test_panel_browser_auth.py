@@ -112,7 +112,7 @@ async def test_an_operator_sees_no_admin_menu_and_gets_a_clear_403_in_their_lang
     for label in ("Каналы", "Настройки", "Channels", "Settings"):
         await expect(menu).not_to_contain_text(label)
 
-    for path in (f"/panel/channels/{channel['id']}", "/panel/settings"):
+    for path in (f"/panel/channels/{channel.id}", "/panel/settings"):
         response = await tab.goto(site.base + path)
         assert response.status == 403, path
         await expect(tab.locator("h1")).to_have_text("Ваша роль не даёт доступа к этой странице.")
@@ -124,13 +124,13 @@ async def test_an_operator_sees_no_admin_menu_and_gets_a_clear_403_in_their_lang
         await expect(menu.locator('a[href="/panel/users"]')).to_have_count(1)  # the menu stays
 
     # From the refusal page, with the session's own CSRF token: the role still decides.
-    await tab.goto(site.base + f"/panel/channels/{channel['id']}")
+    await tab.goto(site.base + f"/panel/channels/{channel.id}")
     status, body = await tab.evaluate(
-        POST_FORM, [f"/panel/channels/{channel['id']}", FORGED, {"X-CSRF-Token": "$csrf"}]
+        POST_FORM, [f"/panel/channels/{channel.id}", FORGED, {"X-CSRF-Token": "$csrf"}]
     )
     assert status == 403  # a page script gets the reason as JSON
     assert json.loads(body)["error"] == "Ваша роль не даёт доступа к этой странице."
-    assert await channel_title(db, channel["id"]) == TITLE
+    assert await channel_title(db, channel.id) == TITLE
     assert await audited(db, "channel.update") == 0
 
     await back.click()
@@ -142,7 +142,7 @@ async def test_a_form_or_fetch_without_the_csrf_token_is_refused_with_a_way_back
 ) -> None:
     await make_staff(db, "boss", Role.ADMIN)
     channel = await channels.create_channel(db, title=TITLE, chat_ref="@bozor_toshkent")
-    url = f"/panel/channels/{channel['id']}"
+    url = f"/panel/channels/{channel.id}"
     tab = await site.tab()
     await log_in(site, tab, "boss")
     await tab.goto(site.base + url)
@@ -156,14 +156,14 @@ async def test_a_form_or_fetch_without_the_csrf_token_is_refused_with_a_way_back
     await expect(tab.locator("h1")).to_have_text("This form has expired. Reload the page and try again.")
     reload = tab.get_by_role("link", name="Reload the page")
     await expect(reload).to_have_attribute("href", url)  # back to the form, not the start page
-    assert await channel_title(db, channel["id"]) == TITLE
+    assert await channel_title(db, channel.id) == TITLE
 
     status, body = await tab.evaluate(POST_FORM, [url, FORGED, {}])
     assert status == 403 and "This form has expired. Reload the page and try again." in body
     status, body = await tab.evaluate(POST_FORM, [url, FORGED, {"Accept": "application/json"}])
     assert status == 403
     assert json.loads(body)["error"] == "This form has expired. Reload the page and try again."
-    assert await channel_title(db, channel["id"]) == TITLE
+    assert await channel_title(db, channel.id) == TITLE
     assert await audited(db, "channel.update") == 0
 
     # The way back gives a fresh form that does save: the refusals above were the token's doing.
@@ -173,7 +173,7 @@ async def test_a_form_or_fetch_without_the_csrf_token_is_refused_with_a_way_back
     await form.locator("#title").fill("Bozor Samarqand")
     await form.get_by_role("button", name="Save").click()
     await expect(tab.get_by_role("status")).to_have_text("Saved. The change counts from now on.")
-    assert await channel_title(db, channel["id"]) == "Bozor Samarqand"
+    assert await channel_title(db, channel.id) == "Bozor Samarqand"
 
 
 async def test_five_wrong_passwords_lock_the_login_form_even_for_the_right_one(

@@ -128,8 +128,8 @@ async def test_categories_words_and_reasons_count_at_once(
     assert (await post(panel_bot, f"{page}/reasons", reason, page)).status == 303
     # The bot reads these rows on every use: what the panel saved is what it sees now.
     assert await channels_q.list_banned_words(db, channel_id) == ["narkotik", "qurol"]
-    assert [c["hashtag"] for c in await channels_q.list_categories(db, channel_id)] == ["transport"]
-    assert [r["text_en"] for r in await channels_q.list_reasons(db, channel_id)] == ["No photo"]
+    assert [c.hashtag for c in await channels_q.list_categories(db, channel_id)] == ["transport"]
+    assert [r.text_en for r in await channels_q.list_reasons(db, channel_id)] == ["No photo"]
     shown = await (await panel_bot.client.get(page)).text()
     assert "#transport" in shown and "Нет фото" in shown and "narkotik" in shown
 

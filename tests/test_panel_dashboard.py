@@ -17,10 +17,10 @@ from app.bot.ad_messages import BotAdMessages
 from app.db.migrations import SQL_DIR, migrate
 from app.db.pool import init_connection
 from app.db.queries.schedule import record_repost
-from app.domain import channels
+from app.domain import ads, channels
 from app.domain import staff as staff_domain
-from app.domain.editing import edit_ad
-from app.domain.publishing import decide_ad, seller_marks_sold, submit_ad
+from app.domain.actors import TelegramUser
+from app.domain.ads import AdStatus
 from app.domain.staff import Role
 from app.domain.users import Languages
 from app.i18n import Translator
@@ -38,14 +38,14 @@ COUNT_RE = re.compile(r'data-count="(\w+)" data-value="(\d+)"')
 
 async def make_channel(db: asyncpg.Connection, title: str, chat_id: int) -> int:
     channel = await channels.create_channel(db, title=title, chat_ref=f"@{title.lower()}")
-    await db.execute("UPDATE channels SET chat_id = $2 WHERE id = $1", channel["id"], chat_id)
-    await channels.add_admin(db, channel["id"], ADMIN)
-    return channel["id"]
+    await db.execute("UPDATE channels SET chat_id = $2 WHERE id = $1", channel.id, chat_id)
+    await channels.add_admin(db, channel.id, ADMIN)
+    return channel.id
 
 
 async def submit(db: asyncpg.Connection, channel_id: int, title: str, n: int) -> int:
-    ad = await submit_ad(db, draft(channel_id=channel_id, title=title), SELLER, MSGS, LANGS)
-    return ad["id"]
+    ad = await ads.submit(db, draft(channel_id=channel_id, title=title), SELLER, MSGS, LANGS)
+    return ad.id
 
 
 async def decide(db: asyncpg.Connection, ad_id: int, approve: bool, minutes: int) -> None:
@@ -53,8 +53,14 @@ async def decide(db: asyncpg.Connection, ad_id: int, approve: bool, minutes: int
     await db.execute(
         "UPDATE ads SET submitted_at = now() - make_interval(mins => $2) WHERE id = $1", ad_id, minutes
     )
-    decision = await decide_ad(
-        db, ad_id, ADMIN, approve=approve, reason=None if approve else "No", msgs=MSGS, languages=LANGS
+    decision = await ads.decide(
+        db,
+        ad_id,
+        TelegramUser(ADMIN),
+        approve=approve,
+        reason=None if approve else "No",
+        msgs=MSGS,
+        languages=LANGS,
     )
     assert decision.won
 
@@ -72,7 +78,7 @@ async def seed(db: asyncpg.Connection) -> tuple[int, int]:
     await decide(db, published, True, 10)
     sold = await submit(db, cars, "Cobalt", 11)
     await decide(db, sold, True, 30)
-    assert await seller_marks_sold(db, sold, SELLER, MSGS)
+    assert await ads.mark_sold(db, sold, SELLER, MSGS)
     rejected = await submit(db, cars, "Spark", 12)
     await decide(db, rejected, False, 50)
     flat = await submit(db, flats, "Flat in Yunusobod", 13)
@@ -168,7 +174,7 @@ async def live_charts(db: asyncpg.Connection) -> dict:
     """What the charts must show, counted from the ads themselves as before the summaries."""
     since = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=29)
     days = [since.date() + timedelta(days=i) for i in range(30)]
-    ads = {status: [0] * 30 for status in panel_dashboard.STATUSES}
+    ads = {status.value: [0] * 30 for status in AdStatus}
     for row in await db.fetch(
         "SELECT (submitted_at AT TIME ZONE 'UTC')::date AS day, status, count(*) AS n FROM ads "
         "WHERE submitted_at >= $1 GROUP BY 1, 2",
@@ -246,11 +252,13 @@ async def test_the_charts_follow_an_ad_through_its_life(panel: Panel, db: asyncp
     data = await check(0, 1, pending=0, published=1)
     assert data["decisions"]["decided"] == [1] and data["decisions"]["p50"] == [10.0]
     # The seller edits it: back to moderation, so it is undecided again...
-    await edit_ad(db, ad, SELLER, draft(channel_id=cars, title="Nexia 3"), MSGS, LANGS)
+    await ads.edit(db, ad, SELLER, draft(channel_id=cars, title="Nexia 3"), MSGS, LANGS)
     data = await check(1, 0, pending=1, published=0)
     assert data["decisions"]["channels"] == []
     # ...and this time it is rejected: the same ad, on the same day, now a rejected one.
-    decision = await decide_ad(db, ad, ADMIN, approve=False, reason="No", msgs=MSGS, languages=LANGS)
+    decision = await ads.decide(
+        db, ad, TelegramUser(ADMIN), approve=False, reason="No", msgs=MSGS, languages=LANGS
+    )
     assert decision.won
     data = await check(0, 0, pending=0, published=0, rejected=1)
     assert data["decisions"]["decided"] == [1] and data["decisions"]["p50"][0] >= 10.0
@@ -258,7 +266,9 @@ async def test_the_charts_follow_an_ad_through_its_life(panel: Panel, db: asyncp
     # An ad submitted three days ago and sold today moves on its own day's bar.
     old = await submit(db, cars, "Cobalt", 1)
     await db.execute("UPDATE ads SET submitted_at = now() - interval '3 days' WHERE id = $1", old)
-    decision = await decide_ad(db, old, ADMIN, approve=True, reason=None, msgs=MSGS, languages=LANGS)
+    decision = await ads.decide(
+        db, old, TelegramUser(ADMIN), approve=True, reason=None, msgs=MSGS, languages=LANGS
+    )
     assert decision.won
     data = await check(0, 1, published=1, sold=0, rejected=1)
     day = (
@@ -269,7 +279,7 @@ async def test_the_charts_follow_an_ad_through_its_life(panel: Panel, db: asyncp
         ).days
     )
     assert next(s for s in data["ads"] if s["status"] == "published")["data"][day] == 1
-    assert await seller_marks_sold(db, old, SELLER, MSGS)
+    assert await ads.mark_sold(db, old, SELLER, MSGS)
     await record_repost(db, cars, ad, datetime.now(UTC), datetime.now(UTC) + timedelta(hours=1))
     data = await check(0, 0, published=0, sold=1, rejected=1)
     assert next(s for s in data["ads"] if s["status"] == "sold")["data"][day] == 1

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncpg
 
 from app.db.queries.ads import MODERATION_CHANNEL
-from app.domain import channels, moderation
+from app.domain import ads, channels
 from app.domain import staff as staff_domain
+from app.domain.actors import StaffMember
 from app.domain.staff import Role
 from app.web.live import LIVE
-from tests.helpers.ads import PANEL_SELLER, connected_channel, pending_ad
+from tests.helpers.ads import MSGS, PANEL_SELLER, UZ, connected_channel, pending_ad
 from tests.helpers.panel import Panel, csrf, login, make_staff, post_json
 from tests.helpers.polling import eventually
 
@@ -87,7 +88,7 @@ async def test_a_rejection_needs_a_reason_and_a_canned_one_reaches_the_seller(
     # A plain form (no JavaScript): redirected back to the queue with the outcome.
     token = await csrf(panel.client, "/panel/moderation")
     response = await panel.client.post(
-        f"/panel/moderation/{ad_id}/reject", data={"csrf_token": token, "reason_id": str(reason["id"])}
+        f"/panel/moderation/{ad_id}/reject", data={"csrf_token": token, "reason_id": str(reason.id)}
     )
     assert response.status == 200 and f"Ad #{ad_id} rejected." in await response.text()
     assert await db.fetchval("SELECT reject_reason FROM ads WHERE id = $1", ad_id) == "Bad photo"
@@ -116,9 +117,8 @@ async def test_the_live_feed_carries_only_the_moderators_channels(
         assert event["event"] == "submitted" and event["ad_id"] == ad_id
         assert "Velosiped &lt;b&gt;Stels&lt;/b&gt;" in event["html"]
         async with db.transaction():
-            await moderation.decide(
-                db, ad_id, None, approve=False, reason="Bad photo", staff=await staff_of(db, "moder")
-            )
+            moder = StaffMember(await staff_domain.get_staff(db, moderator.id))
+            await ads.decide(db, ad_id, moder, approve=False, reason="Bad photo", msgs=MSGS, languages=UZ)
         event = await ws.receive_json(timeout=10)
         assert event == {"event": "rejected", "ad_id": ad_id, "text": "Rejected by moder"}
 
@@ -128,7 +128,3 @@ async def wait_subscribed(panel: Panel) -> None:
         return bool(panel.app[LIVE].subscribers(MODERATION_CHANNEL))
 
     await eventually(subscribed, what="the WebSocket subscribed")
-
-
-async def staff_of(db: asyncpg.Connection, username: str) -> staff_domain.Staff | None:
-    return await staff_domain.find_staff(db, username)

@@ -9,7 +9,7 @@ from itertools import pairwise
 
 import asyncpg
 
-from app.domain.schedule import in_quiet_hours, repost_due, weighted_pick
+from app.domain.ads.schedule import in_quiet_hours, repost_due, weighted_pick
 from tests.helpers.ads import add_ads, named_channel
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # 14:00 in Tashkent

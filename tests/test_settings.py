@@ -110,11 +110,11 @@ async def _channel_with_a_category(bozor: Bozor, sandbox) -> None:
     channel = await sandbox.channel("Bozor Demo", username="bozor_demo", admins=[olga])
     async with bozor.pool.acquire() as conn:
         row = await channels.create_channel(conn, title="Bozor Demo", chat_ref="@bozor_demo")
-        await conn.execute("UPDATE channels SET chat_id = $2 WHERE id = $1", row["id"], channel.id)
+        await conn.execute("UPDATE channels SET chat_id = $2 WHERE id = $1", row.id, channel.id)
         await channels.add_category(
-            conn, row["id"], "transport", {"uz": "Transport", "ru": "Транспорт", "en": "Transport"}
+            conn, row.id, "transport", {"uz": "Transport", "ru": "Транспорт", "en": "Transport"}
         )
-        await channels.add_admin(conn, row["id"], olga.id)
+        await channels.add_admin(conn, row.id, olga.id)
 
 
 # S3 ----------------------------------------------------------------------------------------

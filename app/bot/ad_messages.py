@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.bot.callbacks import CheckinCb, ModCb
-from app.domain.ads import caption, describe_flag, draft_of
+from app.domain.ads import AdView, Call, Draft, caption, describe_flag
 from app.domain.outbox import STORAGE
-from app.domain.ports import AdView, Call
 from app.i18n import Gettext, Translator
 
 
@@ -30,28 +29,27 @@ class BotAdMessages:
         return f"https://t.me/{self.bot_username}?start=ad_{ad_id}"
 
     def _caption(self, view: AdView, _: Gettext, mark: str | None = None) -> str:
-        hashtag = view.category["hashtag"] if view.category else None
+        hashtag = view.category.hashtag if view.category else None
         return caption(
-            draft_of(view.ad, view.photos), _, hashtag=hashtag, link=self.link(view.ad["id"]), mark=mark
+            Draft.of(view.ad, view.photos), _, hashtag=hashtag, link=self.link(view.ad.id), mark=mark
         )
 
     def _photos(self, view: AdView, *, from_storage: bool) -> list[Any]:
         return [
-            {STORAGE: p["storage_key"]} if from_storage and p["storage_key"] else p["file_id"]
-            for p in view.photos
+            {STORAGE: p.storage_key} if from_storage and p.storage_key else p.file_id for p in view.photos
         ]
 
     def _note_text(self, view: AdView, _: Gettext) -> str:
         seller = view.seller
-        who = f"@{seller['username']}" if seller["username"] else seller["first_name"]
+        who = seller.handle
         lines = [
-            _("New ad #{id} for {channel}").format(id=view.ad["id"], channel=view.channel["title"]),
+            _("New ad #{id} for {channel}").format(id=view.ad.id, channel=view.channel.title),
             "",
             self._caption(view, _),
             "",
-            _("Seller: {name} (id {id})").format(name=who, id=seller["id"]),
+            _("Seller: {name} (id {id})").format(name=who, id=seller.id),
         ]
-        flags = view.ad["flags"] or []
+        flags = view.ad.flags or []
         if flags:
             lines.append("⚠️ " + "; ".join(describe_flag(f, _) for f in flags))
         return "\n".join(lines)
@@ -64,7 +62,7 @@ class BotAdMessages:
             calls.append(("sendPhoto", {"photo": photos[0]}))
         elif photos:
             calls.append(("sendMediaGroup", {"media": [{"type": "photo", "media": p} for p in photos]}))
-        ad_id = view.ad["id"]
+        ad_id = view.ad.id
         keyboard = [
             [
                 _button(_("✅ Approve"), ModCb(action="approve", ad_id=ad_id).pack()),
@@ -91,12 +89,12 @@ class BotAdMessages:
         return "editMessageText", {"text": f"{self._note_text(view, _)}\n\n{outcome}"}
 
     def channel_post(self, view: AdView, *, from_storage: bool) -> Call:
-        _ = self.translator(view.channel["language"])
+        _ = self.translator(view.channel.language)
         text = self._caption(view, _)
         photos = self._photos(view, from_storage=from_storage)
         if len(photos) == 1:
             # One photo can carry a button; an album cannot, so its caption holds the link.
-            keyboard = [[_button(_("✍️ Write to the seller"), url=self.link(view.ad["id"]))]]
+            keyboard = [[_button(_("✍️ Write to the seller"), url=self.link(view.ad.id))]]
             return "sendPhoto", {
                 "photo": photos[0],
                 "caption": text,
@@ -107,16 +105,16 @@ class BotAdMessages:
         return "sendMediaGroup", {"media": media}
 
     def post_closed(self, view: AdView, *, mark: str, album: bool) -> Call:
-        _ = self.translator(view.channel["language"])
+        _ = self.translator(view.channel.language)
         return "editMessageCaption", {"caption": self._caption(view, _, mark)}
 
     def post_edited(self, view: AdView) -> Call:
         """The edit of a channel copy once a seller's change is approved (same photos)."""
-        _ = self.translator(view.channel["language"])
+        _ = self.translator(view.channel.language)
         params: dict[str, Any] = {"caption": self._caption(view, _)}
         if len(view.photos) == 1:  # an edit without the markup would drop the button
             params["reply_markup"] = {
-                "inline_keyboard": [[_button(_("✍️ Write to the seller"), url=self.link(view.ad["id"]))]]
+                "inline_keyboard": [[_button(_("✍️ Write to the seller"), url=self.link(view.ad.id))]]
             }
         return "editMessageCaption", params
 
@@ -124,7 +122,7 @@ class BotAdMessages:
         _ = self.translator(language)
         return "sendMessage", {
             "text": _("✅ Your changes to “{title}” are approved: its post in {channel} is updated.").format(
-                title=view.ad["title"], channel=view.channel["title"]
+                title=view.ad.title, channel=view.channel.title
             )
         }
 
@@ -132,7 +130,7 @@ class BotAdMessages:
         _ = self.translator(language)
         return "sendMessage", {
             "text": _("✅ Your ad “{title}” is published in {channel}. Here it is:").format(
-                title=view.ad["title"], channel=view.channel["title"]
+                title=view.ad.title, channel=view.channel.title
             )
         }
 
@@ -140,13 +138,13 @@ class BotAdMessages:
         _ = self.translator(language)
         return "sendMessage", {
             "text": _("❌ Your ad “{title}” was not published. Reason: {reason}").format(
-                title=view.ad["title"], reason=reason
+                title=view.ad.title, reason=reason
             )
         }
 
     def checkin(self, view: AdView, language: str, ask_number: int) -> Call:
         _ = self.translator(language)
-        ad_id = view.ad["id"]
+        ad_id = view.ad.id
         keyboard = [
             [
                 _button(_("✅ Sold"), CheckinCb(action="sold", ad_id=ad_id).pack()),
@@ -154,7 +152,7 @@ class BotAdMessages:
             ]
         ]
         return "sendMessage", {
-            "text": _("Is “{title}” still for sale?").format(title=view.ad["title"]),
+            "text": _("Is “{title}” still for sale?").format(title=view.ad.title),
             "reply_markup": {"inline_keyboard": keyboard},
         }
 
@@ -164,5 +162,5 @@ class BotAdMessages:
             "text": _(
                 "⌛ Your ad “{title}” is no longer shown: you did not "
                 "answer whether it is sold. Post it again any time."
-            ).format(title=view.ad["title"])
+            ).format(title=view.ad.title)
         }

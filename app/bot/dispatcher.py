@@ -20,7 +20,7 @@ from app.bot.isolation import UserLocks
 from app.bot.middlewares import InFlight, JournalMiddleware
 from app.config import Config
 from app.db.fsm import PostgresStorage
-from app.domain.ports import AdMessages
+from app.domain.ads import AdMessages
 from app.domain.settings import Languages
 from app.i18n import Translator
 from app.storage import Storage

@@ -30,6 +30,7 @@ from aiogram.types import BufferedInputFile
 from pydantic import ValidationError
 
 from app.db.queries import outbox as q
+from app.db.queries.outbox import Claimed
 from app.domain import users
 from app.domain.outbox import MESSAGE_ID_OF, MESSAGE_IDS_OF, STORAGE, resolve_reference
 from app.storage import Storage
@@ -234,7 +235,7 @@ class OutboxSender:
                 claimer=self.name,
             )
             for row in rows:
-                task = asyncio.create_task(self._deliver(row), name=f"outbox-{row['id']}")
+                task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
                 self._tasks[task] = "waiting"
                 task.add_done_callback(self._delivered)
             if len(rows) == free:
@@ -264,25 +265,25 @@ class OutboxSender:
     async def _reap(self) -> None:
         async with self.pool.acquire() as conn:
             for row in await q.reap_expired(conn):
-                if row["status"] == "uncertain":
+                if row.status == "uncertain":
                     log.warning(
                         "outbox row %d (%s to chat %d) is uncertain: its sender stopped "
                         "mid-send; not re-sent, see list_uncertain",
-                        row["id"],
-                        row["method"],
-                        row["chat_id"],
+                        row.id,
+                        row.method,
+                        row.chat_id,
                     )
 
     # ------------------------------------------------------------ one row
 
-    async def _deliver(self, row: asyncpg.Record) -> None:
+    async def _deliver(self, row: Claimed) -> None:
         task = asyncio.current_task()
         try:
-            if row["recipient_blocked"]:
+            if row.recipient_blocked:
                 outcome = Outcome("blocked", error="the user has blocked the bot")
             else:
                 method = await self._build(row)
-                await self._take_turn(row["chat_id"], _cost(method))
+                await self._take_turn(row.chat_id, _cost(method))
                 self._tasks[task] = "calling"
                 outcome = await self._call(row, method)
         except Permanent as exc:
@@ -297,16 +298,16 @@ class OutboxSender:
             raise
         await self._record(row, outcome)
 
-    async def _release(self, row: asyncpg.Record) -> None:
+    async def _release(self, row: Claimed) -> None:
         async with self.pool.acquire() as conn:
-            await q.release(conn, row["id"], row["attempts"])
+            await q.release(conn, row.id, row.attempts)
 
-    async def _build(self, row: asyncpg.Record) -> TelegramMethod[Any]:
-        name = row["method"]
+    async def _build(self, row: Claimed) -> TelegramMethod[Any]:
+        name = row.method
         cls = getattr(aiogram.methods, name[:1].upper() + name[1:], None)
         if not (isinstance(cls, type) and issubclass(cls, TelegramMethod) and cls.__api_method__ == name):
             raise Permanent(f"{name} is not a Bot API method aiogram knows")
-        params = await self._resolve(row["params"], row["deps"] or {})
+        params = await self._resolve(row.params, row.deps)
         try:
             return cls(**params)
         except ValidationError as exc:
@@ -363,7 +364,7 @@ class OutboxSender:
             )
         return bucket
 
-    async def _call(self, row: asyncpg.Record, method: TelegramMethod[Any]) -> Outcome:
+    async def _call(self, row: Claimed, method: TelegramMethod[Any]) -> Outcome:
         try:
             # aiohttp takes any number of seconds, despite aiogram's `int` hint.
             value = await self.bot(method, request_timeout=self.request_timeout)  # type: ignore[arg-type]
@@ -380,9 +381,9 @@ class OutboxSender:
                 return self._unknown(row, exc.message)
             return self._retry(row, exc.message)
         except TelegramForbiddenError as exc:
-            return Outcome("blocked" if row["chat_id"] > 0 else "failed", error=exc.message)
+            return Outcome("blocked" if row.chat_id > 0 else "failed", error=exc.message)
         except TelegramBadRequest as exc:
-            if row["idempotent"] and any(s in exc.message for s in ALREADY_DONE):
+            if row.idempotent and any(s in exc.message for s in ALREADY_DONE):
                 return Outcome("sent", result={"ok": True, "note": exc.message})
             return Outcome("failed", error=exc.message)
         except TelegramAPIError as exc:
@@ -391,18 +392,18 @@ class OutboxSender:
             return self._unknown(row, str(exc))
         return Outcome("sent", result=_result(value))
 
-    def _unknown(self, row: asyncpg.Record, error: str) -> Outcome:
+    def _unknown(self, row: Claimed, error: str) -> Outcome:
         """The call may or may not have taken effect: repeat only what is safe to repeat."""
-        return self._retry(row, error) if row["idempotent"] else Outcome("uncertain", error=error)
+        return self._retry(row, error) if row.idempotent else Outcome("uncertain", error=error)
 
-    def _retry(self, row: asyncpg.Record, error: str) -> Outcome:
-        if row["attempts"] >= self.max_attempts:
-            return Outcome("failed", error=f"gave up after {row['attempts']} attempts: {error}")
-        delay = min(self.backoff_cap, self.backoff * 2 ** (row["attempts"] - 1))
+    def _retry(self, row: Claimed, error: str) -> Outcome:
+        if row.attempts >= self.max_attempts:
+            return Outcome("failed", error=f"gave up after {row.attempts} attempts: {error}")
+        delay = min(self.backoff_cap, self.backoff * 2 ** (row.attempts - 1))
         return Outcome("retry", error=error, delay=delay * random.uniform(0.8, 1.2))
 
-    async def _record(self, row: asyncpg.Record, outcome: Outcome) -> None:
-        outbox_id, attempt, chat_id = row["id"], row["attempts"], row["chat_id"]
+    async def _record(self, row: Claimed, outcome: Outcome) -> None:
+        outbox_id, attempt, chat_id = row.id, row.attempts, row.chat_id
         if outcome.pause:
             self._rest(chat_id, outcome.delay)
         async with self.pool.acquire() as conn:
@@ -418,7 +419,7 @@ class OutboxSender:
             log.warning(
                 "outbox row %d (%s to chat %d) is uncertain, not re-sent: %s",
                 outbox_id,
-                row["method"],
+                row.method,
                 chat_id,
                 outcome.error,
             )

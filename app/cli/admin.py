@@ -8,9 +8,8 @@ import getpass
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-import asyncpg
-
 from app.config import Config
+from app.db import Conn
 from app.domain import staff as staff_domain
 from app.domain.staff import Role, StaffError
 
@@ -41,7 +40,7 @@ def create_admin(args: argparse.Namespace, config: Config, run: Runner) -> int:
 
 
 async def create_admin_command(
-    conn: asyncpg.Connection, username: str, password: str | None, *, one_time_link: bool, base_url: str
+    conn: Conn, username: str, password: str | None, *, one_time_link: bool, base_url: str
 ) -> str:
     """Create the admin; with one_time_link, also (or, for an existing admin, only) make a link."""
     existing = await staff_domain.find_staff(conn, username)

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from app.config import Config
+from app.db import Conn
 from app.db.queries import channels as q
+from app.db.queries.channels import Channel
 from app.domain import channels
 from app.domain.demo import seed_demo
 
@@ -93,43 +95,43 @@ async def _in_database(config: Config, args: argparse.Namespace) -> str:
         return await run_command(conn, args)
 
 
-async def run_command(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
+async def run_command(conn: Conn, args: argparse.Namespace) -> str:
     """Run one data command; returns the line to print. Raises ChannelError on bad input."""
     if args.command == "demo":
         channel = await seed_demo(conn, args.admin)
-        return f"demo channel ready: #{channel['id']} {channel['title']} (@{channel['username']})"
+        return f"demo channel ready: #{channel.id} {channel.title} (@{channel.username})"
     return await ACTIONS[args.action](conn, args)
 
 
-async def _add(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
+async def _add(conn: Conn, args: argparse.Namespace) -> str:
     row = await channels.create_channel(conn, title=args.title, chat_ref=args.chat, language=args.language)
-    return f"channel #{row['id']} added: {row['title']}"
+    return f"channel #{row.id} added: {row.title}"
 
 
-async def _list(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
+async def _list(conn: Conn, args: argparse.Namespace) -> str:
     rows = await q.list_channels(conn)
     if not rows:
         return "no channels yet; add one with `run.py channel add --title … --chat @…`"
     return "\n".join(_describe(row) for row in rows)
 
 
-def _describe(row: asyncpg.Record) -> str:
-    where = f"@{row['username']}" if row["username"] else str(row["chat_id"])
-    quiet = f", quiet {row['quiet_from']:%H:%M}-{row['quiet_to']:%H:%M}" if row["quiet_from"] else ""
-    minutes = int(row["repost_every"].total_seconds() // 60)
-    state = "" if row["active"] else " (inactive)"
+def _describe(row: Channel) -> str:
+    where = f"@{row.username}" if row.username else str(row.chat_id)
+    quiet = f", quiet {row.quiet_from:%H:%M}-{row.quiet_to:%H:%M}" if row.quiet_from else ""
+    minutes = int(row.repost_every.total_seconds() // 60)
+    state = "" if row.active else " (inactive)"
     return (
-        f"#{row['id']} {row['title']} {where} [{row['language']}]{state}: re-post every "
-        f"{minutes} min{quiet}, check-in every {row['checkin_every'].days} d, "
-        f"{row['checkin_max_asks']} asks, {row['ads_per_day']} ads/day"
+        f"#{row.id} {row.title} {where} [{row.language}]{state}: re-post every "
+        f"{minutes} min{quiet}, check-in every {row.checkin_every.days} d, "
+        f"{row.checkin_max_asks} asks, {row.ads_per_day} ads/day"
     )
 
 
-async def _set(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
+async def _set(conn: Conn, args: argparse.Namespace) -> str:
     channel = await channels.require_channel(conn, args.channel)
     row = await channels.update_settings(
         conn,
-        channel["id"],
+        channel.id,
         title=args.title,
         language=args.language,
         timezone=args.timezone,
@@ -144,33 +146,33 @@ async def _set(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
     return _describe(row)
 
 
-async def _category(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
+async def _category(conn: Conn, args: argparse.Namespace) -> str:
     channel = await channels.require_channel(conn, args.channel)
     row = await channels.add_category(
-        conn, channel["id"], args.hashtag, {"uz": args.uz, "ru": args.ru, "en": args.en}
+        conn, channel.id, args.hashtag, {"uz": args.uz, "ru": args.ru, "en": args.en}
     )
-    return f"category #{row['hashtag']} added to {channel['title']}"
+    return f"category #{row.hashtag} added to {channel.title}"
 
 
-async def _admin(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
+async def _admin(conn: Conn, args: argparse.Namespace) -> str:
     channel = await channels.require_channel(conn, args.channel)
     if args.remove:
-        done = await channels.remove_admin(conn, channel["id"], args.user_id)
-        return f"user {args.user_id} {'is no longer' if done else 'was not'} an admin of {channel['title']}"
-    added = await channels.add_admin(conn, channel["id"], args.user_id)
-    return f"user {args.user_id} {'is now' if added else 'was already'} an admin of {channel['title']}"
+        done = await channels.remove_admin(conn, channel.id, args.user_id)
+        return f"user {args.user_id} {'is no longer' if done else 'was not'} an admin of {channel.title}"
+    added = await channels.add_admin(conn, channel.id, args.user_id)
+    return f"user {args.user_id} {'is now' if added else 'was already'} an admin of {channel.title}"
 
 
-async def _banned(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
+async def _banned(conn: Conn, args: argparse.Namespace) -> str:
     channel = await channels.require_channel(conn, args.channel)
-    words = await channels.set_banned_words(conn, channel["id"], args.words)
-    return f"{len(words)} banned word(s) for {channel['title']}: {', '.join(words) or '-'}"
+    words = await channels.set_banned_words(conn, channel.id, args.words)
+    return f"{len(words)} banned word(s) for {channel.title}: {', '.join(words) or '-'}"
 
 
-async def _reason(conn: asyncpg.Connection, args: argparse.Namespace) -> str:
+async def _reason(conn: Conn, args: argparse.Namespace) -> str:
     channel = await channels.require_channel(conn, args.channel)
-    await channels.add_reason(conn, channel["id"], {"uz": args.uz, "ru": args.ru, "en": args.en})
-    return f"rejection reason added to {channel['title']}"
+    await channels.add_reason(conn, channel.id, {"uz": args.uz, "ru": args.ru, "en": args.en})
+    return f"rejection reason added to {channel.title}"
 
 
 ACTIONS: dict[str, Command] = {

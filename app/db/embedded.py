@@ -12,9 +12,10 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import quote
 
 log = logging.getLogger(__name__)
@@ -264,10 +265,10 @@ class EmbeddedPostgres:
         return result.stdout
 
     def _run(
-        self, args: list, *, check: bool = True, capture: bool = False
+        self, args: Sequence[str | Path], *, check: bool = True, capture: bool = False
     ) -> subprocess.CompletedProcess[str]:
         """Run a server binary as the server's user; output never goes to a pipe the server keeps."""
-        kwargs: dict = {}
+        kwargs: dict[str, Any] = {}
         if self._run_as is not None:
             kwargs = {"user": self._run_as.pw_uid, "group": self._run_as.pw_gid, "extra_groups": []}
         with tempfile.TemporaryFile("w+") as out:

@@ -64,7 +64,8 @@ class PostgresStorage(BaseStorage):
         prefetched = PREFETCHED.get()
         if prefetched is not None and prefetched[0] == text_key and prefetched[2] == self._writes:
             return prefetched[1]
-        return await self.pool.fetchval(GET_STATE, text_key)
+        state: str | None = await self.pool.fetchval(GET_STATE, text_key)
+        return state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         await self.pool.execute(SET_DATA, storage_key(key), dict(data))

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
+from app.db import Conn
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +55,12 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )"""
 
 
-async def applied_checksums(conn: asyncpg.Connection) -> dict[int, tuple[str, str]]:
+async def applied_checksums(conn: Conn) -> dict[int, tuple[str, str]]:
     rows = await conn.fetch("SELECT version, name, checksum FROM schema_migrations")
     return {r["version"]: (r["name"], r["checksum"]) for r in rows}
 
 
-async def apply(conn: asyncpg.Connection, migration: Migration) -> None:
+async def apply(conn: Conn, migration: Migration) -> None:
     async with conn.transaction():
         await conn.execute(migration.sql)
         await conn.execute(
@@ -71,7 +71,7 @@ async def apply(conn: asyncpg.Connection, migration: Migration) -> None:
         )
 
 
-async def migrate(conn: asyncpg.Connection, folder: Path = SQL_DIR) -> list[str]:
+async def migrate(conn: Conn, folder: Path = SQL_DIR) -> list[str]:
     """Apply what is new; refuse an applied file that changed. Returns the names applied."""
     migrations = discover(folder)
     await conn.execute("SELECT pg_advisory_lock(hashtext($1))", LOCK_NAME)

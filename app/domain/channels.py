@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
+from app.db import Conn
 from app.db.queries import channels as q
+from app.db.queries.channels import Category, Channel, RejectReason
+from app.domain import staff as staff_domain
 from app.i18n import N_, UserError
 
 LANGUAGES = ("uz", "ru", "en")
@@ -21,6 +26,46 @@ QUIET_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)-([01]?\d|2[0-3]):([0-5]\d)$"
 class ChannelError(UserError):
     """A channel setting that cannot be accepted: the panel shows it in the staff member's
     language, the CLI in English."""
+
+
+class NoSuchThing(ChannelError):
+    """The category, reason or channel asked for does not exist (in that channel)."""
+
+
+def snapshot(record: object) -> dict[str, Any] | None:
+    """A JSON-safe copy of a record for the audit log (intervals and times as text)."""
+    if record is None:
+        return None
+    values = (
+        dataclasses.asdict(record)
+        if dataclasses.is_dataclass(record) and not isinstance(record, type)
+        else {}
+    )
+    return {k: v if isinstance(v, (int, str, bool, type(None))) else str(v) for k, v in values.items()}
+
+
+async def _audit(conn: Conn, by: int | None, action: str, target: str, before: object, after: object) -> None:
+    """Changes made in the panel are audited (`by` the staff member); the terminal's are not."""
+    if by is not None:
+        await staff_domain.audit(conn, by, action, target, before, after)
+
+
+# What the bot must be allowed in a channel: post ads, edit them (SOLD), delete old copies.
+POSTING_RIGHTS = (
+    ("can_post_messages", N_("post messages")),
+    ("can_edit_messages", N_("edit messages")),
+    ("can_delete_messages", N_("delete messages")),
+)
+
+
+def missing_rights(status: str, rights: Mapping[str, bool | None]) -> list[str] | None:
+    """The one rule of "may the bot post in this channel?": None when the bot is not an
+    administrator there at all, else the rights it lacks (msgids; empty: it may)."""
+    if status == "creator":
+        return []
+    if status != "administrator":
+        return None
+    return [name for right, name in POSTING_RIGHTS if not rights.get(right)]
 
 
 def parse_chat_ref(ref: str) -> tuple[int | None, str | None]:
@@ -117,9 +162,7 @@ def settings_changes(
     return changes
 
 
-async def create_channel(
-    conn: asyncpg.Connection, *, title: str, chat_ref: str, language: str = "uz"
-) -> asyncpg.Record:
+async def create_channel(conn: Conn, *, title: str, chat_ref: str, language: str = "uz") -> Channel:
     chat_id, username = parse_chat_ref(chat_ref)
     settings_changes(title=title, language=language)
     try:
@@ -130,14 +173,14 @@ async def create_channel(
         raise ChannelError(N_("A channel “{ref}” already exists."), ref=chat_ref) from None
 
 
-async def require_channel(conn: asyncpg.Connection, ref: str) -> asyncpg.Record:
+async def require_channel(conn: Conn, ref: str) -> Channel:
     channel = await q.find_channel(conn, ref)
     if channel is None:
         raise ChannelError(N_("No channel “{ref}”; see `run.py channel list`."), ref=ref)
     return channel
 
 
-async def update_settings(conn: asyncpg.Connection, channel_id: int, **settings: object) -> asyncpg.Record:
+async def update_settings(conn: Conn, channel_id: int, **settings: object) -> Channel:
     changes = settings_changes(**settings)  # type: ignore[arg-type]
     if not changes:
         raise ChannelError(N_("Nothing to change."))
@@ -148,42 +191,66 @@ async def update_settings(conn: asyncpg.Connection, channel_id: int, **settings:
 
 
 async def add_category(
-    conn: asyncpg.Connection,
+    conn: Conn,
     channel_id: int,
     hashtag: str,
     names: dict[str, str],
     position: int | None = None,
-) -> asyncpg.Record:
+    *,
+    by: int | None = None,
+) -> Category:
     tag = hashtag.strip().lstrip("#")
     if not HASHTAG_RE.match(tag):
         raise ChannelError(N_("A hashtag has 1 to 32 letters, digits or _."))
     if any(not names.get(lang, "").strip() for lang in LANGUAGES):
         raise ChannelError(N_("A category needs a name in uz, ru and en."))
     try:
-        return await q.insert_category(
-            conn, channel_id, tag, {k: names[k].strip() for k in LANGUAGES}, position
-        )
+        async with conn.transaction():  # a savepoint: the caller's transaction survives a refusal
+            category = await q.insert_category(
+                conn, channel_id, tag, {k: names[k].strip() for k in LANGUAGES}, position
+            )
     except asyncpg.UniqueViolationError:
         raise ChannelError(N_("The channel already has a category #{tag}."), tag=tag) from None
+    await _audit(conn, by, "channel.category_add", f"channel:{channel_id}", None, snapshot(category))
+    return category
 
 
-async def edit_category(
-    conn: asyncpg.Connection, category_id: int, names: dict[str, str], position: int
+async def change_category(
+    conn: Conn,
+    channel_id: int,
+    category_id: int,
+    *,
+    names: dict[str, str] | None = None,
+    position: int = 0,
+    delete: bool = False,
+    by: int | None = None,
 ) -> None:
-    """Rename or reorder a category; the same rule as adding one: a name in every language."""
+    """Rename and reorder a channel's category (a name in every language, as when adding one),
+    or delete it."""
+    before = await q.get_category(conn, category_id)
+    if before is None or before.channel_id != channel_id:
+        raise NoSuchThing(N_("No such category."))
+    target = f"channel:{channel_id}"
+    if delete:
+        await q.delete_category(conn, category_id)
+        await _audit(conn, by, "channel.category_delete", target, snapshot(before), None)
+        return
+    names = names or {}
     if any(not names.get(lang, "").strip() for lang in LANGUAGES):
         raise ChannelError(N_("A category needs a name in uz, ru and en."))
     await q.update_category(conn, category_id, {k: names[k].strip() for k in LANGUAGES}, position)
+    after = await q.get_category(conn, category_id)
+    await _audit(conn, by, "channel.category_edit", target, snapshot(before), snapshot(after))
 
 
-async def add_admin(conn: asyncpg.Connection, channel_id: int, user_id: int, source: str = "manual") -> bool:
+async def add_admin(conn: Conn, channel_id: int, user_id: int, source: str = "manual") -> bool:
     """Give a Telegram user the admin role for a channel; False if they had it already."""
     if user_id <= 0:
         raise ChannelError(N_("A Telegram user id is a positive number."))
     return await q.insert_admin(conn, channel_id, user_id, source)
 
 
-async def remove_admin(conn: asyncpg.Connection, channel_id: int, user_id: int) -> bool:
+async def remove_admin(conn: Conn, channel_id: int, user_id: int) -> bool:
     return await q.delete_admin(conn, channel_id, user_id)
 
 
@@ -199,23 +266,91 @@ def normalise_words(words: Iterable[str]) -> list[str]:
     return list(seen)
 
 
-async def set_banned_words(conn: asyncpg.Connection, channel_id: int, words: Iterable[str]) -> list[str]:
+async def set_banned_words(
+    conn: Conn, channel_id: int, words: Iterable[str], *, by: int | None = None
+) -> list[str]:
     clean = normalise_words(words)
     async with conn.transaction():
+        before = await q.list_banned_words(conn, channel_id)
         await q.replace_banned_words(conn, channel_id, clean)
+        await _audit(conn, by, "channel.banned_words", f"channel:{channel_id}", before, clean)
     return clean
 
 
-async def add_reason(conn: asyncpg.Connection, channel_id: int, texts: dict[str, str]) -> asyncpg.Record:
+async def add_reason(
+    conn: Conn, channel_id: int, texts: dict[str, str], *, by: int | None = None
+) -> RejectReason:
     if any(not texts.get(lang, "").strip() for lang in LANGUAGES):
         raise ChannelError(N_("A rejection reason needs a text in uz, ru and en."))
-    return await q.insert_reason(conn, channel_id, {k: texts[k].strip() for k in LANGUAGES})
+    reason = await q.insert_reason(conn, channel_id, {k: texts[k].strip() for k in LANGUAGES})
+    await _audit(conn, by, "channel.reason_add", f"channel:{channel_id}", None, snapshot(reason))
+    return reason
 
 
-async def connect_chat(
-    conn: asyncpg.Connection, channel_id: int, chat_id: int, telegram_admins: list[int]
-) -> None:
+async def delete_reason(conn: Conn, channel_id: int, reason_id: int, *, by: int | None = None) -> None:
+    before = await q.get_reason(conn, reason_id)
+    if before is None or before.channel_id != channel_id:
+        raise NoSuchThing(N_("No such reason."))
+    await q.delete_reason(conn, reason_id)
+    await _audit(conn, by, "channel.reason_delete", f"channel:{channel_id}", snapshot(before), None)
+
+
+async def create_checked(
+    conn: Conn,
+    *,
+    chat_id: int | None,
+    username: str | None,
+    changes: dict[str, object],
+    by: int,
+) -> Channel:
+    """A channel made in the panel, with the settings it parsed and the chat the bot has seen."""
+    try:
+        async with conn.transaction():
+            channel = await q.insert_channel(
+                conn,
+                title=str(changes["title"]),
+                chat_id=chat_id,
+                username=username,
+                language=str(changes["language"]),
+            )
+    except asyncpg.UniqueViolationError:
+        raise ChannelError(N_("Another channel already uses this chat.")) from None
+    saved = await q.update_channel(conn, channel.id, changes)
+    assert saved is not None  # made just above, in this transaction
+    await _audit(conn, by, "channel.create", f"channel:{saved.id}", None, snapshot(saved))
+    return saved
+
+
+async def save_settings(conn: Conn, channel_id: int, changes: dict[str, object], *, by: int) -> Channel:
+    """The panel's settings form: the changes parsed by settings_changes, and the chat."""
+    before = await q.get_channel(conn, channel_id)
+    if before is None:
+        raise NoSuchThing(N_("No such channel."))
+    try:
+        async with conn.transaction():
+            after = await q.update_channel(conn, channel_id, changes)
+    except asyncpg.UniqueViolationError:
+        raise ChannelError(N_("Another channel already uses this chat.")) from None
+    assert after is not None
+    await _audit(conn, by, "channel.update", f"channel:{channel_id}", snapshot(before), snapshot(after))
+    return after
+
+
+async def connect_chat(conn: Conn, channel_id: int, chat_id: int, telegram_admins: list[int]) -> None:
     """Record what Telegram says of the channel: its numeric id and its administrators."""
     async with conn.transaction():
         await q.set_chat_id(conn, channel_id, chat_id)
         await q.replace_telegram_admins(conn, channel_id, telegram_admins)
+
+
+async def taking_ads(conn: Conn) -> list[Channel]:
+    """The channels a seller may post to."""
+    return await q.list_channels(conn, active_only=True)
+
+
+async def categories_of(conn: Conn, channel_id: int) -> list[Category]:
+    return await q.list_categories(conn, channel_id)
+
+
+async def get_category(conn: Conn, category_id: int) -> Category | None:
+    return await q.get_category(conn, category_id)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncpg
-
-from app.db.queries.channels import find_channel
+from app.db import Conn
+from app.db.queries.channels import Channel, find_channel
 from app.domain import channels
 
 DEMO_CHANNEL = "@bozor_demo"
@@ -25,17 +24,17 @@ REASONS = [
 BANNED_WORDS = ["casino", "kazino", "казино", "crypto mixing"]
 
 
-async def seed_demo(conn: asyncpg.Connection, admin_ids: list[int]) -> asyncpg.Record:
+async def seed_demo(conn: Conn, admin_ids: list[int]) -> Channel:
     """Create the demo channel with categories, reasons and admins; idempotent."""
     async with conn.transaction():
         channel = await find_channel(conn, DEMO_CHANNEL)
         if channel is None:
             channel = await channels.create_channel(conn, title="Bozor Demo", chat_ref=DEMO_CHANNEL)
             for hashtag, uz, ru, en in CATEGORIES:
-                await channels.add_category(conn, channel["id"], hashtag, {"uz": uz, "ru": ru, "en": en})
+                await channels.add_category(conn, channel.id, hashtag, {"uz": uz, "ru": ru, "en": en})
             for uz, ru, en in REASONS:
-                await channels.add_reason(conn, channel["id"], {"uz": uz, "ru": ru, "en": en})
-            await channels.set_banned_words(conn, channel["id"], BANNED_WORDS)
+                await channels.add_reason(conn, channel.id, {"uz": uz, "ru": ru, "en": en})
+            await channels.set_banned_words(conn, channel.id, BANNED_WORDS)
         for user_id in admin_ids:
-            await channels.add_admin(conn, channel["id"], user_id)
+            await channels.add_admin(conn, channel.id, user_id)
     return channel

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
+from app.db import Conn
 from app.db.queries import outbox as q
+from app.db.queries.outbox import Delivery, message_ids
 
 # Payload placeholders, resolved by the sender when the row goes out:
 #   {"$message_id_of": 12}              -> the message id row 12 produced (an album: its first)
@@ -52,37 +52,6 @@ class Outgoing:
     ref_kind: str | None = None
     ref_id: int | None = None
     not_before: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """An outbox row as business code and admins see it."""
-
-    id: int
-    chat_id: int
-    method: str
-    params: dict[str, Any]
-    status: str
-    attempts: int
-    result: dict[str, Any] | None
-    error: str | None
-    ref_kind: str | None
-    ref_id: int | None
-    created_at: datetime
-    done_at: datetime | None
-
-    @property
-    def message_ids(self) -> list[int]:
-        """The message ids Telegram returned (one, or an album's), empty until sent."""
-        return message_ids(self.result)
-
-
-def message_ids(result: dict[str, Any] | None) -> list[int]:
-    if not result:
-        return []
-    if "message_ids" in result:
-        return list(result["message_ids"])
-    return [result["message_id"]] if "message_id" in result else []
 
 
 def resolve_reference(value: dict[str, Any], deps: dict[str, Any]) -> int | list[int]:
@@ -131,7 +100,7 @@ def dependencies(params: Any) -> list[int]:
     return found
 
 
-def _row(item: Outgoing) -> tuple:
+def _row(item: Outgoing) -> tuple[Any, ...]:
     """Validate one call and turn it into the columns the queries take."""
     if not METHOD_RE.match(item.method):
         raise ValueError(f"{item.method!r} is not a Bot API method name (e.g. 'sendMessage')")
@@ -156,7 +125,7 @@ def _row(item: Outgoing) -> tuple:
 
 
 async def enqueue(
-    conn: asyncpg.Connection,
+    conn: Conn,
     method: str,
     params: dict[str, Any],
     *,
@@ -187,7 +156,7 @@ async def enqueue(
     )
 
 
-async def enqueue_many(conn: asyncpg.Connection, items: Iterable[Outgoing]) -> list[int]:
+async def enqueue_many(conn: Conn, items: Iterable[Outgoing]) -> list[int]:
     """Queue many calls in one round trip (e.g. a broadcast batch); ids in the given order."""
     rows = []
     for item in items:
@@ -196,33 +165,28 @@ async def enqueue_many(conn: asyncpg.Connection, items: Iterable[Outgoing]) -> l
     return await q.insert_many(conn, rows)
 
 
-def _delivery(record: asyncpg.Record) -> Delivery:
-    return Delivery(**dict(record))
-
-
-async def result_of(conn: asyncpg.Connection, ref_kind: str, ref_id: int) -> list[Delivery]:
+async def result_of(conn: Conn, ref_kind: str, ref_id: int) -> list[Delivery]:
     """Every outbox row about (ref_kind, ref_id), oldest first: what was sent where, with the
     message ids to edit or delete later (a row not sent yet can be referred to by its id)."""
-    return [_delivery(r) for r in await q.by_ref(conn, ref_kind, ref_id)]
+    return await q.by_ref(conn, ref_kind, ref_id)
 
 
-async def get_delivery(conn: asyncpg.Connection, outbox_id: int) -> Delivery | None:
-    record = await q.get(conn, outbox_id)
-    return None if record is None else _delivery(record)
+async def get_delivery(conn: Conn, outbox_id: int) -> Delivery | None:
+    return await q.get(conn, outbox_id)
 
 
-async def list_uncertain(conn: asyncpg.Connection, limit: int = 100) -> list[Delivery]:
+async def list_uncertain(conn: Conn, limit: int = 100) -> list[Delivery]:
     """Sends whose outcome is unknown (a time-out, or their sender died): for an admin to check
     the chat and decide; they are never repeated blindly."""
-    return [_delivery(r) for r in await q.uncertain(conn, limit)]
+    return await q.uncertain(conn, limit)
 
 
-async def resend_uncertain(conn: asyncpg.Connection, outbox_id: int, admin: str) -> bool:
+async def resend_uncertain(conn: Conn, outbox_id: int, admin: str) -> bool:
     """An admin checked: the message did not arrive, send it again."""
     return await q.settle_uncertain(conn, outbox_id, resend=True, note=f"resent by {admin}")
 
 
-async def confirm_uncertain(conn: asyncpg.Connection, outbox_id: int, admin: str) -> bool:
+async def confirm_uncertain(conn: Conn, outbox_id: int, admin: str) -> bool:
     """An admin checked: the message did arrive. It is closed as sent, never sent again; its
     message id stays unknown."""
     return await q.settle_uncertain(conn, outbox_id, resend=False, note=f"marked delivered by {admin}")

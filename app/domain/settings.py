@@ -7,10 +7,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import asyncpg
-
 from app.config import S3_BUCKET_RE
 from app.crypto import SecretError
+from app.db import Conn
 from app.db.queries import panel_admin as q
 from app.domain import staff as staff_domain
 from app.domain.users import LANGUAGES, Languages
@@ -49,13 +48,11 @@ def languages_from(stored: Mapping[str, str], env_default: str) -> Languages:
     return Languages(enabled, default if default in enabled else enabled[0])
 
 
-async def load_languages(conn: asyncpg.Connection, env_default: str) -> Languages:
+async def load_languages(conn: Conn, env_default: str) -> Languages:
     return languages_from(await q.get_settings(conn), env_default)
 
 
-async def save_languages(
-    conn: asyncpg.Connection, staff_id: int, enabled: Iterable[str], default: str
-) -> Languages:
+async def save_languages(conn: Conn, staff_id: int, enabled: Iterable[str], default: str) -> Languages:
     """Store the languages offered and the default (among them); audited. Call in a transaction."""
     wanted = set(enabled)
     chosen = tuple(lang for lang in LANGUAGES if lang in wanted)
@@ -115,7 +112,7 @@ def parse_s3_form(form: Mapping[str, str]) -> S3Form:
     return S3Form(endpoint, bucket, region, values["s3_access_key"], values["s3_secret_key"])
 
 
-async def s3_to_check(conn: asyncpg.Connection, form: S3Form, *, secret_key: str) -> S3Settings:
+async def s3_to_check(conn: Conn, form: S3Form, *, secret_key: str) -> S3Settings:
     """The settings the form would give: the keys typed, else the ones stored."""
     keys = []
     for name, typed in zip(S3_KEYS, (form.access_key, form.secret_key), strict=True):
@@ -146,7 +143,7 @@ async def verify_s3(settings: S3Settings) -> None:
         ) from exc
 
 
-async def save_s3(conn: asyncpg.Connection, staff_id: int, form: S3Form, *, secret_key: str) -> None:
+async def save_s3(conn: Conn, staff_id: int, form: S3Form, *, secret_key: str) -> None:
     """Store checked S3 settings (used from the next start); audited. Call in a transaction."""
     before = await q.get_settings(conn)
     for name, value in form.plain.items():
@@ -159,7 +156,7 @@ async def save_s3(conn: asyncpg.Connection, staff_id: int, form: S3Form, *, secr
     )
 
 
-async def clear_s3(conn: asyncpg.Connection, staff_id: int) -> None:
+async def clear_s3(conn: Conn, staff_id: int) -> None:
     """Back to disk storage from the next start; the keys are deleted too, so no credential
     outlives its use."""
     before = await q.get_settings(conn)
@@ -177,7 +174,7 @@ async def clear_s3(conn: asyncpg.Connection, staff_id: int) -> None:
     )
 
 
-async def stored_s3(conn: asyncpg.Connection, *, secret_key: str) -> S3Settings | None:
+async def stored_s3(conn: Conn, *, secret_key: str) -> S3Settings | None:
     """The S3 storage saved in the panel, keys decrypted; None when no bucket is saved."""
     values = await q.get_settings(conn)
     if not values.get("s3_bucket"):

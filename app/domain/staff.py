@@ -10,20 +10,16 @@ import datetime as dt
 import functools
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 
 import asyncpg
 
 from app import crypto
+from app.db import Conn
+from app.db.queries import panel_admin as admin_q
 from app.db.queries import staff as q
+from app.db.queries.staff import Role as Role
+from app.db.queries.staff import Staff as Staff
 from app.i18n import N_, UserError
-
-
-class Role(StrEnum):
-    ADMIN = "admin"  # everything
-    MODERATOR = "moderator"  # moderation of the channels given to them
-    OPERATOR = "operator"  # support tickets and users; no settings
-
 
 ROLES = tuple(Role)
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
@@ -49,27 +45,6 @@ def _dummy_hash() -> str:
 
 class StaffError(ValueError):
     """Bad input for a staff operation; the message is for the operator."""
-
-
-@dataclass(frozen=True)
-class Staff:
-    id: int
-    username: str
-    display_name: str | None
-    role: Role
-    telegram_user_id: int | None
-
-    @property
-    def name(self) -> str:
-        return self.display_name or self.username
-
-    def has_role(self, *roles: Role | str) -> bool:
-        """Admins may do everything; others only what one of `roles` allows (none given: any staff)."""
-        return self.role is Role.ADMIN or not roles or self.role in roles
-
-
-def _staff(row: asyncpg.Record) -> Staff:
-    return Staff(row["id"], row["username"], row["display_name"], Role(row["role"]), row["telegram_user_id"])
 
 
 @dataclass(frozen=True)
@@ -105,7 +80,7 @@ def validate_password(password: str) -> str:
 
 
 async def create_staff(
-    conn: asyncpg.Connection,
+    conn: Conn,
     username: str,
     password: str | None,
     role: Role | str,
@@ -131,7 +106,7 @@ async def create_staff(
         )
     except asyncpg.UniqueViolationError:
         raise StaffError(f"{username!r} or Telegram user {telegram_user_id} already has an account") from None
-    staff = _staff(row)
+    staff = row.staff
     await audit(
         conn,
         by,
@@ -143,23 +118,29 @@ async def create_staff(
     return staff
 
 
-async def create_admin(conn: asyncpg.Connection, username: str, password: str | None) -> Staff:
+async def create_admin(conn: Conn, username: str, password: str | None) -> Staff:
     """`run.py create-admin`: an admin account (password None: log in with a one-time link)."""
     return await create_staff(conn, username, password, Role.ADMIN)
 
 
-async def get_staff(conn: asyncpg.Connection, staff_id: int) -> Staff | None:
+async def get_staff(conn: Conn, staff_id: int) -> Staff | None:
     """An active account, or None (deleted or deactivated accounts lose their sessions)."""
-    row = await q.get_staff(conn, staff_id)
-    return _staff(row) if row is not None and row["active"] else None
+    account = await q.get_staff(conn, staff_id)
+    return account.staff if account is not None and account.active else None
 
 
-async def find_staff(conn: asyncpg.Connection, username: str) -> Staff | None:
-    row = await q.find_staff_by_username(conn, username)
-    return _staff(row) if row is not None and row["active"] else None
+async def get_any_staff(conn: Conn, staff_id: int) -> Staff | None:
+    """An account whether active or not (the Staff screen shows both)."""
+    account = await q.get_staff(conn, staff_id)
+    return None if account is None else account.staff
 
 
-async def moderated_channel_ids(conn: asyncpg.Connection, staff: Staff) -> list[int] | None:
+async def find_staff(conn: Conn, username: str) -> Staff | None:
+    account = await q.find_staff_by_username(conn, username)
+    return account.staff if account is not None and account.active else None
+
+
+async def moderated_channel_ids(conn: Conn, staff: Staff) -> list[int] | None:
     """The channels this person moderates; None means every channel (admins)."""
     if staff.role is Role.ADMIN:
         return None
@@ -168,66 +149,120 @@ async def moderated_channel_ids(conn: asyncpg.Connection, staff: Staff) -> list[
     return []
 
 
-async def can_moderate(conn: asyncpg.Connection, staff: Staff, channel_id: int) -> bool:
+async def can_moderate(conn: Conn, staff: Staff, channel_id: int) -> bool:
     allowed = await moderated_channel_ids(conn, staff)
     return allowed is None or channel_id in allowed
 
 
-async def give_channel(conn: asyncpg.Connection, staff_id: int, channel_id: int, *, by: int | None) -> bool:
+async def give_channel(conn: Conn, staff_id: int, channel_id: int, *, by: int | None) -> bool:
     added = await q.add_staff_channel(conn, staff_id, channel_id)
     if added:
         await audit(conn, by, "staff.channel_add", f"staff:{staff_id}", None, {"channel_id": channel_id})
     return added
 
 
-async def throttled_for(conn: asyncpg.Connection, username: str, address: str) -> dt.timedelta | None:
+STAFF_ACTIONS = ("deactivate", "reactivate", "role", "link")
+
+
+async def change_member(
+    conn: Conn, staff_id: int, by: Staff, *, action: str, role: str, base_url: str
+) -> str | None:
+    """An admin changes an account: deactivate, reactivate, a new role, or a new one-time login
+    link (the way back in for someone without a password); returns the link. Audited; refused
+    (StaffError with a msgid) when it would leave no active administrator."""
+    account = await q.get_staff(conn, staff_id)
+    if account is None:
+        raise StaffNotFound(N_("No such staff member."))
+    before = account.staff
+    if action not in STAFF_ACTIONS or (action == "role" and role not in [r.value for r in ROLES]):
+        raise StaffError(N_("Choose what to change."))
+    losing_admin = (
+        before.role == Role.ADMIN
+        and account.active
+        and (action == "deactivate" or (action == "role" and role != Role.ADMIN))
+    )
+    if losing_admin and await admin_q.count_active_admins(conn) <= 1:
+        raise StaffError(
+            N_("This is the last active administrator; make someone else an administrator first.")
+        )
+    if action == "deactivate" and staff_id == by.id:
+        raise StaffError(N_("You cannot deactivate yourself."))
+    if action == "link":
+        if not account.active:
+            raise StaffError(N_("Reactivate this account first."))
+        return await issue_login_link(conn, staff_id, base_url, by=by.id)
+    snapshot = {"role": before.role.value, "active": account.active}
+    if action == "role":
+        await admin_q.set_staff_role(conn, staff_id, Role(role))
+        await revoke_sessions(conn, staff_id)  # the new role counts at the next login
+        after = {**snapshot, "role": role}
+    else:
+        await admin_q.set_staff_active(conn, staff_id, action == "reactivate")
+        if action == "deactivate":
+            await revoke_sessions(conn, staff_id)
+        after = {**snapshot, "active": action == "reactivate"}
+    await audit(conn, by.id, f"staff.{action}", f"staff:{staff_id}", snapshot, after)
+    return None
+
+
+class StaffNotFound(StaffError):
+    """No staff account with that id."""
+
+
+async def take_channel(conn: Conn, staff_id: int, channel_id: int, *, by: int | None) -> bool:
+    removed = await q.remove_staff_channel(conn, staff_id, channel_id)
+    if removed:
+        await audit(conn, by, "staff.channel_remove", f"staff:{staff_id}", {"channel_id": channel_id}, None)
+    return removed
+
+
+async def throttled_for(conn: Conn, username: str, address: str) -> dt.timedelta | None:
     """How long this account or address must still wait, or None when it may try now."""
-    row = await q.recent_failures(conn, username.strip().lower(), address, FAILURE_WINDOW)
+    seen = await q.recent_failures(conn, username.strip().lower(), address, FAILURE_WINDOW)
     waits = []
-    if row["by_account"] >= MAX_FAILURES_PER_ACCOUNT:
-        waits.append(row["account_oldest"] + FAILURE_WINDOW - row["now"])
-    if row["by_address"] >= MAX_FAILURES_PER_ADDRESS:
-        waits.append(row["address_oldest"] + FAILURE_WINDOW - row["now"])
+    if seen.by_account >= MAX_FAILURES_PER_ACCOUNT and seen.account_oldest is not None:
+        waits.append(seen.account_oldest + FAILURE_WINDOW - seen.now)
+    if seen.by_address >= MAX_FAILURES_PER_ADDRESS and seen.address_oldest is not None:
+        waits.append(seen.address_oldest + FAILURE_WINDOW - seen.now)
     return max(max(waits), dt.timedelta(seconds=1)) if waits else None
 
 
-async def login(conn: asyncpg.Connection, username: str, password: str, address: str) -> LoginResult:
+async def login(conn: Conn, username: str, password: str, address: str) -> LoginResult:
     """Check a password unless throttled; count a failure, or reset the account's count on success."""
     key = username.strip().lower()
     wait = await throttled_for(conn, key, address)
     if wait is not None:
         await audit(conn, None, "login.throttled", f"username:{key[:64]}", None, {"address": address})
         return LoginResult(throttled_for=wait)
-    row = await q.find_staff_by_username(conn, key) if USERNAME_RE.match(key) else None
-    usable = row is not None and row["active"]
-    good = await check_password(password, row["password_hash"] if usable else None)
-    if not (usable and good):
+    account = await q.find_staff_by_username(conn, key) if USERNAME_RE.match(key) else None
+    usable = account is not None and account.active
+    good = await check_password(password, account.password_hash if account is not None and usable else None)
+    if account is None or not (usable and good):
         await q.insert_login_failure(conn, key[:64], address)
         await audit(
             conn,
-            row["id"] if row else None,
+            account.staff.id if account else None,
             "login.failed",
             f"username:{key[:64]}",
             None,
             {"address": address},
         )
         return LoginResult()
-    if crypto.needs_rehash(row["password_hash"]):
-        await q.set_password_hash(conn, row["id"], await hash_password(password))
+    staff = account.staff
+    if account.password_hash is not None and crypto.needs_rehash(account.password_hash):
+        await q.set_password_hash(conn, staff.id, await hash_password(password))
     await q.clear_account_failures(conn, key)
-    await q.touch_login(conn, row["id"])
-    await audit(conn, row["id"], "login", f"staff:{row['id']}", None, {"address": address})
-    return LoginResult(staff=_staff(row))
+    await q.touch_login(conn, staff.id)
+    await audit(conn, staff.id, "login", f"staff:{staff.id}", None, {"address": address})
+    return LoginResult(staff=staff)
 
 
-async def prune_login_failures(conn: asyncpg.Connection) -> int:
+async def prune_login_failures(conn: Conn) -> int:
     """Forget failures long out of the window (a daily scheduler job); returns how many."""
     return await q.delete_old_failures(conn, FAILURE_WINDOW * 4) + await q.delete_old_sessions(conn)
 
 
-async def issue_login_link(
-    conn: asyncpg.Connection, staff_id: int, base_url: str, *, by: int | None = None
-) -> str:
+async def issue_login_link(conn: Conn, staff_id: int, base_url: str, *, by: int | None = None) -> str:
     """A one-time login link valid for LINK_TTL; only the token's hash is stored. `by` is the
     admin who asked for it (None: the terminal's create-admin)."""
     token = crypto.new_token()
@@ -236,11 +271,11 @@ async def issue_login_link(
     return f"{base_url.rstrip('/')}/panel/login/once/{token}"
 
 
-async def link_is_valid(conn: asyncpg.Connection, token: str) -> bool:
+async def link_is_valid(conn: Conn, token: str) -> bool:
     return await q.peek_login_token(conn, crypto.token_hash(token)) is not None
 
 
-async def login_with_link(conn: asyncpg.Connection, token: str, address: str) -> Staff | None:
+async def login_with_link(conn: Conn, token: str, address: str) -> Staff | None:
     """Use a one-time link: the first use logs in, every later one (or an expired link) fails."""
     staff_id = await q.use_login_token(conn, crypto.token_hash(token))
     staff = await get_staff(conn, staff_id) if staff_id is not None else None
@@ -254,9 +289,7 @@ async def login_with_link(conn: asyncpg.Connection, token: str, address: str) ->
     return staff
 
 
-async def logout(
-    conn: asyncpg.Connection, staff: Staff, address: str, session_token: str | None = None
-) -> None:
+async def logout(conn: Conn, staff: Staff, address: str, session_token: str | None = None) -> None:
     if session_token is not None:
         await q.revoke_session(conn, _session_id(session_token))
     await audit(conn, staff.id, "logout", f"staff:{staff.id}", None, {"address": address})
@@ -267,12 +300,13 @@ class PasswordError(UserError):
 
 
 async def change_password(
-    conn: asyncpg.Connection, staff: Staff, *, current: str, new: str, repeat: str, session_token: str
+    conn: Conn, staff: Staff, *, current: str, new: str, repeat: str, session_token: str
 ) -> None:
     """Set one's own password. The current one is asked for when there is one (someone who came
     in by a one-time link has none yet); every other session of the account ends."""
-    row = await q.get_staff(conn, staff.id)
-    if row["password_hash"] is not None and not await check_password(current, row["password_hash"]):
+    account = await q.get_staff(conn, staff.id)
+    had = account.password_hash if account is not None else None
+    if had is not None and not await check_password(current, had):
         raise PasswordError(N_("The current password is not right."))
     if len(new) < MIN_PASSWORD:
         raise PasswordError(N_("A password has at least {n} characters."), n=MIN_PASSWORD)
@@ -285,7 +319,7 @@ async def change_password(
         staff.id,
         "staff.password",
         f"staff:{staff.id}",
-        {"had_password": row["password_hash"] is not None},
+        {"had_password": had is not None},
         {"had_password": True, "other_sessions_ended": ended},
     )
 
@@ -297,20 +331,19 @@ def _session_id(token: str) -> str:
     return crypto.token_hash(token).hex()
 
 
-async def open_session(conn: asyncpg.Connection, staff: Staff, address: str) -> str:
+async def open_session(conn: Conn, staff: Staff, address: str) -> str:
     """A new session for someone who just proved who they are; returns the cookie's token."""
     token = crypto.new_token()
     await q.insert_session(conn, _session_id(token), staff.id, SESSION_TTL, address)
     return token
 
 
-async def session_staff(conn: asyncpg.Connection, token: str) -> Staff | None:
+async def session_staff(conn: Conn, token: str) -> Staff | None:
     """Who a session token belongs to, while it is live and the account active."""
-    row = await q.session_staff(conn, _session_id(token))
-    return _staff(row) if row is not None else None
+    return await q.session_staff(conn, _session_id(token))
 
 
-async def revoke_sessions(conn: asyncpg.Connection, staff_id: int) -> int:
+async def revoke_sessions(conn: Conn, staff_id: int) -> int:
     """End every session of an account (deactivated, role or password changed)."""
     return await q.revoke_staff_sessions(conn, staff_id)
 
@@ -324,9 +357,7 @@ def _secret_name(name: str) -> str:
     return name
 
 
-async def set_secret(
-    conn: asyncpg.Connection, name: str, value: str, by: int | None, *, secret_key: str
-) -> None:
+async def set_secret(conn: Conn, name: str, value: str, by: int | None, *, secret_key: str) -> None:
     """Encrypt and store a secret; the audit log records that it changed, never the value."""
     name = _secret_name(name)
     if not value:
@@ -335,26 +366,26 @@ async def set_secret(
     await audit(conn, by, "secret.set", f"secret:{name}", {"set": replaced}, {"set": True})
 
 
-async def forget_secret(conn: asyncpg.Connection, name: str, by: int | None) -> None:
+async def forget_secret(conn: Conn, name: str, by: int | None) -> None:
     """Delete a stored secret (audited, like setting one) — e.g. S3 keys when S3 is switched off."""
     name = _secret_name(name)
     if await q.delete_secret(conn, name):
         await audit(conn, by, "secret.delete", f"secret:{name}", {"set": True}, {"set": False})
 
 
-async def get_secret(conn: asyncpg.Connection, name: str, *, secret_key: str) -> str | None:
+async def get_secret(conn: Conn, name: str, *, secret_key: str) -> str | None:
     """The decrypted value, for the code that uses it (a bot token, an S3 key) — never for views."""
     ciphertext = await q.get_secret_ciphertext(conn, _secret_name(name))
     return None if ciphertext is None else crypto.decrypt_secret(secret_key, ciphertext)
 
 
-async def secret_is_set(conn: asyncpg.Connection, name: str) -> bool:
+async def secret_is_set(conn: Conn, name: str) -> bool:
     return await q.get_secret_ciphertext(conn, _secret_name(name)) is not None
 
 
-async def secrets_status(conn: asyncpg.Connection) -> dict[str, bool]:
+async def secrets_status(conn: Conn) -> dict[str, bool]:
     """Every known secret name (and any other stored) → set or not; what the panel shows."""
-    stored = {row["name"] for row in await q.secret_names(conn)}
+    stored = set(await q.secret_names(conn))
     return {name: name in stored for name in sorted(set(KNOWN_SECRETS) | stored)}
 
 
@@ -362,7 +393,7 @@ async def secrets_status(conn: asyncpg.Connection) -> dict[str, bool]:
 
 
 async def audit(
-    conn: asyncpg.Connection,
+    conn: Conn,
     staff_id: int | None,
     action: str,
     target: str | None,

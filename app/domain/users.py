@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-import asyncpg
-
+from app.db import Conn
 from app.db.queries import panel_users
 from app.db.queries import users as q
 from app.db.queries.users import Contact, Inbound
@@ -51,7 +50,7 @@ def resolve_language(
     Only enabled languages count: a user whose language an admin disabled gets the next one
     that is enabled (their Telegram language, else the default). Their choice stays stored,
     so enabling the language again brings it back."""
-    if chosen in enabled:
+    if chosen is not None and chosen in enabled:
         return chosen
     if telegram_code:
         primary = telegram_code.split("-", 1)[0].lower()
@@ -61,7 +60,7 @@ def resolve_language(
 
 
 async def record_update(
-    conn: asyncpg.Connection,
+    conn: Conn,
     inbound: Inbound,
     contact: Contact | None,
     *,
@@ -77,16 +76,16 @@ async def record_update(
         return Seen(languages.default, is_new_user=False, journal_id=journal_id)
     row = await q.journal_and_upsert(conn, inbound, contact, clears_block=clears_block, fsm_key=fsm_key)
     return Seen(
-        language=languages.speak(row["language"], row["language_code"]),
-        is_new_user=row["is_new"],
-        journal_id=row["journal_id"],
-        fsm_state=row["fsm_state"],
-        banned=row["banned"],
+        language=languages.speak(row.language, row.language_code),
+        is_new_user=row.is_new,
+        journal_id=row.journal_id,
+        fsm_state=row.fsm_state,
+        banned=row.banned,
     )
 
 
 async def choose_language(
-    conn: asyncpg.Connection, user_id: int, language: str, enabled: Collection[str] = LANGUAGES
+    conn: Conn, user_id: int, language: str, enabled: Collection[str] = LANGUAGES
 ) -> None:
     """Store the user's choice; only a language the bot offers can be chosen."""
     if language not in enabled:
@@ -94,15 +93,15 @@ async def choose_language(
     await q.set_language(conn, user_id, language)
 
 
-async def mark_blocked(conn: asyncpg.Connection, user_id: int, blocked: bool) -> None:
+async def mark_blocked(conn: Conn, user_id: int, blocked: bool) -> None:
     """The user blocked (or unblocked) the bot: nothing is sent to a blocked user."""
     await q.set_blocked(conn, user_id, blocked)
 
 
-async def block(conn: asyncpg.Connection, user_id: int, staff_id: int, reason: str | None) -> bool:
+async def block(conn: Conn, user_id: int, staff_id: int, reason: str | None) -> bool:
     """Staff block a user: their messages get a polite refusal. False when there is no such
     user; audited in the caller's transaction."""
-    before = await panel_users.ban_state(conn, user_id)
+    before = await panel_users.lock_banned(conn, user_id)
     if before is None:
         return False
     reason = (reason or "").strip()[:500] or None
@@ -112,13 +111,13 @@ async def block(conn: asyncpg.Connection, user_id: int, staff_id: int, reason: s
         staff_id,
         "user.block",
         f"user:{user_id}",
-        {"banned": before["banned_at"] is not None},
+        {"banned": before},
         {"banned": True, "reason": reason},
     )
     return True
 
 
-async def unblock(conn: asyncpg.Connection, user_id: int, staff_id: int) -> bool:
+async def unblock(conn: Conn, user_id: int, staff_id: int) -> bool:
     """Lift a staff block; audited. False when the user was not blocked."""
     changed = await panel_users.clear_ban(conn, user_id)
     if changed:

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 import asyncpg
 
 from app.db.queries.users import delete_journal_before
-from app.domain.ports import AdMessages
-from app.domain.publishing import run_checkins, run_reposts
+from app.domain import ads
+from app.domain.ads import AdMessages
 from app.domain.staff import prune_login_failures
 from app.domain.users import Languages
 
@@ -46,7 +46,7 @@ async def journal_retention(ctx: JobContext) -> None:
 async def reposts(ctx: JobContext) -> None:
     """Fill the channels' due re-post slots; the outbox delivers after commit."""
     async with ctx.pool.acquire() as conn, conn.transaction():
-        count = await run_reposts(conn, datetime.now(UTC), ctx.rng, ctx.ad_messages)
+        count = await ads.run_reposts(conn, datetime.now(UTC), ctx.rng, ctx.ad_messages)
     if count:
         log.info("re-posted %d ad(s)", count)
 
@@ -54,7 +54,7 @@ async def reposts(ctx: JobContext) -> None:
 async def checkins(ctx: JobContext) -> None:
     """Ask sellers about their due ads, or expire the ads nobody answered for."""
     async with ctx.pool.acquire() as conn, conn.transaction():
-        count = await run_checkins(conn, datetime.now(UTC), ctx.ad_messages, ctx.languages)
+        count = await ads.run_checkins(conn, datetime.now(UTC), ctx.ad_messages, ctx.languages)
     if count:
         log.info("check-ins: %d ad(s) asked or expired", count)
 

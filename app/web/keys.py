@@ -15,7 +15,7 @@ from app.i18n import Translator
 from app.storage import Storage
 
 if TYPE_CHECKING:
-    from app.domain.ports import AdMessages
+    from app.domain.ads import AdMessages
 
 
 @dataclass

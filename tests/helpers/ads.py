@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from app.bot.ad_messages import BotAdMessages
-from app.domain import channels, moderation
+from app.domain import ads, channels
 from app.domain.ads import Draft, Photo, Price, parse_price
 from app.domain.users import Languages
 from app.i18n import Translator
@@ -45,33 +45,33 @@ async def market_channel(db: asyncpg.Connection, chat_id: int | None = -10012345
     """A channel with Ali the seller and Olga and Bek its admins."""
     channel = await channels.create_channel(db, title="Bozor", chat_ref="@bozor_pub")
     if chat_id:
-        await connect(db, channel["id"], chat_id)
+        await connect(db, channel.id, chat_id)
     await db.executemany(
         "INSERT INTO users (id, first_name, username, language) VALUES ($1, $2, $3, $4)",
         [(SELLER, "Ali", "ali", "uz"), (ADMIN_A, "Olga", "olga", "ru"), (ADMIN_B, "Bek", None, None)],
     )
-    await channels.add_admin(db, channel["id"], ADMIN_A)
-    await channels.add_admin(db, channel["id"], ADMIN_B)
-    return channel["id"]
+    await channels.add_admin(db, channel.id, ADMIN_A)
+    await channels.add_admin(db, channel.id, ADMIN_B)
+    return channel.id
 
 
 async def connected_channel(db: asyncpg.Connection, title: str, chat_id: int) -> int:
     """A channel the bot already posts to, with no admins."""
     row = await channels.create_channel(db, title=title, chat_ref=f"{chat_id}")
-    await connect(db, row["id"], chat_id)
-    return row["id"]
+    await connect(db, row.id, chat_id)
+    return row.id
 
 
 async def named_channel(db: asyncpg.Connection, username: str, **settings: Any) -> int:
     """A channel known by @username only (not connected), with settings changed."""
     channel = await channels.create_channel(db, title=username, chat_ref=f"@{username}")
     if settings:
-        await channels.update_settings(db, channel["id"], **settings)
-    return channel["id"]
+        await channels.update_settings(db, channel.id, **settings)
+    return channel.id
 
 
 async def pending_ad(db: asyncpg.Connection, channel_id: int, title: str) -> int:
-    """An ad submitted by PANEL_SELLER, waiting for a decision (no admin notified)."""
+    """An ad submitted by PANEL_SELLER, waiting for a decision (the channel's admins notified)."""
     await db.execute(
         "INSERT INTO users (id, first_name, username, language) "
         "VALUES ($1, 'Ali', 'ali_seller', 'en') ON CONFLICT DO NOTHING",
@@ -85,7 +85,7 @@ async def pending_ad(db: asyncpg.Connection, channel_id: int, title: str) -> int
         photos=[Photo(f"file-{next(_photo_numbers)}", f"unique-{next(_photo_numbers)}")],
     )
     async with db.transaction():
-        return (await moderation.submit(db, ad, PANEL_SELLER))["id"]
+        return (await ads.submit(db, ad, PANEL_SELLER, MSGS, UZ)).id
 
 
 async def bulk_ads(

@@ -27,13 +27,13 @@ async def open_market(bozor: Bozor, sandbox: Sandbox) -> dict[str, Any]:
     channel = await sandbox.channel("Bozor Demo", username="bozor_demo", admins=[olga])
     async with bozor.pool.acquire() as conn:
         row = await channels.create_channel(conn, title="Bozor Demo", chat_ref="@bozor_demo")
-        await conn.execute("UPDATE channels SET chat_id = $2 WHERE id = $1", row["id"], channel.id)
+        await conn.execute("UPDATE channels SET chat_id = $2 WHERE id = $1", row.id, channel.id)
         await channels.add_category(
-            conn, row["id"], "transport", {"uz": "Transport", "ru": "Транспорт", "en": "Transport"}
+            conn, row.id, "transport", {"uz": "Transport", "ru": "Транспорт", "en": "Transport"}
         )
         for admin in (olga, bek):
-            await channels.add_admin(conn, row["id"], admin.id)
-    return {"channel": channel, "olga": olga, "bek": bek, "seller": seller, "channel_id": row["id"]}
+            await channels.add_admin(conn, row.id, admin.id)
+    return {"channel": channel, "olga": olga, "bek": bek, "seller": seller, "channel_id": row.id}
 
 
 async def fill_wizard(seller: Any, title: str = "Velosiped Stels") -> dict[str, Any]:

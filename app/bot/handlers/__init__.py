@@ -1,4 +1,4 @@
-"""One aiogram Router per feature; `routers()` builds them in the order they are tried."""
+"""One aiogram Router per feature, and the one routing of free messages (app.bot.routing)."""
 
 from aiogram import Router
 
@@ -13,11 +13,22 @@ from app.bot.handlers import (
     post_ad,
     start,
 )
+from app.bot.routing import MessageRouting
+
+# Each area that takes free messages registers its destinations here (support, chat, tasks…).
+MESSAGE_AREAS = (post_ad, moderation, fallback)
+
+
+def message_routing() -> MessageRouting:
+    routing = MessageRouting()
+    for area in MESSAGE_AREAS:
+        area.route(routing)
+    return routing
 
 
 def routers() -> list[Router]:
-    # The fallback router must stay last: it answers whatever no feature took.
-    return [
-        module.create_router()
-        for module in (errors, membership, start, language, menu, moderation, post_ad, my_ads, fallback)
+    """Commands and buttons by feature, then the routed messages; the fallback's buttons last."""
+    features = [
+        m.create_router() for m in (errors, membership, start, language, menu, moderation, post_ad, my_ads)
     ]
+    return [*features, message_routing().router(), fallback.create_router()]

@@ -4,12 +4,11 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
 from app.bot.keyboards import main_menu
+from app.bot.routing import MessageRouting, Stage
 from app.i18n import Gettext
 
 
 async def on_anything(message: Message, _: Gettext) -> None:
-    if message.chat.type != "private":
-        return
     await message.answer(
         _("I did not understand that. Choose what you want to do:"), reply_markup=main_menu(_)
     )
@@ -21,8 +20,11 @@ async def on_stale_button(query: CallbackQuery, _: Gettext) -> None:
 
 
 def create_router() -> Router:
-    """A fresh router per dispatcher (a router can belong to one dispatcher only)."""
+    """Buttons nobody took; it must stay last among the routers."""
     router = Router(name="fallback")
-    router.message.register(on_anything)
     router.callback_query.register(on_stale_button)
     return router
+
+
+def route(routing: MessageRouting) -> None:
+    routing.add(Stage.FALLBACK, "fallback: a hint and the menu", on_anything)

@@ -10,13 +10,13 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from app.bot.callbacks import ModCb
-from app.db.queries import channels as channel_q
-from app.domain.ads import AdError
-from app.domain.moderation import canned_reason, decider_name
-from app.domain.ports import AdMessages
-from app.domain.publishing import decide_ad, load_view
+from app.bot.routing import MessageRouting, Stage
+from app.domain import ads
+from app.domain.actors import TelegramUser
 from app.domain.users import Languages
 from app.i18n import Gettext
+
+REASON_LIMIT = 500
 
 
 class RejectFlow(StatesGroup):
@@ -27,29 +27,30 @@ async def on_approve(
     query: CallbackQuery,
     callback_data: ModCb,
     pool: asyncpg.Pool,
-    ad_messages: AdMessages,
+    ad_messages: ads.AdMessages,
     languages: Languages,
     _: Gettext,
 ) -> None:
-    await _decide(query, callback_data.ad_id, True, None, pool, ad_messages, languages, _)
+    await _answer(
+        query, await _decide(pool, callback_data.ad_id, query, True, None, ad_messages, languages), _
+    )
 
 
 async def on_reject(
     query: CallbackQuery, callback_data: ModCb, pool: asyncpg.Pool, _: Gettext, lang: str
 ) -> None:
     """Offer the channel's canned reasons in place of the buttons, plus "other" and "back"."""
-    async with pool.acquire() as conn:
-        view = await load_view(conn, callback_data.ad_id)
-        reasons = await channel_q.list_reasons(conn, view.channel["id"])
-    if view.ad["status"] != "pending":
-        await _already_decided(query, view.ad, pool, _)
-        return
     ad_id = callback_data.ad_id
+    try:
+        async with pool.acquire() as conn:
+            reasons = await ads.rejection_reasons(conn, ad_id, TelegramUser(query.from_user.id))
+    except ads.AdError as exc:
+        await query.answer(exc.text(_), show_alert=True)
+        return
     rows = [
         [
             InlineKeyboardButton(
-                text=r[f"text_{lang}"],
-                callback_data=ModCb(action="reason", ad_id=ad_id, reason_id=r["id"]).pack(),
+                text=r.text(lang), callback_data=ModCb(action="reason", ad_id=ad_id, reason_id=r.id).pack()
             )
         ]
         for r in reasons
@@ -90,16 +91,14 @@ async def on_canned_reason(
     query: CallbackQuery,
     callback_data: ModCb,
     pool: asyncpg.Pool,
-    ad_messages: AdMessages,
+    ad_messages: ads.AdMessages,
     languages: Languages,
     _: Gettext,
 ) -> None:
-    async with pool.acquire() as conn:
-        text = await canned_reason(conn, callback_data.ad_id, callback_data.reason_id, languages)
-    if text is None:
-        await query.answer(_("This reason no longer exists. Choose another."), show_alert=True)
-        return
-    await _decide(query, callback_data.ad_id, False, text, pool, ad_messages, languages, _)
+    reason = ads.Canned(callback_data.reason_id)
+    await _answer(
+        query, await _decide(pool, callback_data.ad_id, query, False, reason, ad_messages, languages), _
+    )
 
 
 async def on_other_reason(query: CallbackQuery, callback_data: ModCb, state: FSMContext, _: Gettext) -> None:
@@ -114,73 +113,79 @@ async def on_typed_reason(
     message: Message,
     state: FSMContext,
     pool: asyncpg.Pool,
-    ad_messages: AdMessages,
+    ad_messages: ads.AdMessages,
     languages: Languages,
     _: Gettext,
 ) -> None:
+    """A step of the reject flow: the message is the reason (routed here by app.bot.routing)."""
     text = (message.text or "").strip()
     if not text:
         await message.answer(_("Please type the reason as text."))
         return
-    if len(text) > 500:
+    if len(text) > REASON_LIMIT:
         await message.answer(_("Please keep the reason under 500 characters."))
         return
     ad_id = (await state.get_data()).get("reject_ad")
     await state.clear()
-    result = await _run_decision(ad_id, message.from_user.id, False, text, pool, ad_messages, languages, _)
-    await message.answer(result)
+    if not isinstance(ad_id, int) or message.from_user is None:
+        return
+    said, _warning = _said(await _decide(pool, ad_id, message, False, text, ad_messages, languages), _)
+    await message.answer(said)
 
 
 async def _decide(
-    query: CallbackQuery,
-    ad_id: int,
-    approve: bool,
-    reason: str | None,
     pool: asyncpg.Pool,
-    ad_messages: AdMessages,
-    languages: Languages,
-    _: Gettext,
-) -> None:
-    result = await _run_decision(ad_id, query.from_user.id, approve, reason, pool, ad_messages, languages, _)
-    await query.answer(result, show_alert=result.startswith("⚠️"))
-
-
-async def _run_decision(
     ad_id: int,
-    admin_id: int,
+    event: CallbackQuery | Message,
     approve: bool,
-    reason: str | None,
-    pool: asyncpg.Pool,
-    ad_messages: AdMessages,
+    reason: ads.Reason | None,
+    msgs: ads.AdMessages,
     languages: Languages,
-    _: Gettext,
-) -> str:
+) -> ads.Decision | ads.AdError:
+    """The one call of a decision; its outcome (or why it could not be made) for the admin."""
+    assert event.from_user is not None
     try:
         async with pool.acquire() as conn, conn.transaction():
-            decision = await decide_ad(
-                conn, ad_id, admin_id, approve=approve, reason=reason, msgs=ad_messages, languages=languages
+            return await ads.decide(
+                conn,
+                ad_id,
+                TelegramUser(event.from_user.id),
+                approve=approve,
+                reason=reason,
+                msgs=msgs,
+                languages=languages,
             )
-            who = await decider_name(conn, decision.ad)
-    except AdError as exc:
-        return "⚠️ " + exc.text(_)
-    if decision.won:
-        return _("Published.") if approve else _("Rejected. The seller will be told why.")
-    return "⚠️ " + _("Already decided by {name}.").format(name=who)
+    except ads.AdError as exc:
+        return exc
 
 
-async def _already_decided(query: CallbackQuery, ad: asyncpg.Record, pool: asyncpg.Pool, _: Gettext) -> None:
-    async with pool.acquire() as conn:
-        who = await decider_name(conn, ad)
-    await query.answer(_("Already decided by {name}.").format(name=who), show_alert=True)
+def _said(outcome: ads.Decision | ads.AdError, _: Gettext) -> tuple[str, bool]:
+    """What the admin is told, and whether it is a warning (an alert they must dismiss)."""
+    if isinstance(outcome, ads.AdError):
+        return "⚠️ " + outcome.text(_), True
+    if not outcome.won:
+        return "⚠️ " + outcome.reply.text(_), True
+    return outcome.reply.text(_), False
+
+
+async def _answer(query: CallbackQuery, outcome: ads.Decision | ads.AdError, _: Gettext) -> None:
+    text, warning = _said(outcome, _)
+    await query.answer(text, show_alert=warning)
 
 
 def create_router() -> Router:
-    """A fresh router per dispatcher (a router can belong to one dispatcher only)."""
+    """The buttons of a decision; the typed reason is a flow step (see app.bot.routing)."""
     router = Router(name="moderation")
     router.callback_query.register(on_approve, ModCb.filter(F.action == "approve"))
     router.callback_query.register(on_reject, ModCb.filter(F.action == "reject"))
     router.callback_query.register(on_back, ModCb.filter(F.action == "back"))
     router.callback_query.register(on_canned_reason, ModCb.filter(F.action == "reason"))
     router.callback_query.register(on_other_reason, ModCb.filter(F.action == "other"))
-    router.message.register(on_typed_reason, StateFilter(RejectFlow.reason))
     return router
+
+
+def route(routing: MessageRouting) -> None:
+    """While the reject flow waits for a typed reason, the next message is that reason."""
+    routing.add(
+        Stage.FLOW_STEP, "reject flow: the typed reason", on_typed_reason, StateFilter(RejectFlow.reason)
+    )

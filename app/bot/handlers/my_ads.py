@@ -11,28 +11,15 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from app.bot.callbacks import CheckinCb, MenuCb, MyAdsCb
 from app.bot.handlers import post_ad
-from app.db.queries import ads as q
-from app.domain.ads import draft_of
-from app.domain.checkins import still_selling
-from app.domain.editing import EDITABLE_STATUSES
-from app.domain.ports import AdMessages
-from app.domain.publishing import seller_marks_sold, seller_withdraws
-from app.i18n import N_, Gettext
+from app.domain import ads
+from app.domain.ads import AdStatus
+from app.i18n import Gettext
 
 PAGE = 5
-STATUS = {
-    "pending": N_("⏳ waiting for review"),
-    "published": N_("✅ published"),
-    "rejected": N_("❌ rejected"),
-    "sold": N_("💰 sold"),
-    "expired": N_("⌛ expired"),
-    "withdrawn": N_("🗑 withdrawn"),
-}
 
 
-def status_text(ad: asyncpg.Record, _: Gettext) -> str:
-    label = STATUS[ad["status"]]
-    return _(label)
+def status_text(status: AdStatus, _: Gettext) -> str:
+    return f"{ads.STATUS_ICONS[status]} {ads.status_label(status, _)}"
 
 
 def _button(text: str, data: MyAdsCb | MenuCb) -> InlineKeyboardButton:
@@ -49,9 +36,9 @@ async def on_page(query: CallbackQuery, callback_data: MyAdsCb, pool: asyncpg.Po
 
 async def _show_page(query: CallbackQuery, page: int, pool: asyncpg.Pool, _: Gettext) -> None:
     async with pool.acquire() as conn:
-        ads = await q.seller_ads(conn, query.from_user.id, offset=page * PAGE, limit=PAGE + 1)
+        mine = await ads.sellers_ads(conn, query.from_user.id, page=page, size=PAGE)
     await query.answer()
-    if not ads and page == 0:
+    if not mine and page == 0:
         text = _("You have no ads yet.")
         rows = [[_button(_("📢 Post an ad"), MenuCb(action="post"))]]
     else:
@@ -59,16 +46,16 @@ async def _show_page(query: CallbackQuery, page: int, pool: asyncpg.Pool, _: Get
         rows = [
             [
                 _button(
-                    f"#{ad['id']} {ad['title'][:30]} · {status_text(ad, _)}",
-                    MyAdsCb(action="card", ad_id=ad["id"], page=page),
+                    f"#{ad.id} {ad.title[:30]} · {status_text(ad.status, _)}",
+                    MyAdsCb(action="card", ad_id=ad.id, page=page),
                 )
             ]
-            for ad in ads[:PAGE]
+            for ad in mine[:PAGE]
         ]
         nav = []
         if page > 0:
             nav.append(_button("◀️", MyAdsCb(action="list", page=page - 1)))
-        if len(ads) > PAGE:
+        if len(mine) > PAGE:
             nav.append(_button("▶️", MyAdsCb(action="list", page=page + 1)))
         if nav:
             rows.append(nav)
@@ -78,24 +65,24 @@ async def _show_page(query: CallbackQuery, page: int, pool: asyncpg.Pool, _: Get
 
 async def on_card(query: CallbackQuery, callback_data: MyAdsCb, pool: asyncpg.Pool, _: Gettext) -> None:
     async with pool.acquire() as conn:
-        ad = await q.get_ad(conn, callback_data.ad_id)
-    if ad is None or ad["seller_id"] != query.from_user.id:
+        ad = await ads.sellers_ad(conn, callback_data.ad_id, query.from_user.id)
+    if ad is None:
         await query.answer(_("This ad no longer exists."), show_alert=True)
         return
     await query.answer()
-    lines = [f"#{ad['id']} {ad['title']}", status_text(ad, _)]
-    if ad["status"] == "rejected" and ad["reject_reason"]:
-        lines.append(_("Reason: {reason}").format(reason=ad["reject_reason"]))
+    lines = [f"#{ad.id} {ad.title}", status_text(ad.status, _)]
+    if ad.status == AdStatus.REJECTED and ad.reject_reason:
+        lines.append(_("Reason: {reason}").format(reason=ad.reject_reason))
     rows = []
-    if ad["status"] in ("published", "pending"):
+    if ad.status in ads.CLOSABLE:
         rows.append(
             [
-                _button(_("💰 Mark as sold"), MyAdsCb(action="sold", ad_id=ad["id"])),
-                _button(_("🗑 Withdraw"), MyAdsCb(action="withdraw", ad_id=ad["id"])),
+                _button(_("💰 Mark as sold"), MyAdsCb(action="sold", ad_id=ad.id)),
+                _button(_("🗑 Withdraw"), MyAdsCb(action="withdraw", ad_id=ad.id)),
             ]
         )
-    if ad["status"] in EDITABLE_STATUSES:
-        rows.append([_button(_("✏️ Edit"), MyAdsCb(action="edit", ad_id=ad["id"]))])
+    if ad.status in ads.EDITABLE:
+        rows.append([_button(_("✏️ Edit"), MyAdsCb(action="edit", ad_id=ad.id))])
     rows.append([_button(_("⬅️ Back"), MyAdsCb(action="list", page=callback_data.page))])
     await query.message.edit_text("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
@@ -110,22 +97,22 @@ async def on_edit(
     lang: str,
 ) -> None:
     """Open the ad in the wizard's preview; its Submit sends the change for review."""
-    async with pool.acquire() as conn:
-        ad = await q.get_ad(conn, callback_data.ad_id)
-        photos = await q.list_photos(conn, callback_data.ad_id) if ad else []
-    if ad is None or ad["seller_id"] != query.from_user.id or ad["status"] not in EDITABLE_STATUSES:
-        await query.answer(_("This ad cannot be changed any more."), show_alert=True)
+    try:
+        async with pool.acquire() as conn:
+            draft = await ads.draft_to_edit(conn, callback_data.ad_id, query.from_user.id)
+    except ads.AdError as exc:
+        await query.answer(exc.text(_), show_alert=True)
         return
     await query.answer()
     await state.clear()
-    await state.update_data(draft=draft_of(ad, photos).to_data(), editing_ad_id=ad["id"])
+    await state.update_data(draft=draft.to_data(), editing_ad_id=callback_data.ad_id)
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(
         _(
             "Editing ad #{id}. Change what you need, then submit: the "
             "ad goes back to review, and its post in the channel is "
             "updated once approved."
-        ).format(id=ad["id"])
+        ).format(id=callback_data.ad_id)
     )
     await post_ad.show_preview(query.message, state, pool, bot, _, lang)
 
@@ -134,11 +121,11 @@ async def on_sold(
     query: CallbackQuery,
     callback_data: MyAdsCb | CheckinCb,
     pool: asyncpg.Pool,
-    ad_messages: AdMessages,
+    ad_messages: ads.AdMessages,
     _: Gettext,
 ) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        done = await seller_marks_sold(conn, callback_data.ad_id, query.from_user.id, ad_messages)
+        done = await ads.mark_sold(conn, callback_data.ad_id, query.from_user.id, ad_messages)
     await _closed(
         query, done, _("Congratulations! The ad is marked as sold; its post in the channel now says so."), _
     )
@@ -146,7 +133,7 @@ async def on_sold(
 
 async def on_withdraw(query: CallbackQuery, callback_data: MyAdsCb, pool: asyncpg.Pool, _: Gettext) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        done = await seller_withdraws(conn, callback_data.ad_id, query.from_user.id)
+        done = await ads.withdraw(conn, callback_data.ad_id, query.from_user.id)
     await _closed(query, done, _("The ad is withdrawn and its posts are removed from the channel."), _)
 
 
@@ -154,8 +141,8 @@ async def on_still_selling(
     query: CallbackQuery, callback_data: CheckinCb, pool: asyncpg.Pool, _: Gettext
 ) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        ad = await still_selling(conn, callback_data.ad_id, query.from_user.id, datetime.now(UTC))
-    await _closed(query, ad is not None, _("Good luck! The ad stays in the channel."), _)
+        kept = await ads.still_selling(conn, callback_data.ad_id, query.from_user.id, datetime.now(UTC))
+    await _closed(query, kept, _("Good luck! The ad stays in the channel."), _)
 
 
 async def _closed(query: CallbackQuery, done: bool, text: str, _: Gettext) -> None:

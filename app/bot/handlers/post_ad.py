@@ -23,10 +23,13 @@ from aiogram.types import (
 from app.bot.callbacks import AdCb, MenuCb
 from app.bot.filters import HasPhoto, TextOrContact
 from app.bot.keyboards import main_menu
-from app.db.queries import channels as channel_q
+from app.bot.routing import MessageRouting, Stage
+from app.domain import ads
+from app.domain import channels as channels_domain
 from app.domain.ads import (
     MAX_PHOTOS,
     AdError,
+    AdMessages,
     Draft,
     Photo,
     caption,
@@ -37,9 +40,6 @@ from app.domain.ads import (
     parse_price,
     parse_title,
 )
-from app.domain.editing import edit_ad
-from app.domain.ports import AdMessages
-from app.domain.publishing import submit_ad
 from app.domain.users import Languages
 from app.i18n import N_, Gettext
 from app.storage import NotFound, Storage
@@ -125,12 +125,12 @@ async def _begin(
     message: Message, state: FSMContext, pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str
 ) -> None:
     async with pool.acquire() as conn:
-        channels = await channel_q.list_channels(conn, active_only=True)
+        channels = await channels_domain.taking_ads(conn)
     if not channels:
         await message.answer(_("No channel takes ads yet. Please try again later."))
         return
     await state.clear()
-    await _save(state, Draft(channel_id=channels[0]["id"]))
+    await _save(state, Draft(channel_id=channels[0].id))
     await _ask(message, "channel" if len(channels) > 1 else "category", state, pool, bot, _, lang)
 
 
@@ -144,13 +144,9 @@ async def _ask(
     await state.set_state(getattr(PostAd, step))
     if step == "channel":
         async with pool.acquire() as conn:
-            channels = await channel_q.list_channels(conn, active_only=True)
+            channels = await channels_domain.taking_ads(conn)
         rows = [
-            [
-                InlineKeyboardButton(
-                    text=c["title"], callback_data=AdCb(action="channel", value=c["id"]).pack()
-                )
-            ]
+            [InlineKeyboardButton(text=c.title, callback_data=AdCb(action="channel", value=c.id).pack())]
             for c in channels
         ]
         await message.answer(
@@ -206,11 +202,9 @@ async def _ask_category(
 ) -> None:
     draft = await _draft(state)
     async with pool.acquire() as conn:
-        categories = await channel_q.list_categories(conn, draft.channel_id)
+        categories = await channels_domain.categories_of(conn, draft.channel_id)
     buttons = [
-        InlineKeyboardButton(
-            text=c[f"name_{lang}"], callback_data=AdCb(action="category", value=c["id"]).pack()
-        )
+        InlineKeyboardButton(text=c.name(lang), callback_data=AdCb(action="category", value=c.id).pack())
         for c in categories
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
@@ -365,8 +359,8 @@ async def _preview(
 ) -> None:
     draft = await _draft(state)
     async with pool.acquire() as conn:
-        category = await conn.fetchrow("SELECT hashtag FROM categories WHERE id = $1", draft.category_id)
-    hashtag = category["hashtag"] if category else None
+        category = await channels_domain.get_category(conn, draft.category_id) if draft.category_id else None
+    hashtag = category.hashtag if category else None
     link = f"https://t.me/{(await bot.me()).username}"
     excess = caption_excess(draft, _, hashtag=hashtag, link=link + "?start=ad_1000000000")
     if excess:
@@ -459,9 +453,9 @@ async def on_submit(
     try:
         async with pool.acquire() as conn, conn.transaction():
             if editing_ad_id:
-                ad = await edit_ad(conn, editing_ad_id, query.from_user.id, draft, ad_messages, languages)
+                ad = await ads.edit(conn, editing_ad_id, query.from_user.id, draft, ad_messages, languages)
             else:
-                ad = await submit_ad(conn, draft, query.from_user.id, ad_messages, languages)
+                ad = await ads.submit(conn, draft, query.from_user.id, ad_messages, languages)
     except AdError as exc:
         await query.message.answer(exc.text(_))
         return
@@ -471,12 +465,12 @@ async def on_submit(
             _(
                 "Your changes to ad #{id} are sent for review. Its post "
                 "in the channel is updated once they are approved."
-            ).format(id=ad["id"]),
+            ).format(id=ad.id),
             reply_markup=main_menu(_),
         )
         return
     await query.message.edit_text(
-        _("Your ad #{id} is sent for review. I will tell you when it is published.").format(id=ad["id"]),
+        _("Your ad #{id} is sent for review. I will tell you when it is published.").format(id=ad.id),
         reply_markup=main_menu(_),
     )
 
@@ -525,13 +519,12 @@ def create_router() -> Router:
     )
     router.callback_query.register(on_edit, AdCb.filter(F.action == "edit"), StateFilter(PostAd.preview))
     router.callback_query.register(on_submit, AdCb.filter(F.action == "submit"), StateFilter(PostAd.preview))
-    # Messages only matter here inside the wizard: one router-level check skips the rest.
-    router.message.filter(StateFilter(PostAd))
-    router.message.register(on_photo, StateFilter(PostAd.photos), HasPhoto())
-    router.message.register(
-        on_text_answer,
-        StateFilter(PostAd.title, PostAd.description, PostAd.price, PostAd.district, PostAd.contact),
-        TextOrContact(),
-    )
-    router.message.register(on_wrong_kind)
     return router
+
+
+def route(routing: MessageRouting) -> None:
+    """A message while the wizard waits for an answer is that answer (or a wrong kind of one)."""
+    routing.add(Stage.FLOW_STEP, "ad wizard: a photo", on_photo, StateFilter(PostAd.photos), HasPhoto())
+    text_steps = StateFilter(PostAd.title, PostAd.description, PostAd.price, PostAd.district, PostAd.contact)
+    routing.add(Stage.FLOW_STEP, "ad wizard: an answer", on_text_answer, text_steps, TextOrContact())
+    routing.add(Stage.FLOW_STEP, "ad wizard: anything else", on_wrong_kind, StateFilter(PostAd))

@@ -6,7 +6,7 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 
 from app.bot.keyboards import main_menu
-from app.db.queries.ads import get_ad
+from app.domain import ads
 from app.i18n import Gettext
 
 
@@ -15,8 +15,10 @@ def greeting(_: Gettext, name: str) -> str:
 
 
 async def on_start(message: Message, command: CommandObject, pool: asyncpg.Pool, _: Gettext) -> None:
-    if command.args and command.args.startswith("ad_") and command.args[3:].isdigit():
-        await _seller_contact(message, int(command.args[3:]), pool, _)
+    payload = command.args or ""
+    number = payload.removeprefix("ad_")
+    if payload.startswith("ad_") and number.isascii() and number.isdigit() and len(number) < 19:
+        await _seller_contact(message, int(number), pool, _)
         return
     name = message.from_user.first_name if message.from_user else ""
     await message.answer(greeting(_, name), reply_markup=main_menu(_))
@@ -25,12 +27,12 @@ async def on_start(message: Message, command: CommandObject, pool: asyncpg.Pool,
 async def _seller_contact(message: Message, ad_id: int, pool: asyncpg.Pool, _: Gettext) -> None:
     """A buyer came from "Write to the seller" under a channel post."""
     async with pool.acquire() as conn:
-        ad = await get_ad(conn, ad_id)
-    if ad is None or ad["status"] != "published":
+        ad = await ads.published_ad(conn, ad_id)
+    if ad is None:
         await message.answer(_("This ad is no longer available."), reply_markup=main_menu(_))
         return
     await message.answer(
-        _("“{title}”: write to the seller at {contact}.").format(title=ad["title"], contact=ad["contact"]),
+        _("“{title}”: write to the seller at {contact}.").format(title=ad.title, contact=ad.contact),
         reply_markup=main_menu(_),
     )
 

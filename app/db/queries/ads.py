@@ -1,19 +1,126 @@
-"""Queries on ads, their photos, messages and events."""
+"""Queries on ads, their photos, messages and events; typed records out."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
 
-import asyncpg
+from app.db import Conn
+from app.db.queries.channels import Category, Channel, RejectReason
+from app.db.queries.users import User
+from app.db.records import from_row, from_rows, maybe
 
-LIVE = ("pending", "published")
+
+class AdStatus(StrEnum):
+    PENDING = "pending"  # waiting for a decision
+    PUBLISHED = "published"  # in the channel, re-posted, checked in on
+    REJECTED = "rejected"
+    SOLD = "sold"
+    EXPIRED = "expired"  # the seller did not answer the check-ins
+    WITHDRAWN = "withdrawn"  # taken down by the seller
+
+
+LIVE = (AdStatus.PENDING, AdStatus.PUBLISHED)  # counted for duplicates; sold/withdrawn from these
+
+
+class MessageKind(StrEnum):
+    POST = "post"  # a copy in the channel
+    ADMIN_NOTE = "admin_note"  # the decision message to one admin
+
+
+@dataclass(frozen=True, slots=True)
+class Ad:
+    id: int
+    seller_id: int
+    channel_id: int
+    category_id: int | None
+    title: str
+    description: str
+    price: Decimal | None  # None: negotiable only
+    currency: str | None
+    negotiable: bool
+    district: str
+    contact: str
+    status: AdStatus
+    reject_reason: str | None
+    flags: list[dict[str, Any]]  # pre-moderation findings, as app.domain.ads.rules makes them
+    text_key: str
+    decided_by: int | None  # the Telegram user who decided (a staff member's linked account)
+    decided_by_staff: int | None
+    decided_at: datetime | None
+    submitted_at: datetime
+    published_at: datetime | None
+    last_shown_at: datetime | None
+    shown_count: int
+    next_checkin_at: datetime | None
+    checkin_asks: int
+    revision: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AdPhoto:
+    ad_id: int
+    position: int
+    file_id: str  # Telegram's, for sending again fast
+    file_unique_id: str  # the same across bots: finds duplicates
+    storage_key: str | None  # our copy in Storage
+
+
+@dataclass(frozen=True, slots=True)
+class AdMessage:
+    """A message the system sent about an ad: a channel copy or an admin's notification."""
+
+    id: int
+    ad_id: int
+    kind: MessageKind
+    chat_id: int
+    outbox_id: int
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class AdView:
+    """An ad with everything needed to show it: photos, channel, category, seller."""
+
+    ad: Ad
+    photos: list[AdPhoto]
+    channel: Channel
+    category: Category | None
+    seller: User
+
+
+@dataclass(frozen=True, slots=True)
+class DueCheckin:
+    """A published ad whose seller is due a "still selling?" question."""
+
+    ad: Ad
+    checkin_every: timedelta
+    checkin_max_asks: int
+
+
+@dataclass(frozen=True, slots=True)
+class SellerAd:
+    """One line of a seller's "My ads"."""
+
+    id: int
+    title: str
+    status: AdStatus
+    reject_reason: str | None
+    submitted_at: datetime
+
+
+# --- pre-moderation --------------------------------------------------------------------------
 
 
 async def live_ad_with_text(
-    conn: asyncpg.Connection, channel_id: int, seller_id: int, key: str, exclude_ad: int | None
+    conn: Conn, channel_id: int, seller_id: int, key: str, exclude_ad: int | None
 ) -> int | None:
     """A pending or published ad with the same normalised text, in the channel or by the seller."""
-    return await conn.fetchval(
+    found: int | None = await conn.fetchval(
         """SELECT id FROM ads
            WHERE text_key = $3 AND status = ANY($5::text[]) AND id IS DISTINCT FROM $4
              AND (channel_id = $1 OR seller_id = $2)
@@ -24,14 +131,15 @@ async def live_ad_with_text(
         exclude_ad,
         list(LIVE),
     )
+    return found
 
 
 async def live_ad_with_photo(
-    conn: asyncpg.Connection, channel_id: int, seller_id: int, unique_ids: list[str], exclude_ad: int | None
+    conn: Conn, channel_id: int, seller_id: int, unique_ids: list[str], exclude_ad: int | None
 ) -> int | None:
     if not unique_ids:
         return None
-    return await conn.fetchval(
+    found: int | None = await conn.fetchval(
         """SELECT a.id FROM ad_photos p JOIN ads a ON a.id = p.ad_id
            WHERE p.file_unique_id = ANY($3::text[]) AND a.status = ANY($5::text[])
              AND a.id IS DISTINCT FROM $4 AND (a.channel_id = $1 OR a.seller_id = $2)
@@ -42,26 +150,46 @@ async def live_ad_with_photo(
         exclude_ad,
         list(LIVE),
     )
+    return found
 
 
-async def ads_submitted_since(conn: asyncpg.Connection, seller_id: int, *, hours: int) -> int:
-    return await conn.fetchval(
+async def ads_submitted_since(conn: Conn, seller_id: int, *, hours: int) -> int:
+    count: int = await conn.fetchval(
         "SELECT count(*) FROM ads WHERE seller_id = $1 AND submitted_at > now() - make_interval(hours => $2)",
         seller_id,
         hours,
     )
+    return count
 
 
-async def insert_ad(conn: asyncpg.Connection, values: dict[str, object]) -> asyncpg.Record:
+# --- writing an ad ---------------------------------------------------------------------------
+
+
+async def insert_ad(conn: Conn, values: dict[str, object]) -> Ad:
     """Insert an ad from column values chosen by the domain (names never come from input)."""
     columns = ", ".join(values)
     params = ", ".join(f"${i}" for i in range(1, len(values) + 1))
-    return await conn.fetchrow(f"INSERT INTO ads ({columns}) VALUES ({params}) RETURNING *", *values.values())
+    row = await conn.fetchrow(f"INSERT INTO ads ({columns}) VALUES ({params}) RETURNING *", *values.values())
+    return from_row(Ad, row)
 
 
-async def insert_photos(
-    conn: asyncpg.Connection, ad_id: int, photos: list[tuple[str, str, str | None]]
-) -> None:
+async def replace_content(conn: Conn, ad_id: int, values: dict[str, object]) -> Ad:
+    """A seller's edit: the new content, back to pending as a new revision, the decision forgotten.
+
+    Column names come from the domain (never from input), like insert_ad's."""
+    sets = ", ".join(f"{column} = ${i}" for i, column in enumerate(values, start=2))
+    row = await conn.fetchrow(
+        f"""UPDATE ads SET {sets}, status = 'pending', revision = revision + 1, reject_reason = NULL,
+                           decided_by = NULL, decided_at = NULL, decided_by_staff = NULL,
+                           next_checkin_at = NULL, updated_at = now()
+            WHERE id = $1 RETURNING *""",
+        ad_id,
+        *values.values(),
+    )
+    return from_row(Ad, row)
+
+
+async def insert_photos(conn: Conn, ad_id: int, photos: list[tuple[str, str, str | None]]) -> None:
     await conn.executemany(
         "INSERT INTO ad_photos (ad_id, position, file_id, file_unique_id, storage_key) "
         "VALUES ($1, $2, $3, $4, $5)",
@@ -69,12 +197,17 @@ async def insert_photos(
     )
 
 
+async def replace_photos(conn: Conn, ad_id: int, photos: list[tuple[str, str, str | None]]) -> None:
+    await conn.execute("DELETE FROM ad_photos WHERE ad_id = $1", ad_id)
+    await insert_photos(conn, ad_id, photos)
+
+
 async def add_event(
-    conn: asyncpg.Connection,
+    conn: Conn,
     ad_id: int,
     kind: str,
     actor_id: int | None,
-    detail: dict | None = None,
+    detail: dict[str, Any] | None = None,
     *,
     staff_id: int | None = None,
 ) -> None:
@@ -91,21 +224,22 @@ async def add_event(
 MODERATION_CHANNEL = "bozor_moderation"  # LISTENed to by the panel's live queue
 
 
-async def notify_moderation(conn: asyncpg.Connection, payload: dict[str, object]) -> None:
+async def notify_moderation(conn: Conn, payload: dict[str, object]) -> None:
     """Tell every panel process about a queue change; PostgreSQL delivers it at commit only."""
     await conn.execute("SELECT pg_notify($1, $2::jsonb::text)", MODERATION_CHANNEL, payload)
 
 
 async def decide(
-    conn: asyncpg.Connection,
+    conn: Conn,
     ad_id: int,
-    admin_id: int | None,
-    status: str,
+    status: AdStatus,
+    *,
+    decided_by: int | None,
+    staff_id: int | None,
     reason: str | None,
-    staff_id: int | None = None,
-) -> asyncpg.Record | None:
+) -> Ad | None:
     """The first decision wins: only a pending ad changes; None when someone decided first."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         """UPDATE ads SET status = $3, decided_by = $2, decided_at = now(), reject_reason = $4,
                           decided_by_staff = $5,
                           published_at = CASE WHEN $3 = 'published' THEN now() END,
@@ -115,38 +249,111 @@ async def decide(
            WHERE id = $1 AND status = 'pending'
            RETURNING *""",
         ad_id,
-        admin_id,
-        status,
+        decided_by,
+        status.value,
         reason,
         staff_id,
     )
+    return maybe(Ad, row)
 
 
-async def get_ad(conn: asyncpg.Connection, ad_id: int) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM ads WHERE id = $1", ad_id)
+async def edit_text(conn: Conn, ad_id: int, title: str, description: str, key: str) -> Ad | None:
+    """A moderator changes a pending ad's text; None when it is no longer pending."""
+    row = await conn.fetchrow(
+        """UPDATE ads SET title = $2, description = $3, text_key = $4, revision = revision + 1,
+                          updated_at = now()
+           WHERE id = $1 AND status = 'pending' RETURNING *""",
+        ad_id,
+        title,
+        description,
+        key,
+    )
+    return maybe(Ad, row)
 
 
-async def list_photos(conn: asyncpg.Connection, ad_id: int) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT * FROM ad_photos WHERE ad_id = $1 ORDER BY position", ad_id)
+# --- reading ---------------------------------------------------------------------------------
 
 
-async def list_events(conn: asyncpg.Connection, ad_id: int) -> list[asyncpg.Record]:
-    return await conn.fetch("SELECT * FROM ad_events WHERE ad_id = $1 ORDER BY at, id", ad_id)
+async def get_ad(conn: Conn, ad_id: int) -> Ad | None:
+    return maybe(Ad, await conn.fetchrow("SELECT * FROM ads WHERE id = $1", ad_id))
 
 
-async def is_admin_for_ad(conn: asyncpg.Connection, ad_id: int, user_id: int) -> bool:
+async def lock_sellers_ad(conn: Conn, ad_id: int, seller_id: int) -> Ad | None:
+    """The seller's own ad, locked until the caller's transaction ends (None: not theirs)."""
+    row = await conn.fetchrow(
+        "SELECT * FROM ads WHERE id = $1 AND seller_id = $2 FOR UPDATE", ad_id, seller_id
+    )
+    return maybe(Ad, row)
+
+
+async def list_photos(conn: Conn, ad_id: int) -> list[AdPhoto]:
+    rows = await conn.fetch("SELECT * FROM ad_photos WHERE ad_id = $1 ORDER BY position", ad_id)
+    return from_rows(AdPhoto, rows)
+
+
+async def load_view(conn: Conn, ad_id: int) -> AdView | None:
+    """The ad, its photos, channel, category and seller, for showing it anywhere."""
+    ad = await get_ad(conn, ad_id)
+    if ad is None:
+        return None
+    photos = await list_photos(conn, ad_id)
+    channel = from_row(Channel, await conn.fetchrow("SELECT * FROM channels WHERE id = $1", ad.channel_id))
+    category = maybe(Category, await conn.fetchrow("SELECT * FROM categories WHERE id = $1", ad.category_id))
+    seller = from_row(User, await conn.fetchrow("SELECT * FROM users WHERE id = $1", ad.seller_id))
+    return AdView(ad, photos, channel, category, seller)
+
+
+async def is_admin_for_ad(conn: Conn, ad_id: int, user_id: int) -> bool:
     """Whether the user moderates the channel the ad was submitted to."""
-    return await conn.fetchval(
+    found: bool = await conn.fetchval(
         "SELECT EXISTS (SELECT 1 FROM ads a JOIN channel_admins c ON c.channel_id = a.channel_id "
         "WHERE a.id = $1 AND c.user_id = $2)",
         ad_id,
         user_id,
     )
+    return found
 
 
-async def claim_due_checkins(conn: asyncpg.Connection, now: datetime, limit: int) -> list[asyncpg.Record]:
+async def photos_changed_since(conn: Conn, ad_id: int, revision: int) -> bool:
+    """Whether an edit after `revision` replaced the photos (then a post cannot be edited)."""
+    changed: bool | None = await conn.fetchval(
+        "SELECT bool_or((detail->>'photos_changed')::boolean) FROM ad_events "
+        "WHERE ad_id = $1 AND kind = 'edited' AND (detail->>'revision')::int > $2",
+        ad_id,
+        revision,
+    )
+    return bool(changed)
+
+
+async def seller_ads(conn: Conn, seller_id: int, *, offset: int, limit: int) -> list[SellerAd]:
+    """A seller's ads, newest first (sellers have few, so an offset page is cheap)."""
+    rows = await conn.fetch(
+        "SELECT id, title, status, reject_reason, submitted_at FROM ads WHERE seller_id = $1 "
+        "ORDER BY submitted_at DESC, id DESC OFFSET $2 LIMIT $3",
+        seller_id,
+        offset,
+        limit,
+    )
+    return from_rows(SellerAd, rows)
+
+
+async def channel_reason(conn: Conn, ad_id: int, reason_id: int) -> RejectReason | None:
+    """A canned reason of the ad's own channel (None: no such reason there)."""
+    row = await conn.fetchrow(
+        """SELECT r.* FROM ads a JOIN reject_reasons r ON r.channel_id = a.channel_id AND r.id = $2
+           WHERE a.id = $1""",
+        ad_id,
+        reason_id,
+    )
+    return maybe(RejectReason, row)
+
+
+# --- check-ins and closing -------------------------------------------------------------------
+
+
+async def claim_due_checkins(conn: Conn, now: datetime, limit: int) -> list[DueCheckin]:
     """Published ads whose seller is due a "still selling?" question, locked for this process."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         """SELECT a.*, c.checkin_every, c.checkin_max_asks FROM ads a
            JOIN channels c ON c.id = a.channel_id
            WHERE a.status = 'published' AND a.next_checkin_at <= $1
@@ -156,9 +363,10 @@ async def claim_due_checkins(conn: asyncpg.Connection, now: datetime, limit: int
         now,
         limit,
     )
+    return [DueCheckin(from_row(Ad, r), r["checkin_every"], r["checkin_max_asks"]) for r in rows]
 
 
-async def set_checkin(conn: asyncpg.Connection, ad_id: int, *, asks: int, next_at: datetime | None) -> None:
+async def set_checkin(conn: Conn, ad_id: int, *, asks: int, next_at: datetime | None) -> None:
     await conn.execute(
         "UPDATE ads SET checkin_asks = $2, next_checkin_at = $3, updated_at = now() WHERE id = $1",
         ad_id,
@@ -168,26 +376,29 @@ async def set_checkin(conn: asyncpg.Connection, ad_id: int, *, asks: int, next_a
 
 
 async def close_ad(
-    conn: asyncpg.Connection, ad_id: int, status: str, from_statuses: list[str], seller_id: int | None
-) -> asyncpg.Record | None:
+    conn: Conn,
+    ad_id: int,
+    status: AdStatus,
+    from_statuses: tuple[AdStatus, ...],
+    seller_id: int | None,
+) -> Ad | None:
     """Move an ad to sold / expired / withdrawn if it is in one of `from_statuses` (and, when
     given, belongs to `seller_id`); None when it was not."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         """UPDATE ads SET status = $2, next_checkin_at = NULL, updated_at = now()
            WHERE id = $1 AND status = ANY($3::text[]) AND ($4::bigint IS NULL OR seller_id = $4)
            RETURNING *""",
         ad_id,
-        status,
-        from_statuses,
+        status.value,
+        [s.value for s in from_statuses],
         seller_id,
     )
+    return maybe(Ad, row)
 
 
-async def renew_checkin(
-    conn: asyncpg.Connection, ad_id: int, seller_id: int, now: datetime
-) -> asyncpg.Record | None:
+async def renew_checkin(conn: Conn, ad_id: int, seller_id: int, now: datetime) -> Ad | None:
     """The seller still sells: reset the asks and schedule the next question."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         """UPDATE ads SET checkin_asks = 0, updated_at = now(),
                           next_checkin_at = $3::timestamptz + (SELECT checkin_every FROM channels c
                                                   WHERE c.id = ads.channel_id)
@@ -197,81 +408,36 @@ async def renew_checkin(
         seller_id,
         now,
     )
+    return maybe(Ad, row)
 
 
-async def ad_view_rows(
-    conn: asyncpg.Connection, ad_id: int
-) -> (
-    tuple[asyncpg.Record, list[asyncpg.Record], asyncpg.Record, asyncpg.Record | None, asyncpg.Record] | None
-):
-    """The ad, its photos, channel, category and seller, for showing it anywhere."""
-    ad = await conn.fetchrow("SELECT * FROM ads WHERE id = $1", ad_id)
-    if ad is None:
-        return None
-    photos = await list_photos(conn, ad_id)
-    channel = await conn.fetchrow("SELECT * FROM channels WHERE id = $1", ad["channel_id"])
-    category = await conn.fetchrow("SELECT * FROM categories WHERE id = $1", ad["category_id"])
-    seller = await conn.fetchrow("SELECT * FROM users WHERE id = $1", ad["seller_id"])
-    return ad, photos, channel, category, seller
+# --- the messages sent about an ad -----------------------------------------------------------
 
 
 async def add_message(
-    conn: asyncpg.Connection, ad_id: int, kind: str, chat_id: int, outbox_id: int, revision: int
+    conn: Conn, ad_id: int, kind: MessageKind, chat_id: int, outbox_id: int, revision: int
 ) -> None:
     await conn.execute(
         "INSERT INTO ad_messages (ad_id, kind, chat_id, outbox_id, revision) VALUES ($1, $2, $3, $4, $5)",
         ad_id,
-        kind,
+        kind.value,
         chat_id,
         outbox_id,
         revision,
     )
 
 
-async def live_messages(conn: asyncpg.Connection, ad_id: int, kind: str) -> list[asyncpg.Record]:
+async def live_messages(conn: Conn, ad_id: int, kind: MessageKind) -> list[AdMessage]:
     """The ad's messages of a kind that are still up (not deleted by us)."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         "SELECT * FROM ad_messages WHERE ad_id = $1 AND kind = $2 AND removed_at IS NULL ORDER BY id",
         ad_id,
-        kind,
+        kind.value,
     )
+    return from_rows(AdMessage, rows)
 
 
-async def mark_messages_removed(conn: asyncpg.Connection, message_row_ids: list[int]) -> None:
+async def mark_messages_removed(conn: Conn, message_row_ids: list[int]) -> None:
     await conn.execute(
         "UPDATE ad_messages SET removed_at = now() WHERE id = ANY($1::bigint[])", message_row_ids
-    )
-
-
-async def user_languages(conn: asyncpg.Connection, user_ids: list[int]) -> dict[int, tuple]:
-    """(chosen language, Telegram language_code) for each known user."""
-    rows = await conn.fetch(
-        "SELECT id, language, language_code FROM users WHERE id = ANY($1::bigint[])", user_ids
-    )
-    return {r["id"]: (r["language"], r["language_code"]) for r in rows}
-
-
-async def seller_ads(
-    conn: asyncpg.Connection, seller_id: int, *, offset: int, limit: int
-) -> list[asyncpg.Record]:
-    """A seller's ads, newest first (sellers have few, so an offset page is cheap)."""
-    return await conn.fetch(
-        "SELECT id, title, status, reject_reason, submitted_at FROM ads WHERE seller_id = $1 "
-        "ORDER BY submitted_at DESC, id DESC OFFSET $2 LIMIT $3",
-        seller_id,
-        offset,
-        limit,
-    )
-
-
-async def reason_for_ad(conn: asyncpg.Connection, ad_id: int, reason_id: int) -> asyncpg.Record | None:
-    """A canned reason of the ad's own channel, with the seller's language settings."""
-    return await conn.fetchrow(
-        """SELECT r.text_uz, r.text_ru, r.text_en, u.language, u.language_code
-           FROM ads a
-           JOIN reject_reasons r ON r.channel_id = a.channel_id AND r.id = $2
-           JOIN users u ON u.id = a.seller_id
-           WHERE a.id = $1""",
-        ad_id,
-        reason_id,
     )

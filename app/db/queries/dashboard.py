@@ -2,17 +2,57 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
-import asyncpg
+from app.db import Conn
+from app.db.queries.ads import AdStatus
+from app.db.records import from_row, from_rows
+
+
+@dataclass(frozen=True, slots=True)
+class AdCounts:
+    pending: int
+    published: int
+    sold_today: int
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalCounts:
+    users: int
+    blocked: int  # by staff
+    uncertain: int  # deliveries whose outcome is unknown
+
+
+@dataclass(frozen=True, slots=True)
+class StatusDay:
+    day: date
+    status: AdStatus
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionTimes:
+    channel_id: int
+    title: str
+    decided: int
+    p50: float  # minutes
+    p95: float
+
+
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    day: date
+    n: int
+
 
 # `$1::bigint[] IS NULL OR channel_id = ANY($1)`: one statement for admins and moderators.
 SCOPE = "($1::bigint[] IS NULL OR channel_id = ANY($1::bigint[]))"
 
 
-async def ad_counts(conn: asyncpg.Connection, channels: list[int] | None, today: datetime) -> asyncpg.Record:
+async def ad_counts(conn: Conn, channels: list[int] | None, today: datetime) -> AdCounts:
     """Pending and published ads (kept per channel by triggers) and ads sold since `today` began."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         f"""SELECT coalesce(sum(n) FILTER (WHERE status = 'pending'), 0) AS pending,
                    coalesce(sum(n) FILTER (WHERE status = 'published'), 0) AS published,
                    (SELECT count(DISTINCT e.ad_id) FROM ad_events e JOIN ads a ON a.id = e.ad_id
@@ -23,42 +63,41 @@ async def ad_counts(conn: asyncpg.Connection, channels: list[int] | None, today:
         channels,
         today,
     )
+    return from_row(AdCounts, row)
 
 
-async def global_counts(conn: asyncpg.Connection) -> asyncpg.Record:
+async def global_counts(conn: Conn) -> GlobalCounts:
     """Numbers that belong to no channel: people and deliveries."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         """SELECT (SELECT count(*) FROM users) AS users,
                   (SELECT count(*) FROM users WHERE banned_at IS NOT NULL) AS blocked,
                   (SELECT count(*) FROM outbox WHERE status = 'uncertain') AS uncertain"""
     )
+    return from_row(GlobalCounts, row)
 
 
 # The series below read sql/0011's per-day tables, which triggers keep in the writer's own
 # transaction: a few thousand rows for 30 days, however many ads there are.
 
 
-async def ads_per_day(
-    conn: asyncpg.Connection, channels: list[int] | None, since: datetime
-) -> list[asyncpg.Record]:
+async def ads_per_day(conn: Conn, channels: list[int] | None, since: datetime) -> list[StatusDay]:
     """Ads submitted per UTC day and their status now."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         f"""SELECT day, status, sum(n)::bigint AS n FROM dashboard_ad_days
              WHERE day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND {SCOPE}
              GROUP BY 1, 2 HAVING sum(n) <> 0""",
         channels,
         since,
     )
+    return from_rows(StatusDay, rows)
 
 
-async def decision_times(
-    conn: asyncpg.Connection, channels: list[int] | None, since: datetime
-) -> list[asyncpg.Record]:
+async def decision_times(conn: Conn, channels: list[int] | None, since: datetime) -> list[DecisionTimes]:
     """Minutes from submit to decision, median and 95th percentile, per channel: exact, from
     each day's list of seconds (sql/0011 says why not histograms)."""
     # One channel at a time: each sort is a few thousand integers in memory, where a single
     # GROUP BY sorted all of them by channel first (on disk, at the default work_mem).
-    return await conn.fetch(
+    rows = await conn.fetch(
         """SELECT c.id AS channel_id, c.title, d.decided, d.p50 / 60 AS p50, d.p95 / 60 AS p95
              FROM channels c
             CROSS JOIN LATERAL (
@@ -73,15 +112,15 @@ async def decision_times(
         channels,
         since,
     )
+    return from_rows(DecisionTimes, rows)
 
 
-async def reposts_per_day(
-    conn: asyncpg.Connection, channels: list[int] | None, since: datetime
-) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def reposts_per_day(conn: Conn, channels: list[int] | None, since: datetime) -> list[DayCount]:
+    rows = await conn.fetch(
         f"""SELECT day, sum(n)::bigint AS n FROM dashboard_repost_days
              WHERE day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND {SCOPE}
              GROUP BY 1""",
         channels,
         since,
     )
+    return from_rows(DayCount, rows)

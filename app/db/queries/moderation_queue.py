@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
-import asyncpg
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from app.db import Conn
+from app.db.queries.ads import Ad, AdStatus
+from app.db.records import from_row
 
 QUEUE_LIMIT = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A pending ad as a moderator sees it: with its seller, channel and the seller's history."""
+
+    ad: Ad
+    seller_name: str
+    seller_username: str | None
+    channel_title: str
+    hashtag: str | None
+    history: dict[AdStatus, int]  # the seller's other ads by status
+    photo_positions: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoKey:
+    storage_key: str | None
+    channel_id: int
+
 
 _CARD = """
 SELECT a.*, u.first_name AS seller_name, u.username AS seller_username,
@@ -21,11 +47,24 @@ LEFT JOIN categories cat ON cat.id = a.category_id
 """
 
 
-async def pending_cards(
-    conn: asyncpg.Connection, channel_ids: list[int] | None, limit: int = QUEUE_LIMIT
-) -> list[asyncpg.Record]:
+def _card(row: Any) -> Card:
+    history = row["history"]
+    if isinstance(history, str):
+        history = json.loads(history)
+    return Card(
+        ad=from_row(Ad, row),
+        seller_name=row["seller_name"],
+        seller_username=row["seller_username"],
+        channel_title=row["channel_title"],
+        hashtag=row["category"],
+        history={AdStatus(status): n for status, n in sorted(history.items())},
+        photo_positions=list(row["photo_positions"]),
+    )
+
+
+async def pending_cards(conn: Conn, channel_ids: list[int] | None, limit: int = QUEUE_LIMIT) -> list[Card]:
     """Pending ads, oldest first, of the given channels (None = every channel)."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         _CARD
         + """WHERE a.status = 'pending'
                    AND ($1::bigint[] IS NULL OR a.channel_id = ANY($1::bigint[]))
@@ -33,32 +72,20 @@ async def pending_cards(
         channel_ids,
         limit,
     )
+    return [_card(row) for row in rows]
 
 
-async def card(conn: asyncpg.Connection, ad_id: int) -> asyncpg.Record | None:
-    return await conn.fetchrow(_CARD + "WHERE a.id = $1", ad_id)
+async def card(conn: Conn, ad_id: int) -> Card | None:
+    row = await conn.fetchrow(_CARD + "WHERE a.id = $1", ad_id)
+    return None if row is None else _card(row)
 
 
-async def photo_key(conn: asyncpg.Connection, ad_id: int, position: int) -> asyncpg.Record | None:
+async def photo_key(conn: Conn, ad_id: int, position: int) -> PhotoKey | None:
     """The photo's Storage key and its ad's channel (for the access check)."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         "SELECT p.storage_key, a.channel_id FROM ad_photos p JOIN ads a ON a.id = p.ad_id "
         "WHERE p.ad_id = $1 AND p.position = $2",
         ad_id,
         position,
     )
-
-
-async def edit_text(
-    conn: asyncpg.Connection, ad_id: int, title: str, description: str, key: str
-) -> asyncpg.Record | None:
-    """Change a pending ad's text; None when it is no longer pending."""
-    return await conn.fetchrow(
-        """UPDATE ads SET title = $2, description = $3, text_key = $4, revision = revision + 1,
-                          updated_at = now()
-           WHERE id = $1 AND status = 'pending' RETURNING *""",
-        ad_id,
-        title,
-        description,
-        key,
-    )
+    return None if row is None else PhotoKey(row["storage_key"], row["channel_id"])

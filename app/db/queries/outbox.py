@@ -2,14 +2,74 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-import asyncpg
+from app.db import Conn
+from app.db.records import from_rows, maybe, one
 
 CHANNEL = "bozor_outbox"  # NOTIFY channel: a committed enqueue wakes every sender at once
 
 OPEN = ("pending", "sending")
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """An outbox row as business code and admins see it."""
+
+    id: int
+    chat_id: int
+    method: str
+    params: dict[str, Any]
+    status: str
+    attempts: int
+    result: dict[str, Any] | None
+    error: str | None
+    ref_kind: str | None
+    ref_id: int | None
+    created_at: datetime
+    done_at: datetime | None
+
+    @property
+    def message_ids(self) -> list[int]:
+        """The message ids Telegram returned (one, or an album's), empty until sent."""
+        return message_ids(self.result)
+
+
+def message_ids(result: dict[str, Any] | None) -> list[int]:
+    if not result:
+        return []
+    if "message_ids" in result:
+        return list(result["message_ids"])
+    return [result["message_id"]] if "message_id" in result else []
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A row a sender took to deliver, with what it needs to decide how."""
+
+    id: int
+    chat_id: int
+    method: str
+    params: dict[str, Any]
+    idempotent: bool
+    attempts: int
+    recipient_blocked: bool | None
+    deps: dict[str, Any]  # {row id: {"status", "result"}} of the rows its placeholders refer to
+
+
+@dataclass(frozen=True, slots=True)
+class Reaped:
+    """A claim whose sender died: back to pending (safe to repeat) or uncertain."""
+
+    id: int
+    status: str
+    method: str
+    chat_id: int
+
 
 # One round trip: the row and the wake-up. NOTIFY is queued with the transaction and delivered
 # only at commit (identical notifications in one transaction fold into one), so a rolled-back
@@ -117,7 +177,7 @@ DELIVERY_COLUMNS = """id, chat_id, method, params, status, attempts, result, err
 
 
 async def insert(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     chat_id: int,
     method: str,
@@ -128,82 +188,103 @@ async def insert(
     ref_id: int | None,
     not_before: datetime | None,
 ) -> int:
-    return await conn.fetchval(
+    row_id: int = await conn.fetchval(
         INSERT, chat_id, method, params_json, idempotent, depends_on, ref_kind, ref_id, not_before
     )
+    return row_id
 
 
-async def insert_many(conn: asyncpg.Connection, rows: Sequence[tuple]) -> list[int]:
+async def insert_many(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> list[int]:
     """Rows of (chat_id, method, params_json, idempotent, deps_csv, ref_kind, ref_id, not_before)."""
     if not rows:
         return []
     columns = [list(c) for c in zip(*rows, strict=True)]
-    record = await conn.fetchrow(INSERT_MANY, *columns)
+    record = one(await conn.fetchrow(INSERT_MANY, *columns))
     return list(record["ids"])
 
 
 async def claim(
-    conn: asyncpg.Connection, *, limit: int, lease_seconds: float, resting_chats: list[int], claimer: str
-) -> list[asyncpg.Record]:
-    return await conn.fetch(CLAIM, limit, lease_seconds, resting_chats, claimer)
+    conn: Conn, *, limit: int, lease_seconds: float, resting_chats: list[int], claimer: str
+) -> list[Claimed]:
+    rows = await conn.fetch(CLAIM, limit, lease_seconds, resting_chats, claimer)
+    return [
+        Claimed(
+            r["id"],
+            r["chat_id"],
+            r["method"],
+            _json(r["params"]),
+            r["idempotent"],
+            r["attempts"],
+            r["recipient_blocked"],
+            _json(r["deps"]) or {},
+        )
+        for r in rows
+    ]
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
 
 
 async def finish(
-    conn: asyncpg.Connection,
+    conn: Conn,
     outbox_id: int,
     attempt: int,
     status: str,
-    result: dict | None = None,
+    result: dict[str, Any] | None = None,
     error: str | None = None,
 ) -> bool:
     done = await conn.execute(FINISH, outbox_id, attempt, status, result, _clip(error))
     return done != "UPDATE 0"
 
 
-async def retry_later(
-    conn: asyncpg.Connection, outbox_id: int, attempt: int, error: str, delay: float
-) -> None:
+async def retry_later(conn: Conn, outbox_id: int, attempt: int, error: str, delay: float) -> None:
     await conn.execute(RETRY_LATER, outbox_id, attempt, _clip(error), delay)
 
 
-async def release(conn: asyncpg.Connection, outbox_id: int, attempt: int) -> None:
+async def release(conn: Conn, outbox_id: int, attempt: int) -> None:
     await conn.execute(RELEASE, outbox_id, attempt)
 
 
-async def block_chat(conn: asyncpg.Connection, outbox_id: int, chat_id: int, error: str) -> int:
+async def block_chat(conn: Conn, outbox_id: int, chat_id: int, error: str) -> int:
     """Mark the row and the chat's other pending rows blocked; returns how many."""
     status = await conn.execute(BLOCK_CHAT, outbox_id, chat_id, _clip(error))
     return int(status.rsplit(" ", 1)[1])
 
 
-async def reap_expired(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return await conn.fetch(REAP_EXPIRED)
+async def reap_expired(conn: Conn) -> list[Reaped]:
+    return from_rows(Reaped, await conn.fetch(REAP_EXPIRED))
 
 
-async def seconds_to_next_due(conn: asyncpg.Connection) -> float | None:
+async def seconds_to_next_due(conn: Conn) -> float | None:
     """How long until the next pending row that is not yet due comes due (None: none)."""
-    return await conn.fetchval(NEXT_DUE)
+    seconds: float | None = await conn.fetchval(NEXT_DUE)
+    return seconds
 
 
-async def by_ref(conn: asyncpg.Connection, ref_kind: str, ref_id: int) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def by_ref(conn: Conn, ref_kind: str, ref_id: int) -> list[Delivery]:
+    rows = await conn.fetch(
         f"SELECT {DELIVERY_COLUMNS} FROM outbox WHERE ref_kind = $1 AND ref_id = $2 ORDER BY id",
         ref_kind,
         ref_id,
     )
+    return from_rows(Delivery, rows)
 
 
-async def get(conn: asyncpg.Connection, outbox_id: int) -> asyncpg.Record | None:
-    return await conn.fetchrow(f"SELECT {DELIVERY_COLUMNS} FROM outbox WHERE id = $1", outbox_id)
-
-
-async def uncertain(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        f"SELECT {DELIVERY_COLUMNS} FROM outbox WHERE status = 'uncertain' ORDER BY id LIMIT $1", limit
+async def get(conn: Conn, outbox_id: int) -> Delivery | None:
+    return maybe(
+        Delivery, await conn.fetchrow(f"SELECT {DELIVERY_COLUMNS} FROM outbox WHERE id = $1", outbox_id)
     )
 
 
-async def settle_uncertain(conn: asyncpg.Connection, outbox_id: int, *, resend: bool, note: str) -> bool:
+async def uncertain(conn: Conn, limit: int) -> list[Delivery]:
+    rows = await conn.fetch(
+        f"SELECT {DELIVERY_COLUMNS} FROM outbox WHERE status = 'uncertain' ORDER BY id LIMIT $1", limit
+    )
+    return from_rows(Delivery, rows)
+
+
+async def settle_uncertain(conn: Conn, outbox_id: int, *, resend: bool, note: str) -> bool:
     """An admin's decision on an uncertain row: send it again, or close it as delivered.
 
     A delivered row is 'sent' without message ids (nobody knows them): rows that refer to its

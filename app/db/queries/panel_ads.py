@@ -2,19 +2,98 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-import asyncpg
+from app.db import Conn
+from app.db.queries.ads import Ad, AdStatus, MessageKind
+from app.db.records import from_row, from_rows
 
 PAGE_SIZE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class AdLine:
+    """One row of the Ads list."""
+
+    id: int
+    title: str
+    status: AdStatus
+    submitted_at: datetime
+    seller_id: int
+    channel_id: int
+    channel_title: str
+    seller_name: str
+    seller_username: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelChoice:
+    id: int
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryChoice:
+    id: int
+    name_uz: str
+    name_ru: str
+    name_en: str
+    channel_title: str
+
+
+@dataclass(frozen=True, slots=True)
+class AdStory:
+    """An ad with what its page shows beside it."""
+
+    ad: Ad
+    channel_title: str
+    category_uz: str | None
+    category_ru: str | None
+    category_en: str | None
+    seller_name: str
+    seller_username: str | None
+    photo_positions: list[int]
+
+    def category(self, language: str) -> str | None:
+        return {"uz": self.category_uz, "ru": self.category_ru}.get(language, self.category_en)
+
+
+@dataclass(frozen=True, slots=True)
+class EventLine:
+    """Something that happened to an ad, with who did it: staff by name, else the Telegram user."""
+
+    id: int
+    at: datetime
+    kind: str
+    detail: dict[str, Any]
+    actor_id: int | None
+    staff_name: str | None
+    actor_name: str | None
+    actor_username: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PostLine:
+    """A message sent about an ad (a channel copy or an admin's note) and its delivery."""
+
+    id: int
+    kind: MessageKind
+    chat_id: int
+    outbox_id: int
+    revision: int
+    created_at: datetime
+    removed_at: datetime | None
+    outbox_status: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class AdFilter:
     """What the list is narrowed to; None means "any"."""
 
-    status: str | None = None
+    status: AdStatus | None = None
     channel_id: int | None = None
     category_id: int | None = None
     seller_id: int | None = None
@@ -24,19 +103,19 @@ class AdFilter:
     channels: list[int] | None = None  # a moderator's channels; None = every channel
 
 
-def _where(f: AdFilter, after: tuple[datetime, int] | None) -> tuple[str, list]:
+def _where(f: AdFilter, after: tuple[datetime, int] | None) -> tuple[str, list[Any]]:
     """Only the conditions in use, so each page is planned for its own index (no `$1 IS NULL OR`)."""
     parts: list[str] = []
-    args: list = []
+    args: list[Any] = []
 
-    def add(sql: str, *values) -> None:
+    def add(sql: str, *values: Any) -> None:
         args.extend(values)
         parts.append(sql.format(*(f"${len(args) - len(values) + i + 1}" for i in range(len(values)))))
 
     if f.channels is not None:
         add("a.channel_id = ANY({0}::bigint[])", f.channels)
     if f.status is not None:
-        add("a.status = {0}", f.status)
+        add("a.status = {0}", f.status.value)
     if f.channel_id is not None:
         add("a.channel_id = {0}", f.channel_id)
     if f.category_id is not None:
@@ -59,36 +138,39 @@ def escape_like(text: str) -> str:
 
 
 async def page(
-    conn: asyncpg.Connection, f: AdFilter, after: tuple[datetime, int] | None, limit: int = PAGE_SIZE
-) -> list[asyncpg.Record]:
+    conn: Conn, f: AdFilter, after: tuple[datetime, int] | None, limit: int = PAGE_SIZE
+) -> list[AdLine]:
     """One page newest first, plus one row more to tell whether a next page exists."""
     where, args = _where(f, after)
-    return await conn.fetch(
+    rows = await conn.fetch(
         "SELECT a.id, a.title, a.status, a.submitted_at, a.seller_id, a.channel_id, "
         "c.title AS channel_title, u.first_name AS seller_name, u.username AS seller_username "
         "FROM ads a JOIN channels c ON c.id = a.channel_id JOIN users u ON u.id = a.seller_id"
         f"{where} ORDER BY a.submitted_at DESC, a.id DESC LIMIT {int(limit) + 1}",
         *args,
     )
+    return from_rows(AdLine, rows)
 
 
-async def channel_choices(conn: asyncpg.Connection, channels: list[int] | None) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def channel_choices(conn: Conn, channels: list[int] | None) -> list[ChannelChoice]:
+    rows = await conn.fetch(
         "SELECT id, title FROM channels WHERE $1::bigint[] IS NULL OR id = ANY($1) ORDER BY title", channels
     )
+    return from_rows(ChannelChoice, rows)
 
 
-async def category_choices(conn: asyncpg.Connection, channels: list[int] | None) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def category_choices(conn: Conn, channels: list[int] | None) -> list[CategoryChoice]:
+    rows = await conn.fetch(
         "SELECT g.id, g.name_en, g.name_ru, g.name_uz, c.title AS channel_title "
         "FROM categories g JOIN channels c ON c.id = g.channel_id "
         "WHERE $1::bigint[] IS NULL OR g.channel_id = ANY($1) ORDER BY c.title, g.position",
         channels,
     )
+    return from_rows(CategoryChoice, rows)
 
 
-async def ad(conn: asyncpg.Connection, ad_id: int) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def story(conn: Conn, ad_id: int) -> AdStory | None:
+    row = await conn.fetchrow(
         "SELECT a.*, c.title AS channel_title, g.name_en AS category_en, g.name_ru AS category_ru, "
         "g.name_uz AS category_uz, u.first_name AS seller_name, u.username AS seller_username, "
         "coalesce(s.display_name, s.username) AS decided_by_name, "
@@ -99,11 +181,23 @@ async def ad(conn: asyncpg.Connection, ad_id: int) -> asyncpg.Record | None:
         "LEFT JOIN staff s ON s.id = a.decided_by_staff WHERE a.id = $1",
         ad_id,
     )
+    if row is None:
+        return None
+    return AdStory(
+        ad=from_row(Ad, row),
+        channel_title=row["channel_title"],
+        category_uz=row["category_uz"],
+        category_ru=row["category_ru"],
+        category_en=row["category_en"],
+        seller_name=row["seller_name"],
+        seller_username=row["seller_username"],
+        photo_positions=list(row["photo_positions"]),
+    )
 
 
-async def events(conn: asyncpg.Connection, ad_id: int) -> list[asyncpg.Record]:
+async def events(conn: Conn, ad_id: int) -> list[EventLine]:
     """Every event with who did it: a staff member's name, else the Telegram user."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         "SELECT e.id, e.at, e.kind, e.detail, e.actor_id, "
         "coalesce(s.display_name, s.username) AS staff_name, "
         "u.first_name AS actor_name, u.username AS actor_username "
@@ -111,12 +205,19 @@ async def events(conn: asyncpg.Connection, ad_id: int) -> list[asyncpg.Record]:
         "LEFT JOIN users u ON u.id = e.actor_id WHERE e.ad_id = $1 ORDER BY e.at, e.id",
         ad_id,
     )
+    return [from_row(EventLine, {**dict(r), "detail": _detail(r["detail"])}) for r in rows]
 
 
-async def posts(conn: asyncpg.Connection, ad_id: int) -> list[asyncpg.Record]:
-    return await conn.fetch(
+def _detail(value: Any) -> dict[str, Any]:
+    data = json.loads(value) if isinstance(value, str) else value
+    return data if isinstance(data, dict) else {"value": data}
+
+
+async def posts(conn: Conn, ad_id: int) -> list[PostLine]:
+    rows = await conn.fetch(
         "SELECT m.id, m.kind, m.chat_id, m.outbox_id, m.revision, m.created_at, m.removed_at, "
-        "o.status AS outbox_status, o.result FROM ad_messages m "
+        "o.status AS outbox_status FROM ad_messages m "
         "LEFT JOIN outbox o ON o.id = m.outbox_id WHERE m.ad_id = $1 ORDER BY m.id",
         ad_id,
     )
+    return from_rows(PostLine, rows)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import asyncpg
+from dataclasses import dataclass
+from datetime import datetime
 
+from app.db import Conn
+from app.db.queries.ads import AdStatus
 from app.db.queries.panel_ads import escape_like
+from app.db.records import from_rows, maybe
 
 PAGE_SIZE = 50
 COLUMNS = (
@@ -12,12 +16,54 @@ COLUMNS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class UserLine:
+    """One row of the Users list."""
+
+    id: int
+    first_name: str
+    last_name: str | None
+    username: str | None
+    last_seen: datetime
+    blocked_bot_at: datetime | None
+    banned_at: datetime | None
+    banned_by: int | None
+    banned_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserPage(UserLine):
+    """A user's page: the line, and who blocked them."""
+
+    language: str | None
+    first_seen: datetime
+    banned_by_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UsersAd:
+    id: int
+    title: str
+    status: AdStatus
+    submitted_at: datetime
+    channel_title: str
+
+
+@dataclass(frozen=True, slots=True)
+class JournalLine:
+    """An update the user sent, with the text (or callback data) it carried."""
+
+    id: int
+    kind: str
+    received_at: datetime
+    error: str | None
+    text: str | None
+
+
 NAME = "lower(first_name || ' ' || coalesce(last_name, ''))"  # users_name_trgm_idx's expression
 
 
-async def search(
-    conn: asyncpg.Connection, text: str, after: int | None, limit: int = PAGE_SIZE
-) -> list[asyncpg.Record]:
+async def search(conn: Conn, text: str, after: int | None, limit: int = PAGE_SIZE) -> list[UserLine]:
     """By exact id, @username prefix or part of the name; keyset on id, one extra row.
 
     A name of three letters or more matches anywhere (trigram index); one or two letters have
@@ -27,7 +73,9 @@ async def search(
     after_sql = "" if after is None else f" AND id < {int(after)}"
     tail = f"{after_sql} ORDER BY id DESC LIMIT {int(limit) + 1}"
     if text.isascii() and text.isdigit() and len(text) <= 15:
-        return await conn.fetch(f"SELECT {COLUMNS} FROM users WHERE id = $1{tail}", int(text))
+        return from_rows(
+            UserLine, await conn.fetch(f"SELECT {COLUMNS} FROM users WHERE id = $1{tail}", int(text))
+        )
     if text.startswith("@"):
         where = "username IS NOT NULL AND lower(username) LIKE $1"
         pattern = escape_like(text[1:].lower()) + "%"
@@ -37,60 +85,62 @@ async def search(
         where = "(lower(first_name) LIKE $1 OR lower(last_name) LIKE $1)"
         pattern = escape_like(text.lower()) + "%"
     else:
-        return await conn.fetch(f"SELECT {COLUMNS} FROM users WHERE true{tail}")
+        return from_rows(UserLine, await conn.fetch(f"SELECT {COLUMNS} FROM users WHERE true{tail}"))
     # Whether to walk users by id until 51 match or to read the few matches off an index and
     # sort them depends on the pattern (Dilnoza: 1 user in 16; a rare name: none), and a
     # generic plan cached for `LIKE $1` cannot use the prefix indexes at all: plan each search
     # for its own pattern.
     async with conn.transaction():
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-        return await conn.fetch(f"SELECT {COLUMNS} FROM users WHERE {where}{tail}", pattern)
+        return from_rows(
+            UserLine, await conn.fetch(f"SELECT {COLUMNS} FROM users WHERE {where}{tail}", pattern)
+        )
 
 
-async def user(conn: asyncpg.Connection, user_id: int) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def user(conn: Conn, user_id: int) -> UserPage | None:
+    row = await conn.fetchrow(
         f"SELECT {', '.join('u.' + c.strip() for c in COLUMNS.split(','))}, u.language, "
         "u.first_seen, coalesce(s.display_name, s.username) AS banned_by_name FROM users u "
         "LEFT JOIN staff s ON s.id = u.banned_by WHERE u.id = $1",
         user_id,
     )
+    return maybe(UserPage, row)
 
 
-async def ads_of(conn: asyncpg.Connection, user_id: int, limit: int = 20) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def ads_of(conn: Conn, user_id: int, limit: int = 20) -> list[UsersAd]:
+    rows = await conn.fetch(
         "SELECT a.id, a.title, a.status, a.submitted_at, c.title AS channel_title FROM ads a "
         "JOIN channels c ON c.id = a.channel_id WHERE a.seller_id = $1 "
         "ORDER BY a.submitted_at DESC, a.id DESC LIMIT $2",
         user_id,
         limit,
     )
+    return from_rows(UsersAd, rows)
 
 
-async def journal_of(conn: asyncpg.Connection, user_id: int, limit: int = 20) -> list[asyncpg.Record]:
+async def journal_of(conn: Conn, user_id: int, limit: int = 20) -> list[JournalLine]:
     """The latest updates from this user with the text (or callback data) they carried."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         "SELECT id, kind, received_at, error, coalesce(payload #>> '{message,text}', "
         "payload #>> '{message,caption}', payload #>> '{callback_query,data}') AS text "
         "FROM update_journal WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
         user_id,
         limit,
     )
+    return from_rows(JournalLine, rows)
 
 
-async def set_ban(
-    conn: asyncpg.Connection, user_id: int, staff_id: int | None, reason: str | None
-) -> asyncpg.Record | None:
+async def set_ban(conn: Conn, user_id: int, staff_id: int | None, reason: str | None) -> None:
     """Block by staff; the reason is optional."""
-    return await conn.fetchrow(
-        "UPDATE users SET banned_at = now(), banned_by = $2, banned_reason = $3 WHERE id = $1 "
-        "RETURNING banned_at",
+    await conn.execute(
+        "UPDATE users SET banned_at = now(), banned_by = $2, banned_reason = $3 WHERE id = $1",
         user_id,
         staff_id,
         reason,
     )
 
 
-async def clear_ban(conn: asyncpg.Connection, user_id: int) -> bool:
+async def clear_ban(conn: Conn, user_id: int) -> bool:
     status = await conn.execute(
         "UPDATE users SET banned_at = NULL, banned_by = NULL, banned_reason = NULL "
         "WHERE id = $1 AND banned_at IS NOT NULL",
@@ -99,7 +149,7 @@ async def clear_ban(conn: asyncpg.Connection, user_id: int) -> bool:
     return status != "UPDATE 0"
 
 
-async def ban_state(conn: asyncpg.Connection, user_id: int) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT banned_at, banned_by, banned_reason FROM users WHERE id = $1 FOR UPDATE", user_id
-    )
+async def lock_banned(conn: Conn, user_id: int) -> bool | None:
+    """Whether staff blocked the user, the row locked until the transaction ends; None: no such user."""
+    row = await conn.fetchrow("SELECT banned_at FROM users WHERE id = $1 FOR UPDATE", user_id)
+    return None if row is None else row["banned_at"] is not None

@@ -3,23 +3,77 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
 
 import asyncpg
+
+from app.db import Conn
+from app.db.records import one
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # everything
+    MODERATOR = "moderator"  # moderation of the channels given to them
+    OPERATOR = "operator"  # support tickets and users; no settings
+
+
+@dataclass(frozen=True, slots=True)
+class Staff:
+    id: int
+    username: str
+    display_name: str | None
+    role: Role
+    telegram_user_id: int | None
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+    def has_role(self, *roles: Role | str) -> bool:
+        """Admins may do everything; others only what one of `roles` allows (none given: any staff)."""
+        return self.role is Role.ADMIN or not roles or self.role in roles
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A staff account as logging in sees it: the person, whether active, the password's hash."""
+
+    staff: Staff
+    active: bool
+    password_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Failures:
+    """Failed logins in the window, per account and per address, and when the oldest leaves it."""
+
+    by_account: int
+    account_oldest: dt.datetime | None
+    by_address: int
+    address_oldest: dt.datetime | None
+    now: dt.datetime
+
+
+def _account(row: asyncpg.Record) -> Account:
+    staff = Staff(row["id"], row["username"], row["display_name"], Role(row["role"]), row["telegram_user_id"])
+    return Account(staff, row["active"], row["password_hash"])
+
 
 STAFF_COLUMNS = """id, username, display_name, role, password_hash, telegram_user_id, active,
     created_at, last_login_at"""
 
 
 async def insert_staff(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     username: str,
     role: str,
     password_hash: str | None,
     display_name: str | None = None,
     telegram_user_id: int | None = None,
-) -> asyncpg.Record:
-    return await conn.fetchrow(
+) -> Account:
+    row = await conn.fetchrow(
         f"""INSERT INTO staff (username, role, password_hash, display_name, telegram_user_id)
             VALUES ($1, $2, $3, $4, $5) RETURNING {STAFF_COLUMNS}""",
         username,
@@ -28,34 +82,37 @@ async def insert_staff(
         display_name,
         telegram_user_id,
     )
+    return _account(one(row))
 
 
-async def get_staff(conn: asyncpg.Connection, staff_id: int) -> asyncpg.Record | None:
-    return await conn.fetchrow(f"SELECT {STAFF_COLUMNS} FROM staff WHERE id = $1", staff_id)
+async def get_staff(conn: Conn, staff_id: int) -> Account | None:
+    row = await conn.fetchrow(f"SELECT {STAFF_COLUMNS} FROM staff WHERE id = $1", staff_id)
+    return None if row is None else _account(row)
 
 
-async def find_staff_by_username(conn: asyncpg.Connection, username: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def find_staff_by_username(conn: Conn, username: str) -> Account | None:
+    row = await conn.fetchrow(
         f"SELECT {STAFF_COLUMNS} FROM staff WHERE lower(username) = lower($1)", username
     )
+    return None if row is None else _account(row)
 
 
-async def set_password_hash(conn: asyncpg.Connection, staff_id: int, password_hash: str) -> None:
+async def set_password_hash(conn: Conn, staff_id: int, password_hash: str) -> None:
     await conn.execute("UPDATE staff SET password_hash = $2 WHERE id = $1", staff_id, password_hash)
 
 
-async def touch_login(conn: asyncpg.Connection, staff_id: int) -> None:
+async def touch_login(conn: Conn, staff_id: int) -> None:
     await conn.execute("UPDATE staff SET last_login_at = now() WHERE id = $1", staff_id)
 
 
-async def staff_channel_ids(conn: asyncpg.Connection, staff_id: int) -> list[int]:
+async def staff_channel_ids(conn: Conn, staff_id: int) -> list[int]:
     rows = await conn.fetch(
         "SELECT channel_id FROM staff_channels WHERE staff_id = $1 ORDER BY channel_id", staff_id
     )
     return [row["channel_id"] for row in rows]
 
 
-async def add_staff_channel(conn: asyncpg.Connection, staff_id: int, channel_id: int) -> bool:
+async def add_staff_channel(conn: Conn, staff_id: int, channel_id: int) -> bool:
     status = await conn.execute(
         "INSERT INTO staff_channels (staff_id, channel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         staff_id,
@@ -64,16 +121,14 @@ async def add_staff_channel(conn: asyncpg.Connection, staff_id: int, channel_id:
     return status.endswith(" 1")
 
 
-async def remove_staff_channel(conn: asyncpg.Connection, staff_id: int, channel_id: int) -> bool:
+async def remove_staff_channel(conn: Conn, staff_id: int, channel_id: int) -> bool:
     status = await conn.execute(
         "DELETE FROM staff_channels WHERE staff_id = $1 AND channel_id = $2", staff_id, channel_id
     )
     return status.endswith(" 1")
 
 
-async def insert_login_token(
-    conn: asyncpg.Connection, token_hash: bytes, staff_id: int, ttl: dt.timedelta
-) -> None:
+async def insert_login_token(conn: Conn, token_hash: bytes, staff_id: int, ttl: dt.timedelta) -> None:
     await conn.execute(
         """INSERT INTO staff_login_tokens (token_hash, staff_id, expires_at)
            VALUES ($1, $2, now() + $3::interval)""",
@@ -83,18 +138,19 @@ async def insert_login_token(
     )
 
 
-async def peek_login_token(conn: asyncpg.Connection, token_hash: bytes) -> int | None:
+async def peek_login_token(conn: Conn, token_hash: bytes) -> int | None:
     """The staff id of a valid (unused, unexpired) token, without using it."""
-    return await conn.fetchval(
+    staff_id: int | None = await conn.fetchval(
         """SELECT t.staff_id FROM staff_login_tokens t JOIN staff s ON s.id = t.staff_id
            WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > now() AND s.active""",
         token_hash,
     )
+    return staff_id
 
 
-async def use_login_token(conn: asyncpg.Connection, token_hash: bytes) -> int | None:
+async def use_login_token(conn: Conn, token_hash: bytes) -> int | None:
     """Mark a valid token used and return its staff id; the first caller wins, once."""
-    return await conn.fetchval(
+    staff_id: int | None = await conn.fetchval(
         """UPDATE staff_login_tokens t SET used_at = now()
            FROM staff s
            WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > now()
@@ -102,17 +158,16 @@ async def use_login_token(conn: asyncpg.Connection, token_hash: bytes) -> int | 
            RETURNING t.staff_id""",
         token_hash,
     )
+    return staff_id
 
 
-async def insert_login_failure(conn: asyncpg.Connection, username: str, address: str) -> None:
+async def insert_login_failure(conn: Conn, username: str, address: str) -> None:
     await conn.execute("INSERT INTO login_failures (username, address) VALUES ($1, $2)", username, address)
 
 
-async def recent_failures(
-    conn: asyncpg.Connection, username: str, address: str, window: dt.timedelta
-) -> asyncpg.Record:
+async def recent_failures(conn: Conn, username: str, address: str, window: dt.timedelta) -> Failures:
     """Failures in the window per account and per address, and when the oldest of each leaves it."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         """SELECT count(*) FILTER (WHERE username = $1 AND counts_for_account) AS by_account,
                   min(at) FILTER (WHERE username = $1 AND counts_for_account) AS account_oldest,
                   count(*) FILTER (WHERE address = $2) AS by_address,
@@ -124,9 +179,13 @@ async def recent_failures(
         address,
         window,
     )
+    row = one(row)
+    return Failures(
+        row["by_account"], row["account_oldest"], row["by_address"], row["address_oldest"], row["now"]
+    )
 
 
-async def clear_account_failures(conn: asyncpg.Connection, username: str) -> None:
+async def clear_account_failures(conn: Conn, username: str) -> None:
     """The account's count starts again; the rows still count for their client addresses."""
     await conn.execute(
         "UPDATE login_failures SET counts_for_account = false WHERE username = $1 AND counts_for_account",
@@ -134,14 +193,14 @@ async def clear_account_failures(conn: asyncpg.Connection, username: str) -> Non
     )
 
 
-async def delete_old_failures(conn: asyncpg.Connection, older_than: dt.timedelta) -> int:
+async def delete_old_failures(conn: Conn, older_than: dt.timedelta) -> int:
     status = await conn.execute("DELETE FROM login_failures WHERE at < now() - $1::interval", older_than)
     return int(status.split()[-1])
 
 
-async def upsert_secret(conn: asyncpg.Connection, name: str, ciphertext: str, by: int | None) -> bool:
+async def upsert_secret(conn: Conn, name: str, ciphertext: str, by: int | None) -> bool:
     """Store a secret's ciphertext; True when it replaced an earlier one."""
-    return await conn.fetchval(
+    replaced: bool = await conn.fetchval(
         """INSERT INTO settings_secrets AS s (name, ciphertext, updated_by) VALUES ($1, $2, $3)
            ON CONFLICT (name) DO UPDATE SET ciphertext = excluded.ciphertext,
                updated_by = excluded.updated_by, updated_at = now()
@@ -150,31 +209,35 @@ async def upsert_secret(conn: asyncpg.Connection, name: str, ciphertext: str, by
         ciphertext,
         by,
     )
+    return replaced
 
 
-async def delete_secret(conn: asyncpg.Connection, name: str) -> bool:
+async def delete_secret(conn: Conn, name: str) -> bool:
     """Forget a secret; True when there was one."""
     return await conn.execute("DELETE FROM settings_secrets WHERE name = $1", name) != "DELETE 0"
 
 
-async def get_secret_ciphertext(conn: asyncpg.Connection, name: str) -> str | None:
-    return await conn.fetchval("SELECT ciphertext FROM settings_secrets WHERE name = $1", name)
+async def get_secret_ciphertext(conn: Conn, name: str) -> str | None:
+    ciphertext: str | None = await conn.fetchval(
+        "SELECT ciphertext FROM settings_secrets WHERE name = $1", name
+    )
+    return ciphertext
 
 
-async def secret_names(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    """Which secrets are set, by whom and when — never their values."""
-    return await conn.fetch("SELECT name, updated_at, updated_by FROM settings_secrets ORDER BY name")
+async def secret_names(conn: Conn) -> list[str]:
+    """Which secrets are set — never their values."""
+    return [r["name"] for r in await conn.fetch("SELECT name FROM settings_secrets ORDER BY name")]
 
 
 async def insert_audit(
-    conn: asyncpg.Connection,
+    conn: Conn,
     staff_id: int | None,
     action: str,
     target: str | None,
     before: object,
     after: object,
 ) -> int:
-    return await conn.fetchval(
+    audit_id: int = await conn.fetchval(
         """INSERT INTO audit_log (staff_id, action, target, before, after)
            VALUES ($1, $2, $3, $4, $5) RETURNING id""",
         staff_id,
@@ -183,18 +246,11 @@ async def insert_audit(
         before,
         after,
     )
-
-
-async def recent_audit(conn: asyncpg.Connection, limit: int = 100) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT id, at, staff_id, action, target, before, after FROM audit_log "
-        "ORDER BY at DESC, id DESC LIMIT $1",
-        limit,
-    )
+    return audit_id
 
 
 async def insert_session(
-    conn: asyncpg.Connection, session_id: str, staff_id: int, lifetime: dt.timedelta, address: str
+    conn: Conn, session_id: str, staff_id: int, lifetime: dt.timedelta, address: str
 ) -> None:
     await conn.execute(
         """INSERT INTO staff_sessions (id, staff_id, expires_at, address)
@@ -206,17 +262,18 @@ async def insert_session(
     )
 
 
-async def session_staff(conn: asyncpg.Connection, session_id: str) -> asyncpg.Record | None:
-    """The active staff row behind a live (not revoked, not expired) session, in one query."""
-    return await conn.fetchrow(
+async def session_staff(conn: Conn, session_id: str) -> Staff | None:
+    """The active staff member behind a live (not revoked, not expired) session, in one query."""
+    row = await conn.fetchrow(
         f"""SELECT {", ".join("s." + c.strip() for c in STAFF_COLUMNS.split(","))}
             FROM staff_sessions ss JOIN staff s ON s.id = ss.staff_id
             WHERE ss.id = $1 AND ss.revoked_at IS NULL AND ss.expires_at > now() AND s.active""",
         session_id,
     )
+    return None if row is None else _account(row).staff
 
 
-async def revoke_session(conn: asyncpg.Connection, session_id: str) -> bool:
+async def revoke_session(conn: Conn, session_id: str) -> bool:
     return (
         await conn.fetchval(
             """UPDATE staff_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
@@ -227,7 +284,7 @@ async def revoke_session(conn: asyncpg.Connection, session_id: str) -> bool:
     )
 
 
-async def revoke_staff_sessions(conn: asyncpg.Connection, staff_id: int) -> int:
+async def revoke_staff_sessions(conn: Conn, staff_id: int) -> int:
     rows = await conn.fetch(
         """UPDATE staff_sessions SET revoked_at = now() WHERE staff_id = $1 AND revoked_at IS NULL
            RETURNING id""",
@@ -236,7 +293,7 @@ async def revoke_staff_sessions(conn: asyncpg.Connection, staff_id: int) -> int:
     return len(rows)
 
 
-async def revoke_other_sessions(conn: asyncpg.Connection, staff_id: int, keep_id: str) -> int:
+async def revoke_other_sessions(conn: Conn, staff_id: int, keep_id: str) -> int:
     """End every session of an account but the one it is using now."""
     status = await conn.execute(
         "UPDATE staff_sessions SET revoked_at = now() WHERE staff_id = $1 AND id <> $2 "
@@ -247,7 +304,7 @@ async def revoke_other_sessions(conn: asyncpg.Connection, staff_id: int, keep_id
     return int(status.split()[-1])
 
 
-async def delete_old_sessions(conn: asyncpg.Connection) -> int:
+async def delete_old_sessions(conn: Conn) -> int:
     rows = await conn.fetch(
         "DELETE FROM staff_sessions WHERE expires_at < now() - interval '7 days' RETURNING 1"
     )

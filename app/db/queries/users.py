@@ -3,8 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-import asyncpg
+from app.db import Conn
+from app.db.records import maybe, one
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """Someone who contacted the bot (M1)."""
+
+    id: int
+    first_name: str
+    last_name: str | None
+    username: str | None
+    language_code: str | None  # as Telegram reports it
+    language: str | None  # chosen with /language
+    is_bot: bool
+    first_seen: datetime
+    last_seen: datetime
+    blocked_bot_at: datetime | None  # they blocked the bot: nothing is sent to them
+    banned_at: datetime | None  # staff blocked them: their messages get a polite refusal
+    banned_by: int | None
+    banned_reason: str | None
+
+    @property
+    def handle(self) -> str:
+        """How admins see them: @username, else the first name."""
+        return f"@{self.username}" if self.username else self.first_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +54,18 @@ class Inbound:
     kind: str
     chat_id: int | None
     payload_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class Journaled:
+    """What journaling an update learnt about its user, in the same round trip."""
+
+    journal_id: int | None  # None: the same update was stored before (a re-delivery)
+    language: str | None
+    language_code: str | None
+    is_new: bool
+    banned: bool
+    fsm_state: str | None  # the conversation state under the key the middleware asked for
 
 
 # One round trip on the hot path: journal the update, upsert its user and read the user's FSM
@@ -67,16 +105,15 @@ RETURNING id
 
 
 async def journal_and_upsert(
-    conn: asyncpg.Connection,
+    conn: Conn,
     inbound: Inbound,
     contact: Contact,
     *,
     clears_block: bool,
     fsm_key: str,
-) -> asyncpg.Record:
-    """Store the update and its user; returns journal_id (None for a repeat), language, is_new
-    and the FSM state stored under `fsm_key`."""
-    return await conn.fetchrow(
+) -> Journaled:
+    """Store the update and its user; returns what the handlers need to know of the user."""
+    row = await conn.fetchrow(
         JOURNAL_AND_UPSERT,
         inbound.bot_id,
         inbound.update_id,
@@ -92,11 +129,21 @@ async def journal_and_upsert(
         contact.is_bot,
         fsm_key,
     )
+    # Built by hand, not by from_row: this runs for every update.
+    row = one(row)
+    return Journaled(
+        row["journal_id"],
+        row["language"],
+        row["language_code"],
+        row["is_new"],
+        row["banned"],
+        row["fsm_state"],
+    )
 
 
-async def journal_only(conn: asyncpg.Connection, inbound: Inbound) -> int | None:
+async def journal_only(conn: Conn, inbound: Inbound) -> int | None:
     """Store an update that has no user (e.g. a channel post); None when already stored."""
-    return await conn.fetchval(
+    journal_id: int | None = await conn.fetchval(
         JOURNAL_ONLY,
         inbound.bot_id,
         inbound.update_id,
@@ -104,17 +151,18 @@ async def journal_only(conn: asyncpg.Connection, inbound: Inbound) -> int | None
         inbound.chat_id,
         inbound.payload_json,
     )
+    return journal_id
 
 
-async def record_journal_error(conn: asyncpg.Connection, journal_id: int, error: str) -> None:
+async def record_journal_error(conn: Conn, journal_id: int, error: str) -> None:
     await conn.execute("UPDATE update_journal SET error = $2 WHERE id = $1", journal_id, error[:2000])
 
 
-async def set_language(conn: asyncpg.Connection, user_id: int, language: str) -> None:
+async def set_language(conn: Conn, user_id: int, language: str) -> None:
     await conn.execute("UPDATE users SET language = $2 WHERE id = $1", user_id, language)
 
 
-async def set_blocked(conn: asyncpg.Connection, user_id: int, blocked: bool) -> None:
+async def set_blocked(conn: Conn, user_id: int, blocked: bool) -> None:
     await conn.execute(
         "UPDATE users SET blocked_bot_at = CASE WHEN $2 THEN coalesce(blocked_bot_at, now()) END "
         "WHERE id = $1",
@@ -123,11 +171,19 @@ async def set_blocked(conn: asyncpg.Connection, user_id: int, blocked: bool) -> 
     )
 
 
-async def get_user(conn: asyncpg.Connection, user_id: int) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM users WHERE id = $1", user_id)
+async def get_user(conn: Conn, user_id: int) -> User | None:
+    return maybe(User, await conn.fetchrow("SELECT * FROM users WHERE id = $1", user_id))
 
 
-async def delete_journal_before(conn: asyncpg.Connection, days: int) -> int:
+async def language_settings(conn: Conn, user_ids: list[int]) -> dict[int, tuple[str | None, str | None]]:
+    """(chosen language, Telegram language_code) for each known user."""
+    rows = await conn.fetch(
+        "SELECT id, language, language_code FROM users WHERE id = ANY($1::bigint[])", user_ids
+    )
+    return {r["id"]: (r["language"], r["language_code"]) for r in rows}
+
+
+async def delete_journal_before(conn: Conn, days: int) -> int:
     """Drop journal rows older than `days`; returns how many went."""
     status = await conn.execute(
         "DELETE FROM update_journal WHERE received_at < now() - make_interval(days => $1)", days

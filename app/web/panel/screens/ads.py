@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 
-import asyncpg
 from aiohttp import web
 
+from app.db import Conn
 from app.db.queries import panel_ads as q
-from app.domain import outbox
+from app.domain import ads, outbox
 from app.domain import staff as staff_domain
-from app.domain.ads import Price, format_price
-from app.domain.publishing import REF
+from app.domain.actors import StaffMember
+from app.domain.ads import AdStatus
 from app.domain.staff import Role
-from app.i18n import N_
+from app.i18n import N_, Gettext
 from app.web import keys
 from app.web.forms import BadFilter, path_id, whole_number
 from app.web.panel.auth.access import require
@@ -24,7 +24,6 @@ from app.web.panel.auth.language import gettext, language
 from app.web.panel.auth.pages import render
 from app.web.panel.auth.routes import PanelRoutes
 from app.web.panel.auth.sessions import STAFF
-from app.web.panel.screens.moderation import STATUS_NAMES
 
 ROUTES = PanelRoutes()
 
@@ -72,12 +71,20 @@ def decode_cursor(value: str) -> tuple[datetime, int]:
         raise BadFilter("bad cursor") from None
 
 
-def parse_filter(query, _, channels: list[int] | None) -> tuple[q.AdFilter, tuple | None]:
+def parse_filter(
+    query: Mapping[str, str], _: Gettext, channels: list[int] | None
+) -> tuple[q.AdFilter, tuple[datetime, int] | None]:
     """The list's filters from the query string; BadFilter with a clear message otherwise."""
-    get = lambda name: (query.get(name) or "").strip()  # noqa: E731
-    status = get("status") or None
-    if status is not None and status not in STATUS_NAMES:
-        raise BadFilter(_("Unknown status: choose one from the list."))
+
+    def get(name: str) -> str:
+        return (query.get(name) or "").strip()
+
+    status = None
+    if get("status"):
+        try:
+            status = AdStatus(get("status"))
+        except ValueError:
+            raise BadFilter(_("Unknown status: choose one from the list.")) from None
     ids = {
         name: _number(get(name), _("The {field} must be a number.").format(field=label))
         if get(name)
@@ -124,7 +131,7 @@ async def ads_page(request: web.Request) -> web.StreamResponse:
         context = {
             "channels": await q.channel_choices(conn, channels),
             "categories": await q.category_choices(conn, channels),
-            "statuses": [(k, _(v)) for k, v in STATUS_NAMES.items()],
+            "statuses": [(status.value, ads.status_label(status, _)) for status in AdStatus],
             "query": dict(request.query),
             "lang": language(request),
         }
@@ -143,7 +150,7 @@ async def ads_page(request: web.Request) -> web.StreamResponse:
         rows = rows[: q.PAGE_SIZE]
         last = rows[-1]
         params = {k: v for k, v in request.query.items() if k != "after" and v}
-        params["after"] = encode_cursor(last["submitted_at"], last["id"])
+        params["after"] = encode_cursor(last.submitted_at, last.id)
         next_url = str(request.app.router["panel.ads"].url_for().with_query(params))
     return await render(
         request,
@@ -153,7 +160,8 @@ async def ads_page(request: web.Request) -> web.StreamResponse:
             "error": None,
             "next_url": next_url,
             "first_page": after is not None,
-            "rows": [{**dict(r), "status_name": _(STATUS_NAMES.get(r["status"], r["status"]))} for r in rows],
+            "rows": rows,
+            "status_label": lambda status: ads.status_label(status, _),
         },
     )
 
@@ -162,20 +170,15 @@ def _ad_id(request: web.Request, name: str = "ad_id") -> int:
     return path_id(request, name, gettext(request)("This ad does not exist."))
 
 
-async def _visible(conn: asyncpg.Connection, request: web.Request, ad_id: int) -> asyncpg.Record:
-    """The ad, or 404 when missing and 403 when it belongs to a channel this person does not moderate."""
+async def _story(conn: Conn, request: web.Request, ad_id: int) -> q.AdStory:
+    """The ad's page, or 404 when missing and 403 when it is in a channel this person does not moderate."""
     _ = gettext(request)
-    row = await q.ad(conn, ad_id)
-    if row is None:
-        raise web.HTTPNotFound(text=_("This ad does not exist."))
-    if not await staff_domain.can_moderate(conn, request[STAFF], row["channel_id"]):
-        raise web.HTTPForbidden(text=_("This ad is in a channel you do not moderate."))
-    return row
-
-
-def _detail(value) -> dict:
-    data = json.loads(value) if isinstance(value, str) else value
-    return data if isinstance(data, dict) else {"value": data}
+    try:
+        return await ads.story_for_staff(conn, ad_id, request[STAFF])
+    except ads.AdNotFound:
+        raise web.HTTPNotFound(text=_("This ad does not exist.")) from None
+    except ads.NotAllowed as exc:
+        raise web.HTTPForbidden(text=exc.text(_)) from None
 
 
 @ROUTES.get("/panel/ads/{ad_id}", name="panel.ad", example="/panel/ads/0", ok_status=404)
@@ -183,22 +186,22 @@ def _detail(value) -> dict:
 async def ad_page(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     ad_id = _ad_id(request)
-    lang = language(request)
     async with request.app[keys.POOL].acquire() as conn:
-        ad = await _visible(conn, request, ad_id)
+        story = await _story(conn, request, ad_id)
         events = await q.events(conn, ad_id)
         posts = await q.posts(conn, ad_id)
-        deliveries = await outbox.result_of(conn, REF, ad_id)
-    price = Price(ad["price"], ad["currency"], ad["negotiable"])
+        deliveries = await outbox.result_of(conn, ads.REF, ad_id)
+    ad = story.ad
     return await render(
         request,
         "panel/ad.html",
         {
             "ad": ad,
-            "price": format_price(price, _),
-            "category": ad[f"category_{lang}"],
-            "status_name": _(STATUS_NAMES.get(ad["status"], ad["status"])),
-            "events": [{**dict(e), "detail": _detail(e["detail"])} for e in events],
+            "story": story,
+            "price": ads.format_price(ads.Price(ad.price, ad.currency, ad.negotiable), _),
+            "category": story.category(language(request)),
+            "status_name": ads.status_label(ad.status, _),
+            "events": events,
             "posts": posts,
             "deliveries": deliveries,
             "delivery_status": DELIVERY_STATUS,
@@ -210,24 +213,16 @@ async def ad_page(request: web.Request) -> web.StreamResponse:
 async def _settle(request: web.Request, resend: bool) -> web.StreamResponse:
     _ = gettext(request)
     ad_id, outbox_id = _ad_id(request), _ad_id(request, "outbox_id")
-    staff = request[STAFF]
-    async with request.app[keys.POOL].acquire() as conn, conn.transaction():
-        await _visible(conn, request, ad_id)
-        row = await outbox.get_delivery(conn, outbox_id)
-        if row is None or row.ref_kind != REF or row.ref_id != ad_id:
-            raise web.HTTPNotFound(text=_("This delivery does not exist."))
-        who = f"staff:{staff.id} {staff.username}"
-        settle = outbox.resend_uncertain if resend else outbox.confirm_uncertain
-        done = await settle(conn, outbox_id, who)
-        if done:
-            await staff_domain.audit(
-                conn,
-                staff.id,
-                "outbox.resend" if resend else "outbox.mark_delivered",
-                f"outbox:{outbox_id}",
-                {"status": row.status, "ad_id": ad_id},
-                {"status": "pending" if resend else "sent"},
+    try:
+        async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+            done = await ads.settle_delivery(
+                conn, ad_id, outbox_id, StaffMember(request[STAFF]), resend=resend
             )
+    except (ads.AdNotFound, ads.DeliveryNotFound) as exc:
+        missing = exc.text(_) if isinstance(exc, ads.DeliveryNotFound) else _("This ad does not exist.")
+        raise web.HTTPNotFound(text=missing) from None
+    except ads.NotAllowed as exc:
+        raise web.HTTPForbidden(text=exc.text(_)) from None
     if not done:
         message = _("This delivery is no longer uncertain: someone already decided.")
     elif resend:

@@ -80,14 +80,13 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
             before_id=before_id,
             limit=PAGE,
         )
-    shown = [{**dict(r), "before": _json(r["before"]), "after": _json(r["after"])} for r in rows]
     next_url = None
     if len(rows) == PAGE:
-        next_url = request.rel_url.update_query(before=rows[-1]["id"])
+        next_url = request.rel_url.update_query(before=rows[-1].id)
     return await render(
         request,
         "panel/audit.html",
-        {"rows": shown, "f": f, "next_url": next_url, "staff_list": staff, "error": None},
+        {"rows": rows, "as_json": _json, "f": f, "next_url": next_url, "staff_list": staff, "error": None},
     )
 
 

@@ -6,19 +6,19 @@ once; nothing in this module (or behind it) caches a channel.
 
 from __future__ import annotations
 
-import asyncpg
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiohttp import web
 
+from app.bot.channel_sync import bot_access
 from app.db.queries import channels as q
 from app.db.queries import panel_admin as admin_q
-from app.db.queries import staff as staff_q
+from app.db.queries.channels import Channel
 from app.domain import channels as domain
 from app.domain import staff as staff_domain
-from app.domain.channels import LANGUAGES, ChannelError
+from app.domain.channels import LANGUAGES, POSTING_RIGHTS, ChannelError
 from app.domain.staff import Role
-from app.i18n import N_
+from app.i18n import Gettext
 from app.web import keys
 from app.web.forms import path_id
 from app.web.panel.auth.access import require
@@ -29,11 +29,6 @@ from app.web.panel.auth.sessions import STAFF
 
 ROUTES = PanelRoutes()
 
-RIGHTS = (
-    ("can_post_messages", N_("post messages")),
-    ("can_edit_messages", N_("edit messages")),
-    ("can_delete_messages", N_("delete messages")),
-)
 DEFAULTS = {
     "title": "",
     "chat": "",
@@ -55,31 +50,24 @@ class FormError(ValueError):
     """A form value that cannot be used; the message is already translated."""
 
 
-def _snapshot(row: asyncpg.Record | dict | None) -> dict | None:
-    """A JSON-safe copy for the audit log (intervals and times as text)."""
-    if row is None:
-        return None
-    return {k: v if isinstance(v, (int, str, bool, type(None))) else str(v) for k, v in dict(row).items()}
-
-
-def _form_of(channel: asyncpg.Record) -> dict[str, str]:
-    every = channel["checkin_every"]
+def _form_of(channel: Channel) -> dict[str, str]:
+    every = channel.checkin_every
     days = every.total_seconds() / 86400
     in_days = days == int(days)
     return {
-        "title": channel["title"],
-        "chat": f"@{channel['username']}" if channel["username"] else str(channel["chat_id"]),
-        "language": channel["language"],
-        "timezone": channel["timezone"],
-        "repost_minutes": str(int(channel["repost_every"].total_seconds() // 60)),
-        "quiet_from": channel["quiet_from"].strftime("%H:%M") if channel["quiet_from"] else "",
-        "quiet_to": channel["quiet_to"].strftime("%H:%M") if channel["quiet_to"] else "",
-        "keep_old_posts": "on" if channel["keep_old_posts"] else "",
+        "title": channel.title,
+        "chat": f"@{channel.username}" if channel.username else str(channel.chat_id),
+        "language": channel.language,
+        "timezone": channel.timezone,
+        "repost_minutes": str(int(channel.repost_every.total_seconds() // 60)),
+        "quiet_from": channel.quiet_from.strftime("%H:%M") if channel.quiet_from else "",
+        "quiet_to": channel.quiet_to.strftime("%H:%M") if channel.quiet_to else "",
+        "keep_old_posts": "on" if channel.keep_old_posts else "",
         "checkin_value": str(int(days) if in_days else int(every.total_seconds() // 3600)),
         "checkin_unit": "days" if in_days else "hours",
-        "checkin_max_asks": str(channel["checkin_max_asks"]),
-        "ads_per_day": str(channel["ads_per_day"]),
-        "active": "on" if channel["active"] else "",
+        "checkin_max_asks": str(channel.checkin_max_asks),
+        "ads_per_day": str(channel.ads_per_day),
+        "active": "on" if channel.active else "",
     }
 
 
@@ -124,15 +112,14 @@ def parse_settings(form: dict[str, str], _) -> tuple[dict[str, object], int | No
     return changes, chat_id, username
 
 
-async def check_bot(bot: Bot, chat_id: int | None, username: str | None, _) -> int:
+async def check_bot(bot: Bot, chat_id: int | None, username: str | None, _: Gettext) -> int:
     """Ask Telegram whether the bot may post, edit and delete there; the chat's id, or FormError."""
     ref: int | str = chat_id if chat_id is not None else f"@{username}"
     not_admin = _(
         "The bot is not an administrator of {ref}. Make it an administrator allowed to: {rights}."
-    ).format(ref=ref, rights=", ".join(_(n) for _r, n in RIGHTS))
+    ).format(ref=ref, rights=", ".join(_(n) for _r, n in POSTING_RIGHTS))
     try:
-        chat = await bot.get_chat(ref)
-        me = await bot.get_chat_member(chat.id, bot.id)
+        access = await bot_access(bot, ref)
     except TelegramForbiddenError:  # Telegram hides a channel from a bot that is not in it
         raise FormError(not_admin) from None
     except TelegramAPIError as exc:
@@ -142,19 +129,16 @@ async def check_bot(bot: Bot, chat_id: int | None, username: str | None, _) -> i
                 "and that the bot was added to the channel."
             ).format(ref=ref, error=exc.message)
         ) from None
-    if me.status == "creator":
-        return chat.id
-    if me.status != "administrator":
+    if access.missing is None:
         raise FormError(not_admin)
-    missing = [_(name) for right, name in RIGHTS if not getattr(me, right, False)]
-    if missing:
+    if access.missing:
         raise FormError(
             _(
                 "The bot is an administrator of {ref} but may not: {rights}. Give it these "
                 "rights in the channel's administrator settings."
-            ).format(ref=ref, rights=", ".join(missing))
+            ).format(ref=ref, rights=", ".join(_(name) for name in access.missing))
         )
-    return chat.id
+    return access.chat_id
 
 
 async def _form(request: web.Request) -> dict[str, str]:
@@ -180,8 +164,8 @@ async def channel_new(request: web.Request) -> web.StreamResponse:
 
 
 def _page(
-    channel: asyncpg.Record | None, form: dict[str, str], error: str | None = None, **extra: object
-) -> dict:
+    channel: Channel | None, form: dict[str, str], error: str | None = None, **extra: object
+) -> dict[str, object]:
     return {
         "channel": channel,
         "form": form,
@@ -207,23 +191,14 @@ async def channel_create(request: web.Request) -> web.StreamResponse:
         if bot is not None:
             chat_id = await check_bot(bot, chat_id, username, _)
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
-            try:
-                row = await q.insert_channel(
-                    conn,
-                    title=str(changes["title"]),
-                    chat_id=chat_id,
-                    username=username,
-                    language=str(changes["language"]),
-                )
-            except asyncpg.UniqueViolationError:
-                raise FormError(_("Another channel already uses this chat.")) from None
-            row = await q.update_channel(conn, row["id"], changes)
-            await staff_domain.audit(
-                conn, request[STAFF].id, "channel.create", f"channel:{row['id']}", None, _snapshot(row)
+            row = await domain.create_checked(
+                conn, chat_id=chat_id, username=username, changes=changes, by=request[STAFF].id
             )
+    except ChannelError as exc:
+        return await render(request, "panel/channel.html", _page(None, form, exc.text(_)), status=400)
     except FormError as exc:
         return await render(request, "panel/channel.html", _page(None, form, str(exc)), status=400)
-    raise web.HTTPSeeOther(f"/panel/channels/{row['id']}?saved=1")
+    raise web.HTTPSeeOther(f"/panel/channels/{row.id}?saved=1")
 
 
 async def _channel_page(
@@ -244,7 +219,7 @@ async def _channel_page(
             "words": "\n".join(await q.list_banned_words(conn, channel_id)),
             "moderators": await admin_q.channel_staff(conn, channel_id),
             "staff_choices": [
-                s for s in await admin_q.list_staff(conn) if s["active"] and s["role"] == Role.MODERATOR
+                s for s in await admin_q.list_staff(conn) if s.active and s.role == Role.MODERATOR
             ],
         }
     return await render(
@@ -285,20 +260,11 @@ async def channel_save(request: web.Request) -> web.StreamResponse:
         bot = request.app.get(keys.BOT)
         if bot is not None:
             chat_id = await check_bot(bot, chat_id, username, _)
-        changes.update(chat_id=chat_id if chat_id is not None else before["chat_id"], username=username)
+        changes.update(chat_id=chat_id if chat_id is not None else before.chat_id, username=username)
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
-            try:
-                after = await q.update_channel(conn, channel_id, changes)
-            except asyncpg.UniqueViolationError:
-                raise FormError(_("Another channel already uses this chat.")) from None
-            await staff_domain.audit(
-                conn,
-                request[STAFF].id,
-                "channel.update",
-                f"channel:{channel_id}",
-                _snapshot(before),
-                _snapshot(after),
-            )
+            await domain.save_settings(conn, channel_id, changes, by=request[STAFF].id)
+    except ChannelError as exc:
+        return await _channel_page(request, channel_id, form=form, error=exc.text(_), status=400)
     except FormError as exc:
         return await _channel_page(request, channel_id, form=form, error=str(exc), status=400)
     raise web.HTTPSeeOther(f"/panel/channels/{channel_id}?saved=1")
@@ -338,15 +304,13 @@ async def category_add(request: web.Request) -> web.StreamResponse:
     position = form.get("position", "").strip()
     try:
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
-            row = await domain.add_category(
+            await domain.add_category(
                 conn,
                 channel_id,
                 form.get("hashtag", ""),
                 _names(form, "name_"),
                 _int(position, _("The order is a whole number.")) if position else None,
-            )
-            await staff_domain.audit(
-                conn, request[STAFF].id, "channel.category_add", f"channel:{channel_id}", None, _snapshot(row)
+                by=request[STAFF].id,
             )
     except ChannelError as exc:
         return await _channel_page(request, channel_id, error=exc.text(_), status=400)
@@ -366,40 +330,26 @@ async def category_edit(request: web.Request) -> web.StreamResponse:
     """Rename or reorder (action=save) or delete (action=delete) one category."""
     _ = gettext(request)
     channel_id, form = await _sub_form(request)
-    error: str | None = None
-    async with request.app[keys.POOL].acquire() as conn, conn.transaction():
-        before = await q.get_category(conn, _match_int(request, "cid"))
-        if before is None or before["channel_id"] != channel_id:
-            raise web.HTTPNotFound(text=_("No such category."))
-        if form.get("action") == "delete":
-            await q.delete_category(conn, before["id"])
-            await staff_domain.audit(
+    category_id = _match_int(request, "cid")
+    try:
+        delete = form.get("action") == "delete"
+        position = 0 if delete else _int(form.get("position", ""), _("The order is a whole number."))
+        async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+            await domain.change_category(
                 conn,
-                request[STAFF].id,
-                "channel.category_delete",
-                f"channel:{channel_id}",
-                _snapshot(before),
-                None,
+                channel_id,
+                category_id,
+                names=_names(form, "name_"),
+                position=position,
+                delete=delete,
+                by=request[STAFF].id,
             )
-        else:
-            try:
-                position = _int(form.get("position", ""), _("The order is a whole number."))
-                await domain.edit_category(conn, before["id"], _names(form, "name_"), position)
-            except FormError as exc:
-                error = str(exc)
-            except ChannelError as exc:
-                error = exc.text(_)
-            else:
-                await staff_domain.audit(
-                    conn,
-                    request[STAFF].id,
-                    "channel.category_edit",
-                    f"channel:{channel_id}",
-                    _snapshot(before),
-                    _snapshot(await q.get_category(conn, before["id"])),
-                )
-    if error is not None:
-        return await _channel_page(request, channel_id, error=error, status=400)
+    except domain.NoSuchThing as exc:
+        raise web.HTTPNotFound(text=exc.text(_)) from None
+    except ChannelError as exc:
+        return await _channel_page(request, channel_id, error=exc.text(_), status=400)
+    except FormError as exc:
+        return await _channel_page(request, channel_id, error=str(exc), status=400)
     raise _back(channel_id)
 
 
@@ -412,10 +362,8 @@ async def words_save(request: web.Request) -> web.StreamResponse:
     channel_id, form = await _sub_form(request)
     try:
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
-            before = await q.list_banned_words(conn, channel_id)
-            after = await domain.set_banned_words(conn, channel_id, form.get("words", "").splitlines())
-            await staff_domain.audit(
-                conn, request[STAFF].id, "channel.banned_words", f"channel:{channel_id}", before, after
+            await domain.set_banned_words(
+                conn, channel_id, form.get("words", "").splitlines(), by=request[STAFF].id
             )
     except ChannelError as exc:
         return await _channel_page(request, channel_id, error=exc.text(_), status=400)
@@ -434,10 +382,7 @@ async def reason_add(request: web.Request) -> web.StreamResponse:
     channel_id, form = await _sub_form(request)
     try:
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
-            row = await domain.add_reason(conn, channel_id, _names(form, "text_"))
-            await staff_domain.audit(
-                conn, request[STAFF].id, "channel.reason_add", f"channel:{channel_id}", None, _snapshot(row)
-            )
+            await domain.add_reason(conn, channel_id, _names(form, "text_"), by=request[STAFF].id)
     except ChannelError as exc:
         return await _channel_page(request, channel_id, error=exc.text(_), status=400)
     raise _back(channel_id)
@@ -452,14 +397,11 @@ async def reason_add(request: web.Request) -> web.StreamResponse:
 @require(Role.ADMIN)
 async def reason_delete(request: web.Request) -> web.StreamResponse:
     channel_id, _form_data = await _sub_form(request)
-    async with request.app[keys.POOL].acquire() as conn, conn.transaction():
-        before = await q.get_reason(conn, _match_int(request, "rid"))
-        if before is None or before["channel_id"] != channel_id:
-            raise web.HTTPNotFound(text=gettext(request)("No such reason."))
-        await q.delete_reason(conn, before["id"])
-        await staff_domain.audit(
-            conn, request[STAFF].id, "channel.reason_delete", f"channel:{channel_id}", _snapshot(before), None
-        )
+    try:
+        async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+            await domain.delete_reason(conn, channel_id, _match_int(request, "rid"), by=request[STAFF].id)
+    except domain.NoSuchThing as exc:
+        raise web.HTTPNotFound(text=exc.text(gettext(request))) from None
     raise _back(channel_id)
 
 
@@ -479,18 +421,10 @@ async def moderators_save(request: web.Request) -> web.StreamResponse:
     except FormError as exc:
         return await _channel_page(request, channel_id, error=str(exc), status=400)
     async with request.app[keys.POOL].acquire() as conn, conn.transaction():
-        if await staff_q.get_staff(conn, staff_id) is None:
+        if await staff_domain.get_any_staff(conn, staff_id) is None:
             return await _channel_page(request, channel_id, error=_("Choose a moderator."), status=400)
         if form.get("action") == "remove":
-            if await staff_q.remove_staff_channel(conn, staff_id, channel_id):
-                await staff_domain.audit(
-                    conn,
-                    request[STAFF].id,
-                    "staff.channel_remove",
-                    f"staff:{staff_id}",
-                    {"channel_id": channel_id},
-                    None,
-                )
+            await staff_domain.take_channel(conn, staff_id, channel_id, by=request[STAFF].id)
         else:
             await staff_domain.give_channel(conn, staff_id, channel_id, by=request[STAFF].id)
     raise _back(channel_id)

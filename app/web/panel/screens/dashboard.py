@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import weakref
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from aiohttp import web
 from babel.dates import format_date
 
 from app.db.queries import dashboard as q
+from app.domain import ads
 from app.domain import staff as staff_domain
+from app.domain.ads import AdStatus
 from app.domain.staff import Role
-from app.i18n import N_
+from app.i18n import Gettext
 from app.web import keys
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext, language
@@ -24,22 +28,14 @@ from app.web.panel.auth.sessions import STAFF
 ROUTES = PanelRoutes()
 
 WINDOW_DAYS = 30
-STATUSES = {
-    "pending": N_("Pending"),
-    "published": N_("Published"),
-    "rejected": N_("Rejected"),
-    "sold": N_("Sold"),
-    "expired": N_("Expired"),
-    "withdrawn": N_("Withdrawn"),
-}
 # Bootstrap's palette, so the charts match the badges on other pages.
 COLORS = {
-    "pending": "#ffc107",
-    "published": "#198754",
-    "rejected": "#dc3545",
-    "sold": "#0d6efd",
-    "expired": "#6c757d",
-    "withdrawn": "#adb5bd",
+    AdStatus.PENDING: "#ffc107",
+    AdStatus.PUBLISHED: "#198754",
+    AdStatus.REJECTED: "#dc3545",
+    AdStatus.SOLD: "#0d6efd",
+    AdStatus.EXPIRED: "#6c757d",
+    AdStatus.WITHDRAWN: "#adb5bd",
 }
 
 
@@ -47,27 +43,35 @@ def day_labels(days: list[date], lang: str) -> list[str]:
     return [format_date(d, "d MMM", locale=lang) for d in days]
 
 
-def chart_data(lang: str, _, days: list[date], per_day, decisions, reposts) -> dict:
+def chart_data(
+    lang: str,
+    _: Gettext,
+    days: list[date],
+    per_day: list[q.StatusDay],
+    decisions: list[q.DecisionTimes],
+    reposts: list[q.DayCount],
+) -> dict[str, Any]:
     """What static/dashboard.js draws: labels already translated, numbers per day."""
     index = {d: i for i, d in enumerate(days)}
-    series = {status: [0] * len(days) for status in STATUSES}
+    series = {status: [0] * len(days) for status in AdStatus}
     for row in per_day:
-        if row["day"] in index:
-            series[row["status"]][index[row["day"]]] += row["n"]
+        if row.day in index:
+            series[row.status][index[row.day]] += row.n
     repost_counts = [0] * len(days)
-    for row in reposts:
-        if row["day"] in index:
-            repost_counts[index[row["day"]]] = row["n"]
+    for repost in reposts:
+        if repost.day in index:
+            repost_counts[index[repost.day]] = repost.n
     return {
         "days": day_labels(days, lang),
         "ads": [
-            {"status": s, "label": _(STATUSES[s]), "color": COLORS[s], "data": series[s]} for s in STATUSES
+            {"status": s.value, "label": ads.status_label(s, _), "color": COLORS[s], "data": series[s]}
+            for s in AdStatus
         ],
         "decisions": {
-            "channels": [r["title"] for r in decisions],
-            "p50": [round(r["p50"], 1) for r in decisions],
-            "p95": [round(r["p95"], 1) for r in decisions],
-            "decided": [r["decided"] for r in decisions],
+            "channels": [r.title for r in decisions],
+            "p50": [round(r.p50, 1) for r in decisions],
+            "p95": [round(r.p95, 1) for r in decisions],
+            "decided": [r.decided for r in decisions],
             "labels": {"p50": _("Median, minutes"), "p95": _("95th percentile, minutes")},
         },
         "reposts": {"label": _("Re-posts"), "data": repost_counts},
@@ -123,10 +127,10 @@ async def home(request: web.Request) -> web.StreamResponse:
         run(q.ad_counts, today), cached_series(request.app, channels, run, since)
     )
     per_day, decisions, reposts = series
-    counts = dict(ad_counts)
+    counts = dataclasses.asdict(ad_counts)
     if channels is None:
         async with pool.acquire() as conn:
-            counts.update(await q.global_counts(conn))
+            counts.update(dataclasses.asdict(await q.global_counts(conn)))
     data = chart_data(language(request), _, days, per_day, decisions, reposts)
     return await render(
         request,

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import aiohttp_jinja2
-import asyncpg
 from aiohttp import web
 
+from app.db import Conn
 from app.db.queries import channels as channel_q
 from app.db.queries import moderation_queue as q
 from app.db.queries.ads import MODERATION_CHANNEL
-from app.domain import moderation, publishing
+from app.db.queries.channels import RejectReason
+from app.db.queries.moderation_queue import Card
+from app.domain import ads
 from app.domain import staff as staff_domain
-from app.domain.ads import AdError, Price, describe_flag, format_price
-from app.domain.staff import Role, Staff
-from app.i18n import N_
+from app.domain.actors import StaffMember
+from app.domain.staff import Role
+from app.i18n import Gettext
 from app.storage import InvalidKey, NotFound, S3Storage
 from app.web import keys
 from app.web.errors import wants_json
@@ -30,45 +32,37 @@ from app.web.panel.auth.sessions import STAFF
 
 ROUTES = PanelRoutes()
 
-STATUS_NAMES = {
-    "pending": N_("pending"),
-    "published": N_("published"),
-    "rejected": N_("rejected"),
-    "sold": N_("sold"),
-    "expired": N_("expired"),
-    "withdrawn": N_("withdrawn"),
-}
 CARD_TEMPLATE = "panel/_ad_card.html"
 
 
-def _card(row: asyncpg.Record, reasons: list[asyncpg.Record], lang: str, _) -> dict:
+def _card(card: Card, reasons: list[RejectReason], lang: str, _: Gettext) -> dict[str, Any]:
     """What the card template shows, with every text already in the panel's language."""
-    price = Price(row["price"], row["currency"], row["negotiable"])
-    history = json.loads(row["history"]) if isinstance(row["history"], str) else row["history"]
+    ad = card.ad
     return {
-        "id": row["id"],
-        "title": row["title"],
-        "description": row["description"],
-        "price": format_price(price, _),
-        "district": row["district"],
-        "contact": row["contact"],
-        "category": row["category"],
-        "channel": row["channel_title"],
-        "flags": [describe_flag(f, _) for f in row["flags"]],
-        "photos": list(row["photo_positions"]),
-        "seller": {"id": row["seller_id"], "name": row["seller_name"], "username": row["seller_username"]},
-        "history": [(_(STATUS_NAMES.get(s, s)), n) for s, n in sorted((history or {}).items())],
-        "reasons": [{"id": r["id"], "text": r[f"text_{lang}"]} for r in reasons],
-        "submitted_at": row["submitted_at"],
+        "id": ad.id,
+        "title": ad.title,
+        "description": ad.description,
+        "price": ads.format_price(ads.Price(ad.price, ad.currency, ad.negotiable), _),
+        "district": ad.district,
+        "contact": ad.contact,
+        "category": card.hashtag,
+        "channel": card.channel_title,
+        "flags": [ads.describe_flag(f, _) for f in ad.flags],
+        "photos": card.photo_positions,
+        "seller": {"id": ad.seller_id, "name": card.seller_name, "username": card.seller_username},
+        "history": [(ads.status_label(status, _), n) for status, n in card.history.items()],
+        "reasons": [{"id": r.id, "text": r.text(lang)} for r in reasons],
+        "submitted_at": ad.submitted_at,
     }
 
 
-async def _cards(conn: asyncpg.Connection, rows: list[asyncpg.Record], lang: str, _) -> list[dict]:
-    reasons: dict[int, list[asyncpg.Record]] = {}
-    for row in rows:
-        if row["channel_id"] not in reasons:
-            reasons[row["channel_id"]] = await channel_q.list_reasons(conn, row["channel_id"])
-    return [_card(row, reasons[row["channel_id"]], lang, _) for row in rows]
+async def _cards(conn: Conn, cards: list[Card], lang: str, _: Gettext) -> list[dict[str, Any]]:
+    reasons: dict[int, list[RejectReason]] = {}
+    for card in cards:
+        channel_id = card.ad.channel_id
+        if channel_id not in reasons:
+            reasons[channel_id] = await channel_q.list_reasons(conn, channel_id)
+    return [_card(card, reasons[card.ad.channel_id], lang, _) for card in cards]
 
 
 @ROUTES.get("/panel/moderation", name="panel.moderation")
@@ -106,15 +100,15 @@ async def photo(request: web.Request) -> web.StreamResponse:
         row = await q.photo_key(conn, ad_id, min(position, 32767))
         if (
             row is None
-            or not row["storage_key"]
-            or not await staff_domain.can_moderate(conn, request[STAFF], row["channel_id"])
+            or not row.storage_key
+            or not await staff_domain.can_moderate(conn, request[STAFF], row.channel_id)
         ):
             raise web.HTTPNotFound(text=gettext(request)("No such photo."))
     storage = request.app[keys.STORAGE]
     try:
         if isinstance(storage, S3Storage):  # the browser fetches from S3 itself
-            raise web.HTTPFound(await storage.url(row["storage_key"], expires=600))
-        stored = await storage.get(row["storage_key"])
+            raise web.HTTPFound(await storage.url(row.storage_key, expires=600))
+        stored = await storage.get(row.storage_key)
     except (NotFound, InvalidKey):
         raise web.HTTPNotFound(text=gettext(request)("No such photo.")) from None
     return web.Response(
@@ -138,7 +132,7 @@ async def _form(request: web.Request) -> dict[str, str]:
     return {k: str(v) for k, v in (await request.post()).items()}
 
 
-def decided_text(_, approve: bool, name: object) -> str:
+def decided_text(_: Gettext, approve: bool, name: object) -> str:
     """What a decided card says, in the panel and live on every other moderator's page."""
     return (_("Approved by {name}") if approve else _("Rejected by {name}")).format(name=name)
 
@@ -165,58 +159,45 @@ def _answer(
     raise web.HTTPSeeOther(location)
 
 
-async def _visible_ad(conn: asyncpg.Connection, staff: Staff, ad_id: int) -> asyncpg.Record | None:
-    ad = await conn.fetchrow("SELECT * FROM ads WHERE id = $1", ad_id)
-    if ad is None or not await staff_domain.can_moderate(conn, staff, ad["channel_id"]):
-        return None
-    return ad
+def _reason(form: dict[str, str]) -> ads.Reason | None:
+    """A typed reason wins over a canned one; neither: None."""
+    typed = form.get("reason", "").strip()
+    if typed:
+        return typed
+    if form.get("reason_id", "").strip():
+        return ads.Canned(whole_number(form["reason_id"], 9) or 0)
+    return None
 
 
 async def _decide(request: web.Request, approve: bool) -> web.StreamResponse:
     _ = gettext(request)
-    staff = request[STAFF]
     ad_id = _id(request, "ad_id")
     form = await _form(request)
+    reason = None if approve else _reason(form)
     languages = request.app[keys.RUNNING_SETTINGS].languages  # current: the panel may change them
-    async with request.app[keys.POOL].acquire() as conn:
-        if await _visible_ad(conn, staff, ad_id) is None:
-            return _answer(request, False, _("This ad does not exist."), 404)
-        reason = None
-        if not approve:
-            reason = form.get("reason", "").strip()
-            if not reason and form.get("reason_id", "").strip():
-                reason_id = whole_number(form["reason_id"], 9) or 0
-                reason = await moderation.canned_reason(conn, ad_id, reason_id, languages)
-            if not reason:
-                return _answer(request, False, _("Choose a reason or type one."), 400)
-        try:
-            async with conn.transaction():
-                decision = await publishing.decide_ad(
-                    conn,
-                    ad_id,
-                    staff.telegram_user_id,
-                    approve=approve,
-                    reason=reason,
-                    msgs=request.app[keys.BOT_PARTS].ad_messages,
-                    languages=languages,
-                    staff=staff,
-                )
-                who = await moderation.decider_name(conn, decision.ad)
-                if decision.won:
-                    await staff_domain.audit(
-                        conn,
-                        staff.id,
-                        "ad.approve" if approve else "ad.reject",
-                        f"ad:{ad_id}",
-                        {"status": "pending"},
-                        {"status": decision.ad["status"], "reason": reason},
-                    )
-        except AdError as exc:
-            return _answer(request, False, exc.text(_), 400)
+    msgs = request.app[keys.BOT_PARTS].ad_messages
+    assert msgs is not None, "app.main sets the ad messages before the panel takes requests"
+    try:
+        async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+            decision = await ads.decide(
+                conn,
+                ad_id,
+                StaffMember(request[STAFF]),
+                approve=approve,
+                reason=reason,
+                msgs=msgs,
+                languages=languages,
+            )
+    except ads.AdNotFound:
+        return _answer(request, False, _("This ad does not exist."), 404)
+    except ads.ReasonMissing:
+        return _answer(request, False, _("Choose a reason or type one."), 400)
+    except ads.AdError as exc:
+        return _answer(request, False, exc.text(_), 400)
     if not decision.won:
-        return _answer(request, False, _("Already decided by {name}.").format(name=who))
+        return _answer(request, False, decision.reply.text(_))
     text = (_("Ad #{id} approved.") if approve else _("Ad #{id} rejected.")).format(id=ad_id)
-    return _answer(request, True, text, decided=decided_text(_, approve, who))
+    return _answer(request, True, text, decided=decided_text(_, approve, decision.decider))
 
 
 @ROUTES.post(
@@ -250,19 +231,18 @@ async def reject(request: web.Request) -> web.StreamResponse:
 @require(Role.MODERATOR)
 async def edit(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
-    staff = request[STAFF]
     ad_id = _id(request, "ad_id")
     form = await _form(request)
-    async with request.app[keys.POOL].acquire() as conn:
-        if await _visible_ad(conn, staff, ad_id) is None:
-            return _answer(request, False, _("This ad does not exist."), 404)
-        try:
-            async with conn.transaction():
-                await moderation.edit_pending(
-                    conn, ad_id, staff, title=form.get("title", ""), description=form.get("description", "")
-                )
-        except AdError as exc:
-            return _answer(request, False, exc.text(_), 400)
+    title, description = form.get("title", ""), form.get("description", "")
+    try:
+        async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+            await ads.edit_text(
+                conn, ad_id, StaffMember(request[STAFF]), title=title, description=description
+            )
+    except ads.AdNotFound:
+        return _answer(request, False, _("This ad does not exist."), 404)
+    except ads.AdError as exc:
+        return _answer(request, False, exc.text(_), 400)
     return _answer(request, True, _("The text of ad #{id} is saved.").format(id=ad_id))
 
 
@@ -287,10 +267,10 @@ async def live(request: web.Request) -> web.StreamResponse:
         kind, ad_id = event.get("event"), event.get("ad_id")
         if kind == "submitted" and isinstance(ad_id, int):
             async with pool.acquire() as conn:
-                row = await q.card(conn, ad_id)
-                if row is None or row["status"] != "pending":
+                found = await q.card(conn, ad_id)
+                if found is None or found.ad.status != ads.AdStatus.PENDING:
                     return None
-                card = (await _cards(conn, [row], lang, _))[0]
+                card = (await _cards(conn, [found], lang, _))[0]
             html = aiohttp_jinja2.render_string(CARD_TEMPLATE, request, {**context, "card": card})
             return {"event": "submitted", "ad_id": ad_id, "html": html}
         if kind in ("published", "rejected"):

@@ -6,7 +6,6 @@ from aiohttp import web
 
 from app.db.queries import channels as channels_q
 from app.db.queries import panel_admin as q
-from app.db.queries import staff as staff_q
 from app.domain import staff as staff_domain
 from app.domain.staff import ROLES, Role, StaffError
 from app.web import keys
@@ -105,46 +104,17 @@ async def staff_change(request: web.Request) -> web.StreamResponse:
     staff_id = path_id(request, "id", _("No such staff member."))
     data = await request.post()
     action, role = str(data.get("action", "")), str(data.get("role", ""))
-    me = request[STAFF]
-    link = None
-    async with request.app[keys.POOL].acquire() as conn, conn.transaction():
-        before = await staff_q.get_staff(conn, staff_id)
-        if before is None:
-            raise web.HTTPNotFound(text=_("No such staff member."))
-        losing_admin = (
-            before["role"] == Role.ADMIN
-            and before["active"]
-            and (action == "deactivate" or (action == "role" and role != Role.ADMIN))
-        )
-        error = None
-        if action not in ("deactivate", "reactivate", "role", "link") or (
-            action == "role" and role not in [r.value for r in ROLES]
-        ):
-            error = _("Choose what to change.")
-        elif losing_admin and await q.count_active_admins(conn) <= 1:
-            error = _("This is the last active administrator; make someone else an administrator first.")
-        elif action == "deactivate" and staff_id == me.id:
-            error = _("You cannot deactivate yourself.")
-        elif action == "link" and not before["active"]:
-            error = _("Reactivate this account first.")
-        if error is None and action == "link":
-            link = await staff_domain.issue_login_link(
-                conn, staff_id, request.app[keys.CONFIG].base_url, by=me.id
+    base_url = request.app[keys.CONFIG].base_url
+    try:
+        async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+            link = await staff_domain.change_member(
+                conn, staff_id, request[STAFF], action=action, role=role, base_url=base_url
             )
-        elif error is None:
-            snapshot = {"role": before["role"], "active": before["active"]}
-            if action == "role":
-                await q.set_staff_role(conn, staff_id, role)
-                await staff_domain.revoke_sessions(conn, staff_id)  # the new role counts at next login
-                after = {**snapshot, "role": role}
-            else:
-                await q.set_staff_active(conn, staff_id, action == "reactivate")
-                if action == "deactivate":
-                    await staff_domain.revoke_sessions(conn, staff_id)
-                after = {**snapshot, "active": action == "reactivate"}
-            await staff_domain.audit(conn, me.id, f"staff.{action}", f"staff:{staff_id}", snapshot, after)
-    if error is not None:
-        return await _page(request, error=error, status=400)
-    if link is not None:  # shown once, on this page: not a redirect
-        return await _page(request, link=link, link_for=before["username"])
+            member = await staff_domain.get_any_staff(conn, staff_id)
+    except staff_domain.StaffNotFound:
+        raise web.HTTPNotFound(text=_("No such staff member.")) from None
+    except StaffError as exc:
+        return await _page(request, error=_(str(exc)), status=400)
+    if link is not None and member is not None:  # shown once, on this page: not a redirect
+        return await _page(request, link=link, link_for=member.username)
     raise web.HTTPSeeOther("/panel/staff")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.db.queries import panel_users as q
+from app.domain import ads as ads_domain
 from app.domain import users as users_domain
 from app.domain.staff import Role
 from app.web import keys
@@ -14,7 +15,6 @@ from app.web.panel.auth.language import gettext
 from app.web.panel.auth.pages import render
 from app.web.panel.auth.routes import PanelRoutes
 from app.web.panel.auth.sessions import STAFF
-from app.web.panel.screens.moderation import STATUS_NAMES
 
 ROUTES = PanelRoutes()
 
@@ -43,7 +43,7 @@ async def users_page(request: web.Request) -> web.StreamResponse:
     next_url = None
     if len(rows) > q.PAGE_SIZE:
         rows = rows[: q.PAGE_SIZE]
-        params = {"after": str(rows[-1]["id"])} | ({"q": text} if text else {})
+        params = {"after": str(rows[-1].id)} | ({"q": text} if text else {})
         next_url = str(request.app.router["panel.users"].url_for().with_query(params))
     return await render(
         request,
@@ -70,7 +70,8 @@ async def user_page(request: web.Request) -> web.StreamResponse:
             "user": user,
             "journal": journal,
             "flash": request.query.get("msg"),
-            "ads": [{**dict(a), "status_name": _(STATUS_NAMES.get(a["status"], a["status"]))} for a in ads],
+            "ads": ads,
+            "status_label": lambda status: ads_domain.status_label(status, _),
         },
     )
 

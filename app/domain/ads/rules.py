@@ -1,94 +1,22 @@
-"""Ads: what a seller submits, how it reads in the channel, and the pre-moderation flags (M2, M9)."""
+"""The rules of an ad (M2, M9): reading what a seller typed, the caption, pre-moderation."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-import asyncpg
-
+from app.db import Conn
 from app.db.queries import ads as q
-from app.i18n import N_, Gettext, UserError
+from app.db.queries import channels as channel_q
+from app.db.queries.channels import Channel
+from app.domain.ads.model import MAX_PHOTOS, AdError, Draft, Price
+from app.i18n import N_, Gettext
 
 CAPTION_LIMIT = 1024  # Telegram's limit for a photo or album caption
 TITLE_LIMIT = 80
-MAX_PHOTOS = 10
-CURRENCIES = ("UZS", "USD")
-
-
-class AdError(UserError):
-    """Input a seller must correct."""
-
-
-@dataclass(frozen=True, slots=True)
-class Photo:
-    file_id: str
-    file_unique_id: str
-    storage_key: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Price:
-    amount: Decimal | None  # None: negotiable only
-    currency: str | None
-    negotiable: bool
-
-
-@dataclass(slots=True)
-class Draft:
-    """An ad being written; kept in the seller's FSM data between steps."""
-
-    channel_id: int
-    category_id: int | None = None
-    title: str = ""
-    description: str = ""
-    price: Price | None = None
-    district: str = ""
-    contact: str = ""
-    photos: list[Photo] = field(default_factory=list)
-
-    def to_data(self) -> dict:
-        """Plain JSON for the FSM storage, where the draft survives restarts."""
-        price = self.price
-        return {
-            "channel_id": self.channel_id,
-            "category_id": self.category_id,
-            "title": self.title,
-            "description": self.description,
-            "district": self.district,
-            "contact": self.contact,
-            "price": None
-            if price is None
-            else {
-                "amount": None if price.amount is None else str(price.amount),
-                "currency": price.currency,
-                "negotiable": price.negotiable,
-            },
-            "photos": [[p.file_id, p.file_unique_id, p.storage_key] for p in self.photos],
-        }
-
-    @classmethod
-    def from_data(cls, data: dict) -> Draft:
-        price = data.get("price")
-        return cls(
-            channel_id=data["channel_id"],
-            category_id=data.get("category_id"),
-            title=data.get("title", ""),
-            description=data.get("description", ""),
-            district=data.get("district", ""),
-            contact=data.get("contact", ""),
-            price=None
-            if price is None
-            else Price(
-                None if price["amount"] is None else Decimal(price["amount"]),
-                price["currency"],
-                price["negotiable"],
-            ),
-            photos=[Photo(*p) for p in data.get("photos", [])],
-        )
 
 
 # --- parsing what the seller typed ----------------------------------------------------------
@@ -255,20 +183,6 @@ def parse_place(text: str | None) -> str:
     return place
 
 
-def draft_of(ad: asyncpg.Record, photos: Sequence[asyncpg.Record]) -> Draft:
-    """A stored ad in the shape the caption and the editor work with."""
-    return Draft(
-        channel_id=ad["channel_id"],
-        category_id=ad["category_id"],
-        title=ad["title"],
-        description=ad["description"],
-        price=Price(ad["price"], ad["currency"], ad["negotiable"]),
-        district=ad["district"],
-        contact=ad["contact"],
-        photos=[Photo(p["file_id"], p["file_unique_id"], p["storage_key"]) for p in photos],
-    )
-
-
 # --- pre-moderation ------------------------------------------------------------------------
 
 
@@ -284,32 +198,43 @@ def banned_found(key: str, banned: Sequence[str]) -> list[str]:
     return [word for word in banned if f" {text_key(word, '')} " in padded]
 
 
+def check_complete(draft: Draft) -> None:
+    """Everything the wizard asks for is there (the panel's editor is held to it too)."""
+    missing = draft.missing()
+    if missing:
+        raise AdError(N_("The ad is not complete yet: {missing}."), missing=", ".join(missing))
+    if len(draft.photos) > MAX_PHOTOS:
+        raise AdError(N_("An ad has at most {limit} photos."), limit=MAX_PHOTOS)
+
+
+Flag = dict[str, Any]  # {"kind": "banned_word", "word": ...}, {"kind": "duplicate_text", "ad_id": ...}, ...
+
+
 async def premoderate(
-    conn: asyncpg.Connection,
-    *,
-    channel_id: int,
-    seller_id: int,
-    key: str,
-    photo_ids: Sequence[str],
-    banned: Sequence[str],
-    ads_per_day: int,
-    exclude_ad: int | None = None,
-) -> list[dict]:
-    """The reasons an admin should look twice; an ad with flags still reaches the admins."""
-    flags: list[dict] = [{"kind": "banned_word", "word": w} for w in banned_found(key, banned)]
-    same_text = await q.live_ad_with_text(conn, channel_id, seller_id, key, exclude_ad)
+    conn: Conn, channel: Channel, seller_id: int, draft: Draft, *, editing: int | None = None
+) -> list[Flag]:
+    """The reasons an admin should look twice; an ad with flags still reaches the admins.
+
+    `editing` is the ad being changed: it is no duplicate of itself, and an edit is not
+    another ad against the daily limit."""
+    key = text_key(draft.title, draft.description)
+    banned = await channel_q.list_banned_words(conn, channel.id)
+    flags: list[Flag] = [{"kind": "banned_word", "word": w} for w in banned_found(key, banned)]
+    same_text = await q.live_ad_with_text(conn, channel.id, seller_id, key, editing)
     if same_text is not None:
         flags.append({"kind": "duplicate_text", "ad_id": same_text})
-    same_photo = await q.live_ad_with_photo(conn, channel_id, seller_id, list(photo_ids), exclude_ad)
+    photo_ids = [p.file_unique_id for p in draft.photos]
+    same_photo = await q.live_ad_with_photo(conn, channel.id, seller_id, photo_ids, editing)
     if same_photo is not None:
         flags.append({"kind": "duplicate_photo", "ad_id": same_photo})
-    today = await q.ads_submitted_since(conn, seller_id, hours=24)
-    if today >= ads_per_day:
-        flags.append({"kind": "daily_limit", "count": today + 1, "limit": ads_per_day})
+    if editing is None:
+        today = await q.ads_submitted_since(conn, seller_id, hours=24)
+        if today >= channel.ads_per_day:
+            flags.append({"kind": "daily_limit", "count": today + 1, "limit": channel.ads_per_day})
     return flags
 
 
-def describe_flag(flag: dict, _: Gettext) -> str:
+def describe_flag(flag: Flag, _: Gettext) -> str:
     kind = flag["kind"]
     if kind == "banned_word":
         return _("banned word: {word}").format(word=flag["word"])
@@ -318,7 +243,5 @@ def describe_flag(flag: dict, _: Gettext) -> str:
     if kind == "duplicate_photo":
         return _("same photo as ad #{ad_id}").format(ad_id=flag["ad_id"])
     if kind == "daily_limit":
-        return _("seller's ad {count} today (limit {limit})").format(
-            **{k: flag[k] for k in ("count", "limit")}
-        )
-    return kind
+        return _("seller's ad {count} today (limit {limit})").format(count=flag["count"], limit=flag["limit"])
+    return str(kind)

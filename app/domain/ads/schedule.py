@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import asyncpg
-
+from app.db import Conn
 from app.db.queries import schedule as q
+from app.db.queries.channels import Channel
 
 WINDOW = 50  # the least recently shown ads among which the draw is made
 
@@ -51,40 +51,43 @@ def weighted_pick(
 
 
 async def pick_repost(
-    conn: asyncpg.Connection, channel_id: int, *, exclude: int | None, now: datetime, rng: random.Random
+    conn: Conn, channel_id: int, *, exclude: int | None, now: datetime, rng: random.Random
 ) -> int | None:
     """One unsold published ad of the channel, never `exclude` (the one just shown)."""
     candidates = await q.least_recently_shown(conn, channel_id, exclude, WINDOW)
     if not candidates and exclude is not None:
         # A channel with a single live ad: showing it again beats showing nothing.
         candidates = await q.least_recently_shown(conn, channel_id, None, WINDOW)
-    return weighted_pick([(r["id"], r["last_shown_at"]) for r in candidates], now, rng)
+    return weighted_pick(candidates, now, rng)
 
 
-def next_slot(now: datetime, every: timedelta, channel: asyncpg.Record) -> datetime:
+def next_slot(now: datetime, channel: Channel) -> datetime:
     """When the following re-post is due: one interval on, or the end of quiet hours."""
-    slot = now + every
-    if in_quiet_hours(slot, channel["timezone"], channel["quiet_from"], channel["quiet_to"]):
-        return quiet_ends_at(slot, channel["timezone"], channel["quiet_to"])
+    slot = now + channel.repost_every
+    if channel.quiet_to is not None and in_quiet_hours(
+        slot, channel.timezone, channel.quiet_from, channel.quiet_to
+    ):
+        return quiet_ends_at(slot, channel.timezone, channel.quiet_to)
     return slot
 
 
-async def repost_due(conn: asyncpg.Connection, now: datetime, rng: random.Random) -> list[tuple[int, int]]:
+async def repost_due(conn: Conn, now: datetime, rng: random.Random) -> list[tuple[int, int]]:
     """Fill every due slot once, in the caller's transaction; returns (channel, ad) chosen.
 
     The slot is closed in the same transaction that chooses the ad, so a restart inside a
     slot finds it closed and posts nothing twice.
     """
     chosen = []
-    for channel in await q.claim_due_channels(conn, now):
-        if in_quiet_hours(now, channel["timezone"], channel["quiet_from"], channel["quiet_to"]):
-            ends = quiet_ends_at(now, channel["timezone"], channel["quiet_to"])
-            await q.record_repost(conn, channel["id"], None, now, ends)
+    for slot in await q.claim_due_channels(conn, now):
+        channel = slot.channel
+        if channel.quiet_to is not None and in_quiet_hours(
+            now, channel.timezone, channel.quiet_from, channel.quiet_to
+        ):
+            ends = quiet_ends_at(now, channel.timezone, channel.quiet_to)
+            await q.record_repost(conn, channel.id, None, now, ends)
             continue
-        ad_id = await pick_repost(conn, channel["id"], exclude=channel["last_repost_ad"], now=now, rng=rng)
-        await q.record_repost(
-            conn, channel["id"], ad_id, now, next_slot(now, channel["repost_every"], channel)
-        )
+        ad_id = await pick_repost(conn, channel.id, exclude=slot.last_repost_ad, now=now, rng=rng)
+        await q.record_repost(conn, channel.id, ad_id, now, next_slot(now, channel))
         if ad_id is not None:
-            chosen.append((channel["id"], ad_id))
+            chosen.append((channel.id, ad_id))
     return chosen

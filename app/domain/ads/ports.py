@@ -1,24 +1,12 @@
-"""What the domain needs from the outside, as protocols: how its messages look in Telegram."""
+"""What the ads area needs from the outside: how its messages look in Telegram (the bot renders)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol
 
-import asyncpg
+from app.db.queries.ads import AdView
 
 Call = tuple[str, dict[str, Any]]  # a Bot API method and its params, without chat_id
-
-
-@dataclass(frozen=True, slots=True)
-class AdView:
-    """An ad with everything needed to show it: photos, channel, category, seller."""
-
-    ad: asyncpg.Record
-    photos: list[asyncpg.Record]
-    channel: asyncpg.Record
-    category: asyncpg.Record | None
-    seller: asyncpg.Record
 
 
 class AdMessages(Protocol):
@@ -28,6 +16,9 @@ class AdMessages(Protocol):
     return calls without chat_id (and without the message_id of an edit): the domain adds
     those, often as outbox placeholders for messages not sent yet.
     """
+
+    def link(self, ad_id: int) -> str:
+        """The "Write to the seller" deep link of an ad, as its caption shows it."""
 
     def admin_note(self, view: AdView, language: str) -> list[Call]:
         """The notification to one admin: the photos, then a text with the decision buttons."""
