@@ -22,9 +22,8 @@ from app.sandbox.botapi import _sleep
 from app.sandbox.driver import Persona, Sandbox, SandboxError
 from app.sandbox.media import sample_png
 from app.sandbox.world import World
-
-from . import test_sandbox as kit
-from .test_sandbox import TOKEN, FastSession, next_updates, raw
+from tests.helpers import sandbox as kit
+from tests.helpers.sandbox import TOKEN, FastSession, next_updates, raw
 
 base, bot, sandbox, ali, http = kit.base, kit.bot, kit.sandbox, kit.ali, kit.http
 

@@ -15,14 +15,19 @@ from .world import World
 MAX_BODY = 60 * 1024 * 1024
 
 
-def make_sandbox_app(world: World | None = None, *, validate: bool = False) -> web.Application:
+def make_sandbox_app(
+    world: World | None = None, *, validate: bool = False, http_webhooks: bool = False
+) -> web.Application:
     """Bot API routes (/bot{token}/{method}, /file/...) and the user API (/api/...).
 
     With `validate`, every Bot API result is checked against the spec and violations are
-    collected in `world.spec_violations` (costs time, so off by default).
+    collected in `world.spec_violations` (costs time, so off by default). With
+    `http_webhooks`, setWebhook also takes http:// URLs on any port and local addresses
+    (local runs and tests); without it, only HTTPS on ports 443, 80, 88 or 8443, as Telegram.
     """
     world = world if world is not None else World()
     world.validate = validate
+    world.http_webhooks = http_webhooks
     world.closing = False
     app = web.Application(client_max_size=MAX_BODY)
     app[WORLD_KEY] = world

@@ -227,6 +227,7 @@ class World(MessagingMixin, ButtonsMixin, ChatsMixin, MediaMixin, PaymentsMixin)
         self.webhook_listeners: list[Callable[[Bot], None]] = []
         self.spec_violations: list[tuple[str, str]] = []
         self.validate = False
+        self.http_webhooks = False  # setWebhook takes http:// and local addresses (tests, make run)
         self.closing = False  # the server is shutting down: long polls answer at once
         self.callback_query_ttl = CALLBACK_QUERY_TTL
         self._random = random.Random(seed)
