@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -13,6 +15,7 @@ from .world import World
 
 # Uploads reach 50 MB in Telegram; applies when the sandbox is the root app.
 MAX_BODY = 60 * 1024 * 1024
+SAVE_SECONDS = 1.0
 
 
 def make_sandbox_app(
@@ -33,6 +36,7 @@ def make_sandbox_app(
     app[WORLD_KEY] = world
     app[WEBHOOKS_KEY] = WebhookDelivery(world)
     app.cleanup_ctx.append(_webhooks)
+    app.cleanup_ctx.append(_saver)
     app.on_shutdown.append(_release_long_polls)
     botapi.add_routes(app)
     userapi.add_routes(app)
@@ -44,6 +48,25 @@ def make_sandbox_app(
 async def _release_long_polls(app: web.Application) -> None:
     """Runs before the server waits for open requests: pending long polls answer at once."""
     app[WORLD_KEY].release_waiters()
+
+
+async def _saver(app: web.Application) -> AsyncIterator[None]:
+    """Requests save what they change; this also saves what changed otherwise (webhook
+    deliveries, in-process calls) every second, and closes the world's file at the end."""
+    world = app[WORLD_KEY]
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(SAVE_SECONDS)
+            world.save()
+
+    task = asyncio.create_task(loop()) if world.store is not None else None
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    world.close()
 
 
 async def _webhooks(app: web.Application) -> AsyncIterator[None]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import Message, TelegramError, UserActionError
@@ -44,6 +44,10 @@ class Member:
     status: str
     rights: dict[str, bool] = field(default_factory=dict)
     until_date: int = 0
+    custom_title: str | None = None
+    tag: str | None = None
+    permissions: dict[str, bool] | None = None  # a restricted member's own ChatPermissions
+    is_member: bool = True  # a restricted member may also be outside the chat
 
 
 class Chat(Timeline):
@@ -57,7 +61,38 @@ class Chat(Timeline):
         self.username = username
         self.members: dict[int, Member] = {}
         self.invite_links: list[dict[str, Any]] = []
+        # What else Telegram keeps of a chat (JSON values): description, photo, permissions,
+        # sticker set, forum topics, join requests, banned sender chats, verification, boosts.
+        self.info: dict[str, Any] = {}
         self._dict: dict[str, Any] | None = None
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "title": self.title,
+            "username": self.username,
+            "members": [[k, asdict(m)] for k, m in self.members.items()],
+            "invite_links": self.invite_links,
+            "info": self.info,
+            "timeline": self.meta_state(),
+        }
+
+    @classmethod
+    def restore(cls, state: dict[str, Any]) -> Chat:
+        chat = cls(state["id"], state["type"], state["title"], state["username"])
+        chat.members = {k: Member(**m) for k, m in state["members"]}
+        chat.invite_links = state["invite_links"]
+        chat.info = state["info"]
+        chat.restore_meta(state["timeline"])
+        return chat
+
+    def retitle(self, title: str | None = None, username: str | None = None) -> None:
+        if title is not None:
+            self.title = title
+        if username is not None:
+            self.username = username or None
+        self._dict = None
 
     @property
     def chat_id(self) -> int:
@@ -73,6 +108,8 @@ class Chat(Timeline):
             d: dict[str, Any] = {"id": self.id, "type": self.type, "title": self.title}
             if self.username:
                 d["username"] = self.username
+            if self.info.get("is_forum"):
+                d["is_forum"] = True
             self._dict = d
         return self._dict
 

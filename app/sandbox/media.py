@@ -123,6 +123,7 @@ class MediaMixin:
     def _init_media(self) -> None:
         self.files = {}
         self.file_paths: dict[str, str] = {}  # file_path -> unique id
+        self.dirty_files: set[str] = set()  # files whose meta changed since the last save
 
     def _keep(self, stored: StoredFile) -> StoredFile:
         self.files[stored.unique_id] = stored

@@ -81,6 +81,9 @@ def user_api(handler: Handler) -> Handler:
             return _json({"error": e.message}, e.status)
         except (ValueError, TypeError, KeyError) as e:
             return _json({"error": f"bad request: {e}"}, 400)
+        finally:
+            if request.method == "POST":
+                request.app[WORLD_KEY].save()
 
     return wrapped
 
