@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import ipaddress
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import spec
 from .errors import TelegramError
@@ -268,8 +270,7 @@ def set_webhook(world: World, bot: Bot, p: Params) -> bool:
     secret = p.get("secret_token")
     if secret is not None and not _SECRET_RE.match(secret):
         raise TelegramError(400, "Bad Request: secret token contains unallowed characters")
-    if not url.startswith(("http://", "https://")):
-        raise TelegramError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+    _check_webhook_url(world, url)
     if "allowed_updates" in p:
         bot.allowed_updates = frozenset(p["allowed_updates"]) if p["allowed_updates"] else None
     if p.get("drop_pending_updates"):
@@ -282,6 +283,37 @@ def set_webhook(world: World, bot: Bot, p: Params) -> bool:
     )
     world.set_webhook(bot, hook)
     return True
+
+
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+
+
+def _check_webhook_url(world: World, url: str) -> None:
+    """HTTPS on 443, 80, 88 or 8443 at a public address, as Telegram demands; with the
+    sandbox's http_webhooks option also http:// on any port and local addresses."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise TelegramError(400, "Bad Request: bad webhook: Wrong port number specified in the URL") from None
+    if not parts.hostname:
+        raise TelegramError(
+            400, "Bad Request: bad webhook: Failed to resolve host: Name or service not known"
+        )
+    if world.http_webhooks and parts.scheme in ("http", "https"):
+        return
+    if parts.scheme != "https":
+        raise TelegramError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+    if (port or 443) not in WEBHOOK_PORTS:
+        raise TelegramError(
+            400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+        )
+    try:
+        address = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        address = None if parts.hostname.lower() != "localhost" else ipaddress.ip_address("127.0.0.1")
+    if address is not None and not address.is_global:
+        raise TelegramError(400, f"Bad Request: bad webhook: IP address {address} is reserved")
 
 
 @method("deleteWebhook")

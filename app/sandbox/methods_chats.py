@@ -48,6 +48,7 @@ def _members_chat(world: World, bot: Bot, chat_id: int | str) -> Timeline:
 
 @method("getChatMember")
 def get_chat_member(world: World, bot: Bot, p: Params) -> dict[str, Any]:
+    world.rate.charge_call(bot, "getChatMember")
     target = _members_chat(world, bot, p["chat_id"])
     user_id = p["user_id"]
     if user_id not in world.users and user_id not in world.bots:
