@@ -21,7 +21,7 @@ import pytest_asyncio
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.filters import CommandStart
+from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
@@ -76,6 +76,10 @@ class FastSession(AiohttpSession):
 def shop_router() -> Router:
     """The bot under test: a menu, an edit, a deletion, a contact request and an echo."""
     router = Router()
+
+    @router.message(CommandStart(deep_link=True))
+    async def deep_link(message: Message, command: CommandObject) -> None:
+        await message.answer(f"Deep link: {command.args}")
 
     @router.message(CommandStart())
     async def start(message: Message) -> None:
@@ -438,6 +442,36 @@ async def test_channel_posts_albums_edits_deletions_and_members(desktop: Env) ->
     await page.get_by_role("button", name="Members").click()
     bot_row = page.locator("#members li", has_text=(await bot.me()).first_name)
     await expect(bot_row).to_contain_text("administrator")
+
+
+async def test_a_deep_link_in_a_channel_post_opens_the_bots_chat_and_sends_start(desktop: Env) -> None:
+    """ "Write to the seller" in a demo ad: a plain-text t.me link, clickable as in Telegram."""
+    page, bot = desktop.page, desktop.bot
+    username = (await bot.me()).username
+    status, channel = await call(desktop, "POST", "api/chats", json={"type": "channel", "title": "E'lonlar"})
+    assert status == 200, channel
+    rights = {"member_id": bot.id, "status": "administrator", "can_post_messages": True}
+    assert (await call(desktop, "POST", f"api/chats/{channel['id']}/members", json=rights))[0] == 200
+    await create_persona(page, "Malika", "uz")
+    post = f"📢 Velosiped #sport\n✍️ Sotuvchiga yozish: https://t.me/{username}?start=ad_42"
+    sent = await bot.send_message(channel["id"], post)
+    assert [e.type for e in sent.entities] == ["hashtag", "url"]  # found in plain text
+
+    await page.get_by_role("tab", name="Channels").click()
+    await page.locator("#channel-list button", has_text="E'lonlar").click()
+    link = page.locator("#messages .msg a", has_text=f"t.me/{username}?start=ad_42")
+    await expect(link).to_be_visible()
+    await link.click()
+    await expect(page.locator("#head-title")).to_have_text((await bot.me()).first_name)
+    await expect(page.locator("#messages .msg.out", has_text="/start ad_42")).to_be_visible()
+    await expect(bot_message(page, "Deep link: ad_42")).to_be_visible()  # the bot got the payload
+
+    # A URL button to the bot does the same.
+    button = InlineKeyboardButton(text="Yozish", url=f"https://t.me/{username}?start=btn_7")
+    user_id = next(u for u in desktop.world.users.values() if u.first_name == "Malika").id
+    await bot.send_message(user_id, "Sotuvchi", reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]))
+    await page.locator("#messages .ikb-btn", has_text="Yozish").click()
+    await expect(bot_message(page, "Deep link: btn_7")).to_be_visible()
 
 
 async def test_the_mount_point_without_a_slash_leads_to_the_page(sandbox: Sandbox) -> None:

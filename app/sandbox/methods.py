@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from . import spec
 from .errors import TelegramError
-from .formatting import ParseError, parse, strip_text
+from .formatting import ParseError, parse, strip_text, with_auto_entities
 from .world import Bot, Webhook, World
 
 Params = dict[str, Any]
@@ -89,16 +89,20 @@ async def call_method(world: World, bot: Bot, name: str, params: Params) -> Any:
 # ---------------------------------------------------------------- helpers
 
 
-def _formatted(raw: str, p: Params, entities_key: str) -> tuple[str, list[dict[str, Any]]]:
-    """Plain text and entities of a text or caption: given entities, or parsed from parse_mode."""
+def _formatted(
+    raw: str, p: Params, entities_key: str, mode_key: str = "parse_mode"
+) -> tuple[str, list[dict[str, Any]]]:
+    """Plain text and entities of a text or caption: given entities, or parsed from parse_mode,
+    plus the links, mentions, hashtags and commands Telegram detects by itself."""
     if p.get(entities_key):
         text, entities = raw, [_only(e, _ENTITY_FIELDS) for e in p[entities_key]]
     else:
         try:
-            text, entities = parse(raw, p.get("parse_mode"))
+            text, entities = parse(raw, p.get(mode_key))
         except ParseError as e:
             raise TelegramError(400, f"Bad Request: can't parse entities: {e}") from None
-    return strip_text(text, entities)
+    text, entities = strip_text(text, entities)
+    return text, with_auto_entities(text, entities)
 
 
 def _text_content(p: Params) -> dict[str, Any]:

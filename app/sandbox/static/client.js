@@ -36,6 +36,7 @@ const state = {
   pendingPresses: new Map(), // callback_query_id -> the pressed button element
   answered: new Set(), // callback_query_ids answered before our press request returned
   files: [],
+  tagFilter: "", // a #hashtag whose messages alone are shown
   // null = not probed yet, true = the endpoint exists, false = the sandbox lacks it (404)
   features: { send_photo: null, send_contact: null, send_location: null, chats: null },
 };
@@ -269,6 +270,8 @@ function resetConversation() {
   if (state.channelAbort) state.channelAbort.abort();
   state.messages.clear();
   state.event = 0;
+  state.tagFilter = "";
+  $("filter-bar").hidden = true;
   state.pendingPresses.clear();
   state.answered.clear();
   clearTimeout(setChatAction.timer);
@@ -365,6 +368,7 @@ function applyChat(data, full) {
   if ("blocked" in data) setBlocked(data.blocked);
   if ("chat_action" in data) setChatAction(data.chat_action);
   if (!full) for (const answer of data.callback_answers || []) showCallbackAnswer(answer);
+  if (state.tagFilter) applyTagFilter();
   if (stick) scrollToBottom();
 }
 
@@ -632,26 +636,125 @@ function wrapEntity(entity, child, whole) {
   if (ENTITY_TAGS[entity.type]) {
     wrapper = el(ENTITY_TAGS[entity.type]);
   } else if (entity.type === "url" || entity.type === "text_link") {
-    const href = safeHref(entity.type === "url" ? (/^[a-z]+:/i.test(whole) ? whole : "http://" + whole) : entity.url);
-    if (!href) return child;
-    wrapper = el("a");
-    wrapper.href = href;
-    wrapper.target = "_blank";
-    wrapper.rel = "noopener noreferrer";
+    const raw = entity.type === "url" ? (/^[a-z]+:/i.test(whole) ? whole : "https://" + whole) : entity.url;
+    wrapper = linkTo(raw);
+    if (!wrapper) return child;
+  } else if (entity.type === "email") {
+    wrapper = linkTo("mailto:" + whole);
   } else if (entity.type === "bot_command") {
-    // As in Telegram, a tap on a /command sends it.
+    // As in Telegram, a tap on a /command sends it (in a chat with the bot).
     wrapper = el("span", "command");
     wrapper.addEventListener("click", () => sendText(whole));
+  } else if (entity.type === "mention") {
+    wrapper = el("a", "mention");
+    wrapper.href = "#";
+    wrapper.addEventListener("click", (event) => {
+      event.preventDefault();
+      openUsername(whole.slice(1), null);
+    });
+  } else if (entity.type === "hashtag" || entity.type === "cashtag") {
+    wrapper = el("a", "hashtag");
+    wrapper.href = "#";
+    wrapper.addEventListener("click", (event) => {
+      event.preventDefault();
+      filterByTag(whole);
+    });
   } else if (entity.type === "spoiler") {
     wrapper = el("span", "spoiler");
     wrapper.addEventListener("click", () => wrapper.classList.add("shown"));
-  } else if (["mention", "hashtag", "cashtag", "email", "phone_number", "text_mention"].includes(entity.type)) {
+  } else if (["phone_number", "text_mention"].includes(entity.type)) {
     wrapper = el("span", "linkish");
   } else {
     return child;
   }
   wrapper.append(child);
   return wrapper;
+}
+
+/* ------------------------------------------------------------------ links into Telegram */
+
+// A t.me/name[?start=x] or tg://resolve?domain=name[&start=x] link: {username, start} or null.
+function telegramTarget(href) {
+  let url;
+  try { url = new URL(href, location.href); } catch (err) { return null; }
+  if (url.protocol === "tg:") {
+    const params = new URLSearchParams(url.search || href.split("?")[1] || "");
+    const domain = params.get("domain");
+    return domain ? { username: domain, start: params.get("start") } : null;
+  }
+  if (!["http:", "https:"].includes(url.protocol)) return null;
+  if (!["t.me", "telegram.me", "www.t.me"].includes(url.hostname.toLowerCase())) return null;
+  const name = url.pathname.split("/")[1] || "";
+  if (!/^[A-Za-z][A-Za-z0-9_]{3,31}$/.test(name)) return null;
+  return { username: name, start: url.searchParams.get("start") };
+}
+
+// An <a> for any link: t.me links stay in the sandbox, others open in a new tab.
+function linkTo(raw) {
+  const target = telegramTarget(raw);
+  const href = safeHref(raw);
+  if (!target && !href) return null;
+  const link = el("a");
+  link.href = href || "#";
+  if (target) {
+    link.dataset.telegram = target.username;
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      openUsername(target.username, target.start);
+    });
+  } else {
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+  }
+  return link;
+}
+
+// What Telegram does with @name or t.me/name: a bot's chat (sending /start <payload> when the
+// link carries one), a channel or group, or the person's name.
+async function openUsername(username, start) {
+  const name = username.toLowerCase();
+  if (!state.bots.some((b) => (b.username || "").toLowerCase() === name)) await loadBots();
+  const bot = state.bots.find((b) => (b.username || "").toLowerCase() === name);
+  if (bot) {
+    if (state.userId === null) {
+      toast("Pick a persona first: the chat opens as them");
+      switchTab("personas");
+      return;
+    }
+    state.botId = bot.id;
+    localStorage.setItem("sandbox.bot", String(bot.id));
+    renderBots();
+    await openChat(state.userId);
+    if (start !== null && start !== undefined) await sendText(start ? "/start " + start : "/start");
+    return;
+  }
+  if (state.features.chats !== false) await loadChannels();
+  const chat = state.channels.find((c) => (c.username || "").toLowerCase() === name);
+  if (chat) {
+    openChannel(chat);
+    return;
+  }
+  const user = state.users.find((u) => (u.username || "").toLowerCase() === name);
+  toast(user ? "@" + username + " is " + fullName(user) : "@" + username + " is not in this sandbox");
+}
+
+// A tap on a #hashtag shows only the messages of this chat that carry it, as a search would.
+function filterByTag(tag) {
+  state.tagFilter = tag.toLowerCase();
+  applyTagFilter();
+}
+
+function applyTagFilter() {
+  const bar = $("filter-bar");
+  const tag = state.tagFilter;
+  bar.hidden = !tag;
+  let shown = 0;
+  for (const node of $("messages").querySelectorAll(".msg")) {
+    const match = !tag || node.textContent.toLowerCase().includes(tag);
+    node.style.display = match ? "" : "none";
+    if (match) shown += 1;
+  }
+  if (tag) $("filter-text").textContent = shown + " message" + (shown === 1 ? "" : "s") + " with " + tag;
 }
 
 /* ------------------------------------------------------------------ inline keyboards */
@@ -668,13 +771,9 @@ function inlineKeyboard(rows, messageId) {
 
 function inlineButton(button, messageId) {
   if (button.url) {
-    const href = safeHref(button.url);
-    const link = el("a", "ikb-btn", button.text + " ↗");
-    if (href) {
-      link.href = href;
-      link.target = "_blank";
-      link.rel = "noopener noreferrer";
-    }
+    const link = linkTo(button.url) || el("a");
+    link.className = "ikb-btn";
+    link.textContent = button.text + (link.dataset.telegram ? "" : " ↗");
     return link;
   }
   const node = el("button", "ikb-btn", button.text);
@@ -725,7 +824,9 @@ async function pressInline(node, button, messageId) {
   }
   if (result.data.url) {
     node.classList.remove("loading");
-    window.open(result.data.url, "_blank", "noopener");
+    const target = telegramTarget(result.data.url);
+    if (target) openUsername(target.username, target.start);
+    else window.open(result.data.url, "_blank", "noopener");
     return;
   }
   if (state.answered.delete(result.data.callback_query_id)) {
@@ -1109,6 +1210,7 @@ function wire() {
   $("block-btn").addEventListener("click", toggleBlock);
   $("unblock-btn").addEventListener("click", toggleBlock);
   $("members-btn").addEventListener("click", toggleMembers);
+  $("filter-clear").addEventListener("click", () => filterByTag(""));
   $("modal-ok").addEventListener("click", closeModal);
   document.addEventListener("keydown", (event) => { if (event.key === "Escape") closeModal(); });
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => switchTab(tab.dataset.tab));
