@@ -30,6 +30,7 @@ from aiogram.types import (
     InputMediaPhoto,
     KeyboardButton,
     Message,
+    MessageReactionUpdated,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
@@ -108,6 +109,15 @@ def shop_router() -> Router:
     async def menu_b(query: CallbackQuery) -> None:
         await query.message.delete()
         await query.answer("Menu closed", show_alert=True)
+
+    @router.edited_message(F.text)
+    async def edited(message: Message) -> None:
+        await message.answer(f"Edited to: {message.text}")
+
+    @router.message_reaction()
+    async def reacted(update: MessageReactionUpdated, bot: Bot) -> None:
+        emoji = "".join(r.emoji for r in update.new_reaction if r.type == "emoji")
+        await bot.send_message(update.chat.id, f"Reaction: {emoji or 'none'}")
 
     @router.message(F.contact)
     async def contact(message: Message) -> None:
@@ -358,6 +368,47 @@ async def test_contact_button_shares_a_phone_number(desktop: Env) -> None:
     await expect(page.locator("#messages .msg.out", has_text="+99890")).to_be_visible()
     await expect(bot_message(page, "Thanks, +99890")).to_be_visible()
     await expect(page.locator("#reply-keyboard")).to_be_hidden()  # ReplyKeyboardRemove
+
+
+async def test_a_user_edits_a_message_and_reacts_in_the_client(desktop: Env) -> None:
+    page = desktop.page
+    await create_persona(page, "Nodira", "uz")
+    await send(page, "Salom")
+    await expect(bot_message(page, "You said: Salom")).to_be_visible()
+    mine = page.locator("#messages .msg.out", has_text="Salom")
+    await mine.hover()
+    await mine.get_by_role("button", name="Edit").click()
+    await expect(page.locator("#edit-bar")).to_be_visible()
+    await page.locator("#text").fill("Salom, dunyo")
+    await page.locator("#text").press("Enter")
+    await expect(bot_message(page, "Edited to: Salom, dunyo")).to_be_visible()  # edited_message
+    await expect(page.locator("#messages .msg.out", has_text="Salom, dunyo")).to_contain_text("edited")
+
+    answer = bot_message(page, "You said: Salom")
+    await answer.hover()
+    await answer.get_by_role("button", name="React", exact=True).click()
+    await answer.get_by_role("button", name="React 👍").click()
+    await expect(answer.locator(".chip.mine")).to_have_text("👍 1")
+    await expect(bot_message(page, "Reaction: 👍")).to_be_visible()  # message_reaction reached the bot
+
+
+async def test_a_one_time_keyboard_folds_away_after_use(desktop: Env) -> None:
+    page = desktop.page
+    desktop.world.limits.enabled = False  # /start's two answers, ours and the echo: a burst
+    await create_persona(page, "Sevara", "uz")
+    await send(page, "/start")
+    user_id = next(u for u in desktop.world.users.values() if u.first_name == "Sevara").id
+    once = ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text="Ha")]], one_time_keyboard=True)
+    await desktop.bot.send_message(user_id, "Rozimisiz?", reply_markup=once)
+    keyboard = page.locator("#reply-keyboard")
+    await keyboard.get_by_role("button", name="Ha").click()
+    await expect(bot_message(page, "You said: Ha")).to_be_visible()
+    await expect(keyboard).to_be_hidden()
+    await page.reload()  # the server remembers it was used: it stays folded
+    await expect(bot_message(page, "You said: Ha")).to_be_visible()
+    await expect(keyboard).to_be_hidden()
+    await page.locator("#kb-toggle").click()  # and the user can reopen it, as in Telegram
+    await expect(keyboard.get_by_role("button", name="Ha")).to_be_visible()
 
 
 async def test_photos_from_the_file_picker_one_and_an_album(desktop: Env) -> None:

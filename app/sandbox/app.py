@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from . import botapi, client, userapi, userapi_chats
+from . import botapi, client, userapi, userapi_actions, userapi_chats
 from .keys import WEBHOOKS_KEY, WORLD_KEY
 from .webhook import WebhookDelivery
 from .world import World
@@ -41,6 +41,7 @@ def make_sandbox_app(
     botapi.add_routes(app)
     userapi.add_routes(app)
     userapi_chats.add_routes(app)
+    userapi_actions.add_routes(app)
     client.add_routes(app)  # the browser client: /, /ws, /static/
     return app
 

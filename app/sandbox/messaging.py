@@ -88,6 +88,7 @@ class MessagingMixin:
                 target.keyboards[mid] = reply_markup
                 is_keyboard = "keyboard" in reply_markup
                 target.reply_keyboard = (mid, reply_markup) if is_keyboard else None
+                target.keyboard_hidden = False
         target.chat_action = None  # sending ends "typing…" in clients
         target.store(msg, bot.id)
         self._emit("send", bot.id, target.chat_id, msg)

@@ -23,6 +23,8 @@ GET  /api/chats/{chat_id}/messages?after_event=&wait= — its messages; long-pol
 POST /api/chats/{chat_id}/members {member_id, status, by?, until_date?, can_...: true} — set a user's or bot's status and rights
 POST /api/chats/{chat_id}/join {user_id} — a user joins (chat_member to admin bots)
 POST /api/chats/{chat_id}/leave {user_id} — a user leaves
+POST /api/users/{user_id}/edit {message_id, text, bot_id?, chat_id?} — edit one's own message (the bot gets edited_message)
+POST /api/users/{user_id}/react {message_id, emoji: "👍" | [] , bot_id?, chat_id?} — react, or take the reaction back (message_reaction)
 GET  /api/files/{file_id} — a file's bytes with its content type (any bot's file_id or a file_unique_id)
 GET  /api/faults — the fault plan; POST /api/faults {errors?, latency?, timeouts?, storm?, seed?, clear?} — set it
 GET  /api/limits — the limits; POST /api/limits {enabled?, private_burst?, ...} — change them (buckets restart full)

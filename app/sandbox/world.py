@@ -30,6 +30,7 @@ from .limits import Limits, RateLimiter
 from .media import MediaMixin
 from .messaging import MessagingMixin
 from .payments import PaymentsMixin, PreCheckout
+from .reactions import ReactionsMixin
 from .store import WorldStore, save_quietly
 from .timeline import Timeline
 
@@ -104,7 +105,7 @@ class Dialog(Timeline):
         self.restore_meta(state["timeline"])
 
 
-class World(MessagingMixin, ButtonsMixin, ChatsMixin, MediaMixin, PaymentsMixin):
+class World(MessagingMixin, ButtonsMixin, ChatsMixin, MediaMixin, PaymentsMixin, ReactionsMixin):
     """Everything the emulated Telegram knows; synchronous, usable in-process."""
 
     def __init__(
@@ -296,6 +297,8 @@ class World(MessagingMixin, ButtonsMixin, ChatsMixin, MediaMixin, PaymentsMixin)
             **content,
         }
         dialog.started = True
+        if _uses_keyboard(dialog.reply_keyboard, content):
+            dialog.keyboard_hidden = True  # a one-time keyboard folds away once used
         dialog.store(msg, user_id)
         dialog.bot.push_update("message", msg)
         return msg
@@ -334,6 +337,7 @@ class World(MessagingMixin, ButtonsMixin, ChatsMixin, MediaMixin, PaymentsMixin)
         """The private chat as the user API returns it."""
         dialog = self.dialog(bot_id, user_id)
         keyboard = dialog.reply_keyboard[1] if dialog.reply_keyboard else None
+        hidden = keyboard if dialog.keyboard_hidden else None
         action = dialog.chat_action
         return {
             "event": dialog.event,
@@ -343,9 +347,27 @@ class World(MessagingMixin, ButtonsMixin, ChatsMixin, MediaMixin, PaymentsMixin)
             "messages": [dialog.view(mid) for mid in dialog.messages],
             "callback_answers": list(dialog.callback_answers),
             "payments": list(dialog.payments),
-            "reply_keyboard": keyboard,
+            "reply_keyboard": None if hidden else keyboard,
+            "hidden_reply_keyboard": hidden,  # used one-time keyboard: the client may reopen it
             "chat_action": action[0] if action and self.now() - action[1] <= CHAT_ACTION_SECONDS else None,
         }
+
+
+def _uses_keyboard(keyboard: tuple[int, dict[str, Any]] | None, content: dict[str, Any]) -> bool:
+    """Is this user message a press of the shown one-time keyboard (a label, a contact...)?"""
+    if keyboard is None or not keyboard[1].get("one_time_keyboard"):
+        return False
+    for row in keyboard[1].get("keyboard", ()):
+        for button in row:
+            label = button if isinstance(button, str) else button.get("text")
+            if content.get("text") == label:
+                return True
+            if isinstance(button, dict) and (
+                (button.get("request_contact") and "contact" in content)
+                or (button.get("request_location") and "location" in content)
+            ):
+                return True
+    return False
 
 
 def text_content(text: str) -> dict[str, Any]:

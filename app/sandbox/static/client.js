@@ -37,6 +37,7 @@ const state = {
   answered: new Set(), // callback_query_ids answered before our press request returned
   files: [],
   tagFilter: "", // a #hashtag whose messages alone are shown
+  editing: null, // message_id of one's own message being edited in the composer
   // null = not probed yet, true = the endpoint exists, false = the sandbox lacks it (404)
   features: { send_photo: null, send_contact: null, send_location: null, chats: null },
 };
@@ -272,6 +273,8 @@ function resetConversation() {
   state.event = 0;
   state.tagFilter = "";
   $("filter-bar").hidden = true;
+  state.editing = null;
+  $("edit-bar").hidden = true;
   state.pendingPresses.clear();
   state.answered.clear();
   clearTimeout(setChatAction.timer);
@@ -364,7 +367,11 @@ function applyChat(data, full) {
     box.querySelectorAll(".placeholder").forEach((p) => p.remove());
   }
   state.event = data.event;
-  if ("reply_keyboard" in data) setReplyKeyboard(data.reply_keyboard);
+  if ("reply_keyboard" in data) {
+    // A used one-time keyboard comes back folded: the toggle can still reopen it.
+    const folded = !data.reply_keyboard && data.hidden_reply_keyboard;
+    setReplyKeyboard(data.reply_keyboard || data.hidden_reply_keyboard || null, Boolean(folded));
+  }
   if ("blocked" in data) setBlocked(data.blocked);
   if ("chat_action" in data) setChatAction(data.chat_action);
   if (!full) for (const answer of data.callback_answers || []) showCallbackAnswer(answer);
@@ -533,15 +540,109 @@ function fillMessage(node, messages) {
   if (!body && !media.childElementCount) {
     bubble.append(el("div", "text unsupported", "This kind of message is not shown in the sandbox client"));
   }
+  const chips = reactionChips(captioned);
+  if (chips) bubble.append(chips);
   const meta = el("span", "meta");
   if (messages.some((m) => m.pinned)) meta.append(el("span", "pinned", "pinned"));
   if (messages.some((m) => m.edit_date)) meta.append(el("span", "edited", "edited"));
   meta.append(el("span", "time", clock(first.date)));
   bubble.append(meta);
   const parts = [bubble];
+  if (state.userId !== null) parts.push(messageActions(captioned, isOutgoing(first)));
   const markup = messages.map((m) => m.reply_markup).find((r) => r && r.inline_keyboard);
   if (markup) parts.push(inlineKeyboard(markup.inline_keyboard, captioned.message_id));
   node.replaceChildren(...parts);
+}
+
+/* ------------------------------------------------------------------ reactions and edits */
+
+const QUICK_REACTIONS = ["👍", "❤", "🔥", "🎉", "😁", "👎", "🤔", "🙏"];
+
+function reactionChips(message) {
+  if (!message.reactions || !message.reactions.length) return null;
+  const box = el("div", "reactions");
+  for (const r of message.reactions) {
+    const mine = (r.actors || []).includes(state.userId);
+    const chip = el("button", "chip" + (mine ? " mine" : ""), (r.emoji || "★") + " " + r.count);
+    chip.type = "button";
+    chip.addEventListener("click", () => reactTo(message, r.emoji));
+    box.append(chip);
+  }
+  return box;
+}
+
+// The row under a message: react (a small picker), and Edit on one's own text.
+function messageActions(message, outgoing) {
+  const box = el("div", "msg-actions");
+  const react = el("button", "act", "☺");
+  react.type = "button";
+  react.title = "React";
+  react.setAttribute("aria-label", "React");
+  react.addEventListener("click", () => {
+    const open = box.querySelector(".picker");
+    if (open) {
+      open.remove();
+      return;
+    }
+    const picker = el("span", "picker");
+    for (const emoji of QUICK_REACTIONS) {
+      const b = el("button", "act", emoji);
+      b.type = "button";
+      b.setAttribute("aria-label", "React " + emoji);
+      b.addEventListener("click", () => reactTo(message, emoji));
+      picker.append(b);
+    }
+    box.append(picker);
+  });
+  box.append(react);
+  const text = message.text !== undefined ? message.text : message.caption;
+  if (outgoing && text !== undefined && state.view === "chat") {
+    const edit = el("button", "act", "Edit");
+    edit.type = "button";
+    edit.addEventListener("click", () => startEdit(message, text));
+    box.append(edit);
+  }
+  return box;
+}
+
+function where() {
+  return state.view === "channel" ? { chat_id: state.channelId } : { bot_id: state.botId };
+}
+
+async function reactTo(message, emoji) {
+  const mine = (message.reactions || []).some((r) => r.emoji === emoji && (r.actors || []).includes(state.userId));
+  const result = await api("POST", "api/users/" + state.userId + "/react", {
+    message_id: message.message_id, emoji: mine ? [] : emoji, ...where(),
+  });
+  if (result.status !== 200) toast(errorText(result));
+  else upsertMessage(result.data);
+}
+
+function startEdit(message, text) {
+  state.editing = message.message_id;
+  $("edit-bar").hidden = false;
+  $("text").value = text;
+  autosize();
+  $("text").focus();
+}
+
+function stopEdit() {
+  state.editing = null;
+  $("edit-bar").hidden = true;
+  $("text").value = "";
+  autosize();
+}
+
+async function submitEdit(text) {
+  const result = await api("POST", "api/users/" + state.userId + "/edit", {
+    message_id: state.editing, text, ...where(),
+  });
+  if (result.status !== 200) {
+    toast(errorText(result));
+    return;
+  }
+  upsertMessage(result.data);
+  stopEdit();
 }
 
 function replyQuote(reply) {
@@ -840,9 +941,11 @@ async function pressInline(node, button, messageId) {
 
 /* ------------------------------------------------------------------ reply keyboards */
 
-function setReplyKeyboard(markup) {
+function setReplyKeyboard(markup, folded) {
   const key = markup ? JSON.stringify(markup) : "";
-  if (key !== state.replyKeyboardKey) {
+  if (folded) {
+    state.keyboardHidden = true;
+  } else if (key !== state.replyKeyboardKey) {
     state.keyboardHidden = false; // a new keyboard from the bot is shown again
   }
   state.replyKeyboard = markup && markup.keyboard ? markup : null;
@@ -970,6 +1073,10 @@ async function submitComposer(event) {
   if (event) event.preventDefault();
   const input = $("text");
   const text = input.value;
+  if (state.editing) {
+    if (text.trim()) await submitEdit(text);
+    return;
+  }
   if (state.files.length) {
     if (await sendPhotos(text)) {
       input.value = "";
@@ -1211,8 +1318,13 @@ function wire() {
   $("unblock-btn").addEventListener("click", toggleBlock);
   $("members-btn").addEventListener("click", toggleMembers);
   $("filter-clear").addEventListener("click", () => filterByTag(""));
+  $("edit-cancel").addEventListener("click", stopEdit);
   $("modal-ok").addEventListener("click", closeModal);
-  document.addEventListener("keydown", (event) => { if (event.key === "Escape") closeModal(); });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    closeModal();
+    if (state.editing) stopEdit();
+  });
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => switchTab(tab.dataset.tab));
   $("bot-select").addEventListener("change", (event) => {
     state.botId = Number(event.target.value);
