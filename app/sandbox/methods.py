@@ -72,9 +72,10 @@ async def call_method(world: World, bot: Bot, name: str, params: Params) -> Any:
     entry = METHODS.get(name.lower())
     if entry is None:
         known = spec.method(name)
-        raise TelegramError(
-            404, "Not Found" if known is None else f"Not Found: {known.name} is not emulated yet"
-        )
+        if known is None:
+            raise TelegramError(404, "Not Found")
+        # A 404 reads as a bad token to some clients: a known method says what it is.
+        raise TelegramError(400, f"Bad Request: {known.name} is not emulated by the sandbox yet")
     typed, error = spec.coerce_params(entry.name, params)
     if error is not None:
         raise TelegramError(400, error)
@@ -354,9 +355,12 @@ def get_webhook_info(world: World, bot: Bot, p: Params) -> dict[str, Any]:
 
 @method("sendMessage")
 def send_message(world: World, bot: Bot, p: Params) -> dict[str, Any]:
+    from .methods_forum import thread_fields
+
     content = _text_content(p)
     if content["entities"] is None:
         del content["entities"]
+    content = {**thread_fields(world, bot, p), **content}
     markup = _reply_markup(p)
     return world.bot_sends(bot, p["chat_id"], content, reply_markup=markup, reply_to=_reply_to(world, bot, p))
 
@@ -444,4 +448,14 @@ def delete_my_commands(world: World, bot: Bot, p: Params) -> bool:
 
 
 # Methods in other modules register themselves on import.
-from . import methods_chats, methods_media  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    methods_admin,
+    methods_chats,
+    methods_forum,
+    methods_games,
+    methods_media,
+    methods_profile,
+    methods_send,
+    methods_stars,
+    methods_stickers,
+)

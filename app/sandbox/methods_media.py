@@ -47,8 +47,10 @@ def _file(world: World, bot: Bot, p: Params, value: Any, kind: str) -> StoredFil
 
 
 def _send_file(world: World, bot: Bot, p: Params, kind: str) -> Message:
+    from .methods_forum import thread_fields
+
     stored = _file(world, bot, p, p[kind], kind)
-    content = {**world.media_object(stored, bot.id), **_caption(p)}
+    content = {**thread_fields(world, bot, p), **world.media_object(stored, bot.id), **_caption(p)}
     if p.get("show_caption_above_media") and content["caption"]:
         content["show_caption_above_media"] = True
     return world.bot_sends(

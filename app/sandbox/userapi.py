@@ -4,7 +4,7 @@
 Endpoints (bodies are JSON; files travel as base64 in "data"; errors are {"error"} with 400/404):
 GET  /api/bots — the bots that exist: [{id, username, first_name}]
 POST /api/bots {token, username?, first_name?} — register a bot before its first Bot API call
-POST /api/users {first_name, id?, last_name?, username?, language_code?} — create or update a user
+POST /api/users {first_name, id?, last_name?, username?, language_code?, is_premium?, bio?, personal_chat_id?, profile_photo?, profile_audio?} — create or update a user
 GET  /api/users/{user_id} — the user's User object
 POST /api/users/{user_id}/send {bot_id?, chat_id?, text | photo | album | document | contact | location} — send one message (an album sends 2-10) to the bot, or into a group/channel with chat_id
 POST /api/users/{user_id}/press {bot_id?, button_text? | callback_data?, message_id?} — press an inline or reply-keyboard button
@@ -38,6 +38,8 @@ Message bodies for /send: "text": "..."; "photo": {data | file_id, caption?};
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
 from collections.abc import Awaitable, Callable
@@ -46,8 +48,9 @@ from typing import Any
 from aiohttp import web
 
 from .keys import WORLD_KEY
+from .media import Upload
 from .usercontent import user_contents
-from .world import UserActionError, World
+from .world import TelegramError, UserActionError, World
 
 MAX_CHAT_WAIT = 30.0
 
@@ -152,14 +155,33 @@ async def add_bot(request: web.Request) -> web.Response:
 
 @user_api
 async def upsert_user(request: web.Request) -> web.Response:
-    body = await _body(request)
-    user = _world(request).add_user(
+    """Also the profile: is_premium, bio, personal_chat_id, profile_photo / profile_audio
+    (base64: added first to the user's profile photos / audios)."""
+    world, body = _world(request), await _body(request)
+    user = world.add_user(
         _str(body, "first_name"),
         id=_int(body.get("id"), "id", optional=True),
         last_name=_str(body, "last_name"),
         username=_str(body, "username"),
         language_code=_str(body, "language_code"),
     )
+    extra = dict(user.extra)
+    if "is_premium" in body:
+        extra["is_premium"] = bool(body["is_premium"])
+    if "bio" in body:
+        extra["bio"] = _str(body, "bio") or ""
+    if "personal_chat_id" in body:
+        extra["personal_chat_id"] = _int(body["personal_chat_id"], "personal_chat_id", optional=True)
+    for key, kind, listed in (("profile_photo", "photo", "photos"), ("profile_audio", "audio", "audios")):
+        if body.get(key):
+            try:
+                data = base64.b64decode(body[key], validate=True)
+                stored = world.store_file(kind, Upload(data, f"{key}.bin"))
+            except (binascii.Error, ValueError, TelegramError):
+                raise UserActionError(400, f"{key} must be a base64 {kind} Telegram can read") from None
+            extra[listed] = [stored.unique_id, *extra.get(listed, [])]
+    if extra != user.extra:
+        user.update(extra=extra)
     return _json(user.as_dict())
 
 

@@ -33,6 +33,7 @@ from .payments import PaymentsMixin, PreCheckout
 from .reactions import ReactionsMixin
 from .store import WorldStore, save_quietly
 from .timeline import Timeline
+from .userside import UserSideMixin
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ FIRST_USER_ID = 100_000_001
 CALLBACK_QUERY_TTL = 60.0
 MAX_USER_TEXT = 4096
 MAX_KEPT_ANSWERS = 50  # callback answers a restart keeps per chat (clients show the newest)
+DRAFT_SECONDS = 30  # a streamed draft shows this long unless the message replaces it
 CHAT_ACTION_SECONDS = 5  # clients show "typing…" this long, or until the next message
 
 __all__ = [
@@ -73,6 +75,7 @@ class Dialog(Timeline):
         self.payments: list[dict[str, Any]] = []  # invoices the user paid or tried to pay
         self.started = False  # the user has written to the bot at least once
         self.blocked = False
+        self.draft: dict[str, Any] | None = None  # sendMessageDraft's preview, shown for 30 s
 
     @property
     def chat_id(self) -> int:
@@ -105,7 +108,9 @@ class Dialog(Timeline):
         self.restore_meta(state["timeline"])
 
 
-class World(MessagingMixin, ButtonsMixin, ChatsMixin, MediaMixin, PaymentsMixin, ReactionsMixin):
+class World(
+    MessagingMixin, ButtonsMixin, ChatsMixin, MediaMixin, PaymentsMixin, ReactionsMixin, UserSideMixin
+):
     """Everything the emulated Telegram knows; synchronous, usable in-process."""
 
     def __init__(
@@ -350,6 +355,9 @@ class World(MessagingMixin, ButtonsMixin, ChatsMixin, MediaMixin, PaymentsMixin,
             "reply_keyboard": None if hidden else keyboard,
             "hidden_reply_keyboard": hidden,  # used one-time keyboard: the client may reopen it
             "chat_action": action[0] if action and self.now() - action[1] <= CHAT_ACTION_SECONDS else None,
+            "draft": draft
+            if (draft := dialog.draft) and self.now() - draft["date"] <= DRAFT_SECONDS
+            else None,
         }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -110,3 +111,31 @@ async def call(http: aiohttp.ClientSession, base: str, method: str, **params: An
 
 async def next_updates(bot: Bot, after: int = 0, **kw: Any) -> list[Any]:
     return await bot.get_updates(offset=after + 1 if after else None, timeout=2, **kw)
+
+
+class Api:
+    """Bot API calls as JSON (many methods are newer than aiogram): the result, or the error."""
+
+    def __init__(self, http: aiohttp.ClientSession, base: str):
+        self.http, self.url = http, f"{base}/bot{TOKEN}"
+
+    async def __call__(self, method: str, **params: Any) -> Any:
+        async with self.http.post(f"{self.url}/{method}", json=params) as resp:
+            body = await resp.json()
+        assert body["ok"], f"{method}: {body}"
+        return body["result"]
+
+    async def fails(self, method: str, **params: Any) -> str:
+        async with self.http.post(f"{self.url}/{method}", json=params) as resp:
+            body = await resp.json()
+        assert not body["ok"], f"{method} should have failed: {body}"
+        return body["description"]
+
+    async def upload(self, method: str, files: dict[str, tuple[bytes, str]], **params: Any) -> Any:
+        form = aiohttp.FormData({k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()})
+        for name, (data, filename) in files.items():
+            form.add_field(name, data, filename=filename)
+        async with self.http.post(f"{self.url}/{method}", data=form) as resp:
+            body = await resp.json()
+        assert body["ok"], f"{method}: {body}"
+        return body["result"]
