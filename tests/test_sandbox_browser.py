@@ -525,6 +525,23 @@ async def test_a_deep_link_in_a_channel_post_opens_the_bots_chat_and_sends_start
     await expect(bot_message(page, "Deep link: btn_7")).to_be_visible()
 
 
+async def test_other_kinds_show_as_labelled_cards_and_polls_take_votes(desktop: Env) -> None:
+    page, bot = desktop.page, desktop.bot
+    desktop.world.limits.enabled = False
+    await create_persona(page, "Farhod", "uz")
+    await send(page, "/start")
+    await expect(bot_message(page, "Choose a menu")).to_be_visible()
+    user_id = next(u for u in desktop.world.users.values() if u.first_name == "Farhod").id
+    await bot.send_video(user_id, BufferedInputFile(b"mp4", "clip.mp4"), duration=7)
+    await bot.send_venue(user_id, 41.3, 69.2, "Chorsu bozori", "Toshkent")
+    await bot.send_poll(user_id, "Narx qanday?", ["Arzon", "Qimmat"], is_anonymous=False)
+    await expect(bot_message(page, "🎬 Video: clip.mp4 · 7 s")).to_be_visible()
+    await expect(bot_message(page, "📍 Chorsu bozori")).to_be_visible()
+    poll = bot_message(page, "📊 Narx qanday?")
+    await poll.get_by_role("button", name="Arzon — 0").click()
+    await expect(poll.get_by_role("button", name="Arzon — 1")).to_be_visible()
+
+
 async def test_the_mount_point_without_a_slash_leads_to_the_page(sandbox: Sandbox) -> None:
     async with (
         aiohttp.ClientSession() as http,

@@ -164,6 +164,21 @@ async def test_stars_balance_transactions_refunds_gifts_and_premium(api: Api, al
         subscription_period=2592000,
     )
     assert link.startswith("https://t.me/$")
+    await sandbox_pay_link(api, ali, link)
+
+
+async def sandbox_pay_link(api: Api, ali: Persona, link: str) -> None:
+    """A user opens an invoice link: pre_checkout_query, then a subscription payment."""
+    paid = await ali.sandbox.request("POST", f"/users/{ali.id}/pay", json={"invoice_link": link})
+    query = [u for u in await api("getUpdates") if "pre_checkout_query" in u][-1]["pre_checkout_query"]
+    assert query["id"] == paid["pre_checkout_query_id"] and query["invoice_payload"] == "sub"
+    await api("answerPreCheckoutQuery", pre_checkout_query_id=query["id"], ok=True)
+    payment = [m for m in await ali.chat() if "successful_payment" in m][-1]["successful_payment"]
+    assert payment["is_recurring"] is True and payment["subscription_expiration_date"] > 0
+    charge = payment["telegram_payment_charge_id"]
+    assert await api(
+        "editUserStarSubscription", user_id=ali.id, telegram_payment_charge_id=charge, is_canceled=True
+    )
 
 
 async def test_sticker_sets(api: Api, ali: Persona, bot: Bot) -> None:

@@ -76,6 +76,8 @@ async def call_method(world: World, bot: Bot, name: str, params: Params) -> Any:
             raise TelegramError(404, "Not Found")
         # A 404 reads as a bad token to some clients: a known method says what it is.
         raise TelegramError(400, f"Bad Request: {known.name} is not emulated by the sandbox yet")
+    if entry.name == "sendPoll":
+        params = _plain_poll_options(params)
     typed, error = spec.coerce_params(entry.name, params)
     if error is not None:
         raise TelegramError(400, error)
@@ -85,6 +87,19 @@ async def call_method(world: World, bot: Bot, name: str, params: Params) -> Any:
     if world.validate:
         world.spec_violations.extend((entry.name, v) for v in spec.check_result(entry.name, result))
     return result
+
+
+def _plain_poll_options(params: Params) -> Params:
+    """Telegram still takes poll options as plain strings (aiogram sends them so)."""
+    options = params.get("options")
+    if isinstance(options, str) and options.startswith("["):
+        try:
+            options = json.loads(options)
+        except ValueError:
+            return params
+    if isinstance(options, list) and any(isinstance(o, str) for o in options):
+        return {**params, "options": [{"text": o} if isinstance(o, str) else o for o in options]}
+    return params
 
 
 # ---------------------------------------------------------------- helpers

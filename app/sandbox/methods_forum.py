@@ -44,8 +44,7 @@ def thread_fields(world: World, bot: Bot, p: Params) -> dict[str, Any]:
 
 
 def _in_topic(world: World, bot: Bot, chat: Chat, thread_id: int, content: dict[str, Any]) -> None:
-    msg = _service(world, bot, chat, {"message_thread_id": thread_id, "is_topic_message": True, **content})
-    chat.messages[msg["message_id"]] = msg
+    _service(world, bot, chat, {"message_thread_id": thread_id, "is_topic_message": True, **content})
 
 
 @method("createForumTopic")

@@ -32,7 +32,7 @@ ADMIN_RIGHTS_OPTIONAL = (
     "can_manage_direct_messages",
     "can_manage_tags",
 )
-# (setting, parameter, longest, result key): names, descriptions and short descriptions.
+# setting -> (parameter, longest): names, descriptions and short descriptions per language.
 TEXTS = {
     "name": ("name", 64),
     "description": ("description", 512),

@@ -14,7 +14,7 @@ POST /api/users/{user_id}/unblock {bot_id?} — unblock it
 POST /api/users/{user_id}/send_photo (multipart: photo files, caption?, bot_id?, chat_id?) — one photo, or 2-10 as an album
 POST /api/users/{user_id}/send_contact {phone_number, first_name?, last_name?, bot_id?} — share a contact (no first_name: one's own)
 POST /api/users/{user_id}/send_location {latitude, longitude, bot_id?} — share a location
-POST /api/users/{user_id}/pay {bot_id?, message_id?} — press Pay on an invoice (newest by default): pre_checkout_query
+POST /api/users/{user_id}/pay {bot_id?, message_id? | invoice_link?} — press Pay on an invoice (newest by default) or open an invoice link: pre_checkout_query (shipping_query first for a flexible one)
 GET  /api/chats — groups, supergroups and channels with member statuses
 POST /api/chats {type, title, id?, username?, creator_id?} — create a group, supergroup or channel
 GET  /api/chats/{chat_id} — a chat with its members, pinned ids and messages (chat_id may be @username)
@@ -25,6 +25,10 @@ POST /api/chats/{chat_id}/join {user_id} — a user joins (chat_member to admin 
 POST /api/chats/{chat_id}/leave {user_id} — a user leaves
 POST /api/users/{user_id}/edit {message_id, text, bot_id?, chat_id?} — edit one's own message (the bot gets edited_message)
 POST /api/users/{user_id}/react {message_id, emoji: "👍" | [] , bot_id?, chat_id?} — react, or take the reaction back (message_reaction)
+POST /api/users/{user_id}/vote {message_id, option_ids, bot_id?, chat_id?} — vote in a poll (poll, poll_answer)
+POST /api/users/{user_id}/inline {query, bot_id?} — an inline query (inline_query); GET /api/inline/{id} shows the bot's answer
+POST /api/users/{user_id}/inline/{id}/choose {result_id} — send the chosen result into the chat (via_bot, chosen_inline_result)
+POST /api/chats/{chat_id}/boost {user_id} — a Premium user boosts the chat (chat_boost)
 GET  /api/files/{file_id} — a file's bytes with its content type (any bot's file_id or a file_unique_id)
 GET  /api/faults — the fault plan; POST /api/faults {errors?, latency?, timeouts?, storm?, seed?, clear?} — set it
 GET  /api/limits — the limits; POST /api/limits {enabled?, private_burst?, ...} — change them (buckets restart full)

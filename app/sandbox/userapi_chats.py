@@ -150,12 +150,14 @@ async def get_file(request: web.Request) -> web.Response:
 
 @user_api
 async def pay(request: web.Request) -> web.Response:
-    """{message_id?, bot_id?}: press Pay on an invoice; the bot gets a pre_checkout_query."""
+    """{message_id? | invoice_link?, bot_id?}: press Pay on an invoice or open an invoice
+    link; the bot gets a pre_checkout_query (a shipping_query first if it is flexible)."""
     world, user_id, body = _world(request), _user_id(request), await _body(request)
     result = world.user_pays(
         _int(body.get("bot_id"), "bot_id", optional=True),
         user_id,
         _int(body.get("message_id"), "message_id", optional=True),
+        invoice_link=_str(body, "invoice_link"),
     )
     return _json(result)
 

@@ -679,16 +679,19 @@ function appendMedia(box, message) {
     card.append(el("div", "card-sub", message.location.latitude + ", " + message.location.longitude));
     box.append(card);
   }
-  for (const kind of ["document", "video", "audio", "voice", "animation", "video_note"]) {
+  for (const kind of ["document", "video", "audio", "voice", "animation", "video_note", "live_photo"]) {
     const file = message[kind];
     if (!file) continue;
-    const link = el("a", "card file", (file.file_name || kind) + (file.file_size ? " · " + Math.ceil(file.file_size / 1024) + " KB" : ""));
+    const label = KIND_LABELS[kind] + (file.title ? ": " + file.title : file.file_name ? ": " + file.file_name : "");
+    const seconds = file.duration ? " · " + file.duration + " s" : "";
+    const link = el("a", "card file", label + seconds + (file.file_size ? " · " + Math.ceil(file.file_size / 1024) + " KB" : ""));
     link.href = fileUrl(file.file_id);
     link.target = "_blank";
     link.rel = "noopener";
     box.append(link);
   }
   if (message.sticker) box.append(el("div", "sticker", message.sticker.emoji || "Sticker"));
+  appendOtherKinds(box, message);
   if (message.invoice) {
     const inv = message.invoice;
     const card = el("div", "card");
@@ -698,6 +701,67 @@ function appendMedia(box, message) {
     card.append(el("div", "card-title", (inv.total_amount / 100).toFixed(2) + " " + inv.currency));
     box.append(card);
   }
+}
+
+const KIND_LABELS = {
+  document: "📄 File", video: "🎬 Video", audio: "🎵 Audio", voice: "🎤 Voice message",
+  animation: "🎞 GIF", video_note: "⏺ Video message", live_photo: "📸 Live photo",
+};
+
+function card(title, sub) {
+  const node = el("div", "card");
+  node.append(el("div", "card-title", title));
+  if (sub) node.append(el("div", "card-sub", sub));
+  return node;
+}
+
+// Polls (a tap on an option votes), dice, venues, games, paid media, gifts, payments and
+// service messages: shown as labelled cards, as the sandbox client does not draw them.
+function appendOtherKinds(box, message) {
+  if (message.poll) {
+    const poll = message.poll;
+    const node = card("📊 " + poll.question, (poll.is_closed ? "Final results · " : "") + poll.total_voter_count + " votes");
+    poll.options.forEach((option, index) => {
+      const row = el("button", "poll-option", option.text + " — " + option.voter_count);
+      row.type = "button";
+      row.disabled = poll.is_closed || state.userId === null;
+      row.addEventListener("click", () => vote(message, index));
+      node.append(row);
+    });
+    box.append(node);
+  }
+  if (message.dice) box.append(card(message.dice.emoji + " " + message.dice.value, "Dice"));
+  if (message.venue) box.append(card("📍 " + message.venue.title, message.venue.address));
+  if (message.game) box.append(card("🎮 " + message.game.title, message.game.text || message.game.description));
+  if (message.paid_media) box.append(card("⭐ Paid media", message.paid_media.paid_media.length + " item(s) for " + message.paid_media.star_count + " Stars"));
+  if (message.gift) box.append(card("🎁 Gift", (message.gift.gift.sticker.emoji || "") + " " + (message.gift.text || "")));
+  if (message.successful_payment) box.append(card("✅ Payment", message.successful_payment.total_amount + " " + message.successful_payment.currency));
+  if (message.refunded_payment) box.append(card("↩ Refund", message.refunded_payment.total_amount + " " + message.refunded_payment.currency));
+  const service = serviceText(message);
+  if (service) box.append(el("div", "service", service));
+}
+
+function serviceText(m) {
+  if (m.new_chat_members) return m.new_chat_members.map(fullName).join(", ") + " joined";
+  if (m.left_chat_member) return fullName(m.left_chat_member) + " left";
+  if (m.new_chat_title) return "Title changed to " + m.new_chat_title;
+  if (m.new_chat_photo) return "Chat photo changed";
+  if (m.delete_chat_photo) return "Chat photo removed";
+  if (m.forum_topic_created) return "Topic created: " + m.forum_topic_created.name;
+  if (m.forum_topic_edited) return "Topic edited" + (m.forum_topic_edited.name ? ": " + m.forum_topic_edited.name : "");
+  if (m.forum_topic_closed) return "Topic closed";
+  if (m.forum_topic_reopened) return "Topic reopened";
+  if (m.general_forum_topic_hidden) return "General topic hidden";
+  if (m.general_forum_topic_unhidden) return "General topic shown";
+  return "";
+}
+
+async function vote(message, index) {
+  const result = await api("POST", "api/users/" + state.userId + "/vote", {
+    message_id: message.message_id, option_ids: [index], ...where(),
+  });
+  if (result.status !== 200) toast(errorText(result));
+  else upsertMessage(result.data);
 }
 
 // Text with Telegram entities (UTF-16 offsets, like JS strings). The text is cut at every
