@@ -405,6 +405,7 @@ async def test_a_one_time_keyboard_folds_away_after_use(desktop: Env) -> None:
     await expect(bot_message(page, "You said: Ha")).to_be_visible()
     await expect(keyboard).to_be_hidden()
     await page.reload()  # the server remembers it was used: it stays folded
+    await page.locator("#persona-list button", has_text="Sevara").click()
     await expect(bot_message(page, "You said: Ha")).to_be_visible()
     await expect(keyboard).to_be_hidden()
     await page.locator("#kb-toggle").click()  # and the user can reopen it, as in Telegram
