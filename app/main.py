@@ -256,8 +256,9 @@ class Bozor:
             from app.sandbox.app import make_sandbox_app
             from app.sandbox.world import World
 
-            self.sandbox_world = World()
-            app.add_subapp("/sandbox", make_sandbox_app(self.sandbox_world))
+            # The emulated Telegram keeps its chats and ids across restarts, as Telegram does.
+            self.sandbox_world = World(path=self.config.data_dir / "sandbox.sqlite3")
+            app.add_subapp("/sandbox", make_sandbox_app(self.sandbox_world, http_webhooks=True))
         if self.config.telegram_mode == "webhook":
             self.webhook = WebhookEndpoint(self.bot, webhook_secret(self.config))
             app.router.add_post(WEBHOOK_PATH, self.webhook.handle)

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 from aiogram import Bot, Dispatcher, F, Router
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramConflictError,
@@ -22,8 +18,6 @@ from aiogram.filters import CommandStart
 from aiogram.types import (
     BotCommand,
     CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -36,84 +30,19 @@ from app.sandbox import spec
 from app.sandbox.app import make_sandbox_app
 from app.sandbox.driver import Persona, Sandbox, SandboxError
 from app.sandbox.world import World
+from tests.helpers import sandbox as kit
+from tests.helpers.sandbox import (
+    BOT_ID,
+    NOT_MODIFIED,
+    OTHER_TOKEN,
+    TOKEN,
+    keyboard,
+    make_bot,
+    next_updates,
+    raw,
+)
 
-BOT_ID = 7001
-TOKEN = f"{BOT_ID}:AAH-sandbox_test_token_0123456789abcdef"
-OTHER_TOKEN = "7002:AAH-another_test_token_0123456789abcdef"
-NOT_MODIFIED = "message is not modified: specified new message content and reply markup are exactly"
-
-
-class FastSession(AiohttpSession):
-    """aiogram's session minus the 0.25 s grace sleep in close(), which adds up in a suite."""
-
-    async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-
-
-def make_bot(base: str, token: str = TOKEN) -> Bot:
-    return Bot(token, session=FastSession(api=TelegramAPIServer.from_base(base)))
-
-
-def says(description: str) -> str:
-    """A pytest.raises pattern matching exactly Telegram's `description` in an aiogram error."""
-    return f"^{re.escape('Telegram server says - ' + description)}$"
-
-
-def keyboard(*buttons: tuple[str, str]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text=t, callback_data=d)] for t, d in buttons]
-    )
-
-
-@pytest.fixture
-async def world() -> AsyncIterator[World]:
-    w = World()
-    yield w
-    assert w.spec_violations == []  # every result the tests saw matched the Bot API spec
-
-
-@pytest.fixture
-async def base(aiohttp_server: Any, world: World) -> str:
-    """The sandbox mounted under /sandbox of a parent app, as our web server mounts it."""
-    root = web.Application()
-    root.add_subapp("/sandbox", make_sandbox_app(world, validate=True))
-    server = await aiohttp_server(root)
-    return str(server.make_url("/sandbox"))
-
-
-@pytest.fixture
-async def bot(base: str) -> AsyncIterator[Bot]:
-    b = make_bot(base)
-    await b.get_me()  # the bot comes to exist on its first call, as a bot's first getMe
-    yield b
-    await b.session.close()
-
-
-@pytest.fixture
-async def sandbox(base: str) -> AsyncIterator[Sandbox]:
-    async with Sandbox(base) as s:
-        yield s
-
-
-@pytest.fixture
-async def ali(sandbox: Sandbox, bot: Bot) -> Persona:
-    return await sandbox.user("Ali", language_code="uz", username="ali")
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
-
-
-async def raw(http: aiohttp.ClientSession, method: str, url: str, **kw: Any) -> tuple[int, dict[str, Any]]:
-    async with http.request(method, url, **kw) as resp:
-        return resp.status, await resp.json()
-
-
-async def next_updates(bot: Bot, after: int = 0, **kw: Any) -> list[Any]:
-    return await bot.get_updates(offset=after + 1 if after else None, timeout=2, **kw)
+world, base, bot, sandbox, ali, http = kit.world, kit.base, kit.bot, kit.sandbox, kit.ali, kit.http
 
 
 # ---------------------------------------------------------------- identity and updates

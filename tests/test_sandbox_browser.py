@@ -21,7 +21,7 @@ import pytest_asyncio
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.filters import CommandStart
+from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
@@ -30,6 +30,7 @@ from aiogram.types import (
     InputMediaPhoto,
     KeyboardButton,
     Message,
+    MessageReactionUpdated,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
@@ -77,6 +78,10 @@ def shop_router() -> Router:
     """The bot under test: a menu, an edit, a deletion, a contact request and an echo."""
     router = Router()
 
+    @router.message(CommandStart(deep_link=True))
+    async def deep_link(message: Message, command: CommandObject) -> None:
+        await message.answer(f"Deep link: {command.args}")
+
     @router.message(CommandStart())
     async def start(message: Message) -> None:
         menu = InlineKeyboardMarkup(
@@ -104,6 +109,15 @@ def shop_router() -> Router:
     async def menu_b(query: CallbackQuery) -> None:
         await query.message.delete()
         await query.answer("Menu closed", show_alert=True)
+
+    @router.edited_message(F.text)
+    async def edited(message: Message) -> None:
+        await message.answer(f"Edited to: {message.text}")
+
+    @router.message_reaction()
+    async def reacted(update: MessageReactionUpdated, bot: Bot) -> None:
+        emoji = "".join(r.emoji for r in update.new_reaction if r.type == "emoji")
+        await bot.send_message(update.chat.id, f"Reaction: {emoji or 'none'}")
 
     @router.message(F.contact)
     async def contact(message: Message) -> None:
@@ -356,6 +370,48 @@ async def test_contact_button_shares_a_phone_number(desktop: Env) -> None:
     await expect(page.locator("#reply-keyboard")).to_be_hidden()  # ReplyKeyboardRemove
 
 
+async def test_a_user_edits_a_message_and_reacts_in_the_client(desktop: Env) -> None:
+    page = desktop.page
+    await create_persona(page, "Nodira", "uz")
+    await send(page, "Salom")
+    await expect(bot_message(page, "You said: Salom")).to_be_visible()
+    mine = page.locator("#messages .msg.out", has_text="Salom")
+    await mine.hover()
+    await mine.get_by_role("button", name="Edit").click()
+    await expect(page.locator("#edit-bar")).to_be_visible()
+    await page.locator("#text").fill("Salom, dunyo")
+    await page.locator("#text").press("Enter")
+    await expect(bot_message(page, "Edited to: Salom, dunyo")).to_be_visible()  # edited_message
+    await expect(page.locator("#messages .msg.out", has_text="Salom, dunyo")).to_contain_text("edited")
+
+    answer = bot_message(page, "You said: Salom")
+    await answer.hover()
+    await answer.get_by_role("button", name="React", exact=True).click()
+    await answer.get_by_role("button", name="React 👍").click()
+    await expect(answer.locator(".chip.mine")).to_have_text("👍 1")
+    await expect(bot_message(page, "Reaction: 👍")).to_be_visible()  # message_reaction reached the bot
+
+
+async def test_a_one_time_keyboard_folds_away_after_use(desktop: Env) -> None:
+    page = desktop.page
+    desktop.world.limits.enabled = False  # /start's two answers, ours and the echo: a burst
+    await create_persona(page, "Sevara", "uz")
+    await send(page, "/start")
+    user_id = next(u for u in desktop.world.users.values() if u.first_name == "Sevara").id
+    once = ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text="Ha")]], one_time_keyboard=True)
+    await desktop.bot.send_message(user_id, "Rozimisiz?", reply_markup=once)
+    keyboard = page.locator("#reply-keyboard")
+    await keyboard.get_by_role("button", name="Ha").click()
+    await expect(bot_message(page, "You said: Ha")).to_be_visible()
+    await expect(keyboard).to_be_hidden()
+    await page.reload()  # the server remembers it was used: it stays folded
+    await page.locator("#persona-list button", has_text="Sevara").click()
+    await expect(bot_message(page, "You said: Ha")).to_be_visible()
+    await expect(keyboard).to_be_hidden()
+    await page.locator("#kb-toggle").click()  # and the user can reopen it, as in Telegram
+    await expect(keyboard.get_by_role("button", name="Ha")).to_be_visible()
+
+
 async def test_photos_from_the_file_picker_one_and_an_album(desktop: Env) -> None:
     page = desktop.page
     await create_persona(page, "Jasur", "uz")
@@ -438,6 +494,53 @@ async def test_channel_posts_albums_edits_deletions_and_members(desktop: Env) ->
     await page.get_by_role("button", name="Members").click()
     bot_row = page.locator("#members li", has_text=(await bot.me()).first_name)
     await expect(bot_row).to_contain_text("administrator")
+
+
+async def test_a_deep_link_in_a_channel_post_opens_the_bots_chat_and_sends_start(desktop: Env) -> None:
+    """ "Write to the seller" in a demo ad: a plain-text t.me link, clickable as in Telegram."""
+    page, bot = desktop.page, desktop.bot
+    username = (await bot.me()).username
+    status, channel = await call(desktop, "POST", "api/chats", json={"type": "channel", "title": "E'lonlar"})
+    assert status == 200, channel
+    rights = {"member_id": bot.id, "status": "administrator", "can_post_messages": True}
+    assert (await call(desktop, "POST", f"api/chats/{channel['id']}/members", json=rights))[0] == 200
+    await create_persona(page, "Malika", "uz")
+    post = f"📢 Velosiped #sport\n✍️ Sotuvchiga yozish: https://t.me/{username}?start=ad_42"
+    sent = await bot.send_message(channel["id"], post)
+    assert [e.type for e in sent.entities] == ["hashtag", "url"]  # found in plain text
+
+    await page.get_by_role("tab", name="Channels").click()
+    await page.locator("#channel-list button", has_text="E'lonlar").click()
+    link = page.locator("#messages .msg a", has_text=f"t.me/{username}?start=ad_42")
+    await expect(link).to_be_visible()
+    await link.click()
+    await expect(page.locator("#head-title")).to_have_text((await bot.me()).first_name)
+    await expect(page.locator("#messages .msg.out", has_text="/start ad_42")).to_be_visible()
+    await expect(bot_message(page, "Deep link: ad_42")).to_be_visible()  # the bot got the payload
+
+    # A URL button to the bot does the same.
+    button = InlineKeyboardButton(text="Yozish", url=f"https://t.me/{username}?start=btn_7")
+    user_id = next(u for u in desktop.world.users.values() if u.first_name == "Malika").id
+    await bot.send_message(user_id, "Sotuvchi", reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]))
+    await page.locator("#messages .ikb-btn", has_text="Yozish").click()
+    await expect(bot_message(page, "Deep link: btn_7")).to_be_visible()
+
+
+async def test_other_kinds_show_as_labelled_cards_and_polls_take_votes(desktop: Env) -> None:
+    page, bot = desktop.page, desktop.bot
+    desktop.world.limits.enabled = False
+    await create_persona(page, "Farhod", "uz")
+    await send(page, "/start")
+    await expect(bot_message(page, "Choose a menu")).to_be_visible()
+    user_id = next(u for u in desktop.world.users.values() if u.first_name == "Farhod").id
+    await bot.send_video(user_id, BufferedInputFile(b"mp4", "clip.mp4"), duration=7)
+    await bot.send_venue(user_id, 41.3, 69.2, "Chorsu bozori", "Toshkent")
+    await bot.send_poll(user_id, "Narx qanday?", ["Arzon", "Qimmat"], is_anonymous=False)
+    await expect(bot_message(page, "🎬 Video: clip.mp4 · 7 s")).to_be_visible()
+    await expect(bot_message(page, "📍 Chorsu bozori")).to_be_visible()
+    poll = bot_message(page, "📊 Narx qanday?")
+    await poll.get_by_role("button", name="Arzon — 0").click()
+    await expect(poll.get_by_role("button", name="Arzon — 1")).to_be_visible()
 
 
 async def test_the_mount_point_without_a_slash_leads_to_the_page(sandbox: Sandbox) -> None:

@@ -11,9 +11,8 @@ from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from app.sandbox import spec
 from app.sandbox.driver import Persona, Sandbox, SandboxError
 from app.sandbox.world import World
-
-from . import test_sandbox as kit
-from .test_sandbox import BOT_ID, OTHER_TOKEN, make_bot, next_updates, says
+from tests.helpers import sandbox as kit
+from tests.helpers.sandbox import BOT_ID, OTHER_TOKEN, make_bot, next_updates, says
 
 # The sandbox fixtures of test_sandbox, at module level so they win over conftest's.
 world, base, bot, sandbox, ali, http = kit.world, kit.base, kit.bot, kit.sandbox, kit.ali, kit.http

@@ -22,9 +22,8 @@ from app.sandbox.botapi import _sleep
 from app.sandbox.driver import Persona, Sandbox, SandboxError
 from app.sandbox.media import sample_png
 from app.sandbox.world import World
-
-from . import test_sandbox as kit
-from .test_sandbox import TOKEN, FastSession, next_updates, raw
+from tests.helpers import sandbox as kit
+from tests.helpers.sandbox import TOKEN, FastSession, next_updates, raw
 
 base, bot, sandbox, ali, http = kit.base, kit.bot, kit.sandbox, kit.ali, kit.http
 
@@ -131,6 +130,26 @@ async def test_the_bot_total_is_30_a_second_and_limits_can_be_switched_off(
     for _ in range(5):
         await bot.send_message(users[2].id, "free")
     assert world.limits.enabled is False
+
+
+async def test_get_chat_member_takes_30_calls_a_second_per_bot(
+    sandbox: Sandbox, ali: Persona, clock: FakeClock, world: World, bot: Bot
+) -> None:
+    group = await sandbox.group("Guruh", members=[ali])
+    for _ in range(30):
+        assert (await bot.get_chat_member(group.id, ali.id)).status == "member"
+    with pytest.raises(TelegramRetryAfter) as e:
+        await bot.get_chat_member(group.id, ali.id)
+    assert e.value.retry_after == 1
+    assert await bot.send_message(group.id, "other methods go on")
+    clock.advance(1)
+    assert await bot.get_chat_member(group.id, ali.id)
+    await sandbox.limits(get_chat_member_per_second=2, get_chat_member_burst=2)  # configurable
+    await bot.get_chat_member(group.id, ali.id)
+    await bot.get_chat_member(group.id, ali.id)
+    with pytest.raises(TelegramRetryAfter):
+        await bot.get_chat_member(group.id, ali.id)
+    assert world.limits.get_chat_member_per_second == 2
 
 
 # ---------------------------------------------------------------- faults

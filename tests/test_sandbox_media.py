@@ -11,17 +11,13 @@ from aiogram.types import BufferedInputFile, InputMediaDocument, InputMediaPhoto
 from app.sandbox.driver import Persona, Sandbox
 from app.sandbox.media import image_size, sample_png
 from app.sandbox.world import World
-
-from . import test_sandbox as kit
-from .test_sandbox import BOT_ID, OTHER_TOKEN, TOKEN, keyboard, make_bot, raw, says
+from tests.helpers import sandbox as kit
+from tests.helpers.sandbox import BOT_ID, OTHER_TOKEN, TOKEN, jpeg, keyboard, make_bot, raw, says
 
 world, base, bot, sandbox, ali, http = kit.world, kit.base, kit.bot, kit.sandbox, kit.ali, kit.http
 
 PNG = sample_png(640, 480)
-JPEG = (  # a JPEG header is enough for Telegram's size: SOI, APP0, SOF0 800x600
-    b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    b"\xff\xc0\x00\x11\x08\x02\x58\x03\x20\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01\xff\xd9"
-)
+JPEG = jpeg(800, 600)
 
 
 def photo(data: bytes = PNG, name: str = "p.png") -> BufferedInputFile:
@@ -41,19 +37,26 @@ def test_image_size_reads_png_and_jpeg_headers() -> None:
     assert image_size(b"GIF89a....") is None
 
 
-async def test_photo_upload_sizes_file_ids_and_download(chat: int, base: str, bot: Bot) -> None:
+async def test_a_photo_becomes_telegrams_ladder_of_jpegs(chat: int, base: str, bot: Bot) -> None:
     sent = await bot.send_photo(chat, photo(), caption="<b>Olma</b> 5 kg", parse_mode="HTML")
-    small, large = sent.photo
-    assert (small.width, small.height, large.width, large.height) == (320, 240, 640, 480)
+    assert [(s.width, s.height) for s in sent.photo] == [(90, 68), (320, 240), (640, 480)]
+    assert len({s.file_unique_id for s in sent.photo}) == 3 and len({s.file_id for s in sent.photo}) == 3
     assert sent.caption == "Olma 5 kg" and sent.caption_entities[0].type == "bold"
-    again = await bot.send_photo(chat, large.file_id)  # by file_id: no upload
-    assert again.photo[-1].file_unique_id == large.file_unique_id
+    large = sent.photo[-1]
+    for size in sent.photo:  # each size is a JPEG of its own, as big as it says
+        file = await bot.get_file(size.file_id)
+        data = (await bot.download_file(file.file_path)).read()
+        assert data[:3] == b"\xff\xd8\xff" and image_size(data) == (size.width, size.height)
+        assert file.file_size == size.file_size == len(data) and file.file_path.endswith(".jpg")
+    assert sent.photo[0].file_size < sent.photo[1].file_size < large.file_size
+    big = await bot.send_photo(chat, photo(jpeg(2000, 1500), "big.jpg"))
+    assert [(s.width, s.height) for s in big.photo] == [(90, 68), (320, 240), (800, 600), (1280, 960)]
+    again = await bot.send_photo(chat, sent.photo[0].file_id)  # by file_id (any size): no upload
+    assert again.photo == sent.photo
     same_bytes = await bot.send_photo(chat, photo(PNG, "copy.png"))
     assert same_bytes.photo[-1].file_unique_id == large.file_unique_id
-
-    file = await bot.get_file(large.file_id)
-    assert file.file_size == len(PNG) and file.file_path.startswith("photos/")
-    assert (await bot.download_file(file.file_path)).read() == PNG
+    with pytest.raises(TelegramBadRequest, match="PHOTO_INVALID_DIMENSIONS"):
+        await bot.send_photo(chat, photo(sample_png(2100, 100)))  # 21:1
 
     other = make_bot(base, OTHER_TOKEN)
     try:
@@ -151,6 +154,7 @@ async def test_users_send_photos_albums_documents_contacts_and_locations(
     updates = await bot.get_updates()
     single, first, second, doc, contact, location = (u.message for u in updates)
     assert single.photo[-1].width == 640 and single.caption == "Olma #meva"
+    assert [s.width for s in single.photo] == [90, 320, 640]  # users' photos are re-encoded too
     assert single.caption_entities[0].type == "hashtag"
     assert first.media_group_id == second.media_group_id == album[0]["media_group_id"]
     assert (first.photo[-1].width, second.caption) == (800, "second")
@@ -158,8 +162,9 @@ async def test_users_send_photos_albums_documents_contacts_and_locations(
     assert (contact.contact.phone_number, contact.contact.user_id) == ("+998901234567", ali.id)
     assert (location.location.latitude, location.location.longitude) == (41.3111, 69.2797)
     file = await bot.get_file(single.photo[-1].file_id)  # the bot may download what users send
-    assert (await bot.download_file(file.file_path)).read() == PNG
-    assert await sandbox.file(single.photo[0].file_unique_id) == (PNG, "image/png")
+    largest = (await bot.download_file(file.file_path)).read()
+    assert image_size(largest) == (640, 480)
+    assert await sandbox.file(single.photo[-1].file_unique_id) == (largest, "image/jpeg")
 
 
 async def test_a_group_photo_gets_each_bots_own_file_id(
@@ -174,7 +179,7 @@ async def test_a_group_photo_gets_each_bots_own_file_id(
         mine = (await bot.get_updates(offset=-1))[0].message.photo[-1]
         theirs = (await other.get_updates(offset=-1))[0].message.photo[-1]
         assert mine.file_unique_id == theirs.file_unique_id and mine.file_id != theirs.file_id
-        assert (await other.get_file(theirs.file_id)).file_size == len(PNG)
+        assert (await other.get_file(theirs.file_id)).file_size == theirs.file_size
     finally:
         await other.session.close()
 

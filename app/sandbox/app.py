@@ -2,36 +2,46 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from . import botapi, client, userapi, userapi_chats
+from . import botapi, client, userapi, userapi_actions, userapi_chats
 from .keys import WEBHOOKS_KEY, WORLD_KEY
 from .webhook import WebhookDelivery
 from .world import World
 
 # Uploads reach 50 MB in Telegram; applies when the sandbox is the root app.
 MAX_BODY = 60 * 1024 * 1024
+SAVE_SECONDS = 1.0
 
 
-def make_sandbox_app(world: World | None = None, *, validate: bool = False) -> web.Application:
+def make_sandbox_app(
+    world: World | None = None, *, validate: bool = False, http_webhooks: bool = False
+) -> web.Application:
     """Bot API routes (/bot{token}/{method}, /file/...) and the user API (/api/...).
 
     With `validate`, every Bot API result is checked against the spec and violations are
-    collected in `world.spec_violations` (costs time, so off by default).
+    collected in `world.spec_violations` (costs time, so off by default). With
+    `http_webhooks`, setWebhook also takes http:// URLs on any port and local addresses
+    (local runs and tests); without it, only HTTPS on ports 443, 80, 88 or 8443, as Telegram.
     """
     world = world if world is not None else World()
     world.validate = validate
+    world.http_webhooks = http_webhooks
     world.closing = False
     app = web.Application(client_max_size=MAX_BODY)
     app[WORLD_KEY] = world
     app[WEBHOOKS_KEY] = WebhookDelivery(world)
     app.cleanup_ctx.append(_webhooks)
+    app.cleanup_ctx.append(_saver)
     app.on_shutdown.append(_release_long_polls)
     botapi.add_routes(app)
     userapi.add_routes(app)
     userapi_chats.add_routes(app)
+    userapi_actions.add_routes(app)
     client.add_routes(app)  # the browser client: /, /ws, /static/
     return app
 
@@ -39,6 +49,25 @@ def make_sandbox_app(world: World | None = None, *, validate: bool = False) -> w
 async def _release_long_polls(app: web.Application) -> None:
     """Runs before the server waits for open requests: pending long polls answer at once."""
     app[WORLD_KEY].release_waiters()
+
+
+async def _saver(app: web.Application) -> AsyncIterator[None]:
+    """Requests save what they change; this also saves what changed otherwise (webhook
+    deliveries, in-process calls) every second, and closes the world's file at the end."""
+    world = app[WORLD_KEY]
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(SAVE_SECONDS)
+            world.save()
+
+    task = asyncio.create_task(loop()) if world.store is not None else None
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    world.close()
 
 
 async def _webhooks(app: web.Application) -> AsyncIterator[None]:

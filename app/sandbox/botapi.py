@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +14,8 @@ from .media import Upload
 from .methods import call_method
 from .world import TelegramError, World
 
+# Methods that change nothing the world keeps (getUpdates does: it confirms updates).
+_READ_ONLY = re.compile(r"^get(?!updates$)", re.IGNORECASE)
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 TOO_LARGE = "Request Entity Too Large"
 
@@ -36,7 +39,11 @@ async def handle_method(request: web.Request) -> web.StreamResponse:
         _injected_failure(world, name)
         params = await _read_params(request, world)
         timing_out = world.faults.roll(world.faults.timeouts, name)
-        result = await call_method(world, bot, name, params)
+        try:
+            result = await call_method(world, bot, name, params)
+        finally:
+            if not _READ_ONLY.match(name):
+                world.save()  # a failed call may have changed something too (deleteMessages)
     except TelegramError as e:
         return _error(e.code, e.description, e.parameters)
     if timing_out:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import Message, TelegramError, UserActionError
@@ -13,8 +13,26 @@ if TYPE_CHECKING:
     from .world import Bot
 
 CHAT_TYPES = ("group", "supergroup", "channel")
-STATUSES = ("creator", "administrator", "member", "left", "kicked")
+STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
 ACTIVE = frozenset({"creator", "administrator", "member"})
+PERMISSIONS = (
+    "can_send_messages",
+    "can_send_audios",
+    "can_send_documents",
+    "can_send_photos",
+    "can_send_videos",
+    "can_send_video_notes",
+    "can_send_voice_notes",
+    "can_send_polls",
+    "can_send_other_messages",
+    "can_add_web_page_previews",
+    "can_react_to_messages",
+    "can_edit_tag",
+    "can_change_info",
+    "can_invite_users",
+    "can_pin_messages",
+    "can_manage_topics",
+)
 # Rights every ChatMemberAdministrator carries, then those only some chat types have.
 BASE_RIGHTS = (
     "can_manage_chat",
@@ -30,7 +48,7 @@ BASE_RIGHTS = (
     "can_send_welcome_messages",  # required by aiogram 3.31, newer than our spec file
 )
 CHANNEL_RIGHTS = ("can_post_messages", "can_edit_messages", "can_manage_direct_messages")
-GROUP_RIGHTS = ("can_pin_messages",)
+GROUP_RIGHTS = ("can_pin_messages", "can_manage_topics", "can_manage_tags")
 ALL_RIGHTS = frozenset(BASE_RIGHTS + CHANNEL_RIGHTS + GROUP_RIGHTS)
 USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 FIRST_GROUP = 4_000_000_001  # groups: -N
@@ -44,6 +62,10 @@ class Member:
     status: str
     rights: dict[str, bool] = field(default_factory=dict)
     until_date: int = 0
+    custom_title: str | None = None
+    tag: str | None = None
+    permissions: dict[str, bool] | None = None  # a restricted member's own ChatPermissions
+    is_member: bool = True  # a restricted member may also be outside the chat
 
 
 class Chat(Timeline):
@@ -57,7 +79,38 @@ class Chat(Timeline):
         self.username = username
         self.members: dict[int, Member] = {}
         self.invite_links: list[dict[str, Any]] = []
+        # What else Telegram keeps of a chat (JSON values): description, photo, permissions,
+        # sticker set, forum topics, join requests, banned sender chats, verification, boosts.
+        self.info: dict[str, Any] = {}
         self._dict: dict[str, Any] | None = None
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "title": self.title,
+            "username": self.username,
+            "members": [[k, asdict(m)] for k, m in self.members.items()],
+            "invite_links": self.invite_links,
+            "info": self.info,
+            "timeline": self.meta_state(),
+        }
+
+    @classmethod
+    def restore(cls, state: dict[str, Any]) -> Chat:
+        chat = cls(state["id"], state["type"], state["title"], state["username"])
+        chat.members = {k: Member(**m) for k, m in state["members"]}
+        chat.invite_links = state["invite_links"]
+        chat.info = state["info"]
+        chat.restore_meta(state["timeline"])
+        return chat
+
+    def retitle(self, title: str | None = None, username: str | None = None) -> None:
+        if title is not None:
+            self.title = title
+        if username is not None:
+            self.username = username or None
+        self._dict = None
 
     @property
     def chat_id(self) -> int:
@@ -73,6 +126,8 @@ class Chat(Timeline):
             d: dict[str, Any] = {"id": self.id, "type": self.type, "title": self.title}
             if self.username:
                 d["username"] = self.username
+            if self.info.get("is_forum"):
+                d["is_forum"] = True
             self._dict = d
         return self._dict
 
@@ -81,7 +136,19 @@ class Chat(Timeline):
         return member.status if member is not None else "left"
 
     def active(self, member_id: int) -> bool:
+        member = self.members.get(member_id)
+        if member is not None and member.status == "restricted":
+            return member.is_member
         return self.status(member_id) in ACTIVE
+
+    def may(self, member_id: int, permission: str) -> bool:
+        """A member's ChatPermissions: their own when restricted, else the chat's."""
+        member = self.members.get(member_id)
+        if member is not None and member.status in ("creator", "administrator"):
+            return True
+        if member is not None and member.status == "restricted" and member.permissions is not None:
+            return member.permissions.get(permission, False)
+        return (self.info.get("permissions") or {}).get(permission, True)
 
     def right(self, member_id: int, name: str) -> bool:
         member = self.members.get(member_id)
@@ -195,13 +262,16 @@ class ChatsMixin:
         account = self.account(member_id)
         if status not in STATUSES:
             raise UserActionError(400, f"status must be one of {', '.join(STATUSES)}")
-        if unknown := set(rights) - ALL_RIGHTS:
+        if unknown := set(rights) - ALL_RIGHTS - {"_promoted_by_bot"}:
             raise UserActionError(400, f"unknown rights: {', '.join(sorted(unknown))}")
         if status == "creator" and (member_id in self.bots or self._creator(chat) not in (None, member_id)):
             raise UserActionError(400, "a chat has one creator, and it is a user")
         old = self.member_dict(chat, member_id)
         granted = {"can_manage_chat": True, **rights} if status == "administrator" else {}
+        previous = chat.members.get(member_id)
         chat.members[member_id] = Member(status, {k: bool(v) for k, v in granted.items()}, until_date)
+        if previous is not None and status == previous.status == "administrator":
+            chat.members[member_id].custom_title = previous.custom_title
         new = self.member_dict(chat, member_id)
         if old != new:
             actor = by if by is not None else self._default_actor(chat, member_id, status)
@@ -223,13 +293,23 @@ class ChatsMixin:
         d: dict[str, Any] = {"status": member.status, "user": user}
         if member.status == "creator":
             d["is_anonymous"] = False
+            if member.custom_title:
+                d["custom_title"] = member.custom_title
         elif member.status == "administrator":
-            d |= {"can_be_edited": False, "is_anonymous": False}
+            d |= {"can_be_edited": bool(member.rights.get("_promoted_by_bot")), "is_anonymous": False}
             extra = CHANNEL_RIGHTS if chat.type == "channel" else GROUP_RIGHTS
             for name in BASE_RIGHTS + extra:
                 d[name] = member.rights.get(name, False)
+            if member.custom_title:
+                d["custom_title"] = member.custom_title
+        elif member.status == "restricted":
+            permissions = member.permissions or {}
+            d |= {"is_member": member.is_member, "until_date": member.until_date}
+            d |= {name: permissions.get(name, False) for name in PERMISSIONS}
         elif member.status == "kicked":
             d["until_date"] = member.until_date
+        if member.tag and member.status in ("member", "restricted"):
+            d["tag"] = member.tag
         return d
 
     def _announce_member(
@@ -250,13 +330,13 @@ class ChatsMixin:
                 self.bots[bot_id].push_update("chat_member", change)
         chat.bump()
         if chat.type != "channel":
-            self._service_message(chat, account, old["status"], new["status"], change["from"])
+            self._service_message(chat, account, _inside(old), _inside(new), change["from"])
 
-    def _service_message(self, chat: Chat, account: Any, old: str, new: str, actor: dict[str, Any]) -> None:
+    def _service_message(self, chat: Chat, account: Any, was: bool, now: bool, actor: dict[str, Any]) -> None:
         """ "X joined" / "X left" in a group, as a message every bot in the chat receives."""
-        if (old in ACTIVE) == (new in ACTIVE):
+        if was == now:
             return  # a promotion or a ban of someone absent shows nothing
-        key = "new_chat_members" if new in ACTIVE else "left_chat_member"
+        key = "new_chat_members" if now else "left_chat_member"
         who = account.as_dict()
         msg: Message = {
             "message_id": chat.next_message_id,
@@ -340,6 +420,27 @@ class ChatsMixin:
             return chat.members[user_id]
         return self.set_member(chat.id, user_id, "member", by=user_id)
 
+    def user_joins_by_link(self, chat_id: int | str, user_id: int, url: str) -> Member | None:
+        """Join through an invite link; a link that creates join requests queues
+        chat_join_request to the admin bots instead (None: the request waits)."""
+        chat = self.get_chat(chat_id)
+        link = next((x for x in chat.invite_links if x["invite_link"] == url), None)
+        now = self.now()  # type: ignore[attr-defined]
+        if link is None or link["is_revoked"] or (link.get("expire_date") or now + 1) <= now:
+            raise UserActionError(400, "the invite link is invalid, revoked or expired")
+        if not link.get("creates_join_request"):
+            return self.user_joins(chat.id, user_id)
+        user = self.users[user_id]
+        chat.info.setdefault("join_requests", {})[str(user_id)] = {"date": now, "invite_link": url}
+        link["pending_join_request_count"] = link.get("pending_join_request_count", 0) + 1
+        request = {"chat": chat.chat_dict(), "from": user.as_dict(), "user_chat_id": user_id, "date": now}
+        request["invite_link"] = link
+        for bot_id in chat.members:
+            if bot_id in self.bots and chat.right(bot_id, "can_invite_users"):
+                self.bots[bot_id].push_update("chat_join_request", request)
+        chat.bump()
+        return None
+
     def user_leaves(self, chat_id: int | str, user_id: int) -> Member:
         chat = self.get_chat(chat_id)
         if chat.status(user_id) == "creator":
@@ -355,6 +456,11 @@ class ChatsMixin:
             "messages": chat.views(),
             "pinned": list(chat.pinned),
         }
+
+
+def _inside(member: dict[str, Any]) -> bool:
+    """Is the member (a ChatMember object) in the chat?"""
+    return member["status"] in ACTIVE or (member["status"] == "restricted" and member["is_member"])
 
 
 def _addressed(bot: Bot, msg: Message) -> bool:

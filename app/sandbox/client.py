@@ -162,6 +162,7 @@ async def _push(ws: web.WebSocketResponse, world: World, bot_id: int, user_id: i
                     "bot_id": view["bot_id"],
                     "blocked": view["blocked"],
                     "reply_keyboard": view["reply_keyboard"],
+                    "hidden_reply_keyboard": view["hidden_reply_keyboard"],
                     "chat_action": view["chat_action"],
                     "messages": [m for m in view["messages"] if m.get("event", 0) > after],
                     "callback_answers": answers[answers_seen:],

@@ -398,6 +398,28 @@ class Persona:
         self.mark = result["event"]
         return result
 
+    async def edit(
+        self, message_id: int, text: str, *, chat: ChatHandle | int | str | None = None
+    ) -> Message:
+        """Edit the text (or caption) of one's own message; the bot gets edited_message."""
+        return await self._act("edit", {"message_id": message_id, "text": text}, chat)
+
+    async def react(
+        self, message_id: int, emoji: str | list[str], *, chat: ChatHandle | int | str | None = None
+    ) -> Message:
+        """React to a message ([] takes it back); returns the message with its "reactions"."""
+        return await self._act("react", {"message_id": message_id, "emoji": emoji}, chat)
+
+    async def _act(self, action: str, body: dict[str, Any], chat: ChatHandle | int | str | None) -> Message:
+        if chat is not None:
+            body["chat_id"] = chat.id if isinstance(chat, ChatHandle) else chat
+        else:
+            body |= self._bot()
+        msg = await self.sandbox.request("POST", f"/users/{self.id}/{action}", json=body)
+        if chat is None:
+            self.mark = msg["event"]
+        return msg
+
     async def payments(self) -> list[dict[str, Any]]:
         """Invoices paid or tried: status pending/paid/declined (with the bot's error_message)."""
         return (await self.chat_state())["payments"]

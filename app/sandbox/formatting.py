@@ -62,17 +62,32 @@ def _sorted(entities: list[Entity]) -> list[Entity]:
 
 # ---------------------------------------------------------------- auto-detected entities
 
+# Top-level domains a bare "name.tld/path" needs to count as a link (Telegram checks a
+# full list; these cover what the sandbox's users and bots write).
+_TLDS = (
+    "com|org|net|me|uz|ru|io|dev|app|info|biz|edu|gov|co|uk|de|fr|tv|us|kz|kg|tj|tm|ua|by|"
+    "eu|ai|xyz|online|shop|store|site|tech|pro|cc|in|tr|cn|jp|kr|am|ge|az|su|рф"
+)
+_HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+_PATH = r"(?:[/?#][^\s<>\"]*[^\s<>\".,;:!?)\]'])?"
 _AUTO_RE = re.compile(
-    r"(?P<bot_command>(?<![\w/@])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?)"
-    r"|(?P<url>\bhttps?://[^\s<>\"]+[^\s<>\".,;:!?)\]'])"
+    r"(?P<bot_command>(?<![\w/@])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/]))"
+    r"|(?P<email>(?<![\w@.])[A-Za-z0-9._%+-]+@" + _HOST + r"[A-Za-z]{2,}\b)"
+    r"|(?P<url>(?<![\w@/.])(?:(?:https?|tg)://[^\s<>\"]+[^\s<>\".,;:!?)\]']"
+    r"|" + _HOST + r"(?:" + _TLDS + r")(?::\d{1,5})?\b" + _PATH + r"))"
     r"|(?P<mention>(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}\b)"
     r"|(?P<hashtag>(?<![\w#])#\w*[^\W\d_]\w*)"
 )
-_AUTO_TRIGGERS = ("/", "@", "#", "http")
+_AUTO_TRIGGERS = ("/", "@", "#", ".")
+# Entities an auto-detected one may not overlap (formatting like bold may surround it).
+_EXCLUSIVE = frozenset(
+    {"url", "text_link", "mention", "text_mention", "hashtag", "cashtag", "bot_command", "email",
+     "phone_number", "code", "pre", "custom_emoji"}
+)  # fmt: skip
 
 
 def auto_entities(text: str) -> list[Entity]:
-    """bot_command, url, mention and hashtag entities that Telegram detects in plain text."""
+    """bot_command, email, url, mention and hashtag entities Telegram detects in plain text."""
     if not any(t in text for t in _AUTO_TRIGGERS):
         return []
     ascii_text = text.isascii()
@@ -83,6 +98,21 @@ def auto_entities(text: str) -> list[Entity]:
             start, stop = utf16_len(text[:start]), utf16_len(text[:stop])
         out.append({"type": m.lastgroup, "offset": start, "length": stop - start})
     return out
+
+
+def with_auto_entities(text: str, entities: list[Entity]) -> list[Entity]:
+    """`entities` plus the auto-detected ones that overlap no link, mention, command or code,
+    as Telegram adds them to every message a bot sends (parse_mode or not)."""
+    found = auto_entities(text)
+    if not found:
+        return entities
+    taken = [(e["offset"], e["offset"] + e["length"]) for e in entities if e["type"] in _EXCLUSIVE]
+    extra = [
+        e
+        for e in found
+        if not any(e["offset"] < stop and start < e["offset"] + e["length"] for start, stop in taken)
+    ]
+    return sorted([*entities, *extra], key=lambda e: (e["offset"], -e["length"])) if extra else entities
 
 
 # ---------------------------------------------------------------- HTML

@@ -34,6 +34,8 @@ class Limits:
     private_burst: float = 3.0
     group_per_minute: float = 20.0
     group_burst: float = 20.0
+    get_chat_member_per_second: float = 30.0  # membership checks, per bot
+    get_chat_member_burst: float = 30.0
     upload_bytes: int = 50 * MB
     photo_bytes: int = 10 * MB
     download_bytes: int = 20 * MB
@@ -61,7 +63,7 @@ class RateLimiter:
 
     def __init__(self, world: World):
         self.world = world
-        self.buckets: dict[tuple[int, int | None], tuple[float, float]] = {}  # -> (tokens, at)
+        self.buckets: dict[tuple[int, int | str | None], tuple[float, float]] = {}  # -> (tokens, at)
 
     def reset(self) -> None:
         self.buckets.clear()
@@ -92,11 +94,29 @@ class RateLimiter:
             tokens = self._tokens(key, r, b, now)
             self.buckets[key] = (tokens - c, now)
 
-    def _tokens(self, key: tuple[int, int | None], rate: float, burst: float, now: float) -> float:
+    def charge_call(self, bot: Bot, method: str) -> None:
+        """Take one call of a throttled read method (getChatMember), or raise 429."""
+        limits = self.world.limits
+        if not limits.enabled or method != "getChatMember":
+            return
+        rate, burst = limits.get_chat_member_per_second, limits.get_chat_member_burst
+        key = (bot.id, method)
+        now = self.world.clock()
+        wait = self._wait(key, rate, burst, 1, now)
+        if wait > 0:
+            retry_after = max(1, math.ceil(wait))
+            raise TelegramError(
+                429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+            )
+        self.buckets[key] = (self._tokens(key, rate, burst, now) - 1, now)
+
+    def _tokens(self, key: tuple[int, int | str | None], rate: float, burst: float, now: float) -> float:
         tokens, at = self.buckets.get(key, (burst, now))
         return min(burst, tokens + max(0.0, now - at) * rate)
 
-    def _wait(self, key: tuple[int, int | None], rate: float, burst: float, cost: int, now: float) -> float:
+    def _wait(
+        self, key: tuple[int, int | str | None], rate: float, burst: float, cost: int, now: float
+    ) -> float:
         """Seconds until the bucket can pay `cost` (a cost above the burst needs a full bucket)."""
         tokens = self._tokens(key, rate, burst, now)
         need = min(cost, burst)

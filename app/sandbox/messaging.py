@@ -88,7 +88,10 @@ class MessagingMixin:
                 target.keyboards[mid] = reply_markup
                 is_keyboard = "keyboard" in reply_markup
                 target.reply_keyboard = (mid, reply_markup) if is_keyboard else None
+                target.keyboard_hidden = False
         target.chat_action = None  # sending ends "typing…" in clients
+        if getattr(target, "draft", None) is not None:
+            target.draft = None  # type: ignore[attr-defined]  # the final message replaces the draft
         target.store(msg, bot.id)
         self._emit("send", bot.id, target.chat_id, msg)
         if isinstance(target, Chat) and target.type == "channel":

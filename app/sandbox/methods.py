@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import ipaddress
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import spec
 from .errors import TelegramError
-from .formatting import ParseError, parse, strip_text
+from .formatting import ParseError, parse, strip_text, with_auto_entities
 from .world import Bot, Webhook, World
 
 Params = dict[str, Any]
@@ -70,9 +72,12 @@ async def call_method(world: World, bot: Bot, name: str, params: Params) -> Any:
     entry = METHODS.get(name.lower())
     if entry is None:
         known = spec.method(name)
-        raise TelegramError(
-            404, "Not Found" if known is None else f"Not Found: {known.name} is not emulated yet"
-        )
+        if known is None:
+            raise TelegramError(404, "Not Found")
+        # A 404 reads as a bad token to some clients: a known method says what it is.
+        raise TelegramError(400, f"Bad Request: {known.name} is not emulated by the sandbox yet")
+    if entry.name == "sendPoll":
+        params = _plain_poll_options(params)
     typed, error = spec.coerce_params(entry.name, params)
     if error is not None:
         raise TelegramError(400, error)
@@ -84,19 +89,36 @@ async def call_method(world: World, bot: Bot, name: str, params: Params) -> Any:
     return result
 
 
+def _plain_poll_options(params: Params) -> Params:
+    """Telegram still takes poll options as plain strings (aiogram sends them so)."""
+    options = params.get("options")
+    if isinstance(options, str) and options.startswith("["):
+        try:
+            options = json.loads(options)
+        except ValueError:
+            return params
+    if isinstance(options, list) and any(isinstance(o, str) for o in options):
+        return {**params, "options": [{"text": o} if isinstance(o, str) else o for o in options]}
+    return params
+
+
 # ---------------------------------------------------------------- helpers
 
 
-def _formatted(raw: str, p: Params, entities_key: str) -> tuple[str, list[dict[str, Any]]]:
-    """Plain text and entities of a text or caption: given entities, or parsed from parse_mode."""
+def _formatted(
+    raw: str, p: Params, entities_key: str, mode_key: str = "parse_mode"
+) -> tuple[str, list[dict[str, Any]]]:
+    """Plain text and entities of a text or caption: given entities, or parsed from parse_mode,
+    plus the links, mentions, hashtags and commands Telegram detects by itself."""
     if p.get(entities_key):
         text, entities = raw, [_only(e, _ENTITY_FIELDS) for e in p[entities_key]]
     else:
         try:
-            text, entities = parse(raw, p.get("parse_mode"))
+            text, entities = parse(raw, p.get(mode_key))
         except ParseError as e:
             raise TelegramError(400, f"Bad Request: can't parse entities: {e}") from None
-    return strip_text(text, entities)
+    text, entities = strip_text(text, entities)
+    return text, with_auto_entities(text, entities)
 
 
 def _text_content(p: Params) -> dict[str, Any]:
@@ -268,8 +290,7 @@ def set_webhook(world: World, bot: Bot, p: Params) -> bool:
     secret = p.get("secret_token")
     if secret is not None and not _SECRET_RE.match(secret):
         raise TelegramError(400, "Bad Request: secret token contains unallowed characters")
-    if not url.startswith(("http://", "https://")):
-        raise TelegramError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+    _check_webhook_url(world, url)
     if "allowed_updates" in p:
         bot.allowed_updates = frozenset(p["allowed_updates"]) if p["allowed_updates"] else None
     if p.get("drop_pending_updates"):
@@ -282,6 +303,37 @@ def set_webhook(world: World, bot: Bot, p: Params) -> bool:
     )
     world.set_webhook(bot, hook)
     return True
+
+
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+
+
+def _check_webhook_url(world: World, url: str) -> None:
+    """HTTPS on 443, 80, 88 or 8443 at a public address, as Telegram demands; with the
+    sandbox's http_webhooks option also http:// on any port and local addresses."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise TelegramError(400, "Bad Request: bad webhook: Wrong port number specified in the URL") from None
+    if not parts.hostname:
+        raise TelegramError(
+            400, "Bad Request: bad webhook: Failed to resolve host: Name or service not known"
+        )
+    if world.http_webhooks and parts.scheme in ("http", "https"):
+        return
+    if parts.scheme != "https":
+        raise TelegramError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+    if (port or 443) not in WEBHOOK_PORTS:
+        raise TelegramError(
+            400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+        )
+    try:
+        address = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        address = None if parts.hostname.lower() != "localhost" else ipaddress.ip_address("127.0.0.1")
+    if address is not None and not address.is_global:
+        raise TelegramError(400, f"Bad Request: bad webhook: IP address {address} is reserved")
 
 
 @method("deleteWebhook")
@@ -318,9 +370,12 @@ def get_webhook_info(world: World, bot: Bot, p: Params) -> dict[str, Any]:
 
 @method("sendMessage")
 def send_message(world: World, bot: Bot, p: Params) -> dict[str, Any]:
+    from .methods_forum import thread_fields
+
     content = _text_content(p)
     if content["entities"] is None:
         del content["entities"]
+    content = {**thread_fields(world, bot, p), **content}
     markup = _reply_markup(p)
     return world.bot_sends(bot, p["chat_id"], content, reply_markup=markup, reply_to=_reply_to(world, bot, p))
 
@@ -408,4 +463,14 @@ def delete_my_commands(world: World, bot: Bot, p: Params) -> bool:
 
 
 # Methods in other modules register themselves on import.
-from . import methods_chats, methods_media  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    methods_admin,
+    methods_chats,
+    methods_forum,
+    methods_games,
+    methods_media,
+    methods_profile,
+    methods_send,
+    methods_stars,
+    methods_stickers,
+)

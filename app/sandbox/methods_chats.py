@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from .chats import ACTIVE, Chat
+from .chats import ACTIVE, PERMISSIONS, Chat
 from .errors import CHAT_NOT_FOUND, TelegramError
 from .methods import Params, _reply_markup, _reply_to, method
 from .timeline import Timeline
@@ -31,8 +31,35 @@ def get_chat(world: World, bot: Bot, p: Params) -> dict[str, Any]:
     }
     if target.pinned and (pinned := target.find(target.pinned[-1])) is not None:
         info["pinned_message"] = pinned
-    if isinstance(target, Chat) and target.invite_links:
-        info["invite_link"] = target.invite_links[0]["invite_link"]
+    if isinstance(target, Chat):
+        primary = [x for x in target.invite_links if x["is_primary"]] or target.invite_links[:1]
+        if primary:
+            info["invite_link"] = primary[0]["invite_link"]
+        if target.info.get("description"):
+            info["description"] = target.info["description"]
+        if target.type != "channel":
+            info["permissions"] = {name: target.may(0, name) for name in PERMISSIONS}
+        if target.info.get("sticker_set_name"):
+            info["sticker_set_name"] = target.info["sticker_set_name"]
+        if target.type == "supergroup":
+            info["can_set_sticker_set"] = target.is_admin(bot.id)
+        photo = chat_photo(world, target.info.get("photo"), bot.id)
+    else:
+        user = target.user  # type: ignore[attr-defined]
+        photos = user.extra.get("photos") or []
+        photo = chat_photo(world, photos[0] if photos else None, bot.id)
+        status = user.extra.get("emoji_status")
+        if status:
+            info["emoji_status_custom_emoji_id"] = status["custom_emoji_id"]
+            if status.get("expiration_date"):
+                info["emoji_status_expiration_date"] = status["expiration_date"]
+        if user.extra.get("bio"):
+            info["bio"] = user.extra["bio"]
+        personal = world.chats.get(user.extra.get("personal_chat_id") or 0)
+        if personal is not None:
+            info["personal_chat"] = personal.chat_dict()
+    if photo is not None:
+        info["photo"] = photo
     return info
 
 
@@ -48,6 +75,7 @@ def _members_chat(world: World, bot: Bot, chat_id: int | str) -> Timeline:
 
 @method("getChatMember")
 def get_chat_member(world: World, bot: Bot, p: Params) -> dict[str, Any]:
+    world.rate.charge_call(bot, "getChatMember")
     target = _members_chat(world, bot, p["chat_id"])
     user_id = p["user_id"]
     if user_id not in world.users and user_id not in world.bots:
@@ -157,6 +185,20 @@ def leave_chat(world: World, bot: Bot, p: Params) -> bool:
     return True
 
 
+def chat_photo(world: World, unique_id: str | None, owner: int) -> dict[str, Any] | None:
+    """The ChatPhoto of a stored photo: a small size and the largest."""
+    if unique_id is None or unique_id not in world.files:
+        return None
+    sizes = world.photo_sizes(world.files[unique_id], owner)
+    small = next((s for s in sizes if s["width"] >= 160 or s["height"] >= 160), sizes[-1])
+    return {
+        "small_file_id": small["file_id"],
+        "small_file_unique_id": small["file_unique_id"],
+        "big_file_id": sizes[-1]["file_id"],
+        "big_file_unique_id": sizes[-1]["file_unique_id"],
+    }
+
+
 # ---------------------------------------------------------------- Stars
 
 
@@ -188,6 +230,10 @@ def send_invoice(world: World, bot: Bot, p: Params) -> dict[str, Any]:
         bot, p["chat_id"], {"invoice": invoice}, reply_markup=markup, reply_to=_reply_to(world, bot, p)
     )
     world.invoice_payloads[(bot.id, msg["chat"]["id"], msg["message_id"])] = p["payload"]
+    if p.get("is_flexible") and p["currency"] != "XTR":  # the user gives an address: shipping_query
+        world.registry.setdefault("flexible_invoices", []).append(
+            f"{bot.id}:{msg['chat']['id']}:{msg['message_id']}"
+        )
     return msg
 
 

@@ -40,23 +40,17 @@ def _file(world: World, bot: Bot, p: Params, value: Any, kind: str) -> StoredFil
     if isinstance(value, Upload):
         if kind == "photo" and len(value.data) > world.limits.photo_bytes:
             raise TelegramError(400, "Bad Request: PHOTO_SAVE_FILE_INVALID")
-        stored = world.store_file(kind, value)
-        if kind == "photo" and (stored.width + stored.height > 10000 or _ratio(stored) > 20):
-            raise TelegramError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
-        return stored
+        return world.store_file(kind, value)
     if not isinstance(value, str) or not value:
         raise TelegramError(400, f'Bad Request: parameter "{kind}" is required')
     return world.file_for(value, bot.id, kind)
 
 
-def _ratio(stored: StoredFile) -> float:
-    low, high = sorted((stored.width, stored.height))
-    return high / max(low, 1)
-
-
 def _send_file(world: World, bot: Bot, p: Params, kind: str) -> Message:
+    from .methods_forum import thread_fields
+
     stored = _file(world, bot, p, p[kind], kind)
-    content = {**world.media_object(stored, bot.id), **_caption(p)}
+    content = {**thread_fields(world, bot, p), **world.media_object(stored, bot.id), **_caption(p)}
     if p.get("show_caption_above_media") and content["caption"]:
         content["show_caption_above_media"] = True
     return world.bot_sends(
@@ -199,7 +193,7 @@ def delete_messages(world: World, bot: Bot, p: Params) -> bool:
 
 @method("getFile")
 def get_file(world: World, bot: Bot, p: Params) -> dict[str, Any]:
-    stored = world.file_for(p["file_id"], bot.id)
+    stored = world.file_for(p["file_id"], bot.id, exact=True)
     if len(stored.data) > world.limits.download_bytes:
         raise TelegramError(400, "Bad Request: file is too big")
     return {

@@ -4,7 +4,7 @@
 Endpoints (bodies are JSON; files travel as base64 in "data"; errors are {"error"} with 400/404):
 GET  /api/bots — the bots that exist: [{id, username, first_name}]
 POST /api/bots {token, username?, first_name?} — register a bot before its first Bot API call
-POST /api/users {first_name, id?, last_name?, username?, language_code?} — create or update a user
+POST /api/users {first_name, id?, last_name?, username?, language_code?, is_premium?, bio?, personal_chat_id?, profile_photo?, profile_audio?} — create or update a user
 GET  /api/users/{user_id} — the user's User object
 POST /api/users/{user_id}/send {bot_id?, chat_id?, text | photo | album | document | contact | location} — send one message (an album sends 2-10) to the bot, or into a group/channel with chat_id
 POST /api/users/{user_id}/press {bot_id?, button_text? | callback_data?, message_id?} — press an inline or reply-keyboard button
@@ -14,7 +14,7 @@ POST /api/users/{user_id}/unblock {bot_id?} — unblock it
 POST /api/users/{user_id}/send_photo (multipart: photo files, caption?, bot_id?, chat_id?) — one photo, or 2-10 as an album
 POST /api/users/{user_id}/send_contact {phone_number, first_name?, last_name?, bot_id?} — share a contact (no first_name: one's own)
 POST /api/users/{user_id}/send_location {latitude, longitude, bot_id?} — share a location
-POST /api/users/{user_id}/pay {bot_id?, message_id?} — press Pay on an invoice (newest by default): pre_checkout_query
+POST /api/users/{user_id}/pay {bot_id?, message_id? | invoice_link?} — press Pay on an invoice (newest by default) or open an invoice link: pre_checkout_query (shipping_query first for a flexible one)
 GET  /api/chats — groups, supergroups and channels with member statuses
 POST /api/chats {type, title, id?, username?, creator_id?} — create a group, supergroup or channel
 GET  /api/chats/{chat_id} — a chat with its members, pinned ids and messages (chat_id may be @username)
@@ -23,6 +23,12 @@ GET  /api/chats/{chat_id}/messages?after_event=&wait= — its messages; long-pol
 POST /api/chats/{chat_id}/members {member_id, status, by?, until_date?, can_...: true} — set a user's or bot's status and rights
 POST /api/chats/{chat_id}/join {user_id} — a user joins (chat_member to admin bots)
 POST /api/chats/{chat_id}/leave {user_id} — a user leaves
+POST /api/users/{user_id}/edit {message_id, text, bot_id?, chat_id?} — edit one's own message (the bot gets edited_message)
+POST /api/users/{user_id}/react {message_id, emoji: "👍" | [] , bot_id?, chat_id?} — react, or take the reaction back (message_reaction)
+POST /api/users/{user_id}/vote {message_id, option_ids, bot_id?, chat_id?} — vote in a poll (poll, poll_answer)
+POST /api/users/{user_id}/inline {query, bot_id?} — an inline query (inline_query); GET /api/inline/{id} shows the bot's answer
+POST /api/users/{user_id}/inline/{id}/choose {result_id} — send the chosen result into the chat (via_bot, chosen_inline_result)
+POST /api/chats/{chat_id}/boost {user_id} — a Premium user boosts the chat (chat_boost)
 GET  /api/files/{file_id} — a file's bytes with its content type (any bot's file_id or a file_unique_id)
 GET  /api/faults — the fault plan; POST /api/faults {errors?, latency?, timeouts?, storm?, seed?, clear?} — set it
 GET  /api/limits — the limits; POST /api/limits {enabled?, private_burst?, ...} — change them (buckets restart full)
@@ -36,6 +42,8 @@ Message bodies for /send: "text": "..."; "photo": {data | file_id, caption?};
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
 from collections.abc import Awaitable, Callable
@@ -44,8 +52,9 @@ from typing import Any
 from aiohttp import web
 
 from .keys import WORLD_KEY
+from .media import Upload
 from .usercontent import user_contents
-from .world import UserActionError, World
+from .world import TelegramError, UserActionError, World
 
 MAX_CHAT_WAIT = 30.0
 
@@ -81,6 +90,9 @@ def user_api(handler: Handler) -> Handler:
             return _json({"error": e.message}, e.status)
         except (ValueError, TypeError, KeyError) as e:
             return _json({"error": f"bad request: {e}"}, 400)
+        finally:
+            if request.method == "POST":
+                request.app[WORLD_KEY].save()
 
     return wrapped
 
@@ -147,14 +159,33 @@ async def add_bot(request: web.Request) -> web.Response:
 
 @user_api
 async def upsert_user(request: web.Request) -> web.Response:
-    body = await _body(request)
-    user = _world(request).add_user(
+    """Also the profile: is_premium, bio, personal_chat_id, profile_photo / profile_audio
+    (base64: added first to the user's profile photos / audios)."""
+    world, body = _world(request), await _body(request)
+    user = world.add_user(
         _str(body, "first_name"),
         id=_int(body.get("id"), "id", optional=True),
         last_name=_str(body, "last_name"),
         username=_str(body, "username"),
         language_code=_str(body, "language_code"),
     )
+    extra = dict(user.extra)
+    if "is_premium" in body:
+        extra["is_premium"] = bool(body["is_premium"])
+    if "bio" in body:
+        extra["bio"] = _str(body, "bio") or ""
+    if "personal_chat_id" in body:
+        extra["personal_chat_id"] = _int(body["personal_chat_id"], "personal_chat_id", optional=True)
+    for key, kind, listed in (("profile_photo", "photo", "photos"), ("profile_audio", "audio", "audios")):
+        if body.get(key):
+            try:
+                data = base64.b64decode(body[key], validate=True)
+                stored = world.store_file(kind, Upload(data, f"{key}.bin"))
+            except (binascii.Error, ValueError, TelegramError):
+                raise UserActionError(400, f"{key} must be a base64 {kind} Telegram can read") from None
+            extra[listed] = [stored.unique_id, *extra.get(listed, [])]
+    if extra != user.extra:
+        user.update(extra=extra)
     return _json(user.as_dict())
 
 

@@ -53,6 +53,11 @@ async def add_chat(request: web.Request) -> web.Response:
         id=_int(body.get("id"), "id", optional=True),
         username=_str(body, "username"),
     )
+    if body.get("is_forum"):
+        if chat.type != "supergroup":
+            raise UserActionError(400, "only a supergroup can be a forum")
+        chat.info["is_forum"] = True
+        chat.retitle()
     creator = _int(body.get("creator_id"), "creator_id", optional=True)
     if creator is not None:
         world.set_member(chat.id, creator, "creator")
@@ -126,7 +131,10 @@ async def _membership(request: web.Request, *, join: bool) -> web.Response:
     user_id = _int(body.get("user_id"), "user_id")
     assert user_id is not None
     world.get_user(user_id)
-    if join:
+    if join and (link := _str(body, "invite_link")):
+        if world.user_joins_by_link(chat.id, user_id, link) is None:
+            return _json({"join_request": "pending", **world.member_dict(chat, user_id)})
+    elif join:
         world.user_joins(chat.id, user_id)
     else:
         world.user_leaves(chat.id, user_id)
@@ -142,12 +150,14 @@ async def get_file(request: web.Request) -> web.Response:
 
 @user_api
 async def pay(request: web.Request) -> web.Response:
-    """{message_id?, bot_id?}: press Pay on an invoice; the bot gets a pre_checkout_query."""
+    """{message_id? | invoice_link?, bot_id?}: press Pay on an invoice or open an invoice
+    link; the bot gets a pre_checkout_query (a shipping_query first if it is flexible)."""
     world, user_id, body = _world(request), _user_id(request), await _body(request)
     result = world.user_pays(
         _int(body.get("bot_id"), "bot_id", optional=True),
         user_id,
         _int(body.get("message_id"), "message_id", optional=True),
+        invoice_link=_str(body, "invoice_link"),
     )
     return _json(result)
 

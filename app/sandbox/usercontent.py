@@ -63,7 +63,7 @@ def _media(world: World, kind: str, item: dict[str, Any], owner: int) -> dict[st
         try:
             stored = world.store_file(kind, Upload(data, item.get("file_name"), item.get("mime_type")))
         except TelegramError:  # an image Telegram could not read
-            raise UserActionError(400, f"the {kind} is not a PNG or JPEG image") from None
+            raise UserActionError(400, f"the {kind} is not an image Telegram could use") from None
     content = world.media_object(stored, owner)
     caption = item.get("caption")
     if caption:

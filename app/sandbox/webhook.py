@@ -1,4 +1,10 @@
-"""Webhook delivery: POST each pending update to the bot's URL, in order, retrying with back-off."""
+"""Webhook delivery: POST pending updates to the bot's URL, up to max_connections at once.
+
+As Telegram: updates leave in order, but up to `max_connections` deliveries are in flight at
+once (with max_connections=1 they arrive strictly one after another); a failed delivery is
+retried after a growing pause while the others go on; an update leaves the queue when its
+delivery got a 2xx answer.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +42,9 @@ class WebhookDelivery:
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
         self.session: aiohttp.ClientSession | None = None
-        self.tasks: dict[int, asyncio.Task[None]] = {}
+        self.tasks: dict[int, asyncio.Task[None]] = {}  # one worker per bot
+        self.deliveries: set[asyncio.Task[None]] = set()  # POSTs in flight, any bot
+        self.backoff: dict[int, float] = {}  # bot -> pause before its next retry
 
     async def start(self) -> None:
         self.session = aiohttp.ClientSession(
@@ -50,11 +58,12 @@ class WebhookDelivery:
     async def stop(self) -> None:
         with contextlib.suppress(ValueError):
             self.world.webhook_listeners.remove(self.ensure)
-        tasks = list(self.tasks.values())
+        tasks = [*self.tasks.values(), *self.deliveries]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self.tasks.clear()
+        self.deliveries.clear()
         if self.session is not None:
             await self.session.close()
 
@@ -69,23 +78,35 @@ class WebhookDelivery:
             )
 
     async def _run(self, bot: Bot) -> None:
-        backoff = self.min_backoff
+        """Start deliveries while fewer than max_connections are in flight; sleep otherwise."""
         while (hook := bot.webhook) is not None:
-            if not bot.updates:
-                await bot.wait(None)  # woken by a new update or a webhook change
-                continue
-            update_id, _, update = bot.updates[0]
+            free = hook.max_connections - len(bot.in_flight)
+            waiting = [u for u in bot.updates if u[0] not in bot.in_flight][: max(free, 0)]
+            for update_id, _, update in waiting:
+                bot.in_flight.add(update_id)
+                task = asyncio.get_running_loop().create_task(self._deliver(bot, hook, update_id, update))
+                self.deliveries.add(task)
+                task.add_done_callback(self.deliveries.discard)
+            if not waiting:
+                await bot.wait(None)  # woken by a new update, a finished delivery or a webhook change
+        self.tasks.pop(bot.id, None)
+
+    async def _deliver(self, bot: Bot, hook: Webhook, update_id: int, update: dict[str, Any]) -> None:
+        try:
             delivered, reply = await self._post(hook, update)
             if not delivered:
+                backoff = self.backoff.get(bot.id, self.min_backoff)
+                self.backoff[bot.id] = min(backoff * 2, self.max_backoff)
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
-                continue
-            backoff = self.min_backoff
-            if bot.updates and bot.updates[0][0] == update_id:  # may be dropped meanwhile
-                bot.updates.popleft()
+                return
+            self.backoff.pop(bot.id, None)
+            _remove(bot, update_id)
+            self.world.save()
             if reply is not None:
                 await self._execute(bot, reply)
-        self.tasks.pop(bot.id, None)
+        finally:
+            bot.in_flight.discard(update_id)
+            bot.wake()
 
     async def _post(self, hook: Webhook, update: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
         assert self.session is not None
@@ -116,6 +137,14 @@ class WebhookDelivery:
             await call_method(self.world, bot, name, params)
         except TelegramError as e:
             log.warning("sandbox: webhook reply %s for bot %s failed: %s", name, bot.id, e.description)
+
+
+def _remove(bot: Bot, update_id: int) -> None:
+    """Take a delivered update out of the queue (it may have been dropped meanwhile)."""
+    for i, (uid, _, _) in enumerate(bot.updates):
+        if uid == update_id:
+            del bot.updates[i]
+            return
 
 
 async def _read_reply(resp: aiohttp.ClientResponse) -> dict[str, Any] | None:

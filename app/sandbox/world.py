@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import random
 import re
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
+from .accounts import DEFAULT_EXCLUDED_UPDATES, Bot, User, Webhook
 from .buttons import ButtonsMixin, CallbackQuery
 from .chats import ChatsMixin
 from .errors import (
@@ -29,164 +29,38 @@ from .formatting import auto_entities
 from .limits import Limits, RateLimiter
 from .media import MediaMixin
 from .messaging import MessagingMixin
-from .payments import PaymentsMixin
+from .payments import PaymentsMixin, PreCheckout
+from .reactions import ReactionsMixin
+from .store import WorldStore, save_quietly
 from .timeline import Timeline
+from .userside import UserSideMixin
 
 log = logging.getLogger(__name__)
 
 TOKEN_RE = re.compile(r"^(\d{1,15}):[A-Za-z0-9_-]{30,}$")
 FIRST_USER_ID = 100_000_001
-# Telegram's default when allowed_updates was never given (or given as an empty list).
-DEFAULT_EXCLUDED_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 CALLBACK_QUERY_TTL = 60.0
 MAX_USER_TEXT = 4096
+MAX_KEPT_ANSWERS = 50  # callback answers a restart keeps per chat (clients show the newest)
+DRAFT_SECONDS = 30  # a streamed draft shows this long unless the message replaces it
 CHAT_ACTION_SECONDS = 5  # clients show "typing…" this long, or until the next message
 
 __all__ = [
     "BLOCKED",
     "CHAT_NOT_FOUND",
+    "DEFAULT_EXCLUDED_UPDATES",
     "NOT_MODIFIED",
     "QUERY_INVALID",
+    "Bot",
     "CallbackQuery",
     "TelegramError",
+    "User",
     "UserActionError",
+    "Webhook",
 ]
 
 # (event, bot_id, chat_id, message): "send" / "edit" / "delete" of a bot's message.
 Listener = Callable[[str, int, int, Message], None]
-
-
-@dataclass(slots=True, eq=False)
-class User:
-    """A Telegram account played by a test or a person; its private chat id is its id."""
-
-    id: int
-    first_name: str
-    last_name: str | None = None
-    username: str | None = None
-    language_code: str | None = None
-    _dict: dict[str, Any] | None = field(default=None, repr=False)
-    _chat: dict[str, Any] | None = field(default=None, repr=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The Bot API User object (cached: messages share it, so never mutate it)."""
-        if self._dict is None:
-            d: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
-            for key in ("last_name", "username", "language_code"):
-                if (value := getattr(self, key)) is not None:
-                    d[key] = value
-            self._dict = d
-        return self._dict
-
-    def chat_dict(self) -> dict[str, Any]:
-        """The Bot API Chat object of the private chat with this user."""
-        if self._chat is None:
-            d: dict[str, Any] = {"id": self.id, "type": "private", "first_name": self.first_name}
-            for key in ("last_name", "username"):
-                if (value := getattr(self, key)) is not None:
-                    d[key] = value
-            self._chat = d
-        return self._chat
-
-    def update(self, **fields: Any) -> None:
-        for key, value in fields.items():
-            setattr(self, key, value)
-        self._dict = self._chat = None  # old messages keep the old snapshot, like Telegram
-
-
-@dataclass(slots=True, eq=False)
-class Webhook:
-    """A bot's webhook settings plus the last delivery error, for getWebhookInfo."""
-
-    url: str
-    secret_token: str | None = None
-    max_connections: int = 40
-    ip_address: str | None = None
-    last_error_date: int | None = None
-    last_error_message: str | None = None
-
-
-class Bot:
-    """A bot account: identity, settings and its queue of pending updates."""
-
-    def __init__(self, bot_id: int, token: str, username: str, first_name: str):
-        self.id = bot_id
-        self.token = token
-        self.username = username
-        self.first_name = first_name
-        self.updates: deque[tuple[int, str, dict[str, Any]]] = deque()
-        self.next_update_id = 1
-        self.allowed_updates: frozenset[str] | None = None  # None = Telegram's default set
-        self.webhook: Webhook | None = None
-        self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
-        self.poll_ticket = 0  # bumped by each getUpdates; an older waiter sees it and yields
-        self._waiters: list[asyncio.Future[None]] = []
-        self._dict: dict[str, Any] | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The bot's User object as it appears in `from` of its messages."""
-        if self._dict is None:
-            self._dict = {
-                "id": self.id,
-                "is_bot": True,
-                "first_name": self.first_name,
-                "username": self.username,
-            }
-        return self._dict
-
-    def wants(self, kind: str) -> bool:
-        if self.allowed_updates is None:
-            return kind not in DEFAULT_EXCLUDED_UPDATES
-        return kind in self.allowed_updates
-
-    def push_update(self, kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
-        """Queue an update of `kind` unless the bot filtered that kind out; wake consumers."""
-        if not self.wants(kind):
-            return None
-        update_id = self.next_update_id
-        self.next_update_id += 1
-        update = {"update_id": update_id, kind: payload}
-        self.updates.append((update_id, kind, update))
-        self.wake()
-        return update
-
-    def confirm(self, offset: int) -> None:
-        """getUpdates offset: forget every update below it; negative keeps the last -offset."""
-        q = self.updates
-        if offset < 0:
-            while len(q) > -offset:
-                q.popleft()
-            return
-        while q and q[0][0] < offset:
-            q.popleft()
-
-    def pending(self, limit: int) -> list[dict[str, Any]]:
-        return [u for _, _, u in itertools.islice(self.updates, limit)]
-
-    def drop_pending(self) -> None:
-        self.updates.clear()
-
-    def wake(self) -> None:
-        """Resolve every waiter (long polls, the webhook worker); cheap when none waits."""
-        if self._waiters:
-            for fut in self._waiters:
-                if not fut.done():
-                    fut.set_result(None)
-            self._waiters.clear()
-
-    async def wait(self, seconds: float | None) -> bool:
-        """Sleep until `wake()` or for `seconds` (None: no limit); True when woken."""
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(fut)
-        try:
-            async with asyncio.timeout(seconds):
-                await fut
-            return True
-        except TimeoutError:
-            return False
-        finally:
-            if fut in self._waiters:
-                self._waiters.remove(fut)
 
 
 class Dialog(Timeline):
@@ -201,6 +75,7 @@ class Dialog(Timeline):
         self.payments: list[dict[str, Any]] = []  # invoices the user paid or tried to pay
         self.started = False  # the user has written to the bot at least once
         self.blocked = False
+        self.draft: dict[str, Any] | None = None  # sendMessageDraft's preview, shown for 30 s
 
     @property
     def chat_id(self) -> int:
@@ -213,11 +88,39 @@ class Dialog(Timeline):
     def chat_dict(self) -> dict[str, Any]:
         return self.user.chat_dict()
 
+    def state(self) -> dict[str, Any]:
+        return {
+            "bot_id": self.bot.id,
+            "user_id": self.user.id,
+            "chat_instance": self.chat_instance,
+            "callback_answers": self.callback_answers[-MAX_KEPT_ANSWERS:],
+            "payments": self.payments,
+            "started": self.started,
+            "blocked": self.blocked,
+            "timeline": self.meta_state(),
+        }
 
-class World(MessagingMixin, ButtonsMixin, ChatsMixin, MediaMixin, PaymentsMixin):
+    def restore(self, state: dict[str, Any]) -> None:
+        self.callback_answers = state["callback_answers"]
+        self.payments = state["payments"]
+        self.started = state["started"]
+        self.blocked = state["blocked"]
+        self.restore_meta(state["timeline"])
+
+
+class World(
+    MessagingMixin, ButtonsMixin, ChatsMixin, MediaMixin, PaymentsMixin, ReactionsMixin, UserSideMixin
+):
     """Everything the emulated Telegram knows; synchronous, usable in-process."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.time, seed: int | None = None):
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        seed: int | None = None,
+        path: Path | str | None = None,
+    ):
+        """An empty world, or with `path` the world kept in that SQLite file (see store.py)."""
         self.clock = clock
         self.bots: dict[int, Bot] = {}
         self.users: dict[int, User] = {}
@@ -227,6 +130,7 @@ class World(MessagingMixin, ButtonsMixin, ChatsMixin, MediaMixin, PaymentsMixin)
         self.webhook_listeners: list[Callable[[Bot], None]] = []
         self.spec_violations: list[tuple[str, str]] = []
         self.validate = False
+        self.http_webhooks = False  # setWebhook takes http:// and local addresses (tests, make run)
         self.closing = False  # the server is shutting down: long polls answer at once
         self.callback_query_ttl = CALLBACK_QUERY_TTL
         self._random = random.Random(seed)
@@ -238,6 +142,35 @@ class World(MessagingMixin, ButtonsMixin, ChatsMixin, MediaMixin, PaymentsMixin)
         self._init_payments()
         self._next_user_id = FIRST_USER_ID
         self._callback_ids = itertools.count(self._random.randrange(10**17, 10**18, 10**6))
+        # World-wide state of the newer features (JSON values): Stars ledgers, sticker sets,
+        # games' scores, gifts, invoice links, prepared messages.
+        self.registry: dict[str, Any] = {}
+        self.store: WorldStore | None = None
+        if path is not None:
+            self.store = WorldStore(path)
+            self.store.load(self)
+
+    def save(self) -> None:
+        """Write what changed to the world's file, if it has one (after every request)."""
+        save_quietly(self)
+
+    def close(self) -> None:
+        """Save and close the world's file (it reopens on the next save)."""
+        if self.store is not None:
+            save_quietly(self)
+            self.store.close()
+
+    def misc_state(self) -> dict[str, Any]:
+        return {
+            "registry": self.registry,
+            "invoice_payloads": [[*key, payload] for key, payload in self.invoice_payloads.items()],
+            "pre_checkouts": [asdict(q) for q in self.pre_checkouts.values()],
+        }
+
+    def restore_misc(self, state: dict[str, Any]) -> None:
+        self.registry = state["registry"]
+        self.invoice_payloads = {(b, c, m): payload for b, c, m, payload in state["invoice_payloads"]}
+        self.pre_checkouts = {q["id"]: PreCheckout(**q) for q in state["pre_checkouts"]}
 
     def now(self) -> int:
         return int(self.clock())
@@ -339,14 +272,14 @@ class World(MessagingMixin, ButtonsMixin, ChatsMixin, MediaMixin, PaymentsMixin)
             raise UserActionError(404, f"no user with id {user_id}")
         return user
 
-    def dialog(self, bot_id: int | None, user_id: int) -> Dialog:
+    def dialog(self, bot_id: int | None, user_id: int, *, chat_instance: str | None = None) -> Dialog:
         """The chat of a bot and a user, created (not yet started) on first look."""
         bot = self.get_bot(bot_id)
         key = (bot.id, user_id)
         dialog = self.dialogs.get(key)
         if dialog is None:
             user = self.get_user(user_id)
-            chat_instance = str(self._random.randrange(-(2**63), 2**63))
+            chat_instance = chat_instance or str(self._random.randrange(-(2**63), 2**63))
             dialog = self.dialogs[key] = Dialog(bot, user, chat_instance)
         return dialog
 
@@ -369,6 +302,8 @@ class World(MessagingMixin, ButtonsMixin, ChatsMixin, MediaMixin, PaymentsMixin)
             **content,
         }
         dialog.started = True
+        if _uses_keyboard(dialog.reply_keyboard, content):
+            dialog.keyboard_hidden = True  # a one-time keyboard folds away once used
         dialog.store(msg, user_id)
         dialog.bot.push_update("message", msg)
         return msg
@@ -407,6 +342,7 @@ class World(MessagingMixin, ButtonsMixin, ChatsMixin, MediaMixin, PaymentsMixin)
         """The private chat as the user API returns it."""
         dialog = self.dialog(bot_id, user_id)
         keyboard = dialog.reply_keyboard[1] if dialog.reply_keyboard else None
+        hidden = keyboard if dialog.keyboard_hidden else None
         action = dialog.chat_action
         return {
             "event": dialog.event,
@@ -416,9 +352,30 @@ class World(MessagingMixin, ButtonsMixin, ChatsMixin, MediaMixin, PaymentsMixin)
             "messages": [dialog.view(mid) for mid in dialog.messages],
             "callback_answers": list(dialog.callback_answers),
             "payments": list(dialog.payments),
-            "reply_keyboard": keyboard,
+            "reply_keyboard": None if hidden else keyboard,
+            "hidden_reply_keyboard": hidden,  # used one-time keyboard: the client may reopen it
             "chat_action": action[0] if action and self.now() - action[1] <= CHAT_ACTION_SECONDS else None,
+            "draft": draft
+            if (draft := dialog.draft) and self.now() - draft["date"] <= DRAFT_SECONDS
+            else None,
         }
+
+
+def _uses_keyboard(keyboard: tuple[int, dict[str, Any]] | None, content: dict[str, Any]) -> bool:
+    """Is this user message a press of the shown one-time keyboard (a label, a contact...)?"""
+    if keyboard is None or not keyboard[1].get("one_time_keyboard"):
+        return False
+    for row in keyboard[1].get("keyboard", ()):
+        for button in row:
+            label = button if isinstance(button, str) else button.get("text")
+            if content.get("text") == label:
+                return True
+            if isinstance(button, dict) and (
+                (button.get("request_contact") and "contact" in content)
+                or (button.get("request_location") and "location" in content)
+            ):
+                return True
+    return False
 
 
 def text_content(text: str) -> dict[str, Any]:

@@ -36,6 +36,8 @@ const state = {
   pendingPresses: new Map(), // callback_query_id -> the pressed button element
   answered: new Set(), // callback_query_ids answered before our press request returned
   files: [],
+  tagFilter: "", // a #hashtag whose messages alone are shown
+  editing: null, // message_id of one's own message being edited in the composer
   // null = not probed yet, true = the endpoint exists, false = the sandbox lacks it (404)
   features: { send_photo: null, send_contact: null, send_location: null, chats: null },
 };
@@ -269,6 +271,10 @@ function resetConversation() {
   if (state.channelAbort) state.channelAbort.abort();
   state.messages.clear();
   state.event = 0;
+  state.tagFilter = "";
+  $("filter-bar").hidden = true;
+  state.editing = null;
+  $("edit-bar").hidden = true;
   state.pendingPresses.clear();
   state.answered.clear();
   clearTimeout(setChatAction.timer);
@@ -361,10 +367,15 @@ function applyChat(data, full) {
     box.querySelectorAll(".placeholder").forEach((p) => p.remove());
   }
   state.event = data.event;
-  if ("reply_keyboard" in data) setReplyKeyboard(data.reply_keyboard);
+  if ("reply_keyboard" in data) {
+    // A used one-time keyboard comes back folded: the toggle can still reopen it.
+    const folded = !data.reply_keyboard && data.hidden_reply_keyboard;
+    setReplyKeyboard(data.reply_keyboard || data.hidden_reply_keyboard || null, Boolean(folded));
+  }
   if ("blocked" in data) setBlocked(data.blocked);
   if ("chat_action" in data) setChatAction(data.chat_action);
   if (!full) for (const answer of data.callback_answers || []) showCallbackAnswer(answer);
+  if (state.tagFilter) applyTagFilter();
   if (stick) scrollToBottom();
 }
 
@@ -529,15 +540,109 @@ function fillMessage(node, messages) {
   if (!body && !media.childElementCount) {
     bubble.append(el("div", "text unsupported", "This kind of message is not shown in the sandbox client"));
   }
+  const chips = reactionChips(captioned);
+  if (chips) bubble.append(chips);
   const meta = el("span", "meta");
   if (messages.some((m) => m.pinned)) meta.append(el("span", "pinned", "pinned"));
   if (messages.some((m) => m.edit_date)) meta.append(el("span", "edited", "edited"));
   meta.append(el("span", "time", clock(first.date)));
   bubble.append(meta);
   const parts = [bubble];
+  if (state.userId !== null) parts.push(messageActions(captioned, isOutgoing(first)));
   const markup = messages.map((m) => m.reply_markup).find((r) => r && r.inline_keyboard);
   if (markup) parts.push(inlineKeyboard(markup.inline_keyboard, captioned.message_id));
   node.replaceChildren(...parts);
+}
+
+/* ------------------------------------------------------------------ reactions and edits */
+
+const QUICK_REACTIONS = ["👍", "❤", "🔥", "🎉", "😁", "👎", "🤔", "🙏"];
+
+function reactionChips(message) {
+  if (!message.reactions || !message.reactions.length) return null;
+  const box = el("div", "reactions");
+  for (const r of message.reactions) {
+    const mine = (r.actors || []).includes(state.userId);
+    const chip = el("button", "chip" + (mine ? " mine" : ""), (r.emoji || "★") + " " + r.count);
+    chip.type = "button";
+    chip.addEventListener("click", () => reactTo(message, r.emoji));
+    box.append(chip);
+  }
+  return box;
+}
+
+// The row under a message: react (a small picker), and Edit on one's own text.
+function messageActions(message, outgoing) {
+  const box = el("div", "msg-actions");
+  const react = el("button", "act", "☺");
+  react.type = "button";
+  react.title = "React";
+  react.setAttribute("aria-label", "React");
+  react.addEventListener("click", () => {
+    const open = box.querySelector(".picker");
+    if (open) {
+      open.remove();
+      return;
+    }
+    const picker = el("span", "picker");
+    for (const emoji of QUICK_REACTIONS) {
+      const b = el("button", "act", emoji);
+      b.type = "button";
+      b.setAttribute("aria-label", "React " + emoji);
+      b.addEventListener("click", () => reactTo(message, emoji));
+      picker.append(b);
+    }
+    box.append(picker);
+  });
+  box.append(react);
+  const text = message.text !== undefined ? message.text : message.caption;
+  if (outgoing && text !== undefined && state.view === "chat") {
+    const edit = el("button", "act", "Edit");
+    edit.type = "button";
+    edit.addEventListener("click", () => startEdit(message, text));
+    box.append(edit);
+  }
+  return box;
+}
+
+function where() {
+  return state.view === "channel" ? { chat_id: state.channelId } : { bot_id: state.botId };
+}
+
+async function reactTo(message, emoji) {
+  const mine = (message.reactions || []).some((r) => r.emoji === emoji && (r.actors || []).includes(state.userId));
+  const result = await api("POST", "api/users/" + state.userId + "/react", {
+    message_id: message.message_id, emoji: mine ? [] : emoji, ...where(),
+  });
+  if (result.status !== 200) toast(errorText(result));
+  else upsertMessage(result.data);
+}
+
+function startEdit(message, text) {
+  state.editing = message.message_id;
+  $("edit-bar").hidden = false;
+  $("text").value = text;
+  autosize();
+  $("text").focus();
+}
+
+function stopEdit() {
+  state.editing = null;
+  $("edit-bar").hidden = true;
+  $("text").value = "";
+  autosize();
+}
+
+async function submitEdit(text) {
+  const result = await api("POST", "api/users/" + state.userId + "/edit", {
+    message_id: state.editing, text, ...where(),
+  });
+  if (result.status !== 200) {
+    toast(errorText(result));
+    return;
+  }
+  upsertMessage(result.data);
+  stopEdit();
 }
 
 function replyQuote(reply) {
@@ -574,16 +679,19 @@ function appendMedia(box, message) {
     card.append(el("div", "card-sub", message.location.latitude + ", " + message.location.longitude));
     box.append(card);
   }
-  for (const kind of ["document", "video", "audio", "voice", "animation", "video_note"]) {
+  for (const kind of ["document", "video", "audio", "voice", "animation", "video_note", "live_photo"]) {
     const file = message[kind];
     if (!file) continue;
-    const link = el("a", "card file", (file.file_name || kind) + (file.file_size ? " · " + Math.ceil(file.file_size / 1024) + " KB" : ""));
+    const label = KIND_LABELS[kind] + (file.title ? ": " + file.title : file.file_name ? ": " + file.file_name : "");
+    const seconds = file.duration ? " · " + file.duration + " s" : "";
+    const link = el("a", "card file", label + seconds + (file.file_size ? " · " + Math.ceil(file.file_size / 1024) + " KB" : ""));
     link.href = fileUrl(file.file_id);
     link.target = "_blank";
     link.rel = "noopener";
     box.append(link);
   }
   if (message.sticker) box.append(el("div", "sticker", message.sticker.emoji || "Sticker"));
+  appendOtherKinds(box, message);
   if (message.invoice) {
     const inv = message.invoice;
     const card = el("div", "card");
@@ -593,6 +701,67 @@ function appendMedia(box, message) {
     card.append(el("div", "card-title", (inv.total_amount / 100).toFixed(2) + " " + inv.currency));
     box.append(card);
   }
+}
+
+const KIND_LABELS = {
+  document: "📄 File", video: "🎬 Video", audio: "🎵 Audio", voice: "🎤 Voice message",
+  animation: "🎞 GIF", video_note: "⏺ Video message", live_photo: "📸 Live photo",
+};
+
+function card(title, sub) {
+  const node = el("div", "card");
+  node.append(el("div", "card-title", title));
+  if (sub) node.append(el("div", "card-sub", sub));
+  return node;
+}
+
+// Polls (a tap on an option votes), dice, venues, games, paid media, gifts, payments and
+// service messages: shown as labelled cards, as the sandbox client does not draw them.
+function appendOtherKinds(box, message) {
+  if (message.poll) {
+    const poll = message.poll;
+    const node = card("📊 " + poll.question, (poll.is_closed ? "Final results · " : "") + poll.total_voter_count + " votes");
+    poll.options.forEach((option, index) => {
+      const row = el("button", "poll-option", option.text + " — " + option.voter_count);
+      row.type = "button";
+      row.disabled = poll.is_closed || state.userId === null;
+      row.addEventListener("click", () => vote(message, index));
+      node.append(row);
+    });
+    box.append(node);
+  }
+  if (message.dice) box.append(card(message.dice.emoji + " " + message.dice.value, "Dice"));
+  if (message.venue) box.append(card("📍 " + message.venue.title, message.venue.address));
+  if (message.game) box.append(card("🎮 " + message.game.title, message.game.text || message.game.description));
+  if (message.paid_media) box.append(card("⭐ Paid media", message.paid_media.paid_media.length + " item(s) for " + message.paid_media.star_count + " Stars"));
+  if (message.gift) box.append(card("🎁 Gift", (message.gift.gift.sticker.emoji || "") + " " + (message.gift.text || "")));
+  if (message.successful_payment) box.append(card("✅ Payment", message.successful_payment.total_amount + " " + message.successful_payment.currency));
+  if (message.refunded_payment) box.append(card("↩ Refund", message.refunded_payment.total_amount + " " + message.refunded_payment.currency));
+  const service = serviceText(message);
+  if (service) box.append(el("div", "service", service));
+}
+
+function serviceText(m) {
+  if (m.new_chat_members) return m.new_chat_members.map(fullName).join(", ") + " joined";
+  if (m.left_chat_member) return fullName(m.left_chat_member) + " left";
+  if (m.new_chat_title) return "Title changed to " + m.new_chat_title;
+  if (m.new_chat_photo) return "Chat photo changed";
+  if (m.delete_chat_photo) return "Chat photo removed";
+  if (m.forum_topic_created) return "Topic created: " + m.forum_topic_created.name;
+  if (m.forum_topic_edited) return "Topic edited" + (m.forum_topic_edited.name ? ": " + m.forum_topic_edited.name : "");
+  if (m.forum_topic_closed) return "Topic closed";
+  if (m.forum_topic_reopened) return "Topic reopened";
+  if (m.general_forum_topic_hidden) return "General topic hidden";
+  if (m.general_forum_topic_unhidden) return "General topic shown";
+  return "";
+}
+
+async function vote(message, index) {
+  const result = await api("POST", "api/users/" + state.userId + "/vote", {
+    message_id: message.message_id, option_ids: [index], ...where(),
+  });
+  if (result.status !== 200) toast(errorText(result));
+  else upsertMessage(result.data);
 }
 
 // Text with Telegram entities (UTF-16 offsets, like JS strings). The text is cut at every
@@ -632,26 +801,125 @@ function wrapEntity(entity, child, whole) {
   if (ENTITY_TAGS[entity.type]) {
     wrapper = el(ENTITY_TAGS[entity.type]);
   } else if (entity.type === "url" || entity.type === "text_link") {
-    const href = safeHref(entity.type === "url" ? (/^[a-z]+:/i.test(whole) ? whole : "http://" + whole) : entity.url);
-    if (!href) return child;
-    wrapper = el("a");
-    wrapper.href = href;
-    wrapper.target = "_blank";
-    wrapper.rel = "noopener noreferrer";
+    const raw = entity.type === "url" ? (/^[a-z]+:/i.test(whole) ? whole : "https://" + whole) : entity.url;
+    wrapper = linkTo(raw);
+    if (!wrapper) return child;
+  } else if (entity.type === "email") {
+    wrapper = linkTo("mailto:" + whole);
   } else if (entity.type === "bot_command") {
-    // As in Telegram, a tap on a /command sends it.
+    // As in Telegram, a tap on a /command sends it (in a chat with the bot).
     wrapper = el("span", "command");
     wrapper.addEventListener("click", () => sendText(whole));
+  } else if (entity.type === "mention") {
+    wrapper = el("a", "mention");
+    wrapper.href = "#";
+    wrapper.addEventListener("click", (event) => {
+      event.preventDefault();
+      openUsername(whole.slice(1), null);
+    });
+  } else if (entity.type === "hashtag" || entity.type === "cashtag") {
+    wrapper = el("a", "hashtag");
+    wrapper.href = "#";
+    wrapper.addEventListener("click", (event) => {
+      event.preventDefault();
+      filterByTag(whole);
+    });
   } else if (entity.type === "spoiler") {
     wrapper = el("span", "spoiler");
     wrapper.addEventListener("click", () => wrapper.classList.add("shown"));
-  } else if (["mention", "hashtag", "cashtag", "email", "phone_number", "text_mention"].includes(entity.type)) {
+  } else if (["phone_number", "text_mention"].includes(entity.type)) {
     wrapper = el("span", "linkish");
   } else {
     return child;
   }
   wrapper.append(child);
   return wrapper;
+}
+
+/* ------------------------------------------------------------------ links into Telegram */
+
+// A t.me/name[?start=x] or tg://resolve?domain=name[&start=x] link: {username, start} or null.
+function telegramTarget(href) {
+  let url;
+  try { url = new URL(href, location.href); } catch (err) { return null; }
+  if (url.protocol === "tg:") {
+    const params = new URLSearchParams(url.search || href.split("?")[1] || "");
+    const domain = params.get("domain");
+    return domain ? { username: domain, start: params.get("start") } : null;
+  }
+  if (!["http:", "https:"].includes(url.protocol)) return null;
+  if (!["t.me", "telegram.me", "www.t.me"].includes(url.hostname.toLowerCase())) return null;
+  const name = url.pathname.split("/")[1] || "";
+  if (!/^[A-Za-z][A-Za-z0-9_]{3,31}$/.test(name)) return null;
+  return { username: name, start: url.searchParams.get("start") };
+}
+
+// An <a> for any link: t.me links stay in the sandbox, others open in a new tab.
+function linkTo(raw) {
+  const target = telegramTarget(raw);
+  const href = safeHref(raw);
+  if (!target && !href) return null;
+  const link = el("a");
+  link.href = href || "#";
+  if (target) {
+    link.dataset.telegram = target.username;
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      openUsername(target.username, target.start);
+    });
+  } else {
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+  }
+  return link;
+}
+
+// What Telegram does with @name or t.me/name: a bot's chat (sending /start <payload> when the
+// link carries one), a channel or group, or the person's name.
+async function openUsername(username, start) {
+  const name = username.toLowerCase();
+  if (!state.bots.some((b) => (b.username || "").toLowerCase() === name)) await loadBots();
+  const bot = state.bots.find((b) => (b.username || "").toLowerCase() === name);
+  if (bot) {
+    if (state.userId === null) {
+      toast("Pick a persona first: the chat opens as them");
+      switchTab("personas");
+      return;
+    }
+    state.botId = bot.id;
+    localStorage.setItem("sandbox.bot", String(bot.id));
+    renderBots();
+    await openChat(state.userId);
+    if (start !== null && start !== undefined) await sendText(start ? "/start " + start : "/start");
+    return;
+  }
+  if (state.features.chats !== false) await loadChannels();
+  const chat = state.channels.find((c) => (c.username || "").toLowerCase() === name);
+  if (chat) {
+    openChannel(chat);
+    return;
+  }
+  const user = state.users.find((u) => (u.username || "").toLowerCase() === name);
+  toast(user ? "@" + username + " is " + fullName(user) : "@" + username + " is not in this sandbox");
+}
+
+// A tap on a #hashtag shows only the messages of this chat that carry it, as a search would.
+function filterByTag(tag) {
+  state.tagFilter = tag.toLowerCase();
+  applyTagFilter();
+}
+
+function applyTagFilter() {
+  const bar = $("filter-bar");
+  const tag = state.tagFilter;
+  bar.hidden = !tag;
+  let shown = 0;
+  for (const node of $("messages").querySelectorAll(".msg")) {
+    const match = !tag || node.textContent.toLowerCase().includes(tag);
+    node.style.display = match ? "" : "none";
+    if (match) shown += 1;
+  }
+  if (tag) $("filter-text").textContent = shown + " message" + (shown === 1 ? "" : "s") + " with " + tag;
 }
 
 /* ------------------------------------------------------------------ inline keyboards */
@@ -668,13 +936,9 @@ function inlineKeyboard(rows, messageId) {
 
 function inlineButton(button, messageId) {
   if (button.url) {
-    const href = safeHref(button.url);
-    const link = el("a", "ikb-btn", button.text + " ↗");
-    if (href) {
-      link.href = href;
-      link.target = "_blank";
-      link.rel = "noopener noreferrer";
-    }
+    const link = linkTo(button.url) || el("a");
+    link.className = "ikb-btn";
+    link.textContent = button.text + (link.dataset.telegram ? "" : " ↗");
     return link;
   }
   const node = el("button", "ikb-btn", button.text);
@@ -725,7 +989,9 @@ async function pressInline(node, button, messageId) {
   }
   if (result.data.url) {
     node.classList.remove("loading");
-    window.open(result.data.url, "_blank", "noopener");
+    const target = telegramTarget(result.data.url);
+    if (target) openUsername(target.username, target.start);
+    else window.open(result.data.url, "_blank", "noopener");
     return;
   }
   if (state.answered.delete(result.data.callback_query_id)) {
@@ -739,9 +1005,11 @@ async function pressInline(node, button, messageId) {
 
 /* ------------------------------------------------------------------ reply keyboards */
 
-function setReplyKeyboard(markup) {
+function setReplyKeyboard(markup, folded) {
   const key = markup ? JSON.stringify(markup) : "";
-  if (key !== state.replyKeyboardKey) {
+  if (folded) {
+    state.keyboardHidden = true;
+  } else if (key !== state.replyKeyboardKey) {
     state.keyboardHidden = false; // a new keyboard from the bot is shown again
   }
   state.replyKeyboard = markup && markup.keyboard ? markup : null;
@@ -869,6 +1137,10 @@ async function submitComposer(event) {
   if (event) event.preventDefault();
   const input = $("text");
   const text = input.value;
+  if (state.editing) {
+    if (text.trim()) await submitEdit(text);
+    return;
+  }
   if (state.files.length) {
     if (await sendPhotos(text)) {
       input.value = "";
@@ -1109,8 +1381,14 @@ function wire() {
   $("block-btn").addEventListener("click", toggleBlock);
   $("unblock-btn").addEventListener("click", toggleBlock);
   $("members-btn").addEventListener("click", toggleMembers);
+  $("filter-clear").addEventListener("click", () => filterByTag(""));
+  $("edit-cancel").addEventListener("click", stopEdit);
   $("modal-ok").addEventListener("click", closeModal);
-  document.addEventListener("keydown", (event) => { if (event.key === "Escape") closeModal(); });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    closeModal();
+    if (state.editing) stopEdit();
+  });
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => switchTab(tab.dataset.tab));
   $("bot-select").addEventListener("change", (event) => {
     state.botId = Number(event.target.value);
