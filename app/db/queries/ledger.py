@@ -143,62 +143,35 @@ def _withdrawal(row: asyncpg.Record) -> WithdrawalRequest:
 ENTRY_COLUMNS = """id, account, currency, amount, kind, ref_kind, ref_id, actor, staff_id, reason,
     idempotency_key, balance_after, created_at"""
 
-# Posting is one statement: move the balance, then append the entry carrying the new balance.
-# The balance row's lock orders every post to one account. The move happens only when the key
-# is new in this statement's snapshot and, for a debit, when enough is available; a key posted
-# by a transaction that commits meanwhile makes the INSERT do nothing, and the caller undoes
-# the move (undo_move) in the same transaction.
-_APPEND = f"""
-, entry AS (
+# Posting is one statement, so the entry and its balance move commit together or not at all.
+# It locks the balance row first (every post to one account queues there), re-reads it
+# after the wait, and appends the entry only when its key is new and, for a debit, enough is
+# available; the balance moves only if the entry was appended. Two posts of one key at once:
+# the second waits for the first's row lock or key, then appends nothing and moves nothing.
+POST = f"""
+WITH locked AS (
+    SELECT balance + $3::bigint AS balance_after
+      FROM ledger_balances
+     WHERE account = $1::bigint AND currency = $2::text AND balance - held + $3::bigint >= 0
+       AND NOT EXISTS (SELECT 1 FROM ledger_entries WHERE idempotency_key = $10::text)
+       FOR UPDATE
+), entry AS (
     INSERT INTO ledger_entries (account, currency, amount, kind, ref_kind, ref_id, actor, staff_id,
                                 reason, idempotency_key, balance_after)
     SELECT $1::bigint, $2::text, $3::bigint, $4::text, $5::text, $6::bigint, $7::text, $8::bigint,
-           $9::text, $10::text, balance FROM moved
+           $9::text, $10::text, balance_after FROM locked
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING {ENTRY_COLUMNS}
+), moved AS (
+    UPDATE ledger_balances b SET balance = e.balance_after, updated_at = now()
+      FROM entry e WHERE b.account = e.account AND b.currency = e.currency
+    RETURNING b.balance
 )
-SELECT m.balance AS moved_to, e.* FROM moved m LEFT JOIN entry e ON true
+SELECT e.*, (SELECT count(*) FROM moved) AS moved FROM entry e
 """
 
-# A credit may be an account's first entry: its balance row is created (an upsert, so two
-# first credits at once both land).
-CREDIT = (
-    """
-WITH moved AS (
-    INSERT INTO ledger_balances AS b (account, currency, balance)
-    SELECT $1::bigint, $2::text, $3::bigint
-     WHERE NOT EXISTS (SELECT 1 FROM ledger_entries WHERE idempotency_key = $10::text)
-    ON CONFLICT (account, currency) DO UPDATE
-        SET balance = b.balance + excluded.balance, updated_at = now()
-    RETURNING b.balance
-)"""
-    + _APPEND
-)
 
-# A debit never overdraws: the condition is evaluated on the locked, newest balance row, so of
-# two debits at once the second sees what the first left.
-DEBIT = (
-    """
-WITH moved AS (
-    UPDATE ledger_balances SET balance = balance + $3, updated_at = now()
-     WHERE account = $1 AND currency = $2 AND balance - held + $3 >= 0
-       AND NOT EXISTS (SELECT 1 FROM ledger_entries WHERE idempotency_key = $10)
-    RETURNING balance
-)"""
-    + _APPEND
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Moved:
-    """What the posting statement did: moved the balance (to `balance`), and appended `entry`
-    unless another transaction had just appended the same key."""
-
-    balance: int
-    entry: Entry | None
-
-
-async def move_and_append(
+async def append(
     conn: asyncpg.Connection,
     *,
     account: int,
@@ -211,10 +184,11 @@ async def move_and_append(
     staff_id: int | None,
     reason: str | None,
     key: str,
-) -> Moved | None:
-    """None when nothing moved: the key was posted before, or a debit found too little."""
+) -> Entry | None:
+    """The new entry; None when nothing was appended: the key was posted before, the account
+    has no balance row yet, or a debit found too little available."""
     row = await conn.fetchrow(
-        CREDIT if amount > 0 else DEBIT,
+        POST,
         account,
         currency.value,
         amount,
@@ -228,16 +202,17 @@ async def move_and_append(
     )
     if row is None:
         return None
-    return Moved(row["moved_to"], _entry(row) if row["id"] is not None else None)
+    if row["moved"] != 1:  # the statement's own guarantee; never expected to fire
+        raise RuntimeError(f"entry {row['id']} was appended without moving its balance")
+    return _entry(row)
 
 
-async def undo_move(conn: asyncpg.Connection, account: int, currency: Currency, amount: int) -> None:
-    """Take back a balance move whose entry lost the race for its key (the row is still ours)."""
+async def open_account(conn: asyncpg.Connection, account: int, currency: Currency) -> None:
+    """The balance row an account's first credit needs (zero until that credit moves it)."""
     await conn.execute(
-        "UPDATE ledger_balances SET balance = balance - $3 WHERE account = $1 AND currency = $2",
+        "INSERT INTO ledger_balances (account, currency) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         account,
         currency.value,
-        amount,
     )
 
 
