@@ -339,6 +339,44 @@ async def test_two_admins_approving_at_the_same_moment_pay_out_once(
     assert len(await messages_to(db, ALICE)) == 1
 
 
+async def test_a_withdrawal_and_a_purchase_at_the_same_moment_cannot_both_take_the_points(
+    db: asyncpg.Connection, database_url: str
+) -> None:
+    await make_user(db, ALICE)
+    await credit(db, ALICE, 150)
+
+    raced = await race(
+        database_url,
+        lambda c: ledger.request_withdrawal(c, ALICE, 100),
+        lambda c: ledger.post(c, spend(ALICE, 100, "promo:race")),
+    )
+
+    assert raced.contended
+    assert sum(isinstance(o, InsufficientFunds) for o in raced.outcomes) == 1
+    balance, held = await balance_of(db, ALICE)
+    assert balance - held == 50 and (balance, held) in ((150, 100), (50, 0))
+    assert await ledger.verify(db) == []
+
+
+async def test_two_withdrawal_requests_at_the_same_moment_hold_once(
+    db: asyncpg.Connection, database_url: str
+) -> None:
+    await make_user(db, ALICE)
+    await credit(db, ALICE, 500)
+
+    raced = await race(
+        database_url,
+        lambda c: ledger.request_withdrawal(c, ALICE, 200),
+        lambda c: ledger.request_withdrawal(c, ALICE, 200),
+    )
+
+    assert raced.contended
+    assert sum(isinstance(o, WithdrawalPending) for o in raced.outcomes) == 1
+    assert await balance_of(db, ALICE) == (500, 200)
+    assert await db.fetchval("SELECT count(*) FROM withdrawal_requests") == 1
+    assert await ledger.verify(db) == []
+
+
 async def test_rejection_returns_the_amount_and_tells_the_user_why(db: asyncpg.Connection) -> None:
     await make_user(db, ALICE, language="uz")
     admin = await make_staff(db, "kamola")
