@@ -35,6 +35,7 @@ from tests.helpers.ledger import (
     make_staff,
     make_user,
     messages_to,
+    queued_behind,
     race,
     row_counts,
     spend,
@@ -373,6 +374,43 @@ async def test_two_withdrawal_requests_at_the_same_moment_hold_once(
     assert raced.contended
     assert sum(isinstance(o, WithdrawalPending) for o in raced.outcomes) == 1
     assert await balance_of(db, ALICE) == (500, 200)
+    assert await db.fetchval("SELECT count(*) FROM withdrawal_requests") == 1
+    assert await ledger.verify(db) == []
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject", "cancel"])
+async def test_a_decision_and_a_new_request_of_the_same_user_at_once_never_deadlock(
+    db: asyncpg.Connection, database_url: str, decision: str
+) -> None:
+    await make_user(db, ALICE)
+    admin = await make_staff(db, "kamola")
+    await credit(db, ALICE, 500)
+    request = await ledger.request_withdrawal(db, ALICE, 200)
+    decide = {
+        "approve": lambda c: ledger.approve_withdrawal(
+            c, request.id, admin, "P-1", msgs=MSGS, languages=LANGUAGES
+        ),
+        "reject": lambda c: ledger.reject_withdrawal(
+            c, request.id, admin, "no", msgs=MSGS, languages=LANGUAGES
+        ),
+        "cancel": lambda c: ledger.cancel_withdrawal(c, request.id, ALICE),
+    }[decision]
+
+    # The worst order: the new request queues for the balance row first, the decision behind
+    # it. Were the decision to take the request row before the balance row, the new request's
+    # uniqueness check would wait for the decision while the decision waits for the balance
+    # row the new request holds.
+    requested, decided = await queued_behind(
+        database_url,
+        "SELECT 1 FROM ledger_balances WHERE account = $1 FOR UPDATE",
+        (ALICE,),
+        lambda c: ledger.request_withdrawal(c, ALICE, 100),
+        decide,
+    )
+
+    assert isinstance(requested, WithdrawalPending), requested  # the first one was still open
+    assert not isinstance(decided, BaseException), decided  # e.g. DeadlockDetectedError
+    assert decided.won
     assert await db.fetchval("SELECT count(*) FROM withdrawal_requests") == 1
     assert await ledger.verify(db) == []
 

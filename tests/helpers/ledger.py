@@ -141,3 +141,45 @@ async def race(
         for conn in [*conns, watcher]:
             await conn.close()
     return Raced(list(outcomes), contended)
+
+
+async def waiting_for_lock(watcher: asyncpg.Connection, pid: int, deadline: float = 15.0) -> None:
+    """Poll until the backend `pid` waits for a lock (pg_stat_activity), within `deadline` s."""
+    until = time.monotonic() + deadline
+    while time.monotonic() < until:
+        if await watcher.fetchval(
+            "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid
+        ):
+            return
+        await asyncio.sleep(0.005)
+    raise TimeoutError(f"backend {pid} never waited for a lock")
+
+
+async def queued_behind(
+    dsn: str, lock_sql: str, lock_args: tuple[Any, ...], *ops: Callable[[asyncpg.Connection], Awaitable[Any]]
+) -> list[Any]:
+    """Hold the rows `lock_sql` locks (e.g. SELECT … FOR UPDATE) in an open transaction; start
+    each operation in its own transaction on its own connection, each once the previous one is
+    seen waiting; then release. They go on in the order they queued: a chosen interleaving.
+    Returns each operation's result or the exception it raised."""
+    blocker, watcher = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    conns = [await asyncpg.connect(dsn) for _ in ops]
+
+    async def run(conn: asyncpg.Connection, op: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+        await init_connection(conn)
+        async with conn.transaction():
+            return await op(conn)
+
+    try:
+        held = blocker.transaction()
+        await held.start()
+        await blocker.execute(lock_sql, *lock_args)
+        tasks = []
+        for conn, op in zip(conns, ops, strict=True):
+            tasks.append(asyncio.create_task(run(conn, op)))
+            await waiting_for_lock(watcher, conn.get_server_pid())
+        await held.commit()
+        return list(await asyncio.gather(*tasks, return_exceptions=True))
+    finally:
+        for conn in [blocker, watcher, *conns]:
+            await conn.close()

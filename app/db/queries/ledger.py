@@ -333,6 +333,19 @@ async def insert_withdrawal(
     return None if row is None else _withdrawal(row)
 
 
+async def lock_balance_of_request(conn: asyncpg.Connection, request_id: int) -> None:
+    """Lock the balance row a request holds on before deciding it. Every path takes the balance
+    row before a request row (a new request holds, then inserts), so a decision and a new
+    request of the same user cannot wait for each other in a deadlock."""
+    await conn.execute(
+        """SELECT 1 FROM ledger_balances b
+             JOIN withdrawal_requests w ON b.account = w.user_id AND b.currency = w.currency
+            WHERE w.id = $1
+              FOR UPDATE OF b""",
+        request_id,
+    )
+
+
 # The first decision wins: only an open request changes, and its hold is released with it.
 DECIDE = f"""
 WITH decided AS (
@@ -359,7 +372,8 @@ async def decide_withdrawal(
     reason: str | None = None,
     only_user: int | None = None,
 ) -> WithdrawalRequest | None:
-    """None when the request is not open (decided before) or not `only_user`'s."""
+    """None when the request is not open (decided before) or not `only_user`'s. Call
+    lock_balance_of_request first, in the same transaction."""
     row = await conn.fetchrow(DECIDE, request_id, status.value, staff_id, payout_reference, reason, only_user)
     return None if row is None else _withdrawal(row)
 

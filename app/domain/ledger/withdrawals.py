@@ -105,6 +105,7 @@ async def approve_withdrawal(
             N_("Enter the payout reference (1 to {limit} characters)."), limit=MAX_PAYOUT_REFERENCE
         )
     async with conn.transaction():
+        await q.lock_balance_of_request(conn, request_id)
         request = await q.decide_withdrawal(
             conn, request_id, WithdrawalStatus.APPROVED, staff_id=staff.id, payout_reference=reference
         )
@@ -162,6 +163,7 @@ async def reject_withdrawal(
     require_admin(staff)
     reason = clean_reason(reason)
     async with conn.transaction():
+        await q.lock_balance_of_request(conn, request_id)
         request = await q.decide_withdrawal(
             conn, request_id, WithdrawalStatus.REJECTED, staff_id=staff.id, reason=reason
         )
@@ -193,12 +195,14 @@ async def reject_withdrawal(
 async def cancel_withdrawal(conn: asyncpg.Connection, request_id: int, user_id: int) -> WithdrawalDecision:
     """The user takes back their own open request: the hold is released. If staff decided first,
     the decision says so (won=False); another user's request is "not found"."""
-    request = await q.decide_withdrawal(
-        conn, request_id, WithdrawalStatus.CANCELLED, staff_id=None, only_user=user_id
-    )
-    if request is None:
-        return await _lost(conn, request_id, user_id)
-    return WithdrawalDecision(True, request, None)
+    async with conn.transaction():
+        await q.lock_balance_of_request(conn, request_id)
+        request = await q.decide_withdrawal(
+            conn, request_id, WithdrawalStatus.CANCELLED, staff_id=None, only_user=user_id
+        )
+        if request is None:
+            return await _lost(conn, request_id, user_id)
+        return WithdrawalDecision(True, request, None)
 
 
 async def get_withdrawal(conn: asyncpg.Connection, request_id: int) -> WithdrawalRequest | None:
