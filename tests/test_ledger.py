@@ -200,15 +200,15 @@ async def test_a_statement_is_paged_newest_first_per_currency(db: asyncpg.Connec
 async def test_verify_finds_nothing_after_many_random_operations_and_finds_a_corrupted_balance(
     db: asyncpg.Connection, database_url: str
 ) -> None:
-    users = list(range(8001, 8013))
+    users = list(range(8001, 8006))  # few accounts, many workers: they contend
     for uid in users:
         await make_user(db, uid)
     admin = await make_staff(db, "ledgeradmin")
     rng = random.Random(15)
-    pool = await create_pool(database_url, min_size=4, max_size=4)
+    pool = await create_pool(database_url, min_size=6, max_size=6)
 
     async def worker(n: int) -> None:
-        for step in range(60):
+        for step in range(80):
             uid, amount = rng.choice(users), rng.randint(1, 300)
             async with pool.acquire() as conn, conn.transaction():
                 roll = rng.random()
@@ -245,7 +245,7 @@ async def test_verify_finds_nothing_after_many_random_operations_and_finds_a_cor
                     pass  # refused: too little, one open already, or a key used for another amount
 
     try:
-        await asyncio.gather(*(worker(n) for n in range(4)))
+        await asyncio.gather(*(worker(n) for n in range(6)))
         assert await db.fetchval("SELECT count(*) FROM ledger_entries") > 100  # it really did work
         assert await db.fetchval("SELECT count(*) FROM withdrawal_requests WHERE status = 'approved'") > 0
         assert await ledger.verify(db) == []

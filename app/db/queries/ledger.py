@@ -143,35 +143,64 @@ def _withdrawal(row: asyncpg.Record) -> WithdrawalRequest:
 ENTRY_COLUMNS = """id, account, currency, amount, kind, ref_kind, ref_id, actor, staff_id, reason,
     idempotency_key, balance_after, created_at"""
 
-# Posting is one statement, so the entry and its balance move commit together or not at all.
-# It locks the balance row first (every post to one account queues there), re-reads it
-# after the wait, and appends the entry only when its key is new and, for a debit, enough is
-# available; the balance moves only if the entry was appended. Two posts of one key at once:
-# the second waits for the first's row lock or key, then appends nothing and moves nothing.
-POST = f"""
-WITH locked AS (
-    SELECT balance + $3::bigint AS balance_after
-      FROM ledger_balances
-     WHERE account = $1::bigint AND currency = $2::text AND balance - held + $3::bigint >= 0
-       AND NOT EXISTS (SELECT 1 FROM ledger_entries WHERE idempotency_key = $10::text)
-       FOR UPDATE
-), entry AS (
+# Posting is one statement: a conditional UPDATE (or upsert) of the balance row, then the entry
+# carrying the balance it returned. The row's lock orders every post to one account, and the
+# condition is rechecked on the newest row after a wait, so a debit never overdraws. The move
+# happens only when the key is new in this statement's snapshot; a key committed by another
+# transaction meanwhile makes the INSERT do nothing, and the caller undoes the move (undo_move)
+# in the same transaction. (A FOR UPDATE read before the INSERT, to avoid the undo, was tried:
+# under concurrent holds it wrote the balance onto a newer row version than it had checked.)
+_APPEND = f"""
+, entry AS (
     INSERT INTO ledger_entries (account, currency, amount, kind, ref_kind, ref_id, actor, staff_id,
                                 reason, idempotency_key, balance_after)
     SELECT $1::bigint, $2::text, $3::bigint, $4::text, $5::text, $6::bigint, $7::text, $8::bigint,
-           $9::text, $10::text, balance_after FROM locked
+           $9::text, $10::text, balance FROM moved
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING {ENTRY_COLUMNS}
-), moved AS (
-    UPDATE ledger_balances b SET balance = e.balance_after, updated_at = now()
-      FROM entry e WHERE b.account = e.account AND b.currency = e.currency
-    RETURNING b.balance
 )
-SELECT e.*, (SELECT count(*) FROM moved) AS moved FROM entry e
+SELECT m.balance AS moved_to, e.* FROM moved m LEFT JOIN entry e ON true
 """
 
+# A credit may be an account's first entry: its balance row is created (an upsert, so two
+# first credits at once both land).
+CREDIT = (
+    """
+WITH moved AS (
+    INSERT INTO ledger_balances AS b (account, currency, balance)
+    SELECT $1::bigint, $2::text, $3::bigint
+     WHERE NOT EXISTS (SELECT 1 FROM ledger_entries WHERE idempotency_key = $10::text)
+    ON CONFLICT (account, currency) DO UPDATE
+        SET balance = b.balance + excluded.balance, updated_at = now()
+    RETURNING b.balance
+)"""
+    + _APPEND
+)
 
-async def append(
+# A debit never overdraws: the condition is evaluated on the locked, newest balance row, so of
+# two debits at once the second sees what the first left.
+DEBIT = (
+    """
+WITH moved AS (
+    UPDATE ledger_balances SET balance = balance + $3, updated_at = now()
+     WHERE account = $1 AND currency = $2 AND balance - held + $3 >= 0
+       AND NOT EXISTS (SELECT 1 FROM ledger_entries WHERE idempotency_key = $10)
+    RETURNING balance
+)"""
+    + _APPEND
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """What the posting statement did: moved the balance (to `balance`), and appended `entry`
+    unless another transaction had just appended the same key."""
+
+    balance: int
+    entry: Entry | None
+
+
+async def move_and_append(
     conn: asyncpg.Connection,
     *,
     account: int,
@@ -184,11 +213,10 @@ async def append(
     staff_id: int | None,
     reason: str | None,
     key: str,
-) -> Entry | None:
-    """The new entry; None when nothing was appended: the key was posted before, the account
-    has no balance row yet, or a debit found too little available."""
+) -> Moved | None:
+    """None when nothing moved: the key was posted before, or a debit found too little."""
     row = await conn.fetchrow(
-        POST,
+        CREDIT if amount > 0 else DEBIT,
         account,
         currency.value,
         amount,
@@ -202,17 +230,16 @@ async def append(
     )
     if row is None:
         return None
-    if row["moved"] != 1:  # the statement's own guarantee; never expected to fire
-        raise RuntimeError(f"entry {row['id']} was appended without moving its balance")
-    return _entry(row)
+    return Moved(row["moved_to"], _entry(row) if row["id"] is not None else None)
 
 
-async def open_account(conn: asyncpg.Connection, account: int, currency: Currency) -> None:
-    """The balance row an account's first credit needs (zero until that credit moves it)."""
+async def undo_move(conn: asyncpg.Connection, account: int, currency: Currency, amount: int) -> None:
+    """Take back a balance move whose entry lost the race for its key (the row is still ours)."""
     await conn.execute(
-        "INSERT INTO ledger_balances (account, currency) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        "UPDATE ledger_balances SET balance = balance - $3 WHERE account = $1 AND currency = $2",
         account,
         currency.value,
+        amount,
     )
 
 

@@ -86,30 +86,19 @@ def _same(first: Entry, e: NewEntry) -> None:
 
 
 async def post(conn: asyncpg.Connection, entry: NewEntry) -> Posted:
-    """Append an entry and move its balance in one statement (in the caller's transaction, if
-    any). A key posted before returns that first entry and changes nothing, also when two
-    transactions post it at once. A debit larger than what is available raises
+    """Append an entry and move its balance together, in the caller's transaction (or one of
+    its own). A key posted before returns that first entry and changes nothing, also when
+    two transactions post it at once. A debit larger than what is available raises
     InsufficientFunds and changes nothing, also when debits race."""
     _check(entry)
-    appended = await _append(conn, entry)
-    if appended is None and entry.amount > 0 and await q.entry_by_key(conn, entry.key) is None:
-        await q.open_account(conn, entry.account, entry.currency)  # the account's first credit
-        appended = await _append(conn, entry)
-    if appended is not None:
-        return Posted(appended, duplicate=False)
-    first = await q.entry_by_key(conn, entry.key)
-    if first is not None:
-        _same(first, entry)
-        return Posted(first, duplicate=True)
-    if entry.amount > 0:
-        # Only under REPEATABLE READ or SERIALIZABLE, where the winner's row stays unseen.
-        raise RuntimeError(f"key {entry.key!r} was taken by a transaction this one cannot see; retry")
-    have = await q.get_balance(conn, entry.account, entry.currency)
-    raise InsufficientFunds(available=have.available, amount=-entry.amount)
+    if conn.is_in_transaction():
+        return await _post(conn, entry)
+    async with conn.transaction():  # the rare undo below must commit with the move, or not at all
+        return await _post(conn, entry)
 
 
-async def _append(conn: asyncpg.Connection, e: NewEntry) -> Entry | None:
-    return await q.append(
+async def _post(conn: asyncpg.Connection, e: NewEntry) -> Posted:
+    moved = await q.move_and_append(
         conn,
         account=e.account,
         currency=e.currency,
@@ -122,6 +111,19 @@ async def _append(conn: asyncpg.Connection, e: NewEntry) -> Entry | None:
         reason=e.reason,
         key=e.key,
     )
+    if moved is not None and moved.entry is not None:
+        return Posted(moved.entry, duplicate=False)
+    if moved is not None:  # another transaction committed this key while we moved the balance
+        await q.undo_move(conn, e.account, e.currency, e.amount)
+    first = await q.entry_by_key(conn, e.key)
+    if first is not None:
+        _same(first, e)
+        return Posted(first, duplicate=True)
+    if moved is not None or e.amount > 0:
+        # Only under REPEATABLE READ or SERIALIZABLE, where the winner's row stays unseen.
+        raise RuntimeError(f"key {e.key!r} was taken by a transaction this one cannot see; retry")
+    have = await q.get_balance(conn, e.account, e.currency)
+    raise InsufficientFunds(available=have.available, amount=-e.amount)
 
 
 async def balance(conn: asyncpg.Connection, account: int, currency: Currency = Currency.POINTS) -> Balance:
