@@ -112,20 +112,34 @@ async def timed(runs: int, *calls: Callable[[int], Awaitable[object]]) -> list[l
     return samples
 
 
-async def per_second(
-    pool: asyncpg.Pool, workers: int, total: int, call: Callable[[asyncpg.Connection, int], Awaitable[object]]
-) -> float:
-    """Calls per second with `workers` connections sharing `total` calls."""
-    numbers = itertools.count()
+Call = Callable[[asyncpg.Connection, int], Awaitable[object]]
+
+
+async def block(pool: asyncpg.Pool, workers: int, call: Call, first: int, limit: int) -> float:
+    """Seconds for `workers` connections to make calls numbered first..limit-1 between them."""
+    numbers = itertools.count(first)
 
     async def work() -> None:
         async with pool.acquire() as conn:
-            while (n := next(numbers)) < total:
+            while (n := next(numbers)) < limit:
                 await call(conn, n)
 
     started = time.perf_counter()
     await asyncio.gather(*(work() for _ in range(workers)))
-    return total / (time.perf_counter() - started)
+    return time.perf_counter() - started
+
+
+async def per_second(
+    pool: asyncpg.Pool, workers: int, total: int, *calls: Call, rounds: int = 8
+) -> list[float]:
+    """Calls per second of each, `total` calls of it over `workers` connections; the calls take
+    turns in `rounds` blocks so that a noisy moment of the machine hits them alike."""
+    size = total // rounds
+    seconds = [0.0] * len(calls)
+    for r in range(rounds):
+        for i, call in enumerate(calls):
+            seconds[i] += await block(pool, workers, call, r * size, (r + 1) * size)
+    return [size * rounds / s for s in seconds]
 
 
 def line(name: str, samples: list[float], base: list[float]) -> str:
@@ -184,13 +198,11 @@ async def measure(database_url: str, args: argparse.Namespace) -> tuple[list[str
                 conn, NewEntry(hot, Currency.POINTS, -1, EntryKind.PROMOTION_PURCHASE, key=f"bench-spend:{n}")
             )
 
-        base_1 = await per_second(pool, 1, args.posts, insert)
-        post_1 = await per_second(pool, 1, args.posts, post)
-        base_n = await per_second(pool, WORKERS, args.posts, insert)
-        post_n = await per_second(pool, WORKERS, args.posts, post)
-        hot_n = await per_second(pool, WORKERS, args.posts, post_hot)
-        spend_n = await per_second(pool, WORKERS, args.posts, spend)
-        out.append(f"posting ({args.posts} each; every call its own durable transaction):")
+        base_1, post_1 = await per_second(pool, 1, args.posts, insert, post)
+        base_n, post_n, hot_n, spend_n = await per_second(
+            pool, WORKERS, args.posts, insert, post, post_hot, spend
+        )
+        out.append(f"posting ({args.posts} each, in turns; every call its own durable transaction):")
         out.append(f"  {'baseline: INSERT, 1 connection':34}: {base_1:8.0f} /s")
         out.append(f"  {'ledger.post(), 1 connection':34}: {post_1:8.0f} /s  ratio {post_1 / base_1:5.2f}")
         out.append(f"  {f'baseline: INSERT, {WORKERS} connections':34}: {base_n:8.0f} /s")
