@@ -55,7 +55,7 @@ bench: $(VENV)/.dev
 # Re-extract texts and merge them into the uz/ru/en catalogs after changing user-visible texts.
 messages: $(VENV)/.dev
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k N_ -o locales/bozor.pot --no-location --omit-header --sort-output .
-	$(VENV)/bin/pybabel update -i locales/bozor.pot -d locales -D bozor --no-fuzzy-matching
+	$(VENV)/bin/pybabel update -i locales/bozor.pot -d locales -D bozor --no-fuzzy-matching --ignore-obsolete
 
 clean-data:
 	rm -rf data
