@@ -8,7 +8,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check -q
 
 help:
 	@echo "make run    - install what is needed and start Bozor on http://127.0.0.1:8080"
-	@echo "make test   - install test needs, run ruff and the whole suite"
+	@echo "make test   - install test needs, run the linters (ruff, mypy) and the whole suite"
 	@echo "make bench  - run the benchmarks in bench/"
 
 $(VENV)/bin/python:
@@ -41,6 +41,7 @@ run: $(VENV)/.runtime
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test: $(VENV)/.dev $(CHROMIUM)
 	$(VENV)/bin/pybabel compile -d locales -D bozor -f >/dev/null

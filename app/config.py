@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 LANGUAGES = ("uz", "ru", "en")
@@ -126,8 +127,23 @@ def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:
     return key
 
 
-def _s3(env: Mapping[str, str]) -> dict[str, str | None]:
-    values = {
+class _S3(TypedDict):
+    s3_endpoint_url: str | None
+    s3_bucket: str | None
+    s3_access_key: str | None
+    s3_secret_key: str | None
+    s3_region: str | None
+
+
+class _Telegram(TypedDict):
+    bot_token: str | None
+    telegram_mode: str
+    webhook_secret: str | None
+    telegram_api_url: str | None
+
+
+def _s3(env: Mapping[str, str]) -> _S3:
+    values: _S3 = {
         "s3_endpoint_url": _url(env, "S3_ENDPOINT_URL", ("http", "https")),
         "s3_bucket": _opt(env, "S3_BUCKET"),
         "s3_access_key": _opt(env, "S3_ACCESS_KEY"),
@@ -141,7 +157,7 @@ def _s3(env: Mapping[str, str]) -> dict[str, str | None]:
     return values
 
 
-def _telegram(env: Mapping[str, str], public_url: str | None) -> dict[str, str | None]:
+def _telegram(env: Mapping[str, str], public_url: str | None) -> _Telegram:
     token = _opt(env, "BOT_TOKEN")
     if token is not None and not TOKEN_RE.match(token):
         raise ConfigError("BOT_TOKEN does not look like a token from @BotFather (digits:letters)")

@@ -13,7 +13,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 from aiogram import Bot, Dispatcher
@@ -91,6 +91,19 @@ class Bozor:
             return f"{loopback_url(self.config)}/sandbox"
         return None
 
+    # Started parts, for the code that runs once start() made them (a clear error otherwise).
+    @property
+    def _pool(self) -> asyncpg.Pool:
+        return _started(self.pool, "the database pool")
+
+    @property
+    def _bot(self) -> Bot:
+        return _started(self.bot, "the bot")
+
+    @property
+    def _dispatcher(self) -> Dispatcher:
+        return _started(self.dispatcher, "the dispatcher")
+
     async def start(self) -> None:
         try:
             await self._start_database()
@@ -104,10 +117,12 @@ class Bozor:
             ad_messages = BotAdMessages(
                 translator, await self._bot_username(), panel_url=self.config.public_url
             )
-            self.runner.app[keys.BOT_PARTS].ad_messages = ad_messages  # the panel decides with it
+            _started(self.runner, "the web server").app[
+                keys.BOT_PARTS
+            ].ad_messages = ad_messages  # the panel decides with it
             self.dispatcher = create_dispatcher(
                 self.config,
-                self.pool,
+                self._pool,
                 translator,
                 self.in_flight,
                 ad_messages,
@@ -116,14 +131,14 @@ class Bozor:
             )
             # Its own Bot: the sender handles 429s itself, without the handlers' waiting.
             self.outbox_bot = create_bot(self.token, self.api_base, wait_on_flood=False)
-            self.outbox = OutboxSender(self.pool, self.outbox_bot, storage=self.storage)
+            self.outbox = OutboxSender(self._pool, self.outbox_bot, storage=self.storage)
             await self.outbox.start()
             self.scheduler = create_scheduler(
                 JobContext(
-                    self.pool,
+                    self._pool,
                     ad_messages,
                     self.running.languages,
-                    functools.partial(sync_channels, self.bot, self.pool),
+                    functools.partial(sync_channels, self._bot, self._pool),
                 )
             )
             self.scheduler.start()
@@ -167,7 +182,7 @@ class Bozor:
             from app.domain.staff import get_secret
 
             try:
-                async with self.pool.acquire() as conn:
+                async with self._pool.acquire() as conn:
                     token = await get_secret(conn, "bot_token", secret_key=self.config.secret_key)
             except Exception:  # e.g. SECRET_KEY changed: stay in the sandbox rather than not start
                 log.exception("cannot read the bot token saved in the panel")
@@ -178,7 +193,7 @@ class Bozor:
     async def _use_stored_languages(self) -> None:
         """The languages saved in the panel; DEFAULT_LANGUAGE counts until a default is saved.
         The bot's languages stay current after a save (the panel updates them in place)."""
-        async with self.pool.acquire() as conn:
+        async with self._pool.acquire() as conn:
             languages = await settings_domain.load_languages(conn, self.config.default_language)
         self.running.languages = languages
         self.config = dataclasses.replace(self.config, default_language=languages.default)
@@ -188,26 +203,27 @@ class Bozor:
 
         A saved S3 that cannot be opened leaves media on disk, with the reason on the panel's
         settings page: the panel must come up so an admin can fix it there."""
-        disk = {
-            "media_dir": self.config.data_dir / "media",
-            "media_url_base": f"{self.config.base_url}/media",
-        }
+        media = functools.partial(
+            open_storage,
+            media_dir=self.config.data_dir / "media",
+            media_url_base=f"{self.config.base_url}/media",
+        )
         s3 = s3_settings(self.config)
         if s3 is not None:
             self.running.storage, self.running.s3 = "s3-environment", _without_keys(s3)
-            return await self._stack.enter_async_context(open_storage(**disk, s3=s3))
+            return await self._stack.enter_async_context(media(s3=s3))
         try:
-            async with self.pool.acquire() as conn:
+            async with self._pool.acquire() as conn:
                 s3 = await settings_domain.stored_s3(conn, secret_key=self.config.secret_key)
             if s3 is not None:
                 async with asyncio.timeout(S3_OPEN_SECONDS):
-                    storage = await self._stack.enter_async_context(open_storage(**disk, s3=s3))
+                    storage = await self._stack.enter_async_context(media(s3=s3))
                 self.running.storage, self.running.s3 = "s3-panel", _without_keys(s3)
                 return storage
         except Exception as exc:  # e.g. the endpoint is down or SECRET_KEY changed
             log.exception("cannot open the S3 storage saved in the panel; media go to disk")
             self.running.storage_problem = f"{type(exc).__name__}: {exc}"[:500]
-        return await self._stack.enter_async_context(open_storage(**disk, s3=None))
+        return await self._stack.enter_async_context(media(s3=None))
 
     async def _start_database(self, *, attach: bool = False) -> None:
         dsn = self.config.database_url
@@ -225,7 +241,7 @@ class Bozor:
 
     async def _sync_channels(self) -> None:
         try:
-            ready = await sync_channels(self.bot, self.pool)
+            ready = await sync_channels(self._bot, self._pool)
             log.info("%d channel(s) ready for posting", ready)
         except Exception:  # the periodic job tries again; start-up goes on
             log.exception("could not check the channels with Telegram")
@@ -234,7 +250,10 @@ class Bozor:
         """The bot's @username, for deep links in posts; Telegram must answer at start."""
         for attempt in range(3):
             try:
-                return (await self.bot.me()).username
+                username = (await self._bot.me()).username
+                if username is None:
+                    raise StartupError("the bot has no @username: Telegram gives every bot one")
+                return username
             except Exception as exc:
                 if attempt == 2:
                     raise StartupError(
@@ -244,7 +263,7 @@ class Bozor:
         raise AssertionError("unreachable")
 
     async def _start_web(self, translator: Translator) -> None:
-        services = {
+        services: dict[web.AppKey[Any], object] = {
             keys.POOL: self.pool,
             keys.STORAGE: self.storage,
             keys.TRANSLATOR: translator,
@@ -260,7 +279,7 @@ class Bozor:
             self.sandbox_world = World(path=self.config.data_dir / "sandbox.sqlite3")
             app.add_subapp("/sandbox", make_sandbox_app(self.sandbox_world, http_webhooks=True))
         if self.config.telegram_mode == "webhook":
-            self.webhook = WebhookEndpoint(self.bot, webhook_secret(self.config))
+            self.webhook = WebhookEndpoint(self._bot, webhook_secret(self.config))
             app.router.add_post(WEBHOOK_PATH, self.webhook.handle)
         self.runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=DRAIN_SECONDS
@@ -280,28 +299,39 @@ class Bozor:
         from app.domain.demo import seed_demo
         from app.sandbox.demo_world import seed_world
 
-        admins = seed_world(self.sandbox_world, self.token)
-        async with self.pool.acquire() as conn:
+        admins = seed_world(_started(self.sandbox_world, "the sandbox"), self.token)
+        async with self._pool.acquire() as conn:
             await seed_demo(conn, admins)
 
     async def _start_updates(self, translator: Translator) -> None:
         # Channels connect in the background: an unreachable channel must not stop start-up.
         self._sync_task = asyncio.create_task(self._sync_channels())
         if self.config.telegram_mode == "webhook":
-            self.webhook.dispatcher = self.dispatcher
-            url = f"{self.config.public_url.rstrip('/')}{WEBHOOK_PATH}"
-            await self.bot.set_webhook(
+            _started(self.webhook, "the webhook").dispatcher = self._dispatcher
+            public_url = _started(self.config.public_url, "PUBLIC_URL")  # config refuses webhooks without it
+            url = f"{public_url.rstrip('/')}{WEBHOOK_PATH}"
+            await self._bot.set_webhook(
                 url,
                 secret_token=webhook_secret(self.config),
-                allowed_updates=self.dispatcher.resolve_used_update_types(),
+                allowed_updates=self._dispatcher.resolve_used_update_types(),
             )
         else:
-            self.polling = PollingSupervisor(self.dispatcher, self.bot)
+            self.polling = PollingSupervisor(self._dispatcher, self._bot)
             self.polling.start()
         try:
-            await set_commands(self.bot, translator)
+            await set_commands(self._bot, translator)
         except Exception as exc:  # cosmetic: the bot works without its command menu
             log.warning("could not set the bot's command menu: %s", exc)
+
+
+T = TypeVar("T")
+
+
+def _started(part: T | None, name: str) -> T:
+    """A part start() made; asking for it earlier is a bug in the start order."""
+    if part is None:
+        raise RuntimeError(f"{name} is not started yet")
+    return part
 
 
 def s3_settings(config: Config) -> S3Settings | None:

@@ -32,9 +32,8 @@ from app.bot.outbox import OutboxSender  # noqa: E402
 from app.db.embedded import EmbeddedPostgres  # noqa: E402
 from app.db.migrations import migrate  # noqa: E402
 from app.db.pool import create_pool  # noqa: E402
-from app.domain import channels  # noqa: E402
+from app.domain import ads, channels  # noqa: E402
 from app.domain.ads import Draft, Photo, parse_price  # noqa: E402
-from app.domain import ads  # noqa: E402
 from app.domain.users import Languages  # noqa: E402
 from app.i18n import Translator  # noqa: E402
 from app.main import free_port  # noqa: E402

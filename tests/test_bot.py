@@ -7,8 +7,8 @@ import asyncio
 import asyncpg
 from aiogram.fsm.storage.base import StorageKey
 
+from app.bot.fsm import PostgresStorage
 from app.config import Config
-from app.db.fsm import PostgresStorage
 from app.db.pool import create_pool
 from app.main import Bozor
 from tests.helpers.polling import eventually

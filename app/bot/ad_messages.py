@@ -10,7 +10,7 @@ from app.domain.outbox import STORAGE
 from app.i18n import Gettext, Translator
 
 
-def _button(text: str, data: str | None = None, url: str | None = None) -> dict[str, str]:
+def _button(text: str, data: str = "", url: str | None = None) -> dict[str, str]:
     return {"text": text, "url": url} if url else {"text": text, "callback_data": data}
 
 

@@ -15,13 +15,13 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import Response, TelegramMethod
 from aiogram.types import BotCommand
 
+from app.bot.fsm import PostgresStorage
 from app.bot.handlers import routers
 from app.bot.isolation import UserLocks
 from app.bot.middlewares import InFlight, JournalMiddleware
 from app.config import Config
-from app.db.fsm import PostgresStorage
 from app.domain.ads import AdMessages
-from app.domain.settings import Languages
+from app.domain.users import Languages
 from app.i18n import Translator
 from app.storage import Storage
 
@@ -51,7 +51,7 @@ class Session(AiohttpSession):
         self.wait_on_flood, self.max_wait, self.tries = wait_on_flood, max_wait, tries
 
     def check_response(self, bot: Bot, method: TelegramMethod, status_code: int, content: str) -> Response:
-        returning = method.__returning__
+        returning: Any = method.__returning__  # a type known only at run time
         if returning not in self._pinned:
             self._pinned[returning] = Response[returning]
         return super().check_response(bot, method, status_code, content)

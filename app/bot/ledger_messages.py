@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.domain.ledger import CURRENCY_LABELS, Entry, WithdrawalRequest
-from app.domain.ports import Call
+from app.domain.outbox import Call
 from app.i18n import Translator
 
 

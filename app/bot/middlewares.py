@@ -10,9 +10,9 @@ from typing import Any
 import asyncpg
 from aiogram import BaseMiddleware
 from aiogram.fsm.middleware import FSMContextMiddleware
-from aiogram.types import Update, User
+from aiogram.types import TelegramObject, Update, User
 
-from app.db.fsm import PostgresStorage, storage_key
+from app.bot.fsm import PostgresStorage, storage_key
 from app.db.queries.users import Contact, Inbound, record_journal_error
 from app.domain.users import Languages, record_update
 from app.i18n import N_, Translator
@@ -59,7 +59,8 @@ class JournalMiddleware(BaseMiddleware):
         self.fsm = fsm
         self.in_flight = in_flight  # counted here: one middleware less on every update
 
-    async def __call__(self, handler: Handler, update: Update, data: dict[str, Any]) -> Any:
+    async def __call__(self, handler: Handler, update: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(update, Update), "registered on dp.update: it sees whole updates"
         with self.in_flight:
             user: User | None = data.get("event_from_user")
             chat = data.get("event_chat")

@@ -27,6 +27,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import TelegramMethod
 from aiogram.types import BufferedInputFile
+from asyncpg.pool import PoolConnectionProxy
 from pydantic import ValidationError
 
 from app.db.queries import outbox as q
@@ -131,7 +132,7 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._tasks: dict[asyncio.Task[None], str] = {}  # -> phase: "waiting" or "calling"
         self._loop_task: asyncio.Task[None] | None = None
-        self._listener: asyncpg.Connection | None = None
+        self._listener: PoolConnectionProxy[asyncpg.Record] | None = None
         self._next_reap = 0.0
         self._stopping = False
 
@@ -278,6 +279,7 @@ class OutboxSender:
 
     async def _deliver(self, row: Claimed) -> None:
         task = asyncio.current_task()
+        assert task is not None, "rows are delivered in tasks of their own"
         try:
             if row.recipient_blocked:
                 outcome = Outcome("blocked", error="the user has blocked the bot")

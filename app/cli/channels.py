@@ -6,8 +6,6 @@ import argparse
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-import asyncpg
-
 from app.config import Config
 from app.db import Conn
 from app.db.queries import channels as q
@@ -18,7 +16,7 @@ from app.domain.demo import seed_demo
 if TYPE_CHECKING:
     from app.cli import Runner
 
-Command = Callable[[asyncpg.Connection, argparse.Namespace], Awaitable[str]]
+Command = Callable[[Conn, argparse.Namespace], Awaitable[str]]
 
 
 def yes_no(value: str) -> bool:

@@ -29,6 +29,11 @@ async def keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
+async def ping(pool: asyncpg.Pool) -> None:
+    """One round trip: raises when the database does not answer (the health check)."""
+    await pool.fetchval("SELECT 1")
+
+
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
     """A pool whose connections decode jsonb; the caller closes it."""
     return await asyncpg.create_pool(

@@ -6,7 +6,7 @@ import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from datetime import time, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
@@ -180,8 +180,23 @@ async def require_channel(conn: Conn, ref: str) -> Channel:
     return channel
 
 
-async def update_settings(conn: Conn, channel_id: int, **settings: object) -> Channel:
-    changes = settings_changes(**settings)  # type: ignore[arg-type]
+class ChannelSettings(TypedDict, total=False):
+    """settings_changes' arguments, for callers that pass some of them on."""
+
+    title: str | None
+    language: str | None
+    timezone: str | None
+    repost_minutes: int | None
+    quiet_hours: str | None
+    keep_old_posts: bool | None
+    checkin_days: float | None
+    checkin_max_asks: int | None
+    ads_per_day: int | None
+    active: bool | None
+
+
+async def update_settings(conn: Conn, channel_id: int, **settings: Unpack[ChannelSettings]) -> Channel:
+    changes = settings_changes(**settings)
     if not changes:
         raise ChannelError(N_("Nothing to change."))
     row = await q.update_channel(conn, channel_id, changes)

@@ -37,6 +37,9 @@ IDEMPOTENT_PREFIXES = (
     "approve",
     "decline",
 )
+# A Bot API call as business code builds it: the method and its params (often without chat_id,
+# which the sender of a notice adds). Each area's "how it looks" port returns these.
+Call = tuple[str, dict[str, Any]]
 METHOD_RE = re.compile(r"^[a-z][A-Za-z]{2,63}$")
 
 STATUSES = ("pending", "sending", "sent", "failed", "uncertain", "blocked")

@@ -135,6 +135,12 @@ async def get_any_staff(conn: Conn, staff_id: int) -> Staff | None:
     return None if account is None else account.staff
 
 
+async def has_password(conn: Conn, staff_id: int) -> bool:
+    """Whether the account has a password yet (one invited by link has none until they set it)."""
+    account = await q.get_staff(conn, staff_id)
+    return account is not None and account.password_hash is not None
+
+
 async def find_staff(conn: Conn, username: str) -> Staff | None:
     account = await q.find_staff_by_username(conn, username)
     return account.staff if account is not None and account.active else None

@@ -30,6 +30,12 @@ class JobContext:
     sync_channels: Callable[[], Awaitable[int]] | None = None  # from app.bot.channel_sync
     rng: random.Random = field(default_factory=random.Random)
 
+    def messages(self) -> AdMessages:
+        """How ad messages look; jobs that send are scheduled only when the bot made this."""
+        if self.ad_messages is None:
+            raise RuntimeError("this job needs the bot's ad messages")
+        return self.ad_messages
+
 
 async def journal_retention(ctx: JobContext) -> None:
     """Keep the inbound journal to the last JOURNAL_DAYS days; forget stale logins too."""
@@ -46,7 +52,7 @@ async def journal_retention(ctx: JobContext) -> None:
 async def reposts(ctx: JobContext) -> None:
     """Fill the channels' due re-post slots; the outbox delivers after commit."""
     async with ctx.pool.acquire() as conn, conn.transaction():
-        count = await ads.run_reposts(conn, datetime.now(UTC), ctx.rng, ctx.ad_messages)
+        count = await ads.run_reposts(conn, datetime.now(UTC), ctx.rng, ctx.messages())
     if count:
         log.info("re-posted %d ad(s)", count)
 
@@ -54,11 +60,12 @@ async def reposts(ctx: JobContext) -> None:
 async def checkins(ctx: JobContext) -> None:
     """Ask sellers about their due ads, or expire the ads nobody answered for."""
     async with ctx.pool.acquire() as conn, conn.transaction():
-        count = await ads.run_checkins(conn, datetime.now(UTC), ctx.ad_messages, ctx.languages)
+        count = await ads.run_checkins(conn, datetime.now(UTC), ctx.messages(), ctx.languages)
     if count:
         log.info("check-ins: %d ad(s) asked or expired", count)
 
 
 async def channel_sync(ctx: JobContext) -> None:
     """Re-read channels from Telegram: new ids, the bot's rights, changed administrators."""
-    await ctx.sync_channels()
+    if ctx.sync_channels is not None:
+        await ctx.sync_channels()

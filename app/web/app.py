@@ -11,7 +11,8 @@ import jinja2
 from aiohttp import WSCloseCode, web
 
 from app.config import Config
-from app.domain.settings import Languages, RunningSettings
+from app.domain.settings import RunningSettings
+from app.domain.users import Languages
 from app.web import keys
 from app.web.errors import error_pages
 from app.web.live import live_updates
@@ -46,7 +47,8 @@ def create_web_app(config: Config, *, services: dict[web.AppKey, object]) -> web
 
 async def websocket_registry(app: web.Application) -> AsyncIterator[None]:
     """Open WebSockets are closed on shutdown, so browsers reconnect instead of hanging."""
-    app[keys.WEBSOCKETS] = weakref.WeakSet()
+    registry: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+    app[keys.WEBSOCKETS] = registry
     yield
-    for ws in list(app[keys.WEBSOCKETS]):
+    for ws in list(registry):
         await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")

@@ -15,6 +15,8 @@ from app.i18n import Translator
 from app.storage import Storage
 
 if TYPE_CHECKING:
+    from aiogram import Bot
+
     from app.domain.ads import AdMessages
 
 
@@ -30,7 +32,7 @@ CONFIG = web.AppKey("config", Config)
 POOL = web.AppKey("pool", asyncpg.Pool)
 STORAGE = web.AppKey("storage", Storage)
 TRANSLATOR = web.AppKey("translator", Translator)
-BOT = web.AppKey("bot", "Bot")
-WEBSOCKETS = web.AppKey("websockets", weakref.WeakSet)
+BOT: web.AppKey[Bot] = web.AppKey("bot")  # missing in a web-only app (tests of the panel alone)
+WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("websockets")
 BOT_PARTS = web.AppKey("bot_parts", BotParts)
 RUNNING_SETTINGS = web.AppKey("running_settings", RunningSettings)  # set by app.main

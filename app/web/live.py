@@ -21,11 +21,11 @@ log = logging.getLogger(__name__)
 
 # PostgreSQL channels this process listens to; a topic each.
 TOPICS = (MODERATION_CHANNEL, SETTINGS_CHANNEL)
-RESYNC = {"event": "resync"}  # "you may have missed something: reload the list"
 QUEUE_SIZE = 256
 RECONNECT_DELAYS = (0.5, 1, 2, 5, 10)
 
 Event = dict[str, object]
+RESYNC: Event = {"event": "resync"}  # "you may have missed something: reload the list"
 
 
 class Hub:
@@ -114,9 +114,9 @@ async def _listen_once(pool: asyncpg.Pool, hub: Hub, *, resync: bool) -> None:
         lost = asyncio.Event()
         conn.add_termination_listener(lambda _conn: lost.set())
 
-        def deliver(_conn: object, _pid: int, channel: str, payload: str) -> None:
+        def deliver(_conn: object, _pid: int, channel: str, payload: object) -> None:
             try:
-                hub.publish(channel, json.loads(payload))
+                hub.publish(channel, json.loads(str(payload)))
             except ValueError:
                 log.warning("ignored a malformed notification on %s: %.200s", channel, payload)
 

@@ -7,6 +7,7 @@ import asyncio
 import aiohttp_jinja2
 from aiohttp import web
 
+from app.db.pool import ping
 from app.storage import InvalidKey, NotFound
 from app.web.keys import CONFIG, POOL, STORAGE
 
@@ -28,7 +29,7 @@ async def healthz(request: web.Request) -> web.Response:
     body = {"mode": "sandbox" if config.sandbox else "telegram"}
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT):
-            await request.app[POOL].fetchval("SELECT 1")
+            await ping(request.app[POOL])
     except Exception as exc:
         return web.json_response(
             {"status": "unavailable", "database": f"error: {type(exc).__name__}", **body}, status=503

@@ -43,7 +43,10 @@ class WebhookEndpoint:
         return web.json_response({})
 
     async def _feed(self, update: dict) -> None:
+        dispatcher = self.dispatcher
+        if dispatcher is None:  # set before the webhook is registered with Telegram
+            raise RuntimeError("an update arrived before the dispatcher was ready")
         try:
-            await self.dispatcher.feed_raw_update(self.bot, update)
+            await dispatcher.feed_raw_update(self.bot, update)
         except Exception:
             log.exception("webhook update %s failed", update.get("update_id"))

@@ -9,8 +9,7 @@ from aiogram.types import CallbackQuery, Message
 
 from app.bot.callbacks import LangCb, MenuCb
 from app.bot.keyboards import language_picker, main_menu
-from app.domain.settings import Languages
-from app.domain.users import choose_language
+from app.domain.users import Languages, choose_language
 from app.i18n import LANGUAGE_NAMES, Gettext, Translator
 
 
@@ -22,7 +21,7 @@ async def on_language_command(message: Message, _: Gettext, languages: Languages
 
 async def on_language_button(query: CallbackQuery, _: Gettext, languages: Languages) -> None:
     await query.answer()
-    if query.message:
+    if isinstance(query.message, Message):
         await query.message.edit_text(
             _("Choose your language:"),
             reply_markup=language_picker(_, with_back=True, codes=languages.enabled),
@@ -40,7 +39,7 @@ async def on_language_chosen(
     code = callback_data.code
     if code not in languages.enabled:  # a button sent before an admin disabled the language
         await query.answer()
-        if query.message:
+        if isinstance(query.message, Message):
             await query.message.edit_text(
                 _("Choose your language:"),
                 reply_markup=language_picker(_, with_back=True, codes=languages.enabled),
@@ -50,7 +49,7 @@ async def on_language_chosen(
         await choose_language(conn, query.from_user.id, code, languages.enabled)
     _ = translator(code)
     await query.answer(_("Language: {name}").format(name=LANGUAGE_NAMES[code]))
-    if query.message:
+    if isinstance(query.message, Message):
         await query.message.edit_text(
             _("Done! I will speak {name} from now on. Choose what you want to do:").format(
                 name=LANGUAGE_NAMES[code]

@@ -1,7 +1,7 @@
 """The main menu's buttons: home, and the sections whose issues have not landed yet."""
 
 from aiogram import F, Router
-from aiogram.types import CallbackQuery
+from aiogram.types import CallbackQuery, Message
 
 from app.bot.callbacks import MenuCb
 from app.bot.handlers.start import greeting
@@ -13,7 +13,7 @@ COMING_SOON = frozenset({"support", "tasks"})
 
 async def on_home(query: CallbackQuery, _: Gettext) -> None:
     await query.answer()
-    if query.message:
+    if isinstance(query.message, Message):
         await query.message.edit_text(greeting(_, query.from_user.first_name), reply_markup=main_menu(_))
 
 

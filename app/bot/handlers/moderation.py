@@ -66,7 +66,7 @@ async def on_reject(
         [InlineKeyboardButton(text=_("⬅️ Back"), callback_data=ModCb(action="back", ad_id=ad_id).pack())]
     )
     await query.answer()
-    if query.message:
+    if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
 
@@ -83,7 +83,7 @@ async def on_back(query: CallbackQuery, callback_data: ModCb, _: Gettext) -> Non
         ]
     ]
     await query.answer()
-    if query.message:
+    if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=InlineKeyboardMarkup(inline_keyboard=keyboard))
 
 
@@ -105,7 +105,7 @@ async def on_other_reason(query: CallbackQuery, callback_data: ModCb, state: FSM
     await state.set_state(RejectFlow.reason)
     await state.update_data(reject_ad=callback_data.ad_id)
     await query.answer()
-    if query.message:
+    if isinstance(query.message, Message):
         await query.message.answer(_("Type the reason for the seller in one message:"))
 
 

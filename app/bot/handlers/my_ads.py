@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 import asyncpg
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from app.bot.callbacks import CheckinCb, MenuCb, MyAdsCb
+from app.bot.filters import OnMessage
 from app.bot.handlers import post_ad
 from app.domain import ads
 from app.domain.ads import AdStatus
@@ -26,15 +27,19 @@ def _button(text: str, data: MyAdsCb | MenuCb) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=data.pack())
 
 
-async def on_my_ads(query: CallbackQuery, pool: asyncpg.Pool, _: Gettext) -> None:
-    await _show_page(query, 0, pool, _)
+async def on_my_ads(query: CallbackQuery, message: Message, pool: asyncpg.Pool, _: Gettext) -> None:
+    await _show_page(query, message, 0, pool, _)
 
 
-async def on_page(query: CallbackQuery, callback_data: MyAdsCb, pool: asyncpg.Pool, _: Gettext) -> None:
-    await _show_page(query, max(0, callback_data.page), pool, _)
+async def on_page(
+    query: CallbackQuery, message: Message, callback_data: MyAdsCb, pool: asyncpg.Pool, _: Gettext
+) -> None:
+    await _show_page(query, message, max(0, callback_data.page), pool, _)
 
 
-async def _show_page(query: CallbackQuery, page: int, pool: asyncpg.Pool, _: Gettext) -> None:
+async def _show_page(
+    query: CallbackQuery, message: Message, page: int, pool: asyncpg.Pool, _: Gettext
+) -> None:
     async with pool.acquire() as conn:
         mine = await ads.sellers_ads(conn, query.from_user.id, page=page, size=PAGE)
     await query.answer()
@@ -60,10 +65,12 @@ async def _show_page(query: CallbackQuery, page: int, pool: asyncpg.Pool, _: Get
         if nav:
             rows.append(nav)
     rows.append([_button(_("⬅️ Back"), MenuCb(action="home"))])
-    await query.message.edit_text(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    await message.edit_text(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
 
-async def on_card(query: CallbackQuery, callback_data: MyAdsCb, pool: asyncpg.Pool, _: Gettext) -> None:
+async def on_card(
+    query: CallbackQuery, message: Message, callback_data: MyAdsCb, pool: asyncpg.Pool, _: Gettext
+) -> None:
     async with pool.acquire() as conn:
         ad = await ads.sellers_ad(conn, callback_data.ad_id, query.from_user.id)
     if ad is None:
@@ -84,11 +91,12 @@ async def on_card(query: CallbackQuery, callback_data: MyAdsCb, pool: asyncpg.Po
     if ad.status in ads.EDITABLE:
         rows.append([_button(_("✏️ Edit"), MyAdsCb(action="edit", ad_id=ad.id))])
     rows.append([_button(_("⬅️ Back"), MyAdsCb(action="list", page=callback_data.page))])
-    await query.message.edit_text("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    await message.edit_text("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
 
 async def on_edit(
     query: CallbackQuery,
+    message: Message,
     callback_data: MyAdsCb,
     state: FSMContext,
     pool: asyncpg.Pool,
@@ -106,15 +114,15 @@ async def on_edit(
     await query.answer()
     await state.clear()
     await state.update_data(draft=draft.to_data(), editing_ad_id=callback_data.ad_id)
-    await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(
+    await message.edit_reply_markup(reply_markup=None)
+    await message.answer(
         _(
             "Editing ad #{id}. Change what you need, then submit: the "
             "ad goes back to review, and its post in the channel is "
             "updated once approved."
         ).format(id=callback_data.ad_id)
     )
-    await post_ad.show_preview(query.message, state, pool, bot, _, lang)
+    await post_ad.show_preview(message, state, pool, bot, _, lang)
 
 
 async def on_sold(
@@ -146,22 +154,27 @@ async def on_still_selling(
 
 
 async def _closed(query: CallbackQuery, done: bool, text: str, _: Gettext) -> None:
+    """Sold, withdrawn or still selling: a check-in may be days old, so its button still counts
+    when Telegram no longer lets the bot edit the message (then the answer is an alert)."""
     if not done:
         await query.answer(_("This ad cannot be changed any more."), show_alert=True)
         return
-    await query.answer()
-    await query.message.edit_text(text, reply_markup=None)
+    if isinstance(query.message, Message):
+        await query.answer()
+        await query.message.edit_text(text, reply_markup=None)
+    else:
+        await query.answer(text, show_alert=True)
 
 
 def create_router() -> Router:
     """A fresh router per dispatcher (a router can belong to one dispatcher only)."""
     router = Router(name="my_ads")
-    router.callback_query.register(on_my_ads, MenuCb.filter(F.action == "my_ads"))
-    router.callback_query.register(on_page, MyAdsCb.filter(F.action == "list"))
-    router.callback_query.register(on_card, MyAdsCb.filter(F.action == "card"))
+    router.callback_query.register(on_my_ads, OnMessage(), MenuCb.filter(F.action == "my_ads"))
+    router.callback_query.register(on_page, OnMessage(), MyAdsCb.filter(F.action == "list"))
+    router.callback_query.register(on_card, OnMessage(), MyAdsCb.filter(F.action == "card"))
     router.callback_query.register(on_sold, MyAdsCb.filter(F.action == "sold"))
     router.callback_query.register(on_withdraw, MyAdsCb.filter(F.action == "withdraw"))
-    router.callback_query.register(on_edit, MyAdsCb.filter(F.action == "edit"))
+    router.callback_query.register(on_edit, OnMessage(), MyAdsCb.filter(F.action == "edit"))
     router.callback_query.register(on_sold, CheckinCb.filter(F.action == "sold"))
     router.callback_query.register(on_still_selling, CheckinCb.filter(F.action == "selling"))
     return router

@@ -21,7 +21,7 @@ from aiogram.types import (
 )
 
 from app.bot.callbacks import AdCb, MenuCb
-from app.bot.filters import HasPhoto, TextOrContact
+from app.bot.filters import HasPhoto, OnMessage, TextOrContact
 from app.bot.keyboards import main_menu
 from app.bot.routing import MessageRouting, Stage
 from app.domain import ads
@@ -79,15 +79,21 @@ async def _draft(state: FSMContext) -> Draft:
     return Draft.from_data((await state.get_data())["draft"])
 
 
-async def _save(state: FSMContext, draft: Draft, **extra: object) -> None:
-    await state.update_data(draft=draft.to_data(), **extra)
+async def _save(state: FSMContext, draft: Draft) -> None:
+    await state.update_data(draft=draft.to_data())
 
 
 # --- starting ------------------------------------------------------------------------------
 
 
 async def on_post(
-    query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str
+    query: CallbackQuery,
+    message: Message,
+    state: FSMContext,
+    pool: asyncpg.Pool,
+    bot: Bot,
+    _: Gettext,
+    lang: str,
 ) -> None:
     await query.answer()
     current = await state.get_state()
@@ -98,27 +104,39 @@ async def on_post(
                 InlineKeyboardButton(text=_("🆕 Start over"), callback_data=AdCb(action="restart").pack()),
             ]
         ]
-        await query.message.answer(
+        await message.answer(
             _("You have an unfinished ad. Continue it?"),
             reply_markup=InlineKeyboardMarkup(inline_keyboard=keyboard),
         )
         return
-    await _begin(query.message, state, pool, bot, _, lang)
+    await _begin(message, state, pool, bot, _, lang)
 
 
 async def on_resume(
-    query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str
+    query: CallbackQuery,
+    message: Message,
+    state: FSMContext,
+    pool: asyncpg.Pool,
+    bot: Bot,
+    _: Gettext,
+    lang: str,
 ) -> None:
     await query.answer()
     step = (await state.get_state() or "").split(":")[-1]
-    await _ask(query.message, step if step in ORDER else "title", state, pool, bot, _, lang)
+    await _ask(message, step if step in ORDER else "title", state, pool, bot, _, lang)
 
 
 async def on_restart(
-    query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str
+    query: CallbackQuery,
+    message: Message,
+    state: FSMContext,
+    pool: asyncpg.Pool,
+    bot: Bot,
+    _: Gettext,
+    lang: str,
 ) -> None:
     await query.answer()
-    await _begin(query.message, state, pool, bot, _, lang)
+    await _begin(message, state, pool, bot, _, lang)
 
 
 async def _begin(
@@ -229,6 +247,7 @@ async def _next(
 
 async def on_channel(
     query: CallbackQuery,
+    message: Message,
     callback_data: AdCb,
     state: FSMContext,
     pool: asyncpg.Pool,
@@ -240,12 +259,13 @@ async def on_channel(
     draft = await _draft(state)
     draft.channel_id, draft.category_id = callback_data.value, None
     await _save(state, draft)
-    await query.message.edit_reply_markup(reply_markup=None)
-    await _next(query.message, "channel", state, pool, bot, _, lang)
+    await message.edit_reply_markup(reply_markup=None)
+    await _next(message, "channel", state, pool, bot, _, lang)
 
 
 async def on_category(
     query: CallbackQuery,
+    message: Message,
     callback_data: AdCb,
     state: FSMContext,
     pool: asyncpg.Pool,
@@ -257,8 +277,8 @@ async def on_category(
     draft = await _draft(state)
     draft.category_id = callback_data.value
     await _save(state, draft)
-    await query.message.edit_reply_markup(reply_markup=None)
-    await _next(query.message, "category", state, pool, bot, _, lang)
+    await message.edit_reply_markup(reply_markup=None)
+    await _next(message, "category", state, pool, bot, _, lang)
 
 
 async def on_text_answer(
@@ -271,7 +291,7 @@ async def on_text_answer(
     ad_messages: AdMessages,
 ) -> None:
     """Title, description, price, district and contact: each checked, then the next step."""
-    step = (await state.get_state()).split(":")[-1]
+    step = (await state.get_state() or "").split(":")[-1]
     if message.text is None and not (step == "contact" and message.contact):
         await message.answer(_("Please answer with a text message."))
         return
@@ -324,6 +344,7 @@ async def on_photo(message: Message, state: FSMContext, _: Gettext) -> None:
             )
         )
         return
+    assert message.photo, "routed here by HasPhoto"
     size = message.photo[-1]  # the largest size Telegram made
     key = f"photos/{size.file_unique_id}"
     draft.photos.append(Photo(size.file_id, size.file_unique_id, key))
@@ -334,14 +355,20 @@ async def on_photo(message: Message, state: FSMContext, _: Gettext) -> None:
 
 
 async def on_photos_done(
-    query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot, _: Gettext, lang: str
+    query: CallbackQuery,
+    message: Message,
+    state: FSMContext,
+    pool: asyncpg.Pool,
+    bot: Bot,
+    _: Gettext,
+    lang: str,
 ) -> None:
     if not (await _draft(state)).photos:
         await query.answer(_("Send at least one photo first."), show_alert=True)
         return
     await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
-    await _next(query.message, "photos", state, pool, bot, _, lang)
+    await message.edit_reply_markup(reply_markup=None)
+    await _next(message, "photos", state, pool, bot, _, lang)
 
 
 # --- preview, edit, submit ---------------------------------------------------------------
@@ -416,6 +443,7 @@ LABELS = {
 
 async def on_edit(
     query: CallbackQuery,
+    message: Message,
     callback_data: AdCb,
     state: FSMContext,
     pool: asyncpg.Pool,
@@ -432,12 +460,13 @@ async def on_edit(
         draft = await _draft(state)
         draft.photos = []
         await _save(state, draft)
-    await query.message.edit_reply_markup(reply_markup=None)
-    await _ask(query.message, callback_data.field, state, pool, bot, _, lang)
+    await message.edit_reply_markup(reply_markup=None)
+    await _ask(message, callback_data.field, state, pool, bot, _, lang)
 
 
 async def on_submit(
     query: CallbackQuery,
+    message: Message,
     state: FSMContext,
     pool: asyncpg.Pool,
     bot: Bot,
@@ -457,11 +486,11 @@ async def on_submit(
             else:
                 ad = await ads.submit(conn, draft, query.from_user.id, ad_messages, languages)
     except AdError as exc:
-        await query.message.answer(exc.text(_))
+        await message.answer(exc.text(_))
         return
     await state.clear()
     if editing_ad_id:
-        await query.message.edit_text(
+        await message.edit_text(
             _(
                 "Your changes to ad #{id} are sent for review. Its post "
                 "in the channel is updated once they are approved."
@@ -469,7 +498,7 @@ async def on_submit(
             reply_markup=main_menu(_),
         )
         return
-    await query.message.edit_text(
+    await message.edit_text(
         _("Your ad #{id} is sent for review. I will tell you when it is published.").format(id=ad.id),
         reply_markup=main_menu(_),
     )
@@ -487,23 +516,24 @@ async def _keep_photos(bot: Bot, storage: Storage, draft: Draft) -> None:
             pass
         try:
             data = await bot.download(photo.file_id)
+            if data is None:
+                raise RuntimeError("Telegram sent no file")
             await storage.put(photo.storage_key, data.read(), "image/jpeg")
         except Exception as exc:  # the ad goes on with Telegram's copy; re-posts use the file_id
             log.warning("could not keep photo %s: %s", photo.file_unique_id, exc)
             draft.photos[index] = Photo(photo.file_id, photo.file_unique_id, None)
 
 
-async def on_cancel(query: CallbackQuery, state: FSMContext, _: Gettext) -> None:
+async def on_cancel(query: CallbackQuery, message: Message, state: FSMContext, _: Gettext) -> None:
     await state.clear()
     await query.answer(_("The ad is cancelled."))
-    await query.message.edit_text(
-        _("The ad is cancelled. Choose what you want to do:"), reply_markup=main_menu(_)
-    )
+    await message.edit_text(_("The ad is cancelled. Choose what you want to do:"), reply_markup=main_menu(_))
 
 
 def create_router() -> Router:
     """A fresh router per dispatcher (a router can belong to one dispatcher only)."""
     router = Router(name="post_ad")
+    router.callback_query.filter(OnMessage())  # every button here edits or answers its message
     router.callback_query.register(on_post, MenuCb.filter(F.action == "post"))
     router.callback_query.register(on_resume, AdCb.filter(F.action == "resume"))
     router.callback_query.register(on_restart, AdCb.filter(F.action == "restart"))

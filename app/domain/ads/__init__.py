@@ -43,7 +43,7 @@ from app.domain.ads.model import (
     status_label,
 )
 from app.domain.ads.notices import REF, load_view
-from app.domain.ads.ports import AdMessages, Call
+from app.domain.ads.ports import AdMessages
 from app.domain.ads.reads import draft_to_edit, published_ad, sellers_ad, sellers_ads, story_for_staff
 from app.domain.ads.rules import (
     CAPTION_LIMIT,
@@ -59,6 +59,7 @@ from app.domain.ads.rules import (
     parse_title,
     text_key,
 )
+from app.domain.outbox import Call
 
 __all__ = [
     "CAPTION_LIMIT",

@@ -11,8 +11,8 @@ from app.db.queries import channels as channel_q
 from app.db.queries import users as user_q
 from app.db.queries.ads import AdView, MessageKind
 from app.domain.ads.model import AdError, AdNotFound
-from app.domain.ads.ports import AdMessages, Call
-from app.domain.outbox import MESSAGE_ID_OF, MESSAGE_IDS_OF, enqueue
+from app.domain.ads.ports import AdMessages
+from app.domain.outbox import MESSAGE_ID_OF, MESSAGE_IDS_OF, Call, enqueue
 from app.domain.users import Languages
 from app.i18n import N_
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from app.db.queries.ads import AdView
-
-Call = tuple[str, dict[str, Any]]  # a Bot API method and its params, without chat_id
+from app.domain.outbox import Call
 
 
 class AdMessages(Protocol):

@@ -9,8 +9,7 @@ import asyncpg
 
 from app.db.queries import ledger as q
 from app.db.queries.ledger import Currency, Entry, EntryKind, WithdrawalRequest, WithdrawalStatus
-from app.domain.outbox import enqueue
-from app.domain.ports import Call
+from app.domain.outbox import Call, enqueue
 from app.domain.users import Languages
 from app.i18n import N_
 

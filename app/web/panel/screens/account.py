@@ -21,9 +21,7 @@ MAX_PASSWORD = 1000  # scrypt hashes anything, but a megabyte "password" is only
 
 async def _page(request: web.Request, *, error: str | None = None, status: int = 200) -> web.Response:
     async with request.app[keys.POOL].acquire() as conn:
-        has_password = await conn.fetchval(
-            "SELECT password_hash IS NOT NULL FROM staff WHERE id = $1", request[STAFF].id
-        )
+        has_password = await staff_domain.has_password(conn, request[STAFF].id)
     return await render(
         request,
         "panel/account.html",
@@ -49,7 +47,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     form = await request.post()
     fields = {name: str(form.get(name, ""))[:MAX_PASSWORD] for name in ("current", "new", "repeat")}
-    token = (await aiohttp_session.get_session(request)).get("sid")
+    token = str((await aiohttp_session.get_session(request)).get("sid") or "")
     try:
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
             await staff_domain.change_password(conn, request[STAFF], session_token=token, **fields)

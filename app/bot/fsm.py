@@ -10,17 +10,7 @@ import asyncpg
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
-GET_STATE = "SELECT state FROM fsm_state WHERE key = $1"
-GET_DATA = "SELECT data FROM fsm_state WHERE key = $1"
-SET_STATE = """
-INSERT INTO fsm_state (key, state) VALUES ($1, $2)
-ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated_at = now()
-"""
-SET_DATA = """
-INSERT INTO fsm_state (key, data) VALUES ($1, $2::jsonb)
-ON CONFLICT (key) DO UPDATE SET data = excluded.data, updated_at = now()
-"""
-
+from app.db.queries import fsm as q
 
 # The journal statement reads the update's FSM state in the same round trip (see
 # JournalMiddleware); get_state answers from it instead of asking the database again, unless
@@ -57,22 +47,20 @@ class PostgresStorage(BaseStorage):
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
         self._writes += 1
-        await self.pool.execute(SET_STATE, storage_key(key), value)
+        await q.set_state(self.pool, storage_key(key), value)
 
     async def get_state(self, key: StorageKey) -> str | None:
         text_key = storage_key(key)
         prefetched = PREFETCHED.get()
         if prefetched is not None and prefetched[0] == text_key and prefetched[2] == self._writes:
             return prefetched[1]
-        state: str | None = await self.pool.fetchval(GET_STATE, text_key)
-        return state
+        return await q.get_state(self.pool, text_key)
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        await self.pool.execute(SET_DATA, storage_key(key), dict(data))
+        await q.set_data(self.pool, storage_key(key), dict(data))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        data = await self.pool.fetchval(GET_DATA, storage_key(key))
-        return dict(data) if data else {}
+        return await q.get_data(self.pool, storage_key(key))
 
     async def close(self) -> None:
         """The pool belongs to the application, which closes it."""
