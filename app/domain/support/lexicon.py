@@ -31,8 +31,8 @@ ADD: yubor*, юбор*, отправ*, otprav*, скину*, skinu*, send, sendi
     qosh*, добав*, dobav*, add, adding, added, attach*, прикреп*, prikrep*, zagruz*, загруз*, upload*,
     yukla*, yuborish, tashla*
 HOWMANY: nechta, necha, nechtagacha, сколько, skolko, skoka, "how many", "how much", qancha
-LIMIT: limit*, лимит*, cheklov*, cheklan*, ограничен*, ogranichen*, max, maks*, макс*, maximum*,
-    "ko'pi bilan", "eng ko'p"
+LIMIT: "limit tugad*", limit*, лимит*, cheklov*, cheklan*, ограничен*, ogranichen*, max, maks*, макс*,
+    maximum*, "ko'pi bilan", "eng ko'p"
 DAY: kun, kuni, kunda, kunga, kunlik*, kunlar*, kundan, день, дня, дней, днём, den, dnia, dnei, day,
     days, daily, сутк*, sutk*, bugun*, сегодня, segodnia, today
 TIME: vaqt*, время, vremia, time
@@ -46,8 +46,8 @@ PLACE: joyla*, размест*, размещ*, razmest*, razmesh*, выстав*
 AD+PLACE: "e'lon ber*", "elon ber*", "e'lonni ber*", "e'lon qo'y*", "elon qoy*", "e'lonni qo'y*",
     "e'lon chiqar*", "e'lon tashla*", "elon tashla*", "e'lon joyla*"
 PUBLISH: опублик*, публик*, opublik*, publik*, publish*
-SELL: sot*, sotish*, sotuv*, продать, продам, продаю, продаж*, продаёт*, продает*, продава*, продаём,
-    prodat, prodam, prodaiu, prodaj*, prodaet*, prodaiot*, sell, sells, selling, "for sale"
+SELL: sotuvda*, sot*, sotish*, sotuv*, продать, продам, продаю, продаж*, продаёт*, продает*, продава*,
+    продаём, prodat, prodam, prodaiu, prodaj*, prodaet*, prodaiot*, sell, sells, selling, "for sale"
 SOLD: sotil*, sotdi*, sotvor*, sotgan*, "sotib yubor*", продан*, продал*, prodal*, prodan*, sold,
     "found a buyer", "got a buyer", "xaridor topil*", "покупатель нашел*", "покупатель нашёл*"
 SELLER: "person selling", "person who sells", "who is selling", "who sells", "the one selling",
@@ -57,9 +57,9 @@ SELLER: "person selling", "person who sells", "who is selling", "who sells", "th
 BUYER: xaridor*, харидор*, покупател*, pokupatel*, buyer*, klient*, mijoz*, customer*
 BUY: "sotib ol*", купить, куплю, купил*, покупк*, покупа*, kupit, kupliu, kupil*, pokupk*, pokupa*, buy,
     buying, bought, purchas*, xarid, харид
-ONSALE: sotuvda*, "hali sotuvdami", "hali sotuv*", "ещё прода*", "еще прода*", "eshe proda*",
-    "esho proda*", "still sell*", "still availab*", "still for sale", "ещё актуал*", "еще актуал*",
-    aktual*, актуал*
+ONSALE: "hali sotuvda*", "hali sotuvdami", sotuvdaligini, sotuvdaligi, "sotuvda ekanini",
+    "sotuvdaligini tasdiq*", "hali sotuv*", "ещё прода*", "еще прода*", "eshe proda*", "esho proda*",
+    "still sell*", "still availab*", "still for sale", "ещё актуал*", "еще актуал*", aktual*, актуал*
 WRITE: napisal*, написал*, typed, typing, yoz*, написать, напишу, напиши*, пишу, писать, пишет, napisat,
     napishu, napishi*, pishu, pisat, write, writing, wrote
 CONTACT: contact*, kontakt*, контакт*, bog'lan*, боғлан*, связаться, свяжусь, связь, sviazacia,
@@ -127,7 +127,6 @@ PROMOTE: "ko'proq odam*", "ko'p odam*", "больше людей", "bolshe liude
     pinned, pinning, qada*, қада*, "tepaga chiqar*", "tepaga ko'tar*", поднять, подним*, podniat*,
     podnim*, ko'tar*, кўтар*, kotar*, "birinchi o'rin*", "birinchi orin*", "on top", сверху, sverhu,
     top, vip, тепага
-LIMIT_REACHED: "limit tugadi", "limit tugad*"
 REJECT: rad, "rad et*", отклон*, otklon*, отказ, отказа, отказе, отказал*, отказан*, otkaz, declin*,
     reject*, refus*, "не одобр*", "ne odobr*", "не пропуст*", "ne propust*", "не пропуск*", "не прошл*",
     "ne proshl*", "o'tmadi", "otmadi", "qabul qilinmadi", "qabul qilishmadi", "qabul qilmadi",
@@ -167,6 +166,7 @@ HOURS: soat*, соат*, час, часа, часов, часы, часам, cha
 OFFHOURS: kechasi, kechqurun, tunda, ночью, ночь, nochiu, noch, night*, weekend*, выходн*, vihodn*,
     "dam olish*", voskresen*, воскресен*, yakshanba*, shanba*, суббот*, subbot*, sunday*, saturday*,
     holiday*, bayram*, праздник*, prazdnik*
+USE: ishlat*, ишлат*, использ*, ispolz*
 WORK: ishla*, ишла*, работ*, rabot*, work*, functio*
 ANSWER: "javob ber*", javob*, жавоб*, отвеч*, ответ*, otvech*, otvet*, answer*, repl*, respond*,
     respons*
@@ -251,8 +251,8 @@ APPEAR: появ*, poiav*, poyav*, appear*, "show up", "shows up", "showing up",
     chiqyapti, chiqadi, chiqmadi, chiqmayapti, chiqmaydi, chiqmagan, chiqqan, chiqib, вышл*, вышел,
     выходит, выйдет, vishl*, vishel, vihodit, viidet
 REASON: sabab*, сабаб*, причин*, prichin*, reason*
-OTHER: boshqa*, бошқа*, другой, другого, другом, другие, другую, другое, drugoi, drugogo, drugom,
-    drugie, druguiu, drugoe, other, others, another, else
+OTHER: boshqa*, бошқа*, другой, другого, другом, другие, других, другим, другую, другое, drugih, drugim,
+    drugoi, drugogo, drugom, drugie, druguiu, drugoe, other, others, another, else
 SET: ukaz*, укаж*, указ*, ukaj*, set, setting, specify*, indicat*, tanla*, танла*, выбр*, выбир*, vibr*,
     vibir*, choos*, chose, chosen, select*
 FIT: mos, mosi, mosini, "mos kel*", подход*, podhod*, fit, fits, suitabl*
@@ -263,7 +263,8 @@ FORGOT: unut*, унут*, забыл*, забуд*, zabil*, zabud*, forgot*, for
 PRESS: bos, bosa*, bosdim, bosib, bosish*, bossam, bosam, босс*, нажа*, нажм*, нажим*, naja*, najm*,
     najim*, press*, tap, tapped, tapping, click*, klik*, клик*
 ANSWER+NEG: ignor*, игнор*
--: "hours ago", "hour ago", "days ago", "soatdan beri", "kundan beri", "часа назад", "часов назад",
+-: "birinchi marta", "биринчи марта", "первый раз", "в первый раз", "pervii raz", "first time",
+    "hours ago", "hour ago", "days ago", "soatdan beri", "kundan beri", "часа назад", "часов назад",
     "дня назад", "дней назад", "deb xabar keldi", "degan xabar keldi", "menda yo'q", "менда йўқ",
     "u menia net", "у меня нет", "i dont have", "i have no", "xabar keldi", "xabar kelyapti",
     "xabar kelibdi", "deb xabar", "degan xabar", "бот написал", "бот пишет", "bot napisal",
@@ -275,7 +276,7 @@ MESSAGE+ARRIVE+NEG: "xabar kelmay*", "xabar kelmadi", "xabar kelmagan"
 # Concepts that say little about what a question is about: they weigh less, and a question
 # matched on these alone is never answered at once.
 WEAK_CONCEPTS = """
-AD POST DAY TIME WHEN HOWMANY PERSON SEE NEW OTHER SET ITEM MONEY PLACENAME SUPPORT BUY PHONE
+AD POST USE DAY TIME WHEN HOWMANY PERSON SEE NEW OTHER SET ITEM MONEY PLACENAME SUPPORT BUY PHONE
 """
 
 # Words that carry no topic in any of the three languages: greetings, thanks, pronouns,
