@@ -57,11 +57,12 @@ CREATE TABLE support_kb_phrasings (
 -- Which phrasing carries which term; kept by the trigger below, so no writer can forget it.
 CREATE TABLE support_kb_postings (
     term        text NOT NULL,
-    phrasing_id bigint NOT NULL REFERENCES support_kb_phrasings ON DELETE CASCADE,
     entry_id    bigint NOT NULL,
-    PRIMARY KEY (term, phrasing_id)
+    phrasing_id bigint NOT NULL REFERENCES support_kb_phrasings ON DELETE CASCADE,
+    PRIMARY KEY (term, entry_id, phrasing_id)
 );
 CREATE INDEX support_kb_postings_phrasing_idx ON support_kb_postings (phrasing_id);
+CREATE INDEX support_kb_postings_entry_idx ON support_kb_postings (entry_id, phrasing_id, term);
 
 CREATE FUNCTION support_kb_post_terms() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -94,18 +95,23 @@ END $$;
 CREATE TRIGGER support_kb_answers_post AFTER INSERT OR UPDATE OF terms ON support_kb_answers
     FOR EACH ROW EXECUTE FUNCTION support_kb_post_answer_terms();
 
--- In how many enabled entries each term occurs (its weight is ln((N+1)/(df+0.5))), counted over
--- phrasings (a word only answers use is counted over answers), and each phrasing's total weight; rebuilt by kb.py after every change (cheap: one pass over postings).
--- The trigram index finds "obyavleniya" when the knowledge base says "obyavlenie".
+-- The matcher's entry-level index, rebuilt for the entries a change touches: which terms each
+-- enabled entry uses, in its phrasings or only in its answers. A disabled entry has no rows here,
+-- so it is never a candidate.
+CREATE TABLE support_kb_entry_terms (
+    term     text NOT NULL,
+    entry_id bigint NOT NULL REFERENCES support_kb_entries ON DELETE CASCADE,
+    phrased  boolean NOT NULL,
+    PRIMARY KEY (term, entry_id)
+);
+CREATE INDEX support_kb_entry_terms_entry_idx ON support_kb_entry_terms (entry_id);
+
+-- In how many enabled entries each term occurs, counted over phrasings (a word only answers use
+-- is counted over answers); its weight is ln((N+1)/(df+0.5)). Recounted after every change. The
+-- trigram index finds "obyavleniya" when the knowledge base says "obyavlenie".
 CREATE TABLE support_kb_vocab (
     term text PRIMARY KEY,
     df   integer NOT NULL CHECK (df > 0),
     idf  double precision NOT NULL
 );
 CREATE INDEX support_kb_vocab_trgm_idx ON support_kb_vocab USING gin (term gin_trgm_ops);
-
-CREATE TABLE support_kb_phrasing_mass (
-    phrasing_id bigint PRIMARY KEY REFERENCES support_kb_phrasings ON DELETE CASCADE,
-    entry_id    bigint NOT NULL,
-    mass        double precision NOT NULL
-);

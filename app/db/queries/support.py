@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
@@ -133,11 +132,6 @@ async def list_entries(conn: asyncpg.Connection) -> list[KbEntry]:
     return [_entry(r) for r in rows]
 
 
-async def existing_keys(conn: asyncpg.Connection, keys: Sequence[str]) -> set[str]:
-    rows = await conn.fetch("SELECT key FROM support_kb_entries WHERE key = ANY($1::text[])", list(keys))
-    return {r["key"] for r in rows}
-
-
 async def update_entry(
     conn: asyncpg.Connection, entry_id: int, *, tags: Sequence[str], enabled: bool
 ) -> KbEntry | None:
@@ -261,6 +255,43 @@ async def insert_phrasing(
     return None if row is None else _phrasing(row)
 
 
+@dataclass(frozen=True, slots=True)
+class NewPhrasing:
+    """A phrasing to store, with the analyser's output."""
+
+    language: str
+    kind: str
+    text: str
+    norm: str
+    terms: tuple[str, ...]
+
+
+async def insert_phrasings(
+    conn: asyncpg.Connection, entry_id: int, items: Sequence[NewPhrasing], *, analyser: int, source: str
+) -> int:
+    """Store the phrasings the entry lacks, in order, in one statement; returns how many were new."""
+    if not items:
+        return 0
+    # Terms travel as one string per phrasing (a text[][] would need equal lengths).
+    status = await conn.execute(
+        """INSERT INTO support_kb_phrasings (entry_id, language, kind, text, norm, terms, analyser, source)
+           SELECT $1, t.language, t.kind, t.text, t.norm, string_to_array(t.terms, ' '), $7, $8
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                  WITH ORDINALITY AS t (language, kind, text, norm, terms, n)
+            ORDER BY t.n
+           ON CONFLICT (entry_id, language, kind, text) DO NOTHING""",
+        entry_id,
+        [i.language for i in items],
+        [i.kind for i in items],
+        [i.text for i in items],
+        [i.norm for i in items],
+        [" ".join(i.terms) for i in items],
+        analyser,
+        source,
+    )
+    return int(status.split()[-1])
+
+
 async def phrasings(conn: asyncpg.Connection, entry_ids: Sequence[int]) -> list[KbPhrasing]:
     """In the order they were added, which keeps each language's first question first."""
     rows = await conn.fetch(
@@ -333,21 +364,23 @@ async def titles(conn: asyncpg.Connection, entry_ids: Sequence[int], language: s
 
 # The matcher's index ---------------------------------------------------------------------
 
-# Rebuilt after each change, under a lock so two concurrent changes do not interleave. Only
-# enabled entries count: a disabled entry's phrasings have no weight and so are never matched.
-REFRESH_INDEX = """
-WITH live AS (
-    SELECT p.term, p.entry_id FROM support_kb_postings p
-      JOIN support_kb_entries e ON e.id = p.entry_id AND e.enabled
-), answered AS (
-    SELECT a.term, a.entry_id FROM support_kb_answer_postings a
-      JOIN support_kb_entries e ON e.id = a.entry_id AND e.enabled
-     WHERE NOT EXISTS (SELECT FROM live WHERE live.term = a.term)
-), n AS (SELECT count(*)::float8 AS n FROM support_kb_entries WHERE enabled),
-gone AS (DELETE FROM support_kb_vocab),
+REFRESH_ENTRY_TERMS = """
+INSERT INTO support_kb_entry_terms (term, entry_id, phrased)
+SELECT t.term, t.entry_id, bool_or(t.phrased)
+  FROM (SELECT term, entry_id, true AS phrased FROM support_kb_postings WHERE entry_id = ANY($1::bigint[])
+        UNION ALL
+        SELECT term, entry_id, false FROM support_kb_answer_postings WHERE entry_id = ANY($1::bigint[])) t
+  JOIN support_kb_entries e ON e.id = t.entry_id AND e.enabled
+ GROUP BY t.term, t.entry_id
+"""
+
+# A term's df counts the entries whose phrasings use it, or, for a word only answers use, the
+# entries whose answers do.
+REFRESH_VOCAB = """
+WITH n AS (SELECT count(*)::float8 AS n FROM support_kb_entries WHERE enabled),
 df AS (
-    SELECT term, count(DISTINCT entry_id)::int AS df
-      FROM (SELECT * FROM live UNION ALL SELECT * FROM answered) t GROUP BY term
+    SELECT term, coalesce(nullif(count(*) FILTER (WHERE phrased), 0), count(*))::int AS df
+      FROM support_kb_entry_terms GROUP BY term
 ), factor AS (SELECT * FROM unnest($1::text[], $2::float8[]) AS f (term, factor))
 INSERT INTO support_kb_vocab (term, df, idf)
 SELECT df.term, df.df,
@@ -356,91 +389,132 @@ SELECT df.term, df.df,
   FROM df CROSS JOIN n LEFT JOIN factor f USING (term)
 """
 
-REFRESH_MASS = """
-WITH gone AS (DELETE FROM support_kb_phrasing_mass)
-INSERT INTO support_kb_phrasing_mass (phrasing_id, entry_id, mass)
-SELECT p.phrasing_id, min(p.entry_id), sum(v.idf)
-  FROM support_kb_postings p JOIN support_kb_vocab v USING (term)
- GROUP BY p.phrasing_id
-"""
-
 
 async def refresh_index(
     conn: asyncpg.Connection,
+    entry_ids: Sequence[int] | None,
     factors: Mapping[str, float],
     polarity: tuple[str, float],
 ) -> None:
-    """Recount term weights and phrasing weights (call inside the changing transaction).
-    A term's weight is its IDF times its factor in `factors`; the polarity term weighs at least
-    the given weight however common it is."""
+    """Rebuild the entry-level terms of `entry_ids` (None: every entry) and recount the term
+    weights; call inside the changing transaction. A term's weight is its IDF times its factor in
+    `factors`; the polarity term weighs at least the given weight however common it is."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('support_kb_index'))")
-    await conn.execute(REFRESH_INDEX, list(factors), list(factors.values()), *polarity)
-    await conn.execute(REFRESH_MASS)
+    if entry_ids is None:
+        entry_ids = [r["id"] for r in await conn.fetch("SELECT id FROM support_kb_entries")]
+    await conn.execute(
+        "DELETE FROM support_kb_entry_terms WHERE entry_id = ANY($1::bigint[])", list(entry_ids)
+    )
+    await conn.execute(REFRESH_ENTRY_TERMS, list(entry_ids))
+    await conn.execute("DELETE FROM support_kb_vocab")
+    await conn.execute(REFRESH_VOCAB, list(factors), list(factors.values()), *polarity)
 
 
-# One round trip. Each question term stands for itself or, for a plain word (lower case; concept
-# ids are upper case), for known words of trigram similarity >= $2. A term no enabled entry uses
-# weighs $3 times its factor ($5, aligned with $1). For each phrasing: the question weight it
-# explains (q_gain) and its own weight the question explains (p_gain); their shares give the
-# phrasing's F1. For each entry: its best phrasing, and how much of the question the entry
-# explains, a word only its answers use counting $6 of its weight (pec: by phrasings alone).
-# `ords`/`answer_ords` say which question terms the phrasings / only the answers explain.
+# One round trip, in three narrowing steps so that a term most entries share ("ad", "channel")
+# never makes the database walk a large knowledge base.
+# 1. Each question term stands for itself or, for a plain word (lower case; concept ids are upper
+#    case), for known words of trigram similarity >= $2. A term no enabled entry uses weighs $3
+#    times its factor ($5, aligned with $1).
+# 2. Candidates: the $4 entries whose phrasings explain most of the question's selective terms (used by at
+#    most a share $7 of the entries, or by at most $4 of them; all terms when none is), so a base
+#    of at most $4 entries is scored whole. For each: how much of the question it explains (ec),
+#    a word only its answers use counting $6 of its weight (pec: by phrasings alone).
+# 3. For the $9 candidates explaining most, each phrasing: the question weight it explains and
+#    its own weight the question explains; their shares give its F1; the entry keeps its best.
 MATCH = """
-WITH q AS (
-    SELECT term, factor, ord FROM unnest($1::text[], $5::float8[]) WITH ORDINALITY AS q (term, factor, ord)
-), hit AS (
-    SELECT q.ord, v.term, v.idf, 1.0::float8 AS sim
+WITH param AS (
+    SELECT $2::float8 AS fuzzy, $3::float8 AS unknown, $4::int AS candidates,
+           $6::float8 AS answered, $7::float8 AS share, $9::int AS scored
+), q AS (
+    SELECT term, factor, ord
+      FROM unnest($1::text[], $5::float8[]) WITH ORDINALITY AS q (term, factor, ord)
+), hit AS MATERIALIZED (
+    SELECT q.ord, v.term, v.df, v.idf, 1.0::float8 AS sim
       FROM q JOIN support_kb_vocab v ON v.term = q.term
     UNION ALL
-    SELECT q.ord, v.term, v.idf, similarity(v.term, q.term)::float8
+    SELECT q.ord, v.term, v.df, v.idf, similarity(v.term, q.term)::float8
       FROM q JOIN support_kb_vocab v ON v.term % q.term
      WHERE q.term = lower(q.term) AND v.term = lower(v.term) AND v.term <> q.term
-       AND similarity(v.term, q.term) >= $2
-), qw AS (
-    SELECT q.ord, coalesce(max(h.idf * h.sim), $3 * min(q.factor)) AS w
-      FROM q LEFT JOIN hit h USING (ord) GROUP BY q.ord
-), total AS (
-    SELECT sum(w) AS w FROM qw
-), post AS (
-    SELECT p.phrasing_id, p.entry_id, h.ord, h.term, h.idf, h.sim
-      FROM hit h JOIN support_kb_postings p USING (term)
-), by_ord AS (
-    SELECT phrasing_id, entry_id, ord, max(idf * sim) AS gain FROM post GROUP BY 1, 2, 3
-), by_term AS (
-    SELECT phrasing_id, term, max(idf * sim) AS gain FROM post GROUP BY 1, 2
+       AND similarity(v.term, q.term) >= (SELECT fuzzy FROM param)
+), total AS MATERIALIZED (
+    SELECT sum(w) AS w FROM (
+        SELECT coalesce(max(h.idf * h.sim), (SELECT unknown FROM param) * min(q.factor)) AS w
+          FROM q LEFT JOIN hit h USING (ord) GROUP BY q.ord) qw
+), selective AS MATERIALIZED (
+    SELECT h.term FROM hit h, param
+     WHERE h.df <= greatest(param.share * (SELECT count(*) FROM support_kb_entries WHERE enabled),
+                            param.candidates)
+), cand AS MATERIALIZED (
+    SELECT entry_id FROM (
+        SELECT et.entry_id, h.ord, max(h.idf * h.sim) AS gain
+          FROM support_kb_entry_terms et JOIN hit h USING (term)
+         WHERE et.phrased
+           AND et.term = ANY(CASE WHEN EXISTS (SELECT FROM selective) THEN ARRAY(SELECT term FROM selective)
+                                  ELSE ARRAY(SELECT term FROM hit) END)
+         GROUP BY 1, 2) g
+     GROUP BY entry_id ORDER BY sum(gain) DESC, entry_id LIMIT (SELECT candidates FROM param)
+), ent AS MATERIALIZED (
+    SELECT e.entry_id, sum(e.gain) / total.w AS ec, coalesce(sum(e.phrased_gain), 0) / total.w AS pec,
+           array_agg(e.ord) FILTER (WHERE e.phrased) AS ords,
+           array_agg(e.ord) FILTER (WHERE NOT e.phrased) AS answer_ords
+      FROM (SELECT et.entry_id, h.ord,
+                   max(h.idf * h.sim * CASE WHEN et.phrased THEN 1 ELSE param.answered END) AS gain,
+                   max(h.idf * h.sim) FILTER (WHERE et.phrased) AS phrased_gain,
+                   bool_or(et.phrased) AS phrased
+              FROM support_kb_entry_terms et JOIN hit h USING (term) CROSS JOIN param
+             WHERE et.term = ANY(ARRAY(SELECT term FROM hit))
+               AND et.entry_id = ANY(ARRAY(SELECT entry_id FROM cand))
+             GROUP BY 1, 2) e, total
+     GROUP BY e.entry_id, total.w
+), post AS MATERIALIZED (
+    SELECT p.phrasing_id, p.entry_id, p.term, v.idf, h.ord, h.sim
+      FROM support_kb_postings p
+      JOIN support_kb_vocab v USING (term)
+      LEFT JOIN hit h USING (term)
+     WHERE p.entry_id = ANY(ARRAY(SELECT entry_id FROM ent
+                                  ORDER BY ec DESC, entry_id LIMIT (SELECT scored FROM param)))
 ), phr AS (
-    SELECT o.phrasing_id, o.entry_id, o.q_gain / total.w AS qc, t.p_gain / m.mass AS pc
-      FROM (SELECT phrasing_id, min(entry_id) AS entry_id, sum(gain) AS q_gain FROM by_ord GROUP BY 1) o
-      JOIN (SELECT phrasing_id, sum(gain) AS p_gain FROM by_term GROUP BY 1) t USING (phrasing_id)
-      JOIN support_kb_phrasing_mass m USING (phrasing_id), total
+    SELECT t.phrasing_id, t.entry_id, o.q_gain / total.w AS qc, t.p_gain / t.mass AS pc
+      FROM (SELECT phrasing_id, min(entry_id) AS entry_id, sum(idf) AS mass,
+                   sum(idf * coalesce(sim, 0)) AS p_gain
+              FROM (SELECT phrasing_id, entry_id, term, idf, max(sim) AS sim
+                      FROM post GROUP BY 1, 2, 3, 4) pt
+             GROUP BY phrasing_id) t
+      JOIN (SELECT phrasing_id, sum(gain) AS q_gain
+              FROM (SELECT phrasing_id, ord, max(idf * sim) AS gain FROM post WHERE ord IS NOT NULL
+                     GROUP BY 1, 2) po
+             GROUP BY phrasing_id) o USING (phrasing_id), total
 ), best AS (
     SELECT DISTINCT ON (entry_id) entry_id, phrasing_id, qc, pc,
            CASE WHEN qc + pc > 0 THEN 2 * qc * least(pc, 1) / (qc + least(pc, 1)) ELSE 0 END AS f
       FROM phr ORDER BY entry_id, 5 DESC, qc DESC
-), answered AS (
-    SELECT a.entry_id, h.ord, max(h.idf * h.sim) * $6 AS gain
-      FROM hit h JOIN support_kb_answer_postings a USING (term)
-     WHERE a.entry_id IN (SELECT entry_id FROM phr)
-     GROUP BY 1, 2
-), ent AS (
-    SELECT e.entry_id, sum(e.gain) / total.w AS ec,
-           coalesce(sum(e.phrased_gain), 0) / total.w AS pec,
-           array_agg(e.ord) FILTER (WHERE e.phrased) AS ords,
-           array_agg(e.ord) FILTER (WHERE NOT e.phrased) AS answer_ords
-      FROM (SELECT entry_id, ord, max(gain) AS gain, bool_or(phrased) AS phrased,
-                   max(gain) FILTER (WHERE phrased) AS phrased_gain
-              FROM (SELECT b.entry_id, b.ord, b.gain, true AS phrased FROM by_ord b
-                      JOIN support_kb_phrasing_mass m USING (phrasing_id)
-                    UNION ALL
-                    SELECT entry_id, ord, gain, false FROM answered) u
-             GROUP BY 1, 2) e, total
-     GROUP BY e.entry_id, total.w
 )
 SELECT b.entry_id, k.key, b.phrasing_id, b.f, b.qc, b.pc, ent.ec, ent.pec, ent.ords, ent.answer_ords
   FROM best b JOIN ent USING (entry_id) JOIN support_kb_entries k ON k.id = b.entry_id
  ORDER BY b.f + ent.ec DESC, b.entry_id
- LIMIT $4
+ LIMIT $8::int
 """
+
+
+async def _fetch_generic(conn: asyncpg.Connection, sql: str, *args: object) -> list[asyncpg.Record]:
+    """Run a prepared statement with its generic plan. For MATCH the planner would otherwise plan
+    every call afresh (~1.5 ms of a 4 ms query); its plan does not depend on the values. Inside
+    the caller's transaction the setting would outlive the call, so there it is left alone."""
+    if conn.is_in_transaction():
+        return await conn.fetch(sql, *args)
+    await conn.execute("BEGIN READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan")
+    try:
+        rows = await conn.fetch(sql, *args)
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
+    return rows
+
+
+CANDIDATE_ENTRIES = 50  # entries whose coverage is computed per question
+SCORED_ENTRIES = 25  # ...of which the best explaining have their phrasings scored
+SELECTIVE_SHARE = 0.1  # a term at most this share of the entries use picks candidates
 
 
 async def match_candidates(
@@ -453,7 +527,19 @@ async def match_candidates(
     answer_weight: float,
     limit: int,
 ) -> list[Candidate]:
-    rows = await conn.fetch(MATCH, list(terms), fuzzy, unknown_weight, limit, list(factors), answer_weight)
+    rows = await _fetch_generic(
+        conn,
+        MATCH,
+        list(terms),
+        fuzzy,
+        unknown_weight,
+        CANDIDATE_ENTRIES,
+        list(factors),
+        answer_weight,
+        SELECTIVE_SHARE,
+        limit,
+        SCORED_ENTRIES,
+    )
     out = []
     for r in rows:
         ords, answer_ords = set(r["ords"] or ()), set(r["answer_ords"] or ())
@@ -473,19 +559,3 @@ async def match_candidates(
             )
         )
     return out
-
-
-async def export_rows(conn: asyncpg.Connection) -> list[dict[str, Any]]:
-    """Every entry with its phrasings and answers, for export (one query)."""
-    rows = await conn.fetch(
-        """SELECT e.key, e.tags, e.enabled,
-                  coalesce((SELECT json_agg(json_build_object('language', p.language, 'kind', p.kind,
-                                                              'text', p.text) ORDER BY p.id)
-                              FROM support_kb_phrasings p WHERE p.entry_id = e.id), '[]')::jsonb AS phrasings,
-                  coalesce((SELECT json_agg(json_build_object('language', a.language, 'text', a.text,
-                                                              'photo', a.photo_key, 'buttons', a.buttons)
-                                            ORDER BY array_position(ARRAY['uz','ru','en'], a.language))
-                              FROM support_kb_answers a WHERE a.entry_id = e.id), '[]')::jsonb AS answers
-             FROM support_kb_entries e ORDER BY e.key"""
-    )
-    return [dict(r) for r in rows]

@@ -81,7 +81,7 @@ async def create_entry(conn: asyncpg.Connection, draft: EntryDraft) -> Entry:
     if row is None:
         raise KbError(N_("There is already an entry “{key}”."), key=draft.key)
     await _write_contents(conn, row.id, draft, replace=False)
-    await _refresh(conn)
+    await _refresh(conn, [row.id])
     return await _load(conn, row)
 
 
@@ -96,7 +96,7 @@ async def update_entry(conn: asyncpg.Connection, draft: EntryDraft) -> Entry:
     assert updated is not None  # locked above
     if changed:
         await q.touch_entry(conn, row.id)
-    await _refresh(conn)
+    await _refresh(conn, [row.id])
     return await _load(conn, updated)
 
 
@@ -107,7 +107,7 @@ async def set_enabled(conn: asyncpg.Connection, key: str, enabled: bool) -> KbEn
         raise KbError(N_("There is no entry “{key}”."), key=key)
     updated = await q.update_entry(conn, row.id, tags=row.tags, enabled=enabled)
     assert updated is not None
-    await _refresh(conn)
+    await _refresh(conn, [row.id])
     return updated
 
 
@@ -124,7 +124,7 @@ async def add_phrasing(
     added = await _insert_phrasing(conn, row.id, language, "question", text, source)
     if added:
         await q.touch_entry(conn, row.id)
-        await _refresh(conn)
+        await _refresh(conn, [row.id])
     return added
 
 
@@ -164,12 +164,15 @@ async def reindex_stale(conn: asyncpg.Connection, batch: int = 500) -> int:
             await q.set_answer_analysis(conn, a.entry_id, a.language, terms, normalize.VERSION)
         done += len(answers)
     if done:
-        await _refresh(conn)
+        await _refresh(conn, None)
     return done
 
 
-async def _refresh(conn: asyncpg.Connection) -> None:
-    await q.refresh_index(conn, normalize.WEAK_FACTORS, (normalize.NEGATION, normalize.NEGATION_WEIGHT))
+async def _refresh(conn: asyncpg.Connection, entry_ids: Sequence[int] | None) -> None:
+    """Rebuild the matcher's index for the entries changed (None: all) and the term weights."""
+    await q.refresh_index(
+        conn, entry_ids, normalize.WEAK_FACTORS, (normalize.NEGATION, normalize.NEGATION_WEIGHT)
+    )
 
 
 async def _load(conn: asyncpg.Connection, row: KbEntry) -> Entry:
@@ -211,10 +214,13 @@ async def _write_contents(
         gone = [p.id for p in have if (p.language, p.kind, p.text) not in wanted]
         changed |= await q.delete_phrasings(conn, gone) > 0
         changed |= await q.delete_answers_except(conn, entry_id, list(draft.answers)) > 0
+    new = []
     for kind, table in (("question", draft.questions), ("keyword", draft.keywords)):
         for lang in LANGUAGES:
             for text in table.get(lang, ()):
-                changed |= await _insert_phrasing(conn, entry_id, lang, kind, text, "kb")
+                analysis = normalize.analyse(text, lang)
+                new.append(q.NewPhrasing(lang, kind, text, analysis.norm, analysis.terms))
+    changed |= await q.insert_phrasings(conn, entry_id, new, analyser=normalize.VERSION, source="kb") > 0
     for lang, ans in draft.answers.items():
         terms = normalize.analyse(ans.text, lang).terms
         changed |= await q.put_answer(
@@ -297,11 +303,13 @@ async def import_entries(conn: asyncpg.Connection, drafts: Sequence[EntryDraft])
     for d in drafts:
         _check(d)
     created, updated, unchanged = [], [], []
+    touched: list[int] = []
     for d in drafts:
         row = await q.insert_entry(conn, d.key, d.tags, d.enabled)
         if row is not None:
             await _write_contents(conn, row.id, d, replace=False)
             created.append(d.key)
+            touched.append(row.id)
             continue
         old = await q.get_entry_by_key(conn, d.key, lock=True)
         assert old is not None
@@ -312,10 +320,11 @@ async def import_entries(conn: asyncpg.Connection, drafts: Sequence[EntryDraft])
         if changed:
             await q.touch_entry(conn, old.id)
             updated.append(d.key)
+            touched.append(old.id)
         else:
             unchanged.append(d.key)
-    if created or updated:
-        await _refresh(conn)
+    if touched:
+        await _refresh(conn, touched)
     return ImportReport(tuple(created), tuple(updated), tuple(unchanged))
 
 
