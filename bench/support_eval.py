@@ -112,7 +112,10 @@ def print_table(res: dict[str, dict]) -> bool:
     overall = res["all"]
     for name, goal in GOALS.items():
         value = overall[name]
-        met = value is not None and value >= goal
+        if value is None:
+            print(f"goal {name:<9} >= {goal:.2f}:    n/a  (no such queries)")
+            continue
+        met = value >= goal
         ok &= met
         print(f"goal {name:<9} >= {goal:.2f}: {pct(value)}  {'met' if met else 'NOT MET'}")
     for g in ("uz", "uz-cyrl", "ru", "ru-translit", "en"):

@@ -110,8 +110,9 @@ CREATE INDEX support_kb_entry_terms_entry_idx ON support_kb_entry_terms (entry_i
 -- is counted over answers); its weight is ln((N+1)/(df+0.5)). Recounted after every change. The
 -- trigram index finds "obyavleniya" when the knowledge base says "obyavlenie".
 CREATE TABLE support_kb_vocab (
-    term text PRIMARY KEY,
-    df   integer NOT NULL CHECK (df > 0),
-    idf  double precision NOT NULL
+    term    text PRIMARY KEY,
+    df      integer NOT NULL CHECK (df > 0),
+    idf     double precision NOT NULL,
+    phrased boolean NOT NULL  -- false: only answers use it
 );
 CREATE INDEX support_kb_vocab_trgm_idx ON support_kb_vocab USING gin (term gin_trgm_ops);

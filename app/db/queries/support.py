@@ -379,13 +379,15 @@ SELECT t.term, t.entry_id, bool_or(t.phrased)
 REFRESH_VOCAB = """
 WITH n AS (SELECT count(*)::float8 AS n FROM support_kb_entries WHERE enabled),
 df AS (
-    SELECT term, coalesce(nullif(count(*) FILTER (WHERE phrased), 0), count(*))::int AS df
+    SELECT term, coalesce(nullif(count(*) FILTER (WHERE phrased), 0), count(*))::int AS df,
+           bool_or(phrased) AS phrased
       FROM support_kb_entry_terms GROUP BY term
 ), factor AS (SELECT * FROM unnest($1::text[], $2::float8[]) AS f (term, factor))
-INSERT INTO support_kb_vocab (term, df, idf)
+INSERT INTO support_kb_vocab (term, df, idf, phrased)
 SELECT df.term, df.df,
        CASE WHEN df.term = $3 THEN greatest(ln((n.n + 1) / (df.df + 0.5)), $4)
-            ELSE ln((n.n + 1) / (df.df + 0.5)) * coalesce(f.factor, 1) END
+            ELSE ln((n.n + 1) / (df.df + 0.5)) * coalesce(f.factor, 1) END,
+       df.phrased
   FROM df CROSS JOIN n LEFT JOIN factor f USING (term)
 """
 
@@ -413,8 +415,8 @@ async def refresh_index(
 # One round trip, in three narrowing steps so that a term most entries share ("ad", "channel")
 # never makes the database walk a large knowledge base.
 # 1. Each question term stands for itself or, for a plain word (lower case; concept ids are upper
-#    case), for known words of trigram similarity >= $2. A term no enabled entry uses weighs $3
-#    times its factor ($5, aligned with $1).
+#    case), for known words of trigram similarity >= $2. A term no enabled entry's phrasings use
+#    weighs at least $3 times its factor ($5, aligned with $1).
 # 2. Candidates: the $4 entries whose phrasings explain most of the question's selective terms (used by at
 #    most a share $7 of the entries, or by at most $4 of them; all terms when none is), so a base
 #    of at most $4 entries is scored whole. For each: how much of the question it explains (ec),
@@ -429,16 +431,17 @@ WITH param AS (
     SELECT term, factor, ord
       FROM unnest($1::text[], $5::float8[]) WITH ORDINALITY AS q (term, factor, ord)
 ), hit AS MATERIALIZED (
-    SELECT q.ord, v.term, v.df, v.idf, 1.0::float8 AS sim
+    SELECT q.ord, v.term, v.df, v.idf, v.phrased, 1.0::float8 AS sim
       FROM q JOIN support_kb_vocab v ON v.term = q.term
     UNION ALL
-    SELECT q.ord, v.term, v.df, v.idf, similarity(v.term, q.term)::float8
+    SELECT q.ord, v.term, v.df, v.idf, v.phrased, similarity(v.term, q.term)::float8
       FROM q JOIN support_kb_vocab v ON v.term % q.term
      WHERE q.term = lower(q.term) AND v.term = lower(v.term) AND v.term <> q.term
        AND similarity(v.term, q.term) >= (SELECT fuzzy FROM param)
 ), total AS MATERIALIZED (
     SELECT sum(w) AS w FROM (
-        SELECT coalesce(max(h.idf * h.sim), (SELECT unknown FROM param) * min(q.factor)) AS w
+        SELECT coalesce(max(h.idf * h.sim) FILTER (WHERE h.phrased),
+                        greatest(max(h.idf * h.sim), (SELECT unknown FROM param) * min(q.factor))) AS w
           FROM q LEFT JOIN hit h USING (ord) GROUP BY q.ord) qw
 ), selective AS MATERIALIZED (
     SELECT h.term FROM hit h, param

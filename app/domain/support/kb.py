@@ -372,7 +372,7 @@ def _answer_from_json(value: Any, key: str) -> AnswerDraft:
     if isinstance(value, str):
         return AnswerDraft(value.strip())
     if not isinstance(value, dict) or not isinstance(value.get("text"), str):
-        raise KbError(N_('An answer of “{key}” must be a text or {{"text": …}}.'), key=key)
+        raise KbError(N_("An answer of “{key}” must be a text, or an object with a “text”."), key=key)
     buttons = []
     for b in value.get("buttons") or []:
         if not isinstance(b, dict) or not isinstance(b.get("text"), str):

@@ -6,7 +6,9 @@ are all PHOTO. Written in natural spelling and reduced by normalize.canonical at
 Cyrillic and Latin forms of one word need only be written once. A line "-:" lists framing phrases
 that carry no topic ("the bot says", "xabar keldi": a message came saying…). A trailing * matches
 any ending (the longest pattern wins, so "sotil*" SOLD beats "sot*" SELL); words separated by
-spaces are a phrase. This describes the domain, not a test set: add words people use, never whole questions.
+spaces are a phrase. "en:check*" applies only to text in that language (Russian "чек" is a
+receipt, and transliterated it is spelled like "check"). This describes the domain, not a test
+set: add words people use, never whole questions.
 """
 
 from __future__ import annotations
@@ -133,18 +135,18 @@ REJECT: rad, "rad et*", отклон*, otklon*, отказ, отказа, отк
     "not approved"
 APPROVE: tasdiq*, тасдиқ*, одобр*, odobr*, approv*
 ACCEPT: qabul*, қабул*, принима*, принял*, принят*, принимает, prinima*, prinial*, priniat*, accept*
-MODERATION: moderac*, moderaz*, moderat*, модерац*, модератор*, tekshiruv*, tekshirilm*, tekshiril*,
-    проверк*, проверя*, proverk*, proveria*, review*, pending, "ko'rib chiq*"
-CHECK: tekshir*, текшир*, проверит*, проверь*, proverit*, proveri*, check*
+MODERATION: moderac*, moderaz*, moderatsiya*, moderation*, модерац*, tekshiruv*, tekshirilm*,
+    tekshiril*, проверк*, проверя*, proverk*, proveria*, review*, pending, "ko'rib chiq*"
+CHECK: tekshir*, текшир*, проверит*, проверь*, proverit*, proveri*, en:check*
 EDIT: tahrir*, таҳрир*, o'zgartir*, ўзгартир*, ozgartir*, almashtir*, алмаштир*, tuzat*, тузат*,
     редакт*, redakt*, измен*, izmen*, поменя*, pomenia*, pomeni*, замен*, zamen*, исправ*, isprav*,
     edit*, chang*, modif*, updat*, fix, fixing, correct*, "xato ket*"
 SWITCH: переключ*, perekliuch*, смени*, сменит*, smeni*, smenit*, switch*, transfer*, переве*, perevesti
 MISTAKE: xato*, хато*, ошибк*, ошибоч*, oshibk*, oshiboch*, mistak*, typo*, error*, случайно, sluchaino,
     adashib*, адашиб*, adash*
-DELETE: o'chir*, ўчир*, ochir*, удал*, udal*, убра*, убер*, ubra*, uber*, снять, сниму, снимите, снима*,
-    sniat, snimu, snimite, snima*, delet*, remov*, "take down", "olib tashla*", "bekor qil*", cancel*,
-    отмен*, otmen*, "o'chib ket*"
+DELETE: "o'chirib tashla*", "ochirib tashla*", o'chir*, ўчир*, ochir*, удал*, udal*, убра*, убер*,
+    ubra*, uber*, снять, сниму, снимите, снима*, sniat, snimu, snimite, snima*, delet*, remov*,
+    "take down", "olib tashla*", "bekor qil*", cancel*, отмен*, otmen*, "o'chib ket*"
 DISABLE: перестал*, perestal*, перестан*, perestan*, stop, stopped, stops, "to'xtat*", "тўхтат*",
     tohtat*, отключ*, otkliuch*, выключ*, vikliuch*, "turn off", disabl*, mute*, "o'chirib qo'y*",
     "ochirib qoy*"
@@ -152,7 +154,7 @@ BLOCK: blok*, блок*, заблок*, zablok*, разблок*, razblok*, ban,
     unblock*
 APPEAL: "blokdan chiqar*", "blokdan oching*", appeal*, обжал*, objal*, "ochib ber*", "очиб бер*",
     разбан*, razban*
-ADMIN: admin*, админ*, administrator*
+ADMIN: moderator*, модератор*, admin*, админ*, administrator*
 OPERATOR: operator*, оператор*, "live agent", agent*, жонли, jonli, живой, живым, живого, живому, jivoi,
     jivim, jivomu, human*, real, реальн*, realn*, позови*, позвать, pozovi*, pozvat, chaqir*
 PERSON: person, persons, people, человек*, chelovek*, odam, odamga, odamni, odamlar*, одам*
@@ -170,11 +172,10 @@ USE: ishlat*, ишлат*, использ*, ispolz*
 WORK: ishla*, ишла*, работ*, rabot*, work*, functio*
 ANSWER: "javob ber*", javob*, жавоб*, отвеч*, ответ*, otvech*, otvet*, answer*, repl*, respond*,
     respons*
-BUTTON: tugma*, тугма*, knopk*, кнопк*, knop*, button*
+BUTTON: menyu*, меню, meniu, menu*, tugma*, тугма*, knopk*, кнопк*, knop*, button*
 STUCK: "qotib qol*", "қотиб қол*", qotib, qotdi, qotyapti, завис*, zavis*, stuck, freez*, frozen, hang*,
     hangs, glitch*, tormoz*, тормоз*, lag, lagging, "nothing happens", "hech narsa bo'lmay*",
     "ничего не происходит", "do nothing"
-MENU: menyu*, меню, meniu, menu*
 START: start*, старт*, restart*
 SCAM: firib*, фириб*, мошен*, moshen*, scam*, fraud*, кидал*, kidal*, кинул*, kinul*, alda*, алда*,
     обман*, obman*, развод*, razvod*, "pulni olib", aferist*, аферист*, cheat*
@@ -231,7 +232,8 @@ RESTORE: reactivat*, reaktiv*, восстанов*, vostanov*, vosstanov*, resto
     "qayta faollash*", "qayta yoq*", faollash*, активир*, aktivir*, activat*
 ASK: so'ra*, сўра*, sora*, спрашива*, спроси*, sprashiva*, sprosi*, ask, asks, asking, asked, savol*,
     савол*, вопрос*, vopros*, question*
-EVERY: har, ҳар, каждые, каждый, каждую, каждое, каждый, kajdie, kajdii, kajduiu, kajdoe, every, each
+EVERY: "how often", "как часто", "kak chasto", "qanchalik tez*", tez-tez, "tez tez", "har qancha*", har,
+    ҳар, каждые, каждый, каждую, каждое, каждый, kajdie, kajdii, kajduiu, kajdoe, every, each
 ONCE: "bir marta", "бир марта", "один раз", "odin raz", once, "only once"
 TIMES_COUNT: marta, марта, раза, raza, times, "3 раза", "uch marta", "три раза", "three times", twice
 QUEUE: navbat*, навбат*, очеред*, ochered*, queue*, turn
@@ -253,11 +255,14 @@ APPEAR: появ*, poiav*, poyav*, appear*, "show up", "shows up", "showing up",
 REASON: sabab*, сабаб*, причин*, prichin*, reason*
 OTHER: boshqa*, бошқа*, другой, другого, другом, другие, других, другим, другую, другое, drugih, drugim,
     drugoi, drugogo, drugom, drugie, druguiu, drugoe, other, others, another, else
-SET: ukaz*, укаж*, указ*, ukaj*, set, setting, specify*, indicat*, tanla*, танла*, выбр*, выбир*, vibr*,
-    vibir*, choos*, chose, chosen, select*
+SET: qo'yaman, qo'yay, qo'ysam, qo'yamiz, ukaz*, укаж*, указ*, ukaj*, set, setting, specify*, indicat*,
+    tanla*, танла*, выбр*, выбир*, vibr*, vibir*, choos*, chose, chosen, select*
 FIT: mos, mosi, mosini, "mos kel*", подход*, podhod*, fit, fits, suitabl*
-ITEM: narsa*, нарса*, buyum*, буюм*, tovar*, товар*, mahsulot*, маҳсулот*, item*, product*, вещ*, vesh,
-    veshi, veshch*, thing, things, stuff
+ITEM: mashina*, машин*, avto, авто, avtomobil*, автомобил*, car, cars, velosiped*, велосипед*, bike,
+    bicycle, divan*, диван*, sofa, muzlatgich*, холодильник*, holodilnik*, fridge, noutbuk*, ноутбук*,
+    laptop*, kompyuter*, компьютер*, computer*, televizor*, телевизор*, kvartira*, квартир*, apartment*,
+    mebel*, мебел*, furniture, kiyim*, одежд*, clothes, narsa*, нарса*, buyum*, буюм*, tovar*, товар*,
+    mahsulot*, маҳсулот*, item*, product*, вещ*, vesh, veshi, veshch*, thing, things, stuff
 SAFE: "stay safe", "не попаст*", "ne popast*"
 FORGOT: unut*, унут*, забыл*, забуд*, zabil*, zabud*, forgot*, forget*
 PRESS: bos, bosa*, bosdim, bosib, bosish*, bossam, bosam, босс*, нажа*, нажм*, нажим*, naja*, najm*,
@@ -271,6 +276,18 @@ ANSWER+NEG: ignor*, игнор*
     "bot pishet", "bot says", "bot said", "bot is saying", "napisali chto", "написали что", "пишет что",
     "pishet chto", "says that", "deyapti"
 MESSAGE+ARRIVE+NEG: "xabar kelmay*", "xabar kelmadi", "xabar kelmagan"
+TELEGRAM: telegram*, телеграм*, telegramm*, телеграмм*, tg, тг
+RECEIPT: uz:chek, uz:cheki, uz:chekni, ru:чек, ru:чека, ru:чеки, receipt*, kvitan*, квитанц*, invoice*
+INSTALLMENT: "bo'lib to'la*", "bo'lib-bo'lib", nasiya*, насия*, рассрочк*, rasrochk*, rassrochk*,
+    installment*, kredit*, кредит*
+LOST: yo'qot*, йўқот*, "yo'qolib qol*", yo'qoldi, потерял*, poteral*, потеря*, poteria*, lost, lose,
+    losing
+NAME: ism, ismi, ismim*, ismni, ismini, имя, имени, imia, imeni, name, names, username*, nickname*, nik,
+    ник, никнейм*, familiya*, фамили*
+JOB: vakans*, вакан*, job, jobs, hire, hiring, "ishga ol*", "ishga kir*", "ishga odam", ishga,
+    "взять на работу", "возьмите меня", "vozmite menia", "на работу", "na rabotu", rezyume*, резюме
+CONTACT_US: "your phone*", "your number", "your contact*", "ваш номер", "ваш телефон", "ваши контакты",
+    "vash nomer", "vash telefon", raqamingiz, telefoningiz, "sizning raqam*", "sizning telefon*"
 """
 
 # Concepts that say little about what a question is about: they weigh less, and a question
@@ -305,8 +322,8 @@ bo'lasiz bo'lishi bo'lish бўлиш etdi etadi etish etib etgan etibdi etishdi 
 olib olsam olsa oldim oldi olgan olamanmi qo'yib qo'yibman qo'yibdi qo'ydim qo'yishibdi qo'yishdi
 qo'ygan bergan berganman ketsam ketdi кетди bersa bering beraman berasiz berish bilsam sifatida shuning
 шунинг kandaidir қандайдир bunaqa бунақа erda yerda tushundim tushunmadim i и v в vo во na на s с so со
-k к ko ко o о ob об ot от do до po по za за iz из u у a а no но ili или da да to то eto это etot этот
-eta эта eti эти tot тот ta та te те kak как chto что shto што chtobi чтобы chtob gde где pochemu почему
+k к ko ко o о ob об ot от do до po по za за iz из a а no но ili или da да to то eto это etot этот eta
+эта eti эти tot тот ta та te те kak как chto что shto што chtobi чтобы chtob gde где pochemu почему
 zachem зачем kuda куда kto кто ia я mne мне menia меня moi мой moia моя moe моё мое moego моего moiu мою
 moim моим moei моей moih svoi свой svoiu свою svoe своё svoego svoei svoim vi вы vas вас vam вам vash
 ваш vashem vashei ti ты tebia тебя tebe тебе on он ona она oni они ego его ee её ih их emu ему ei ей nim
@@ -314,22 +331,26 @@ moim моим moei моей moih svoi свой svoiu свою svoe своё svoe
 hochu хочу hotel хотел hotela хотела hotim хотим bi бы li ли je же tut тут zdes здесь tam там sebia себя
 sebe себе takoe такое tak так chem чем takoi такой kakoi какой kakaia какая kakie какие kakuiu какую
 kakom каком kakih est есть bil был bila была bilo было bili были budet будет mi мы nas нас nam нам nash
-наш nashem mogu могу mojet может mojete можете mojno poluchit получить poluchil получил poluchila teper
-теперь cherez через posle после chego чего nachat dela дела delat делать sdelat сделать delaiu делаю
-poniatno понятно nibud нибудь vobshe вообще odin один odno одно odnom одном odna одна dva два tri три
-tojе toje тоже togo того stalo стало bez без nego него nee нее prosto просто ochen очень vot вот nu ну
-pro про pri при dlia для podskajite подскажите skajite скажите the a an to of in on at for with from by
-about into through during before after above below under over between against is are was were be been
-being am do does did doing done have has had having can could would should will shall may might must how
-what whats why where who whom which this that these those there here and or but if because as until
-while so than too very also it its itself i me my mine myself you your yours yourself we our ours us
-they them their theirs he she his her him just get got gets getting want wanted wants wanna need needs
-needed let lets know knew think like make made use used try trying tried tell told go going goes went
-come comes came take took put give gave keep keeps kept seem look looking happen happens happened say
-says said saying any some something anything someone anyone every everything still already even ever
-really actually maybe sure yes yeah yep ya im ive id youre thats theres one ones thing things way same
-both each few more most such own then now later soon yesterday tomorrow morning evening tonight ago
-since week month year instead rather per ta dan
+наш nashem mogu могу mojet может mojete можете poluchit получить poluchil получил poluchila teper теперь
+cherez через posle после chego чего nachat dela дела delat делать sdelat сделать delaiu делаю poniatno
+понятно nibud нибудь vobshe вообще odin один odno одно odnom одном odna одна dva два tri три tojе toje
+тоже togo того stalo стало bez без nego него nee нее prosto просто ochen очень vot вот nu ну pro про pri
+при dlia для podskajite подскажите skajite скажите the an of in at for with from by about into through
+during before after above below under over between against is are was were be been being am does did
+doing done have has had having can could would should will shall may might must how what whats why where
+who whom which this that these those there here and or but if because as until while than too very also
+it its itself me my mine myself you your yours yourself we our ours us they them their theirs he she his
+her him just get got gets getting want wanted wants wanna need needs needed let lets know knew think
+like make made use used try trying tried tell told go going goes went come comes came take took put give
+gave keep keeps kept seem look looking happen happens happened say says said saying any some something
+anything someone anyone every everything still already even ever really actually maybe sure yes yeah yep
+ya im ive id youre thats theres one ones thing things way same both each few more most such own then now
+later soon yesterday tomorrow morning evening tonight ago since week month year instead rather per dan
+ancha анча hali ҳали reshil решил решила ostavit оставить tu ту first second third fourth fifth ikkinchi
+uchinchi to'rtinchi beshinchi второй третий четвертый четвёртый пятый vtoroi tretii chetvertii piatii
+only onli только tolko qoldi qolib qolibman qoldim qolgan yoqib yoqdi keldi kelyapti keladi kelgan
+kelibdi просит просят попросил prosit prosiat poprosil нормально normalno точный точно точного tochnii
+tochno достаточно dostatochno vesh вещь
 """
 
 # Words that negate what follows (Russian, English, Uzbek particles). Uzbek verbs negated by
@@ -337,7 +358,7 @@ since week month year instead rather per ta dan
 NEGATORS = """
 ne не net нет ni ни nikak никак nikogda никогда not never nope none nothing dont didnt doesnt isnt arent
 wasnt werent hasnt havent hadnt cant cannot wont wouldnt couldnt shouldnt aint yo'q йўқ yoq emas эмас
-hech ҳеч
+hech ҳеч ничего nichego ничто nichto
 """
 
 # Roots that only look like a negated Uzbek verb: kamaydi (it decreased), not kam-ma-ydi.

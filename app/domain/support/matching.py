@@ -19,7 +19,7 @@ class Thresholds:
     """
 
     auto_answer: float = 0.45  # the best score must reach this to answer at once
-    min_coverage: float = 0.45  # ...and the entry must explain this share of the question
+    min_coverage: float = 0.5  # ...and the entry must explain this share of the question
     margin: float = 0.1  # ...and lead the runner-up by this much, or it is "Did you mean…?"
     rival_coverage: float = 0.6  # ...and explain this much if the runner-up has a topic it lacks
     suggest: float = 0.3  # a candidate scoring this much is offered as "Did you mean…?"

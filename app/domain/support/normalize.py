@@ -20,6 +20,7 @@ NEGATION_WEIGHT = 1.5
 # Concepts that name no topic of their own (a place, an item, "how many", "channel") weigh this
 # fraction of their IDF, and cannot alone make an entry confident (is_topic).
 WEAK_FACTOR = 0.4
+UNCOVERED_TOPIC_FACTOR = 1.6
 
 # Every apostrophe people use for the Uzbek tutuq and o'/g' (and the Russian soft sign in
 # transliteration): dropped, so o'zgartirish, o`zgartirish, oʻzgartirish and ozgartirish are one word.
@@ -115,7 +116,7 @@ def analyse(text: str, language: str | None = None) -> Analysis:
     negative = False
     i = 0
     while i < len(tokens):
-        found = lexicon_match(tokens, i)
+        found = lexicon_match(tokens, i, language)
         if found is not None:
             length, concepts = found
             # A phrase with a negating word says its own polarity ("not allowed", "mumkin emas");
@@ -153,7 +154,12 @@ def _negative_verb(word: str) -> str | None:
 
 
 def weight_factor(term: str) -> float:
-    return WEAK_FACTOR if term in WEAK else 1.0
+    """How much a question term no entry explains weighs, relative to an unknown word: a weak
+    concept little, a topic of the lexicon more (a question about "instalments" or "my name"
+    names something the knowledge base does not cover), NEG nothing extra."""
+    if term in WEAK:
+        return WEAK_FACTOR
+    return UNCOVERED_TOPIC_FACTOR if is_topic(term) else 1.0
 
 
 def is_topic(term: str) -> bool:
@@ -161,11 +167,16 @@ def is_topic(term: str) -> bool:
     return term.isupper() and term not in WEAK and term != NEGATION
 
 
-def lexicon_match(tokens: Sequence[str], i: int) -> tuple[int, tuple[str, ...]] | None:
+Phrase = tuple[tuple[tuple[str, bool], ...], tuple[str, ...], str | None]  # words, concepts, language
+
+
+def lexicon_match(
+    tokens: Sequence[str], i: int, language: str | None = None
+) -> tuple[int, tuple[str, ...]] | None:
     """The longest lexicon phrase starting at tokens[i]: (tokens used, concepts); None if none."""
     best: tuple[int, int, tuple[str, ...]] | None = None  # (tokens, letters matched, concepts)
-    for pattern, concepts in _PHRASES.get(tokens[i][:2], ()):
-        if len(pattern) > len(tokens) - i:
+    for pattern, concepts, only in _PHRASES.get(tokens[i][:2], ()):
+        if len(pattern) > len(tokens) - i or (only is not None and only != language):
             continue
         letters = 0
         for part, token in zip(pattern, tokens[i:], strict=False):
@@ -180,20 +191,20 @@ def lexicon_match(tokens: Sequence[str], i: int) -> tuple[int, tuple[str, ...]] 
     return None if best is None else (best[0], best[2])
 
 
-def _compile_phrases(
-    table: Iterable[tuple[tuple[str, ...], Sequence[str]]],
-) -> dict[str, list[tuple[tuple[tuple[str, bool], ...], tuple[str, ...]]]]:
+def _compile_phrases(table: Iterable[tuple[tuple[str, ...], Sequence[str]]]) -> dict[str, list[Phrase]]:
     """Index the lexicon by the first two letters of its first word, in canonical form."""
-    index: dict[str, list[tuple[tuple[tuple[str, bool], ...], tuple[str, ...]]]] = {}
+    index: dict[str, list[Phrase]] = {}
     for concepts, patterns in table:
         for pattern in patterns:
-            parts = tuple((canonical(w.rstrip("*")), w.endswith("*")) for w in pattern.split())
+            only, _, text = pattern.rpartition(":") if _LANGUAGE_TAG.match(pattern) else ("", "", pattern)
+            parts = tuple((canonical(w.rstrip("*")), w.endswith("*")) for w in text.split())
             if not parts or not all(p[0] for p in parts):
                 continue
-            index.setdefault(parts[0][0][:2], []).append((parts, concepts))
+            index.setdefault(parts[0][0][:2], []).append((parts, concepts, only or None))
     return index
 
 
+_LANGUAGE_TAG = re.compile(r"^(uz|ru|en):")
 _PHRASES = _compile_phrases(lexicon.concepts())
 WEAK = frozenset(lexicon.WEAK_CONCEPTS.split())
 WEAK_FACTORS = {concept: WEAK_FACTOR for concept in sorted(WEAK)}
