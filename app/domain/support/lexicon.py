@@ -350,7 +350,7 @@ ancha анча hali ҳали reshil решил решила ostavit остави
 uchinchi to'rtinchi beshinchi второй третий четвертый четвёртый пятый vtoroi tretii chetvertii piatii
 only onli только tolko qoldi qolib qolibman qoldim qolgan yoqib yoqdi keldi kelyapti keladi kelgan
 kelibdi просит просят попросил prosit prosiat poprosil нормально normalno точный точно точного tochnii
-tochno достаточно dostatochno vesh вещь
+tochno достаточно dostatochno vesh вещь lot lots much
 """
 
 # Words that negate what follows (Russian, English, Uzbek particles). Uzbek verbs negated by

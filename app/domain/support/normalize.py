@@ -159,12 +159,13 @@ def weight_factor(term: str) -> float:
     names something the knowledge base does not cover), NEG nothing extra."""
     if term in WEAK:
         return WEAK_FACTOR
-    return UNCOVERED_TOPIC_FACTOR if is_topic(term) else 1.0
+    return UNCOVERED_TOPIC_FACTOR if term.isupper() and is_topic(term) else 1.0
 
 
 def is_topic(term: str) -> bool:
-    """A concept that names what a question is about (not a weak one, not a plain word, not NEG)."""
-    return term.isupper() and term not in WEAK and term != NEGATION
+    """A term that names what a question is about: a word or a concept, not a weak concept
+    (a place, "how many") and not NEG."""
+    return term not in WEAK and term != NEGATION
 
 
 Phrase = tuple[tuple[tuple[str, bool], ...], tuple[str, ...], str | None]  # words, concepts, language

@@ -1,0 +1,1 @@
+"""Test helpers shared by the test files: builders, polling and fixtures' parts."""
