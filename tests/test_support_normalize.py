@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.domain.support.matching import Thresholds, ThresholdsError
 from app.domain.support.normalize import NEGATION, analyse, canonical
 
 
@@ -77,3 +78,12 @@ def test_greetings_and_thanks_carry_no_terms() -> None:
 def test_a_word_shared_by_two_languages_is_read_in_the_speakers_language() -> None:
     assert analyse("check", "en").terms == ("CHECK",)
     assert analyse("чек", "ru").terms == ("RECEIPT",)  # transliterated it is spelled "chek" too
+
+
+def test_thresholds_read_from_stored_settings_and_refuse_nonsense() -> None:
+    assert Thresholds.from_mapping({}) == Thresholds()
+    stored = Thresholds.from_mapping({"margin": "0.2", "min_coverage": 0.55, "unrelated": "x"})
+    assert (stored.margin, stored.min_coverage, stored.auto_answer) == (0.2, 0.55, Thresholds().auto_answer)
+    for bad in ({"margin": "1.5"}, {"margin": "lots"}, {"unknown_word_weight": "-1"}):
+        with pytest.raises(ThresholdsError):
+            Thresholds.from_mapping(bad)

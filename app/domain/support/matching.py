@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 
 import asyncpg
 
 from app.db.queries import support as q
 from app.domain.support.normalize import NEGATION, analyse, is_topic, weight_factor
+from app.i18n import N_, UserError
+
+
+class ThresholdsError(UserError):
+    """A matcher setting out of its range."""
 
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """When the bot answers by itself. Defaults measured on bench/data/support (see bench/support_eval.py).
+    """When the bot answers by itself (settings; the panel will store them).
 
-    A candidate's score is the F1 of two shares of weight (rare words weigh more): how much of
-    the question its best phrasing explains, and how much of that phrasing the question covers.
+    Weights are IDF: a word few entries use weighs more. An entry's score is the mean of its
+    best phrasing's F1 (the share of the question that phrasing explains, and of the phrasing
+    the question covers) and its coverage (the share of the question all its phrasings explain,
+    its answers' words counting partly). The defaults sit on a plateau found on the design 70%
+    of bench/data/support/dev.json (bench/support_eval.py --split design): coverage 0.45-0.5 and
+    score 0.3-0.5 give the same precision; the margin 0.1 is what kept precision when tuned on
+    one half and tested on the other; coverage 0.5 rather than 0.45 keeps near misses out.
     """
 
     auto_answer: float = 0.45  # the best score must reach this to answer at once
@@ -27,6 +38,25 @@ class Thresholds:
     fuzzy_similarity: float = 0.5  # trigram similarity at which a misspelled word counts
     answer_word_weight: float = 0.3  # a word only an entry's answer uses explains this share of its weight
     unknown_word_weight: float = 2.5  # weight of a word no entry uses (lowers coverage)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, object]) -> Thresholds:
+        """Settings as stored (strings or numbers by field name); missing ones keep their default."""
+        chosen: dict[str, float] = {}
+        for f in fields(cls):
+            if f.name not in values:
+                continue
+            try:
+                value = float(str(values[f.name]))
+            except ValueError:
+                value = -1.0
+            top = 10.0 if f.name == "unknown_word_weight" else 1.0
+            if not 0 <= value <= top:
+                raise ThresholdsError(
+                    N_("The matcher setting “{name}” must be a number from 0 to {top}."), name=f.name, top=top
+                )
+            chosen[f.name] = value
+        return cls(**chosen)
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -59,7 +89,10 @@ class MatchResult:
 async def match(
     conn: asyncpg.Connection, text: str, language: str, thresholds: Thresholds = DEFAULT_THRESHOLDS
 ) -> MatchResult:
-    """Score the enabled entries against `text` (in PostgreSQL) and decide what to do with it."""
+    """Score the enabled entries against `text` (in PostgreSQL) and decide: answer at once with
+    the best when it is confident (see _confident), offer up to three others that fit at least
+    half as well, or neither (escalate). `language` is the user's (uz, ru, en): it picks the
+    question shown on each suggestion and how words shared by two languages are read."""
     terms = analyse(text, language).terms
     if not [t for t in terms if t != NEGATION]:
         return MatchResult(None, (), ())
@@ -104,7 +137,7 @@ def _confident(ranked: list[q.Candidate], t: Thresholds) -> bool:
     if _score(best) < t.auto_answer or best.entry_coverage < t.min_coverage:
         return False
     if not any(is_topic(term) for term in best.matched):
-        return False  # "Samarqand", "how many", "channel" alone are no question we can answer
+        return False  # "Samarqand", "how many", "today" alone are no question we can answer
     if runner_up is None:
         return True
     if _score(best) - _score(runner_up) < t.margin:

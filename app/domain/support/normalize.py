@@ -17,9 +17,11 @@ NEGATION = "NEG"  # the pseudo-term a negated phrase carries (see negated())
 # Many entries are about something not happening, so NEG is common and its IDF small; but the
 # polarity is what tells "reposted" from "not reposted", so it weighs at least this much.
 NEGATION_WEIGHT = 1.5
-# Concepts that name no topic of their own (a place, an item, "how many", "channel") weigh this
+# Concepts that name no topic of their own (a place, an item, "how many", "today") weigh this
 # fraction of their IDF, and cannot alone make an entry confident (is_topic).
 WEAK_FACTOR = 0.4
+# A lexicon topic no entry's phrasings use (instalments, a receipt) weighs this many unknown
+# words: the question is about something the knowledge base does not cover.
 UNCOVERED_TOPIC_FACTOR = 1.6
 
 # Every apostrophe people use for the Uzbek tutuq and o'/g' (and the Russian soft sign in
@@ -106,11 +108,14 @@ def negated(word: str, language: str | None = None) -> bool:
 class Analysis:
     """A text as the matcher sees it."""
 
-    norm: str  # the canonical form, for display and trigram search
+    norm: str  # the canonical form (stored beside each phrasing, for reading and debugging)
     terms: tuple[str, ...]  # distinct, in order: concept ids (upper case), stems, and NEG
 
 
 def analyse(text: str, language: str | None = None) -> Analysis:
+    """The terms of a phrasing or a question: lexicon phrases become their concepts, other words
+    their stems (greetings, particles and other fillers dropped), and NEG if it is negated.
+    `language` (uz, ru, en) only settles words two languages spell alike."""
     tokens = words(text)
     terms: list[str] = []
     negative = False
