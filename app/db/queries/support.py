@@ -417,10 +417,11 @@ async def refresh_index(
 # 1. Each question term stands for itself or, for a plain word (lower case; concept ids are upper
 #    case), for known words of trigram similarity >= $2. A term no enabled entry's phrasings use
 #    weighs at least $3 times its factor ($5, aligned with $1).
-# 2. Candidates: the $4 entries whose phrasings explain most of the question's selective terms (used by at
-#    most a share $7 of the entries, or by at most $4 of them; all terms when none is), so a base
-#    of at most $4 entries is scored whole. For each: how much of the question it explains (ec),
-#    a word only its answers use counting $6 of its weight (pec: by phrasings alone).
+# 2. Candidates: the $4 entries whose phrasings explain most of the question's selective terms
+#    (used by at most a share $7 of the entries, or by at most $4 of them; the two rarest when
+#    none is), so a base of at most $4 entries is scored whole. For each: how much of the
+#    question it explains (ec), a word only its answers use counting $6 of its weight (pec: by
+#    phrasings alone).
 # 3. For the $9 candidates explaining most, each phrasing: the question weight it explains and
 #    its own weight the question explains; their shares give its F1; the entry keeps its best.
 MATCH = """
@@ -447,13 +448,15 @@ WITH param AS (
     SELECT h.term FROM hit h, param
      WHERE h.df <= greatest(param.share * (SELECT count(*) FROM support_kb_entries WHERE enabled),
                             param.candidates)
+), rarest AS MATERIALIZED (
+    SELECT term FROM hit ORDER BY df, term LIMIT 2
 ), cand AS MATERIALIZED (
     SELECT entry_id FROM (
         SELECT et.entry_id, h.ord, max(h.idf * h.sim) AS gain
           FROM support_kb_entry_terms et JOIN hit h USING (term)
          WHERE et.phrased
            AND et.term = ANY(CASE WHEN EXISTS (SELECT FROM selective) THEN ARRAY(SELECT term FROM selective)
-                                  ELSE ARRAY(SELECT term FROM hit) END)
+                                  ELSE ARRAY(SELECT term FROM rarest) END)
          GROUP BY 1, 2) g
      GROUP BY entry_id ORDER BY sum(gain) DESC, entry_id LIMIT (SELECT candidates FROM param)
 ), ent AS MATERIALIZED (
