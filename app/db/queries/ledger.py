@@ -8,6 +8,8 @@ from enum import StrEnum
 
 import asyncpg
 
+from app.db import Conn
+
 MAX_ID = 2**63 - 1  # keyset paging from the newest: "before the largest bigint"
 
 
@@ -201,7 +203,7 @@ class Moved:
 
 
 async def move_and_append(
-    conn: asyncpg.Connection,
+    conn: Conn,
     *,
     account: int,
     currency: Currency,
@@ -233,7 +235,7 @@ async def move_and_append(
     return Moved(row["moved_to"], _entry(row) if row["id"] is not None else None)
 
 
-async def undo_move(conn: asyncpg.Connection, account: int, currency: Currency, amount: int) -> None:
+async def undo_move(conn: Conn, account: int, currency: Currency, amount: int) -> None:
     """Take back a balance move whose entry lost the race for its key (the row is still ours)."""
     await conn.execute(
         "UPDATE ledger_balances SET balance = balance - $3 WHERE account = $1 AND currency = $2",
@@ -243,12 +245,12 @@ async def undo_move(conn: asyncpg.Connection, account: int, currency: Currency, 
     )
 
 
-async def entry_by_key(conn: asyncpg.Connection, key: str) -> Entry | None:
+async def entry_by_key(conn: Conn, key: str) -> Entry | None:
     row = await conn.fetchrow(f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE idempotency_key = $1", key)
     return None if row is None else _entry(row)
 
 
-async def get_balance(conn: asyncpg.Connection, account: int, currency: Currency) -> Balance:
+async def get_balance(conn: Conn, account: int, currency: Currency) -> Balance:
     row = await conn.fetchrow(
         "SELECT balance, held FROM ledger_balances WHERE account = $1 AND currency = $2",
         account,
@@ -260,7 +262,7 @@ async def get_balance(conn: asyncpg.Connection, account: int, currency: Currency
 
 
 async def entries_page(
-    conn: asyncpg.Connection, account: int, currency: Currency | None, before_id: int | None, limit: int
+    conn: Conn, account: int, currency: Currency | None, before_id: int | None, limit: int
 ) -> list[Entry]:
     """Newest first; the next page passes the last entry's id as `before_id`."""
     before = MAX_ID if before_id is None else before_id
@@ -285,7 +287,7 @@ async def entries_page(
     return [_entry(r) for r in rows]
 
 
-async def entries_by_ref(conn: asyncpg.Connection, ref_kind: str, ref_id: int) -> list[Entry]:
+async def entries_by_ref(conn: Conn, ref_kind: str, ref_id: int) -> list[Entry]:
     rows = await conn.fetch(
         f"SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE ref_kind = $1 AND ref_id = $2 ORDER BY id",
         ref_kind,
@@ -319,7 +321,7 @@ SELECT * FROM joined
 """
 
 
-async def mismatches(conn: asyncpg.Connection) -> list[Mismatch]:
+async def mismatches(conn: Conn) -> list[Mismatch]:
     return [
         Mismatch(
             account=r["account"],
@@ -353,14 +355,14 @@ RETURNING {WITHDRAWAL_COLUMNS}
 
 
 async def insert_withdrawal(
-    conn: asyncpg.Connection, user_id: int, currency: Currency, amount: int
+    conn: Conn, user_id: int, currency: Currency, amount: int
 ) -> WithdrawalRequest | None:
     """None when less than `amount` is available; UniqueViolationError when one is open."""
     row = await conn.fetchrow(REQUEST, user_id, currency.value, amount)
     return None if row is None else _withdrawal(row)
 
 
-async def lock_balance_of_request(conn: asyncpg.Connection, request_id: int) -> None:
+async def lock_balance_of_request(conn: Conn, request_id: int) -> None:
     """Lock the balance row a request holds on before deciding it. Every path takes the balance
     row before a request row (a new request holds, then inserts), so a decision and a new
     request of the same user cannot wait for each other in a deadlock."""
@@ -390,7 +392,7 @@ SELECT d.*, (SELECT count(*) FROM released) AS released FROM decided d
 
 
 async def decide_withdrawal(
-    conn: asyncpg.Connection,
+    conn: Conn,
     request_id: int,
     status: WithdrawalStatus,
     *,
@@ -405,14 +407,14 @@ async def decide_withdrawal(
     return None if row is None else _withdrawal(row)
 
 
-async def get_withdrawal(conn: asyncpg.Connection, request_id: int) -> WithdrawalRequest | None:
+async def get_withdrawal(conn: Conn, request_id: int) -> WithdrawalRequest | None:
     row = await conn.fetchrow(
         f"SELECT {WITHDRAWAL_COLUMNS} FROM withdrawal_requests WHERE id = $1", request_id
     )
     return None if row is None else _withdrawal(row)
 
 
-async def open_withdrawals(conn: asyncpg.Connection, after_id: int, limit: int) -> list[WithdrawalRequest]:
+async def open_withdrawals(conn: Conn, after_id: int, limit: int) -> list[WithdrawalRequest]:
     """The staff queue, oldest first; the next page passes the last id as `after_id`."""
     rows = await conn.fetch(
         f"""SELECT {WITHDRAWAL_COLUMNS} FROM withdrawal_requests
@@ -423,7 +425,7 @@ async def open_withdrawals(conn: asyncpg.Connection, after_id: int, limit: int) 
     return [_withdrawal(r) for r in rows]
 
 
-async def user_withdrawals(conn: asyncpg.Connection, user_id: int, limit: int) -> list[WithdrawalRequest]:
+async def user_withdrawals(conn: Conn, user_id: int, limit: int) -> list[WithdrawalRequest]:
     rows = await conn.fetch(
         f"""SELECT {WITHDRAWAL_COLUMNS} FROM withdrawal_requests
              WHERE user_id = $1 ORDER BY id DESC LIMIT $2""",
@@ -433,7 +435,7 @@ async def user_withdrawals(conn: asyncpg.Connection, user_id: int, limit: int) -
     return [_withdrawal(r) for r in rows]
 
 
-async def user_language(conn: asyncpg.Connection, user_id: int) -> tuple[str | None, str | None] | None:
+async def user_language(conn: Conn, user_id: int) -> tuple[str | None, str | None] | None:
     """The user's chosen language and Telegram's language_code; None when there is no such user."""
     row = await conn.fetchrow("SELECT language, language_code FROM users WHERE id = $1", user_id)
     return None if row is None else (row["language"], row["language_code"])

@@ -8,6 +8,8 @@ from datetime import datetime
 
 import asyncpg
 
+from app.db import Conn
+
 
 @dataclass(frozen=True, slots=True)
 class KbEntry:
@@ -101,9 +103,7 @@ def _phrasing(row: asyncpg.Record) -> KbPhrasing:
 # Entries ----------------------------------------------------------------------------------
 
 
-async def insert_entry(
-    conn: asyncpg.Connection, key: str, tags: Sequence[str], enabled: bool
-) -> KbEntry | None:
+async def insert_entry(conn: Conn, key: str, tags: Sequence[str], enabled: bool) -> KbEntry | None:
     """The new entry; None when the key is taken."""
     row = await conn.fetchrow(
         f"""INSERT INTO support_kb_entries (key, tags, enabled) VALUES ($1, $2, $3)
@@ -115,26 +115,24 @@ async def insert_entry(
     return None if row is None else _entry(row)
 
 
-async def get_entry(conn: asyncpg.Connection, entry_id: int) -> KbEntry | None:
+async def get_entry(conn: Conn, entry_id: int) -> KbEntry | None:
     row = await conn.fetchrow(f"SELECT {ENTRY_COLUMNS} FROM support_kb_entries WHERE id = $1", entry_id)
     return None if row is None else _entry(row)
 
 
-async def get_entry_by_key(conn: asyncpg.Connection, key: str, *, lock: bool = False) -> KbEntry | None:
+async def get_entry_by_key(conn: Conn, key: str, *, lock: bool = False) -> KbEntry | None:
     row = await conn.fetchrow(
         f"SELECT {ENTRY_COLUMNS} FROM support_kb_entries WHERE key = $1{' FOR UPDATE' if lock else ''}", key
     )
     return None if row is None else _entry(row)
 
 
-async def list_entries(conn: asyncpg.Connection) -> list[KbEntry]:
+async def list_entries(conn: Conn) -> list[KbEntry]:
     rows = await conn.fetch(f"SELECT {ENTRY_COLUMNS} FROM support_kb_entries ORDER BY key")
     return [_entry(r) for r in rows]
 
 
-async def update_entry(
-    conn: asyncpg.Connection, entry_id: int, *, tags: Sequence[str], enabled: bool
-) -> KbEntry | None:
+async def update_entry(conn: Conn, entry_id: int, *, tags: Sequence[str], enabled: bool) -> KbEntry | None:
     """Set tags and enabled; updated_at moves only when something changed."""
     row = await conn.fetchrow(
         f"""UPDATE support_kb_entries
@@ -149,7 +147,7 @@ async def update_entry(
     return None if row is None else _entry(row)
 
 
-async def touch_entry(conn: asyncpg.Connection, entry_id: int) -> None:
+async def touch_entry(conn: Conn, entry_id: int) -> None:
     await conn.execute("UPDATE support_kb_entries SET updated_at = now() WHERE id = $1", entry_id)
 
 
@@ -157,7 +155,7 @@ async def touch_entry(conn: asyncpg.Connection, entry_id: int) -> None:
 
 
 async def put_answer(
-    conn: asyncpg.Connection,
+    conn: Conn,
     entry_id: int,
     language: str,
     text: str,
@@ -191,7 +189,7 @@ async def put_answer(
     return status.endswith(" 1")
 
 
-async def delete_answers_except(conn: asyncpg.Connection, entry_id: int, languages: Sequence[str]) -> int:
+async def delete_answers_except(conn: Conn, entry_id: int, languages: Sequence[str]) -> int:
     status = await conn.execute(
         "DELETE FROM support_kb_answers WHERE entry_id = $1 AND NOT (language = ANY($2::text[]))",
         entry_id,
@@ -200,7 +198,7 @@ async def delete_answers_except(conn: asyncpg.Connection, entry_id: int, languag
     return int(status.split()[-1])
 
 
-async def answers(conn: asyncpg.Connection, entry_ids: Sequence[int]) -> list[KbAnswer]:
+async def answers(conn: Conn, entry_ids: Sequence[int]) -> list[KbAnswer]:
     rows = await conn.fetch(
         """SELECT entry_id, language, text, photo_key, buttons FROM support_kb_answers
            WHERE entry_id = ANY($1::bigint[]) ORDER BY entry_id, language""",
@@ -209,7 +207,7 @@ async def answers(conn: asyncpg.Connection, entry_ids: Sequence[int]) -> list[Kb
     return [_answer(r) for r in rows]
 
 
-async def answer(conn: asyncpg.Connection, entry_id: int, languages: Sequence[str]) -> KbAnswer | None:
+async def answer(conn: Conn, entry_id: int, languages: Sequence[str]) -> KbAnswer | None:
     """The answer in the first of `languages` the entry has."""
     row = await conn.fetchrow(
         """SELECT entry_id, language, text, photo_key, buttons FROM support_kb_answers
@@ -227,7 +225,7 @@ PHRASING_COLUMNS = "id, entry_id, language, kind, text, source, created_at"
 
 
 async def insert_phrasing(
-    conn: asyncpg.Connection,
+    conn: Conn,
     entry_id: int,
     language: str,
     kind: str,
@@ -267,7 +265,7 @@ class NewPhrasing:
 
 
 async def insert_phrasings(
-    conn: asyncpg.Connection, entry_id: int, items: Sequence[NewPhrasing], *, analyser: int, source: str
+    conn: Conn, entry_id: int, items: Sequence[NewPhrasing], *, analyser: int, source: str
 ) -> int:
     """Store the phrasings the entry lacks, in order, in one statement; returns how many were new."""
     if not items:
@@ -292,7 +290,7 @@ async def insert_phrasings(
     return int(status.split()[-1])
 
 
-async def phrasings(conn: asyncpg.Connection, entry_ids: Sequence[int]) -> list[KbPhrasing]:
+async def phrasings(conn: Conn, entry_ids: Sequence[int]) -> list[KbPhrasing]:
     """In the order they were added, which keeps each language's first question first."""
     rows = await conn.fetch(
         f"""SELECT {PHRASING_COLUMNS} FROM support_kb_phrasings
@@ -302,12 +300,12 @@ async def phrasings(conn: asyncpg.Connection, entry_ids: Sequence[int]) -> list[
     return [_phrasing(r) for r in rows]
 
 
-async def delete_phrasings(conn: asyncpg.Connection, ids: Sequence[int]) -> int:
+async def delete_phrasings(conn: Conn, ids: Sequence[int]) -> int:
     status = await conn.execute("DELETE FROM support_kb_phrasings WHERE id = ANY($1::bigint[])", list(ids))
     return int(status.split()[-1])
 
 
-async def stale_phrasings(conn: asyncpg.Connection, analyser: int, limit: int) -> list[StalePhrasing]:
+async def stale_phrasings(conn: Conn, analyser: int, limit: int) -> list[StalePhrasing]:
     rows = await conn.fetch(
         """SELECT id, language, text FROM support_kb_phrasings WHERE analyser <> $1 ORDER BY id LIMIT $2""",
         analyser,
@@ -316,7 +314,7 @@ async def stale_phrasings(conn: asyncpg.Connection, analyser: int, limit: int) -
     return [StalePhrasing(r["id"], r["language"], r["text"]) for r in rows]
 
 
-async def stale_answers(conn: asyncpg.Connection, analyser: int, limit: int) -> list[KbAnswer]:
+async def stale_answers(conn: Conn, analyser: int, limit: int) -> list[KbAnswer]:
     rows = await conn.fetch(
         """SELECT entry_id, language, text, photo_key, buttons FROM support_kb_answers
            WHERE analyser <> $1 ORDER BY entry_id, language LIMIT $2""",
@@ -327,7 +325,7 @@ async def stale_answers(conn: asyncpg.Connection, analyser: int, limit: int) -> 
 
 
 async def set_answer_analysis(
-    conn: asyncpg.Connection, entry_id: int, language: str, terms: Sequence[str], analyser: int
+    conn: Conn, entry_id: int, language: str, terms: Sequence[str], analyser: int
 ) -> None:
     await conn.execute(
         "UPDATE support_kb_answers SET terms = $3, analyser = $4 WHERE entry_id = $1 AND language = $2",
@@ -338,9 +336,7 @@ async def set_answer_analysis(
     )
 
 
-async def set_analysis(
-    conn: asyncpg.Connection, phrasing_id: int, norm: str, terms: Sequence[str], analyser: int
-) -> None:
+async def set_analysis(conn: Conn, phrasing_id: int, norm: str, terms: Sequence[str], analyser: int) -> None:
     await conn.execute(
         "UPDATE support_kb_phrasings SET norm = $2, terms = $3, analyser = $4 WHERE id = $1",
         phrasing_id,
@@ -350,7 +346,7 @@ async def set_analysis(
     )
 
 
-async def titles(conn: asyncpg.Connection, entry_ids: Sequence[int], language: str) -> dict[int, str]:
+async def titles(conn: Conn, entry_ids: Sequence[int], language: str) -> dict[int, str]:
     """Each entry's first question in `language`, else its first question in any language."""
     rows = await conn.fetch(
         """SELECT DISTINCT ON (entry_id) entry_id, text FROM support_kb_phrasings
@@ -393,7 +389,7 @@ SELECT df.term, df.df,
 
 
 async def refresh_index(
-    conn: asyncpg.Connection,
+    conn: Conn,
     entry_ids: Sequence[int] | None,
     factors: Mapping[str, float],
     polarity: tuple[str, float],
@@ -502,7 +498,7 @@ SELECT b.entry_id, k.key, b.phrasing_id, b.f, b.qc, b.pc, ent.ec, ent.pec, ent.o
 """
 
 
-async def _fetch_generic(conn: asyncpg.Connection, sql: str, *args: object) -> list[asyncpg.Record]:
+async def _fetch_generic(conn: Conn, sql: str, *args: object) -> list[asyncpg.Record]:
     """Run a prepared statement with its generic plan. For MATCH the planner would otherwise plan
     every call afresh (~1.5 ms of a 4 ms query); its plan does not depend on the values. Inside
     the caller's transaction the setting would outlive the call, so there it is left alone."""
@@ -524,7 +520,7 @@ SELECTIVE_SHARE = 0.1  # a term at most this share of the entries use picks cand
 
 
 async def match_candidates(
-    conn: asyncpg.Connection,
+    conn: Conn,
     terms: Sequence[str],
     factors: Sequence[float],
     *,

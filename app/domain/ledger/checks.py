@@ -8,13 +8,14 @@ from typing import cast
 
 import asyncpg
 
+from app.db import Conn
 from app.db.queries import ledger as q
 from app.db.queries.ledger import Mismatch
 
 log = logging.getLogger(__name__)
 
 
-async def verify(conn: asyncpg.Connection) -> list[Mismatch]:
+async def verify(conn: Conn) -> list[Mismatch]:
     """Every (account, currency) whose balance row disagrees with its entries, or whose hold
     disagrees with its open withdrawal requests; empty when the books agree. One statement,
     so one consistent snapshot even while others post."""

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-import asyncpg
-
+from app.db import Conn
 from app.db.queries import ledger as q
 from app.db.queries.ledger import Currency, Entry, EntryKind, WithdrawalRequest, WithdrawalStatus
 from app.domain.outbox import Call, enqueue
@@ -49,7 +48,7 @@ class LedgerMessages(Protocol):
 
 
 async def tell(
-    conn: asyncpg.Connection,
+    conn: Conn,
     user_id: int,
     call: Callable[[str], Call],
     languages: Languages,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-import asyncpg
-
+from app.db import Conn
 from app.db.queries import ledger as q
 from app.db.queries.ledger import Actor, Balance, Currency, Entry, EntryKind
 from app.domain import staff as staff_domain
@@ -85,7 +84,7 @@ def _same(first: Entry, e: NewEntry) -> None:
         )
 
 
-async def post(conn: asyncpg.Connection, entry: NewEntry) -> Posted:
+async def post(conn: Conn, entry: NewEntry) -> Posted:
     """Append an entry and move its balance together, in the caller's transaction (or one of
     its own). A key posted before returns that first entry and changes nothing, also when
     two transactions post it at once. A debit larger than what is available raises
@@ -97,7 +96,7 @@ async def post(conn: asyncpg.Connection, entry: NewEntry) -> Posted:
         return await _post(conn, entry)
 
 
-async def _post(conn: asyncpg.Connection, e: NewEntry) -> Posted:
+async def _post(conn: Conn, e: NewEntry) -> Posted:
     moved = await q.move_and_append(
         conn,
         account=e.account,
@@ -126,13 +125,13 @@ async def _post(conn: asyncpg.Connection, e: NewEntry) -> Posted:
     raise InsufficientFunds(available=have.available, amount=-e.amount)
 
 
-async def balance(conn: asyncpg.Connection, account: int, currency: Currency = Currency.POINTS) -> Balance:
+async def balance(conn: Conn, account: int, currency: Currency = Currency.POINTS) -> Balance:
     """The account's balance and holds (zero for an account with no entries): one key lookup."""
     return await q.get_balance(conn, account, currency)
 
 
 async def entries(
-    conn: asyncpg.Connection,
+    conn: Conn,
     account: int,
     currency: Currency | None = None,
     *,
@@ -144,7 +143,7 @@ async def entries(
     return await q.entries_page(conn, account, currency, before_id, max(1, min(limit, MAX_PAGE)))
 
 
-async def entries_for(conn: asyncpg.Connection, ref_kind: str, ref_id: int) -> list[Entry]:
+async def entries_for(conn: Conn, ref_kind: str, ref_id: int) -> list[Entry]:
     """Every entry one thing caused (a task, a payment, a withdrawal), oldest first."""
     return await q.entries_by_ref(conn, ref_kind, ref_id)
 
@@ -162,7 +161,7 @@ def clean_reason(reason: str | None) -> str:
 
 
 async def adjust(
-    conn: asyncpg.Connection,
+    conn: Conn,
     account: int,
     currency: Currency,
     amount: int,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from app.db import Conn
 from app.db.queries import ledger as q
 from app.db.queries.ledger import Actor, Currency, Entry, EntryKind, WithdrawalRequest, WithdrawalStatus
 from app.domain import staff as staff_domain
@@ -45,7 +46,7 @@ class WithdrawalDecision:
 
 
 async def request_withdrawal(
-    conn: asyncpg.Connection, user_id: int, amount: int, *, minimum: int = MIN_WITHDRAWAL
+    conn: Conn, user_id: int, amount: int, *, minimum: int = MIN_WITHDRAWAL
 ) -> WithdrawalRequest:
     """The user asks to be paid `amount` points; the amount is held at once so it cannot be
     spent or requested again while staff decide. The handler answers the user directly."""
@@ -71,7 +72,7 @@ def _open_state(request: WithdrawalRequest) -> dict[str, object]:
     return {"status": WithdrawalStatus.REQUESTED.value, "user_id": request.user_id, "amount": request.amount}
 
 
-async def _lost(conn: asyncpg.Connection, request_id: int, user_id: int | None = None) -> WithdrawalDecision:
+async def _lost(conn: Conn, request_id: int, user_id: int | None = None) -> WithdrawalDecision:
     """Someone decided first (or there is no such request for this user)."""
     request = await q.get_withdrawal(conn, request_id)
     if request is None or (user_id is not None and request.user_id != user_id):
@@ -79,7 +80,7 @@ async def _lost(conn: asyncpg.Connection, request_id: int, user_id: int | None =
     return WithdrawalDecision(False, request, await decider_name(conn, request))
 
 
-async def decider_name(conn: asyncpg.Connection, request: WithdrawalRequest) -> str | None:
+async def decider_name(conn: Conn, request: WithdrawalRequest) -> str | None:
     """The staff member who decided, as staff see them; None when open or cancelled by the user."""
     if request.decided_by is None:
         return None
@@ -88,7 +89,7 @@ async def decider_name(conn: asyncpg.Connection, request: WithdrawalRequest) -> 
 
 
 async def approve_withdrawal(
-    conn: asyncpg.Connection,
+    conn: Conn,
     request_id: int,
     staff: Staff,
     payout_reference: str,
@@ -150,7 +151,7 @@ async def approve_withdrawal(
 
 
 async def reject_withdrawal(
-    conn: asyncpg.Connection,
+    conn: Conn,
     request_id: int,
     staff: Staff,
     reason: str,
@@ -192,7 +193,7 @@ async def reject_withdrawal(
         return WithdrawalDecision(True, request, staff.name)
 
 
-async def cancel_withdrawal(conn: asyncpg.Connection, request_id: int, user_id: int) -> WithdrawalDecision:
+async def cancel_withdrawal(conn: Conn, request_id: int, user_id: int) -> WithdrawalDecision:
     """The user takes back their own open request: the hold is released. If staff decided first,
     the decision says so (won=False); another user's request is "not found"."""
     async with conn.transaction():
@@ -205,19 +206,15 @@ async def cancel_withdrawal(conn: asyncpg.Connection, request_id: int, user_id: 
         return WithdrawalDecision(True, request, None)
 
 
-async def get_withdrawal(conn: asyncpg.Connection, request_id: int) -> WithdrawalRequest | None:
+async def get_withdrawal(conn: Conn, request_id: int) -> WithdrawalRequest | None:
     return await q.get_withdrawal(conn, request_id)
 
 
-async def open_withdrawals(
-    conn: asyncpg.Connection, *, after_id: int = 0, limit: int = 50
-) -> list[WithdrawalRequest]:
+async def open_withdrawals(conn: Conn, *, after_id: int = 0, limit: int = 50) -> list[WithdrawalRequest]:
     """The staff queue, oldest first; the next page passes the last request's id as `after_id`."""
     return await q.open_withdrawals(conn, after_id, max(1, min(limit, 500)))
 
 
-async def user_withdrawals(
-    conn: asyncpg.Connection, user_id: int, *, limit: int = 20
-) -> list[WithdrawalRequest]:
+async def user_withdrawals(conn: Conn, user_id: int, *, limit: int = 20) -> list[WithdrawalRequest]:
     """The user's requests, newest first."""
     return await q.user_withdrawals(conn, user_id, max(1, min(limit, 500)))

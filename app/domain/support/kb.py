@@ -9,8 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg
-
+from app.db import Conn
 from app.db.queries import support as q
 from app.db.queries.support import KbAnswer, KbButton, KbEntry, KbPhrasing
 from app.domain.support import normalize
@@ -74,7 +73,7 @@ class ImportReport:
 # Writing entries --------------------------------------------------------------------------
 
 
-async def create_entry(conn: asyncpg.Connection, draft: EntryDraft) -> Entry:
+async def create_entry(conn: Conn, draft: EntryDraft) -> Entry:
     """A new entry; its key must be free. Call in a transaction."""
     _check(draft)
     row = await q.insert_entry(conn, draft.key, draft.tags, draft.enabled)
@@ -85,7 +84,7 @@ async def create_entry(conn: asyncpg.Connection, draft: EntryDraft) -> Entry:
     return await _load(conn, row)
 
 
-async def update_entry(conn: asyncpg.Connection, draft: EntryDraft) -> Entry:
+async def update_entry(conn: Conn, draft: EntryDraft) -> Entry:
     """Make the entry `draft.key` exactly the draft: phrasings not in it are removed."""
     _check(draft)
     row = await q.get_entry_by_key(conn, draft.key, lock=True)
@@ -100,7 +99,7 @@ async def update_entry(conn: asyncpg.Connection, draft: EntryDraft) -> Entry:
     return await _load(conn, updated)
 
 
-async def set_enabled(conn: asyncpg.Connection, key: str, enabled: bool) -> KbEntry:
+async def set_enabled(conn: Conn, key: str, enabled: bool) -> KbEntry:
     """Switch an entry on or off; a disabled entry is never matched."""
     row = await q.get_entry_by_key(conn, key, lock=True)
     if row is None:
@@ -111,9 +110,7 @@ async def set_enabled(conn: asyncpg.Connection, key: str, enabled: bool) -> KbEn
     return updated
 
 
-async def add_phrasing(
-    conn: asyncpg.Connection, key: str, language: str, text: str, *, source: str = "desk"
-) -> bool:
+async def add_phrasing(conn: Conn, key: str, language: str, text: str, *, source: str = "desk") -> bool:
     """Add a question phrasing to an entry (the desk's "add this question to the entry"), so the
     next person asking it that way gets the answer at once. False when the entry already has it."""
     row = await q.get_entry_by_key(conn, key, lock=True)
@@ -128,12 +125,12 @@ async def add_phrasing(
     return added
 
 
-async def get_entry(conn: asyncpg.Connection, key: str) -> Entry | None:
+async def get_entry(conn: Conn, key: str) -> Entry | None:
     row = await q.get_entry_by_key(conn, key)
     return None if row is None else await _load(conn, row)
 
 
-async def list_entries(conn: asyncpg.Connection) -> list[Entry]:
+async def list_entries(conn: Conn) -> list[Entry]:
     rows = await q.list_entries(conn)
     by_id_p: dict[int, list[KbPhrasing]] = {}
     for p in await q.phrasings(conn, [r.id for r in rows]):
@@ -144,13 +141,13 @@ async def list_entries(conn: asyncpg.Connection) -> list[Entry]:
     return [Entry(r, tuple(by_id_p.get(r.id, ())), tuple(by_id_a.get(r.id, ()))) for r in rows]
 
 
-async def answer_for(conn: asyncpg.Connection, entry_id: int, language: str) -> KbAnswer | None:
+async def answer_for(conn: Conn, entry_id: int, language: str) -> KbAnswer | None:
     """The answer to send: in the user's language, else Uzbek, Russian, English."""
     order = [language, *[lang for lang in LANGUAGES if lang != language]]
     return await q.answer(conn, entry_id, order)
 
 
-async def reindex_stale(conn: asyncpg.Connection, batch: int = 500) -> int:
+async def reindex_stale(conn: Conn, batch: int = 500) -> int:
     """Re-analyse phrasings and answers stored by an older analyser (call at start); returns how many."""
     done = 0
     while stale := await q.stale_phrasings(conn, normalize.VERSION, batch):
@@ -168,19 +165,19 @@ async def reindex_stale(conn: asyncpg.Connection, batch: int = 500) -> int:
     return done
 
 
-async def _refresh(conn: asyncpg.Connection, entry_ids: Sequence[int] | None) -> None:
+async def _refresh(conn: Conn, entry_ids: Sequence[int] | None) -> None:
     """Rebuild the matcher's index for the entries changed (None: all) and the term weights."""
     await q.refresh_index(
         conn, entry_ids, normalize.WEAK_FACTORS, (normalize.NEGATION, normalize.NEGATION_WEIGHT)
     )
 
 
-async def _load(conn: asyncpg.Connection, row: KbEntry) -> Entry:
+async def _load(conn: Conn, row: KbEntry) -> Entry:
     return Entry(row, tuple(await q.phrasings(conn, [row.id])), tuple(await q.answers(conn, [row.id])))
 
 
 async def _insert_phrasing(
-    conn: asyncpg.Connection, entry_id: int, language: str, kind: str, text: str, source: str
+    conn: Conn, entry_id: int, language: str, kind: str, text: str, source: str
 ) -> bool:
     analysis = normalize.analyse(text, language)
     row = await q.insert_phrasing(
@@ -197,9 +194,7 @@ async def _insert_phrasing(
     return row is not None
 
 
-async def _write_contents(
-    conn: asyncpg.Connection, entry_id: int, draft: EntryDraft, *, replace: bool
-) -> bool:
+async def _write_contents(conn: Conn, entry_id: int, draft: EntryDraft, *, replace: bool) -> bool:
     """Write the draft's phrasings and answers; with `replace`, remove what the draft lacks.
     Returns whether anything changed."""
     changed = False
@@ -292,7 +287,7 @@ def _phrasing_text(text: str) -> str:
 # Import and export ------------------------------------------------------------------------
 
 
-async def import_entries(conn: asyncpg.Connection, drafts: Sequence[EntryDraft]) -> ImportReport:
+async def import_entries(conn: Conn, drafts: Sequence[EntryDraft]) -> ImportReport:
     """Create the entries that are new and bring the others up to the file, idempotently: a
     phrasing the file lacks is kept (the desk may have added it), answers, tags and on/off are
     the file's. Everything or nothing: call in a transaction."""
@@ -412,11 +407,11 @@ def _answer_to_json(a: KbAnswer) -> str | dict[str, Any]:
     return {"text": a.text, "photo": a.photo_key, "buttons": buttons}
 
 
-async def export_json(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+async def export_json(conn: Conn) -> list[dict[str, Any]]:
     return entries_to_json(await list_entries(conn))
 
 
-async def import_json(conn: asyncpg.Connection, data: Any) -> ImportReport:
+async def import_json(conn: Conn, data: Any) -> ImportReport:
     return await import_entries(conn, drafts_from_json(data))
 
 
@@ -424,7 +419,7 @@ async def import_json(conn: asyncpg.Connection, data: Any) -> ImportReport:
 # buttons are lines "text | kb05" or "text | https://…"; tags and enabled on the entry's rows.
 
 
-async def export_csv(conn: asyncpg.Connection) -> str:
+async def export_csv(conn: Conn) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -503,5 +498,5 @@ def _button_from_csv(line: str) -> KbButton:
     )
 
 
-async def import_csv(conn: asyncpg.Connection, text: str) -> ImportReport:
+async def import_csv(conn: Conn, text: str) -> ImportReport:
     return await import_entries(conn, drafts_from_csv(text))

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-import asyncpg
-
+from app.db import Conn
 from app.db.queries import support as q
 from app.domain.support.normalize import NEGATION, analyse, is_topic, weight_factor
 from app.i18n import N_, UserError
@@ -87,7 +86,7 @@ class MatchResult:
 
 
 async def match(
-    conn: asyncpg.Connection, text: str, language: str, thresholds: Thresholds = DEFAULT_THRESHOLDS
+    conn: Conn, text: str, language: str, thresholds: Thresholds = DEFAULT_THRESHOLDS
 ) -> MatchResult:
     """Score the enabled entries against `text` (in PostgreSQL) and decide: answer at once with
     the best when it is confident (see _confident), offer up to three others that fit at least
