@@ -11,9 +11,10 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter
 from aiogram.methods import Response, TelegramMethod
 from aiogram.types import BotCommand
+from aiohttp import ClientError, ClientTimeout
 
 from app.bot.fsm import PostgresStorage
 from app.bot.handlers import routers
@@ -31,7 +32,7 @@ POLLING_CONCURRENCY = 64  # bounded: aiogram starts one task per update otherwis
 
 
 class Session(AiohttpSession):
-    """aiogram's session with two changes measured in bench/updates.py.
+    """aiogram's session with three changes measured in bench/updates.py.
 
     - It keeps the `Response[T]` models it parses with alive: aiogram builds
       `Response[method.__returning__]` on every call and pydantic caches generic models only
@@ -40,6 +41,8 @@ class Session(AiohttpSession):
       Telegram applied nothing when it answered 429, so the retry cannot duplicate; handlers
       reply at once and a quick user can outpace the ~1 message/s a private chat allows.
       (Done here rather than as a request middleware: no per-call middleware chain.)
+    - A call without files goes as one JSON body, as the Bot API accepts, instead of a form
+      with every nested object JSON-encoded apart and then URL-encoded (9% of the CPU).
     """
 
     _pinned: ClassVar[dict[Any, type]] = {}
@@ -63,11 +66,11 @@ class Session(AiohttpSession):
         timeout: int | None = None,  # noqa: ASYNC109 - aiogram's signature
     ) -> Any:
         if not self.wait_on_flood:
-            return await super().make_request(bot, method, timeout)
+            return await self._request(bot, method, timeout)
         waited = 0.0
         for attempt in range(self.tries):
             try:
-                return await super().make_request(bot, method, timeout)
+                return await self._request(bot, method, timeout)
             except TelegramRetryAfter as exc:
                 waited += exc.retry_after
                 if attempt == self.tries - 1 or waited > self.max_wait:
@@ -75,6 +78,31 @@ class Session(AiohttpSession):
                 log.info("429 on %s; waiting %ss", type(method).__name__, exc.retry_after)
                 await asyncio.sleep(exc.retry_after)
         raise AssertionError("unreachable")
+
+    async def _request(self, bot: Bot, method: TelegramMethod, timeout: int | None) -> Any:  # noqa: ASYNC109
+        files: dict[str, Any] = {}
+        payload: dict[str, Any] = {}
+        for key, value in method.model_dump(warnings=False).items():
+            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            if prepared:  # what aiogram's form leaves out (None, "", False, 0) stays out here too
+                payload[key] = prepared
+        if files:  # uploads need multipart/form-data
+            return await super().make_request(bot, method, timeout)
+        session = await self.create_session()
+        url = self.api.api_url(token=bot.token, method=method.__api_method__)
+        try:
+            async with session.post(
+                url,
+                data=self.json_dumps(payload),
+                headers={"Content-Type": "application/json"},
+                timeout=ClientTimeout(total=self.timeout if timeout is None else timeout),
+            ) as resp:
+                raw = await resp.text()
+        except TimeoutError as exc:
+            raise TelegramNetworkError(method=method, message="Request timeout error") from exc
+        except ClientError as exc:
+            raise TelegramNetworkError(method=method, message=f"{type(exc).__name__}: {exc}") from exc
+        return self.check_response(bot=bot, method=method, status_code=resp.status, content=raw).result
 
 
 def create_bot(token: str, api_base: str | None, *, wait_on_flood: bool = True) -> Bot:
