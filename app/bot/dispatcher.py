@@ -7,13 +7,15 @@ import logging
 from typing import Any, ClassVar
 
 import asyncpg
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
+from aiogram.dispatcher.event.bases import REJECTED, UNHANDLED
+from aiogram.dispatcher.event.telegram import TelegramEventObserver
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter
 from aiogram.methods import Response, TelegramMethod
-from aiogram.types import BotCommand
+from aiogram.types import BotCommand, TelegramObject
 from aiohttp import ClientError, ClientTimeout
 
 from app.bot.fsm import PostgresStorage
@@ -118,6 +120,52 @@ def create_bot(token: str, api_base: str | None, *, wait_on_flood: bool = True) 
     )
 
 
+class LeanDispatcher(Dispatcher):
+    """aiogram's Dispatcher, offering an update only to the routers with handlers for its type.
+
+    aiogram walks every router for every update, each re-wrapping its middlewares and copying
+    the keyword data, though most routers have nothing for a given type (no router but the
+    membership one takes my_chat_member). The routers are fixed once the dispatcher is built
+    (`freeze`), so the list per update type is computed once. The rest is aiogram's
+    Router._propagate_event (aiogram is pinned: see requirements.txt).
+    """
+
+    def freeze(self) -> None:
+        self._by_type: dict[str, list[Router]] = {
+            update_type: [r for r in self.sub_routers if _handles(r, update_type)]
+            for update_type in self.observers
+        }
+
+    async def _propagate_event(
+        self, observer: TelegramEventObserver | None, update_type: str, event: TelegramObject, **kwargs: Any
+    ) -> Any:
+        by_type = getattr(self, "_by_type", None)
+        if by_type is None:
+            return await super()._propagate_event(observer, update_type, event, **kwargs)
+        if observer:
+            result, data = await observer.check_root_filters(event, **kwargs)
+            if not result:
+                return UNHANDLED
+            kwargs.update(data)
+            response = await observer.trigger(event, **kwargs)
+            if response is not UNHANDLED and response is not REJECTED:
+                return response
+        response = UNHANDLED
+        for router in by_type.get(update_type, self.sub_routers):
+            response = await router.propagate_event(update_type=update_type, event=event, **kwargs)
+            if response is not UNHANDLED:
+                break
+        return response
+
+
+def _handles(router: Router, update_type: str) -> bool:
+    """Whether the router (or one below it) has a handler or an outer middleware for the type."""
+    observer = router.observers.get(update_type)
+    if observer is not None and (observer.handlers or observer.outer_middleware):
+        return True
+    return any(_handles(sub, update_type) for sub in router.sub_routers)
+
+
 def create_dispatcher(
     config: Config,
     pool: asyncpg.Pool,
@@ -131,7 +179,7 @@ def create_dispatcher(
     # FSM is registered by hand so that it runs after the journal, which prefetches its state.
     # Event isolation: one update at a time per user, so an album's photos, arriving as
     # separate updates together, are added to the draft one after another, none lost.
-    dp = Dispatcher(
+    dp = LeanDispatcher(
         storage=PostgresStorage(pool),
         events_isolation=UserLocks(),
         disable_fsm=True,
@@ -145,6 +193,7 @@ def create_dispatcher(
     dp.update.outer_middleware(JournalMiddleware(pool, translator, languages, dp.fsm, in_flight))
     dp.update.outer_middleware(dp.fsm)
     dp.include_routers(*routers())
+    dp.freeze()
     return dp
 
 
