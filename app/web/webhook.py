@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 
 from aiogram import Bot, Dispatcher
 from aiohttp import web
+
+from app.web.forms import body_limit, read_json
+
+UPDATE_LIMIT = 1024 * 1024  # an update is a few kB; a long text with its entities stays far below
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -24,17 +27,19 @@ class WebhookEndpoint:
         self.accepting = True
         self._tasks: set[asyncio.Task] = set()
 
+    @body_limit(UPDATE_LIMIT)
     async def handle(self, request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+        # Headers arrive as bytes decoded with surrogateescape: a non-ASCII header is just wrong.
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, self.secret.encode()):
             return web.json_response({"error": "wrong secret token"}, status=401)
         if not self.accepting or self.dispatcher is None:
             # Shutting down: Telegram keeps the update and delivers it again later.
             return web.json_response({"error": "shutting down"}, status=503)
         try:
-            update = json.loads(await request.read())
-        except ValueError:
-            return web.json_response({"error": "body is not JSON"}, status=400)
+            update = await read_json(request, text_only=False)
+        except web.HTTPException as exc:
+            return web.json_response({"error": exc.text}, status=exc.status)
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             return web.json_response({"error": "not a Telegram update"}, status=400)
         task = asyncio.create_task(self._feed(update))
