@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -227,3 +227,25 @@ async def test_the_reviews_examples_are_clear_4xx(panel: Panel, db: asyncpg.Conn
         assert response.status == 400 and (await response.json())["error"] == BAD_JSON
     finally:
         await hook.close()
+
+
+async def test_a_big_login_body_is_refused_before_it_is_read(panel: Panel, db: asyncpg.Connection) -> None:
+    await make_staff(db, "boss", Role.ADMIN)
+    token = await csrf(panel.client)
+    big = {"csrf_token": token, "username": "boss", "password": "x" * (2 * 1024 * 1024)}
+    response = await panel.client.post("/panel/login", data=big, allow_redirects=False)
+    assert response.status == 413 and "The request is too large." in await response.text()
+
+    async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: the limit stops the reading
+        yield f"csrf_token={token}&username=boss&password=".encode()
+        for _ in range(64):
+            yield b"x" * 65536
+
+    response = await panel.client.post(
+        "/panel/login",
+        data=chunked(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        allow_redirects=False,
+    )
+    assert response.status == 413
+    assert await db.fetchval("SELECT count(*) FROM staff_sessions") == 0  # nobody logged in
