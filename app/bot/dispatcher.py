@@ -19,6 +19,7 @@ from aiogram.types import BotCommand, TelegramObject
 from aiohttp import ClientError, ClientTimeout
 
 from app.bot.fsm import PostgresStorage
+from app.bot.guard import InputGuard
 from app.bot.handlers import routers
 from app.bot.isolation import UserLocks
 from app.bot.middlewares import InFlight, JournalMiddleware
@@ -192,6 +193,7 @@ def create_dispatcher(
     )
     dp.update.outer_middleware(JournalMiddleware(pool, translator, languages, dp.fsm, in_flight))
     dp.update.outer_middleware(dp.fsm)
+    dp.update.outer_middleware(InputGuard())  # forged buttons, NUL: refused before any handler
     dp.include_routers(*routers())
     dp.freeze()
     return dp

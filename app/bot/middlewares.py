@@ -30,12 +30,24 @@ def inbound_of(update: Update, bot_id: int, chat_id: int | None) -> Inbound:
         update_id=update.update_id,
         kind=update.event_type,
         chat_id=chat_id,
-        payload_json=update.model_dump_json(exclude_none=True, by_alias=True),
+        # jsonb cannot hold \u0000: a NUL someone typed is journaled as U+FFFD (the handlers
+        # refuse such text, app/bot/guard.py), so the update is still journaled and handled.
+        payload_json=update.model_dump_json(exclude_none=True, by_alias=True).replace("\\u0000", "\\ufffd"),
     )
 
 
 def contact_of(user: User) -> Contact:
-    return Contact(user.id, user.first_name, user.last_name, user.username, user.language_code, user.is_bot)
+    def text(value: str | None) -> str | None:
+        return None if value is None else value.replace("\x00", "\ufffd")  # text columns refuse NUL
+
+    return Contact(
+        user.id,
+        text(user.first_name) or "",
+        text(user.last_name),
+        user.username,
+        user.language_code,
+        user.is_bot,
+    )
 
 
 class JournalMiddleware(BaseMiddleware):

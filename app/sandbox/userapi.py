@@ -234,6 +234,7 @@ async def press(request: web.Request) -> web.Response:
         message_id=_int(body.get("message_id"), "message_id", optional=True),
         button_text=_str(body, "button_text"),
         callback_data=_str(body, "callback_data"),
+        forged=body.get("forged") is True,
     )
     if "message" in result:  # a reply-keyboard button became a text message
         result["message"] = world.dialog(bot_id, user_id).view(result["message"]["message_id"])
