@@ -8,12 +8,10 @@ so a new button is fuzzed without touching this file.
 from __future__ import annotations
 
 import inspect
-import logging
 import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiogram.filters.callback_data import CallbackData
 
 from app.bot import callbacks
@@ -61,15 +59,8 @@ def forged(cls: type[CallbackData], action: str, existing: dict[str, str]) -> li
     return out
 
 
-@pytest.fixture
-def errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    """The records of failed updates (the errors router logs each at ERROR)."""
-    caplog.set_level(logging.ERROR, logger="app")
-    return caplog.records
-
-
 async def test_forged_and_stale_buttons_are_no_longer_valid_and_nothing_fails(
-    bozor: Bozor, sandbox: Sandbox, market: dict[str, Any], errors: list[logging.LogRecord]
+    bozor: Bozor, sandbox: Sandbox, market: dict[str, Any]
 ) -> None:
     await submitted(market, sandbox, "Velosiped")
     async with bozor.pool.acquire() as conn:

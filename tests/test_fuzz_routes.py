@@ -20,6 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from app.bot.dispatcher import WEBHOOK_PATH
+from app.bot.middlewares import InFlight
 from app.domain.channels import add_category
 from app.domain.staff import Role
 from app.sandbox.app import make_sandbox_app
@@ -171,7 +172,7 @@ async def test_no_route_of_the_app_answers_5xx_to_hostile_input(
         """What app.main adds to the panel: storage, and in webhook mode Telegram's endpoint."""
         with_ad_messages(app)
         app[keys.STORAGE] = DiskStorage(tmp_path / "media", "/media")
-        endpoint = WebhookEndpoint(Bot(TEST_TOKEN), "the-secret")
+        endpoint = WebhookEndpoint(Bot(TEST_TOKEN), "the-secret", InFlight())
         endpoint.dispatcher = Dispatcher()
         app.router.add_post(WEBHOOK_PATH, endpoint.handle)
 
@@ -214,7 +215,7 @@ async def test_the_reviews_examples_are_clear_4xx(panel: Panel, db: asyncpg.Conn
     response = await client.get("/static/" + "a" * 5000)
     assert response.status == 414 and "This address is too long." in await response.text()
     # Telegram's endpoint: a non-ASCII secret is a wrong secret; deep JSON is not an update.
-    endpoint = WebhookEndpoint(Bot(TEST_TOKEN), "the-secret")
+    endpoint = WebhookEndpoint(Bot(TEST_TOKEN), "the-secret", InFlight())
     endpoint.dispatcher = Dispatcher()
     app = web.Application(middlewares=[input_guard])
     app.router.add_post(WEBHOOK_PATH, endpoint.handle)

@@ -22,7 +22,8 @@ from app.bot.fsm import PostgresStorage
 from app.bot.guard import InputGuard
 from app.bot.handlers import routers
 from app.bot.isolation import UserLocks
-from app.bot.middlewares import InFlight, JournalMiddleware
+from app.bot.journal import JOURNAL_KEY, Journal
+from app.bot.middlewares import JournalMiddleware
 from app.config import Config
 from app.domain.ads import AdMessages
 from app.domain.users import Languages
@@ -171,7 +172,6 @@ def create_dispatcher(
     config: Config,
     pool: asyncpg.Pool,
     translator: Translator,
-    in_flight: InFlight,
     ad_messages: AdMessages,
     storage: Storage,
     languages: Languages,
@@ -191,7 +191,11 @@ def create_dispatcher(
         media=storage,
         languages=languages,
     )
-    dp.update.outer_middleware(JournalMiddleware(pool, translator, languages, dp.fsm, in_flight))
+    fsm_storage = dp.fsm.storage
+    assert isinstance(fsm_storage, PostgresStorage)
+    journal = Journal(pool, languages, translator, dp.fsm, fsm_storage)
+    dp[JOURNAL_KEY] = journal  # polling and the webhook journal each batch before feeding it
+    dp.update.outer_middleware(JournalMiddleware(journal, translator))
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(InputGuard())  # forged buttons, NUL: refused before any handler
     dp.include_routers(*routers())
