@@ -23,6 +23,7 @@ from tests.helpers.market import submitted
 HANDLERS = Path(__file__).resolve().parents[1] / "app" / "bot" / "handlers"
 REGISTERED = re.compile(r'(\w+Cb)\.filter\(F\.action == "(\w+)"\)')
 STALE = "This button is out of date. Send /start for a fresh menu."
+STALE_RU = "Эта кнопка устарела. Отправьте /start, чтобы открыть новое меню."
 STALE_UZ = "Bu tugma eskirgan. Yangi menyu uchun /start yuboring."
 APOLOGY = ("Kechirasiz, bizda nimadir", "Извините, у нас что-то")
 IDS = ("99999999999999999999", "-99999999999999999999", "999999", "-1", "x", "")
@@ -89,6 +90,12 @@ async def test_forged_and_stale_buttons_are_no_longer_valid_and_nothing_fails(
     apologies = [data for text, sent in answers.items() if text.startswith(APOLOGY) for data in sent]
     stale = {data for text, sent in answers.items() if text == STALE_UZ for data in sent}
     assert overflows <= stale, sorted(overflows - stale)[:10]  # "out of date", nothing else
+    categories = {data for sent in answers.values() for data in sent if data.startswith("ad:category:")}
+    foreign = {d for d in categories if d.split(":")[2] in (str(foreign_category), "999999", "-1")}
+    assert foreign and foreign <= stale | set(answers.get(STALE_RU, [])), sorted(foreign - stale)
+    # A forged "reject" never shows someone who is not the channel's admin its canned reasons.
+    seller_markup = [m.get("reply_markup") for m in await market["seller"].bot_messages()]
+    assert not any("mod:reason" in str(markup) for markup in seller_markup)
     assert apologies == [] and failures == [], (
         f"{len(failures)} of {pressed} failed",
         apologies,
