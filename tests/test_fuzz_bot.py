@@ -18,6 +18,7 @@ from app.bot import callbacks
 from app.domain import channels
 from app.main import Bozor
 from app.sandbox.driver import Sandbox
+from tests.helpers.images import png
 from tests.helpers.market import submitted
 
 HANDLERS = Path(__file__).resolve().parents[1] / "app" / "bot" / "handlers"
@@ -117,9 +118,18 @@ async def test_a_nul_at_any_wizard_step_is_refused_clearly_and_the_wizard_goes_o
         await seller.wait_for_bot("belgi bor")  # "contains a character that cannot be used"
         await seller.send(answer)
     await seller.wait_for_bot("rasm yuboring")  # the wizard went on to the photos
+    await seller.send_album([png(rgb=(200, 0, 0)), png(rgb=(0, 200, 0))])
+    await seller.wait_for_bot("2-rasm qo'shildi")
+    await seller.press("✅ Rasmlar tayyor")
+    for prompt, answer in (("tuman", "Chilonzor"), ("Xaridorlar", "+998901234567")):
+        await seller.wait_for_bot(prompt)
+        await seller.send(f"bad\x00{answer}")
+        await seller.wait_for_bot("belgi bor")
+        await seller.send(answer)
+    await seller.wait_for_bot("Tekshiruvga yuborasizmi")  # every step refused the NUL and went on
     async with bozor.pool.acquire() as conn:
         journaled = await conn.fetchval(
             "SELECT count(*) FROM update_journal WHERE payload::text LIKE '%bad%'"
         )
         failed = await conn.fetchval("SELECT count(*) FROM update_journal WHERE error IS NOT NULL")
-    assert (journaled, failed) == (3, 0)
+    assert (journaled, failed) == (5, 0)
