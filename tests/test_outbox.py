@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from aiogram.exceptions import TelegramRetryAfter
 from app.bot.dispatcher import create_bot
 from app.bot.outbox import OutboxSender, SendLimits
 from app.db.pool import create_pool
-from app.domain.outbox import Outgoing, enqueue, enqueue_many, list_uncertain, result_of
+from app.domain.outbox import OutboxStatus, Outgoing, enqueue, enqueue_many, list_uncertain, result_of
 from app.main import free_port
 from app.sandbox.driver import Persona, Sandbox
 from app.sandbox.media import sample_png
@@ -130,7 +131,15 @@ async def test_a_committed_row_goes_out_at_once_and_its_message_id_is_kept(
     stored = await eventually(lambda: _sent(db, outbox_id))
     assert stored["result"] == {"message_id": message["message_id"]}
     [delivery] = await result_of(db, "ad", 17)
-    assert delivery.message_ids == [message["message_id"]] and delivery.status == "sent"
+    assert delivery.message_ids == [message["message_id"]] and delivery.status is OutboxStatus.SENT
+
+
+async def test_the_status_enum_names_every_status_the_table_allows(db: asyncpg.Connection) -> None:
+    check = await db.fetchval(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = 'outbox'::regclass AND pg_get_constraintdef(oid) LIKE '%status%'"
+    )
+    assert sorted(re.findall(r"'(\w+)'", check)) == sorted(s.value for s in OutboxStatus)
 
 
 async def _sent(db: asyncpg.Connection, outbox_id: int) -> asyncpg.Record | None:

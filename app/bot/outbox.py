@@ -9,7 +9,7 @@ import os
 import random
 import socket
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import aiogram.methods
 import aiohttp
@@ -31,7 +31,7 @@ from asyncpg.pool import PoolConnectionProxy
 from pydantic import ValidationError
 
 from app.db.queries import outbox as q
-from app.db.queries.outbox import Claimed
+from app.db.queries.outbox import Claimed, OutboxStatus
 from app.domain import users
 from app.domain.outbox import MESSAGE_ID_OF, MESSAGE_IDS_OF, STORAGE, resolve_reference
 from app.storage import Storage
@@ -84,9 +84,9 @@ class TokenBucket:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one attempt: status 'sent', 'failed', 'blocked', 'uncertain' or 'retry'."""
+    """What became of one attempt: a final status, or "retry" (pending again after `delay`)."""
 
-    status: str
+    status: OutboxStatus | Literal["retry"]
     result: dict[str, Any] | None = None
     error: str | None = None
     delay: float = 0.0  # retry: seconds until the row is due again
@@ -266,7 +266,7 @@ class OutboxSender:
     async def _reap(self) -> None:
         async with self.pool.acquire() as conn:
             for row in await q.reap_expired(conn):
-                if row.status == "uncertain":
+                if row.status == OutboxStatus.UNCERTAIN:
                     log.warning(
                         "outbox row %d (%s to chat %d) is uncertain: its sender stopped "
                         "mid-send; not re-sent, see list_uncertain",
@@ -282,14 +282,14 @@ class OutboxSender:
         assert task is not None, "rows are delivered in tasks of their own"
         try:
             if row.recipient_blocked:
-                outcome = Outcome("blocked", error="the user has blocked the bot")
+                outcome = Outcome(OutboxStatus.BLOCKED, error="the user has blocked the bot")
             else:
                 method = await self._build(row)
                 await self._take_turn(row.chat_id, _cost(method))
                 self._tasks[task] = "calling"
                 outcome = await self._call(row, method)
         except Permanent as exc:
-            outcome = Outcome("failed", error=str(exc))
+            outcome = Outcome(OutboxStatus.FAILED, error=str(exc))
         except asyncio.CancelledError:
             if self._tasks.get(task) != "calling":
                 await self._release(row)
@@ -373,7 +373,7 @@ class OutboxSender:
         except TelegramRetryAfter as exc:
             return Outcome("retry", error=exc.message, delay=float(exc.retry_after), pause=True)
         except TelegramEntityTooLarge as exc:
-            return Outcome("failed", error=exc.message)
+            return Outcome(OutboxStatus.FAILED, error=exc.message)
         except TelegramNetworkError as exc:
             if isinstance(exc.__cause__, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
                 return self._retry(row, exc.message)  # never reached Telegram
@@ -383,24 +383,25 @@ class OutboxSender:
                 return self._unknown(row, exc.message)
             return self._retry(row, exc.message)
         except TelegramForbiddenError as exc:
-            return Outcome("blocked" if row.chat_id > 0 else "failed", error=exc.message)
+            private = row.chat_id > 0
+            return Outcome(OutboxStatus.BLOCKED if private else OutboxStatus.FAILED, error=exc.message)
         except TelegramBadRequest as exc:
             if row.idempotent and any(s in exc.message for s in ALREADY_DONE):
-                return Outcome("sent", result={"ok": True, "note": exc.message})
-            return Outcome("failed", error=exc.message)
+                return Outcome(OutboxStatus.SENT, result={"ok": True, "note": exc.message})
+            return Outcome(OutboxStatus.FAILED, error=exc.message)
         except TelegramAPIError as exc:
-            return Outcome("failed", error=f"{type(exc).__name__}: {exc.message}")
+            return Outcome(OutboxStatus.FAILED, error=f"{type(exc).__name__}: {exc.message}")
         except ClientDecodeError as exc:  # not Telegram's answer: a proxy's
             return self._unknown(row, str(exc))
-        return Outcome("sent", result=_result(value))
+        return Outcome(OutboxStatus.SENT, result=_result(value))
 
     def _unknown(self, row: Claimed, error: str) -> Outcome:
         """The call may or may not have taken effect: repeat only what is safe to repeat."""
-        return self._retry(row, error) if row.idempotent else Outcome("uncertain", error=error)
+        return self._retry(row, error) if row.idempotent else Outcome(OutboxStatus.UNCERTAIN, error=error)
 
     def _retry(self, row: Claimed, error: str) -> Outcome:
         if row.attempts >= self.max_attempts:
-            return Outcome("failed", error=f"gave up after {row.attempts} attempts: {error}")
+            return Outcome(OutboxStatus.FAILED, error=f"gave up after {row.attempts} attempts: {error}")
         delay = min(self.backoff_cap, self.backoff * 2 ** (row.attempts - 1))
         return Outcome("retry", error=error, delay=delay * random.uniform(0.8, 1.2))
 
@@ -411,13 +412,13 @@ class OutboxSender:
         async with self.pool.acquire() as conn:
             if outcome.status == "retry":
                 await q.retry_later(conn, outbox_id, attempt, outcome.error or "", outcome.delay)
-            elif outcome.status == "blocked" and chat_id > 0:
+            elif outcome.status == OutboxStatus.BLOCKED and chat_id > 0:
                 async with conn.transaction():
                     await users.mark_blocked(conn, chat_id, True)
                     await q.block_chat(conn, outbox_id, chat_id, outcome.error or "blocked")
             else:
                 await q.finish(conn, outbox_id, attempt, outcome.status, outcome.result, outcome.error)
-        if outcome.status == "uncertain":
+        if outcome.status == OutboxStatus.UNCERTAIN:
             log.warning(
                 "outbox row %d (%s to chat %d) is uncertain, not re-sent: %s",
                 outbox_id,

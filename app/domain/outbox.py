@@ -12,6 +12,7 @@ from typing import Any
 from app.db import Conn
 from app.db.queries import outbox as q
 from app.db.queries.outbox import Delivery, message_ids
+from app.db.queries.outbox import OutboxStatus as OutboxStatus  # callers name statuses by it
 
 # Payload placeholders, resolved by the sender when the row goes out:
 #   {"$message_id_of": 12}              -> the message id row 12 produced (an album: its first)
@@ -42,7 +43,7 @@ IDEMPOTENT_PREFIXES = (
 Call = tuple[str, dict[str, Any]]
 METHOD_RE = re.compile(r"^[a-z][A-Za-z]{2,63}$")
 
-STATUSES = ("pending", "sending", "sent", "failed", "uncertain", "blocked")
+STATUSES = tuple(OutboxStatus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ def resolve_reference(value: dict[str, Any], deps: dict[str, Any]) -> int | list
     referred to; LookupError when that row did not send what is asked for."""
     ref = value.get(MESSAGE_ID_OF, value.get(MESSAGE_IDS_OF))
     dep = deps.get(str(ref))
-    if dep is None or dep["status"] != "sent":
+    if dep is None or dep["status"] != OutboxStatus.SENT:
         raise LookupError(
             f"refers to outbox row {ref}, which is {'missing' if dep is None else dep['status']}"
         )

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from app.db import Conn
@@ -13,7 +14,19 @@ from app.db.records import from_rows, maybe, one
 
 CHANNEL = "bozor_outbox"  # NOTIFY channel: a committed enqueue wakes every sender at once
 
-OPEN = ("pending", "sending")
+
+class OutboxStatus(StrEnum):
+    """Where an outbox row is (sql/0002_outbox.sql says what each means)."""
+
+    PENDING = "pending"  # waiting for its turn
+    SENDING = "sending"  # claimed by a sender until its lease ends
+    SENT = "sent"  # done; result holds the message id(s)
+    FAILED = "failed"  # refused for good, or never tried (error says why)
+    UNCERTAIN = "uncertain"  # the call may or may not have taken effect
+    BLOCKED = "blocked"  # the private chat's user has blocked the bot
+
+
+OPEN = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +37,7 @@ class Delivery:
     chat_id: int
     method: str
     params: dict[str, Any]
-    status: str
+    status: OutboxStatus
     attempts: int
     result: dict[str, Any] | None
     error: str | None
@@ -66,7 +79,7 @@ class Reaped:
     """A claim whose sender died: back to pending (safe to repeat) or uncertain."""
 
     id: int
-    status: str
+    status: OutboxStatus
     method: str
     chat_id: int
 
@@ -230,7 +243,7 @@ async def finish(
     conn: Conn,
     outbox_id: int,
     attempt: int,
-    status: str,
+    status: OutboxStatus,
     result: dict[str, Any] | None = None,
     error: str | None = None,
 ) -> bool:
