@@ -125,6 +125,8 @@ class OutboxSender:
         self.lease = lease if lease is not None else request_timeout * 2 + 30.0
         self.backoff, self.backoff_cap, self.max_attempts = backoff, backoff_cap, max_attempts
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        # Held as an advisory lock while this sender lives: its claims die with its process.
+        self.key = random.randint(1, 2**31 - 1)
         self.bucket = TokenBucket(limits.per_second, limits.burst)
         self.chats: dict[int, TokenBucket] = {}
         self.resting: dict[int, float] = {}  # chat -> loop time its 429 wait ends
@@ -169,6 +171,7 @@ class OutboxSender:
     async def _listen(self) -> None:
         conn = await self.pool.acquire()
         try:
+            await q.hold_sender_lock(conn, self.key)  # released with the connection
             await conn.add_listener(q.CHANNEL, self._notified)
         except BaseException:
             conn.terminate()  # an interrupted LISTEN leaves the connection unusable
@@ -185,6 +188,7 @@ class OutboxSender:
         with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             if not conn.is_closed():
                 await conn.remove_listener(q.CHANNEL, self._notified)
+                await q.drop_sender_lock(conn, self.key)  # pooled connections keep session state
             await self.pool.release(conn)
 
     def _listening(self) -> bool:
@@ -234,6 +238,7 @@ class OutboxSender:
                 lease_seconds=self.lease,
                 resting_chats=self._resting_chats(now),
                 claimer=self.name,
+                claimer_key=self.key,
             )
             for row in rows:
                 task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
@@ -269,11 +274,44 @@ class OutboxSender:
                 if row.status == OutboxStatus.UNCERTAIN:
                     log.warning(
                         "outbox row %d (%s to chat %d) is uncertain: its sender stopped "
-                        "mid-send; not re-sent, see list_uncertain",
+                        "during the call; not re-sent, see list_uncertain",
                         row.id,
                         row.method,
                         row.chat_id,
                     )
+                else:
+                    log.info("outbox row %d: its sender stopped before calling; pending again", row.id)
+            await self._resolve_uncertain_posts(conn)
+
+    async def _resolve_uncertain_posts(self, conn: PoolConnectionProxy[asyncpg.Record]) -> None:
+        """Settle uncertain channel posts by the channel's message ids, where they tell.
+
+        The Bot API cannot read a channel's history, but a channel numbers its messages one
+        after another, and every later post tells us its id. Take the last id our calls made
+        before the uncertain call and the first id a call made long enough after it (a request
+        timeout: Telegram has answered or dropped the uncertain one by then). When our own sent
+        calls account for every id between the two, the uncertain call made no message: it is
+        sent again, automatically. When some id is unexplained, it may be that post (or an
+        admin's, posted by hand): an admin decides, told which ids to look at — never a blind
+        re-send, which could show an ad twice, and never "delivered" on a guess, which could
+        lose one."""
+        for post in await q.uncertain_posts(conn, limit=50):
+            ids = await q.ids_around(conn, post.chat_id, post.call_started_at, self.request_timeout)
+            if ids.after is None:
+                continue  # no later post yet: ask again at the next tick
+            if ids.before is None:
+                await q.leave_to_admin(conn, post.id, "no earlier post of ours to compare its id with")
+            elif ids.unexplained == 0:
+                note = f"not sent: message ids {ids.before} and {ids.after} are consecutive posts of ours"
+                if await q.resend_unsent(conn, post.id, note):
+                    log.info("outbox row %d: the uncertain post did not arrive; sending it again", post.id)
+            else:
+                await q.leave_to_admin(
+                    conn,
+                    post.id,
+                    f"message ids between {ids.before} and {ids.after} include {ids.unexplained} "
+                    "not ours: look there",
+                )
 
     # ------------------------------------------------------------ one row
 
@@ -286,6 +324,8 @@ class OutboxSender:
             else:
                 method = await self._build(row)
                 await self._take_turn(row.chat_id, _cost(method))
+                if not row.idempotent and not await self._start_call(row):
+                    return  # the claim was taken back before the call: another sender has it
                 self._tasks[task] = "calling"
                 outcome = await self._call(row, method)
         except Permanent as exc:
@@ -299,6 +339,11 @@ class OutboxSender:
             await self._record(row, outcome)
             raise
         await self._record(row, outcome)
+
+    async def _start_call(self, row: Claimed) -> bool:
+        """Record that the call goes now (a death from here on leaves the row uncertain)."""
+        async with self.pool.acquire() as conn:
+            return await q.start_call(conn, row.id, row.attempts, self.request_timeout + 30.0)
 
     async def _release(self, row: Claimed) -> None:
         async with self.pool.acquire() as conn:
