@@ -321,6 +321,8 @@ class OutboxSender:
         try:
             if row.recipient_blocked:
                 outcome = Outcome(OutboxStatus.BLOCKED, error="the user has blocked the bot")
+            elif (called_off := _called_off(row)) is not None:
+                outcome = Outcome(OutboxStatus.FAILED, error=called_off)
             else:
                 method = await self._build(row)
                 await self._take_turn(row.chat_id, _cost(method))
@@ -478,6 +480,16 @@ class OutboxSender:
         until = asyncio.get_running_loop().time() + seconds
         self.resting[chat_id] = max(self.resting.get(chat_id, 0.0), until)
         self.paused_until = max(self.paused_until, until)
+
+
+def _called_off(row: Claimed) -> str | None:
+    """Why a row that goes only after another was sent must not go (None: it may)."""
+    if row.after_sent is None:
+        return None
+    status = (row.deps.get(str(row.after_sent)) or {}).get("status", "missing")
+    if status == OutboxStatus.SENT:
+        return None
+    return f"not called: it goes only after outbox row {row.after_sent} is sent, which is {status}"
 
 
 def _cost(method: TelegramMethod[Any]) -> int:

@@ -137,16 +137,21 @@ async def enqueue(
     ref_kind: str | None = None,
     ref_id: int | None = None,
     not_before: datetime | None = None,
+    after_sent: int | None = None,
 ) -> int:
     """Queue a Bot API call in the caller's transaction; returns the outbox row id.
 
     `chat_id` defaults to params["chat_id"]; give it when that is not a number. The row goes
     out after commit, in order with the chat's other rows; nothing goes if the transaction
-    rolls back. Refer to an earlier row's message with {"$message_id_of": row_id}.
+    rolls back. Refer to an earlier row's message with {"$message_id_of": row_id}. With
+    `after_sent`, the call is made only once that row was sent; if it was not (failed, blocked,
+    uncertain), this row fails without being called (create, then delete).
     """
     chat, name, params_json, idempotent, deps, kind, ref, due = _row(
         Outgoing(method, params, chat_id, ref_kind, ref_id, not_before)
     )
+    if after_sent is not None and after_sent not in deps:
+        deps = [*deps, after_sent]
     return await q.insert(
         conn,
         chat_id=chat,
@@ -157,6 +162,7 @@ async def enqueue(
         ref_kind=kind,
         ref_id=ref,
         not_before=due,
+        after_sent=after_sent,
     )
 
 

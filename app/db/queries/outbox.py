@@ -70,6 +70,7 @@ class Claimed:
     params: dict[str, Any]
     idempotent: bool
     attempts: int
+    after_sent: int | None  # goes only if this row was sent (it is among deps)
     recipient_blocked: bool | None
     deps: dict[str, Any]  # {row id: {"status", "result"}} of the rows its placeholders refer to
 
@@ -90,8 +91,8 @@ class Reaped:
 INSERT = """
 WITH row AS (
     INSERT INTO outbox (chat_id, method, params, idempotent, depends_on, ref_kind, ref_id,
-                        not_before)
-    VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, coalesce($8, now()))
+                        not_before, after_sent)
+    VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, coalesce($8, now()), $9)
     RETURNING id
 )
 SELECT id, pg_notify('bozor_outbox', '') FROM row
@@ -135,7 +136,7 @@ UPDATE outbox o SET status = 'sending', attempts = o.attempts + 1, claimed_by = 
                     claimer_key = $5, call_started_at = NULL,
                     lease_until = now() + make_interval(secs => $2)
 FROM due WHERE o.id = due.id
-RETURNING o.id, o.chat_id, o.method, o.params, o.idempotent, o.attempts,
+RETURNING o.id, o.chat_id, o.method, o.params, o.idempotent, o.attempts, o.after_sent,
     (SELECT u.blocked_bot_at IS NOT NULL FROM users u WHERE u.id = o.chat_id) AS recipient_blocked,
     (SELECT jsonb_object_agg(d.id::text, jsonb_build_object('status', d.status, 'result', d.result))
        FROM outbox d WHERE d.id = ANY(o.depends_on)) AS deps
@@ -249,9 +250,19 @@ async def insert(
     ref_kind: str | None,
     ref_id: int | None,
     not_before: datetime | None,
+    after_sent: int | None = None,
 ) -> int:
     row_id: int = await conn.fetchval(
-        INSERT, chat_id, method, params_json, idempotent, depends_on, ref_kind, ref_id, not_before
+        INSERT,
+        chat_id,
+        method,
+        params_json,
+        idempotent,
+        depends_on,
+        ref_kind,
+        ref_id,
+        not_before,
+        after_sent,
     )
     return row_id
 
@@ -283,6 +294,7 @@ async def claim(
             _json(r["params"]),
             r["idempotent"],
             r["attempts"],
+            r["after_sent"],
             r["recipient_blocked"],
             _json(r["deps"]) or {},
         )
