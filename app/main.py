@@ -279,7 +279,7 @@ class Bozor:
             self.sandbox_world = World(path=self.config.data_dir / "sandbox.sqlite3")
             app.add_subapp("/sandbox", make_sandbox_app(self.sandbox_world, http_webhooks=True))
         if self.config.telegram_mode == "webhook":
-            self.webhook = WebhookEndpoint(self._bot, webhook_secret(self.config))
+            self.webhook = WebhookEndpoint(self._bot, webhook_secret(self.config), self._pool)
             app.router.add_post(WEBHOOK_PATH, self.webhook.handle)
         self.runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=DRAIN_SECONDS
@@ -307,7 +307,9 @@ class Bozor:
         # Channels connect in the background: an unreachable channel must not stop start-up.
         self._sync_task = asyncio.create_task(self._sync_channels())
         if self.config.telegram_mode == "webhook":
-            _started(self.webhook, "the webhook").dispatcher = self._dispatcher
+            webhook = _started(self.webhook, "the webhook")
+            webhook.dispatcher = self._dispatcher
+            await webhook.handle_unhandled()
             public_url = _started(self.config.public_url, "PUBLIC_URL")  # config refuses webhooks without it
             url = f"{public_url.rstrip('/')}{WEBHOOK_PATH}"
             await self._bot.set_webhook(
@@ -316,7 +318,7 @@ class Bozor:
                 allowed_updates=self._dispatcher.resolve_used_update_types(),
             )
         else:
-            self.polling = PollingSupervisor(self._dispatcher, self._bot)
+            self.polling = PollingSupervisor(self._dispatcher, self._bot, self._pool, translator)
             self.polling.start()
         try:
             await set_commands(self._bot, translator)

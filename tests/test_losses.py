@@ -4,6 +4,7 @@ are acknowledged only once journaled, and Bozor outlives its database and a bad 
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 import uuid
 from datetime import UTC, datetime
@@ -12,9 +13,10 @@ import aiohttp
 
 from app.db.queries.ads import MessageKind, live_messages
 from app.domain.ads import run_reposts
-from app.main import Bozor
+from app.main import Bozor, free_port, webhook_secret
 from tests.helpers.market import fill_wizard, open_market
-from tests.helpers.polling import outbox_settled
+from tests.helpers.polling import eventually, outbox_settled
+from tests.helpers.servers import TEST_TOKEN
 
 
 async def _messages(channel) -> dict[int, dict]:
@@ -98,3 +100,111 @@ async def test_switching_media_to_s3_keeps_the_photos_already_on_disk_readable(
         assert failed == 0 and len(reposted) == 1 and messages[first["message_id"]].get("deleted")
     finally:
         await with_s3.stop()
+
+
+async def test_an_update_that_cannot_be_journaled_is_not_acknowledged_and_is_answered_later(
+    bozor, sandbox, db
+) -> None:
+    aziz = await sandbox.user("Aziz", language_code="uz")
+    await aziz.send("/start")
+    await aziz.wait_for_bot("Assalomu alaykum")
+    await db.execute("ALTER TABLE update_journal RENAME TO update_journal_away")  # as if PG were down
+    try:
+        await aziz.send("/help")
+        wait = await aziz.wait_for_bot("Kechirasiz", timeout=10)
+        assert "javob beramiz" in wait["text"]
+    finally:
+        await db.execute("ALTER TABLE update_journal_away RENAME TO update_journal")
+    # Telegram kept it (the offset never passed it): it is journaled and answered once.
+    await eventually(
+        lambda: db.fetchval("SELECT count(*) = 2 AND bool_and(handled) FROM update_journal"),
+        seconds=20,
+        what="the /help update journaled and handled",
+    )
+    await eventually(lambda: _replies_after(aziz, wait["message_id"]), what="the help")
+    assert [m["text"].split("\n")[0] for m in await _replies_after(aziz, wait["message_id"])] == [
+        "Bozor kanalimiz orqali sotish va sotib olishga yordam beradi."
+    ]
+
+
+async def _replies_after(persona, message_id: int) -> list[dict]:
+    return [m for m in await persona.bot_messages() if m["message_id"] > message_id]
+
+
+async def test_an_update_delivered_twice_by_webhook_is_handled_once(
+    make_config, sandbox_url, sandbox, db
+) -> None:
+    port = free_port()
+    config = make_config(
+        BOT_TOKEN=TEST_TOKEN,
+        TELEGRAM_API_URL=sandbox_url,
+        TELEGRAM_MODE="webhook",
+        PORT=str(port),
+        PUBLIC_URL=f"http://127.0.0.1:{port}",
+    )
+    app = Bozor(config)
+    await app.start()
+    try:
+        zarina = await sandbox.user("Zarina", language_code="ru")
+        await zarina.send("/start")
+        greeting = await zarina.wait_for_bot("Здравствуйте, Zarina!")
+        update = {
+            "update_id": 777,
+            "message": {
+                "message_id": 9999,
+                "date": 1,
+                "chat": {"id": zarina.id, "type": "private", "first_name": "Zarina"},
+                "from": {"id": zarina.id, "is_bot": False, "first_name": "Zarina", "language_code": "ru"},
+                "text": "/start",
+            },
+        }
+        headers = {"X-Telegram-Bot-Api-Secret-Token": webhook_secret(config)}
+        async with aiohttp.ClientSession() as http:
+            for _ in range(2):
+                async with http.post(
+                    f"{config.public_url}/telegram/webhook", json=update, headers=headers
+                ) as r:
+                    assert r.status == 200
+        await eventually(lambda: _idle(app), what="the webhook's handlers to finish")
+        greetings = [m for m in await zarina.bot_messages() if m["message_id"] > greeting["message_id"]]
+        assert len([m for m in greetings if "Здравствуйте" in m.get("text", "")]) == 1
+        assert await db.fetchval("SELECT count(*) FROM update_journal WHERE update_id = 777") == 1
+    finally:
+        await app.stop()
+
+
+async def _idle(app: Bozor) -> bool:
+    return app.in_flight.count == 0 and not app.webhook._tasks
+
+
+async def test_an_update_acknowledged_but_never_handled_is_handled_at_the_next_start(
+    bot_config, sandbox_server, sandbox, db
+) -> None:
+    sandbox_server.world.add_bot(TEST_TOKEN)
+    ali = await sandbox.user("Ali", language_code="uz")
+    await ali.send("/start")  # waits with Telegram until Bozor polls
+    help_update = {
+        "update_id": 10**6,
+        "message": {
+            "message_id": 9999,
+            "date": 1,
+            "chat": {"id": ali.id, "type": "private", "first_name": "Ali"},
+            "from": {"id": ali.id, "is_bot": False, "first_name": "Ali", "language_code": "uz"},
+            "text": "/help",
+        },
+    }
+    bot_id = int(TEST_TOKEN.split(":")[0])
+    await db.execute(  # journaled and acknowledged; the process stopped before handling it
+        "INSERT INTO update_journal (bot_id, update_id, kind, payload, handled) "
+        "VALUES ($1, $2, 'message', $3::jsonb, false)",
+        bot_id,
+        10**6,
+        json.dumps(help_update),
+    )
+    app = Bozor(bot_config)
+    await app.start()
+    try:
+        await ali.wait_for_bot("Bozor kanalimiz orqali", timeout=10)
+        assert await db.fetchval("SELECT bool_and(handled) FROM update_journal")
+    finally:
+        await app.stop()

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 from aiogram import BaseMiddleware
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.types import TelegramObject, Update, User
 
@@ -65,7 +66,10 @@ class JournalMiddleware(BaseMiddleware):
             user: User | None = data.get("event_from_user")
             chat = data.get("event_chat")
             inbound = inbound_of(update, data["bot"].id, chat.id if chat else None)
-            journal_id = await self._record(inbound, user, data)
+            journal_id, handled_before = await self._record(inbound, user, data)
+            if handled_before:  # Telegram delivered it again (a webhook retry): handled once
+                log.info("update %d was handled before: skipped", update.update_id)
+                return UNHANDLED
             if data.pop("banned", False):
                 return await refuse(update, data)
             try:
@@ -76,7 +80,9 @@ class JournalMiddleware(BaseMiddleware):
                         await record_journal_error(conn, journal_id, f"{type(exc).__name__}: {exc}")
                 raise
 
-    async def _record(self, inbound: Inbound, user: User | None, data: dict[str, Any]) -> int | None:
+    async def _record(
+        self, inbound: Inbound, user: User | None, data: dict[str, Any]
+    ) -> tuple[int | None, bool]:
         context = self.fsm.resolve_event_context(data["bot"], data) if user else None
         fsm_key = storage_key(context.key) if context else ""
         async with self.pool.acquire() as conn:
@@ -93,7 +99,7 @@ class JournalMiddleware(BaseMiddleware):
         data["lang"] = seen.language
         data["_"] = self.translator(seen.language)
         data["banned"] = seen.banned
-        return seen.journal_id
+        return seen.journal_id, seen.journal_id is None
 
 
 BANNED_TEXT = N_("Your access to this bot has been limited by the administrators.")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from app.db import Conn
 from app.db.queries import panel_users
 from app.db.queries import users as q
-from app.db.queries.users import Contact, Inbound
+from app.db.queries.users import Contact, Inbound, Received
 from app.domain import staff as staff_domain
 
 LANGUAGES = ("uz", "ru", "en")
@@ -20,7 +20,7 @@ class Seen:
 
     language: str
     is_new_user: bool
-    journal_id: int | None  # None when the same update was stored before (a re-delivery)
+    journal_id: int | None  # None: the same update was handled before (a re-delivery): skip it
     fsm_state: str | None = None
     banned: bool = False  # blocked by staff: answer with a polite refusal only
 
@@ -82,6 +82,19 @@ async def record_update(
         fsm_state=row.fsm_state,
         banned=row.banned,
     )
+
+
+async def journal_received(conn: Conn, bot_id: int, updates: Sequence[Received]) -> None:
+    """Journal updates as they arrive, before Telegram is told we have them (the polling offset,
+    the webhook's answer): an update we cannot store is not acknowledged, and Telegram keeps it.
+    record_update then marks each handled, once."""
+    if updates:
+        await q.journal_received(conn, bot_id, updates)
+
+
+async def unhandled_updates(conn: Conn, bot_id: int, limit: int = 1000) -> list[str]:
+    """Updates journaled and acknowledged whose handling never started (the process stopped)."""
+    return await q.unhandled_updates(conn, bot_id, limit)
 
 
 async def choose_language(

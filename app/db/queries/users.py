@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -60,7 +61,7 @@ class Inbound:
 class Journaled:
     """What journaling an update learnt about its user, in the same round trip."""
 
-    journal_id: int | None  # None: the same update was stored before (a re-delivery)
+    journal_id: int | None  # None: the same update was handled before (a re-delivery)
     language: str | None
     language_code: str | None
     is_new: bool
@@ -77,7 +78,9 @@ JOURNAL_AND_UPSERT = """
 WITH journal AS (
     INSERT INTO update_journal (bot_id, update_id, kind, user_id, chat_id, payload)
     VALUES ($1, $2, $3, $4, $5, $6::jsonb)
-    ON CONFLICT (bot_id, update_id) DO NOTHING
+    ON CONFLICT (bot_id, update_id) DO UPDATE
+        SET handled = true, user_id = excluded.user_id, chat_id = excluded.chat_id
+        WHERE NOT update_journal.handled
     RETURNING id
 ), upsert AS (
     INSERT INTO users AS u (id, first_name, last_name, username, language_code, is_bot)
@@ -99,8 +102,18 @@ FROM upsert
 JOURNAL_ONLY = """
 INSERT INTO update_journal (bot_id, update_id, kind, user_id, chat_id, payload)
 VALUES ($1, $2, $3, NULL, $4, $5::jsonb)
-ON CONFLICT (bot_id, update_id) DO NOTHING
+ON CONFLICT (bot_id, update_id) DO UPDATE SET handled = true, chat_id = excluded.chat_id
+    WHERE NOT update_journal.handled
 RETURNING id
+"""
+
+# Updates as they arrive, before they are acknowledged to Telegram: stored, not yet handled (the
+# handler's statement above takes them). One statement for a whole getUpdates batch.
+JOURNAL_RECEIVED = """
+INSERT INTO update_journal (bot_id, update_id, kind, payload, handled)
+SELECT $1, r.update_id, r.kind, r.payload::jsonb, false
+FROM unnest($2::bigint[], $3::text[], $4::text[]) AS r(update_id, kind, payload)
+ON CONFLICT (bot_id, update_id) DO NOTHING
 """
 
 
@@ -152,6 +165,38 @@ async def journal_only(conn: Conn, inbound: Inbound) -> int | None:
         inbound.payload_json,
     )
     return journal_id
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """An update as it arrives, for the journal before it is acknowledged."""
+
+    update_id: int
+    kind: str
+    payload_json: str
+
+
+async def journal_received(conn: Conn, bot_id: int, updates: Sequence[Received]) -> None:
+    """Store updates not yet handled (already stored ones are left as they are)."""
+    await conn.execute(
+        JOURNAL_RECEIVED,
+        bot_id,
+        [u.update_id for u in updates],
+        [u.kind for u in updates],
+        [u.payload_json for u in updates],
+    )
+
+
+async def unhandled_updates(conn: Conn, bot_id: int, limit: int) -> list[str]:
+    """Updates stored and acknowledged but never handled (their process stopped), oldest first,
+    as the JSON Telegram sent."""
+    rows = await conn.fetch(
+        "SELECT payload::text AS payload FROM update_journal WHERE bot_id = $1 AND NOT handled "
+        "ORDER BY update_id LIMIT $2",
+        bot_id,
+        limit,
+    )
+    return [r["payload"] for r in rows]
 
 
 async def record_journal_error(conn: Conn, journal_id: int, error: str) -> None:
