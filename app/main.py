@@ -76,6 +76,7 @@ class Bozor:
     running: RunningSettings = field(default_factory=RunningSettings)  # what the panel set
     applied_migrations: list[str] = field(default_factory=list)
     _sync_task: asyncio.Task | None = None
+    _pg_supervisor: asyncio.Task | None = None
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
     @property
@@ -171,6 +172,11 @@ class Bozor:
         await self._stack.aclose()
         if self.pool is not None:
             await self.pool.close()
+        if self._pg_supervisor is not None:
+            self._pg_supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pg_supervisor
+            self._pg_supervisor = None
         if self.pg is not None:
             await asyncio.to_thread(self.pg.stop)
         self.pool = self.pg = self.runner = self.polling = self.bot = self.outbox = None
@@ -230,6 +236,8 @@ class Bozor:
         if dsn is None:
             self.pg = EmbeddedPostgres(self.config.data_dir / "pg", fast=self.embedded_fast)
             dsn = await asyncio.to_thread(functools.partial(self.pg.start, attach=attach))
+            if not attach:  # a one-off command does not outlive a dead server
+                self._pg_supervisor = asyncio.create_task(self.pg.supervise(), name="embedded-pg")
         try:
             self.pool = await create_pool(dsn)
         except (OSError, asyncpg.PostgresError) as exc:

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import os
 import random
+import signal
 import uuid
 from datetime import UTC, datetime
 
 import aiohttp
 
+from app.config import load_config
+from app.db.embedded import _postmaster_pid
 from app.db.queries.ads import MessageKind, live_messages
 from app.domain.ads import run_reposts
 from app.main import Bozor, free_port, webhook_secret
@@ -208,3 +213,41 @@ async def test_an_update_acknowledged_but_never_handled_is_handled_at_the_next_s
         assert await db.fetchval("SELECT bool_and(handled) FROM update_journal")
     finally:
         await app.stop()
+
+
+async def test_the_embedded_postgresql_is_restarted_when_it_dies_and_healthz_says_503_meanwhile(
+    pg_root, sandbox_url, sandbox, caplog
+) -> None:
+    config = load_config(
+        {
+            "DATA_DIR": str(pg_root),
+            "PORT": str(free_port()),
+            "BOT_TOKEN": TEST_TOKEN,
+            "TELEGRAM_API_URL": sandbox_url,
+            "LOG_LEVEL": "INFO",
+        },
+        dotenv=pg_root / "no.env",
+    )
+    app = Bozor(config, embedded_fast=True)
+    await app.start()
+    try:
+        pid = _postmaster_pid(pg_root / "pg" / "data")
+        assert pid is not None
+        with caplog.at_level(logging.WARNING, logger="app.db.embedded"):
+            os.kill(pid, signal.SIGKILL)
+            assert await eventually(lambda: _health(config.base_url, 503), what="/healthz 503")
+            assert await eventually(lambda: _health(config.base_url, 200), seconds=30, what="/healthz 200")
+        logged = [r.getMessage() for r in caplog.records if r.name == "app.db.embedded"]
+        assert "embedded PostgreSQL is not running; restarting it" in logged
+        assert "embedded PostgreSQL restarted" in logged
+        assert _postmaster_pid(pg_root / "pg" / "data") not in (None, pid)
+        nodir = await sandbox.user("Nodir", language_code="uz")
+        await nodir.send("/start")
+        await nodir.wait_for_bot("Assalomu alaykum", timeout=15)
+    finally:
+        await app.stop()
+
+
+async def _health(base_url: str, status: int) -> bool:
+    async with aiohttp.ClientSession() as http, http.get(f"{base_url}/healthz") as answer:
+        return answer.status == status
