@@ -23,6 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from app.bot.ad_messages import BotAdMessages
 from app.bot.channel_sync import sync_channels
 from app.bot.dispatcher import WEBHOOK_PATH, create_bot, create_dispatcher, set_commands
+from app.bot.journal import Sweeper, journal_of
 from app.bot.middlewares import InFlight
 from app.bot.outbox import OutboxSender
 from app.bot.polling import PollingSupervisor
@@ -68,6 +69,7 @@ class Bozor:
     scheduler: AsyncIOScheduler | None = None
     runner: web.AppRunner | None = None
     polling: PollingSupervisor | None = None
+    sweeper: Sweeper | None = None
     outbox: OutboxSender | None = None
     outbox_bot: Bot | None = None
     sandbox_world: World | None = None  # the in-process Telegram of sandbox mode
@@ -76,6 +78,7 @@ class Bozor:
     running: RunningSettings = field(default_factory=RunningSettings)  # what the panel set
     applied_migrations: list[str] = field(default_factory=list)
     _sync_task: asyncio.Task | None = None
+    _pg_supervisor: asyncio.Task | None = None
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
     @property
@@ -153,11 +156,15 @@ class Bozor:
         """Stop taking updates, let handlers finish (bounded), then close everything else."""
         if self._sync_task is not None:
             self._sync_task.cancel()
+        if self.sweeper is not None:
+            await self.sweeper.stop()
         if self.polling is not None:
             await self.polling.stop()
         if self.webhook is not None:
             self.webhook.accepting = False
         await self.in_flight.drain(DRAIN_SECONDS)
+        if self.dispatcher is not None:
+            await journal_of(self.dispatcher).mark_started()  # the marks still pending
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.outbox is not None:
@@ -170,9 +177,14 @@ class Bozor:
         await self._stack.aclose()
         if self.pool is not None:
             await self.pool.close()
+        if self._pg_supervisor is not None:
+            self._pg_supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pg_supervisor
+            self._pg_supervisor = None
         if self.pg is not None:
             await asyncio.to_thread(self.pg.stop)
-        self.pool = self.pg = self.runner = self.polling = self.bot = self.outbox = None
+        self.pool = self.pg = self.runner = self.polling = self.sweeper = self.bot = self.outbox = None
         self.outbox_bot = None
 
     async def _use_stored_bot_token(self) -> None:
@@ -229,6 +241,8 @@ class Bozor:
         if dsn is None:
             self.pg = EmbeddedPostgres(self.config.data_dir / "pg", fast=self.embedded_fast)
             dsn = await asyncio.to_thread(functools.partial(self.pg.start, attach=attach))
+            if not attach:  # a one-off command does not outlive a dead server
+                self._pg_supervisor = asyncio.create_task(self.pg.supervise(), name="embedded-pg")
         try:
             self.pool = await create_pool(dsn)
         except (OSError, asyncpg.PostgresError) as exc:
@@ -317,6 +331,8 @@ class Bozor:
         else:
             self.polling = PollingSupervisor(self._dispatcher, self._bot, self.in_flight)
             self.polling.start()
+        self.sweeper = Sweeper(self._dispatcher, self._bot)
+        self.sweeper.start()
         try:
             await set_commands(self._bot, translator)
         except Exception as exc:  # cosmetic: the bot works without its command menu

@@ -8,12 +8,11 @@ import json
 import logging
 
 from aiogram import Bot, Dispatcher
-from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
 
-from app.bot.journal import JOURNALED, Journaled, journal_of
+from app.bot.journal import Journaled, handle, journal_of
 from app.bot.middlewares import InFlight
 
 log = logging.getLogger(__name__)
@@ -63,9 +62,4 @@ class WebhookEndpoint:
         self.in_flight.end()
 
     async def _feed(self, dispatcher: Dispatcher, update: Update, entry: Journaled) -> None:
-        try:
-            response = await dispatcher.feed_update(self.bot, update, **{JOURNALED: entry})
-            if isinstance(response, TelegramMethod):
-                await dispatcher.silent_call_request(self.bot, response)
-        except Exception:
-            log.exception("webhook update %s failed", update.update_id)
+        await handle(dispatcher, self.bot, update, entry)

@@ -17,6 +17,7 @@ from app.db.queries import channels as channel_q
 from app.db.queries import users as user_q
 from app.db.queries.ads import Ad, AdStatus
 from app.db.queries.channels import Channel, RejectReason
+from app.db.queries.outbox import OutboxStatus
 from app.domain import outbox
 from app.domain import staff as staff_domain
 from app.domain.actors import Actor, StaffMember
@@ -291,7 +292,7 @@ async def settle_delivery(
             "outbox.resend" if resend else "outbox.mark_delivered",
             f"outbox:{outbox_id}",
             {"status": row.status, "ad_id": ad_id},
-            {"status": "pending" if resend else "sent"},
+            {"status": OutboxStatus.PENDING if resend else OutboxStatus.SENT},
         )
     return done
 
