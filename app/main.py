@@ -26,11 +26,12 @@ from app.bot.dispatcher import WEBHOOK_PATH, create_bot, create_dispatcher, set_
 from app.bot.middlewares import InFlight
 from app.bot.outbox import OutboxSender
 from app.bot.polling import PollingSupervisor
-from app.config import Config
+from app.config import Config, create_admin_command
 from app.db.embedded import EmbeddedPostgres
 from app.db.migrations import migrate
 from app.db.pool import create_pool
 from app.domain import settings as settings_domain
+from app.domain import staff as staff_domain
 from app.domain.settings import RunningSettings
 from app.i18n import Translator
 from app.scheduler import create_scheduler
@@ -145,10 +146,24 @@ class Bozor:
             if self.sandbox_world is not None:
                 await self._seed_demo()
             await self._start_updates(translator)
+            async with self._pool.acquire() as conn:
+                await settings_domain.remember_server_url(conn, self.config.base_url)
         except BaseException:
             await self.stop()
             raise
-        log.info("Bozor is ready: open %s", self.config.base_url)
+
+    async def ready_message(self) -> str:
+        """What `serve` prints once it is up: where to go, and how to get into the panel."""
+        base = self.config.base_url
+        lines = ["Bozor is running" + ("  (sandbox mode: no BOT_TOKEN set)" if self.config.sandbox else "")]
+        if self.sandbox_world is not None:
+            lines.append(f"  sandbox (a Telegram of our own): {base}/sandbox/")
+        lines.append(f"  panel: {base}/panel")
+        async with self._pool.acquire() as conn:
+            anyone = await staff_domain.staff_exists(conn)
+        if not anyone:
+            lines.append(f"  no staff account yet; create the first admin with: {create_admin_command()}")
+        return "\n".join(lines)
 
     async def stop(self) -> None:
         """Stop taking updates, let handlers finish (bounded), then close everything else."""
@@ -389,11 +404,7 @@ async def serve(config: Config) -> None:
     # Everything built at start-up lives as long as the process: keep it out of the
     # collector's scans so collections triggered by per-update garbage stay short.
     gc.freeze()
-    print(
-        f"Bozor is running: open {config.base_url}"
-        + ("  (sandbox mode: no BOT_TOKEN set)" if config.sandbox else ""),
-        flush=True,
-    )
+    print(await bozor.ready_message(), flush=True)
     await stop.wait()
     log.info("stopping")
     await bozor.stop()

@@ -4,7 +4,7 @@ from aiogram.filters.callback_data import CallbackData
 
 
 class MenuCb(CallbackData, prefix="menu"):
-    """A main-menu button: post, my_ads, support, tasks, language, home."""
+    """A main-menu button: post, my_ads, language, home (an area adds its own)."""
 
     action: str
 
