@@ -40,7 +40,8 @@ class AdCb(CallbackData, prefix="ad"):
 
 
 class MyAdsCb(CallbackData, prefix="my"):
-    """The seller's own ads: list (a page), card (one ad), sold, withdraw, edit."""
+    """The seller's own ads: list (a page), card (one ad), sold / withdraw (asks to confirm),
+    sold_ok / withdraw_ok (confirmed), edit."""
 
     action: str
     ad_id: int = 0

@@ -119,7 +119,8 @@ MARKS = {"sold": ("❌", N_("SOLD")), "expired": ("⌛", N_("NO LONGER CURRENT")
 def caption(draft: Draft, _: Gettext, *, hashtag: str | None, link: str, mark: str | None = None) -> str:
     """The channel caption: plain text (no parse mode), so nothing a seller types is markup.
 
-    `mark` ("sold" or "expired") puts a notice on top, for the edit of a closed ad's posts.
+    `mark` ("sold" or "expired") puts a notice on top, for the edit of a closed ad's posts, and
+    drops the "Write to the seller" link: nobody should write about a closed ad.
     """
     write = _("Write to the seller")
     notice = f"{MARKS[mark][0]} {_(MARKS[mark][1])}" if mark else None
@@ -133,7 +134,7 @@ def caption(draft: Draft, _: Gettext, *, hashtag: str | None, link: str, mark: s
         draft.description,
         "",
         f"#{hashtag}" if hashtag else None,
-        f"✍️ {write}: {link}",
+        None if mark else f"✍️ {write}: {link}",
     ]
     return "\n".join(line for line in lines if line is not None).strip()
 
