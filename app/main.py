@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("bozor")
 
 SANDBOX_TOKEN = "1000000001:SandboxBozorLocalTokenForTheEmulator"
+# The demo bot's name in sandbox mode, as a seller would see a real bot's (@BotFather's job).
+SANDBOX_BOT_NAME, SANDBOX_BOT_USERNAME = "Bozor", "bozor_demo_bot"
 DRAIN_SECONDS = 10.0
 S3_OPEN_SECONDS = 30.0  # an S3 saved in the panel that does not answer: start on disk instead
 
@@ -114,6 +116,7 @@ class Bozor:
             self.storage = await self._open_storage()
             self.bot = create_bot(self.token, self.api_base)
             await self._start_web(translator)  # first: in sandbox mode it is the bot's Telegram
+            self._name_demo_bot()
             # The admins' "Edit" button opens the panel: only behind an https PUBLIC_URL.
             ad_messages = BotAdMessages(
                 translator, await self._bot_username(), panel_url=self.config.public_url
@@ -308,6 +311,14 @@ class Bozor:
                 f"cannot listen on {self.config.host}:{self.config.port}: {exc.strerror}; "
                 "is another server using it? Set PORT to another number"
             ) from exc
+
+    def _name_demo_bot(self) -> None:
+        """Sandbox mode: the demo bot gets a real name and username before its first call (a
+        world kept from an earlier start may still give it the emulator's default)."""
+        if self.sandbox_world is None:
+            return
+        bot = self.sandbox_world.add_bot(self.token)
+        bot.first_name, bot.username = SANDBOX_BOT_NAME, SANDBOX_BOT_USERNAME
 
     async def _seed_demo(self) -> None:
         """Sandbox mode: personas, a channel with the bot as poster, and its Bozor settings."""

@@ -58,6 +58,10 @@ async def test_one_command_on_embedded_defaults_serves_the_sandbox_and_stops(pg_
             seller = await sandbox.user("Sardor", language_code="uz")
             await seller.send("/start")
             await seller.wait_for_bot("Assalomu alaykum, Sardor!", timeout=10)
+            # The demo bot has a real name, not the emulator's "Bozor 1000000001".
+            assert [(b["first_name"], b["username"]) for b in await sandbox.bots()] == [
+                ("Bozor", "bozor_demo_bot")
+            ]
         assert _postmaster_pid(pg_root / "pg" / "data") is not None
     finally:
         process.send_signal(signal.SIGTERM)
