@@ -120,6 +120,39 @@ async def test_pre_moderation_flags_but_still_submits(db: asyncpg.Connection) ->
     assert {f["kind"] for f in third.flags} == {"banned_word", "daily_limit"}
 
 
+async def test_the_daily_limit_counts_per_channel_and_the_channel_flags_or_refuses(
+    db: asyncpg.Connection,
+) -> None:
+    strict = await seed(db)  # two ads a day
+    other = (await channels.create_channel(db, title="Bozor 2", chat_ref="@bozor_two")).id
+    await channels.update_settings(db, other, ads_per_day=2)
+    for n in range(2):
+        ad = await ads.submit(
+            db, draft(channel_id=strict, title=f"Stol {n}", photos=[Photo(f"s{n}", f"s{n}")]), 1001, MSGS, UZ
+        )
+        assert ad.flags == []
+    # The same seller's ads in another channel count against that channel's limit only.
+    elsewhere = await ads.submit(
+        db, draft(channel_id=other, title="Stul", photos=[Photo("o1", "o1")]), 1001, MSGS, UZ
+    )
+    assert elsewhere.flags == []
+    flagged = await ads.submit(
+        db, draft(channel_id=strict, title="Divan", photos=[Photo("s3", "s3")]), 1001, MSGS, UZ
+    )
+    assert flagged.flags == [{"kind": "daily_limit", "count": 3, "limit": 2}]
+
+    await channels.update_settings(db, strict, over_limit="refuse")
+    count = await db.fetchval("SELECT count(*) FROM ads")
+    with pytest.raises(ads.AdError) as refused:
+        await ads.submit(
+            db, draft(channel_id=strict, title="Shkaf", photos=[Photo("s4", "s4")]), 1001, MSGS, UZ
+        )
+    assert "in the last 24 hours" in refused.value.text(lambda m: m)
+    assert await db.fetchval("SELECT count(*) FROM ads") == count  # nothing saved
+    with pytest.raises(channels.ChannelError):
+        await channels.update_settings(db, strict, over_limit="ban")
+
+
 async def test_two_admins_at_once_exactly_one_decision_wins(
     database_url: str, db: asyncpg.Connection
 ) -> None:

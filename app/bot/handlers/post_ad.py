@@ -535,10 +535,14 @@ async def on_submit(
             reply_markup=main_menu(_),
         )
         return
-    await message.edit_text(
-        _("Your ad #{id} is sent for review. I will tell you when it is published.").format(id=ad.id),
-        reply_markup=main_menu(_),
-    )
+    text = _("Your ad #{id} is sent for review. I will tell you when it is published.").format(id=ad.id)
+    for flag in ad.flags:
+        if flag["kind"] == "daily_limit":  # the channel flags rather than refuses: say so
+            text += "\n\n" + _(
+                "This is your ad number {count} in this channel in 24 hours, past its limit of "
+                "{limit}: the admins will see that when they review it."
+            ).format(count=flag["count"], limit=flag["limit"])
+    await message.edit_text(text, reply_markup=main_menu(_))
 
 
 async def _keep_photos(bot: Bot, storage: Storage, draft: Draft) -> None:

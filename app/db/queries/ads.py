@@ -153,10 +153,13 @@ async def live_ad_with_photo(
     return found
 
 
-async def ads_submitted_since(conn: Conn, seller_id: int, *, hours: int) -> int:
+async def ads_submitted_since(conn: Conn, seller_id: int, channel_id: int, *, hours: int) -> int:
+    """The seller's ads in one channel over the last `hours` (its daily limit is per channel)."""
     count: int = await conn.fetchval(
-        "SELECT count(*) FROM ads WHERE seller_id = $1 AND submitted_at > now() - make_interval(hours => $2)",
+        "SELECT count(*) FROM ads WHERE seller_id = $1 AND channel_id = $2 "
+        "AND submitted_at > now() - make_interval(hours => $3)",
         seller_id,
+        channel_id,
         hours,
     )
     return count

@@ -229,8 +229,16 @@ async def premoderate(
     if same_photo is not None:
         flags.append({"kind": "duplicate_photo", "ad_id": same_photo})
     if editing is None:
-        today = await q.ads_submitted_since(conn, seller_id, hours=24)
+        today = await q.ads_submitted_since(conn, seller_id, channel.id, hours=24)
         if today >= channel.ads_per_day:
+            if channel.over_limit == "refuse":
+                raise AdError(
+                    N_(
+                        "You have posted {limit} ads in this channel in the last 24 hours, "
+                        "its limit. Please try again tomorrow; your draft is kept."
+                    ),
+                    limit=channel.ads_per_day,
+                )
             flags.append({"kind": "daily_limit", "count": today + 1, "limit": channel.ads_per_day})
     return flags
 
