@@ -18,6 +18,7 @@ from app.domain.ads import (
     Price,
     caption,
     caption_excess,
+    format_price,
     parse_contact,
     parse_price,
     parse_title,
@@ -74,6 +75,16 @@ def test_the_caption_is_plain_text_in_the_channel_language() -> None:
     assert "1 500 000 сум" in text and "#transport" in text and LINK in text
     sold = caption(draft(), _, hashtag=None, link=LINK, mark="sold")
     assert sold.startswith("❌ ПРОДАНО")
+
+
+def test_money_is_written_as_each_language_writes_it() -> None:
+    som, dollars = Price(Decimal(1500000), "UZS", False), Price(Decimal(1200), "USD", True)
+    said = Translator("en")
+    assert format_price(som, said("en"), "en") == "1,500,000 UZS"  # no "so'm" in English
+    assert format_price(som, said("ru"), "ru") == "1 500 000 сум"
+    assert format_price(som, said("uz"), "uz") == "1 500 000 so'm"
+    assert format_price(dollars, said("en"), "en") == "$1,200 (negotiable)"
+    assert format_price(dollars, said("ru"), "ru") == "1 200 $ (торг)"
 
 
 def test_a_description_that_does_not_fit_the_caption_says_how_much_to_cut() -> None:

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from babel.numbers import format_decimal
+
 from app.db import Conn
 from app.db.queries import ads as q
 from app.db.queries import channels as channel_q
@@ -98,15 +100,19 @@ def parse_contact(text: str | None) -> str:
 # --- how the ad reads in the channel -------------------------------------------------------
 
 
-def format_price(price: Price, _: Gettext) -> str:
+def format_price(price: Price, _: Gettext, language: str | None = None) -> str:
+    """The price as the reader writes money: digits grouped by the language's rule (Babel;
+    without a language, by spaces as in Uzbek and Russian) and the currency's local name."""
     if price.amount is None:
         return _("Negotiable")
     whole = price.amount == price.amount.to_integral_value()
-    number = f"{price.amount:,.0f}" if whole else f"{price.amount:,.2f}"
+    pattern = "#,##0" if whole else "#,##0.00"
+    # Plain spaces rather than Babel's no-break ones: captions and the tests read the same.
+    number = format_decimal(price.amount, format=pattern, locale=language or "uz").replace("\xa0", " ")
     if price.currency == "USD":
-        text = f"${number}"
+        text = _("${amount}").format(amount=number)
     else:
-        text = _("{amount} so'm").format(amount=number.replace(",", " "))
+        text = _("{amount} UZS").format(amount=number)
     if price.negotiable:
         note = _("negotiable")
         return f"{text} ({note})"

@@ -257,7 +257,7 @@ async def ad_page(request: web.Request) -> web.StreamResponse:
         {
             "ad": ad,
             "story": story,
-            "price": ads.format_price(ads.Price(ad.price, ad.currency, ad.negotiable), _),
+            "price": ads.format_price(ads.Price(ad.price, ad.currency, ad.negotiable), _, language(request)),
             "category": story.category(language(request)),
             "status_name": ads.status_label(ad.status, _),
             "events": [(e.at, event_sentence(e, _, {k: v for k, v in reasons.items() if v})) for e in events],
