@@ -27,11 +27,12 @@ from app.bot.journal import Sweeper, journal_of
 from app.bot.middlewares import InFlight
 from app.bot.outbox import OutboxSender
 from app.bot.polling import PollingSupervisor
-from app.config import Config
+from app.config import Config, create_admin_command
 from app.db.embedded import EmbeddedPostgres
 from app.db.migrations import migrate
 from app.db.pool import create_pool
 from app.domain import settings as settings_domain
+from app.domain import staff as staff_domain
 from app.domain.settings import RunningSettings
 from app.i18n import Translator
 from app.scheduler import create_scheduler
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("bozor")
 
 SANDBOX_TOKEN = "1000000001:SandboxBozorLocalTokenForTheEmulator"
+# The demo bot's name in sandbox mode, as a seller would see a real bot's (@BotFather's job).
+SANDBOX_BOT_NAME, SANDBOX_BOT_USERNAME = "Bozor", "bozor_demo_bot"
 DRAIN_SECONDS = 10.0
 S3_OPEN_SECONDS = 30.0  # an S3 saved in the panel that does not answer: start on disk instead
 
@@ -116,6 +119,7 @@ class Bozor:
             self.storage = await self._open_storage()
             self.bot = create_bot(self.token, self.api_base)
             await self._start_web(translator)  # first: in sandbox mode it is the bot's Telegram
+            self._name_demo_bot()
             # The admins' "Edit" button opens the panel: only behind an https PUBLIC_URL.
             ad_messages = BotAdMessages(
                 translator, await self._bot_username(), panel_url=self.config.public_url
@@ -147,10 +151,24 @@ class Bozor:
             if self.sandbox_world is not None:
                 await self._seed_demo()
             await self._start_updates(translator)
+            async with self._pool.acquire() as conn:
+                await settings_domain.remember_server_url(conn, self.config.base_url)
         except BaseException:
             await self.stop()
             raise
-        log.info("Bozor is ready: open %s", self.config.base_url)
+
+    async def ready_message(self) -> str:
+        """What `serve` prints once it is up: where to go, and how to get into the panel."""
+        base = self.config.base_url
+        lines = ["Bozor is running" + ("  (sandbox mode: no BOT_TOKEN set)" if self.config.sandbox else "")]
+        if self.sandbox_world is not None:
+            lines.append(f"  sandbox (a Telegram of our own): {base}/sandbox/")
+        lines.append(f"  panel: {base}/panel")
+        async with self._pool.acquire() as conn:
+            anyone = await staff_domain.staff_exists(conn)
+        if not anyone:
+            lines.append(f"  no staff account yet; create the first admin with: {create_admin_command()}")
+        return "\n".join(lines)
 
     async def stop(self) -> None:
         """Stop taking updates, let handlers finish (bounded), then close everything else."""
@@ -307,6 +325,14 @@ class Bozor:
                 "is another server using it? Set PORT to another number"
             ) from exc
 
+    def _name_demo_bot(self) -> None:
+        """Sandbox mode: the demo bot gets a real name and username before its first call (a
+        world kept from an earlier start may still give it the emulator's default)."""
+        if self.sandbox_world is None:
+            return
+        bot = self.sandbox_world.add_bot(self.token)
+        bot.first_name, bot.username = SANDBOX_BOT_NAME, SANDBOX_BOT_USERNAME
+
     async def _seed_demo(self) -> None:
         """Sandbox mode: personas, a channel with the bot as poster, and its Bozor settings."""
         from app.domain.demo import seed_demo
@@ -404,11 +430,7 @@ async def serve(config: Config) -> None:
     # Everything built at start-up lives as long as the process: keep it out of the
     # collector's scans so collections triggered by per-update garbage stay short.
     gc.freeze()
-    print(
-        f"Bozor is running: open {config.base_url}"
-        + ("  (sandbox mode: no BOT_TOKEN set)" if config.sandbox else ""),
-        flush=True,
-    )
+    print(await bozor.ready_message(), flush=True)
     await stop.wait()
     log.info("stopping")
     await bozor.stop()

@@ -4,7 +4,7 @@ from aiogram.filters.callback_data import CallbackData
 
 
 class MenuCb(CallbackData, prefix="menu"):
-    """A main-menu button: post, my_ads, support, tasks, language, home."""
+    """A main-menu button: post, my_ads, language, home (an area adds its own)."""
 
     action: str
 
@@ -40,7 +40,8 @@ class AdCb(CallbackData, prefix="ad"):
 
 
 class MyAdsCb(CallbackData, prefix="my"):
-    """The seller's own ads: list (a page), card (one ad), sold, withdraw, edit."""
+    """The seller's own ads: list (a page), card (one ad), sold / withdraw (asks to confirm),
+    sold_ok / withdraw_ok (confirmed), edit."""
 
     action: str
     ad_id: int = 0

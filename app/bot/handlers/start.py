@@ -3,8 +3,10 @@
 import asyncpg
 from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.types import Message
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message, ReplyKeyboardRemove
 
+from app.bot.handlers import post_ad
 from app.bot.keyboards import main_menu
 from app.domain import ads
 from app.i18n import Gettext
@@ -14,7 +16,16 @@ def greeting(_: Gettext, name: str) -> str:
     return _("Hello, {name}! I am Bozor, the marketplace bot. Choose what you want to do:").format(name=name)
 
 
-async def on_start(message: Message, command: CommandObject, pool: asyncpg.Pool, _: Gettext) -> None:
+async def on_start(
+    message: Message, command: CommandObject, state: FSMContext, pool: asyncpg.Pool, _: Gettext
+) -> None:
+    if await post_ad.leave(state):  # /start leaves the wizard; the draft waits for "Continue"
+        await message.answer(
+            _("You left the ad form; your draft is kept. Press “{post}” to continue it.").format(
+                post=_("📢 Post an ad")
+            ),
+            reply_markup=ReplyKeyboardRemove(),
+        )
     payload = command.args or ""
     number = payload.removeprefix("ad_")
     if payload.startswith("ad_") and number.isascii() and number.isdigit() and len(number) < 19:
