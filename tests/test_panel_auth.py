@@ -545,3 +545,14 @@ async def test_secrets_are_encrypted_at_rest_and_never_shown(
         ({"set": False}, {"set": True}),
         ({"set": False}, {"set": True}),
     ]
+
+
+async def test_a_new_one_time_link_ends_the_older_ones(panel: Panel, db: asyncpg.Connection) -> None:
+    admin = await staff_domain.create_admin(db, "root", PASSWORD)
+    older = await staff_domain.issue_login_link(db, admin.id, panel.config.base_url)
+    newer = await staff_domain.issue_login_link(db, admin.id, panel.config.base_url)
+    assert (await panel.client.get(urlsplit(older).path)).status == 410
+    token = await csrf(panel.client)
+    used = await panel.client.post(urlsplit(older).path, data={"csrf_token": token}, allow_redirects=False)
+    assert used.status == 410
+    assert (await panel.client.get(urlsplit(newer).path)).status == 200  # the newest one works

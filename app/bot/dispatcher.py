@@ -19,6 +19,7 @@ from aiogram.types import BotCommand, TelegramObject
 from aiohttp import ClientError, ClientTimeout
 
 from app.bot.fsm import PostgresStorage
+from app.bot.guard import InputGuard
 from app.bot.handlers import routers
 from app.bot.isolation import UserLocks
 from app.bot.journal import JOURNAL_KEY, Journal
@@ -196,6 +197,7 @@ def create_dispatcher(
     dp[JOURNAL_KEY] = journal  # polling and the webhook journal each batch before feeding it
     dp.update.outer_middleware(JournalMiddleware(journal, translator))
     dp.update.outer_middleware(dp.fsm)
+    dp.update.outer_middleware(InputGuard())  # forged buttons, NUL: refused before any handler
     dp.include_routers(*routers())
     dp.freeze()
     return dp

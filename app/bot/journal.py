@@ -53,7 +53,11 @@ class Journaled:
 
 
 def contact_of(user: User) -> Contact:
-    return Contact(user.id, user.first_name, user.last_name, user.username, user.language_code, user.is_bot)
+    def text(value: str | None) -> str | None:
+        return None if value is None else value.replace("\x00", "\ufffd")  # text columns refuse NUL
+
+    first, last = text(user.first_name) or "", text(user.last_name)
+    return Contact(user.id, first, last, user.username, user.language_code, user.is_bot)
 
 
 class Journal:
@@ -153,7 +157,11 @@ class Journal:
             update_id=update.update_id,
             kind=kind,
             chat_id=context.chat.id if context.chat else None,
-            payload_json=update.model_dump_json(exclude_none=True, by_alias=True),
+            # jsonb cannot hold \u0000: a NUL someone typed is journaled as U+FFFD (the handlers
+            # refuse such text, app/bot/guard.py), so the update is still journaled and handled.
+            payload_json=update.model_dump_json(exclude_none=True, by_alias=True).replace(
+                "\\u0000", "\\ufffd"
+            ),
         )
         return Arrival(
             inbound,

@@ -154,7 +154,10 @@ def parse_filter(
     since = _day(get("from"), _("Dates look like 2026-01-31.")) if get("from") else None
     until = _day(get("to"), _("Dates look like 2026-01-31.")) if get("to") else None
     if until is not None:
-        until += timedelta(days=1)  # "to" includes that whole day
+        try:
+            until += timedelta(days=1)  # "to" includes that whole day
+        except OverflowError:  # 9999-12-31: no day after it
+            raise BadFilter(_("Dates look like 2026-01-31.")) from None
     if since and until and since >= until:
         raise BadFilter(_("The start date must be before the end date."))
     text = get("q")
