@@ -26,12 +26,15 @@ from app.bot.dispatcher import WEBHOOK_PATH, create_bot, create_dispatcher, set_
 from app.bot.middlewares import InFlight
 from app.bot.outbox import OutboxSender
 from app.bot.polling import PollingSupervisor
+from app.bot.support_messages import BotDeskMessages
 from app.config import Config
 from app.db.embedded import EmbeddedPostgres
 from app.db.migrations import migrate
 from app.db.pool import create_pool
 from app.domain import settings as settings_domain
 from app.domain.settings import RunningSettings
+from app.domain.support import kb
+from app.domain.support import settings as support_settings
 from app.i18n import Translator
 from app.scheduler import create_scheduler
 from app.scheduler.jobs import JobContext
@@ -120,6 +123,10 @@ class Bozor:
             _started(self.runner, "the web server").app[
                 keys.BOT_PARTS
             ].ad_messages = ad_messages  # the panel decides with it
+            desk_messages = BotDeskMessages(translator, self.config.default_language)
+            _started(self.runner, "the web server").app[
+                keys.BOT_PARTS
+            ].desk_messages = desk_messages  # the panel answers with it
             self.dispatcher = create_dispatcher(
                 self.config,
                 self._pool,
@@ -128,6 +135,8 @@ class Bozor:
                 ad_messages,
                 self.storage,
                 self.running.languages,
+                self.running.desk,
+                desk_messages,
             )
             # Its own Bot: the sender handles 429s itself, without the handlers' waiting.
             self.outbox_bot = create_bot(self.token, self.api_base, wait_on_flood=False)
@@ -196,6 +205,9 @@ class Bozor:
         async with self._pool.acquire() as conn:
             languages = await settings_domain.load_languages(conn, self.config.default_language)
         self.running.languages = languages
+        async with self._pool.acquire() as conn, conn.transaction():
+            self.running.desk.update(await support_settings.load(conn))
+            await kb.reindex_stale(conn)  # knowledge-base rows written by an older analyser
         self.config = dataclasses.replace(self.config, default_language=languages.default)
 
     async def _open_storage(self) -> Storage:

@@ -24,6 +24,8 @@ from app.bot.isolation import UserLocks
 from app.bot.middlewares import InFlight, JournalMiddleware
 from app.config import Config
 from app.domain.ads import AdMessages
+from app.domain.support.ports import DeskMessages
+from app.domain.support.settings import DeskSettings
 from app.domain.users import Languages
 from app.i18n import Translator
 from app.storage import Storage
@@ -174,6 +176,8 @@ def create_dispatcher(
     ad_messages: AdMessages,
     storage: Storage,
     languages: Languages,
+    desk_settings: DeskSettings,
+    desk_messages: DeskMessages,
 ) -> Dispatcher:
     """Dependencies travel as dispatcher keyword data: handlers ask for them by name."""
     # FSM is registered by hand so that it runs after the journal, which prefetches its state.
@@ -189,6 +193,8 @@ def create_dispatcher(
         ad_messages=ad_messages,
         media=storage,
         languages=languages,
+        desk_settings=desk_settings,
+        desk_messages=desk_messages,
     )
     dp.update.outer_middleware(JournalMiddleware(pool, translator, languages, dp.fsm, in_flight))
     dp.update.outer_middleware(dp.fsm)

@@ -93,6 +93,7 @@ class JournalMiddleware(BaseMiddleware):
         data["lang"] = seen.language
         data["_"] = self.translator(seen.language)
         data["banned"] = seen.banned
+        data["support_ticket"] = seen.support_ticket
         return seen.journal_id
 
 

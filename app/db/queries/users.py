@@ -66,13 +66,15 @@ class Journaled:
     is_new: bool
     banned: bool
     fsm_state: str | None  # the conversation state under the key the middleware asked for
+    support_ticket: bool = False  # the user has a support ticket that is not closed (message routing)
 
 
 # One round trip on the hot path: journal the update, upsert its user and read the user's FSM
-# state ($13) together. A message from a user who had blocked the bot proves they unblocked
-# it ($11). The commit is asynchronous (set_config is local to this statement's transaction):
-# a crash of the database server may lose the last few hundred milliseconds of journal, never
-# a half-written row, and nothing else in Bozor relaxes durability.
+# state ($13) and whether they have a support ticket that is not closed (where their messages
+# go) together. A message from a user who had blocked the bot proves they unblocked it ($11).
+# The commit is asynchronous (set_config is local to this statement's transaction): a crash of
+# the database server may lose the last few hundred milliseconds of journal, never a
+# half-written row, and nothing else in Bozor relaxes durability.
 JOURNAL_AND_UPSERT = """
 WITH journal AS (
     INSERT INTO update_journal (bot_id, update_id, kind, user_id, chat_id, payload)
@@ -92,6 +94,7 @@ WITH journal AS (
 )
 SELECT (SELECT id FROM journal) AS journal_id, language, language_code, is_new, banned,
        (SELECT state FROM fsm_state WHERE key = $13) AS fsm_state,
+       EXISTS (SELECT FROM support_tickets WHERE user_id = $4 AND status <> 'closed') AS support_ticket,
        set_config('synchronous_commit', 'off', true) AS async_commit
 FROM upsert
 """
@@ -138,6 +141,7 @@ async def journal_and_upsert(
         row["is_new"],
         row["banned"],
         row["fsm_state"],
+        row["support_ticket"],
     )
 
 

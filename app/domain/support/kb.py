@@ -500,3 +500,9 @@ def _button_from_csv(line: str) -> KbButton:
 
 async def import_csv(conn: Conn, text: str) -> ImportReport:
     return await import_entries(conn, drafts_from_csv(text))
+
+
+async def is_enabled(conn: Conn, entry_id: int) -> bool:
+    """Whether the entry exists and is switched on (a stale button may name one that is not)."""
+    row = await q.get_entry(conn, entry_id)
+    return row is not None and row.enabled
