@@ -332,6 +332,15 @@ async def linked_operators(conn: Conn) -> list[Operator]:
     return from_rows(Operator, rows)
 
 
+async def operators(conn: Conn) -> list[Operator]:
+    """Active staff who may take tickets (operators and admins), for the assign list."""
+    rows = await conn.fetch(
+        """SELECT id, coalesce(display_name, username) AS name, telegram_user_id FROM staff
+            WHERE active AND role IN ('operator', 'admin') ORDER BY lower(username)"""
+    )
+    return from_rows(Operator, rows)
+
+
 async def operator_by_telegram(conn: Conn, telegram_user_id: int) -> Operator | None:
     row = await conn.fetchrow(
         """SELECT id, coalesce(display_name, username) AS name, telegram_user_id FROM staff

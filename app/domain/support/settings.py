@@ -94,8 +94,8 @@ def parse_form(form: Mapping[str, str]) -> dict[str, str]:
     threshold_values = {f.name: form[f.name] for f in fields(Thresholds) if f.name in form}
     Thresholds.from_mapping(threshold_values)  # raises naming the bad one
     values.update({k: str(float(v)) for k, v in threshold_values.items()})
-    values["reopen_days"] = str(_reopen_days(form.get("reopen_days", "7")))
-    opens, closes = _hours(form.get("hours", "09:00-18:00"))
+    values["reopen_days"] = str(_reopen_days(form.get("reopen_days", "")))
+    opens, closes = _hours(form.get("hours", ""))
     values["hours"] = f"{opens:%H:%M}-{closes:%H:%M}"
     values["days"] = ",".join(map(str, sorted(_days(form.get("days", "")))))
     values["timezone"] = _timezone(form.get("timezone", "Asia/Tashkent"))
