@@ -41,8 +41,8 @@ class BotDeskMessages:
             "reply_markup": {"inline_keyboard": buttons},
         }
 
-    def notice(self, ticket: Ticket, user_name: str, text: str, *, new: bool) -> Call:
-        _ = self.translator(self.operator_language)
+    def notice(self, ticket: Ticket, user_name: str, text: str, *, new: bool, language: str | None) -> Call:
+        _ = self.translator(language if language in ("uz", "ru", "en") else self.operator_language)
         head = _("🆕 Ticket #{id} from {name}") if new else _("✉️ Ticket #{id}, {name} writes")
         hint = _("Reply to this message to answer.")
         return "sendMessage", {"text": f"{head.format(id=ticket.id, name=user_name)}\n\n{text}\n\n{hint}"}

@@ -85,6 +85,7 @@ class Operator:
     id: int
     name: str
     telegram_user_id: int | None
+    language: str | None = None  # what their Telegram account speaks with the bot, if known
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,9 +326,11 @@ async def delete_canned(conn: Conn, canned_id: int) -> bool:
 async def linked_operators(conn: Conn) -> list[Operator]:
     """Active operators and admins with a linked Telegram account (they get new tickets there)."""
     rows = await conn.fetch(
-        """SELECT id, coalesce(display_name, username) AS name, telegram_user_id FROM staff
-            WHERE active AND role IN ('operator', 'admin') AND telegram_user_id IS NOT NULL
-            ORDER BY id"""
+        """SELECT s.id, coalesce(s.display_name, s.username) AS name, s.telegram_user_id,
+                  coalesce(u.language, lower(split_part(u.language_code, '-', 1))) AS language
+             FROM staff s LEFT JOIN users u ON u.id = s.telegram_user_id
+            WHERE s.active AND s.role IN ('operator', 'admin') AND s.telegram_user_id IS NOT NULL
+            ORDER BY s.id"""
     )
     return from_rows(Operator, rows)
 
@@ -335,7 +338,8 @@ async def linked_operators(conn: Conn) -> list[Operator]:
 async def operators(conn: Conn) -> list[Operator]:
     """Active staff who may take tickets (operators and admins), for the assign list."""
     rows = await conn.fetch(
-        """SELECT id, coalesce(display_name, username) AS name, telegram_user_id FROM staff
+        """SELECT id, coalesce(display_name, username) AS name, telegram_user_id, NULL::text AS language
+             FROM staff
             WHERE active AND role IN ('operator', 'admin') ORDER BY lower(username)"""
     )
     return from_rows(Operator, rows)
@@ -343,7 +347,8 @@ async def operators(conn: Conn) -> list[Operator]:
 
 async def operator_by_telegram(conn: Conn, telegram_user_id: int) -> Operator | None:
     row = await conn.fetchrow(
-        """SELECT id, coalesce(display_name, username) AS name, telegram_user_id FROM staff
+        """SELECT id, coalesce(display_name, username) AS name, telegram_user_id, NULL::text AS language
+             FROM staff
             WHERE active AND role IN ('operator', 'admin') AND telegram_user_id = $1""",
         telegram_user_id,
     )

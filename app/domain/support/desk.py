@@ -137,17 +137,18 @@ async def _tell_operators(
     text = message.text or _subject(message)
     if len(text) > NOTICE_PREVIEW:
         text = text[: NOTICE_PREVIEW - 1] + "…"
-    method, params = msgs.notice(ticket, name, text, new=new)
-    await outbox.enqueue_many(
-        conn,
-        [
+    calls = []
+    for o in operators:
+        if o.telegram_user_id is None or o.telegram_user_id == ticket.user_id:
+            continue
+        method, params = msgs.notice(ticket, name, text, new=new, language=o.language)
+        calls.append(
             outbox.Outgoing(
                 method, {**params, "chat_id": o.telegram_user_id}, None, "support_notice", ticket.id
             )
-            for o in operators
-            if o.telegram_user_id is not None and o.telegram_user_id != ticket.user_id
-        ],
-    )
+        )
+    if calls:
+        await outbox.enqueue_many(conn, calls)
 
 
 # The operators' side ----------------------------------------------------------------------

@@ -18,5 +18,6 @@ class DeskMessages(Protocol):
     def closed(self, language: str, ticket_id: int) -> Call:
         """Tell the user the ticket is closed, with buttons to rate it 1-5."""
 
-    def notice(self, ticket: Ticket, user_name: str, text: str, *, new: bool) -> Call:
-        """Tell an operator on Telegram of a new ticket or a user's message; they reply to it."""
+    def notice(self, ticket: Ticket, user_name: str, text: str, *, new: bool, language: str | None) -> Call:
+        """Tell an operator on Telegram (in `language`, if known) of a new ticket or a user's
+        message; they reply to it."""
