@@ -29,13 +29,13 @@
     return event.ticket_id === ticket;
   };
 
-  const connect = (isReconnect) => {
+  const connect = () => {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const ws = new WebSocket(scheme + location.host + "/panel/support/ws");
     ws.addEventListener("open", () => {
       status.textContent = status.dataset.live;
       status.dataset.state = "live";
-      if (isReconnect) soon();
+      soon();  // what happened between rendering the page and now (or while disconnected)
       failures = 0;
     });
     ws.addEventListener("message", (message) => {
@@ -48,7 +48,7 @@
       status.dataset.state = "offline";
       const delay = DELAYS[Math.min(failures, DELAYS.length - 1)];
       failures += 1;
-      setTimeout(() => connect(true), delay);
+      setTimeout(connect, delay);
     });
   };
 
@@ -59,5 +59,5 @@
       if (box && select.value) box.value = select.value;
     });
   });
-  connect(false);
+  connect();
 })();
