@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.domain.demo import seed_demo
 from app.domain.support import kb
 from app.main import Bozor
 from tests.helpers.images import png
@@ -147,3 +148,12 @@ async def test_a_choice_of_an_entry_switched_off_since_is_no_longer_valid(bozor,
     assert answer["text"] == "This button is no longer valid."
     assert (await user.bot_messages())[-1]["message_id"] == offer["message_id"]
     assert "👍" not in buttons((await user.bot_messages())[-1])
+
+
+async def test_the_demo_world_answers_from_its_sample_knowledge_base(bozor, sandbox, db) -> None:
+    await seed_demo(db, [])
+    await seed_demo(db, [])  # seeded once
+    assert await db.fetchval("SELECT count(*) FROM support_kb_entries") == len(sample_kb())
+    newcomer = await sandbox.user("Newcomer", language_code="en")
+    await newcomer.send("how long until my ad gets approved? sent it this morning")
+    await newcomer.wait_for_bot(lambda m: "👍" in buttons(m))

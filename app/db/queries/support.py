@@ -561,3 +561,8 @@ async def match_candidates(
             )
         )
     return out
+
+
+async def count_entries(conn: Conn) -> int:
+    count: int = await conn.fetchval("SELECT count(*) FROM support_kb_entries")
+    return count

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from app.db import Conn
@@ -506,3 +508,13 @@ async def is_enabled(conn: Conn, entry_id: int) -> bool:
     """Whether the entry exists and is switched on (a stale button may name one that is not)."""
     row = await q.get_entry(conn, entry_id)
     return row is not None and row.enabled
+
+
+SAMPLE = Path(__file__).with_name("sample_kb.json")  # bench/data/support/kb.json, for the demo
+
+
+async def load_sample(conn: Conn) -> ImportReport | None:
+    """The demo's knowledge base (40 entries in three languages) when there is none yet."""
+    if await q.count_entries(conn):
+        return None
+    return await import_json(conn, json.loads(SAMPLE.read_text(encoding="utf-8")))
