@@ -31,16 +31,19 @@ from app.config import Config
 from app.db.embedded import EmbeddedPostgres
 from app.db.migrations import migrate
 from app.db.pool import create_pool
+from app.db.queries.support_desk import SUPPORT_CHANNEL
 from app.domain import settings as settings_domain
 from app.domain.settings import RunningSettings
 from app.domain.support import kb
 from app.domain.support import settings as support_settings
+from app.domain.support.cache import AnswerCache
 from app.i18n import Translator
 from app.scheduler import create_scheduler
 from app.scheduler.jobs import JobContext
 from app.storage import S3Settings, Storage, open_storage
 from app.web import keys
 from app.web.app import create_web_app
+from app.web.live import LIVE
 from app.web.webhook import WebhookEndpoint
 
 if TYPE_CHECKING:
@@ -79,6 +82,8 @@ class Bozor:
     running: RunningSettings = field(default_factory=RunningSettings)  # what the panel set
     applied_migrations: list[str] = field(default_factory=list)
     _sync_task: asyncio.Task | None = None
+    answer_cache: AnswerCache = field(default_factory=AnswerCache)  # the knowledge base's answers
+    _kb_task: asyncio.Task | None = None
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
     @property
@@ -137,7 +142,9 @@ class Bozor:
                 self.running.languages,
                 self.running.desk,
                 desk_messages,
+                self.answer_cache,
             )
+            self._kb_task = asyncio.create_task(self._forget_answers_on_change(), name="kb-follow")
             # Its own Bot: the sender handles 429s itself, without the handlers' waiting.
             self.outbox_bot = create_bot(self.token, self.api_base, wait_on_flood=False)
             self.outbox = OutboxSender(self._pool, self.outbox_bot, storage=self.storage)
@@ -163,6 +170,8 @@ class Bozor:
         """Stop taking updates, let handlers finish (bounded), then close everything else."""
         if self._sync_task is not None:
             self._sync_task.cancel()
+        if self._kb_task is not None:
+            self._kb_task.cancel()
         if self.polling is not None:
             await self.polling.stop()
         if self.webhook is not None:
@@ -184,6 +193,16 @@ class Bozor:
             await asyncio.to_thread(self.pg.stop)
         self.pool = self.pg = self.runner = self.polling = self.bot = self.outbox = None
         self.outbox_bot = None
+
+    async def _forget_answers_on_change(self) -> None:
+        """The knowledge base changed (here or in another process), or a notification may have
+        been lost: the bot's kept answers go."""
+        hub = _started(self.runner, "the web server").app[LIVE]
+        with hub.subscribe(SUPPORT_CHANNEL) as queue:
+            while True:
+                event = await queue.get()
+                if event.get("event") in ("kb", "resync"):
+                    self.answer_cache.clear()
 
     async def _use_stored_bot_token(self) -> None:
         """A token saved in the panel's settings counts when BOT_TOKEN is unset: a real bot."""

@@ -157,3 +157,26 @@ async def test_the_demo_world_answers_from_its_sample_knowledge_base(bozor, sand
     newcomer = await sandbox.user("Newcomer", language_code="en")
     await newcomer.send("how long until my ad gets approved? sent it this morning")
     await newcomer.wait_for_bot(lambda m: "👍" in buttons(m))
+
+
+async def test_a_change_to_the_knowledge_base_applies_to_the_next_question(bozor, sandbox, db) -> None:
+    """Answers are kept per process by the question's terms; a change anywhere drops them."""
+    await load_kb(bozor)
+    user = await sandbox.user("Repeat", language_code="en")
+    question = "how long until my ad gets approved? sent it this morning"
+    await user.send(question)
+    await user.wait_for_bot(lambda m: "👍" in buttons(m))
+    await user.send(question.upper())  # the same terms: kept, answered again
+    await user.wait_for_bot(lambda m: "👍" in buttons(m))
+    assert bozor.answer_cache.hits >= 1 and len(bozor.answer_cache) == 1
+
+    async with db.transaction():
+        await kb.set_enabled(db, "kb04", False)
+
+    async def forgotten() -> bool:
+        return len(bozor.answer_cache) == 0
+
+    await eventually(forgotten, what="the kept answers dropped")
+    await user.send(question)
+    reply = await user.wait_for_bot(lambda m: m.get("reply_to_message", {}).get("text") == question)
+    assert "👍" not in buttons(reply)  # the switched-off entry answers no more

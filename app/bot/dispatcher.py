@@ -24,6 +24,7 @@ from app.bot.isolation import UserLocks
 from app.bot.middlewares import InFlight, JournalMiddleware
 from app.config import Config
 from app.domain.ads import AdMessages
+from app.domain.support.cache import AnswerCache
 from app.domain.support.ports import DeskMessages
 from app.domain.support.settings import DeskSettings
 from app.domain.users import Languages
@@ -178,6 +179,7 @@ def create_dispatcher(
     languages: Languages,
     desk_settings: DeskSettings,
     desk_messages: DeskMessages,
+    answer_cache: AnswerCache,
 ) -> Dispatcher:
     """Dependencies travel as dispatcher keyword data: handlers ask for them by name."""
     # FSM is registered by hand so that it runs after the journal, which prefetches its state.
@@ -195,6 +197,7 @@ def create_dispatcher(
         languages=languages,
         desk_settings=desk_settings,
         desk_messages=desk_messages,
+        answer_cache=answer_cache,
     )
     dp.update.outer_middleware(JournalMiddleware(pool, translator, languages, dp.fsm, in_flight))
     dp.update.outer_middleware(dp.fsm)

@@ -31,7 +31,8 @@ from app.db.queries.support import KbAnswer
 from app.db.queries.support_desk import NewMessage
 from app.domain import staff as staff_domain
 from app.domain.actors import StaffMember, TelegramUser
-from app.domain.support import desk, kb, matching
+from app.domain.support import desk, kb, matching, normalize
+from app.domain.support.cache import AnswerCache, Decision
 from app.domain.support.ports import DeskMessages
 from app.domain.support.settings import DeskSettings
 from app.i18n import Gettext, UserError
@@ -176,12 +177,12 @@ async def on_question(
     desk_settings: DeskSettings,
     desk_messages: DeskMessages,
     media: Storage,
+    answer_cache: AnswerCache,
     _: Gettext,
 ) -> None:
     text = message.text or ""
-    async with pool.acquire() as conn:
-        result = await matching.match(conn, text, lang, desk_settings.thresholds)
-        answer = await kb.answer_for(conn, result.auto.entry_id, lang) if result.auto else None
+    decision = await _decide(pool, answer_cache, text, lang, desk_settings)
+    result, answer = decision.result, decision.answer
     if answer is not None:
         await _send_answer(message, answer, _, pool, media, message.message_id)
     elif result.suggestions:
@@ -207,6 +208,21 @@ async def on_question(
             desk_messages=desk_messages,
             _=_,
         )
+
+
+async def _decide(
+    pool: asyncpg.Pool, cache: AnswerCache, text: str, lang: str, settings: DeskSettings
+) -> Decision:
+    """The matcher's decision on the question, from the cache when the same terms were asked."""
+    key = (lang, normalize.analyse(text, lang).terms, settings.thresholds)
+    decision = cache.get(key)
+    if decision is None:
+        async with pool.acquire() as conn:
+            result = await matching.match_terms(conn, key[1], lang, settings.thresholds)
+            answer = await kb.answer_for(conn, result.auto.entry_id, lang) if result.auto else None
+        decision = Decision(result, answer)
+        cache.put(key, decision)
+    return decision
 
 
 def _shorten(text: str) -> str:

@@ -172,6 +172,7 @@ async def _refresh(conn: Conn, entry_ids: Sequence[int] | None) -> None:
     await q.refresh_index(
         conn, entry_ids, normalize.WEAK_FACTORS, (normalize.NEGATION, normalize.NEGATION_WEIGHT)
     )
+    await q.notify_changed(conn)  # the bots drop the answers they keep (cache.AnswerCache) at commit
 
 
 async def _load(conn: Conn, row: KbEntry) -> Entry:
