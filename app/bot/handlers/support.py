@@ -10,6 +10,7 @@ bot's message about it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 
 import asyncpg
@@ -210,11 +211,17 @@ async def on_question(
         )
 
 
+@functools.lru_cache(maxsize=4096)
+def _terms(text: str, lang: str) -> tuple[str, ...]:
+    """The question's terms; the same text typed again (it is, often) is not analysed again."""
+    return normalize.analyse(text, lang).terms
+
+
 async def _decide(
     pool: asyncpg.Pool, cache: AnswerCache, text: str, lang: str, settings: DeskSettings
 ) -> Decision:
     """The matcher's decision on the question, from the cache when the same terms were asked."""
-    key = (lang, normalize.analyse(text, lang).terms, settings.thresholds)
+    key = (lang, _terms(text, lang), settings.thresholds)
     decision = cache.get(key)
     if decision is None:
         async with pool.acquire() as conn:
