@@ -136,7 +136,6 @@ class Bozor:
                 self.config,
                 self._pool,
                 translator,
-                self.in_flight,
                 ad_messages,
                 self.storage,
                 self.running.languages,
@@ -310,7 +309,7 @@ class Bozor:
             self.sandbox_world = World(path=self.config.data_dir / "sandbox.sqlite3")
             app.add_subapp("/sandbox", make_sandbox_app(self.sandbox_world, http_webhooks=True))
         if self.config.telegram_mode == "webhook":
-            self.webhook = WebhookEndpoint(self._bot, webhook_secret(self.config))
+            self.webhook = WebhookEndpoint(self._bot, webhook_secret(self.config), self.in_flight)
             app.router.add_post(WEBHOOK_PATH, self.webhook.handle)
         self.runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=DRAIN_SECONDS
@@ -347,7 +346,7 @@ class Bozor:
                 allowed_updates=self._dispatcher.resolve_used_update_types(),
             )
         else:
-            self.polling = PollingSupervisor(self._dispatcher, self._bot)
+            self.polling = PollingSupervisor(self._dispatcher, self._bot, self.in_flight)
             self.polling.start()
         try:
             await set_commands(self._bot, translator)

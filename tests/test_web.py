@@ -86,6 +86,41 @@ async def test_webhook_mode_answers_updates_delivered_by_telegram(
         await app.stop()
 
 
+async def test_an_update_telegram_delivers_twice_is_answered_once(
+    make_config, sandbox_url, sandbox, db
+) -> None:
+    """Telegram re-delivers an update it got no timely 2xx for; the user must not get two replies."""
+    from app.main import webhook_secret
+
+    app = await webhook_bozor(make_config, sandbox_url)
+    try:
+        zarina = await sandbox.user("Zarina", language_code="ru")
+        await zarina.send("/help")  # she has started the bot, as Telegram requires for a reply
+        await zarina.wait_for_bot("/language")
+        update = {
+            "update_id": 777,
+            "message": {
+                "message_id": 1,
+                "date": 1,
+                "chat": {"id": zarina.id, "type": "private"},
+                "from": {"id": zarina.id, "is_bot": False, "first_name": "Zarina", "language_code": "ru"},
+                "text": "/start",
+            },
+        }
+        headers = {"X-Telegram-Bot-Api-Secret-Token": webhook_secret(app.config)}
+        async with aiohttp.ClientSession() as http:
+            for _ in range(2):
+                url = f"{app.config.public_url}/telegram/webhook"
+                async with http.post(url, json=update, headers=headers) as response:
+                    assert response.status == 200
+        await zarina.wait_for_bot("Здравствуйте, Zarina!")
+        await app.in_flight.drain(10)  # whatever was started for either delivery has finished
+        assert len(await zarina.bot_messages()) == 2
+        assert await db.fetchval("SELECT count(*) FROM update_journal WHERE update_id = 777") == 1
+    finally:
+        await app.stop()
+
+
 async def test_webhook_mode_rejects_a_wrong_secret(make_config, sandbox_url, sandbox, db) -> None:
     app = await webhook_bozor(make_config, sandbox_url)
     try:

@@ -21,7 +21,8 @@ from aiohttp import ClientError, ClientTimeout
 from app.bot.fsm import PostgresStorage
 from app.bot.handlers import routers
 from app.bot.isolation import UserLocks
-from app.bot.middlewares import InFlight, JournalMiddleware
+from app.bot.journal import JOURNAL_KEY, Journal
+from app.bot.middlewares import JournalMiddleware
 from app.config import Config
 from app.domain.ads import AdMessages
 from app.domain.support.cache import AnswerCache
@@ -173,7 +174,6 @@ def create_dispatcher(
     config: Config,
     pool: asyncpg.Pool,
     translator: Translator,
-    in_flight: InFlight,
     ad_messages: AdMessages,
     storage: Storage,
     languages: Languages,
@@ -199,7 +199,11 @@ def create_dispatcher(
         desk_messages=desk_messages,
         answer_cache=answer_cache,
     )
-    dp.update.outer_middleware(JournalMiddleware(pool, translator, languages, dp.fsm, in_flight))
+    fsm_storage = dp.fsm.storage
+    assert isinstance(fsm_storage, PostgresStorage)
+    journal = Journal(pool, languages, translator, dp.fsm, fsm_storage)
+    dp[JOURNAL_KEY] = journal  # polling and the webhook journal each batch before feeding it
+    dp.update.outer_middleware(JournalMiddleware(journal, translator))
     dp.update.outer_middleware(dp.fsm)
     dp.include_routers(*routers())
     dp.freeze()
