@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import pytest
 
+from app.db.queries.support import KbButton
 from app.domain.demo import seed_demo
 from app.domain.support import kb
+from app.domain.support.kb import AnswerDraft
 from app.main import Bozor
 from tests.helpers.images import png
 from tests.helpers.polling import eventually
-from tests.helpers.support import sample_kb
+from tests.helpers.support import draft, sample_kb
 
 
 def buttons(message: dict) -> list[str]:
@@ -180,3 +182,32 @@ async def test_a_change_to_the_knowledge_base_applies_to_the_next_question(bozor
     await user.send(question)
     reply = await user.wait_for_bot(lambda m: m.get("reply_to_message", {}).get("text") == question)
     assert "👍" not in buttons(reply)  # the switched-off entry answers no more
+
+
+async def test_an_answer_with_a_photo_and_buttons_to_a_page_and_another_entry(bozor, sandbox, db) -> None:
+    assert bozor.storage is not None
+    await bozor.storage.put("support/kb/wrap.png", png(rgb=(0, 0, 200)), "image/png")
+    buttons_of_answer = (
+        KbButton("Our rules", url="https://example.com/rules"),
+        KbButton("Tape", entry="tape"),
+    )
+    async with db.transaction():
+        await kb.create_entry(db, draft("tape", "Which tape holds best?", "Brown packing tape."))
+        await kb.create_entry(
+            db,
+            draft(
+                "wrap",
+                answer="Use two layers of paper.",
+                answers={
+                    "en": AnswerDraft("Use two layers of paper.", "support/kb/wrap.png", buttons_of_answer)
+                },
+            ),
+        )
+    user = await sandbox.user("Wrapper", language_code="en")
+    await user.send("How do I wrap my parcel?")
+    answer = await user.wait_for_bot(lambda m: "photo" in m)
+    assert answer["caption"].startswith("Use two layers of paper.")
+    assert buttons(answer) == ["Our rules", "Tape", "👍", "👎 Talk to a person"]
+    await user.press("Tape")
+    tape = await user.wait_for_bot("Brown packing tape.")
+    assert "👍" in buttons(tape)
