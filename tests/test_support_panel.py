@@ -346,3 +346,23 @@ async def test_a_moderator_cannot_work_on_tickets(desk_panel: Panel, db) -> None
         allow_redirects=False,
     )
     assert reply.status == 403 and await outbox_to(db, USER) == []
+
+
+async def test_an_answer_photo_is_uploaded_with_the_entry(desk_panel: Panel, db) -> None:
+    await make_staff(db, "boss", Role.ADMIN)
+    await login(desk_panel.client, "boss")
+    fields = {
+        "new": "1",
+        "key": "wrap",
+        "enabled": "on",
+        "questions_en": "How to wrap?",
+        "answer_en": "Like this.",
+    }
+    form = aiohttp.FormData({**fields, "csrf_token": await csrf(desk_panel.client, "/panel/support/kb/new")})
+    form.add_field("photo_file_en", png(), filename="wrap.png", content_type="image/png")
+    saved = await desk_panel.client.post("/panel/support/kb/save", data=form, allow_redirects=False)
+    assert saved.status == 303
+    entry = await kb.get_entry(db, "wrap")
+    assert entry is not None and (entry.answers[0].photo_key or "").startswith("support/kb/")
+    stored = await desk_panel.app[keys.STORAGE].get(entry.answers[0].photo_key or "")
+    assert stored.content_type == "image/png"

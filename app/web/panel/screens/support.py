@@ -185,9 +185,11 @@ def _back(request: web.Request, ticket_id: int, message: str) -> web.HTTPSeeOthe
     return web.HTTPSeeOther(url)
 
 
-async def _photo(request: web.Request, form: dict[str, Any]) -> str | None:
+async def _photo(
+    request: web.Request, form: dict[str, Any], name: str = "photo", folder: str = "answers"
+) -> str | None:
     """An uploaded photo (JPEG or PNG), kept in Storage; None when none was chosen."""
-    field = form.get("photo")
+    field = form.get(name)
     if field is None or isinstance(field, str) or not getattr(field, "filename", ""):
         return None
     data = field.file.read(MAX_PHOTO + 1)
@@ -200,7 +202,7 @@ async def _photo(request: web.Request, form: dict[str, Any]) -> str | None:
         kind = None
     if kind is None:
         raise desk.DeskError(N_("Attach a JPEG or PNG photo."))
-    key = f"support/answers/{uuid.uuid4().hex}.{'jpg' if kind == 'image/jpeg' else 'png'}"
+    key = f"support/{folder}/{uuid.uuid4().hex}.{'jpg' if kind == 'image/jpeg' else 'png'}"
     await request.app[keys.STORAGE].put(key, data, kind)
     return key
 
@@ -541,6 +543,10 @@ async def kb_save(request: web.Request) -> web.StreamResponse:
     form = await _fields(request)
     new = form.get("new") == "1"
     try:
+        for lang in kb.LANGUAGES:  # a photo uploaded for an answer replaces its storage key
+            uploaded = await _photo(request, form, f"photo_file_{lang}", "kb")
+            if uploaded:
+                form[f"photo_{lang}"] = uploaded
         draft = _draft_from_form(form)
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
             if new:
