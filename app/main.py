@@ -27,19 +27,25 @@ from app.bot.journal import Sweeper, journal_of
 from app.bot.middlewares import InFlight
 from app.bot.outbox import OutboxSender
 from app.bot.polling import PollingSupervisor
+from app.bot.support_messages import BotDeskMessages
 from app.config import Config, create_admin_command
 from app.db.embedded import EmbeddedPostgres
 from app.db.migrations import migrate
 from app.db.pool import create_pool
+from app.db.queries.support_desk import SUPPORT_CHANNEL
 from app.domain import settings as settings_domain
 from app.domain import staff as staff_domain
 from app.domain.settings import RunningSettings
+from app.domain.support import kb
+from app.domain.support import settings as support_settings
+from app.domain.support.cache import AnswerCache
 from app.i18n import Translator
 from app.scheduler import create_scheduler
 from app.scheduler.jobs import JobContext
 from app.storage import S3Settings, Storage, open_storage
 from app.web import keys
 from app.web.app import create_web_app
+from app.web.live import LIVE
 from app.web.webhook import WebhookEndpoint
 
 if TYPE_CHECKING:
@@ -82,6 +88,8 @@ class Bozor:
     applied_migrations: list[str] = field(default_factory=list)
     _sync_task: asyncio.Task | None = None
     _pg_supervisor: asyncio.Task | None = None
+    answer_cache: AnswerCache = field(default_factory=AnswerCache)  # the knowledge base's answers
+    _kb_task: asyncio.Task | None = None
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
     @property
@@ -127,6 +135,10 @@ class Bozor:
             _started(self.runner, "the web server").app[
                 keys.BOT_PARTS
             ].ad_messages = ad_messages  # the panel decides with it
+            desk_messages = BotDeskMessages(translator, self.config.default_language)
+            _started(self.runner, "the web server").app[
+                keys.BOT_PARTS
+            ].desk_messages = desk_messages  # the panel answers with it
             self.dispatcher = create_dispatcher(
                 self.config,
                 self._pool,
@@ -134,7 +146,11 @@ class Bozor:
                 ad_messages,
                 self.storage,
                 self.running.languages,
+                self.running.desk,
+                desk_messages,
+                self.answer_cache,
             )
+            self._kb_task = asyncio.create_task(self._forget_answers_on_change(), name="kb-follow")
             # Its own Bot: the sender handles 429s itself, without the handlers' waiting.
             self.outbox_bot = create_bot(self.token, self.api_base, wait_on_flood=False)
             self.outbox = OutboxSender(self._pool, self.outbox_bot, storage=self.storage)
@@ -176,6 +192,8 @@ class Bozor:
             self._sync_task.cancel()
         if self.sweeper is not None:
             await self.sweeper.stop()
+        if self._kb_task is not None:
+            self._kb_task.cancel()
         if self.polling is not None:
             await self.polling.stop()
         if self.webhook is not None:
@@ -205,6 +223,16 @@ class Bozor:
         self.pool = self.pg = self.runner = self.polling = self.sweeper = self.bot = self.outbox = None
         self.outbox_bot = None
 
+    async def _forget_answers_on_change(self) -> None:
+        """The knowledge base changed (here or in another process), or a notification may have
+        been lost: the bot's kept answers go."""
+        hub = _started(self.runner, "the web server").app[LIVE]
+        with hub.subscribe(SUPPORT_CHANNEL) as queue:
+            while True:
+                event = await queue.get()
+                if event.get("event") in ("kb", "resync"):
+                    self.answer_cache.clear()
+
     async def _use_stored_bot_token(self) -> None:
         """A token saved in the panel's settings counts when BOT_TOKEN is unset: a real bot."""
         if self.config.bot_token is None:
@@ -225,6 +253,9 @@ class Bozor:
         async with self._pool.acquire() as conn:
             languages = await settings_domain.load_languages(conn, self.config.default_language)
         self.running.languages = languages
+        async with self._pool.acquire() as conn, conn.transaction():
+            self.running.desk.update(await support_settings.load(conn))
+            await kb.reindex_stale(conn)  # knowledge-base rows written by an older analyser
         self.config = dataclasses.replace(self.config, default_language=languages.default)
 
     async def _open_storage(self) -> Storage:

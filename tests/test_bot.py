@@ -68,9 +68,10 @@ async def _count_bot_messages(persona, count: int) -> bool:
     return len(await persona.bot_messages()) >= count
 
 
-async def test_text_the_bot_does_not_understand_gets_the_menu(bozor, sandbox) -> None:
+async def test_a_message_the_bot_does_not_understand_gets_the_menu(bozor, sandbox) -> None:
+    # Free text is a question for the support desk (tests/test_support_bot.py); a location is not.
     olga = await sandbox.user("Olga", language_code="ru")
-    await olga.send("сколько стоит?")
+    await olga.send_location(41.3, 69.2)
     reply = await olga.wait_for_bot("Я не понял")
     assert "📋 Мои объявления" in button_texts(reply)
 

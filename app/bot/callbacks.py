@@ -46,3 +46,12 @@ class MyAdsCb(CallbackData, prefix="my"):
     action: str
     ad_id: int = 0
     page: int = 0
+
+
+class SupportCb(CallbackData, prefix="sup"):
+    """The support desk: pick (a "Did you mean" entry), entry (an answer's link to another entry),
+    yes / no (did the answer help), human (talk to a person), rate (a closed ticket, 1-5 in value)."""
+
+    action: str
+    id: int = 0
+    value: int = 0

@@ -26,6 +26,9 @@ from app.bot.journal import JOURNAL_KEY, Journal
 from app.bot.middlewares import JournalMiddleware
 from app.config import Config
 from app.domain.ads import AdMessages
+from app.domain.support.cache import AnswerCache
+from app.domain.support.ports import DeskMessages
+from app.domain.support.settings import DeskSettings
 from app.domain.users import Languages
 from app.i18n import Translator
 from app.storage import Storage
@@ -175,6 +178,9 @@ def create_dispatcher(
     ad_messages: AdMessages,
     storage: Storage,
     languages: Languages,
+    desk_settings: DeskSettings,
+    desk_messages: DeskMessages,
+    answer_cache: AnswerCache,
 ) -> Dispatcher:
     """Dependencies travel as dispatcher keyword data: handlers ask for them by name."""
     # FSM is registered by hand so that it runs after the journal, which prefetches its state.
@@ -190,6 +196,9 @@ def create_dispatcher(
         ad_messages=ad_messages,
         media=storage,
         languages=languages,
+        desk_settings=desk_settings,
+        desk_messages=desk_messages,
+        answer_cache=answer_cache,
     )
     fsm_storage = dp.fsm.storage
     assert isinstance(fsm_storage, PostgresStorage)

@@ -48,6 +48,7 @@ class JournalMiddleware(BaseMiddleware):
             self.journal.storage.prefetched(journaled.fsm_key, seen.fsm_state, journaled.writes)
         data["lang"] = seen.language
         data["_"] = self.translator(seen.language)
+        data["support_ticket"] = seen.support_ticket
         if seen.banned:
             return await refuse(update, data)
         try:

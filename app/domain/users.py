@@ -23,6 +23,7 @@ class Seen:
     journal_id: int | None  # None when the same update was stored before (a re-delivery)
     fsm_state: str | None = None
     banned: bool = False  # blocked by staff: answer with a polite refusal only
+    support_ticket: bool = False  # has a support ticket that is not closed: messages go there
 
 
 @dataclass
@@ -75,6 +76,7 @@ async def record_updates(
             journal_id=row.journal_id,
             fsm_state=row.fsm_state,
             banned=row.banned,
+            support_ticket=row.support_ticket,
         )
         for a, row in zip(arrivals, rows, strict=True)
     ]

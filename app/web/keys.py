@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from aiogram import Bot
 
     from app.domain.ads import AdMessages
+    from app.domain.support.ports import DeskMessages
 
 
 @dataclass
@@ -27,6 +28,7 @@ class BotParts:
     bot's Telegram, so the bot's username is known only later); filled in by app.main."""
 
     ad_messages: AdMessages | None = None
+    desk_messages: DeskMessages | None = None
 
 
 CONFIG = web.AppKey("config", Config)

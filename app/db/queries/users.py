@@ -67,6 +67,7 @@ class Journaled:
     is_new: bool
     banned: bool
     fsm_state: str | None  # the conversation state under the key the middleware asked for
+    support_ticket: bool = False  # the user has a support ticket that is not closed (message routing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,8 @@ class Arrival:
 
 
 # One round trip on the hot path for a whole getUpdates batch: journal the updates, upsert
-# their users (each once, with what their latest update says) and read their FSM states.
+# their users (each once, with what their latest update says) and read their FSM states and
+# whether they have a support ticket that is not closed (where their messages go).
 # A re-delivered update (its id already journaled) comes back with no journal id and is not
 # handled again. The commit is asynchronous (set_config is local to this statement's
 # transaction): a crash of the database server may lose the last few hundred milliseconds of
@@ -118,7 +120,9 @@ WITH input AS (
 )
 SELECT coalesce(j.id, r.id) AS journal_id, u.language, u.language_code,
        coalesce(u.is_new, false) AS is_new, coalesce(u.banned, false) AS banned,
-       f.state AS fsm_state, set_config('synchronous_commit', 'off', true) AS async_commit
+       f.state AS fsm_state, set_config('synchronous_commit', 'off', true) AS async_commit,
+       EXISTS (SELECT FROM support_tickets t WHERE t.user_id = i.user_id AND t.status <> 'closed')
+           AS support_ticket
 FROM input i
 LEFT JOIN journal j ON j.update_id = i.update_id
 LEFT JOIN replayed r ON r.update_id = i.update_id
@@ -156,7 +160,13 @@ async def journal_batch(
     # Built by hand, not by from_rows: this runs for every update.
     return [
         Journaled(
-            r["journal_id"], r["language"], r["language_code"], r["is_new"], r["banned"], r["fsm_state"]
+            r["journal_id"],
+            r["language"],
+            r["language_code"],
+            r["is_new"],
+            r["banned"],
+            r["fsm_state"],
+            r["support_ticket"],
         )
         for r in rows
     ]
