@@ -5,6 +5,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 
+from app.bot.handlers import chat
 from app.bot.keyboards import main_menu
 from app.domain import ads
 from app.i18n import Gettext
@@ -16,6 +17,9 @@ def greeting(_: Gettext, name: str) -> str:
 
 async def on_start(message: Message, command: CommandObject, pool: asyncpg.Pool, _: Gettext) -> None:
     payload = command.args or ""
+    if payload.startswith(chat.LOGIN_PREFIX):
+        await chat.sign_in_from_start(message, payload.removeprefix(chat.LOGIN_PREFIX), pool, _)
+        return
     number = payload.removeprefix("ad_")
     if payload.startswith("ad_") and number.isascii() and number.isdigit() and len(number) < 19:
         await _seller_contact(message, int(number), pool, _)
