@@ -45,3 +45,11 @@ class MyAdsCb(CallbackData, prefix="my"):
     action: str
     ad_id: int = 0
     page: int = 0
+
+
+class ChatCb(CallbackData, prefix="chat"):
+    """The web chat in the bot: here / web (write about ad `value`), reply / open (conversation
+    `value`), end (stop writing through the bot)."""
+
+    action: str
+    value: int = 0

@@ -24,6 +24,7 @@ from app.web.panel.screens import (
     ads,
     audit,
     channels,
+    chat,
     dashboard,
     login,
     moderation,
@@ -32,7 +33,7 @@ from app.web.panel.screens import (
     users,
 )
 
-SCREENS = (login, dashboard, moderation, ads, users, channels, staff, settings, audit, account)
+SCREENS = (login, dashboard, moderation, ads, users, channels, staff, settings, audit, account, chat)
 
 
 def routes() -> list[PanelRoute]:
