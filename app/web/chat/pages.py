@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.db.queries.chat import ChatMessage, Via
-from app.domain.ads import format_price
+from app.domain.ads import format_price, published_ad
 from app.domain.ads.model import Price
 from app.domain.chat import conversations, photos
 from app.domain.chat.conversations import ChatError, ConversationNotFound
@@ -35,6 +35,20 @@ async def home(request: web.Request) -> web.StreamResponse:
     async with request.app[keys.POOL].acquire() as conn:
         lines = await conversations.conversations(conn, account.id, search or None)
     return await render(request, "chat/home.html", {"conversations": lines, "q": search})
+
+
+@routes.get(CHAT_PREFIX + "/ads/{ad_id}", name="chat.ad")
+@signed_in
+async def ad_page(request: web.Request) -> web.StreamResponse:
+    """An ad with a "Write to the seller" button (the conversation starts when it is pressed)."""
+    _ = gettext(request)
+    ad_id = path_id(request, "ad_id", _("This ad is no longer available."))
+    async with request.app[keys.POOL].acquire() as conn:
+        ad = await published_ad(conn, ad_id)
+    if ad is None:
+        raise web.HTTPNotFound(text=_("This ad is no longer available."))
+    price = format_price(Price(ad.price, ad.currency, ad.negotiable), _)
+    return await render(request, "chat/ad.html", {"ad": ad, "price": price})
 
 
 @routes.post(CHAT_PREFIX + "/ads/{ad_id}/write", name="chat.write_about_ad")
