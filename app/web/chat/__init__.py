@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app.web.chat import pages, signin, socket
+from app.web.chat import account, pages, signin, socket
 from app.web.chat.auth import chat_guard
 from app.web.chat.realtime import chat_realtime
 from app.web.chat.services import setup_services
 
-MODULES = (signin, pages, socket)
+MODULES = (signin, pages, socket, account)
 
 
 def setup_chat(app: web.Application) -> None:
