@@ -44,6 +44,13 @@ class ConversationNotFound(ChatError):
         super().__init__(N_("This conversation does not exist."))
 
 
+class RateLimited(ChatError):
+    """Too many messages in a short time."""
+
+    def __init__(self) -> None:
+        super().__init__(N_("You are sending messages too fast. Wait a minute and try again."))
+
+
 @dataclass(frozen=True, slots=True)
 class Sent:
     message: ChatMessage
@@ -146,7 +153,7 @@ async def send(
     if await q.blocked_between(conn, sender.id, member.peer_id):
         raise ChatError(N_("You cannot write in this conversation: one of you blocked the other."))
     if await q.sent_since(conn, sender.id, RATE_WINDOW) >= RATE_LIMIT:
-        raise ChatError(N_("You are sending messages too fast. Wait a minute and try again."))
+        raise RateLimited()
     message = await q.insert_message(
         conn,
         conversation_id=conversation_id,
