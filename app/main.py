@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime
 import functools
 import gc
 import hashlib
@@ -22,6 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.bot.ad_messages import BotAdMessages
 from app.bot.channel_sync import sync_channels
+from app.bot.chat_messages import BotChatMessages
 from app.bot.dispatcher import WEBHOOK_PATH, create_bot, create_dispatcher, set_commands
 from app.bot.journal import Sweeper, journal_of
 from app.bot.middlewares import InFlight
@@ -35,6 +37,7 @@ from app.db.pool import create_pool
 from app.db.queries.support_desk import SUPPORT_CHANNEL
 from app.domain import settings as settings_domain
 from app.domain import staff as staff_domain
+from app.domain.chat.notices import Timing
 from app.domain.settings import RunningSettings
 from app.domain.support import kb
 from app.domain.support import settings as support_settings
@@ -161,6 +164,8 @@ class Bozor:
                     ad_messages,
                     self.running.languages,
                     functools.partial(sync_channels, self._bot, self._pool),
+                    chat_messages=BotChatMessages(translator),
+                    chat_timing=chat_timing(self.config),
                 )
             )
             self.scheduler.start()
@@ -422,6 +427,14 @@ def s3_settings(config: Config) -> S3Settings | None:
 def _without_keys(s3: S3Settings) -> S3Settings:
     """What the panel may show of the storage in use: never its keys."""
     return dataclasses.replace(s3, access_key=None, secret_key=None)
+
+
+def chat_timing(config: Config) -> Timing:
+    """When web chat notices go out: CHAT_NOTICE_GRACE_SECONDS, CHAT_NOTICE_INTERVAL_SECONDS."""
+    return Timing(
+        grace=datetime.timedelta(seconds=config.chat_notice_grace),
+        interval=datetime.timedelta(seconds=config.chat_notice_interval),
+    )
 
 
 def webhook_secret(config: Config) -> str:

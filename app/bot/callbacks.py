@@ -55,3 +55,11 @@ class SupportCb(CallbackData, prefix="sup"):
     action: str
     id: int = 0
     value: int = 0
+
+
+class ChatCb(CallbackData, prefix="chat"):
+    """The web chat in the bot: here / web (write about ad `value`), reply / open (conversation
+    `value`), end (stop writing through the bot)."""
+
+    action: str
+    value: int = 0

@@ -13,6 +13,8 @@ import asyncpg
 from app.db.queries.users import delete_journal_before
 from app.domain import ads
 from app.domain.ads import AdMessages
+from app.domain.chat.notices import Timing, run_notices
+from app.domain.chat.ports import ChatMessages
 from app.domain.staff import prune_login_failures
 from app.domain.users import Languages
 
@@ -29,6 +31,8 @@ class JobContext:
     languages: Languages = field(default_factory=Languages)  # kept current by the panel
     sync_channels: Callable[[], Awaitable[int]] | None = None  # from app.bot.channel_sync
     rng: random.Random = field(default_factory=random.Random)
+    chat_messages: ChatMessages | None = None  # how web chat notices look (the bot's)
+    chat_timing: Timing = field(default_factory=Timing)  # CHAT_NOTICE_* settings
 
     def messages(self) -> AdMessages:
         """How ad messages look; jobs that send are scheduled only when the bot made this."""
@@ -69,3 +73,13 @@ async def channel_sync(ctx: JobContext) -> None:
     """Re-read channels from Telegram: new ids, the bot's rights, changed administrators."""
     if ctx.sync_channels is not None:
         await ctx.sync_channels()
+
+
+async def chat_notices(ctx: JobContext) -> None:
+    """Tell people away from the web chat about unread messages (debounced per conversation)."""
+    if ctx.chat_messages is None:
+        return
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        count = await run_notices(conn, datetime.now(UTC), ctx.chat_messages, ctx.languages, ctx.chat_timing)
+    if count:
+        log.info("web chat: %d offline notice(s) queued", count)

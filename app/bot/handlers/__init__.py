@@ -3,6 +3,7 @@
 from aiogram import Router
 
 from app.bot.handlers import (
+    chat,
     errors,
     fallback,
     language,
@@ -17,7 +18,7 @@ from app.bot.handlers import (
 from app.bot.routing import MessageRouting
 
 # Each area that takes free messages registers its destinations here (support, chat, tasks…).
-MESSAGE_AREAS = (post_ad, moderation, support, fallback)
+MESSAGE_AREAS = (post_ad, moderation, support, chat, fallback)
 
 
 def message_routing() -> MessageRouting:
@@ -31,6 +32,6 @@ def routers() -> list[Router]:
     """Commands and buttons by feature, then the routed messages; the fallback's buttons last."""
     features = [
         m.create_router()
-        for m in (errors, membership, support, start, language, menu, moderation, post_ad, my_ads)
+        for m in (errors, membership, support, start, language, menu, moderation, post_ad, my_ads, chat)
     ]
     return [*features, message_routing().router(), fallback.create_router()]

@@ -24,6 +24,7 @@ from app.web.panel.screens import (
     ads,
     audit,
     channels,
+    chat,
     dashboard,
     login,
     moderation,
@@ -33,7 +34,7 @@ from app.web.panel.screens import (
     users,
 )
 
-SCREENS = (login, dashboard, moderation, ads, users, support, channels, staff, settings, audit, account)
+SCREENS = (login, dashboard, moderation, ads, users, support, channels, staff, settings, audit, account, chat)
 
 
 def routes() -> list[PanelRoute]:

@@ -31,6 +31,7 @@ NAV = (
     ("/panel/staff", N_("Staff"), (Role.ADMIN,)),
     ("/panel/settings", N_("Settings"), (Role.ADMIN,)),
     ("/panel/audit", N_("Audit log"), (Role.ADMIN,)),
+    ("/panel/chat/reports", N_("Reported chats"), (Role.OPERATOR,)),
 )
 
 
