@@ -40,6 +40,7 @@ class Config:
     s3_region: str | None
     log_level: str
     default_language: str
+    member_checks_per_second: float = 25.0  # getChatMember calls for tasks, per process
 
     @property
     def sandbox(self) -> bool:
@@ -193,4 +194,18 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         **_s3(env),
         log_level=_choice(env, "LOG_LEVEL", "INFO", LOG_LEVELS),
         default_language=_choice(env, "DEFAULT_LANGUAGE", "uz", LANGUAGES),
+        member_checks_per_second=_rate(env, "MEMBER_CHECKS_PER_SECOND", 25.0),
     )
+
+
+def _rate(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of calls per second, not {raw!r}") from None
+    if not 0 < value <= 1000:
+        raise ConfigError(f"{name} must be above 0 and at most 1000, not {raw!r}")
+    return value

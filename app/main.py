@@ -23,9 +23,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from app.bot.ad_messages import BotAdMessages
 from app.bot.channel_sync import sync_channels
 from app.bot.dispatcher import WEBHOOK_PATH, create_bot, create_dispatcher, set_commands
+from app.bot.ledger_messages import BotLedgerMessages
+from app.bot.member_checks import MemberChecks
 from app.bot.middlewares import InFlight
 from app.bot.outbox import OutboxSender
 from app.bot.polling import PollingSupervisor
+from app.bot.task_messages import BotTaskMessages
 from app.config import Config
 from app.db.embedded import EmbeddedPostgres
 from app.db.migrations import migrate
@@ -117,9 +120,11 @@ class Bozor:
             ad_messages = BotAdMessages(
                 translator, await self._bot_username(), panel_url=self.config.public_url
             )
-            _started(self.runner, "the web server").app[
-                keys.BOT_PARTS
-            ].ad_messages = ad_messages  # the panel decides with it
+            parts = _started(self.runner, "the web server").app[keys.BOT_PARTS]
+            parts.ad_messages = ad_messages  # the panel decides with it
+            task_messages = parts.task_messages = BotTaskMessages(translator)
+            parts.ledger_messages = BotLedgerMessages(translator)
+            member_checks = MemberChecks(self.config.member_checks_per_second)
             self.dispatcher = create_dispatcher(
                 self.config,
                 self._pool,
@@ -128,6 +133,8 @@ class Bozor:
                 ad_messages,
                 self.storage,
                 self.running.languages,
+                task_messages=task_messages,
+                member_checks=member_checks,
             )
             # Its own Bot: the sender handles 429s itself, without the handlers' waiting.
             self.outbox_bot = create_bot(self.token, self.api_base, wait_on_flood=False)
@@ -139,6 +146,8 @@ class Bozor:
                     ad_messages,
                     self.running.languages,
                     functools.partial(sync_channels, self._bot, self._pool),
+                    task_messages=task_messages,
+                    member_probe=functools.partial(member_checks.probe, self._bot),
                 )
             )
             self.scheduler.start()

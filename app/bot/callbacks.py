@@ -45,3 +45,10 @@ class MyAdsCb(CallbackData, prefix="my"):
     action: str
     ad_id: int = 0
     page: int = 0
+
+
+class TaskCb(CallbackData, prefix="task"):
+    """A task's button: check (the membership), shot (send a screenshot for it)."""
+
+    action: str
+    task_id: int

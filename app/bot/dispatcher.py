@@ -21,9 +21,12 @@ from aiohttp import ClientError, ClientTimeout
 from app.bot.fsm import PostgresStorage
 from app.bot.handlers import routers
 from app.bot.isolation import UserLocks
+from app.bot.member_checks import MemberChecks
 from app.bot.middlewares import InFlight, JournalMiddleware
+from app.bot.task_messages import BotTaskMessages
 from app.config import Config
 from app.domain.ads import AdMessages
+from app.domain.tasks import TaskMessages
 from app.domain.users import Languages
 from app.i18n import Translator
 from app.storage import Storage
@@ -174,6 +177,9 @@ def create_dispatcher(
     ad_messages: AdMessages,
     storage: Storage,
     languages: Languages,
+    *,
+    task_messages: TaskMessages | None = None,
+    member_checks: MemberChecks | None = None,
 ) -> Dispatcher:
     """Dependencies travel as dispatcher keyword data: handlers ask for them by name."""
     # FSM is registered by hand so that it runs after the journal, which prefetches its state.
@@ -189,6 +195,8 @@ def create_dispatcher(
         ad_messages=ad_messages,
         media=storage,
         languages=languages,
+        task_messages=task_messages or BotTaskMessages(translator),
+        member_checks=member_checks or MemberChecks(config.member_checks_per_second),
     )
     dp.update.outer_middleware(JournalMiddleware(pool, translator, languages, dp.fsm, in_flight))
     dp.update.outer_middleware(dp.fsm)

@@ -45,6 +45,8 @@ SCHEDULE = [
     ("reposts", jobs.reposts, 60, True),
     ("checkins", jobs.checkins, 300, True),
     ("channel_sync", jobs.channel_sync, 600, True),
+    ("task_rechecks", jobs.task_rechecks, 60, True),
+    ("ledger_verify", jobs.ledger_verify, 24 * 3600, False),
 ]
 
 

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 import asyncpg
 
 from app.db.queries.users import delete_journal_before
-from app.domain import ads
+from app.domain import ads, ledger, tasks
 from app.domain.ads import AdMessages
 from app.domain.staff import prune_login_failures
+from app.domain.tasks import MemberProbe, TaskMessages
 from app.domain.users import Languages
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ class JobContext:
     languages: Languages = field(default_factory=Languages)  # kept current by the panel
     sync_channels: Callable[[], Awaitable[int]] | None = None  # from app.bot.channel_sync
     rng: random.Random = field(default_factory=random.Random)
+    task_messages: TaskMessages | None = None  # how task messages look (bot layer)
+    member_probe: MemberProbe | None = None  # getChatMember, paced (app.bot.member_checks)
 
     def messages(self) -> AdMessages:
         """How ad messages look; jobs that send are scheduled only when the bot made this."""
@@ -69,3 +72,26 @@ async def channel_sync(ctx: JobContext) -> None:
     """Re-read channels from Telegram: new ids, the bot's rights, changed administrators."""
     if ctx.sync_channels is not None:
         await ctx.sync_channels()
+
+
+async def task_rechecks(ctx: JobContext) -> None:
+    """Re-check recent task completions whose due date came (paced getChatMember): a user who
+    left within the task's window loses the reward once. Due dates live in task_completions."""
+    if ctx.member_probe is None or ctx.task_messages is None:
+        return
+    async with ctx.pool.acquire() as conn:
+        sweep = await tasks.recheck_due(
+            conn, datetime.now(UTC), ctx.member_probe, msgs=ctx.task_messages, languages=ctx.languages
+        )
+    if sweep.checked:
+        log.info(
+            "task re-checks: %d checked, %d taken back, %d unknown",
+            sweep.checked,
+            sweep.taken_back,
+            sweep.unknown,
+        )
+
+
+async def ledger_verify(ctx: JobContext) -> None:
+    """The daily proof that every balance equals the sum of its entries (errors are logged)."""
+    await ledger.verify_job(ctx.pool)

@@ -12,11 +12,12 @@ from app.bot.handlers import (
     my_ads,
     post_ad,
     start,
+    tasks,
 )
 from app.bot.routing import MessageRouting
 
 # Each area that takes free messages registers its destinations here (support, chat, tasks…).
-MESSAGE_AREAS = (post_ad, moderation, fallback)
+MESSAGE_AREAS = (post_ad, moderation, tasks, fallback)
 
 
 def message_routing() -> MessageRouting:
@@ -29,6 +30,7 @@ def message_routing() -> MessageRouting:
 def routers() -> list[Router]:
     """Commands and buttons by feature, then the routed messages; the fallback's buttons last."""
     features = [
-        m.create_router() for m in (errors, membership, start, language, menu, moderation, post_ad, my_ads)
+        m.create_router()
+        for m in (errors, membership, start, language, menu, moderation, post_ad, my_ads, tasks)
     ]
     return [*features, message_routing().router(), fallback.create_router()]

@@ -8,7 +8,7 @@ from app.bot.handlers.start import greeting
 from app.bot.keyboards import main_menu
 from app.i18n import Gettext
 
-COMING_SOON = frozenset({"support", "tasks"})
+COMING_SOON = frozenset({"support"})
 
 
 async def on_home(query: CallbackQuery, _: Gettext) -> None:
