@@ -8,7 +8,15 @@ from datetime import datetime, timedelta
 
 from app.db import Conn
 from app.db.queries import tasks as q
-from app.db.queries.tasks import Completion, CompletionStatus, ReviewItem, Task, Verification
+from app.db.queries.tasks import (
+    Completion,
+    CompletionStatus,
+    DayStats,
+    ReviewItem,
+    Task,
+    TaskStats,
+    Verification,
+)
 from app.domain import ledger
 from app.domain import staff as staff_domain
 from app.domain.actors import TelegramUser
@@ -238,3 +246,22 @@ async def review_item(conn: Conn, completion_id: int, language: str) -> ReviewIt
 async def screenshot_tasks(conn: Conn, user: TelegramUser, now: datetime) -> list[Task]:
     """The user's open screenshot tasks (a screenshot without a chosen task goes to the only one)."""
     return [t for t in await open_tasks(conn, user, now) if t.verification == Verification.SCREENSHOT]
+
+
+async def completion(conn: Conn, completion_id: int) -> Completion | None:
+    return await q.completion_by_id(conn, completion_id)
+
+
+async def task_stats(conn: Conn) -> dict[int, TaskStats]:
+    """Per task: completions, waiting screenshots, refusals, take-backs, points paid."""
+    return await q.task_stats(conn)
+
+
+async def daily_stats(conn: Conn, task_id: int, since: datetime, until: datetime) -> list[DayStats]:
+    """Per day from `since` to `until`: completions, take-backs and net points of one task."""
+    return await q.daily_stats(conn, task_id, since, until)
+
+
+async def user_tasks(conn: Conn, user_id: int, limit: int = 100) -> list[tuple[Completion, Task]]:
+    """The user's completions (newest first) with their tasks: the panel's per-user view."""
+    return await q.user_completions(conn, user_id, limit)

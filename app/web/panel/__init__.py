@@ -29,10 +29,11 @@ from app.web.panel.screens import (
     moderation,
     settings,
     staff,
+    tasks,
     users,
 )
 
-SCREENS = (login, dashboard, moderation, ads, users, channels, staff, settings, audit, account)
+SCREENS = (login, dashboard, moderation, ads, users, tasks, channels, staff, settings, audit, account)
 
 
 def routes() -> list[PanelRoute]:

@@ -25,6 +25,8 @@ NAV = (
     ("/panel/moderation", N_("Moderation"), (Role.MODERATOR,)),
     ("/panel/ads", N_("Ads"), (Role.MODERATOR,)),
     ("/panel/users", N_("Users"), (Role.MODERATOR, Role.OPERATOR)),
+    ("/panel/tasks", N_("Tasks"), (Role.ADMIN,)),
+    ("/panel/tasks/review", N_("Screenshots"), (Role.MODERATOR,)),
     ("/panel/channels", N_("Channels"), (Role.ADMIN,)),
     ("/panel/staff", N_("Staff"), (Role.ADMIN,)),
     ("/panel/settings", N_("Settings"), (Role.ADMIN,)),
