@@ -7,6 +7,7 @@ from typing import Any
 import asyncpg
 
 from app.bot.task_messages import BotTaskMessages
+from app.domain import staff as staff_domain
 from app.domain import tasks
 from app.domain.staff import Role, Staff
 from app.domain.tasks import ChatRef, Task, TaskInput, Verification
@@ -17,6 +18,12 @@ TASK_MSGS = BotTaskMessages(Translator("uz"))
 
 
 async def admin(conn: asyncpg.Connection, username: str = "tasks_admin") -> Staff:
+    """The tasks admin (made once per database)."""
+    found = await conn.fetchval("SELECT id FROM staff WHERE username = $1", username)
+    if found is not None:
+        staff = await staff_domain.get_staff(conn, found)
+        assert staff is not None
+        return staff
     return await make_staff(conn, username, Role.ADMIN)
 
 
