@@ -37,6 +37,7 @@ SLOW_CHECK_SECONDS = 3.0  # a longer wait for a turn is answered at once, the re
 
 class TaskFlow(StatesGroup):
     screenshot = State()  # the next photo is the screenshot for the chosen task
+    withdraw = State()  # the next message is the number of points to withdraw
 
 
 def _now() -> datetime:
@@ -77,6 +78,9 @@ async def tasks_view(
                 second,
             ]
         )
+    if points.available >= ledger.MIN_WITHDRAWAL:
+        withdraw = TaskCb(action="withdraw", task_id=0).pack()
+        rows.append([InlineKeyboardButton(text=_("💸 Withdraw points"), callback_data=withdraw)])
     rows.append([InlineKeyboardButton(text=_("⬅️ Back"), callback_data=MenuCb(action="home").pack())])
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
 
@@ -192,6 +196,45 @@ async def on_screenshot(message: Message, state: FSMContext, pool: asyncpg.Pool,
     await message.answer(_("Thank you! Your screenshot is sent for review; you will be told the result."))
 
 
+async def on_withdraw_button(
+    query: CallbackQuery, state: FSMContext, pool: asyncpg.Pool, bot: Bot, _: Gettext
+) -> None:
+    async with pool.acquire() as conn:
+        points = await ledger.balance(conn, query.from_user.id)
+    await state.set_state(TaskFlow.withdraw)
+    await query.answer()
+    await bot.send_message(
+        query.from_user.id,
+        _(
+            "How many points do you want to withdraw? You have {available}; the smallest "
+            "withdrawal is {minimum}. Type a number (or /start to leave)."
+        ).format(available=points.available, minimum=ledger.MIN_WITHDRAWAL),
+    )
+
+
+async def on_withdraw_amount(message: Message, state: FSMContext, pool: asyncpg.Pool, _: Gettext) -> None:
+    """The routed message while the withdrawal waits for its amount."""
+    text = (message.text or "").strip().replace(" ", "")
+    if message.from_user is None:
+        return
+    if not text.isdigit() or len(text) > 12:
+        await message.answer(_("Please type the number of points, like 150."))
+        return
+    try:
+        async with pool.acquire() as conn:
+            request = await ledger.request_withdrawal(conn, message.from_user.id, int(text))
+    except ledger.LedgerError as exc:
+        await message.answer(exc.text(_))
+        return
+    await state.clear()
+    await message.answer(
+        _(
+            "Your request #{id} to withdraw {amount} points is sent. The points are set aside; "
+            "staff will pay you and tell you the payout reference."
+        ).format(id=request.id, amount=request.amount)
+    )
+
+
 async def on_chat_member(
     event: ChatMemberUpdated,
     pool: asyncpg.Pool,
@@ -219,10 +262,13 @@ def create_router() -> Router:
     router.callback_query.register(on_tasks, MenuCb.filter(F.action == "tasks"))
     router.callback_query.register(on_check, TaskCb.filter(F.action == "check"))
     router.callback_query.register(on_screenshot_button, TaskCb.filter(F.action == "shot"))
+    router.callback_query.register(on_withdraw_button, TaskCb.filter(F.action == "withdraw"))
     router.chat_member.register(on_chat_member)
     return router
 
 
 def route(routing: MessageRouting) -> None:
-    """While a task waits for its screenshot, the next message is that screenshot."""
+    """While a task waits for its screenshot, the next message is that screenshot; while a
+    withdrawal waits for its amount, the next message is that amount (a flow step)."""
+    routing.add(Stage.FLOW_STEP, "withdrawal: the amount", on_withdraw_amount, StateFilter(TaskFlow.withdraw))
     routing.add(Stage.SCREENSHOT, "task screenshot", on_screenshot, StateFilter(TaskFlow.screenshot))

@@ -461,3 +461,7 @@ async def user_completions(conn: Conn, user_id: int, limit: int) -> list[tuple[C
         if task is not None:
             out.append((from_row(Completion, r), task))
     return out
+
+
+async def user_exists(conn: Conn, user_id: int) -> bool:
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)", user_id))

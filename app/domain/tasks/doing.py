@@ -22,6 +22,7 @@ from app.domain import staff as staff_domain
 from app.domain.actors import TelegramUser
 from app.domain.ledger import Currency, EntryKind, NewEntry
 from app.domain.staff import Staff
+from app.domain.tasks.admin import require_admin
 from app.domain.tasks.errors import AlreadyDone, AwaitingReview, TaskClosed, TaskError, TaskNotFound
 from app.domain.tasks.messages import TaskMessages, tell
 from app.domain.users import Languages
@@ -265,3 +266,37 @@ async def daily_stats(conn: Conn, task_id: int, since: datetime, until: datetime
 async def user_tasks(conn: Conn, user_id: int, limit: int = 100) -> list[tuple[Completion, Task]]:
     """The user's completions (newest first) with their tasks: the panel's per-user view."""
     return await q.user_completions(conn, user_id, limit)
+
+
+async def credit_by_staff(conn: Conn, task_id: int, user_id: int, staff: Staff, now: datetime) -> Credited:
+    """Staff credit a task by hand (a member the bot could not check, a lost screenshot): the
+    same once-only completion and ledger key as the bot's Check, audited."""
+    require_admin(staff)
+    task = await q.get_task(conn, task_id)
+    if task is None:
+        raise TaskNotFound()
+    if not await ledger_user_exists(conn, user_id):
+        raise TaskError(N_("There is no user with id {id}."), id=user_id)
+    watch_until, next_check = _window(task, now) if task.chat_id is not None else (None, None)
+    async with conn.transaction():
+        completion = await q.claim_completion(
+            conn, task.id, user_id, CompletionStatus.CREDITED, task.reward, None, watch_until, next_check
+        )
+        if completion is None:
+            raise AlreadyDone()
+        if not await q.count_completion(conn, task.id):
+            raise TaskClosed()
+        balance = await _reward(conn, task, completion, ledger.Actor.STAFF, staff.id)
+        await staff_domain.audit(
+            conn,
+            staff.id,
+            "task.credit",
+            f"user:{user_id}",
+            None,
+            {"task_id": task.id, "reward": completion.reward, "completion_id": completion.id},
+        )
+    return Credited(completion, completion.reward, balance)
+
+
+async def ledger_user_exists(conn: Conn, user_id: int) -> bool:
+    return await q.user_exists(conn, user_id)

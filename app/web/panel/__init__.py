@@ -23,6 +23,7 @@ from app.web.panel.screens import (
     account,
     ads,
     audit,
+    balances,
     channels,
     dashboard,
     login,
@@ -33,7 +34,20 @@ from app.web.panel.screens import (
     users,
 )
 
-SCREENS = (login, dashboard, moderation, ads, users, tasks, channels, staff, settings, audit, account)
+SCREENS = (
+    login,
+    dashboard,
+    moderation,
+    ads,
+    users,
+    tasks,
+    balances,
+    channels,
+    staff,
+    settings,
+    audit,
+    account,
+)
 
 
 def routes() -> list[PanelRoute]:
