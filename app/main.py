@@ -28,6 +28,7 @@ from app.bot.member_checks import MemberChecks
 from app.bot.middlewares import InFlight
 from app.bot.outbox import OutboxSender
 from app.bot.polling import PollingSupervisor
+from app.bot.promotion_messages import BotPromotionMessages
 from app.bot.task_messages import BotTaskMessages
 from app.config import Config
 from app.db.embedded import EmbeddedPostgres
@@ -125,6 +126,7 @@ class Bozor:
             task_messages = parts.task_messages = BotTaskMessages(translator)
             parts.ledger_messages = BotLedgerMessages(translator)
             member_checks = MemberChecks(self.config.member_checks_per_second)
+            promotion_messages = BotPromotionMessages(translator)
             self.dispatcher = create_dispatcher(
                 self.config,
                 self._pool,
@@ -135,6 +137,7 @@ class Bozor:
                 self.running.languages,
                 task_messages=task_messages,
                 member_checks=member_checks,
+                promotion_messages=promotion_messages,
             )
             # Its own Bot: the sender handles 429s itself, without the handlers' waiting.
             self.outbox_bot = create_bot(self.token, self.api_base, wait_on_flood=False)
@@ -148,6 +151,7 @@ class Bozor:
                     functools.partial(sync_channels, self._bot, self._pool),
                     task_messages=task_messages,
                     member_probe=functools.partial(member_checks.probe, self._bot),
+                    promotion_messages=promotion_messages,
                 )
             )
             self.scheduler.start()

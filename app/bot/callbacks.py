@@ -47,6 +47,14 @@ class MyAdsCb(CallbackData, prefix="my"):
     page: int = 0
 
 
+class PromoCb(CallbackData, prefix="promo"):
+    """A promotion choice for an ad: stars (send the invoice) or points (pay with points)."""
+
+    action: str
+    ad_id: int
+    option_id: int
+
+
 class TaskCb(CallbackData, prefix="task"):
     """A task's button: check (the membership), shot (send a screenshot for it)."""
 

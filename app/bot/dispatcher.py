@@ -23,9 +23,11 @@ from app.bot.handlers import routers
 from app.bot.isolation import UserLocks
 from app.bot.member_checks import MemberChecks
 from app.bot.middlewares import InFlight, JournalMiddleware
+from app.bot.promotion_messages import BotPromotionMessages
 from app.bot.task_messages import BotTaskMessages
 from app.config import Config
 from app.domain.ads import AdMessages
+from app.domain.promotions import PromotionMessages
 from app.domain.tasks import TaskMessages
 from app.domain.users import Languages
 from app.i18n import Translator
@@ -89,7 +91,9 @@ class Session(AiohttpSession):
         payload: dict[str, Any] = {}
         for key, value in method.model_dump(warnings=False).items():
             prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
-            if prepared:  # what aiogram's form leaves out (None, "", False, 0) stays out here too
+            # aiogram's form leaves out None and "" only: it sends False and 0 as "false" and "0"
+            # (answerPreCheckoutQuery's ok=False must reach Telegram).
+            if prepared is not None and prepared != "":
                 payload[key] = prepared
         if files:  # uploads need multipart/form-data
             return await super().make_request(bot, method, timeout)
@@ -180,6 +184,7 @@ def create_dispatcher(
     *,
     task_messages: TaskMessages | None = None,
     member_checks: MemberChecks | None = None,
+    promotion_messages: PromotionMessages | None = None,
 ) -> Dispatcher:
     """Dependencies travel as dispatcher keyword data: handlers ask for them by name."""
     # FSM is registered by hand so that it runs after the journal, which prefetches its state.
@@ -197,6 +202,7 @@ def create_dispatcher(
         languages=languages,
         task_messages=task_messages or BotTaskMessages(translator),
         member_checks=member_checks or MemberChecks(config.member_checks_per_second),
+        promotion_messages=promotion_messages or BotPromotionMessages(translator),
     )
     dp.update.outer_middleware(JournalMiddleware(pool, translator, languages, dp.fsm, in_flight))
     dp.update.outer_middleware(dp.fsm)

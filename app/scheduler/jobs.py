@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 import asyncpg
 
 from app.db.queries.users import delete_journal_before
-from app.domain import ads, ledger, tasks
+from app.domain import ads, ledger, promotions, tasks
 from app.domain.ads import AdMessages
+from app.domain.promotions import PromotionMessages
 from app.domain.staff import prune_login_failures
 from app.domain.tasks import MemberProbe, TaskMessages
 from app.domain.users import Languages
@@ -32,6 +33,7 @@ class JobContext:
     rng: random.Random = field(default_factory=random.Random)
     task_messages: TaskMessages | None = None  # how task messages look (bot layer)
     member_probe: MemberProbe | None = None  # getChatMember, paced (app.bot.member_checks)
+    promotion_messages: PromotionMessages | None = None
 
     def messages(self) -> AdMessages:
         """How ad messages look; jobs that send are scheduled only when the bot made this."""
@@ -95,3 +97,19 @@ async def task_rechecks(ctx: JobContext) -> None:
 async def ledger_verify(ctx: JobContext) -> None:
     """The daily proof that every balance equals the sum of its entries (errors are logged)."""
     await ledger.verify_job(ctx.pool)
+
+
+async def promotions_tick(ctx: JobContext) -> None:
+    """Paid promotions: unpin after 24 hours, extra re-posts when due, refunds of ads that closed."""
+    if ctx.promotion_messages is None:
+        return
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        count = await promotions.run_due(
+            conn,
+            datetime.now(UTC),
+            msgs=ctx.promotion_messages,
+            ad_messages=ctx.messages(),
+            languages=ctx.languages,
+        )
+    if count:
+        log.info("promotions: %d handled", count)
