@@ -141,3 +141,35 @@ async def test_the_first_review_decision_wins_and_the_user_is_told(
     body = await csv.text()
     assert csv.status == 200 and body.splitlines()[0] == "day,completions,taken_back,net_members,points"
     assert body.splitlines()[-1].endswith(",1,0,1,15")
+
+
+async def test_promotion_prices_are_set_per_channel_and_audited(
+    panel_bot: Panel, db: asyncpg.Connection
+) -> None:
+    from tests.helpers.ads import market_channel
+
+    await make_staff(db, "boss", Role.ADMIN)
+    await login(panel_bot.client, "boss")
+    channel_id = await market_channel(db)
+    page = "/panel/promotions"
+    ok = await post(
+        panel_bot, f"{page}/{channel_id}/option", {"kind": "pin", "price_stars": "50", "active": "on"}, page
+    )
+    assert ok.status == 200 and "Saved." in await ok.text()
+    bad = await post(
+        panel_bot,
+        f"{page}/{channel_id}/option",
+        {"kind": "reposts", "reposts": "99", "price_stars": "5"},
+        page,
+    )
+    assert bad.status == 400 and "Extra re-posts are 1 to 20." in await bad.text()
+    again = await post(
+        panel_bot, f"{page}/{channel_id}/option", {"kind": "pin", "price_stars": "70", "active": "on"}, page
+    )
+    assert again.status == 200
+    rows = await db.fetch("SELECT kind, price_stars, price_points, active FROM promotion_options")
+    assert [tuple(r) for r in rows] == [("pin", 70, None, True)]  # one pin option, its price changed
+    points = await post(panel_bot, f"{page}/{channel_id}/points", {"accept_points": "on"}, page)
+    assert points.status == 200
+    assert await db.fetchval("SELECT accept_points FROM promotion_channel_settings") is True
+    assert await db.fetchval("SELECT count(*) FROM audit_log WHERE action LIKE 'promotion.%'") == 3
