@@ -24,6 +24,7 @@ class MemberChecks:
         self.interval = 1.0 / per_second
         self._next = 0.0
         self.calls = 0
+        self._asking: dict[tuple[int, int], asyncio.Future[bool | None]] = {}
 
     def expected_wait(self) -> float:
         """How long a check asked for now waits for its turn, in seconds."""
@@ -37,7 +38,28 @@ class MemberChecks:
             await asyncio.sleep(slot - now)
 
     async def probe(self, bot: Bot, chat_id: int, user_id: int) -> bool | None:
-        """True when the user is in the chat, False when not, None when Telegram cannot tell now."""
+        """True when the user is in the chat, False when not, None when Telegram cannot tell now.
+        A second check of the same user and chat while one is on its way shares its answer (a
+        double tap costs one call of the limit)."""
+        key = (chat_id, user_id)
+        asking = self._asking.get(key)
+        if asking is not None:
+            return await asyncio.shield(asking)
+        future: asyncio.Future[bool | None] = asyncio.get_running_loop().create_future()
+        self._asking[key] = future
+        try:
+            answer = await self._ask(bot, chat_id, user_id)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: a lone failure is not "never retrieved"
+            raise
+        else:
+            future.set_result(answer)
+            return answer
+        finally:
+            del self._asking[key]
+
+    async def _ask(self, bot: Bot, chat_id: int, user_id: int) -> bool | None:
         await self._turn()
         self.calls += 1
         try:
