@@ -26,10 +26,14 @@ from app.bot.channel_sync import sync_channels
 from app.bot.chat_messages import BotChatMessages
 from app.bot.dispatcher import WEBHOOK_PATH, create_bot, create_dispatcher, set_commands
 from app.bot.journal import Sweeper, journal_of
+from app.bot.ledger_messages import BotLedgerMessages
+from app.bot.member_checks import MemberChecks
 from app.bot.middlewares import InFlight
 from app.bot.outbox import OutboxSender
 from app.bot.polling import PollingSupervisor
+from app.bot.promotion_messages import BotPromotionMessages
 from app.bot.support_messages import BotDeskMessages
+from app.bot.task_messages import BotTaskMessages
 from app.config import Config, create_admin_command
 from app.db.embedded import EmbeddedPostgres
 from app.db.migrations import migrate
@@ -135,13 +139,13 @@ class Bozor:
             ad_messages = BotAdMessages(
                 translator, await self._bot_username(), panel_url=self.config.public_url
             )
-            _started(self.runner, "the web server").app[
-                keys.BOT_PARTS
-            ].ad_messages = ad_messages  # the panel decides with it
-            desk_messages = BotDeskMessages(translator, self.config.default_language)
-            _started(self.runner, "the web server").app[
-                keys.BOT_PARTS
-            ].desk_messages = desk_messages  # the panel answers with it
+            parts = _started(self.runner, "the web server").app[keys.BOT_PARTS]
+            parts.ad_messages = ad_messages  # the panel decides with it
+            desk_messages = parts.desk_messages = BotDeskMessages(translator, self.config.default_language)
+            task_messages = parts.task_messages = BotTaskMessages(translator)
+            parts.ledger_messages = BotLedgerMessages(translator)
+            member_checks = MemberChecks(self.config.member_checks_per_second)
+            promotion_messages = BotPromotionMessages(translator)
             self.dispatcher = create_dispatcher(
                 self.config,
                 self._pool,
@@ -152,6 +156,9 @@ class Bozor:
                 self.running.desk,
                 desk_messages,
                 self.answer_cache,
+                task_messages=task_messages,
+                member_checks=member_checks,
+                promotion_messages=promotion_messages,
             )
             self._kb_task = asyncio.create_task(self._forget_answers_on_change(), name="kb-follow")
             # Its own Bot: the sender handles 429s itself, without the handlers' waiting.
@@ -166,6 +173,9 @@ class Bozor:
                     functools.partial(sync_channels, self._bot, self._pool),
                     chat_messages=BotChatMessages(translator),
                     chat_timing=chat_timing(self.config),
+                    task_messages=task_messages,
+                    member_probe=functools.partial(member_checks.probe, self._bot),
+                    promotion_messages=promotion_messages,
                 )
             )
             self.scheduler.start()

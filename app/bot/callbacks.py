@@ -63,3 +63,18 @@ class ChatCb(CallbackData, prefix="chat"):
 
     action: str
     value: int = 0
+
+
+class PromoCb(CallbackData, prefix="promo"):
+    """A promotion choice for an ad: stars (send the invoice) or points (pay with points)."""
+
+    action: str
+    ad_id: int
+    option_id: int
+
+
+class TaskCb(CallbackData, prefix="task"):
+    """A task's button: check (the membership), shot (send a screenshot for it)."""
+
+    action: str
+    task_id: int

@@ -133,3 +133,9 @@ async def unblock(conn: Conn, user_id: int, staff_id: int) -> bool:
             conn, staff_id, "user.unblock", f"user:{user_id}", {"banned": True}, {"banned": False}
         )
     return changed
+
+
+async def language_of(conn: Conn, user_id: int, languages: Languages) -> str:
+    """The language to write to one user in (the default for an unknown user)."""
+    chosen, telegram_code = (await q.language_settings(conn, [user_id])).get(user_id, (None, None))
+    return languages.speak(chosen, telegram_code)

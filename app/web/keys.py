@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from aiogram import Bot
 
     from app.domain.ads import AdMessages
+    from app.domain.ledger import LedgerMessages
     from app.domain.support.ports import DeskMessages
+    from app.domain.tasks import TaskMessages
 
 
 @dataclass
@@ -29,6 +31,8 @@ class BotParts:
 
     ad_messages: AdMessages | None = None
     desk_messages: DeskMessages | None = None
+    task_messages: TaskMessages | None = None
+    ledger_messages: LedgerMessages | None = None
 
 
 CONFIG = web.AppKey("config", Config)

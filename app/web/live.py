@@ -16,6 +16,7 @@ from aiohttp import WSMsgType, web
 from app.db.queries.ads import MODERATION_CHANNEL
 from app.db.queries.panel_admin import SETTINGS_CHANNEL
 from app.db.queries.support_desk import SUPPORT_CHANNEL
+from app.db.queries.tasks import TASKS_CHANNEL
 from app.domain import settings as settings_domain
 from app.domain.support import settings as support_settings
 from app.web import keys
@@ -23,7 +24,7 @@ from app.web import keys
 log = logging.getLogger(__name__)
 
 # PostgreSQL channels this process listens to; a topic each.
-TOPICS = (MODERATION_CHANNEL, SETTINGS_CHANNEL, SUPPORT_CHANNEL)
+TOPICS = (MODERATION_CHANNEL, SETTINGS_CHANNEL, SUPPORT_CHANNEL, TASKS_CHANNEL)
 QUEUE_SIZE = 256
 RECONNECT_DELAYS = (0.5, 1, 2, 5, 10)
 
