@@ -42,16 +42,18 @@ class JournalMiddleware(BaseMiddleware):
             log.info("update %s was delivered again; it was handled the first time", update.update_id)
             return UNHANDLED
         seen = journaled.seen
+        assert seen.journal_id is not None
+        self.journal.started(seen.journal_id)
         if journaled.fsm_key:
             self.journal.storage.prefetched(journaled.fsm_key, seen.fsm_state, journaled.writes)
         data["lang"] = seen.language
         data["_"] = self.translator(seen.language)
+        data["support_ticket"] = seen.support_ticket
         if seen.banned:
             return await refuse(update, data)
         try:
             return await handler(update, data)
         except Exception as exc:
-            assert seen.journal_id is not None
             async with self.journal.pool.acquire() as conn:
                 await record_journal_error(conn, seen.journal_id, f"{type(exc).__name__}: {exc}")
             raise

@@ -249,9 +249,13 @@ class Persona:
     def _bot(self) -> dict[str, Any]:
         return {} if self.bot_id is None else {"bot_id": self.bot_id}
 
-    async def send(self, text: str) -> Message:
-        """Write `text` to the bot; returns the message as stored (plus "event")."""
-        msg = await self.sandbox.request("POST", f"/users/{self.id}/send", json={"text": text, **self._bot()})
+    async def send(self, text: str, *, reply_to: int | None = None) -> Message:
+        """Write `text` to the bot (as a reply to its message `reply_to`); returns the message as
+        stored (plus "event")."""
+        body: dict[str, Any] = {"text": text, **self._bot()}
+        if reply_to is not None:
+            body["reply_to_message_id"] = reply_to
+        msg = await self.sandbox.request("POST", f"/users/{self.id}/send", json=body)
         self.mark = msg["event"]
         return msg
 

@@ -213,6 +213,13 @@ async def send_message(world: World, user_id: int, body: dict[str, Any]) -> web.
     chat_id = body.get("chat_id")
     owner = 0 if chat_id is not None else world.get_bot(bot_id).id  # group files: rekeyed per bot
     contents = user_contents(world, body, owner, user_id)
+    reply_to = _int(body.get("reply_to_message_id"), "reply_to_message_id", optional=True)
+    if reply_to is not None:  # a reply (in the private chat) to one of its messages
+        dialog = world.dialog(bot_id, user_id)
+        if chat_id is not None or reply_to not in dialog.messages:
+            raise UserActionError(400, "reply_to_message_id: no such message in the chat with the bot")
+        replied = {k: v for k, v in dialog.messages[reply_to].items() if k != "reply_to_message"}
+        contents = [{**c, "reply_to_message": replied} for c in contents]
     if chat_id is not None:
         chat = world.get_chat(chat_id)
         sent = [world.user_posts(chat.id, user_id, c) for c in contents]

@@ -14,6 +14,8 @@ from app.config import Config
 from app.domain.settings import RunningSettings
 from app.domain.users import Languages
 from app.web import keys
+from app.web.api import setup_api
+from app.web.chat import setup_chat
 from app.web.errors import error_pages
 from app.web.forms import FORM_LIMIT, input_guard
 from app.web.live import live_updates
@@ -42,6 +44,8 @@ def create_web_app(config: Config, *, services: dict[web.AppKey, object]) -> web
     )
     app.add_routes(routes)
     setup_panel(app, config)  # sessions, the CSRF and role guard, the panel's routes
+    setup_chat(app)  # the web chat: its guard and pages (app/web/chat)
+    setup_api(app)  # /api/v1 and its OpenAPI document (app/web/api)
     app.router.add_static("/static", ROOT / "static", name="static")
     app.cleanup_ctx.append(websocket_registry)
     app.cleanup_ctx.append(live_updates)  # after the registry: its listener stops first

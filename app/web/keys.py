@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from aiogram import Bot
 
     from app.domain.ads import AdMessages
+    from app.domain.ledger import LedgerMessages
+    from app.domain.support.ports import DeskMessages
+    from app.domain.tasks import TaskMessages
 
 
 @dataclass
@@ -27,6 +30,9 @@ class BotParts:
     bot's Telegram, so the bot's username is known only later); filled in by app.main."""
 
     ad_messages: AdMessages | None = None
+    desk_messages: DeskMessages | None = None
+    task_messages: TaskMessages | None = None
+    ledger_messages: LedgerMessages | None = None
 
 
 CONFIG = web.AppKey("config", Config)

@@ -15,13 +15,16 @@ from aiohttp import WSMsgType, web
 
 from app.db.queries.ads import MODERATION_CHANNEL
 from app.db.queries.panel_admin import SETTINGS_CHANNEL
+from app.db.queries.support_desk import SUPPORT_CHANNEL
+from app.db.queries.tasks import TASKS_CHANNEL
 from app.domain import settings as settings_domain
+from app.domain.support import settings as support_settings
 from app.web import keys
 
 log = logging.getLogger(__name__)
 
 # PostgreSQL channels this process listens to; a topic each.
-TOPICS = (MODERATION_CHANNEL, SETTINGS_CHANNEL)
+TOPICS = (MODERATION_CHANNEL, SETTINGS_CHANNEL, SUPPORT_CHANNEL, TASKS_CHANNEL)
 QUEUE_SIZE = 256
 RECONNECT_DELAYS = (0.5, 1, 2, 5, 10)
 
@@ -89,10 +92,12 @@ async def _follow_settings(app: web.Application, pool: asyncpg.Pool, hub: Hub) -
             try:
                 async with pool.acquire() as conn:
                     fresh = await settings_domain.load_languages(conn, app[keys.CONFIG].default_language)
+                    desk = await support_settings.load(conn)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("could not reload the languages (%s); keeping the current ones", exc)
+                log.warning("could not reload the settings (%s); keeping the current ones", exc)
                 continue
             app[keys.RUNNING_SETTINGS].languages.update(fresh)
+            app[keys.RUNNING_SETTINGS].desk.update(desk)  # the support desk's thresholds and hours
 
 
 async def _listen(pool: asyncpg.Pool, hub: Hub) -> None:

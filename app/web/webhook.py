@@ -7,12 +7,11 @@ import hmac
 import logging
 
 from aiogram import Bot, Dispatcher
-from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
 
-from app.bot.journal import JOURNALED, Journaled, journal_of
+from app.bot.journal import Journaled, handle, journal_of
 from app.bot.middlewares import InFlight
 from app.web.forms import body_limit, read_json
 
@@ -70,9 +69,4 @@ class WebhookEndpoint:
         self.in_flight.end()
 
     async def _feed(self, dispatcher: Dispatcher, update: Update, entry: Journaled) -> None:
-        try:
-            response = await dispatcher.feed_update(self.bot, update, **{JOURNALED: entry})
-            if isinstance(response, TelegramMethod):
-                await dispatcher.silent_call_request(self.bot, response)
-        except Exception:
-            log.exception("webhook update %s failed", update.update_id)
+        await handle(dispatcher, self.bot, update, entry)

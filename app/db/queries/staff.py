@@ -99,6 +99,12 @@ async def find_staff_by_username(conn: Conn, username: str) -> Account | None:
     return None if row is None else _account(row)
 
 
+async def staff_exists(conn: Conn) -> bool:
+    """Whether any staff account exists at all (active or not)."""
+    exists: bool = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM staff)")
+    return exists
+
+
 async def set_password_hash(conn: Conn, staff_id: int, password_hash: str) -> None:
     await conn.execute("UPDATE staff SET password_hash = $2 WHERE id = $1", staff_id, password_hash)
 

@@ -23,16 +23,37 @@ from app.web.panel.screens import (
     account,
     ads,
     audit,
+    balances,
     channels,
+    chat,
     dashboard,
     login,
     moderation,
+    promotions,
     settings,
     staff,
+    support,
+    tasks,
     users,
 )
 
-SCREENS = (login, dashboard, moderation, ads, users, channels, staff, settings, audit, account)
+SCREENS = (
+    login,
+    dashboard,
+    moderation,
+    ads,
+    users,
+    support,
+    tasks,
+    balances,
+    promotions,
+    channels,
+    staff,
+    settings,
+    audit,
+    account,
+    chat,
+)
 
 
 def routes() -> list[PanelRoute]:

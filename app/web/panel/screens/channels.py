@@ -42,6 +42,7 @@ DEFAULTS = {
     "checkin_unit": "days",
     "checkin_max_asks": "3",
     "ads_per_day": "5",
+    "over_limit": "flag",
     "active": "on",
 }
 
@@ -67,6 +68,7 @@ def _form_of(channel: Channel) -> dict[str, str]:
         "checkin_unit": "days" if in_days else "hours",
         "checkin_max_asks": str(channel.checkin_max_asks),
         "ads_per_day": str(channel.ads_per_day),
+        "over_limit": channel.over_limit,
         "active": "on" if channel.active else "",
     }
 
@@ -105,6 +107,7 @@ def parse_settings(form: dict[str, str], _) -> tuple[dict[str, object], int | No
             checkin_days=checkin / 24 if unit == "hours" else checkin,
             checkin_max_asks=_int(form["checkin_max_asks"], _("Asks before expiry is a whole number.")),
             ads_per_day=_int(form["ads_per_day"], _("Ads per day is a whole number.")),
+            over_limit=form.get("over_limit") or "flag",
             active=bool(form["active"]),
         )
     except ChannelError as exc:

@@ -42,7 +42,7 @@ def _card(card: Card, reasons: list[RejectReason], lang: str, _: Gettext) -> dic
         "id": ad.id,
         "title": ad.title,
         "description": ad.description,
-        "price": ads.format_price(ads.Price(ad.price, ad.currency, ad.negotiable), _),
+        "price": ads.format_price(ads.Price(ad.price, ad.currency, ad.negotiable), _, lang),
         "district": ad.district,
         "contact": ad.contact,
         "category": card.hashtag,

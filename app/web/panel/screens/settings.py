@@ -29,8 +29,6 @@ SECRETS = ("bot_token", "s3_access_key", "s3_secret_key")
 SECRET_LABELS = {
     "bot_token": N_("Telegram bot token"),
     "s3_secret_key": N_("S3 secret key"),
-    "payment_provider_token": N_("Payment provider token"),
-    "llm_api_key": N_("LLM API key"),
 }
 
 

@@ -8,6 +8,7 @@ from app.db.queries import panel_users as q
 from app.domain import ads as ads_domain
 from app.domain import users as users_domain
 from app.domain.staff import Role
+from app.i18n import N_
 from app.web import keys
 from app.web.forms import path_id, read_form, whole_number
 from app.web.panel.auth.access import require
@@ -17,6 +18,15 @@ from app.web.panel.auth.routes import PanelRoutes
 from app.web.panel.auth.sessions import STAFF
 
 ROUTES = PanelRoutes()
+# What a user sent, as staff read it (a pressed button shows its label instead).
+UPDATE_KINDS = {
+    "message": N_("message"),
+    "edited_message": N_("edited message"),
+    "my_chat_member": N_("blocked or unblocked the bot"),
+    "message_reaction": N_("reaction"),
+    "pre_checkout_query": N_("payment"),
+    "inline_query": N_("inline query"),
+}
 
 
 def _user_id(request: web.Request) -> int:
@@ -71,6 +81,7 @@ async def user_page(request: web.Request) -> web.StreamResponse:
         {
             "user": user,
             "journal": journal,
+            "update_kinds": UPDATE_KINDS,
             "flash": request.query.get("msg"),
             "ads": ads,
             "status_label": lambda status: ads_domain.status_label(status, _),
