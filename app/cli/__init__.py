@@ -14,11 +14,11 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from app.cli import admin, channels, server
+from app.cli import admin, channels, server, settings
 from app.config import ConfigError, load_config
 
 Runner = Callable[[Coroutine[Any, Any, Any]], Any]  # asyncio.run, or uvloop.run from run.py
-MODULES = (server, channels, admin)  # in the order `run.py --help` lists their commands
+MODULES = (server, channels, admin, settings)  # in the order `run.py --help` lists their commands
 
 
 class OneLineHelp(argparse.HelpFormatter):

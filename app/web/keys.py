@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from app.storage import Storage
 if TYPE_CHECKING:
     from aiogram import Bot
 
+    from app.bot.token_check import TokenCheck
     from app.domain.ads import AdMessages
 
 
@@ -36,3 +38,5 @@ BOT: web.AppKey[Bot] = web.AppKey("bot")  # missing in a web-only app (tests of 
 WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("websockets")
 BOT_PARTS = web.AppKey("bot_parts", BotParts)
 RUNNING_SETTINGS = web.AppKey("running_settings", RunningSettings)  # set by app.main
+# getMe with a token an admin saves; missing in a web-only app (tests of the panel alone).
+TOKEN_CHECK: web.AppKey[Callable[[str], Awaitable[TokenCheck]]] = web.AppKey("token_check")
