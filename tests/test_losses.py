@@ -17,11 +17,13 @@ import aiohttp
 
 from app.config import load_config
 from app.db.embedded import _postmaster_pid
+from app.db.pool import create_pool
 from app.db.queries.ads import MessageKind, live_messages
 from app.domain import staff as staff_domain
 from app.domain.ads import run_reposts
 from app.domain.staff import Role
 from app.main import Bozor, free_port, webhook_secret
+from tests.helpers import crash
 from tests.helpers.market import fill_wizard, open_market
 from tests.helpers.panel import PASSWORD, SECRET_KEY, TOKEN_RE
 from tests.helpers.polling import eventually, outbox_settled
@@ -317,3 +319,26 @@ async def test_a_bot_token_is_checked_on_save_a_failing_one_leaves_the_panel_up_
     assert cleared.returncode == 0, cleared.stderr
     assert "cleared: bot" in cleared.stdout
     assert not await staff_domain.secret_is_set(db, "bot_token")
+
+
+async def test_kill_9_during_publication_leaves_every_approved_ad_in_its_channel_exactly_once(
+    sandbox_server, database_url
+) -> None:
+    """3 channels at Telegram's real limits, 30 approvals, the sending process killed 3 times."""
+    pool = await create_pool(database_url)
+    try:
+        report = await crash.run(
+            pool,
+            sandbox_server.world,
+            sandbox_server.url,
+            database_url,
+            TEST_TOKEN,
+            channels_n=3,
+            ads_n=30,
+            kills=3,
+            seed=17,
+        )
+    finally:
+        await pool.close()
+    assert (report.kills, report.ads) == (3, 30), report.line()
+    assert (report.losses, report.duplicates) == (0, 0), report.line()
