@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from app.db import Conn
 from app.db.queries import panel_users
 from app.db.queries import users as q
-from app.db.queries.users import Contact, Inbound, Received
+from app.db.queries.users import Arrival
 from app.domain import staff as staff_domain
 
 LANGUAGES = ("uz", "ru", "en")
@@ -20,9 +20,10 @@ class Seen:
 
     language: str
     is_new_user: bool
-    journal_id: int | None  # None: the same update was handled before (a re-delivery): skip it
+    journal_id: int | None  # None when the same update was stored before (a re-delivery)
     fsm_state: str | None = None
     banned: bool = False  # blocked by staff: answer with a polite refusal only
+    support_ticket: bool = False  # has a support ticket that is not closed: messages go there
 
 
 @dataclass
@@ -59,42 +60,36 @@ def resolve_language(
     return default
 
 
-async def record_update(
-    conn: Conn,
-    inbound: Inbound,
-    contact: Contact | None,
-    *,
-    clears_block: bool,
-    languages: Languages,
-    fsm_key: str = "",
-) -> Seen:
-    """Journal an update and upsert its user (one statement); a later message clears a block.
-
-    The conversation state under `fsm_key` comes back in the same round trip."""
-    if contact is None:
-        journal_id = await q.journal_only(conn, inbound)
-        return Seen(languages.default, is_new_user=False, journal_id=journal_id)
-    row = await q.journal_and_upsert(conn, inbound, contact, clears_block=clears_block, fsm_key=fsm_key)
-    return Seen(
-        language=languages.speak(row.language, row.language_code),
-        is_new_user=row.is_new,
-        journal_id=row.journal_id,
-        fsm_state=row.fsm_state,
-        banned=row.banned,
-    )
+async def record_updates(
+    conn: Conn, arrivals: Sequence[Arrival], languages: Languages, *, replay: bool = False
+) -> list[Seen]:
+    """Journal a batch of updates and upsert their users (one statement); a message clears a
+    block. Each update's conversation state under its FSM key comes back in the same round trip;
+    an update journaled before (a re-delivery) comes back with no journal id."""
+    if not arrivals:
+        return []
+    rows = await q.journal_batch(conn, arrivals[0].inbound.bot_id, arrivals, replay=replay)
+    return [
+        Seen(
+            language=languages.speak(row.language, row.language_code) if a.contact else languages.default,
+            is_new_user=row.is_new,
+            journal_id=row.journal_id,
+            fsm_state=row.fsm_state,
+            banned=row.banned,
+            support_ticket=row.support_ticket,
+        )
+        for a, row in zip(arrivals, rows, strict=True)
+    ]
 
 
-async def journal_received(conn: Conn, bot_id: int, updates: Sequence[Received]) -> None:
-    """Journal updates as they arrive, before Telegram is told we have them (the polling offset,
-    the webhook's answer): an update we cannot store is not acknowledged, and Telegram keeps it.
-    record_update then marks each handled, once."""
-    if updates:
-        await q.journal_received(conn, bot_id, updates)
+async def mark_handled(conn: Conn, journal_ids: Sequence[int]) -> None:
+    """The handlers of these journaled updates have started: a sweep will not replay them."""
+    await q.mark_handled(conn, journal_ids)
 
 
-async def unhandled_updates(conn: Conn, bot_id: int, limit: int = 1000) -> list[str]:
-    """Updates journaled and acknowledged whose handling never started (the process stopped)."""
-    return await q.unhandled_updates(conn, bot_id, limit)
+async def claim_unhandled(conn: Conn, bot_id: int, *, older_than_seconds: float, limit: int) -> list[str]:
+    """Journaled updates whose handling never started (their process stopped), claimed."""
+    return await q.claim_unhandled(conn, bot_id, older_than_seconds, limit)
 
 
 async def choose_language(
@@ -138,3 +133,9 @@ async def unblock(conn: Conn, user_id: int, staff_id: int) -> bool:
             conn, staff_id, "user.unblock", f"user:{user_id}", {"banned": True}, {"banned": False}
         )
     return changed
+
+
+async def language_of(conn: Conn, user_id: int, languages: Languages) -> str:
+    """The language to write to one user in (the default for an unknown user)."""
+    chosen, telegram_code = (await q.language_settings(conn, [user_id])).get(user_id, (None, None))
+    return languages.speak(chosen, telegram_code)

@@ -77,7 +77,7 @@ async def show_decision(conn: Conn, view: AdView, msgs: AdMessages, languages: L
     approved = view.ad.status == q.AdStatus.PUBLISHED
     for note in notes:
         call = msgs.admin_note_decided(
-            view, langs[note.chat_id], approved=approved, by=by, reason=view.ad.reject_reason
+            view, langs[note.chat_id], approved=approved, by=by, reason=view.reason_in(langs[note.chat_id])
         )
         await _send(conn, call, note.chat_id, view.ad.id, message_id={MESSAGE_ID_OF: note.outbox_id})
 
@@ -124,7 +124,7 @@ async def tell_rejected(conn: Conn, view: AdView, msgs: AdMessages, languages: L
         await remove_posts(conn, view.ad.id)
     seller = view.seller.id
     lang = (await languages_of(conn, [seller], languages))[seller]
-    await _send(conn, msgs.seller_rejected(view, lang, view.ad.reject_reason or ""), seller, view.ad.id)
+    await _send(conn, msgs.seller_rejected(view, lang, view.reason_in(lang) or ""), seller, view.ad.id)
 
 
 async def post_to_channel(conn: Conn, view: AdView, msgs: AdMessages, *, from_storage: bool) -> int:
