@@ -417,6 +417,10 @@ class OutboxSender:
                     await q.block_chat(conn, outbox_id, chat_id, outcome.error or "blocked")
             else:
                 await q.finish(conn, outbox_id, attempt, outcome.status, outcome.result, outcome.error)
+        if outcome.status == "failed":  # e.g. an admin who never started the bot: staff must know
+            log.warning(
+                "outbox row %d (%s to chat %d) failed: %s", outbox_id, row.method, chat_id, outcome.error
+            )
         if outcome.status == "uncertain":
             log.warning(
                 "outbox row %d (%s to chat %d) is uncertain, not re-sent: %s",
