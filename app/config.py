@@ -43,6 +43,9 @@ class Config:
     s3_region: str | None
     log_level: str
     default_language: str
+    chat_notice_grace: int = 30  # seconds a web chat message may stay unread before a notice
+    chat_notice_interval: int = 300  # seconds between two notices about one conversation
+    member_checks_per_second: float = 25.0  # getChatMember calls for tasks, per process
 
     @property
     def sandbox(self) -> bool:
@@ -233,4 +236,29 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         **_s3(env),
         log_level=_choice(env, "LOG_LEVEL", "INFO", LOG_LEVELS),
         default_language=_choice(env, "DEFAULT_LANGUAGE", "uz", LANGUAGES),
+        chat_notice_grace=_seconds(env, "CHAT_NOTICE_GRACE_SECONDS", 30),
+        chat_notice_interval=_seconds(env, "CHAT_NOTICE_INTERVAL_SECONDS", 300),
+        member_checks_per_second=_rate(env, "MEMBER_CHECKS_PER_SECOND", 25.0),
     )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isascii() or not raw.isdigit() or not 0 <= int(raw) <= 86400:
+        raise ConfigError(f"{name} must be a number of seconds from 0 to 86400, not {raw!r}")
+    return int(raw)
+
+
+def _rate(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of calls per second, not {raw!r}") from None
+    if not 0 < value <= 1000:
+        raise ConfigError(f"{name} must be above 0 and at most 1000, not {raw!r}")
+    return value

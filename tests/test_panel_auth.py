@@ -220,6 +220,30 @@ EXPECTED = {
     "panel.home": {"anonymous": LOGIN, "operator": 200, "moderator": 200, "admin": 200},
     "panel.secrets": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
     "panel.secrets_set": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
+    # The support desk: operators (and admins) work on tickets; only admins manage the knowledge base.
+    "panel.support": {"anonymous": LOGIN, "operator": 200, "moderator": 403, "admin": 200},
+    "panel.support_ws": {"anonymous": LOGIN, "operator": 400, "moderator": 403, "admin": 400},
+    "panel.support_ticket": {"anonymous": LOGIN, "operator": 404, "moderator": 403, "admin": 404},
+    "panel.support_reply": {"anonymous": LOGIN, "operator": 404, "moderator": 403, "admin": 404},
+    "panel.support_note": {"anonymous": LOGIN, "operator": 404, "moderator": 403, "admin": 404},
+    "panel.support_assign": {"anonymous": LOGIN, "operator": 404, "moderator": 403, "admin": 404},
+    "panel.support_close": {"anonymous": LOGIN, "operator": 404, "moderator": 403, "admin": 404},
+    "panel.support_learn": {"anonymous": LOGIN, "operator": 404, "moderator": 403, "admin": 404},
+    "panel.support_file": {"anonymous": LOGIN, "operator": 404, "moderator": 403, "admin": 404},
+    "panel.support_canned": {"anonymous": LOGIN, "operator": 200, "moderator": 403, "admin": 200},
+    "panel.support_canned_add": {"anonymous": LOGIN, "operator": 400, "moderator": 403, "admin": 400},
+    "panel.support_canned_delete": {"anonymous": LOGIN, "operator": 303, "moderator": 403, "admin": 303},
+    "panel.account_telegram": {"anonymous": LOGIN, "operator": 200, "moderator": 403, "admin": 200},
+    "panel.support_kb": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
+    "panel.support_kb_new": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
+    "panel.support_kb_entry": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 404},
+    "panel.support_kb_save": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
+    "panel.support_kb_toggle": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 404},
+    "panel.support_kb_json": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
+    "panel.support_kb_csv": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
+    "panel.support_kb_import": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
+    "panel.support_settings": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
+    "panel.support_settings_save": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
 }
 
 
@@ -545,3 +569,14 @@ async def test_secrets_are_encrypted_at_rest_and_never_shown(
         ({"set": False}, {"set": True}),
         ({"set": False}, {"set": True}),
     ]
+
+
+async def test_a_new_one_time_link_ends_the_older_ones(panel: Panel, db: asyncpg.Connection) -> None:
+    admin = await staff_domain.create_admin(db, "root", PASSWORD)
+    older = await staff_domain.issue_login_link(db, admin.id, panel.config.base_url)
+    newer = await staff_domain.issue_login_link(db, admin.id, panel.config.base_url)
+    assert (await panel.client.get(urlsplit(older).path)).status == 410
+    token = await csrf(panel.client)
+    used = await panel.client.post(urlsplit(older).path, data={"csrf_token": token}, allow_redirects=False)
+    assert used.status == 410
+    assert (await panel.client.get(urlsplit(newer).path)).status == 200  # the newest one works

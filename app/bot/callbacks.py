@@ -46,3 +46,35 @@ class MyAdsCb(CallbackData, prefix="my"):
     action: str
     ad_id: int = 0
     page: int = 0
+
+
+class SupportCb(CallbackData, prefix="sup"):
+    """The support desk: pick (a "Did you mean" entry), entry (an answer's link to another entry),
+    yes / no (did the answer help), human (talk to a person), rate (a closed ticket, 1-5 in value)."""
+
+    action: str
+    id: int = 0
+    value: int = 0
+
+
+class ChatCb(CallbackData, prefix="chat"):
+    """The web chat in the bot: here / web (write about ad `value`), reply / open (conversation
+    `value`), end (stop writing through the bot)."""
+
+    action: str
+    value: int = 0
+
+
+class PromoCb(CallbackData, prefix="promo"):
+    """A promotion choice for an ad: stars (send the invoice) or points (pay with points)."""
+
+    action: str
+    ad_id: int
+    option_id: int
+
+
+class TaskCb(CallbackData, prefix="task"):
+    """A task's button: check (the membership), shot (send a screenshot for it)."""
+
+    action: str
+    task_id: int

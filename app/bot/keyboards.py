@@ -17,6 +17,7 @@ def main_menu(_: Gettext) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [_button(_("📢 Post an ad"), "post"), _button(_("📋 My ads"), "my_ads")],
+            [_button(_("💬 Support"), "support"), _button(_("🎯 Tasks"), "tasks")],
             [_button(_("🌐 Language"), "language")],
         ]
     )

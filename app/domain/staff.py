@@ -283,6 +283,7 @@ async def issue_login_link(conn: Conn, staff_id: int, base_url: str, *, by: int 
     """A one-time login link valid for LINK_TTL; only the token's hash is stored. `by` is the
     admin who asked for it (None: the terminal's create-admin)."""
     token = crypto.new_token()
+    await q.end_login_tokens(conn, staff_id)  # only the newest link works
     await q.insert_login_token(conn, crypto.token_hash(token), staff_id, LINK_TTL)
     await audit(conn, by, "login_link.issue", f"staff:{staff_id}", None, None)
     return f"{base_url.rstrip('/')}/panel/login/once/{token}"

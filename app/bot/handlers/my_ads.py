@@ -90,6 +90,8 @@ async def on_card(
         )
     if ad.status in ads.EDITABLE:
         rows.append([_button(_("✏️ Edit"), MyAdsCb(action="edit", ad_id=ad.id))])
+    if ad.status == AdStatus.PUBLISHED:  # paid promotion: app/bot/handlers/promotions.py
+        rows.append([_button(_("⭐ Promote"), MyAdsCb(action="promote", ad_id=ad.id))])
     rows.append([_button(_("⬅️ Back"), MyAdsCb(action="list", page=callback_data.page))])
     await message.edit_text("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 

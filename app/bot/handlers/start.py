@@ -6,9 +6,8 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, ReplyKeyboardRemove
 
-from app.bot.handlers import post_ad
+from app.bot.handlers import chat, post_ad
 from app.bot.keyboards import main_menu
-from app.domain import ads
 from app.i18n import Gettext
 
 
@@ -27,25 +26,15 @@ async def on_start(
             reply_markup=ReplyKeyboardRemove(),
         )
     payload = command.args or ""
+    if payload.startswith(chat.LOGIN_PREFIX):
+        await chat.sign_in_from_start(message, payload.removeprefix(chat.LOGIN_PREFIX), pool, _)
+        return
     number = payload.removeprefix("ad_")
     if payload.startswith("ad_") and number.isascii() and number.isdigit() and len(number) < 19:
-        await _seller_contact(message, int(number), pool, _)
+        await chat.offer(message, int(number), pool, _)
         return
     name = message.from_user.first_name if message.from_user else ""
     await message.answer(greeting(_, name), reply_markup=main_menu(_))
-
-
-async def _seller_contact(message: Message, ad_id: int, pool: asyncpg.Pool, _: Gettext) -> None:
-    """A buyer came from "Write to the seller" under a channel post."""
-    async with pool.acquire() as conn:
-        ad = await ads.published_ad(conn, ad_id)
-    if ad is None:
-        await message.answer(_("This ad is no longer available."), reply_markup=main_menu(_))
-        return
-    await message.answer(
-        _("“{title}”: write to the seller at {contact}.").format(title=ad.title, contact=ad.contact),
-        reply_markup=main_menu(_),
-    )
 
 
 async def on_help(message: Message, _: Gettext) -> None:

@@ -455,15 +455,32 @@ async def add_message(
 
 async def live_messages(conn: Conn, ad_id: int, kind: MessageKind) -> list[AdMessage]:
     """The ad's messages of a kind that are still up (not deleted by us)."""
-    rows = await conn.fetch(
-        "SELECT * FROM ad_messages WHERE ad_id = $1 AND kind = $2 AND removed_at IS NULL ORDER BY id",
-        ad_id,
-        kind.value,
-    )
+    rows = await conn.fetch(LIVE_MESSAGES, ad_id, kind.value)
     return from_rows(AdMessage, rows)
 
 
-async def mark_messages_removed(conn: Conn, message_row_ids: list[int]) -> None:
+# Up: its send did not fail, and it was never deleted or its deletion was called off (a re-post's
+# new copy that failed leaves the old copy up: app.domain.outbox's after_sent).
+LIVE_MESSAGES = """
+SELECT m.* FROM ad_messages m
+WHERE m.ad_id = $1 AND m.kind = $2
+  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = m.outbox_id AND o.status = 'failed')
+  AND (m.removed_at IS NULL
+       OR EXISTS (SELECT 1 FROM outbox d WHERE d.id = m.removal_outbox_id AND d.status = 'failed'))
+ORDER BY m.id
+"""
+
+
+async def mark_messages_removed(
+    conn: Conn, message_row_ids: list[int], removal_outbox_ids: list[int] | None = None
+) -> None:
+    """Removed, by the deletion rows given in the same order (None: no deletion row)."""
+    removals: list[int | None] = (
+        list(removal_outbox_ids) if removal_outbox_ids is not None else [None] * len(message_row_ids)
+    )
     await conn.execute(
-        "UPDATE ad_messages SET removed_at = now() WHERE id = ANY($1::bigint[])", message_row_ids
+        "UPDATE ad_messages m SET removed_at = now(), removal_outbox_id = r.removal "
+        "FROM unnest($1::bigint[], $2::bigint[]) AS r(id, removal) WHERE m.id = r.id",
+        message_row_ids,
+        removals,
     )

@@ -144,6 +144,15 @@ async def insert_login_token(conn: Conn, token_hash: bytes, staff_id: int, ttl: 
     )
 
 
+async def end_login_tokens(conn: Conn, staff_id: int) -> None:
+    """Every unused link of this staff member stops working (a newer one replaces them)."""
+    await conn.execute(
+        "UPDATE staff_login_tokens SET expires_at = least(expires_at, now()) "
+        "WHERE staff_id = $1 AND used_at IS NULL",
+        staff_id,
+    )
+
+
 async def peek_login_token(conn: Conn, token_hash: bytes) -> int | None:
     """The staff id of a valid (unused, unexpired) token, without using it."""
     staff_id: int | None = await conn.fetchval(

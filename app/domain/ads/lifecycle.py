@@ -17,6 +17,7 @@ from app.db.queries import channels as channel_q
 from app.db.queries import users as user_q
 from app.db.queries.ads import Ad, AdStatus
 from app.db.queries.channels import Channel, RejectReason
+from app.db.queries.outbox import OutboxStatus
 from app.domain import outbox
 from app.domain import staff as staff_domain
 from app.domain.actors import Actor, StaffMember
@@ -314,7 +315,7 @@ async def settle_delivery(
             "outbox.resend" if resend else "outbox.mark_delivered",
             f"outbox:{outbox_id}",
             {"status": row.status, "ad_id": ad_id},
-            {"status": "pending" if resend else "sent"},
+            {"status": OutboxStatus.PENDING if resend else OutboxStatus.SENT},
         )
     return done
 
@@ -383,3 +384,26 @@ async def run_reposts(conn: Conn, now: datetime, rng: random.Random, msgs: AdMes
     for _channel_id, ad_id in chosen:
         await notices.repost(conn, ad_id, msgs)
     return len(chosen)
+
+
+# --- paid promotion (app/domain/promotions) -----------------------------------------------------
+
+
+async def repost_now(conn: Conn, ad_id: int, msgs: AdMessages) -> bool:
+    """An extra re-post bought by the seller: only a published ad goes up; False otherwise."""
+    ad = await q.get_ad(conn, ad_id)
+    if ad is None or ad.status != AdStatus.PUBLISHED:
+        return False
+    await q.add_event(conn, ad_id, "promoted_repost", None)
+    await notices.repost(conn, ad_id, msgs)
+    return True
+
+
+async def live_post(conn: Conn, ad_id: int) -> tuple[int, int] | None:
+    """The newest live copy of a published ad in its channel: (chat id, outbox row id), whose
+    message id the outbox resolves ({"$message_id_of": row}); None when there is none."""
+    ad = await q.get_ad(conn, ad_id)
+    if ad is None or ad.status != AdStatus.PUBLISHED:
+        return None
+    posts = await q.live_messages(conn, ad_id, q.MessageKind.POST)
+    return (posts[-1].chat_id, posts[-1].outbox_id) if posts else None

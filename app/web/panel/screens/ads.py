@@ -15,6 +15,7 @@ from app.domain import ads, outbox
 from app.domain import staff as staff_domain
 from app.domain.actors import StaffMember
 from app.domain.ads import AdStatus
+from app.domain.outbox import OutboxStatus
 from app.domain.staff import Role
 from app.i18n import N_, Gettext
 from app.web import keys
@@ -30,12 +31,12 @@ ROUTES = PanelRoutes()
 MAX_ID = 10**15
 # What an outbox row's status means to a moderator reading an ad's deliveries.
 DELIVERY_STATUS = {
-    "pending": N_("waiting"),
-    "sending": N_("sending"),
-    "sent": N_("sent"),
-    "failed": N_("failed"),
-    "uncertain": N_("uncertain"),
-    "blocked": N_("blocked by the user"),
+    OutboxStatus.PENDING: N_("waiting"),
+    OutboxStatus.SENDING: N_("sending"),
+    OutboxStatus.SENT: N_("sent"),
+    OutboxStatus.FAILED: N_("failed"),
+    OutboxStatus.UNCERTAIN: N_("uncertain"),
+    OutboxStatus.BLOCKED: N_("blocked by the user"),
 }
 
 
@@ -153,7 +154,10 @@ def parse_filter(
     since = _day(get("from"), _("Dates look like 2026-01-31.")) if get("from") else None
     until = _day(get("to"), _("Dates look like 2026-01-31.")) if get("to") else None
     if until is not None:
-        until += timedelta(days=1)  # "to" includes that whole day
+        try:
+            until += timedelta(days=1)  # "to" includes that whole day
+        except OverflowError:  # 9999-12-31: no day after it
+            raise BadFilter(_("Dates look like 2026-01-31.")) from None
     if since and until and since >= until:
         raise BadFilter(_("The start date must be before the end date."))
     text = get("q")

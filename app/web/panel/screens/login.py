@@ -9,6 +9,7 @@ from app.config import create_admin_command
 from app.domain import staff as staff_domain
 from app.i18n import LANGUAGES
 from app.web import keys
+from app.web.forms import read_form
 from app.web.panel.auth.access import public, require
 from app.web.panel.auth.language import LANG_COOKIE, gettext
 from app.web.panel.auth.pages import LOGIN_PATH, PANEL_PREFIX, render, safe_next
@@ -50,7 +51,7 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 @public
 async def login_submit(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
-    form = await request.post()
+    form = await read_form(request)
     username = str(form.get("username", ""))[:200]
     password = str(form.get("password", ""))[:1000]
     next_url = safe_next(str(form.get("next", "")))

@@ -10,7 +10,7 @@ from app.domain import users as users_domain
 from app.domain.staff import Role
 from app.i18n import N_
 from app.web import keys
-from app.web.forms import path_id, whole_number
+from app.web.forms import path_id, read_form, whole_number
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext
 from app.web.panel.auth.pages import render
@@ -90,7 +90,7 @@ async def user_page(request: web.Request) -> web.StreamResponse:
 async def _set_block(request: web.Request, block: bool) -> web.StreamResponse:
     _ = gettext(request)
     user_id = _user_id(request)
-    form = await request.post()
+    form = await read_form(request)
     reason = str(form.get("reason", ""))
     if len(reason) > 500:
         raise web.HTTPBadRequest(text=_("The reason may be at most 500 characters."))
