@@ -76,11 +76,21 @@ async def run_notices(
 
 
 async def page_opened(conn: Conn, account_id: int, node: str) -> None:
-    await q.presence_add(conn, account_id, node, 1)
+    """A page of this account opened on this process; its first one tells the peers "online"."""
+    if await q.presence_add(conn, account_id, node, 1) == 1:
+        await _tell_peers(conn, account_id, online=True)
 
 
 async def page_closed(conn: Conn, account_id: int, node: str) -> None:
-    await q.presence_add(conn, account_id, node, -1)
+    """A page closed; when no page of the account is open anywhere, the peers see "offline"."""
+    if await q.presence_add(conn, account_id, node, -1) == 0 and not await q.is_online(conn, account_id):
+        await _tell_peers(conn, account_id, online=False)
+
+
+async def _tell_peers(conn: Conn, account_id: int, *, online: bool) -> None:
+    peers = await q.peers_of(conn, account_id)
+    if peers:
+        await q.notify(conn, {"kind": "presence", "to": peers, "account_id": account_id, "online": online})
 
 
 async def still_here(conn: Conn, node: str) -> None:
@@ -92,5 +102,6 @@ async def node_gone(conn: Conn, node: str) -> None:
     await q.presence_clear(conn, node)
 
 
-async def is_online(conn: Conn, account_id: int, now: dt.datetime) -> bool:
+async def is_online(conn: Conn, account_id: int, now: dt.datetime | None) -> bool:
+    """Whether the account has a page open (on a live process); `now` None: the database's."""
     return await q.is_online(conn, account_id, now)

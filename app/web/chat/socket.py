@@ -104,6 +104,7 @@ class Session:
         self.request, self.ws, self.account, self.token = request, ws, account, token
         self.pool = request.app[keys.POOL]
         self.high = 0  # the highest message id this page was sent
+        self.acked: set[int] = set()  # messages this socket sent: its "sent" frame carried them
 
     async def authorised(self) -> bool:
         """Every frame: the session (cookie) is still live; a bearer token was checked on connect."""
@@ -140,7 +141,11 @@ class Session:
                     await self.catch_up(self.high)
                     continue
                 if event["type"] == "message":
-                    self.high = max(self.high, int(event["message"]["id"]))
+                    message_id = int(event["message"]["id"])
+                    self.high = max(self.high, message_id)
+                    if message_id in self.acked:  # its own message: the "sent" frame had it
+                        self.acked.discard(message_id)
+                        continue
                 await self.send(event)
         except (ConnectionResetError, RuntimeError):
             pass  # the page went away mid-send
@@ -192,6 +197,10 @@ class Session:
                 {"type": "error", "code": "refused", "message": exc.text(_), "client_id": client_id}
             )
             return
+        if sent.new:
+            if len(self.acked) > 1000:  # the notification came first each time: forget them
+                self.acked.clear()
+            self.acked.add(sent.message.id)
         await self.send({"type": "sent", "client_id": client_id, "message": sent.message.as_json()})
 
 
