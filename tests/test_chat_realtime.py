@@ -73,7 +73,9 @@ async def test_two_pages_chat_live_with_receipts_and_typing(site, db: asyncpg.Co
         await _until(buyer_ws, _is("ready"))
         await _until(seller_ws, _is("ready"))
         online = (await _until(buyer_ws, _is("presence")))[-1]  # the seller's page opened
-        seller_id = await db.fetchval("SELECT other_id FROM chat_conversations WHERE id = $1", conversation_id)
+        seller_id = await db.fetchval(
+            "SELECT other_id FROM chat_conversations WHERE id = $1", conversation_id
+        )
         assert online == {"type": "presence", "account_id": seller_id, "online": True}
 
         frame = {"type": "send", "conversation_id": conversation_id, "body": "Salom", "client_id": "c-1"}

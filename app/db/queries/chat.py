@@ -312,11 +312,13 @@ async def insert_message(
     photo_key: str | None,
     via: str,
     client_id: str | None,
+    schedule_notice: bool = False,
 ) -> ChatMessage | None:
     """Store a message in one statement: the conversation's latest id moves to it, the sender
-    has read it, and both members' pages are told (NOTIFY at commit; the message itself rides
-    along unless too long for a notification). None when this sender already sent one with
-    this client id (a resend after a lost answer)."""
+    has read it, both members' pages are told (NOTIFY at commit; the message itself rides
+    along unless too long for a notification) and, with `schedule_notice`, the peer's offline
+    notice clock starts. None when this sender already sent one with this client id (a resend
+    after a lost answer)."""
     row = await conn.fetchrow(
         f"""WITH m AS (
                 INSERT INTO chat_messages (conversation_id, sender_id, body, photo_key, via, client_id)
@@ -334,7 +336,12 @@ async def insert_message(
                         'id', m.id, 'conversation_id', m.conversation_id, 'sender_id', m.sender_id,
                         'body', m.body, 'photo', m.photo_key IS NOT NULL, 'via', m.via,
                         'client_id', m.client_id, 'created_at', m.created_at) END)::text)
-                FROM m)
+                FROM m),
+            clock AS (
+                INSERT INTO chat_notices AS n (conversation_id, account_id, pending_since)
+                SELECT m.conversation_id, $8, now() FROM m WHERE $9
+                ON CONFLICT (conversation_id, account_id)
+                DO UPDATE SET pending_since = coalesce(n.pending_since, now()))
             SELECT {MESSAGE}, (SELECT count(*) FROM told) AS told FROM m""",
         conversation_id,
         sender_id,
@@ -344,6 +351,7 @@ async def insert_message(
         client_id,
         CHANNEL,
         peer_id,
+        schedule_notice,
     )
     return maybe(ChatMessage, row)
 
@@ -571,17 +579,6 @@ class Unread:
     first_id: int | None
     last_id: int | None
     first_body: str | None
-
-
-async def schedule_notice(conn: Conn, conversation_id: int, account_id: int) -> None:
-    """A message waits for `account_id`: the first one since the last notice starts the clock."""
-    await conn.execute(
-        """INSERT INTO chat_notices AS n (conversation_id, account_id, pending_since) VALUES ($1, $2, now())
-           ON CONFLICT (conversation_id, account_id)
-           DO UPDATE SET pending_since = coalesce(n.pending_since, now())""",
-        conversation_id,
-        account_id,
-    )
 
 
 async def claim_due_notices(

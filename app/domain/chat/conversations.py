@@ -8,6 +8,7 @@ not a member of a conversation gets ConversationNotFound: to them it does not ex
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from app.db.queries.chat_accounts import ChatAccount
 from app.domain import ads as ads_domain
 from app.domain import outbox
 from app.domain import staff as staff_domain
-from app.domain.chat import accounts, notices
+from app.domain.chat import accounts
 from app.domain.chat.ports import ChatMessages, Relayed
 from app.domain.staff import Staff
 from app.domain.users import Languages
@@ -139,8 +140,10 @@ async def send(
     """Store a message and deliver it: to open pages (NOTIFY) and, for a member who talks in
     Telegram, through the bot. A resend with the same client id returns the stored message.
 
-    Two round trips besides the transaction: what the checks need, then one statement that
-    stores, moves the marks and notifies (the hot path of the chat: bench/webchat.py)."""
+    The hot path of the chat (bench/webchat.py): one query reads what the checks need, one
+    statement stores the message, moves the marks, notifies and starts the peer's notice
+    clock. It needs no transaction of the caller's: a relay through the bot (the message and
+    its outbox row) is written in a transaction of its own (a savepoint inside the caller's)."""
     client_id = (client_id or "")[:64] or None
     context = await q.send_context(conn, conversation_id, sender.id, client_id, RATE_WINDOW)
     if context is None:
@@ -154,22 +157,30 @@ async def send(
         raise ChatError(N_("You cannot write in this conversation: one of you blocked the other."))
     if context.recent >= RATE_LIMIT:
         raise RateLimited()
-    message = await q.insert_message(
-        conn,
-        conversation_id=conversation_id,
-        sender_id=sender.id,
-        peer_id=context.peer_id,
-        body=body,
-        photo_key=photo_key,
-        via=via,
-        client_id=client_id,
-    )
-    if message is None:  # the same client id, sent in parallel: the first one stands
-        assert client_id is not None
-        earlier = await q.message_by_client_id(conn, sender.id, client_id)
-        assert earlier is not None
-        return Sent(earlier, new=False)
-    await _deliver_to_telegram(conn, message, sender, context, msgs, languages)
+    reachable = context.peer_telegram_id is not None  # linked and not blocking the bot
+    relay = reachable and context.peer_relay and msgs is not None
+    async with contextlib.AsyncExitStack() as stack:
+        if relay:
+            await stack.enter_async_context(conn.transaction())
+        message = await q.insert_message(
+            conn,
+            conversation_id=conversation_id,
+            sender_id=sender.id,
+            peer_id=context.peer_id,
+            body=body,
+            photo_key=photo_key,
+            via=via,
+            client_id=client_id,
+            schedule_notice=reachable and not context.peer_relay,
+        )
+        if message is None:  # the same client id, sent in parallel: the first one stands
+            assert client_id is not None
+            earlier = await q.message_by_client_id(conn, sender.id, client_id)
+            assert earlier is not None
+            return Sent(earlier, new=False)
+        if relay:
+            assert msgs is not None
+            await _relay(conn, message, sender, context, msgs, languages)
     return Sent(message, new=True)
 
 
@@ -179,23 +190,17 @@ async def _stored(conn: Conn, message_id: int) -> ChatMessage:
     return found
 
 
-async def _deliver_to_telegram(
+async def _relay(
     conn: Conn,
     message: ChatMessage,
     sender: ChatAccount,
     context: q.SendContext,
-    msgs: ChatMessages | None,
+    msgs: ChatMessages,
     languages: Languages,
 ) -> None:
-    """A peer who talks in Telegram gets the message through the bot at once; one on the web
-    gets a notice later if they do not read it (app.domain.chat.notices)."""
-    if context.peer_telegram_id is None:
-        return  # no Telegram linked, or they blocked the bot: their pages show it
-    if not context.peer_relay:
-        await notices.schedule(conn, message.conversation_id, context.peer_id)
-        return
-    if msgs is None:
-        return  # a web-only process without the bot (tests of the pages alone)
+    """A peer who talks in Telegram gets the message through the bot at once (an outbox row);
+    one on the web gets a notice later if they do not read it (app.domain.chat.notices)."""
+    assert context.peer_telegram_id is not None
     card = await q.conversation_view(conn, message.conversation_id, context.peer_id)
     item = Relayed(
         conversation_id=message.conversation_id,

@@ -1,8 +1,8 @@
 """Offline notices (W4): someone on the web who leaves a message unread hears of it in Telegram.
 
-A message for a member who talks on the web starts a clock (schedule). The tick (run_notices,
-from the scheduler) sends one notice once the grace period has passed and the member has no
-open page and has not read it; further messages wait for the interval and are summarised in the
+A message for a member who talks on the web starts a clock (in the statement that stores it,
+app/db/queries/chat.insert_message). The tick (run_notices, from the scheduler) sends one
+notice once the grace period has passed and the member has no open page and has not read it; further messages wait for the interval and are summarised in the
 next notice ("3 new messages from Ali about …"). Each notice is an outbox row written in the
 tick's transaction with the debounce state, so a crash sends it once or not at all.
 """
@@ -28,10 +28,6 @@ class Timing:
 
     grace: dt.timedelta = dt.timedelta(seconds=30)
     interval: dt.timedelta = dt.timedelta(minutes=5)
-
-
-async def schedule(conn: Conn, conversation_id: int, account_id: int) -> None:
-    await q.schedule_notice(conn, conversation_id, account_id)
 
 
 async def run_notices(
