@@ -2,9 +2,10 @@
 
 A message for a member who talks on the web starts a clock (in the statement that stores it,
 app/db/queries/chat.insert_message). The tick (run_notices, from the scheduler) sends one
-notice once the grace period has passed and the member has no open page and has not read it; further messages wait for the interval and are summarised in the
-next notice ("3 new messages from Ali about …"). Each notice is an outbox row written in the
-tick's transaction with the debounce state, so a crash sends it once or not at all.
+notice once the grace period has passed and the member has no open page and has not read it;
+further messages wait for the interval and are summarised in the next notice ("3 new
+messages from Ali about …"). Each notice is an outbox row written in the tick's transaction
+with the debounce state, so a crash sends it once or not at all.
 """
 
 from __future__ import annotations
