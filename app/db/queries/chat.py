@@ -315,10 +315,8 @@ async def insert_message(
     schedule_notice: bool = False,
 ) -> ChatMessage | None:
     """Store a message in one statement: the conversation's latest id moves to it, the sender
-    has read it, both members' pages are told (NOTIFY at commit; the message itself rides
-    along unless too long for a notification) and, with `schedule_notice`, the peer's offline
-    notice clock starts. None when this sender already sent one with this client id (a resend
-    after a lost answer)."""
+    has read it and, with `schedule_notice`, the peer's offline notice clock starts. None when
+    this sender already sent one with this client id (a resend after a lost answer)."""
     row = await conn.fetchrow(
         f"""WITH m AS (
                 INSERT INTO chat_messages (conversation_id, sender_id, body, photo_key, via, client_id)
@@ -329,27 +327,18 @@ async def insert_message(
                        FROM m WHERE c.id = m.conversation_id),
             seen AS (UPDATE chat_members me SET last_read_id = m.id FROM m
                      WHERE me.conversation_id = m.conversation_id AND me.account_id = m.sender_id),
-            told AS (
-                SELECT pg_notify($7, json_build_object(
-                    'kind', 'message', 'to', json_build_array(m.sender_id, $8::bigint), 'id', m.id,
-                    'message', CASE WHEN octet_length(m.body) < 6000 THEN json_build_object(
-                        'id', m.id, 'conversation_id', m.conversation_id, 'sender_id', m.sender_id,
-                        'body', m.body, 'photo', m.photo_key IS NOT NULL, 'via', m.via,
-                        'client_id', m.client_id, 'created_at', m.created_at) END)::text)
-                FROM m),
             clock AS (
                 INSERT INTO chat_notices AS n (conversation_id, account_id, pending_since)
-                SELECT m.conversation_id, $8, now() FROM m WHERE $9
+                SELECT m.conversation_id, $7, now() FROM m WHERE $8
                 ON CONFLICT (conversation_id, account_id)
                 DO UPDATE SET pending_since = coalesce(n.pending_since, now()))
-            SELECT {MESSAGE}, (SELECT count(*) FROM told) AS told FROM m""",
+            SELECT {MESSAGE} FROM m""",
         conversation_id,
         sender_id,
         body,
         photo_key,
         via,
         client_id,
-        CHANNEL,
         peer_id,
         schedule_notice,
     )

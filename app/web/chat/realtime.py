@@ -154,11 +154,11 @@ class ChatHub:
                 else:
                     self.deliver_now(event)
 
-            await conn.add_listener(CHANNEL, notified)
-            self.listening.set()
-            if catch_up:
-                self.catch_up_all()
-            try:
+            try:  # cancelled even while adding: the listener never outlives the connection's loan
+                await conn.add_listener(CHANNEL, notified)
+                self.listening.set()
+                if catch_up:
+                    self.catch_up_all()
                 await lost.wait()
             finally:
                 if not conn.is_closed():
