@@ -31,7 +31,7 @@ async def published(bozor, market, sandbox, title: str = "Velosiped Stels") -> d
             conn, staff, market["channel_id"], PromotionKind.REPOSTS, 3, 30, 300, True
         )
     await seller.send("/start")
-    await seller.wait_for_bot("")
+    await seller.wait_for_bot(lambda m: "📋 My ads" in buttons(m))
     return post
 
 
@@ -39,7 +39,7 @@ async def open_promotion(seller) -> dict:
     await seller.press("📋 My ads")
     await seller.wait_for_bot("Your ads")
     await seller.press(button_text=None, callback_data="my:card:1:0")
-    card = await seller.wait_for_bot("⭐ Promote" and (lambda m: "⭐ Promote" in buttons(m)))
+    card = await seller.wait_for_bot(lambda m: "⭐ Promote" in buttons(m))
     await seller.press("⭐ Promote", message_id=card["message_id"])
     return await seller.wait_for_bot("Promote “")
 
@@ -115,7 +115,7 @@ async def test_an_ad_withdrawn_before_its_extra_reposts_is_refunded_once(bozor, 
     await seller.wait_for_bot("will be re-posted 3 more times", timeout=10)
 
     await seller.send("/start")
-    await seller.wait_for_bot("")
+    await seller.wait_for_bot(lambda m: "📋 My ads" in buttons(m))
     await seller.press("📋 My ads")
     await seller.wait_for_bot("Your ads")
     await seller.press(callback_data="my:card:1:0")
