@@ -8,6 +8,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
 
 from app.bot.member_checks import MemberChecks
 from app.domain import ledger, tasks
@@ -46,6 +47,12 @@ async def test_check_credits_a_member_once_and_tells_a_non_member(bozor, sandbox
     assert await entries(db, ali.id) == [("task_reward", 40)]
     relisted = await ali.wait_for_bot("no tasks for you")
     assert "Your balance: 40 points" in relisted["text"]
+    # A stale or forged button (the sandbox presses only real ones): named, nothing credited.
+    for forged in (999, 10**20, 0):
+        with pytest.raises(tasks.TaskNotFound):
+            await tasks.task_to_check(db, forged, TelegramUser(ali.id), datetime.now(UTC))
+    with pytest.raises(tasks.AlreadyDone):
+        await tasks.task_to_check(db, task.id, TelegramUser(ali.id), datetime.now(UTC))
     completion = await db.fetchrow("SELECT status, watch_until, next_check_at FROM task_completions")
     assert completion["status"] == "credited" and completion["next_check_at"] <= completion["watch_until"]
     assert await db.fetchval("SELECT completions FROM tasks WHERE id = $1", task.id) == 1
