@@ -197,12 +197,15 @@ SELECT user_id, 'points', 10 FROM task_completions WHERE user_id >= $1
 """
 
 
-async def sweep(pool: asyncpg.Pool, completions: int) -> tuple[float, float, tasks.Sweep]:
+async def sweep(pool: asyncpg.Pool, dsn: str, completions: int) -> tuple[float, float, tasks.Sweep]:
     first = FIRST_USER + 50_000_000
-    async with pool.acquire() as conn:
+    conn = await asyncpg.connect(dsn)  # the seeding may outlast the pool's command time-out
+    try:
         await conn.execute(SWEEP_SEED, first, completions)
         await conn.execute(SWEEP_LEDGER.replace("$1", str(first)))
         await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
 
     async def probe(_chat_id: int, user_id: int) -> bool:
         return user_id % 20 != 0  # one in twenty left
@@ -280,7 +283,7 @@ async def main(args: argparse.Namespace) -> None:
             f"  contrast, unpaced: {min(args.users, 2000):,} calls in {burst_s:.1f} s, "
             f"{burst_refused:,} refused with 429 ({refused:,} seen by the client)",
         ]
-        took, baseline, done = await sweep(pool, args.completions)
+        took, baseline, done = await sweep(pool, database_url, args.completions)
         ok &= done.checked == args.completions and done.taken_back == args.completions // 20
         lines += [
             f"sweep: {args.completions:,} due completions, {done.taken_back:,} taken back, in {took:.1f} s "
