@@ -135,10 +135,21 @@ async def test_a_crashing_view_is_a_friendly_500_not_a_traceback(aiohttp_client,
     assert "secret internal detail" not in body and "Traceback" not in body
 
 
-async def test_the_start_page_says_where_the_sandbox_is(make_config, aiohttp_client) -> None:
+async def test_the_start_page_links_the_sandbox_and_the_panel_in_the_visitors_language(
+    make_config, aiohttp_client
+) -> None:
     from app.web.app import create_web_app
 
     client = await aiohttp_client(create_web_app(make_config(), services={}))
-    response = await client.get("/")
-    assert response.status == 200
-    assert 'href="/sandbox/"' in await response.text()
+    pages = {}
+    for lang in ("uz", "ru", "en"):
+        response = await client.get("/", headers={"Accept-Language": lang})
+        assert response.status == 200
+        pages[lang] = await response.text()
+        assert 'href="/sandbox/"' in pages[lang] and 'href="/panel"' in pages[lang]
+        assert f'<html lang="{lang}">' in pages[lang]
+    assert "Open the sandbox" in pages["en"]
+    assert "Open the sandbox" not in pages["uz"] and "Open the sandbox" not in pages["ru"]
+    # The footer's language switch comes back to the start page.
+    switched = await client.get("/panel/lang/ru?next=/", allow_redirects=False)
+    assert switched.headers["Location"] == "/"

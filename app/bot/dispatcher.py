@@ -19,15 +19,20 @@ from aiogram.types import BotCommand, TelegramObject
 from aiohttp import ClientError, ClientTimeout
 
 from app.bot.fsm import PostgresStorage
+from app.bot.guard import InputGuard
 from app.bot.handlers import routers
 from app.bot.isolation import UserLocks
+from app.bot.journal import JOURNAL_KEY, Journal
 from app.bot.member_checks import MemberChecks
-from app.bot.middlewares import InFlight, JournalMiddleware
+from app.bot.middlewares import JournalMiddleware
 from app.bot.promotion_messages import BotPromotionMessages
 from app.bot.task_messages import BotTaskMessages
 from app.config import Config
 from app.domain.ads import AdMessages
 from app.domain.promotions import PromotionMessages
+from app.domain.support.cache import AnswerCache
+from app.domain.support.ports import DeskMessages
+from app.domain.support.settings import DeskSettings
 from app.domain.tasks import TaskMessages
 from app.domain.users import Languages
 from app.i18n import Translator
@@ -177,10 +182,12 @@ def create_dispatcher(
     config: Config,
     pool: asyncpg.Pool,
     translator: Translator,
-    in_flight: InFlight,
     ad_messages: AdMessages,
     storage: Storage,
     languages: Languages,
+    desk_settings: DeskSettings,
+    desk_messages: DeskMessages,
+    answer_cache: AnswerCache,
     *,
     task_messages: TaskMessages | None = None,
     member_checks: MemberChecks | None = None,
@@ -200,12 +207,20 @@ def create_dispatcher(
         ad_messages=ad_messages,
         media=storage,
         languages=languages,
+        desk_settings=desk_settings,
+        desk_messages=desk_messages,
+        answer_cache=answer_cache,
         task_messages=task_messages or BotTaskMessages(translator),
         member_checks=member_checks or MemberChecks(config.member_checks_per_second),
         promotion_messages=promotion_messages or BotPromotionMessages(translator),
     )
-    dp.update.outer_middleware(JournalMiddleware(pool, translator, languages, dp.fsm, in_flight))
+    fsm_storage = dp.fsm.storage
+    assert isinstance(fsm_storage, PostgresStorage)
+    journal = Journal(pool, languages, translator, dp.fsm, fsm_storage)
+    dp[JOURNAL_KEY] = journal  # polling and the webhook journal each batch before feeding it
+    dp.update.outer_middleware(JournalMiddleware(journal, translator))
     dp.update.outer_middleware(dp.fsm)
+    dp.update.outer_middleware(InputGuard())  # forged buttons, NUL: refused before any handler
     dp.include_routers(*routers())
     dp.freeze()
     return dp

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from app.db import Conn
 from app.db.queries import panel_users
 from app.db.queries import users as q
-from app.db.queries.users import Contact, Inbound
+from app.db.queries.users import Arrival
 from app.domain import staff as staff_domain
 
 LANGUAGES = ("uz", "ru", "en")
@@ -23,6 +23,7 @@ class Seen:
     journal_id: int | None  # None when the same update was stored before (a re-delivery)
     fsm_state: str | None = None
     banned: bool = False  # blocked by staff: answer with a polite refusal only
+    support_ticket: bool = False  # has a support ticket that is not closed: messages go there
 
 
 @dataclass
@@ -59,29 +60,36 @@ def resolve_language(
     return default
 
 
-async def record_update(
-    conn: Conn,
-    inbound: Inbound,
-    contact: Contact | None,
-    *,
-    clears_block: bool,
-    languages: Languages,
-    fsm_key: str = "",
-) -> Seen:
-    """Journal an update and upsert its user (one statement); a later message clears a block.
+async def record_updates(
+    conn: Conn, arrivals: Sequence[Arrival], languages: Languages, *, replay: bool = False
+) -> list[Seen]:
+    """Journal a batch of updates and upsert their users (one statement); a message clears a
+    block. Each update's conversation state under its FSM key comes back in the same round trip;
+    an update journaled before (a re-delivery) comes back with no journal id."""
+    if not arrivals:
+        return []
+    rows = await q.journal_batch(conn, arrivals[0].inbound.bot_id, arrivals, replay=replay)
+    return [
+        Seen(
+            language=languages.speak(row.language, row.language_code) if a.contact else languages.default,
+            is_new_user=row.is_new,
+            journal_id=row.journal_id,
+            fsm_state=row.fsm_state,
+            banned=row.banned,
+            support_ticket=row.support_ticket,
+        )
+        for a, row in zip(arrivals, rows, strict=True)
+    ]
 
-    The conversation state under `fsm_key` comes back in the same round trip."""
-    if contact is None:
-        journal_id = await q.journal_only(conn, inbound)
-        return Seen(languages.default, is_new_user=False, journal_id=journal_id)
-    row = await q.journal_and_upsert(conn, inbound, contact, clears_block=clears_block, fsm_key=fsm_key)
-    return Seen(
-        language=languages.speak(row.language, row.language_code),
-        is_new_user=row.is_new,
-        journal_id=row.journal_id,
-        fsm_state=row.fsm_state,
-        banned=row.banned,
-    )
+
+async def mark_handled(conn: Conn, journal_ids: Sequence[int]) -> None:
+    """The handlers of these journaled updates have started: a sweep will not replay them."""
+    await q.mark_handled(conn, journal_ids)
+
+
+async def claim_unhandled(conn: Conn, bot_id: int, *, older_than_seconds: float, limit: int) -> list[str]:
+    """Journaled updates whose handling never started (their process stopped), claimed."""
+    return await q.claim_unhandled(conn, bot_id, older_than_seconds, limit)
 
 
 async def choose_language(

@@ -13,6 +13,8 @@ import asyncpg
 from app.db.queries.users import delete_journal_before
 from app.domain import ads, ledger, promotions, tasks
 from app.domain.ads import AdMessages
+from app.domain.chat.notices import Timing, run_notices
+from app.domain.chat.ports import ChatMessages
 from app.domain.promotions import PromotionMessages
 from app.domain.staff import prune_login_failures
 from app.domain.tasks import MemberProbe, TaskMessages
@@ -31,6 +33,8 @@ class JobContext:
     languages: Languages = field(default_factory=Languages)  # kept current by the panel
     sync_channels: Callable[[], Awaitable[int]] | None = None  # from app.bot.channel_sync
     rng: random.Random = field(default_factory=random.Random)
+    chat_messages: ChatMessages | None = None  # how web chat notices look (the bot's)
+    chat_timing: Timing = field(default_factory=Timing)  # CHAT_NOTICE_* settings
     task_messages: TaskMessages | None = None  # how task messages look (bot layer)
     member_probe: MemberProbe | None = None  # getChatMember, paced (app.bot.member_checks)
     promotion_messages: PromotionMessages | None = None
@@ -74,6 +78,16 @@ async def channel_sync(ctx: JobContext) -> None:
     """Re-read channels from Telegram: new ids, the bot's rights, changed administrators."""
     if ctx.sync_channels is not None:
         await ctx.sync_channels()
+
+
+async def chat_notices(ctx: JobContext) -> None:
+    """Tell people away from the web chat about unread messages (debounced per conversation)."""
+    if ctx.chat_messages is None:
+        return
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        count = await run_notices(conn, datetime.now(UTC), ctx.chat_messages, ctx.languages, ctx.chat_timing)
+    if count:
+        log.info("web chat: %d offline notice(s) queued", count)
 
 
 async def task_rechecks(ctx: JobContext) -> None:
