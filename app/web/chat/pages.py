@@ -7,7 +7,7 @@ from aiohttp import web
 from app.db.queries.chat import ChatMessage, Via
 from app.domain.ads import format_price, published_ad
 from app.domain.ads.model import Price
-from app.domain.chat import conversations, photos
+from app.domain.chat import conversations, notices, photos
 from app.domain.chat.conversations import ChatError, ConversationNotFound
 from app.storage import NotFound
 from app.web import keys
@@ -77,6 +77,7 @@ async def conversation_page(request: web.Request) -> web.StreamResponse:
             # Reading on the web: from now on messages reach Telegram only as notices when away.
             await conversations.set_relay(conn, account.id, conversation_id, False)
             history = await conversations.history(conn, account.id, conversation_id, before=None)
+            peer_online = await notices.is_online(conn, card.peer_id, None)
     except ConversationNotFound:
         raise _not_found(request) from None
     price = None
@@ -90,6 +91,7 @@ async def conversation_page(request: web.Request) -> web.StreamResponse:
         "sold": card.ad is not None and conversations.is_sold(card.ad.status),
         "reported": request.query.get("reported") == "1",
         "max_text": conversations.MAX_TEXT,
+        "peer_online": peer_online,
     }
     return await render(request, "chat/conversation.html", context)
 

@@ -340,11 +340,14 @@ async def learn(request: web.Request) -> web.StreamResponse:
 )
 @require(Role.OPERATOR)
 async def file(request: web.Request) -> web.StreamResponse:
-    """A photo of the conversation from Storage (S3: a short-lived presigned URL)."""
+    """A photo of the conversation from Storage (S3: a short-lived presigned URL), or a user's
+    document fetched from Telegram, always as a download (never shown in the panel's origin)."""
     _ = gettext(request)
     message_id = path_id(request, "message_id", _("No such photo."))
     async with request.app[keys.POOL].acquire() as conn:
         found = await q.get_message(conn, message_id)
+    if found is not None and found.storage_key is None and found.file_kind == "document" and found.file_id:
+        return await _document(request, found.file_id, found.file_name or "document")
     if found is None or found.storage_key is None:
         raise web.HTTPNotFound(text=_("No such photo."))
     storage = request.app[keys.STORAGE]
@@ -356,6 +359,24 @@ async def file(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound(text=_("No such photo.")) from None
     return web.Response(
         body=stored.data, content_type=stored.content_type, headers={"Cache-Control": "private, max-age=3600"}
+    )
+
+
+async def _document(request: web.Request, file_id: str, name: str) -> web.StreamResponse:
+    bot = request.app.get(keys.BOT)
+    data = None
+    if bot is not None:
+        try:
+            data = await bot.download(file_id)
+        except Exception:  # too big for the Bot API (20 MB), gone, or Telegram unreachable
+            data = None
+    if data is None:
+        raise web.HTTPNotFound(text=_text_of(request, N_("Telegram does not give this file.")))
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:100] or "document"
+    return web.Response(
+        body=data.read(),
+        content_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{safe}"', "Cache-Control": "private"},
     )
 
 
