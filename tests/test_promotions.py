@@ -121,6 +121,8 @@ async def test_an_ad_withdrawn_before_its_extra_reposts_is_refunded_once(bozor, 
     await seller.press(callback_data="my:card:1:0")
     await seller.wait_for_bot(lambda m: "🗑 Withdraw" in buttons(m))
     await seller.press("🗑 Withdraw")
+    confirm = await seller.wait_for_bot("Withdraw “Velosiped Stels”?")  # asked once more
+    await seller.press("🗑 Yes, withdraw it", message_id=confirm["message_id"])
     await seller.wait_for_bot("withdrawn")
 
     msgs = bozor.dispatcher.workflow_data
