@@ -93,6 +93,26 @@ async def card(conn: Conn, ad_id: int) -> Card | None:
     return None if row is None else _card(row)
 
 
+@dataclass(frozen=True, slots=True)
+class MediaOwner:
+    """Who may fetch a stored key: anyone when a published ad shows it, else staff of its
+    ads' channels (`channel_ids` empty: the key belongs to no ad)."""
+
+    published: bool
+    channel_ids: list[int]
+
+
+async def media_owner(conn: Conn, storage_key: str) -> MediaOwner:
+    row = await conn.fetchrow(
+        "SELECT coalesce(bool_or(a.status = $2), false) AS published, "
+        "coalesce(array_agg(DISTINCT a.channel_id) FILTER (WHERE a.id IS NOT NULL), '{}') AS channel_ids "
+        "FROM ad_photos p JOIN ads a ON a.id = p.ad_id WHERE p.storage_key = $1",
+        storage_key,
+        AdStatus.PUBLISHED,
+    )
+    return MediaOwner(bool(row["published"]), list(row["channel_ids"])) if row else MediaOwner(False, [])
+
+
 async def photo_key(conn: Conn, ad_id: int, position: int) -> PhotoKey | None:
     """The photo's Storage key and its ad's channel (for the access check)."""
     row = await conn.fetchrow(
