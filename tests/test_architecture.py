@@ -113,7 +113,8 @@ def test_messages_are_offered_to_the_areas_in_the_stated_order() -> None:
     order = message_routing().order
     stages = [stage for stage, _name in order]
     assert stages == sorted(stages)
-    assert order[0] == (Stage.FLOW_STEP, "ad wizard: a photo")
+    assert order[0] == (Stage.PAYMENT, "promotion: a successful payment")
+    assert order[1] == (Stage.FLOW_STEP, "ad wizard: a photo")
     assert order[-1] == (Stage.FALLBACK, "fallback: a hint and the menu")
     names = [name for _stage, name in order]
     assert len(names) == len(set(names))

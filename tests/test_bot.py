@@ -149,30 +149,3 @@ async def test_the_command_menu_is_set_in_each_language(bozor, sandbox_server) -
     assert [c.command for c in commands] == ["start", "language", "help"]
     assert commands[0].description == "Главное меню"
     assert isinstance(bozor.pool, asyncpg.Pool)
-
-
-async def test_a_message_sent_while_the_database_is_down_gets_an_apology_and_later_its_answer(
-    bozor, sandbox, pg_admin_dsn, database_url
-) -> None:
-    """Nothing is lost: the update is not acknowledged until it is journaled (Telegram keeps it)."""
-    from tests.helpers.servers import with_database
-
-    aziz = await sandbox.user("Aziz", language_code="uz")
-    await aziz.send("/start")
-    await aziz.wait_for_bot("Assalomu alaykum")
-    name = database_url.rsplit("/", 1)[1].split("?")[0]
-    admin = await asyncpg.connect(with_database(pg_admin_dsn, "postgres"))
-    try:
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
-        await aziz.send("/help")
-        apology = await aziz.wait_for_bot("Kechirasiz", timeout=10)
-        assert "Traceback" not in apology["text"]
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-    finally:
-        await admin.close()
-    help_text = await aziz.wait_for_bot("/language", timeout=30)  # /help answered once it is back
-    assert help_text["message_id"] > apology["message_id"]
-    async with bozor.pool.acquire() as conn:
-        helps = "SELECT count(*) FROM update_journal WHERE payload->'message'->>'text' = '/help'"
-        assert await conn.fetchval(helps) == 1

@@ -86,41 +86,6 @@ async def test_webhook_mode_answers_updates_delivered_by_telegram(
         await app.stop()
 
 
-async def test_an_update_telegram_delivers_twice_is_answered_once(
-    make_config, sandbox_url, sandbox, db
-) -> None:
-    """Telegram re-delivers an update it got no timely 2xx for; the user must not get two replies."""
-    from app.main import webhook_secret
-
-    app = await webhook_bozor(make_config, sandbox_url)
-    try:
-        zarina = await sandbox.user("Zarina", language_code="ru")
-        await zarina.send("/help")  # she has started the bot, as Telegram requires for a reply
-        await zarina.wait_for_bot("/language")
-        update = {
-            "update_id": 777,
-            "message": {
-                "message_id": 1,
-                "date": 1,
-                "chat": {"id": zarina.id, "type": "private"},
-                "from": {"id": zarina.id, "is_bot": False, "first_name": "Zarina", "language_code": "ru"},
-                "text": "/start",
-            },
-        }
-        headers = {"X-Telegram-Bot-Api-Secret-Token": webhook_secret(app.config)}
-        async with aiohttp.ClientSession() as http:
-            for _ in range(2):
-                url = f"{app.config.public_url}/telegram/webhook"
-                async with http.post(url, json=update, headers=headers) as response:
-                    assert response.status == 200
-        await zarina.wait_for_bot("Здравствуйте, Zarina!")
-        await app.in_flight.drain(10)  # whatever was started for either delivery has finished
-        assert len(await zarina.bot_messages()) == 2
-        assert await db.fetchval("SELECT count(*) FROM update_journal WHERE update_id = 777") == 1
-    finally:
-        await app.stop()
-
-
 async def test_webhook_mode_rejects_a_wrong_secret(make_config, sandbox_url, sandbox, db) -> None:
     app = await webhook_bozor(make_config, sandbox_url)
     try:
@@ -170,10 +135,21 @@ async def test_a_crashing_view_is_a_friendly_500_not_a_traceback(aiohttp_client,
     assert "secret internal detail" not in body and "Traceback" not in body
 
 
-async def test_the_start_page_says_where_the_sandbox_is(make_config, aiohttp_client) -> None:
+async def test_the_start_page_links_the_sandbox_and_the_panel_in_the_visitors_language(
+    make_config, aiohttp_client
+) -> None:
     from app.web.app import create_web_app
 
     client = await aiohttp_client(create_web_app(make_config(), services={}))
-    response = await client.get("/")
-    assert response.status == 200
-    assert 'href="/sandbox/"' in await response.text()
+    pages = {}
+    for lang in ("uz", "ru", "en"):
+        response = await client.get("/", headers={"Accept-Language": lang})
+        assert response.status == 200
+        pages[lang] = await response.text()
+        assert 'href="/sandbox/"' in pages[lang] and 'href="/panel"' in pages[lang]
+        assert f'<html lang="{lang}">' in pages[lang]
+    assert "Open the sandbox" in pages["en"]
+    assert "Open the sandbox" not in pages["uz"] and "Open the sandbox" not in pages["ru"]
+    # The footer's language switch comes back to the start page.
+    switched = await client.get("/panel/lang/ru?next=/", allow_redirects=False)
+    assert switched.headers["Location"] == "/"

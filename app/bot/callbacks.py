@@ -4,7 +4,7 @@ from aiogram.filters.callback_data import CallbackData
 
 
 class MenuCb(CallbackData, prefix="menu"):
-    """A main-menu button: post, my_ads, support, tasks, language, home."""
+    """A main-menu button: post, my_ads, language, home (an area adds its own)."""
 
     action: str
 
@@ -40,7 +40,8 @@ class AdCb(CallbackData, prefix="ad"):
 
 
 class MyAdsCb(CallbackData, prefix="my"):
-    """The seller's own ads: list (a page), card (one ad), sold, withdraw, edit."""
+    """The seller's own ads: list (a page), card (one ad), sold / withdraw (asks to confirm),
+    sold_ok / withdraw_ok (confirmed), edit."""
 
     action: str
     ad_id: int = 0
@@ -54,3 +55,26 @@ class SupportCb(CallbackData, prefix="sup"):
     action: str
     id: int = 0
     value: int = 0
+
+
+class ChatCb(CallbackData, prefix="chat"):
+    """The web chat in the bot: here / web (write about ad `value`), reply / open (conversation
+    `value`), end (stop writing through the bot)."""
+
+    action: str
+    value: int = 0
+
+
+class PromoCb(CallbackData, prefix="promo"):
+    """A promotion choice for an ad: stars (send the invoice) or points (pay with points)."""
+
+    action: str
+    ad_id: int
+    option_id: int
+
+
+class TaskCb(CallbackData, prefix="task"):
+    """A task's button: check (the membership), shot (send a screenshot for it)."""
+
+    action: str
+    task_id: int

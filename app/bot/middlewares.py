@@ -42,6 +42,8 @@ class JournalMiddleware(BaseMiddleware):
             log.info("update %s was delivered again; it was handled the first time", update.update_id)
             return UNHANDLED
         seen = journaled.seen
+        assert seen.journal_id is not None
+        self.journal.started(seen.journal_id)
         if journaled.fsm_key:
             self.journal.storage.prefetched(journaled.fsm_key, seen.fsm_state, journaled.writes)
         data["lang"] = seen.language
@@ -52,7 +54,6 @@ class JournalMiddleware(BaseMiddleware):
         try:
             return await handler(update, data)
         except Exception as exc:
-            assert seen.journal_id is not None
             async with self.journal.pool.acquire() as conn:
                 await record_journal_error(conn, seen.journal_id, f"{type(exc).__name__}: {exc}")
             raise

@@ -10,11 +10,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from aiogram import Bot, Dispatcher
-from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 
 from app.bot.dispatcher import POLLING_CONCURRENCY
-from app.bot.journal import JOURNALED, Journaled, journal_of
+from app.bot.journal import Journaled, handle, journal_of
 from app.bot.middlewares import InFlight
 
 log = logging.getLogger(__name__)
@@ -140,9 +139,4 @@ class PollingSupervisor:
         self.in_flight.end()
 
     async def _handle(self, update: Update, entry: Journaled) -> None:
-        try:
-            response = await self.dispatcher.feed_update(self.bot, update, **{JOURNALED: entry})
-            if isinstance(response, TelegramMethod):  # a handler answered the webhook way
-                await self.dispatcher.silent_call_request(self.bot, response)
-        except Exception:
-            log.exception("update %s failed", update.update_id)
+        await handle(self.dispatcher, self.bot, update, entry)

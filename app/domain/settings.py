@@ -203,3 +203,20 @@ class RunningSettings:
     s3: S3Settings | None = None  # the bucket in use, when storage is S3
     storage_problem: str | None = None  # why the S3 saved in the panel could not be opened
     desk: DeskSettings = field(default_factory=DeskSettings)  # support: thresholds, hours (kept current)
+
+
+# The running server's address ------------------------------------------------------------
+
+
+async def remember_server_url(conn: Conn, url: str) -> None:
+    """`serve` records where browsers reach it, so a command run beside it (create-admin,
+    login-link) prints links to the server that runs, not to its own defaults."""
+    await q.put_setting(conn, "server_url", url, None)
+
+
+async def server_url(conn: Conn, public_url: str | None, fallback: str) -> str:
+    """Where a link must point: PUBLIC_URL, else the address the last `serve` recorded, else
+    the command's own settings."""
+    if public_url:
+        return public_url.rstrip("/")
+    return (await q.get_settings(conn)).get("server_url") or fallback

@@ -34,7 +34,7 @@ LINK_TTL = dt.timedelta(hours=1)
 SESSION_TTL = dt.timedelta(hours=12)  # after login; then the password is asked again
 
 # Secrets the panel knows by name; their values never leave the domain except to their users.
-KNOWN_SECRETS = ("bot_token", "s3_secret_key", "payment_provider_token", "llm_api_key")
+KNOWN_SECRETS = ("bot_token", "s3_secret_key")  # a feature that needs one adds it here
 
 
 @functools.cache
@@ -144,6 +144,17 @@ async def has_password(conn: Conn, staff_id: int) -> bool:
 async def find_staff(conn: Conn, username: str) -> Staff | None:
     account = await q.find_staff_by_username(conn, username)
     return account.staff if account is not None and account.active else None
+
+
+async def find_any_staff(conn: Conn, username: str) -> Staff | None:
+    """An account by name whether active or not (a name stays taken after deactivation)."""
+    account = await q.find_staff_by_username(conn, username)
+    return None if account is None else account.staff
+
+
+async def staff_exists(conn: Conn) -> bool:
+    """Whether anyone can log in to the panel yet (start-up and the login page tell how, if not)."""
+    return await q.staff_exists(conn)
 
 
 async def moderated_channel_ids(conn: Conn, staff: Staff) -> list[int] | None:
@@ -272,6 +283,7 @@ async def issue_login_link(conn: Conn, staff_id: int, base_url: str, *, by: int 
     """A one-time login link valid for LINK_TTL; only the token's hash is stored. `by` is the
     admin who asked for it (None: the terminal's create-admin)."""
     token = crypto.new_token()
+    await q.end_login_tokens(conn, staff_id)  # only the newest link works
     await q.insert_login_token(conn, crypto.token_hash(token), staff_id, LINK_TTL)
     await audit(conn, by, "login_link.issue", f"staff:{staff_id}", None, None)
     return f"{base_url.rstrip('/')}/panel/login/once/{token}"

@@ -60,13 +60,15 @@ def resolve_language(
     return default
 
 
-async def record_updates(conn: Conn, arrivals: Sequence[Arrival], languages: Languages) -> list[Seen]:
+async def record_updates(
+    conn: Conn, arrivals: Sequence[Arrival], languages: Languages, *, replay: bool = False
+) -> list[Seen]:
     """Journal a batch of updates and upsert their users (one statement); a message clears a
     block. Each update's conversation state under its FSM key comes back in the same round trip;
     an update journaled before (a re-delivery) comes back with no journal id."""
     if not arrivals:
         return []
-    rows = await q.journal_batch(conn, arrivals[0].inbound.bot_id, arrivals)
+    rows = await q.journal_batch(conn, arrivals[0].inbound.bot_id, arrivals, replay=replay)
     return [
         Seen(
             language=languages.speak(row.language, row.language_code) if a.contact else languages.default,
@@ -78,6 +80,16 @@ async def record_updates(conn: Conn, arrivals: Sequence[Arrival], languages: Lan
         )
         for a, row in zip(arrivals, rows, strict=True)
     ]
+
+
+async def mark_handled(conn: Conn, journal_ids: Sequence[int]) -> None:
+    """The handlers of these journaled updates have started: a sweep will not replay them."""
+    await q.mark_handled(conn, journal_ids)
+
+
+async def claim_unhandled(conn: Conn, bot_id: int, *, older_than_seconds: float, limit: int) -> list[str]:
+    """Journaled updates whose handling never started (their process stopped), claimed."""
+    return await q.claim_unhandled(conn, bot_id, older_than_seconds, limit)
 
 
 async def choose_language(
@@ -121,3 +133,9 @@ async def unblock(conn: Conn, user_id: int, staff_id: int) -> bool:
             conn, staff_id, "user.unblock", f"user:{user_id}", {"banned": True}, {"banned": False}
         )
     return changed
+
+
+async def language_of(conn: Conn, user_id: int, languages: Languages) -> str:
+    """The language to write to one user in (the default for an unknown user)."""
+    chosen, telegram_code = (await q.language_settings(conn, [user_id])).get(user_id, (None, None))
+    return languages.speak(chosen, telegram_code)

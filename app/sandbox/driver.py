@@ -265,11 +265,17 @@ class Persona:
         *,
         callback_data: str | None = None,
         message_id: int | None = None,
+        forged: bool = False,
     ) -> dict[str, Any]:
         """Press a button by text or data: inline on `message_id` or the newest bot message
         holding it, else a reply-keyboard button (sent as text). Returns the server's answer
-        ({"callback_query_id"} / {"message"} / {"url"})."""
-        given = {"button_text": button_text, "callback_data": callback_data, "message_id": message_id}
+        ({"callback_query_id"} / {"message"} / {"url"}). `forged`: any data, on any message."""
+        given = {
+            "button_text": button_text,
+            "callback_data": callback_data,
+            "message_id": message_id,
+            "forged": forged or None,
+        }
         body = {k: v for k, v in given.items() if v is not None} | self._bot()
         result = await self.sandbox.request("POST", f"/users/{self.id}/press", json=body)
         self.mark = result["event"]

@@ -51,6 +51,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .errors import NOT_UTF8, NotUTF8, json_body
 from .keys import WORLD_KEY
 from .media import Upload
 from .usercontent import user_contents
@@ -101,7 +102,9 @@ async def _body(request: web.Request) -> dict[str, Any]:
     if not request.body_exists:
         return {}
     try:
-        body = json.loads(await request.read() or b"{}")
+        body = json_body(await request.read() or b"{}")
+    except NotUTF8:
+        raise UserActionError(400, NOT_UTF8) from None
     except ValueError:
         raise UserActionError(400, "the body must be a JSON object") from None
     if not isinstance(body, dict):
@@ -238,6 +241,7 @@ async def press(request: web.Request) -> web.Response:
         message_id=_int(body.get("message_id"), "message_id", optional=True),
         button_text=_str(body, "button_text"),
         callback_data=_str(body, "callback_data"),
+        forged=body.get("forged") is True,
     )
     if "message" in result:  # a reply-keyboard button became a text message
         result["message"] = world.dialog(bot_id, user_id).view(result["message"]["message_id"])

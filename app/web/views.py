@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from app.db.pool import ping
 from app.storage import InvalidKey, NotFound
 from app.web.keys import CONFIG, POOL, STORAGE
+from app.web.panel.auth.pages import render
 
 routes = web.RouteTableDef()
 HEALTH_TIMEOUT = 2.0
 
 
 @routes.get("/", name="index")
-@aiohttp_jinja2.template("index.html")
-async def index(request: web.Request) -> dict:
-    config = request.app[CONFIG]
-    return {"sandbox": config.sandbox, "base_url": config.base_url}
+async def index(request: web.Request) -> web.Response:
+    """A small start page in the visitor's language (the panel's choice): sandbox and panel."""
+    return await render(request, "index.html", {"sandbox": request.app[CONFIG].sandbox})
 
 
 @routes.get("/healthz", name="healthz")

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 
 from aiogram import Bot, Dispatcher
-from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
 
-from app.bot.journal import JOURNALED, Journaled, journal_of
+from app.bot.journal import Journaled, handle, journal_of
 from app.bot.middlewares import InFlight
+from app.web.forms import body_limit, read_json
+
+UPDATE_LIMIT = 1024 * 1024  # an update is a few kB; a long text with its entities stays far below
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -33,16 +34,21 @@ class WebhookEndpoint:
         self.accepting = True
         self._tasks: set[asyncio.Task[None]] = set()
 
+    @body_limit(UPDATE_LIMIT)
     async def handle(self, request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+        # Headers arrive as bytes decoded with surrogateescape: a non-ASCII header is just wrong.
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, self.secret.encode()):
             return web.json_response({"error": "wrong secret token"}, status=401)
         dispatcher = self.dispatcher
         if not self.accepting or dispatcher is None:
             # Shutting down: Telegram keeps the update and delivers it again later.
             return web.json_response({"error": "shutting down"}, status=503)
         try:
-            update = Update.model_validate(json.loads(await request.read()), context={"bot": self.bot})
+            raw = await read_json(request, text_only=False)
+            update = Update.model_validate(raw, context={"bot": self.bot})
+        except web.HTTPException as exc:
+            return web.json_response({"error": exc.text}, status=exc.status)
         except (ValueError, ValidationError):
             return web.json_response({"error": "not a Telegram update"}, status=400)
         try:
@@ -63,9 +69,4 @@ class WebhookEndpoint:
         self.in_flight.end()
 
     async def _feed(self, dispatcher: Dispatcher, update: Update, entry: Journaled) -> None:
-        try:
-            response = await dispatcher.feed_update(self.bot, update, **{JOURNALED: entry})
-            if isinstance(response, TelegramMethod):
-                await dispatcher.silent_call_request(self.bot, response)
-        except Exception:
-            log.exception("webhook update %s failed", update.update_id)
+        await handle(dispatcher, self.bot, update, entry)

@@ -3,10 +3,11 @@
 import asyncpg
 from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.types import Message
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message, ReplyKeyboardRemove
 
+from app.bot.handlers import chat, post_ad
 from app.bot.keyboards import main_menu
-from app.domain import ads
 from app.i18n import Gettext
 
 
@@ -14,27 +15,26 @@ def greeting(_: Gettext, name: str) -> str:
     return _("Hello, {name}! I am Bozor, the marketplace bot. Choose what you want to do:").format(name=name)
 
 
-async def on_start(message: Message, command: CommandObject, pool: asyncpg.Pool, _: Gettext) -> None:
+async def on_start(
+    message: Message, command: CommandObject, state: FSMContext, pool: asyncpg.Pool, _: Gettext
+) -> None:
+    if await post_ad.leave(state):  # /start leaves the wizard; the draft waits for "Continue"
+        await message.answer(
+            _("You left the ad form; your draft is kept. Press “{post}” to continue it.").format(
+                post=_("📢 Post an ad")
+            ),
+            reply_markup=ReplyKeyboardRemove(),
+        )
     payload = command.args or ""
+    if payload.startswith(chat.LOGIN_PREFIX):
+        await chat.sign_in_from_start(message, payload.removeprefix(chat.LOGIN_PREFIX), pool, _)
+        return
     number = payload.removeprefix("ad_")
     if payload.startswith("ad_") and number.isascii() and number.isdigit() and len(number) < 19:
-        await _seller_contact(message, int(number), pool, _)
+        await chat.offer(message, int(number), pool, _)
         return
     name = message.from_user.first_name if message.from_user else ""
     await message.answer(greeting(_, name), reply_markup=main_menu(_))
-
-
-async def _seller_contact(message: Message, ad_id: int, pool: asyncpg.Pool, _: Gettext) -> None:
-    """A buyer came from "Write to the seller" under a channel post."""
-    async with pool.acquire() as conn:
-        ad = await ads.published_ad(conn, ad_id)
-    if ad is None:
-        await message.answer(_("This ad is no longer available."), reply_markup=main_menu(_))
-        return
-    await message.answer(
-        _("“{title}”: write to the seller at {contact}.").format(title=ad.title, contact=ad.contact),
-        reply_markup=main_menu(_),
-    )
 
 
 async def on_help(message: Message, _: Gettext) -> None:

@@ -51,13 +51,14 @@ class UsersAd:
 
 @dataclass(frozen=True, slots=True)
 class JournalLine:
-    """An update the user sent, with the text (or callback data) it carried."""
+    """An update the user sent, with the text it carried, or the label of the button pressed."""
 
     id: int
     kind: str
     received_at: datetime
     error: str | None
     text: str | None
+    button: str | None  # a pressed button's label, found on the message it was under
 
 
 NAME = "lower(first_name || ' ' || coalesce(last_name, ''))"  # users_name_trgm_idx's expression
@@ -119,10 +120,14 @@ async def ads_of(conn: Conn, user_id: int, limit: int = 20) -> list[UsersAd]:
 
 
 async def journal_of(conn: Conn, user_id: int, limit: int = 20) -> list[JournalLine]:
-    """The latest updates from this user with the text (or callback data) they carried."""
+    """The latest updates from this user with the text they carried; for a pressed button, its
+    label as the user saw it (the callback data is the bot's own business)."""
     rows = await conn.fetch(
         "SELECT id, kind, received_at, error, coalesce(payload #>> '{message,text}', "
-        "payload #>> '{message,caption}', payload #>> '{callback_query,data}') AS text "
+        "payload #>> '{message,caption}') AS text, "
+        "jsonb_path_query_first(payload, "
+        "'$.callback_query.message.reply_markup.inline_keyboard[*][*] ? (@.callback_data == $d).text', "
+        "jsonb_build_object('d', payload #>> '{callback_query,data}')) #>> '{}' AS button "
         "FROM update_journal WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
         user_id,
         limit,

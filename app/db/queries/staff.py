@@ -97,6 +97,12 @@ async def find_staff_by_username(conn: Conn, username: str) -> Account | None:
     return None if row is None else _account(row)
 
 
+async def staff_exists(conn: Conn) -> bool:
+    """Whether any staff account exists at all (active or not)."""
+    exists: bool = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM staff)")
+    return exists
+
+
 async def set_password_hash(conn: Conn, staff_id: int, password_hash: str) -> None:
     await conn.execute("UPDATE staff SET password_hash = $2 WHERE id = $1", staff_id, password_hash)
 
@@ -135,6 +141,15 @@ async def insert_login_token(conn: Conn, token_hash: bytes, staff_id: int, ttl: 
         token_hash,
         staff_id,
         ttl,
+    )
+
+
+async def end_login_tokens(conn: Conn, staff_id: int) -> None:
+    """Every unused link of this staff member stops working (a newer one replaces them)."""
+    await conn.execute(
+        "UPDATE staff_login_tokens SET expires_at = least(expires_at, now()) "
+        "WHERE staff_id = $1 AND used_at IS NULL",
+        staff_id,
     )
 
 

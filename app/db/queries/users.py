@@ -94,10 +94,13 @@ WITH input AS (
         WITH ORDINALITY AS i(update_id, kind, user_id, chat_id, payload, first_name, last_name, username,
                              language_code, is_bot, clears_block, fsm_key, ord)
 ), journal AS (
-    INSERT INTO update_journal (bot_id, update_id, kind, user_id, chat_id, payload)
-    SELECT $1, update_id, kind, user_id, chat_id, payload::jsonb FROM input ORDER BY ord
+    INSERT INTO update_journal (bot_id, update_id, kind, user_id, chat_id, payload, handled)
+    SELECT $1, update_id, kind, user_id, chat_id, payload::jsonb, false FROM input ORDER BY ord
     ON CONFLICT (bot_id, update_id) DO NOTHING
     RETURNING id, update_id
+), replayed AS (  -- a replay (see claim_unhandled) journaled them before: their rows
+    SELECT id, update_id FROM update_journal
+    WHERE $14 AND bot_id = $1 AND update_id IN (SELECT update_id FROM input)
 ), latest AS (
     SELECT DISTINCT ON (user_id) user_id, first_name, last_name, username, language_code, is_bot,
            bool_or(clears_block) OVER (PARTITION BY user_id) AS clears_block
@@ -115,21 +118,25 @@ WITH input AS (
                               THEN NULL ELSE u.blocked_bot_at END
     RETURNING id, language, language_code, (xmax = 0) AS is_new, banned_at IS NOT NULL AS banned
 )
-SELECT j.id AS journal_id, u.language, u.language_code,
+SELECT coalesce(j.id, r.id) AS journal_id, u.language, u.language_code,
        coalesce(u.is_new, false) AS is_new, coalesce(u.banned, false) AS banned,
        f.state AS fsm_state, set_config('synchronous_commit', 'off', true) AS async_commit,
        EXISTS (SELECT FROM support_tickets t WHERE t.user_id = i.user_id AND t.status <> 'closed')
            AS support_ticket
 FROM input i
 LEFT JOIN journal j ON j.update_id = i.update_id
+LEFT JOIN replayed r ON r.update_id = i.update_id
 LEFT JOIN upsert u ON u.id = i.user_id
 LEFT JOIN fsm_state f ON f.key = i.fsm_key
 ORDER BY i.ord
 """
 
 
-async def journal_batch(conn: Conn, bot_id: int, arrivals: Sequence[Arrival]) -> list[Journaled]:
-    """Store the updates and their users in one statement; one result per update, in order."""
+async def journal_batch(
+    conn: Conn, bot_id: int, arrivals: Sequence[Arrival], *, replay: bool = False
+) -> list[Journaled]:
+    """Store the updates and their users in one statement; one result per update, in order.
+    With `replay`, the updates are already journaled (claimed by claim_unhandled)."""
     columns: list[list[object]] = [[] for _ in range(12)]
     for a in arrivals:
         c = a.contact
@@ -149,7 +156,7 @@ async def journal_batch(conn: Conn, bot_id: int, arrivals: Sequence[Arrival]) ->
         )
         for column, value in zip(columns, values, strict=True):
             column.append(value)
-    rows = await conn.fetch(JOURNAL_BATCH, bot_id, *columns)
+    rows = await conn.fetch(JOURNAL_BATCH, bot_id, *columns, replay)
     # Built by hand, not by from_rows: this runs for every update.
     return [
         Journaled(
@@ -163,6 +170,32 @@ async def journal_batch(conn: Conn, bot_id: int, arrivals: Sequence[Arrival]) ->
         )
         for r in rows
     ]
+
+
+async def mark_handled(conn: Conn, journal_ids: Sequence[int]) -> None:
+    """Their handlers started (written in bulk, off the reply's path: see HandledMarks)."""
+    await conn.execute("UPDATE update_journal SET handled = true WHERE id = ANY($1::bigint[])", journal_ids)
+
+
+async def claim_unhandled(conn: Conn, bot_id: int, older_than_seconds: float, limit: int) -> list[str]:
+    """Updates journaled (and so acknowledged) long ago whose handlers never started — their
+    process stopped in between — claimed for handling here, oldest first (payload JSON).
+    SKIP LOCKED: two processes sweeping at once claim different rows."""
+    rows = await conn.fetch(
+        """
+        UPDATE update_journal SET handled = true
+        WHERE id IN (
+            SELECT id FROM update_journal
+            WHERE bot_id = $1 AND NOT handled AND received_at < now() - make_interval(secs => $2)
+            ORDER BY update_id LIMIT $3 FOR UPDATE SKIP LOCKED
+        )
+        RETURNING update_id, payload::text AS payload
+        """,
+        bot_id,
+        older_than_seconds,
+        limit,
+    )
+    return [r["payload"] for r in sorted(rows, key=lambda r: r["update_id"])]
 
 
 async def record_journal_error(conn: Conn, journal_id: int, error: str) -> None:

@@ -19,8 +19,10 @@ from app.domain.ads.lifecycle import (
     decider_name,
     edit,
     edit_text,
+    live_post,
     mark_sold,
     rejection_reasons,
+    repost_now,
     run_checkins,
     run_reposts,
     settle_delivery,
@@ -31,6 +33,7 @@ from app.domain.ads.lifecycle import (
 from app.domain.ads.model import (
     CLOSABLE,
     EDITABLE,
+    FIELD_LABELS,
     MAX_PHOTOS,
     STATUS_ICONS,
     STATUS_LABELS,
@@ -40,11 +43,20 @@ from app.domain.ads.model import (
     NotAllowed,
     Photo,
     Price,
+    field_names,
     status_label,
 )
 from app.domain.ads.notices import REF, load_view
 from app.domain.ads.ports import AdMessages
-from app.domain.ads.reads import draft_to_edit, published_ad, sellers_ad, sellers_ads, story_for_staff
+from app.domain.ads.reads import (
+    canned_reason_text,
+    draft_to_edit,
+    published_ad,
+    rejection_reason,
+    sellers_ad,
+    sellers_ads,
+    story_for_staff,
+)
 from app.domain.ads.rules import (
     CAPTION_LIMIT,
     TITLE_LIMIT,
@@ -65,6 +77,7 @@ __all__ = [
     "CAPTION_LIMIT",
     "CLOSABLE",
     "EDITABLE",
+    "FIELD_LABELS",
     "MAX_PHOTOS",
     "REF",
     "STATUS_ICONS",
@@ -89,6 +102,7 @@ __all__ = [
     "Reason",
     "ReasonMissing",
     "SellerAd",
+    "canned_reason_text",
     "caption",
     "caption_excess",
     "decide",
@@ -97,7 +111,9 @@ __all__ = [
     "draft_to_edit",
     "edit",
     "edit_text",
+    "field_names",
     "format_price",
+    "live_post",
     "load_view",
     "mark_sold",
     "parse_contact",
@@ -106,7 +122,9 @@ __all__ = [
     "parse_price",
     "parse_title",
     "published_ad",
+    "rejection_reason",
     "rejection_reasons",
+    "repost_now",
     "run_checkins",
     "run_reposts",
     "sellers_ad",

@@ -27,10 +27,14 @@ NAV = (
     ("/panel/users", N_("Users"), (Role.MODERATOR, Role.OPERATOR)),
     ("/panel/support", N_("Support"), (Role.OPERATOR,)),
     ("/panel/support/kb", N_("Knowledge base"), (Role.ADMIN,)),
+    ("/panel/tasks", N_("Tasks"), (Role.ADMIN,)),
+    ("/panel/tasks/review", N_("Screenshots"), (Role.MODERATOR,)),
+    ("/panel/promotions", N_("Promotion"), (Role.ADMIN,)),
     ("/panel/channels", N_("Channels"), (Role.ADMIN,)),
     ("/panel/staff", N_("Staff"), (Role.ADMIN,)),
     ("/panel/settings", N_("Settings"), (Role.ADMIN,)),
     ("/panel/audit", N_("Audit log"), (Role.ADMIN,)),
+    ("/panel/chat/reports", N_("Reported chats"), (Role.OPERATOR,)),
 )
 
 

@@ -21,7 +21,7 @@ from app.i18n import Gettext
 from app.storage import InvalidKey, NotFound, S3Storage
 from app.web import keys
 from app.web.errors import wants_json
-from app.web.forms import path_id, whole_number
+from app.web.forms import path_id, read_form, whole_number
 from app.web.live import Event, serve_events
 from app.web.panel.auth.access import require
 from app.web.panel.auth.csrf import csrf_token
@@ -42,7 +42,7 @@ def _card(card: Card, reasons: list[RejectReason], lang: str, _: Gettext) -> dic
         "id": ad.id,
         "title": ad.title,
         "description": ad.description,
-        "price": ads.format_price(ads.Price(ad.price, ad.currency, ad.negotiable), _),
+        "price": ads.format_price(ads.Price(ad.price, ad.currency, ad.negotiable), _, lang),
         "district": ad.district,
         "contact": ad.contact,
         "category": card.hashtag,
@@ -123,13 +123,7 @@ def _id(request: web.Request, name: str) -> int:
 
 async def _form(request: web.Request) -> dict[str, str]:
     """The fields of a plain form POST or of a fetch() with a JSON body."""
-    if request.content_type == "application/json":
-        try:
-            data = await request.json()
-        except ValueError:
-            return {}
-        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-    return {k: str(v) for k, v in (await request.post()).items()}
+    return dict(await read_form(request))
 
 
 def decided_text(_: Gettext, approve: bool, name: object) -> str:

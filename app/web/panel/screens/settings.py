@@ -16,6 +16,7 @@ from app.domain.staff import Role, StaffError
 from app.domain.users import LANGUAGES
 from app.i18n import N_
 from app.web import keys
+from app.web.forms import read_form
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext
 from app.web.panel.auth.pages import render
@@ -28,8 +29,6 @@ SECRETS = ("bot_token", "s3_access_key", "s3_secret_key")
 SECRET_LABELS = {
     "bot_token": N_("Telegram bot token"),
     "s3_secret_key": N_("S3 secret key"),
-    "payment_provider_token": N_("Payment provider token"),
-    "llm_api_key": N_("LLM API key"),
 }
 
 
@@ -78,7 +77,7 @@ async def settings_page(request: web.Request) -> web.StreamResponse:
 async def settings_save(request: web.Request) -> web.StreamResponse:
     """section=bot|s3|s3_clear|languages; an empty secret field leaves the stored secret as it is."""
     _ = gettext(request)
-    data = await request.post()
+    data = await read_form(request)
     section = str(data.get("section", ""))
     try:
         if section == "bot":
@@ -141,7 +140,7 @@ async def secrets_page(request: web.Request) -> web.StreamResponse:
 async def secrets_set(request: web.Request) -> web.StreamResponse:
     """Store a new value; the page only ever says "set" or "not set"."""
     _ = gettext(request)
-    form = await request.post()
+    form = await read_form(request)
     name, value = str(form.get("name", "")), str(form.get("value", "")).strip()
     if name not in staff_domain.KNOWN_SECRETS or not value:
         return await _secrets(request, error=_("Choose a secret and type its new value."), status=400)

@@ -26,7 +26,7 @@ from app.domain.support.ports import DeskMessages
 from app.i18n import N_, UserError
 from app.storage import InvalidKey, NotFound, S3Storage
 from app.web import keys
-from app.web.forms import path_id, whole_number
+from app.web.forms import FORM_LIMIT, body_limit, path_id, read_files, read_form, takes_files, whole_number
 from app.web.live import Event, serve_events
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext
@@ -71,8 +71,8 @@ def _ticket_id(request: web.Request) -> int:
 
 
 async def _fields(request: web.Request) -> dict[str, Any]:
-    """A form's fields (plain or multipart); uploaded files stay file fields."""
-    return dict(await request.post())
+    """A form's fields, checked text (app.web.forms), and the files of a view that takes them."""
+    return {**dict(await read_form(request)), **await read_files(request)}
 
 
 def _text(form: dict[str, Any], name: str, limit: int = 5000) -> str:
@@ -214,6 +214,8 @@ async def _photo(
     ok_status=404,
 )
 @require(Role.OPERATOR)
+@takes_files
+@body_limit(MAX_PHOTO + FORM_LIMIT)
 async def reply(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     ticket_id = _ticket_id(request)
@@ -559,6 +561,8 @@ async def kb_entry(request: web.Request) -> web.StreamResponse:
 
 @ROUTES.post("/panel/support/kb/save", name="panel.support_kb_save", ok_status=400)
 @require(Role.ADMIN)
+@takes_files
+@body_limit(3 * MAX_PHOTO + FORM_LIMIT)
 async def kb_save(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     form = await _fields(request)
@@ -635,6 +639,8 @@ async def kb_export_csv(request: web.Request) -> web.StreamResponse:
 
 @ROUTES.post("/panel/support/kb/import", name="panel.support_kb_import", ok_status=400)
 @require(Role.ADMIN)
+@takes_files
+@body_limit(MAX_IMPORT + FORM_LIMIT)
 async def kb_import(request: web.Request) -> web.StreamResponse:
     """A JSON (bench/data's kb.json imports as is) or CSV file: entries created or updated by id."""
     _ = gettext(request)

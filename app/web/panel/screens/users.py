@@ -8,8 +8,9 @@ from app.db.queries import panel_users as q
 from app.domain import ads as ads_domain
 from app.domain import users as users_domain
 from app.domain.staff import Role
+from app.i18n import N_
 from app.web import keys
-from app.web.forms import path_id, whole_number
+from app.web.forms import path_id, read_form, whole_number
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext
 from app.web.panel.auth.pages import render
@@ -17,6 +18,15 @@ from app.web.panel.auth.routes import PanelRoutes
 from app.web.panel.auth.sessions import STAFF
 
 ROUTES = PanelRoutes()
+# What a user sent, as staff read it (a pressed button shows its label instead).
+UPDATE_KINDS = {
+    "message": N_("message"),
+    "edited_message": N_("edited message"),
+    "my_chat_member": N_("blocked or unblocked the bot"),
+    "message_reaction": N_("reaction"),
+    "pre_checkout_query": N_("payment"),
+    "inline_query": N_("inline query"),
+}
 
 
 def _user_id(request: web.Request) -> int:
@@ -69,6 +79,7 @@ async def user_page(request: web.Request) -> web.StreamResponse:
         {
             "user": user,
             "journal": journal,
+            "update_kinds": UPDATE_KINDS,
             "flash": request.query.get("msg"),
             "ads": ads,
             "status_label": lambda status: ads_domain.status_label(status, _),
@@ -79,7 +90,7 @@ async def user_page(request: web.Request) -> web.StreamResponse:
 async def _set_block(request: web.Request, block: bool) -> web.StreamResponse:
     _ = gettext(request)
     user_id = _user_id(request)
-    form = await request.post()
+    form = await read_form(request)
     reason = str(form.get("reason", ""))
     if len(reason) > 500:
         raise web.HTTPBadRequest(text=_("The reason may be at most 500 characters."))

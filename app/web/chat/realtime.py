@@ -1,0 +1,191 @@
+"""Real time for the web chat: one LISTEN connection per process fans events out to its sockets.
+
+Every change (a message, a read receipt, typing) is NOTIFYed by the domain in the transaction
+that makes it, naming the accounts it is for; each process delivers it to the sockets of those
+accounts it holds. The database stays the authority: a socket that falls behind, or a process
+that lost its LISTEN connection, makes the pages catch up from the database by their last seen
+message id, and pages drop any id they already show — nothing lost, nothing shown twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from app.db.queries.chat import CHANNEL
+from app.domain.chat import conversations, notices
+from app.web import keys
+
+log = logging.getLogger(__name__)
+QUEUE_SIZE = 512
+HEARTBEAT = 30.0  # seconds between presence refreshes (a dead process stops counting after 90 s)
+RECONNECT_DELAYS = (0.2, 0.5, 1, 2, 5)
+
+Event = dict[str, Any]
+CATCH_UP: Event = {"type": "catch_up"}  # "you may have missed something: ask the database"
+
+
+@dataclass(eq=False)
+class Listener:
+    """One open socket's inbox."""
+
+    account_id: int
+    queue: asyncio.Queue[Event] = field(default_factory=lambda: asyncio.Queue(maxsize=QUEUE_SIZE))
+
+    def put(self, event: Event) -> None:
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:  # too slow to keep up: drop the backlog, it catches up from the DB
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(CATCH_UP)
+
+
+class ChatHub:
+    """This process's sockets by account, and the task that LISTENs for the chat's events."""
+
+    def __init__(self, pool: asyncpg.Pool | None) -> None:
+        self.pool = pool
+        self.node = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.listeners: dict[int, set[Listener]] = defaultdict(set)
+        self.listening = asyncio.Event()  # set while the LISTEN connection is up
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, account_id: int) -> AsyncIterator[Listener]:
+        listener = Listener(account_id)
+        self.listeners[account_id].add(listener)
+        if self.pool is not None:
+            async with self.pool.acquire() as conn:
+                await notices.page_opened(conn, account_id, self.node)
+        try:
+            yield listener
+        finally:
+            self.listeners[account_id].discard(listener)
+            if not self.listeners[account_id]:
+                del self.listeners[account_id]
+            if self.pool is not None:
+                with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    async with self.pool.acquire() as conn:
+                        await notices.page_closed(conn, account_id, self.node)
+
+    def sockets(self) -> int:
+        return sum(len(group) for group in self.listeners.values())
+
+    async def deliver(self, event: Event) -> None:
+        """One notification to the local sockets of the accounts it names."""
+        targets = [
+            listener for account in event.get("to", ()) for listener in self.listeners.get(account, ())
+        ]
+        if not targets:
+            return
+        kind = event.get("kind")
+        if kind == "message":
+            payload = event.get("message")
+            if payload is None and self.pool is not None:  # too long for NOTIFY: read it once
+                async with self.pool.acquire() as conn:
+                    found = await conversations.message(conn, int(event["id"]))
+                payload = found.as_json() if found is not None else None
+            if payload is None:
+                return
+            frame: Event = {"type": "message", "message": payload}
+        elif kind == "read":
+            frame = {"type": "read", **{k: event[k] for k in ("conversation_id", "reader_id", "upto")}}
+        elif kind == "typing":
+            frame = {
+                "type": "typing",
+                "conversation_id": event["conversation_id"],
+                "account_id": event["account_id"],
+            }
+        else:
+            return
+        for listener in targets:
+            listener.put(frame)
+
+    def catch_up_all(self) -> None:
+        for group in self.listeners.values():
+            for listener in group:
+                listener.put(CATCH_UP)
+
+    async def run(self) -> None:
+        """LISTEN until cancelled; after a lost connection every page catches up from the DB."""
+        assert self.pool is not None
+        failures = 0
+        while True:
+            try:
+                await self._listen_once(catch_up=failures > 0)
+                failures = 0
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("web chat: LISTEN connection lost (%s); reconnecting", exc)
+            self.listening.clear()
+            await asyncio.sleep(RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)])
+            failures += 1
+
+    async def _listen_once(self, *, catch_up: bool) -> None:
+        assert self.pool is not None
+        async with self.pool.acquire() as conn:
+            lost = asyncio.Event()
+            conn.add_termination_listener(lambda _conn: lost.set())
+            pending: set[asyncio.Task[None]] = set()
+
+            def notified(_conn: object, _pid: int, _channel: str, payload: object) -> None:
+                try:
+                    event = json.loads(str(payload))
+                except ValueError:
+                    log.warning("web chat: ignored a malformed notification: %.200s", payload)
+                    return
+                task = asyncio.create_task(self.deliver(event))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+
+            await conn.add_listener(CHANNEL, notified)
+            self.listening.set()
+            if catch_up:
+                self.catch_up_all()
+            try:
+                await lost.wait()
+            finally:
+                if not conn.is_closed():
+                    await conn.remove_listener(CHANNEL, notified)
+
+    async def heartbeat(self) -> None:
+        assert self.pool is not None
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                async with self.pool.acquire() as conn:
+                    await notices.still_here(conn, self.node)
+
+
+CHAT_HUB = web.AppKey("chat_hub", ChatHub)
+
+
+async def chat_realtime(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: the hub, its LISTEN task and its presence heartbeat."""
+    pool = app.get(keys.POOL)
+    hub = app[CHAT_HUB] = ChatHub(pool)
+    tasks = []
+    if pool is not None:
+        tasks = [
+            asyncio.create_task(hub.run(), name="chat-listen"),
+            asyncio.create_task(hub.heartbeat(), name="chat-presence"),
+        ]
+    yield
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    if pool is not None:
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            async with pool.acquire() as conn:
+                await notices.node_gone(conn, hub.node)

@@ -1,0 +1,202 @@
+"""The web chat's WebSocket: one per browser tab, for every conversation of its account.
+
+The page connects to /chat/ws?after=<the last message id it shows>. The server first sends what
+the page missed (from the database), then live events. Frames from the page (send, read, typing)
+are each authorised again: the session must still be live, and the conversation the account's.
+A socket opened with a session cookie must come from our own pages (Origin checked); an API
+client may connect with its bearer token instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import WSMsgType, web
+
+from app.db.queries.chat import Via
+from app.db.queries.chat_accounts import ChatAccount
+from app.domain.chat import accounts, conversations
+from app.domain.chat.conversations import ChatError
+from app.web import keys
+from app.web.chat.auth import CHAT_PREFIX, current_account, gettext, session_token
+from app.web.chat.realtime import CATCH_UP, CHAT_HUB, Listener
+from app.web.chat.services import chat_messages
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+MAX_FRAME = 64 * 1024
+CATCH_UP_PAGES = 50
+SESSION_REVOKED = 4401  # the close code a page gets when its session ended meanwhile
+
+
+def origin_ok(request: web.Request) -> bool:
+    """The socket was opened by one of our pages: its Origin is this site."""
+    origin = request.headers.get("Origin")
+    if not origin:
+        return False
+    given = urlsplit(origin)
+    allowed = {f"{request.scheme}://{request.host}"}
+    public = request.app[keys.CONFIG].public_url
+    if public:
+        parts = urlsplit(public)
+        allowed.add(f"{parts.scheme}://{parts.netloc}")
+    return f"{given.scheme}://{given.netloc}" in allowed
+
+
+async def _bearer_account(request: web.Request) -> ChatAccount | None:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    async with request.app[keys.POOL].acquire() as conn:
+        return await accounts.token_account(conn, header.removeprefix("Bearer ").strip())
+
+
+@routes.get(CHAT_PREFIX + "/ws", name="chat.socket")
+async def chat_socket(request: web.Request) -> web.StreamResponse:
+    bearer = await _bearer_account(request)
+    account = bearer or await current_account(request)
+    if account is None:
+        raise web.HTTPUnauthorized(
+            text=json.dumps({"error": {"code": "unauthorized", "message": "Sign in."}}),
+            content_type="application/json",
+        )
+    if bearer is None and not origin_ok(request):
+        raise web.HTTPForbidden(
+            text=json.dumps({"error": {"code": "bad_origin", "message": "Not from this site."}}),
+            content_type="application/json",
+        )
+    after = request.query.get("after", "0")
+    last_seen = int(after) if after.isascii() and after.isdigit() and len(after) < 19 else 0
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
+    await ws.prepare(request)
+    request.app[keys.WEBSOCKETS].add(ws)
+    session = Session(request, ws, account, session_token(request) if bearer is None else None)
+    async with request.app[CHAT_HUB].subscribe(account.id) as listener:
+        pump = asyncio.create_task(session.pump(listener, last_seen))
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                if not await session.authorised():
+                    await ws.close(code=SESSION_REVOKED, message=b"signed out")
+                    break
+                await session.handle(msg.data)
+        except ConnectionResetError:
+            pass
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+    return ws
+
+
+class Session:
+    """One socket's conversation with its page."""
+
+    def __init__(
+        self, request: web.Request, ws: web.WebSocketResponse, account: ChatAccount, token: str | None
+    ) -> None:
+        self.request, self.ws, self.account, self.token = request, ws, account, token
+        self.pool = request.app[keys.POOL]
+        self.high = 0  # the highest message id this page was sent
+
+    async def authorised(self) -> bool:
+        """Every frame: the session (cookie) is still live; a bearer token was checked on connect."""
+        if self.token is None:
+            return True
+        async with self.pool.acquire() as conn:
+            return await accounts.session_account(conn, self.token) is not None
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        if not self.ws.closed:
+            await self.ws.send_str(json.dumps(frame, ensure_ascii=False))
+
+    async def catch_up(self, after: int) -> None:
+        """What the page missed since `after`, from the database (the authority)."""
+        for _page in range(CATCH_UP_PAGES):
+            async with self.pool.acquire() as conn:
+                missed = await conversations.missed(conn, self.account.id, after)
+            for message in missed:
+                await self.send({"type": "message", "message": message.as_json()})
+            newest = max((m.id for m in missed), default=after)
+            self.high = max(self.high, newest)
+            if len(missed) < conversations.MAX_PAGE or newest <= after:
+                break
+            after = newest
+
+    async def pump(self, listener: Listener, last_seen: int) -> None:
+        """The catch-up, then live events (another catch-up whenever the hub says so)."""
+        try:
+            await self.catch_up(last_seen)
+            await self.send({"type": "ready", "latest": self.high})
+            while not self.ws.closed:
+                event = await listener.queue.get()
+                if event is CATCH_UP:
+                    await self.catch_up(self.high)
+                    continue
+                if event["type"] == "message":
+                    self.high = max(self.high, int(event["message"]["id"]))
+                await self.send(event)
+        except (ConnectionResetError, RuntimeError):
+            pass  # the page went away mid-send
+
+    async def handle(self, data: str) -> None:
+        try:
+            frame = json.loads(data)
+        except ValueError:
+            frame = None
+        if not isinstance(frame, dict):
+            await self.send({"type": "error", "code": "bad_frame", "message": "Send JSON objects."})
+            return
+        kind = frame.get("type")
+        conversation_id = _id(frame.get("conversation_id"))
+        if kind not in ("send", "read", "typing") or conversation_id is None:
+            await self.send({"type": "error", "code": "bad_frame", "message": "Unknown frame."})
+            return
+        _ = gettext(self.request)
+        client_id = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                if kind == "send":
+                    body = frame.get("body")
+                    sent = await conversations.send(
+                        conn,
+                        self.account,
+                        conversation_id,
+                        body=body if isinstance(body, str) else "",
+                        via=Via.WEB,
+                        client_id=client_id,
+                        msgs=chat_messages(self.request.app),
+                        languages=self.request.app[keys.RUNNING_SETTINGS].languages,
+                    )
+                elif kind == "read":
+                    upto = _id(frame.get("upto"))
+                    if upto is not None:
+                        await conversations.mark_read(conn, self.account.id, conversation_id, upto)
+                    return
+                else:
+                    await conversations.typing(conn, self.account.id, conversation_id)
+                    return
+        except conversations.ConversationNotFound as exc:
+            await self.send(
+                {"type": "error", "code": "not_found", "message": exc.text(_), "client_id": client_id}
+            )
+            return
+        except ChatError as exc:
+            await self.send(
+                {"type": "error", "code": "refused", "message": exc.text(_), "client_id": client_id}
+            )
+            return
+        await self.send({"type": "sent", "client_id": client_id, "message": sent.message.as_json()})
+
+
+def _id(value: object) -> int | None:
+    """A row id from a frame: a positive integer that fits a bigint, else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**62:
+        return value
+    return None

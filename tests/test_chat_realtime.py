@@ -1,0 +1,186 @@
+"""The web chat's WebSocket: live delivery, receipts, typing, Origin, per-frame authorisation,
+fan-out across processes, and catching up after a restart from the database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+
+from app.domain.chat import accounts
+from tests.helpers.chat import ad_for_sale, post, register, start_about, with_media
+from tests.helpers.panel import SECRET_KEY, Panel, build_panel
+
+
+@pytest.fixture
+def site(aiohttp_client, make_config, database_url: str, tmp_path: Path) -> Callable[[], Any]:
+    """Start web processes on one database: each call is another process (its own pool, its
+    own LISTEN connection), closed with `await started.aclose()`."""
+    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
+
+    def start() -> AsyncIterator[Panel]:
+        return build_panel(aiohttp_client, config, database_url, with_media(tmp_path / "media"))
+
+    return start
+
+
+async def _socket(panel: Panel, after: int = 0, origin: str | None = None) -> aiohttp.ClientWebSocketResponse:
+    origin = origin or str(panel.client.make_url("")).rstrip("/")
+    return await panel.client.ws_connect(f"/chat/ws?after={after}", headers={"Origin": origin})
+
+
+async def _until(
+    ws: aiohttp.ClientWebSocketResponse, done: Callable[[dict[str, Any]], bool]
+) -> list[dict[str, Any]]:
+    frames = []
+    while True:
+        msg = await ws.receive(timeout=10)
+        assert msg.type == aiohttp.WSMsgType.TEXT, msg
+        frames.append(json.loads(msg.data))
+        if done(frames[-1]):
+            return frames
+
+
+def _is(kind: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda frame: frame["type"] == kind
+
+
+async def _pair(db: asyncpg.Connection, one: Panel, two: Panel) -> int:
+    """Aziz (in process one) writes to Ali's ad; Ali reads in process two. The conversation id."""
+    ad_id = await ad_for_sale(db)
+    await register(one.client, "aziz", name="Aziz")
+    conversation_id = await start_about(one.client, ad_id)
+    from tests.helpers.ads import SELLER
+
+    token = await accounts.web_link(db, SELLER, "/chat")
+    assert (await post(two.client, f"/chat/login/once/{token}", f"/chat/login/once/{token}")).status == 303
+    return conversation_id
+
+
+async def test_two_pages_chat_live_with_receipts_and_typing(site, db: asyncpg.Connection) -> None:
+    started = site()
+    panel = await anext(started)
+    other = site()
+    seller = await anext(other)
+    try:
+        conversation_id = await _pair(db, panel, seller)
+        buyer_ws, seller_ws = await _socket(panel), await _socket(seller)
+        await _until(buyer_ws, _is("ready"))
+        await _until(seller_ws, _is("ready"))
+
+        frame = {"type": "send", "conversation_id": conversation_id, "body": "Salom", "client_id": "c-1"}
+        await buyer_ws.send_json(frame)
+        sent = (await _until(buyer_ws, _is("sent")))[-1]
+        assert sent["client_id"] == "c-1" and sent["message"]["body"] == "Salom"
+        got = (await _until(seller_ws, _is("message")))[-1]["message"]
+        assert got["id"] == sent["message"]["id"] and got["body"] == "Salom"
+
+        await seller_ws.send_json({"type": "read", "conversation_id": conversation_id, "upto": got["id"]})
+        receipt = (await _until(buyer_ws, _is("read")))[-1]
+        assert receipt["upto"] == got["id"] and receipt["conversation_id"] == conversation_id
+        await seller_ws.send_json({"type": "typing", "conversation_id": conversation_id})
+        assert (await _until(buyer_ws, _is("typing")))[-1]["conversation_id"] == conversation_id
+
+        await buyer_ws.send_json(frame)  # the same client id again (a resend): stored once
+        again = (await _until(buyer_ws, _is("sent")))[-1]
+        assert again["message"]["id"] == sent["message"]["id"]
+        assert await db.fetchval("SELECT count(*) FROM chat_messages") == 1
+        await buyer_ws.close()
+        await seller_ws.close()
+    finally:
+        await other.aclose()
+        await started.aclose()
+
+
+async def test_the_socket_checks_origin_sign_in_and_every_frame(site, db: asyncpg.Connection) -> None:
+    started = site()
+    panel = await anext(started)
+    try:
+        ad_id = await ad_for_sale(db)
+        await register(panel.client, "bekzod")
+        mine = await start_about(panel.client, ad_id)
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await _socket(panel, origin="https://evil.example")
+        assert refused.value.status == 403
+        async with aiohttp.ClientSession() as anonymous:
+            url = panel.client.make_url("/chat/ws")
+            with pytest.raises(aiohttp.WSServerHandshakeError) as anon:
+                await anonymous.ws_connect(
+                    url, headers={"Origin": str(panel.client.make_url("")).rstrip("/")}
+                )
+            assert anon.value.status == 401
+
+        # Someone else's conversation through the socket: it does not exist for them.
+        ws = await _socket(panel)
+        await _until(ws, _is("ready"))
+        stranger_conversation = mine + 1000
+        await ws.send_json(
+            {"type": "send", "conversation_id": stranger_conversation, "body": "x", "client_id": "s"}
+        )
+        error = (await _until(ws, _is("error")))[-1]
+        assert error["code"] == "not_found" and error["client_id"] == "s"
+        await ws.send_str("not json")
+        assert (await _until(ws, _is("error")))[-1]["code"] == "bad_frame"
+
+        # Signed out everywhere (another tab): the next frame closes the socket.
+        assert (await post(panel.client, "/chat/logout/everywhere", "/chat")).status == 303
+        await ws.send_json({"type": "send", "conversation_id": mine, "body": "after sign-out"})
+        closed = await ws.receive(timeout=10)
+        assert closed.type == aiohttp.WSMsgType.CLOSE and closed.data == 4401
+        assert await db.fetchval("SELECT count(*) FROM chat_messages") == 0
+    finally:
+        await started.aclose()
+
+
+async def test_after_a_restart_the_page_catches_up_from_the_database(site, db: asyncpg.Connection) -> None:
+    first = site()
+    buyer = await anext(first)
+    second = site()
+    seller = await anext(second)
+    try:
+        conversation_id = await _pair(db, buyer, seller)
+        seller_ws = await _socket(seller)
+        await _until(seller_ws, _is("ready"))
+        buyer_ws = await _socket(buyer)
+        await _until(buyer_ws, _is("ready"))
+        send = {"type": "send", "conversation_id": conversation_id}
+        await buyer_ws.send_json(send | {"body": "before", "client_id": "b-0"})
+        seen = (await _until(seller_ws, _is("message")))[-1]["message"]["id"]
+
+        await second.aclose()  # the seller's process stops: its socket closes
+        assert (await seller_ws.receive(timeout=10)).type in (
+            aiohttp.WSMsgType.CLOSE,
+            aiohttp.WSMsgType.CLOSED,
+        )
+        for n in range(1, 4):
+            await buyer_ws.send_json(send | {"body": f"while away {n}", "client_id": f"b-{n}"})
+            await _until(buyer_ws, _is("sent"))
+
+        third = site()  # the seller's process again: a new hub, nothing in memory
+        seller = await anext(third)
+        try:
+            from app.domain.chat import accounts
+            from tests.helpers.ads import SELLER
+
+            token = await accounts.web_link(db, SELLER, "/chat")
+            await post(seller.client, f"/chat/login/once/{token}", f"/chat/login/once/{token}")
+            seller_ws = await _socket(seller, after=seen)
+            frames = await _until(seller_ws, _is("ready"))
+            shown = {f["message"]["id"]: f["message"]["body"] for f in frames if f["type"] == "message"}
+            shown.pop(seen, None)  # the last seconds are sent again; the page drops what it shows
+            assert sorted(shown.values()) == ["while away 1", "while away 2", "while away 3"]
+            await buyer_ws.send_json(send | {"body": "and now live", "client_id": "b-9"})
+            live = (await _until(seller_ws, _is("message")))[-1]["message"]
+            assert live["body"] == "and now live"
+            await seller_ws.close()
+        finally:
+            await third.aclose()
+        await buyer_ws.close()
+        assert await db.fetchval("SELECT count(*) FROM chat_messages") == 5
+    finally:
+        await first.aclose()
