@@ -6,7 +6,11 @@ import sys
 
 import uvloop
 
-from app.cli import main
+from app.lazy_aiogram import import_aiogram
+
+import_aiogram()  # before anything imports aiogram: its types are then built on first use
+
+from app.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(run=uvloop.run))

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shlex
+import socket
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +45,7 @@ class Config:
     default_language: str
     chat_notice_grace: int = 30  # seconds a web chat message may stay unread before a notice
     chat_notice_interval: int = 300  # seconds between two notices about one conversation
+    member_checks_per_second: float = 25.0  # getChatMember calls for tasks, per process
 
     @property
     def sandbox(self) -> bool:
@@ -57,6 +61,20 @@ class Config:
         return f"http://{host}:{self.port}"
 
 
+def create_admin_command(username: str = "admin") -> str:
+    """The exact command that creates a panel admin beside this process: the same interpreter,
+    and the settings that were given on the command line rather than in .env."""
+    python = sys.executable
+    if python.startswith(os.getcwd() + os.sep):
+        python = os.path.relpath(python)
+    given = [
+        f"{name}={shlex.quote(os.environ[name])}"
+        for name in ("DATA_DIR", "DATABASE_URL")
+        if os.environ.get(name)
+    ]
+    return " ".join([*given, python, "run.py", "create-admin", username])
+
+
 def read_dotenv(path: Path) -> dict[str, str]:
     """Parse KEY=VALUE lines; blank lines and # comments are skipped, quotes stripped."""
     values: dict[str, str] = {}
@@ -69,11 +87,34 @@ def read_dotenv(path: Path) -> dict[str, str]:
         key, sep, value = line.removeprefix("export ").partition("=")
         if not sep:
             raise ConfigError(f"{path}: line {number} is not KEY=VALUE")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
+        values[key.strip()] = _dotenv_value(value)
     return values
+
+
+def _dotenv_value(raw: str) -> str:
+    """A quoted value up to its closing quote; else up to a ` # comment`, as every .env reader."""
+    value = raw.strip()
+    if value[:1] in ("'", '"'):
+        end = value.find(value[0], 1)
+        if end > 0:
+            return value[1:end]
+    return re.split(r"\s#", value, maxsplit=1)[0].strip()
+
+
+def _host(env: Mapping[str, str]) -> str:
+    """An address of this machine to listen on: checked now, before the database starts."""
+    host = env.get("HOST", "").strip() or "127.0.0.1"
+    try:
+        infos = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise ConfigError(f"HOST must be an address or name of this machine, got {host!r}") from None
+    family, kind, proto, _name, address = infos[0]
+    try:
+        with socket.socket(family, kind, proto) as probe:
+            probe.bind(address)  # port 0: nothing is taken
+    except OSError as exc:
+        raise ConfigError(f"HOST {host!r} is not an address of this machine ({exc.strerror})") from None
+    return host
 
 
 def _opt(env: Mapping[str, str], name: str) -> str | None:
@@ -188,7 +229,7 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         **_telegram(env, public_url),
         database_url=database_url,
         data_dir=data_dir,
-        host=env.get("HOST", "").strip() or "127.0.0.1",
+        host=_host(env),
         port=_port(env),
         public_url=public_url,
         secret_key=_secret_key(env, data_dir),
@@ -197,6 +238,7 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         default_language=_choice(env, "DEFAULT_LANGUAGE", "uz", LANGUAGES),
         chat_notice_grace=_seconds(env, "CHAT_NOTICE_GRACE_SECONDS", 30),
         chat_notice_interval=_seconds(env, "CHAT_NOTICE_INTERVAL_SECONDS", 300),
+        member_checks_per_second=_rate(env, "MEMBER_CHECKS_PER_SECOND", 25.0),
     )
 
 
@@ -207,3 +249,16 @@ def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isascii() or not raw.isdigit() or not 0 <= int(raw) <= 86400:
         raise ConfigError(f"{name} must be a number of seconds from 0 to 86400, not {raw!r}")
     return int(raw)
+
+
+def _rate(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of calls per second, not {raw!r}") from None
+    if not 0 < value <= 1000:
+        raise ConfigError(f"{name} must be above 0 and at most 1000, not {raw!r}")
+    return value

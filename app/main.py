@@ -25,22 +25,35 @@ from app.bot.ad_messages import BotAdMessages
 from app.bot.channel_sync import sync_channels
 from app.bot.chat_messages import BotChatMessages
 from app.bot.dispatcher import WEBHOOK_PATH, create_bot, create_dispatcher, set_commands
+from app.bot.journal import Sweeper, journal_of
+from app.bot.ledger_messages import BotLedgerMessages
+from app.bot.member_checks import MemberChecks
 from app.bot.middlewares import InFlight
 from app.bot.outbox import OutboxSender
 from app.bot.polling import PollingSupervisor
-from app.config import Config
+from app.bot.promotion_messages import BotPromotionMessages
+from app.bot.support_messages import BotDeskMessages
+from app.bot.task_messages import BotTaskMessages
+from app.bot.token_check import check_token
+from app.config import Config, create_admin_command
 from app.db.embedded import EmbeddedPostgres
 from app.db.migrations import migrate
 from app.db.pool import create_pool
+from app.db.queries.support_desk import SUPPORT_CHANNEL
 from app.domain import settings as settings_domain
+from app.domain import staff as staff_domain
 from app.domain.chat.notices import Timing
 from app.domain.settings import RunningSettings
+from app.domain.support import kb
+from app.domain.support import settings as support_settings
+from app.domain.support.cache import AnswerCache
 from app.i18n import Translator
 from app.scheduler import create_scheduler
 from app.scheduler.jobs import JobContext
 from app.storage import S3Settings, Storage, open_storage
 from app.web import keys
 from app.web.app import create_web_app
+from app.web.live import LIVE
 from app.web.webhook import WebhookEndpoint
 
 if TYPE_CHECKING:
@@ -49,6 +62,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("bozor")
 
 SANDBOX_TOKEN = "1000000001:SandboxBozorLocalTokenForTheEmulator"
+# The demo bot's name in sandbox mode, as a seller would see a real bot's (@BotFather's job).
+SANDBOX_BOT_NAME, SANDBOX_BOT_USERNAME = "Bozor", "bozor_demo_bot"
 DRAIN_SECONDS = 10.0
 S3_OPEN_SECONDS = 30.0  # an S3 saved in the panel that does not answer: start on disk instead
 
@@ -71,6 +86,7 @@ class Bozor:
     scheduler: AsyncIOScheduler | None = None
     runner: web.AppRunner | None = None
     polling: PollingSupervisor | None = None
+    sweeper: Sweeper | None = None
     outbox: OutboxSender | None = None
     outbox_bot: Bot | None = None
     sandbox_world: World | None = None  # the in-process Telegram of sandbox mode
@@ -79,6 +95,9 @@ class Bozor:
     running: RunningSettings = field(default_factory=RunningSettings)  # what the panel set
     applied_migrations: list[str] = field(default_factory=list)
     _sync_task: asyncio.Task | None = None
+    _pg_supervisor: asyncio.Task | None = None
+    answer_cache: AnswerCache = field(default_factory=AnswerCache)  # the knowledge base's answers
+    _kb_task: asyncio.Task | None = None
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
     @property
@@ -116,22 +135,33 @@ class Bozor:
             self.storage = await self._open_storage()
             self.bot = create_bot(self.token, self.api_base)
             await self._start_web(translator)  # first: in sandbox mode it is the bot's Telegram
+            self._name_demo_bot()
             # The admins' "Edit" button opens the panel: only behind an https PUBLIC_URL.
             ad_messages = BotAdMessages(
                 translator, await self._bot_username(), panel_url=self.config.public_url
             )
-            _started(self.runner, "the web server").app[
-                keys.BOT_PARTS
-            ].ad_messages = ad_messages  # the panel decides with it
+            parts = _started(self.runner, "the web server").app[keys.BOT_PARTS]
+            parts.ad_messages = ad_messages  # the panel decides with it
+            desk_messages = parts.desk_messages = BotDeskMessages(translator, self.config.default_language)
+            task_messages = parts.task_messages = BotTaskMessages(translator)
+            parts.ledger_messages = BotLedgerMessages(translator)
+            member_checks = MemberChecks(self.config.member_checks_per_second)
+            promotion_messages = BotPromotionMessages(translator)
             self.dispatcher = create_dispatcher(
                 self.config,
                 self._pool,
                 translator,
-                self.in_flight,
                 ad_messages,
                 self.storage,
                 self.running.languages,
+                self.running.desk,
+                desk_messages,
+                self.answer_cache,
+                task_messages=task_messages,
+                member_checks=member_checks,
+                promotion_messages=promotion_messages,
             )
+            self._kb_task = asyncio.create_task(self._forget_answers_on_change(), name="kb-follow")
             # Its own Bot: the sender handles 429s itself, without the handlers' waiting.
             self.outbox_bot = create_bot(self.token, self.api_base, wait_on_flood=False)
             self.outbox = OutboxSender(self._pool, self.outbox_bot, storage=self.storage)
@@ -144,26 +174,49 @@ class Bozor:
                     functools.partial(sync_channels, self._bot, self._pool),
                     chat_messages=BotChatMessages(translator),
                     chat_timing=chat_timing(self.config),
+                    task_messages=task_messages,
+                    member_probe=functools.partial(member_checks.probe, self._bot),
+                    promotion_messages=promotion_messages,
                 )
             )
             self.scheduler.start()
             if self.sandbox_world is not None:
                 await self._seed_demo()
             await self._start_updates(translator)
+            async with self._pool.acquire() as conn:
+                await settings_domain.remember_server_url(conn, self.config.base_url)
         except BaseException:
             await self.stop()
             raise
-        log.info("Bozor is ready: open %s", self.config.base_url)
+
+    async def ready_message(self) -> str:
+        """What `serve` prints once it is up: where to go, and how to get into the panel."""
+        base = self.config.base_url
+        lines = ["Bozor is running" + ("  (sandbox mode: no BOT_TOKEN set)" if self.config.sandbox else "")]
+        if self.sandbox_world is not None:
+            lines.append(f"  sandbox (a Telegram of our own): {base}/sandbox/")
+        lines.append(f"  panel: {base}/panel")
+        async with self._pool.acquire() as conn:
+            anyone = await staff_domain.staff_exists(conn)
+        if not anyone:
+            lines.append(f"  no staff account yet; create the first admin with: {create_admin_command()}")
+        return "\n".join(lines)
 
     async def stop(self) -> None:
         """Stop taking updates, let handlers finish (bounded), then close everything else."""
         if self._sync_task is not None:
             self._sync_task.cancel()
+        if self.sweeper is not None:
+            await self.sweeper.stop()
+        if self._kb_task is not None:
+            self._kb_task.cancel()
         if self.polling is not None:
             await self.polling.stop()
         if self.webhook is not None:
             self.webhook.accepting = False
         await self.in_flight.drain(DRAIN_SECONDS)
+        if self.dispatcher is not None:
+            await journal_of(self.dispatcher).mark_started()  # the marks still pending
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.outbox is not None:
@@ -176,24 +229,52 @@ class Bozor:
         await self._stack.aclose()
         if self.pool is not None:
             await self.pool.close()
+        if self._pg_supervisor is not None:
+            self._pg_supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pg_supervisor
+            self._pg_supervisor = None
         if self.pg is not None:
             await asyncio.to_thread(self.pg.stop)
-        self.pool = self.pg = self.runner = self.polling = self.bot = self.outbox = None
+        self.pool = self.pg = self.runner = self.polling = self.sweeper = self.bot = self.outbox = None
         self.outbox_bot = None
 
+    async def _forget_answers_on_change(self) -> None:
+        """The knowledge base changed (here or in another process), or a notification may have
+        been lost: the bot's kept answers go."""
+        hub = _started(self.runner, "the web server").app[LIVE]
+        with hub.subscribe(SUPPORT_CHANNEL) as queue:
+            while True:
+                event = await queue.get()
+                if event.get("event") in ("kb", "resync"):
+                    self.answer_cache.clear()
+
     async def _use_stored_bot_token(self) -> None:
-        """A token saved in the panel's settings counts when BOT_TOKEN is unset: a real bot."""
+        """A token saved in the panel's settings counts when BOT_TOKEN is unset: a real bot.
+
+        One Telegram does not accept (or cannot be asked about) leaves Bozor in the sandbox,
+        with the reason on every panel page: the panel must come up to fix it."""
         if self.config.bot_token is None:
             from app.domain.staff import get_secret
 
             try:
                 async with self._pool.acquire() as conn:
                     token = await get_secret(conn, "bot_token", secret_key=self.config.secret_key)
-            except Exception:  # e.g. SECRET_KEY changed: stay in the sandbox rather than not start
+            except Exception as exc:  # e.g. SECRET_KEY changed: stay in the sandbox rather than not start
                 log.exception("cannot read the bot token saved in the panel")
+                self.running.bot_problem = f"{type(exc).__name__}: {exc}"[:300]
                 token = None
             if token:
-                self.config = dataclasses.replace(self.config, bot_token=token)
+                check = await check_token(token, self.config.telegram_api_url, attempts=3)
+                if check.ok:
+                    self.config = dataclasses.replace(self.config, bot_token=token)
+                else:
+                    log.error(
+                        "the bot token saved in the panel does not work (%s): running the sandbox "
+                        "instead; fix it in the panel's Settings or run `run.py settings clear`",
+                        check.detail,
+                    )
+                    self.running.bot_problem = check.detail
 
     async def _use_stored_languages(self) -> None:
         """The languages saved in the panel; DEFAULT_LANGUAGE counts until a default is saved.
@@ -201,6 +282,9 @@ class Bozor:
         async with self._pool.acquire() as conn:
             languages = await settings_domain.load_languages(conn, self.config.default_language)
         self.running.languages = languages
+        async with self._pool.acquire() as conn, conn.transaction():
+            self.running.desk.update(await support_settings.load(conn))
+            await kb.reindex_stale(conn)  # knowledge-base rows written by an older analyser
         self.config = dataclasses.replace(self.config, default_language=languages.default)
 
     async def _open_storage(self) -> Storage:
@@ -235,6 +319,8 @@ class Bozor:
         if dsn is None:
             self.pg = EmbeddedPostgres(self.config.data_dir / "pg", fast=self.embedded_fast)
             dsn = await asyncio.to_thread(functools.partial(self.pg.start, attach=attach))
+            if not attach:  # a one-off command does not outlive a dead server
+                self._pg_supervisor = asyncio.create_task(self.pg.supervise(), name="embedded-pg")
         try:
             self.pool = await create_pool(dsn)
         except (OSError, asyncpg.PostgresError) as exc:
@@ -274,6 +360,7 @@ class Bozor:
             keys.TRANSLATOR: translator,
             keys.BOT: self.bot,
             keys.RUNNING_SETTINGS: self.running,
+            keys.TOKEN_CHECK: functools.partial(check_token, api_base=self.config.telegram_api_url),
         }
         app = create_web_app(self.config, services=services)
         if self.config.sandbox and not self.config.telegram_api_url:
@@ -284,7 +371,7 @@ class Bozor:
             self.sandbox_world = World(path=self.config.data_dir / "sandbox.sqlite3")
             app.add_subapp("/sandbox", make_sandbox_app(self.sandbox_world, http_webhooks=True))
         if self.config.telegram_mode == "webhook":
-            self.webhook = WebhookEndpoint(self._bot, webhook_secret(self.config))
+            self.webhook = WebhookEndpoint(self._bot, webhook_secret(self.config), self.in_flight)
             app.router.add_post(WEBHOOK_PATH, self.webhook.handle)
         self.runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=DRAIN_SECONDS
@@ -298,6 +385,14 @@ class Bozor:
                 f"cannot listen on {self.config.host}:{self.config.port}: {exc.strerror}; "
                 "is another server using it? Set PORT to another number"
             ) from exc
+
+    def _name_demo_bot(self) -> None:
+        """Sandbox mode: the demo bot gets a real name and username before its first call (a
+        world kept from an earlier start may still give it the emulator's default)."""
+        if self.sandbox_world is None:
+            return
+        bot = self.sandbox_world.add_bot(self.token)
+        bot.first_name, bot.username = SANDBOX_BOT_NAME, SANDBOX_BOT_USERNAME
 
     async def _seed_demo(self) -> None:
         """Sandbox mode: personas, a channel with the bot as poster, and its Bozor settings."""
@@ -321,8 +416,10 @@ class Bozor:
                 allowed_updates=self._dispatcher.resolve_used_update_types(),
             )
         else:
-            self.polling = PollingSupervisor(self._dispatcher, self._bot)
+            self.polling = PollingSupervisor(self._dispatcher, self._bot, self.in_flight)
             self.polling.start()
+        self.sweeper = Sweeper(self._dispatcher, self._bot)
+        self.sweeper.start()
         try:
             await set_commands(self._bot, translator)
         except Exception as exc:  # cosmetic: the bot works without its command menu
@@ -402,11 +499,7 @@ async def serve(config: Config) -> None:
     # Everything built at start-up lives as long as the process: keep it out of the
     # collector's scans so collections triggered by per-update garbage stay short.
     gc.freeze()
-    print(
-        f"Bozor is running: open {config.base_url}"
-        + ("  (sandbox mode: no BOT_TOKEN set)" if config.sandbox else ""),
-        flush=True,
-    )
+    print(await bozor.ready_message(), flush=True)
     await stop.wait()
     log.info("stopping")
     await bozor.stop()

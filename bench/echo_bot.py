@@ -15,9 +15,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import CallbackQuery, Message
 
-from app.bot.dispatcher import POLLING_CONCURRENCY, create_bot
-
 router = Router(name="echo")
+POLLING_CONCURRENCY = 64  # as Bozor's (app.bot.dispatcher), not imported: the stock bot imports no app code
 
 
 @router.message()
@@ -35,6 +34,8 @@ async def pressed(query: CallbackQuery) -> None:
 def bot() -> Bot:
     token, url = os.environ["BOT_TOKEN"], os.environ["TELEGRAM_API_URL"]
     if os.environ.get("ECHO_SESSION", "stock") == "tuned":
+        from app.bot.dispatcher import create_bot  # only here: importing app imports aiogram lazily
+
         return create_bot(token, url)
     return Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(url)))
 

@@ -8,7 +8,7 @@ wizard), 5,000 users each sending a few updates:
   10 %  /start                      the greeting and main menu
   20 %  menu buttons                My ads (a query of the seller's ads), Language, Back
   30 %  wizard answers              title, description, price of a draft kept in PostgreSQL
-  40 %  free text                   questions typed to the bot
+  40 %  free text                   questions typed to the bot, answered from the knowledge base
 
 Each update gets exactly one message or one edit back from either bot, which is what is
 counted. The baselines answer the same traffic: every message is echoed, every button edits
@@ -182,6 +182,7 @@ async def seed(dsn: str, bot_id: int, users: list[int]) -> None:
     into the FSM table, as the wizard would have left them."""
     from app.db.pool import init_connection
     from app.domain import channels
+    from app.domain.support import kb
 
     conn = await asyncpg.connect(dsn)
     await init_connection(conn)
@@ -216,6 +217,8 @@ async def seed(dsn: str, bot_id: int, users: list[int]) -> None:
             "ON CONFLICT (key) DO UPDATE SET state = excluded.state, data = excluded.data",
             [(f"{bot_id}:{u}:{u}:::default", {"draft": draft}) for u in wizard],
         )
+        async with conn.transaction():  # free text goes to the support knowledge base (the demo's 40)
+            await kb.load_sample(conn)
     finally:
         await conn.close()
 
@@ -312,6 +315,9 @@ async def one_round(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     # Hundreds of replies a second to thousands of users is beyond what Telegram allows a bot:
     # this measures the pipeline, so the sandbox's rate limits are off (bench/outbox.py measures those).
     world.limits.enabled = False
+    # All updates are injected at once, so the last button presses wait in the queue longer
+    # than the 15 s Telegram lets a callback query be answered; no user waits like that.
+    world.callback_query_ttl = 3600
     runner = web.AppRunner(make_sandbox_app(world), access_log=None)
     await runner.setup()
     port = free_port()

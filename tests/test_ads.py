@@ -18,6 +18,7 @@ from app.domain.ads import (
     Price,
     caption,
     caption_excess,
+    format_price,
     parse_contact,
     parse_price,
     parse_title,
@@ -76,6 +77,16 @@ def test_the_caption_is_plain_text_in_the_channel_language() -> None:
     assert sold.startswith("❌ ПРОДАНО")
 
 
+def test_money_is_written_as_each_language_writes_it() -> None:
+    som, dollars = Price(Decimal(1500000), "UZS", False), Price(Decimal(1200), "USD", True)
+    said = Translator("en")
+    assert format_price(som, said("en"), "en") == "1,500,000 UZS"  # no "so'm" in English
+    assert format_price(som, said("ru"), "ru") == "1 500 000 сум"
+    assert format_price(som, said("uz"), "uz") == "1 500 000 so'm"
+    assert format_price(dollars, said("en"), "en") == "$1,200 (negotiable)"
+    assert format_price(dollars, said("ru"), "ru") == "1 200 $ (торг)"
+
+
 def test_a_description_that_does_not_fit_the_caption_says_how_much_to_cut() -> None:
     fits = draft(description="x" * 700)
     assert caption_excess(fits, _, hashtag="transport", link=LINK) == 0
@@ -118,6 +129,39 @@ async def test_pre_moderation_flags_but_still_submits(db: asyncpg.Connection) ->
         db, draft(channel_id=channel_id, title="Kazino kartasi", photos=[Photo("f3", "u3")]), 1001, MSGS, UZ
     )
     assert {f["kind"] for f in third.flags} == {"banned_word", "daily_limit"}
+
+
+async def test_the_daily_limit_counts_per_channel_and_the_channel_flags_or_refuses(
+    db: asyncpg.Connection,
+) -> None:
+    strict = await seed(db)  # two ads a day
+    other = (await channels.create_channel(db, title="Bozor 2", chat_ref="@bozor_two")).id
+    await channels.update_settings(db, other, ads_per_day=2)
+    for n in range(2):
+        ad = await ads.submit(
+            db, draft(channel_id=strict, title=f"Stol {n}", photos=[Photo(f"s{n}", f"s{n}")]), 1001, MSGS, UZ
+        )
+        assert ad.flags == []
+    # The same seller's ads in another channel count against that channel's limit only.
+    elsewhere = await ads.submit(
+        db, draft(channel_id=other, title="Stul", photos=[Photo("o1", "o1")]), 1001, MSGS, UZ
+    )
+    assert elsewhere.flags == []
+    flagged = await ads.submit(
+        db, draft(channel_id=strict, title="Divan", photos=[Photo("s3", "s3")]), 1001, MSGS, UZ
+    )
+    assert flagged.flags == [{"kind": "daily_limit", "count": 3, "limit": 2}]
+
+    await channels.update_settings(db, strict, over_limit="refuse")
+    count = await db.fetchval("SELECT count(*) FROM ads")
+    with pytest.raises(ads.AdError) as refused:
+        await ads.submit(
+            db, draft(channel_id=strict, title="Shkaf", photos=[Photo("s4", "s4")]), 1001, MSGS, UZ
+        )
+    assert "in the last 24 hours" in refused.value.text(lambda m: m)
+    assert await db.fetchval("SELECT count(*) FROM ads") == count  # nothing saved
+    with pytest.raises(channels.ChannelError):
+        await channels.update_settings(db, strict, over_limit="ban")
 
 
 async def test_two_admins_at_once_exactly_one_decision_wins(

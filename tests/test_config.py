@@ -21,6 +21,8 @@ from tests.helpers.processes import run_bozor
         ("BOT_TOKEN", "not-a-token"),
         ("DATABASE_URL", "mysql://x"),
         ("PUBLIC_URL", "example.org"),
+        ("HOST", "not a host!"),
+        ("HOST", "192.0.2.1"),  # TEST-NET: not an address of this machine
     ],
 )
 def test_bad_value_exits_2_with_one_line_naming_the_variable(tmp_path: Path, name: str, value: str) -> None:
@@ -58,7 +60,27 @@ def test_dotenv_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     assert (config.port, config.default_language, config.host) == (9191, "ru", "0.0.0.0")
 
 
-def test_help_lists_the_sub_commands() -> None:
+def test_dotenv_comments_after_a_value_are_ignored(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "PORT=9090   # the panel's port\nDEFAULT_LANGUAGE=ru # Russian\n"
+        "SECRET_KEY='a # inside quotes is kept' # but not this\nLOG_LEVEL=debug#no space: part of it\n"
+    )
+    with pytest.raises(ConfigError, match="LOG_LEVEL"):
+        load_config({"DATA_DIR": str(tmp_path)}, dotenv=dotenv)
+    dotenv.write_text(dotenv.read_text().replace("debug#no space: part of it", "warning"))
+    config = load_config({"DATA_DIR": str(tmp_path)}, dotenv=dotenv)
+    assert (config.port, config.default_language, config.log_level) == (9090, "ru", "WARNING")
+    assert config.secret_key == "a # inside quotes is kept"
+
+
+def test_help_lists_every_sub_command_on_one_line_each() -> None:
     result = run_bozor({}, "--help")
     assert result.returncode == 0
-    assert "serve" in result.stdout and "migrate" in result.stdout
+    commands = ("serve", "migrate", "channel", "demo", "create-admin", "login-link")
+    for command in commands:
+        (line,) = [line for line in result.stdout.splitlines() if line.strip().startswith(command + " ")]
+        assert len(line.split(None, 1)) == 2, line  # its help on the same line
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for command in commands:
+        assert f"`{command}`" in readme, command

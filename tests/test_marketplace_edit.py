@@ -34,7 +34,9 @@ async def test_an_edited_ad_goes_back_to_moderation_and_its_post_is_updated(bozo
 
     # The admins are asked again; meanwhile the ad waits and nothing re-posts it.
     note = await olga.wait_for_bot(lambda m: "Velosiped Carrera" in m.get("text", ""), timeout=10)
-    assert note["text"].startswith("Новое объявление #1") and "✅ Одобрить" in str(note)
+    # An edit, said as one, with what changed, in the admin's language.
+    assert note["text"].startswith("✏️ Изменённое объявление #1") and "✅ Одобрить" in str(note)
+    assert note["text"].splitlines()[1] == "Изменено: заголовок"
     async with bozor.pool.acquire() as conn:
         ad = await conn.fetchrow("SELECT status, revision FROM ads WHERE id = 1")
     assert (ad["status"], ad["revision"]) == ("pending", 2)
@@ -84,7 +86,8 @@ async def test_an_edit_with_new_photos_replaces_the_album_in_the_channel(bozor, 
     await seller.press(callback_data="ad:submit:0:")
     note = await olga.wait_for_bot(
         lambda m: (
-            m.get("text", "").startswith("Новое объявление #1")
+            m.get("text", "").startswith("✏️ Изменённое объявление #1")
+            and "Изменено: фото" in m["text"]
             and "Одобрить" in str(m)
             and m["message_id"] > last
         ),
@@ -120,7 +123,7 @@ async def test_a_rejected_edit_takes_the_post_out_of_the_channel(bozor, market, 
     await seller.press(callback_data="ad:submit:0:")
     note = await olga.wait_for_bot(lambda m: "Velosiped Carrera" in m.get("text", ""), timeout=10)
     await olga.press("❌ Отклонить", message_id=note["message_id"])
-    await olga.wait_for_bot(lambda m: "✏️" in str(m), since=0)
+    await olga.wait_for_bot(lambda m: "✏️ Другая причина" in str(m), since=0)
     await olga.press("✏️ Другая причина")
     await olga.wait_for_bot("одним сообщением")
     await olga.send("Заголовок кричит")

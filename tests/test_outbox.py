@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from aiogram.exceptions import TelegramRetryAfter
 from app.bot.dispatcher import create_bot
 from app.bot.outbox import OutboxSender, SendLimits
 from app.db.pool import create_pool
-from app.domain.outbox import Outgoing, enqueue, enqueue_many, list_uncertain, result_of
+from app.domain.outbox import OutboxStatus, Outgoing, enqueue, enqueue_many, list_uncertain, result_of
 from app.main import free_port
 from app.sandbox.driver import Persona, Sandbox
 from app.sandbox.media import sample_png
@@ -130,7 +131,15 @@ async def test_a_committed_row_goes_out_at_once_and_its_message_id_is_kept(
     stored = await eventually(lambda: _sent(db, outbox_id))
     assert stored["result"] == {"message_id": message["message_id"]}
     [delivery] = await result_of(db, "ad", 17)
-    assert delivery.message_ids == [message["message_id"]] and delivery.status == "sent"
+    assert delivery.message_ids == [message["message_id"]] and delivery.status is OutboxStatus.SENT
+
+
+async def test_the_status_enum_names_every_status_the_table_allows(db: asyncpg.Connection) -> None:
+    check = await db.fetchval(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = 'outbox'::regclass AND pg_get_constraintdef(oid) LIKE '%status%'"
+    )
+    assert sorted(re.findall(r"'(\w+)'", check)) == sorted(s.value for s in OutboxStatus)
 
 
 async def _sent(db: asyncpg.Connection, outbox_id: int) -> asyncpg.Record | None:
@@ -491,14 +500,97 @@ async def test_rows_left_by_a_killed_process_are_delivered_once_by_the_next(
     assert sum(received) >= statuses["sent"]
 
 
-async def _child(database_url: str, sandbox_url: str) -> None:
-    """The 'process' the test above kills: a slow sender holding short leases."""
+async def test_rows_a_killed_process_was_pacing_go_back_to_pending_at_once(
+    start_sender: StartSender, sandbox: Sandbox, db: asyncpg.Connection, database_url: str, sandbox_url: str
+) -> None:
+    """Killed while its claims waited for their rate-limit slots (a long lease, 90 s): nothing was
+    called, so nothing is in doubt, and the next sender takes them over without waiting out the
+    lease (the dead process's lock is gone)."""
+    people = [await user(sandbox, db, f"W{i}") for i in range(6)]
+    async with db.transaction():
+        await enqueue_many(db, [Outgoing("sendMessage", {"chat_id": p.id, "text": "Hello"}) for p in people])
+    child = subprocess.Popen(
+        [sys.executable, __file__, database_url, sandbox_url, "pacing"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert await eventually(
+            lambda: db.fetchval(
+                "SELECT count(*) FILTER (WHERE status = 'sent') >= 1 "
+                "AND count(*) FILTER (WHERE status = 'sending') >= 3 FROM outbox"
+            ),
+            seconds=15,
+        )
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    await start_sender(tick=0.3)
+    assert await eventually(
+        lambda: db.fetchval("SELECT bool_and(status = 'sent') FROM outbox"), seconds=10
+    ), dict(await db.fetch("SELECT status, count(*) FROM outbox GROUP BY status"))
+    assert [len(await texts(p)) for p in people] == [1] * 6
+
+
+async def test_an_uncertain_channel_post_is_resent_when_the_ids_around_it_show_it_never_came(
+    start_sender: StartSender, world: World, db: asyncpg.Connection, bot: Bot
+) -> None:
+    channel = world.add_chat("channel", "Bozor market")
+    world.set_member(channel.id, world.add_bot(TEST_TOKEN).id, "administrator", can_post_messages=True)
+
+    async def post(text: str) -> int:
+        async with db.transaction():
+            return await enqueue(db, "sendMessage", {"chat_id": channel.id, "text": text})
+
+    async def in_doubt(outbox_id: int, started_ago: int) -> None:
+        # As a sender killed inside the call leaves a row (the test cannot time a real kill).
+        await db.execute(
+            "UPDATE outbox SET status = 'uncertain', attempts = 1, done_at = now(), "
+            "call_started_at = now() - make_interval(secs => $2) WHERE id = $1",
+            outbox_id,
+            started_ago,
+        )
+
+    sender = await start_sender(tick=0.3)
+    first = await post("Bike")
+    await eventually(lambda: _status(db, first, "sent"))
+    await sender.stop()
+    await db.execute("UPDATE outbox SET call_started_at = now() - interval '60 s' WHERE id = $1", first)
+    lost = await post("Sofa")  # its call never reached Telegram
+    await in_doubt(lost, 40)
+    sender = await start_sender(tick=0.3)
+    await post("Chair")  # the next post's id follows Bike's: Sofa made no message
+    resent = await eventually(lambda: _status(db, lost, "sent"), what="the lost post to be sent again")
+    assert resent["auto_checked"] and resent["attempts"] == 2
+    await sender.stop()
+    await db.execute("UPDATE outbox SET call_started_at = now() - interval '20 s' WHERE status = 'sent'")
+    arrived = await post("Lamp")  # it reached Telegram, the answer was lost
+    await bot.send_message(channel.id, "Lamp")
+    await in_doubt(arrived, 10)
+    await post("Table")  # an id between the last two posts is unexplained: an admin looks
+    await start_sender(tick=0.3)
+    await outbox_settled(db)
+    kept = await eventually(
+        lambda: db.fetchrow("SELECT * FROM outbox WHERE id = $1 AND auto_checked", arrived)
+    )
+    assert kept["status"] == "uncertain" and "not ours: look there" in kept["error"]
+    texts_in_channel = sorted(m.get("text") for m in channel.messages.values())
+    assert texts_in_channel == ["Bike", "Chair", "Lamp", "Sofa", "Table"]
+
+
+async def _child(database_url: str, sandbox_url: str, mode: str = "slow") -> None:
+    """The 'process' the tests above kill: a slow sender (short leases), or one that claims
+    several rows and paces them far apart (the default lease)."""
     pool = await create_pool(database_url)
     bot = create_bot(TEST_TOKEN, sandbox_url, wait_on_flood=False)
-    sender = OutboxSender(pool, bot, limits=SendLimits(per_second=4.0), concurrency=2, lease=1.0)
+    if mode == "pacing":
+        limits = SendLimits(per_second=0.2, burst=1.0)
+        sender = OutboxSender(pool, bot, limits=limits, concurrency=4)
+    else:
+        sender = OutboxSender(pool, bot, limits=SendLimits(per_second=4.0), concurrency=2, lease=1.0)
     await sender.start()
     await asyncio.Event().wait()  # sends until the test kills this process
 
 
 if __name__ == "__main__":
-    asyncio.run(_child(sys.argv[1], sys.argv[2]))
+    asyncio.run(_child(*sys.argv[1:]))

@@ -21,7 +21,7 @@ from tests.helpers.panel import PASSWORD, SECRET_KEY, Panel, csrf, login, make_s
 
 LINK_RE = re.compile(r'readonly value="([^"]+)" id="login-link"')
 ROW_RE = re.compile(r'<tr class="audit-row">(.*?)</tr>', re.S)
-CELL_RE = re.compile(r"<td>(.*?)</td>", re.S)
+CELL_RE = re.compile(r"<td[^>]*>(.*?)</td>", re.S)
 BOT_TOKEN = "7777777777:AAFbotTokenNobodyMaySee_q1w2e3r4t5"
 S3_SECRET = "s3SecretKeyNobodyMaySee/9z8y7x6w5v"
 S3_ACCESS = "AKIAACCESSKEYNOBODYSEES"
@@ -102,7 +102,7 @@ async def bounced(client: TestClient, path: str) -> bool:
 
 def member_row(page: str, username: str) -> str:
     """The text of a staff table row, from its username on."""
-    match = re.search(rf"<tr><td>{re.escape(username)}</td>(.*?)</tr>", page, re.S)
+    match = re.search(rf"<tr><td[^>]*>{re.escape(username)}</td>(.*?)</tr>", page, re.S)
     assert match, f"no row for {username}"
     return text_of(f"{username} {match.group(1)}")
 
@@ -539,6 +539,8 @@ async def test_the_audit_log_pages_back_with_its_filters_kept(
 
 NUMBERS = "Filters: staff and page are numbers, dates look like 2026-01-31."
 TEXTS = "Filters: action and target are plain text of at most 100 characters."
+# A NUL in any query string is refused for every route at once (app.web.forms.input_guard).
+CONTROL = "The request contains characters that are not allowed (such as NUL or control characters)."
 
 
 @pytest.mark.parametrize(
@@ -553,8 +555,8 @@ TEXTS = "Filters: action and target are plain text of at most 100 characters."
         ("to=9999-12-31", NUMBERS),
         ("staff=%C2%B2", NUMBERS),
         ("before=-5", NUMBERS),
-        ("action=a%00b", TEXTS),
-        ("target=%00", TEXTS),
+        ("action=a%00b", CONTROL),
+        ("target=%00", CONTROL),
         ("action=" + "x" * 101, TEXTS),
     ],
 )
@@ -565,6 +567,8 @@ async def test_bad_audit_filters_are_a_clear_400_with_the_form_still_there(
     status, page = await get(panel.client, "/panel/audit?" + query)
     assert status == 400, (query, text_of(page)[:300])
     assert message in text_of(page)
+    if message == CONTROL:
+        return
     assert 'action="/panel/audit"' in page and "boss" in page  # the form with its staff list
     assert "Log out" in page  # still the logged-in layout
     assert audit_rows(page) == []
@@ -597,7 +601,7 @@ async def test_a_good_date_is_kept_in_the_filter_form(
         ),
         ({"username": "newmod", "telegram_user_id": "²"}, "A Telegram user id is a positive number."),
         ({"username": "newmod", "telegram_user_id": "777"}, "already has an account"),
-        ({"username": "newmod", "display_name": "Bad\x00name"}, "A display name has no control characters."),
+        ({"username": "newmod", "display_name": "Bad\x00name"}, CONTROL),  # refused for every form
         ({"username": "newmod", "channel_id": ["999"]}, "Choose channels from the list."),
         ({"username": "newmod", "channel_id": ["x"]}, "Choose channels from the list."),
         ({"username": "newmod", "channel_id": ["99999999999999999999999"]}, "Choose channels from the list."),
@@ -617,7 +621,7 @@ async def test_a_bad_invite_is_a_clear_400_and_creates_nothing(
     assert await staff_count(db) == before
     assert await db.fetchval("SELECT count(*) FROM staff_login_tokens") == 0
     assert await db.fetchval("SELECT count(*) FROM audit_log") == audit_before
-    if fields.get("username", "").strip():
+    if fields.get("username", "").strip() and message != CONTROL:
         assert f'name="username" value="{fields["username"]}"' in page  # the form keeps what was typed
 
 

@@ -14,8 +14,9 @@ import pytest
 from aiohttp import web
 
 from app import crypto
-from app.cli.admin import add_parsers, cli_create_admin, create_admin_command
+from app.cli.admin import add_parsers, cli_create_admin, create_admin_command, login_link_command
 from app.db.embedded import bin_dir
+from app.domain import settings as settings_domain
 from app.domain import staff as staff_domain
 from app.domain.staff import Role
 from app.web.panel import routes
@@ -79,7 +80,8 @@ async def test_a_wrong_password_is_refused_and_the_sixth_try_is_throttled(
     assert "Too many failed attempts. Try again in 15 min." in await response.text()
     assert (await panel.client.get("/panel", allow_redirects=False)).status == 302
     assert (await audit_actions(db)).count("login.failed") == 5
-    assert "login.throttled" in await audit_actions(db)
+    throttled = "SELECT sum(attempts) FROM auth_failures WHERE action = 'login.throttled'"
+    assert await db.fetchval(throttled) == 1  # counted per hour and address, not in audit_log
     # Cool-down over (the failures left the window): the right password works again.
     await db.execute("UPDATE login_failures SET at = at - interval '16 minutes'")
     assert (await login(panel.client, "mod", PASSWORD)).status == 303
@@ -219,6 +221,30 @@ EXPECTED = {
     "panel.home": {"anonymous": LOGIN, "operator": 200, "moderator": 200, "admin": 200},
     "panel.secrets": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
     "panel.secrets_set": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
+    # The support desk: operators (and admins) work on tickets; only admins manage the knowledge base.
+    "panel.support": {"anonymous": LOGIN, "operator": 200, "moderator": 403, "admin": 200},
+    "panel.support_ws": {"anonymous": LOGIN, "operator": 400, "moderator": 403, "admin": 400},
+    "panel.support_ticket": {"anonymous": LOGIN, "operator": 404, "moderator": 403, "admin": 404},
+    "panel.support_reply": {"anonymous": LOGIN, "operator": 404, "moderator": 403, "admin": 404},
+    "panel.support_note": {"anonymous": LOGIN, "operator": 404, "moderator": 403, "admin": 404},
+    "panel.support_assign": {"anonymous": LOGIN, "operator": 404, "moderator": 403, "admin": 404},
+    "panel.support_close": {"anonymous": LOGIN, "operator": 404, "moderator": 403, "admin": 404},
+    "panel.support_learn": {"anonymous": LOGIN, "operator": 404, "moderator": 403, "admin": 404},
+    "panel.support_file": {"anonymous": LOGIN, "operator": 404, "moderator": 403, "admin": 404},
+    "panel.support_canned": {"anonymous": LOGIN, "operator": 200, "moderator": 403, "admin": 200},
+    "panel.support_canned_add": {"anonymous": LOGIN, "operator": 400, "moderator": 403, "admin": 400},
+    "panel.support_canned_delete": {"anonymous": LOGIN, "operator": 303, "moderator": 403, "admin": 303},
+    "panel.account_telegram": {"anonymous": LOGIN, "operator": 200, "moderator": 403, "admin": 200},
+    "panel.support_kb": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
+    "panel.support_kb_new": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
+    "panel.support_kb_entry": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 404},
+    "panel.support_kb_save": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
+    "panel.support_kb_toggle": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 404},
+    "panel.support_kb_json": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
+    "panel.support_kb_csv": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
+    "panel.support_kb_import": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
+    "panel.support_settings": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
+    "panel.support_settings_save": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
 }
 
 
@@ -369,6 +395,16 @@ async def test_a_one_time_link_logs_in_once_and_fails_the_second_time(
     assert (await login(panel.client, "root", "")).status == 401
 
 
+async def test_the_login_page_says_how_to_create_the_first_admin_until_one_exists(
+    panel: Panel, db: asyncpg.Connection
+) -> None:
+    page = await (await panel.client.get("/panel/login", headers={"Accept-Language": "en"})).text()
+    assert "There is no staff account yet" in page and "run.py create-admin admin" in page
+    await staff_domain.create_admin(db, "root", PASSWORD)
+    page = await (await panel.client.get("/panel/login")).text()
+    assert "create-admin" not in page and 'name="password"' in page
+
+
 async def test_an_expired_one_time_link_fails(panel: Panel, db: asyncpg.Connection) -> None:
     admin = await staff_domain.create_admin(db, "root", PASSWORD)
     link = await staff_domain.issue_login_link(db, admin.id, panel.config.base_url)
@@ -435,11 +471,40 @@ async def test_create_admin_refuses_an_existing_name_and_keeps_passwords_hashed(
     assert "created" in out
     stored = await db.fetchval("SELECT password_hash FROM staff WHERE username = 'root'")
     assert stored.startswith("scrypt$16384$8$1$") and PASSWORD not in stored
-    with pytest.raises(staff_domain.StaffError):
+    with pytest.raises(staff_domain.StaffError, match=r"already exists.*run\.py login-link ROOT"):
         await create_admin_command(db, "ROOT", PASSWORD, one_time_link=False, base_url="http://x")
-    # A forgotten password: a one-time link for the existing admin.
-    out = await create_admin_command(db, "root", None, one_time_link=True, base_url="http://x")
-    assert "created" not in out and "http://x/panel/login/once/" in out
+    # Not even with --one-time-link does it quietly issue a link for someone else's account.
+    with pytest.raises(staff_domain.StaffError, match="already exists"):
+        await create_admin_command(db, "root", None, one_time_link=True, base_url="http://x")
+    assert await db.fetchval("SELECT count(*) FROM staff_login_tokens") == 0
+    # A forgotten password: `login-link` prints a one-time link for the existing account.
+    out = await login_link_command(db, "root", "http://x")
+    assert "root (admin) can log in once" in out and "http://x/panel/login/once/" in out
+    with pytest.raises(staff_domain.StaffError, match="no active staff account named 'nobody'"):
+        await login_link_command(db, "nobody", "http://x")
+
+
+def test_links_point_at_the_running_server_not_the_commands_defaults(
+    make_config, capsys, database_url: str
+) -> None:
+    """The server started with PORT=9123 records its address; create-admin run without it
+    (defaults: :8080) prints a link to the server that runs."""
+
+    async def remember() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await settings_domain.remember_server_url(conn, "http://127.0.0.1:9123")
+        finally:
+            await conn.close()
+
+    asyncio.run(remember())
+    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
+    assert cli_create_admin(create_admin_args("root", "--one-time-link"), config, stdin=io.StringIO()) == 0
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:9123/panel/login/once/" in out
+    args = create_admin_args("root", "--one-time-link")
+    assert cli_create_admin(args, config, stdin=io.StringIO()) == 2
+    assert "already exists" in capsys.readouterr().err
 
 
 def test_password_hashes_are_salted_slow_and_carry_their_parameters() -> None:
@@ -497,10 +562,74 @@ async def test_secrets_are_encrypted_at_rest_and_never_shown(
     page = await panel.client.get("/panel/settings/secrets")
     body = await page.text()
     assert page.status == 200 and secret not in body and "sk-llm" not in body
+    assert "Payment provider token" not in body and "LLM API key" not in body  # nothing uses them
     assert re.search(r"Telegram bot token</th>\s*<td><span class=\"badge text-bg-success\">set<", body)
     assert re.search(r"S3 secret key</th>\s*<td><span class=\"badge text-bg-secondary\">not set<", body)
     audit = await db.fetch("SELECT before, after FROM audit_log WHERE action = 'secret.set'")
     assert [(r["before"], r["after"]) for r in audit] == [
         ({"set": False}, {"set": True}),
         ({"set": False}, {"set": True}),
+    ]
+
+
+async def test_a_new_one_time_link_ends_the_older_ones(panel: Panel, db: asyncpg.Connection) -> None:
+    admin = await staff_domain.create_admin(db, "root", PASSWORD)
+    older = await staff_domain.issue_login_link(db, admin.id, panel.config.base_url)
+    newer = await staff_domain.issue_login_link(db, admin.id, panel.config.base_url)
+    assert (await panel.client.get(urlsplit(older).path)).status == 410
+    token = await csrf(panel.client)
+    used = await panel.client.post(urlsplit(older).path, data={"csrf_token": token}, allow_redirects=False)
+    assert used.status == 410
+    assert (await panel.client.get(urlsplit(newer).path)).status == 200  # the newest one works
+
+
+async def test_parallel_wrong_passwords_check_at_most_the_limit(panel: Panel, db: asyncpg.Connection) -> None:
+    await make_staff(db, "mod", Role.MODERATOR)
+    token = await csrf(panel.client)
+
+    async def attempt() -> int:
+        response = await panel.client.post(
+            "/panel/login",
+            allow_redirects=False,
+            data={"csrf_token": token, "username": "mod", "password": "wrong password!"},
+        )
+        return response.status
+
+    statuses = await asyncio.gather(*(attempt() for _ in range(30)))
+    assert statuses.count(401) == 5 and statuses.count(429) == 25  # 5 password checks, no more
+    assert (await audit_actions(db)).count("login.failed") == 5
+
+
+async def test_a_stranger_cannot_lock_the_owner_out_from_their_usual_address(
+    panel: Panel, db: asyncpg.Connection
+) -> None:
+    await make_staff(db, "mod", Role.MODERATOR)
+    token = await csrf(panel.client)
+
+    async def attempt(address: str, password: str) -> int:
+        response = await panel.client.post(
+            "/panel/login",
+            allow_redirects=False,
+            data={"csrf_token": token, "username": "mod", "password": password},
+            headers={"X-Forwarded-For": address},
+        )
+        return response.status
+
+    for _ in range(6):
+        await attempt("6.6.6.6", "guessing guess")
+    assert await attempt("6.6.6.6", PASSWORD) == 429  # the stranger's address is throttled
+    assert await attempt("10.0.0.7", PASSWORD) == 303  # the owner, elsewhere, logs in
+
+
+async def test_anonymous_failures_do_not_grow_the_audit_log(panel: Panel, db: asyncpg.Connection) -> None:
+    before = await db.fetchval("SELECT count(*) FROM audit_log")
+    for i in range(40):
+        await login(panel.client, f"nobody{i}", "wrong wrong wrong")
+    await panel.client.post("/panel/login/once/not-a-token", data={"csrf_token": await csrf(panel.client)})
+    assert await db.fetchval("SELECT count(*) FROM audit_log") == before
+    rows = await db.fetch("SELECT action, attempts FROM auth_failures ORDER BY action")
+    assert [(r["action"], r["attempts"]) for r in rows] == [
+        ("login.failed", 20),
+        ("login.throttled", 20),  # the address's limit of 20 reached: the rest only counted
+        ("login_link.failed", 1),
     ]

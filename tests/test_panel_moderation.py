@@ -128,3 +128,22 @@ async def wait_subscribed(panel: Panel) -> None:
         return bool(panel.app[LIVE].subscribers(MODERATION_CHANNEL))
 
     await eventually(subscribed, what="the WebSocket subscribed")
+
+
+async def test_the_live_feed_refuses_another_sites_page(panel: Panel, db: asyncpg.Connection) -> None:
+    await make_staff(db, "moder", Role.MODERATOR)
+    await login(panel.client, "moder")
+    refused = await panel.client.get(
+        "/panel/moderation/ws",
+        headers={
+            "Origin": "https://evil.example",
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+    )
+    assert refused.status == 403
+    own = f"http://{panel.client.host}:{panel.client.port}"
+    async with panel.client.ws_connect("/panel/moderation/ws", origin=own) as ws:
+        assert not ws.closed  # our own page still gets the feed

@@ -58,12 +58,21 @@ async def test_one_command_on_embedded_defaults_serves_the_sandbox_and_stops(pg_
             seller = await sandbox.user("Sardor", language_code="uz")
             await seller.send("/start")
             await seller.wait_for_bot("Assalomu alaykum, Sardor!", timeout=10)
+            # The demo bot has a real name, not the emulator's "Bozor 1000000001".
+            assert [(b["first_name"], b["username"]) for b in await sandbox.bots()] == [
+                ("Bozor", "bozor_demo_bot")
+            ]
         assert _postmaster_pid(pg_root / "pg" / "data") is not None
     finally:
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
-    assert f"open {url}" in out
+    # Once: where the sandbox and the panel are, and how to create the first admin.
+    assert out.count("Bozor is running") == 1 and "Bozor is ready" not in err
+    assert f"sandbox (a Telegram of our own): {url}/sandbox/" in out and f"panel: {url}/panel" in out
+    assert f"DATA_DIR={pg_root} " in out and "run.py create-admin admin" in out
+    # INFO is for what needs attention: no line per update, no scheduler chatter.
+    assert "is handled" not in err and "Adding job" not in err and "Running job" not in err
     assert _postmaster_pid(pg_root / "pg" / "data") is None  # the embedded server was stopped
 
     # A second start reuses the data folder.

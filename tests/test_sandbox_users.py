@@ -87,3 +87,23 @@ async def test_reactions_are_not_sent_to_bots_that_did_not_ask(ali: Persona, bot
     await ali.react(sent.message_id, "👍")
     assert [u.message.text for u in await bot.get_updates()] == ["/start"]  # Telegram's default set
     assert (await ali.chat())[-1]["reactions"][0]["count"] == 1
+
+
+async def test_a_lone_surrogate_is_refused_as_telegram_does_and_updates_keep_flowing(
+    ali: Persona, bot: Bot, http, base: str
+) -> None:
+    # Raw JSON: "\ud800" is a lone surrogate, which no UTF-8 text (so no Telegram message) holds.
+    for action, body in (
+        ("send", b'{"text": "bad \\ud800 text"}'),
+        ("send_photo", b'{"photo": {"data": ""}, "caption": "\\udfff"}'),
+    ):
+        status, answer = await kit.raw(
+            http,
+            "POST",
+            f"{base}/api/users/{ali.id}/{action}",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        assert status == 400 and "UTF-8" in answer["error"], (action, status, answer)
+    await ali.send("still here")
+    assert [u.message.text for u in await next_updates(bot)] == ["still here"]  # getUpdates answers

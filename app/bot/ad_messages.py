@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.bot.callbacks import CheckinCb, ModCb
-from app.domain.ads import AdView, Call, Draft, caption, describe_flag
+from app.domain.ads import AdView, Call, Draft, caption, describe_flag, field_names
 from app.domain.outbox import STORAGE
 from app.i18n import Gettext, Translator
 
@@ -42,8 +42,16 @@ class BotAdMessages:
     def _note_text(self, view: AdView, _: Gettext) -> str:
         seller = view.seller
         who = seller.handle
-        lines = [
-            _("New ad #{id} for {channel}").format(id=view.ad.id, channel=view.channel.title),
+        if view.changed is None:
+            lines = [_("New ad #{id} for {channel}").format(id=view.ad.id, channel=view.channel.title)]
+        else:  # an edit of an ad the admins may have seen: say so, and what changed
+            lines = [
+                _("✏️ Edited ad #{id} for {channel}").format(id=view.ad.id, channel=view.channel.title),
+                _("Changed: {fields}").format(fields=field_names(view.changed, _))
+                if view.changed
+                else _("The seller sent it again without changes."),
+            ]
+        lines += [
             "",
             self._caption(view, _),
             "",
@@ -67,11 +75,12 @@ class BotAdMessages:
             [
                 _button(_("✅ Approve"), ModCb(action="approve", ad_id=ad_id).pack()),
                 _button(_("❌ Reject"), ModCb(action="reject", ad_id=ad_id).pack()),
-            ]
+            ],
+            [_button(_("✏️ Edit"), ModCb(action="edit", ad_id=ad_id).pack())],  # in the bot, as in the panel
         ]
         if self.panel_url and self.panel_url.startswith("https://"):
             page = f"{self.panel_url}/panel/moderation#ad-{ad_id}"
-            keyboard.append([_button(_("✏️ Edit"), url=page)])
+            keyboard[1].append(_button(_("🖥 In the panel"), url=page))
         calls.append(
             ("sendMessage", {"text": self._note_text(view, _), "reply_markup": {"inline_keyboard": keyboard}})
         )

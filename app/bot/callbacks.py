@@ -4,7 +4,7 @@ from aiogram.filters.callback_data import CallbackData
 
 
 class MenuCb(CallbackData, prefix="menu"):
-    """A main-menu button: post, my_ads, support, tasks, language, home."""
+    """A main-menu button: post, my_ads, language, home (an area adds its own)."""
 
     action: str
 
@@ -40,11 +40,21 @@ class AdCb(CallbackData, prefix="ad"):
 
 
 class MyAdsCb(CallbackData, prefix="my"):
-    """The seller's own ads: list (a page), card (one ad), sold, withdraw, edit."""
+    """The seller's own ads: list (a page), card (one ad), sold / withdraw (asks to confirm),
+    sold_ok / withdraw_ok (confirmed), edit."""
 
     action: str
     ad_id: int = 0
     page: int = 0
+
+
+class SupportCb(CallbackData, prefix="sup"):
+    """The support desk: pick (a "Did you mean" entry), entry (an answer's link to another entry),
+    yes / no (did the answer help), human (talk to a person), rate (a closed ticket, 1-5 in value)."""
+
+    action: str
+    id: int = 0
+    value: int = 0
 
 
 class ChatCb(CallbackData, prefix="chat"):
@@ -53,3 +63,18 @@ class ChatCb(CallbackData, prefix="chat"):
 
     action: str
     value: int = 0
+
+
+class PromoCb(CallbackData, prefix="promo"):
+    """A promotion choice for an ad: stars (send the invoice) or points (pay with points)."""
+
+    action: str
+    ad_id: int
+    option_id: int
+
+
+class TaskCb(CallbackData, prefix="task"):
+    """A task's button: check (the membership), shot (send a screenshot for it)."""
+
+    action: str
+    task_id: int

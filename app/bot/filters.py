@@ -13,6 +13,13 @@ class HasPhoto(Filter):
         return bool(message.photo)
 
 
+class HasPayment(Filter):
+    """A successful (or refunded) payment: Telegram's service message about an invoice."""
+
+    async def __call__(self, message: Message) -> bool:
+        return message.successful_payment is not None or message.refunded_payment is not None
+
+
 class TextOrContact(Filter):
     async def __call__(self, message: Message) -> bool:
         return message.text is not None or message.contact is not None

@@ -13,7 +13,7 @@ from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from app.db.queries import fsm as q
 
 # The journal statement reads the update's FSM state in the same round trip (see
-# JournalMiddleware); get_state answers from it instead of asking the database again, unless
+# app/bot/journal.py); get_state answers from it instead of asking the database again, unless
 # this process wrote that key since (e.g. the previous photo of the same album). A ContextVar
 # is per update task, so no other update can see it.
 PREFETCHED: ContextVar[tuple[str, str | None, int] | None] = ContextVar("fsm_prefetched", default=None)
@@ -40,9 +40,14 @@ class PostgresStorage(BaseStorage):
         self.pool = pool
         self._writes = 0  # state writes in this process: a prefetch older than one is stale
 
-    def prefetched(self, key: str, state: str | None) -> None:
-        """Offer the state the journal statement read for this update's key."""
-        PREFETCHED.set((key, state, self._writes))
+    @property
+    def writes(self) -> int:
+        return self._writes
+
+    def prefetched(self, key: str, state: str | None, writes: int) -> None:
+        """Offer the state the journal statement read for this update's key, when this process
+        had made `writes` state writes (a write since then may have changed it)."""
+        PREFETCHED.set((key, state, writes))
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state

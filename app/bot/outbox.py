@@ -9,7 +9,7 @@ import os
 import random
 import socket
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import aiogram.methods
 import aiohttp
@@ -31,7 +31,7 @@ from asyncpg.pool import PoolConnectionProxy
 from pydantic import ValidationError
 
 from app.db.queries import outbox as q
-from app.db.queries.outbox import Claimed
+from app.db.queries.outbox import Claimed, OutboxStatus
 from app.domain import users
 from app.domain.outbox import MESSAGE_ID_OF, MESSAGE_IDS_OF, STORAGE, resolve_reference
 from app.storage import Storage
@@ -84,9 +84,9 @@ class TokenBucket:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one attempt: status 'sent', 'failed', 'blocked', 'uncertain' or 'retry'."""
+    """What became of one attempt: a final status, or "retry" (pending again after `delay`)."""
 
-    status: str
+    status: OutboxStatus | Literal["retry"]
     result: dict[str, Any] | None = None
     error: str | None = None
     delay: float = 0.0  # retry: seconds until the row is due again
@@ -125,6 +125,8 @@ class OutboxSender:
         self.lease = lease if lease is not None else request_timeout * 2 + 30.0
         self.backoff, self.backoff_cap, self.max_attempts = backoff, backoff_cap, max_attempts
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        # Held as an advisory lock while this sender lives: its claims die with its process.
+        self.key = random.randint(1, 2**31 - 1)
         self.bucket = TokenBucket(limits.per_second, limits.burst)
         self.chats: dict[int, TokenBucket] = {}
         self.resting: dict[int, float] = {}  # chat -> loop time its 429 wait ends
@@ -169,6 +171,7 @@ class OutboxSender:
     async def _listen(self) -> None:
         conn = await self.pool.acquire()
         try:
+            await q.hold_sender_lock(conn, self.key)  # released with the connection
             await conn.add_listener(q.CHANNEL, self._notified)
         except BaseException:
             conn.terminate()  # an interrupted LISTEN leaves the connection unusable
@@ -185,6 +188,7 @@ class OutboxSender:
         with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             if not conn.is_closed():
                 await conn.remove_listener(q.CHANNEL, self._notified)
+                await q.drop_sender_lock(conn, self.key)  # pooled connections keep session state
             await self.pool.release(conn)
 
     def _listening(self) -> bool:
@@ -234,6 +238,7 @@ class OutboxSender:
                 lease_seconds=self.lease,
                 resting_chats=self._resting_chats(now),
                 claimer=self.name,
+                claimer_key=self.key,
             )
             for row in rows:
                 task = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
@@ -266,14 +271,47 @@ class OutboxSender:
     async def _reap(self) -> None:
         async with self.pool.acquire() as conn:
             for row in await q.reap_expired(conn):
-                if row.status == "uncertain":
+                if row.status == OutboxStatus.UNCERTAIN:
                     log.warning(
                         "outbox row %d (%s to chat %d) is uncertain: its sender stopped "
-                        "mid-send; not re-sent, see list_uncertain",
+                        "during the call; not re-sent, see list_uncertain",
                         row.id,
                         row.method,
                         row.chat_id,
                     )
+                else:
+                    log.info("outbox row %d: its sender stopped before calling; pending again", row.id)
+            await self._resolve_uncertain_posts(conn)
+
+    async def _resolve_uncertain_posts(self, conn: PoolConnectionProxy[asyncpg.Record]) -> None:
+        """Settle uncertain channel posts by the channel's message ids, where they tell.
+
+        The Bot API cannot read a channel's history, but a channel numbers its messages one
+        after another, and every later post tells us its id. Take the last id our calls made
+        before the uncertain call and the first id a call made long enough after it (a request
+        timeout: Telegram has answered or dropped the uncertain one by then). When our own sent
+        calls account for every id between the two, the uncertain call made no message: it is
+        sent again, automatically. When some id is unexplained, it may be that post (or an
+        admin's, posted by hand): an admin decides, told which ids to look at — never a blind
+        re-send, which could show an ad twice, and never "delivered" on a guess, which could
+        lose one."""
+        for post in await q.uncertain_posts(conn, limit=50):
+            ids = await q.ids_around(conn, post.chat_id, post.call_started_at, self.request_timeout)
+            if ids.after is None:
+                continue  # no later post yet: ask again at the next tick
+            if ids.before is None:
+                await q.leave_to_admin(conn, post.id, "no earlier post of ours to compare its id with")
+            elif ids.unexplained == 0:
+                note = f"not sent: message ids {ids.before} and {ids.after} are consecutive posts of ours"
+                if await q.resend_unsent(conn, post.id, note):
+                    log.info("outbox row %d: the uncertain post did not arrive; sending it again", post.id)
+            else:
+                await q.leave_to_admin(
+                    conn,
+                    post.id,
+                    f"message ids between {ids.before} and {ids.after} include {ids.unexplained} "
+                    "not ours: look there",
+                )
 
     # ------------------------------------------------------------ one row
 
@@ -282,14 +320,18 @@ class OutboxSender:
         assert task is not None, "rows are delivered in tasks of their own"
         try:
             if row.recipient_blocked:
-                outcome = Outcome("blocked", error="the user has blocked the bot")
+                outcome = Outcome(OutboxStatus.BLOCKED, error="the user has blocked the bot")
+            elif (called_off := _called_off(row)) is not None:
+                outcome = Outcome(OutboxStatus.FAILED, error=called_off)
             else:
                 method = await self._build(row)
                 await self._take_turn(row.chat_id, _cost(method))
+                if not row.idempotent and not await self._start_call(row):
+                    return  # the claim was taken back before the call: another sender has it
                 self._tasks[task] = "calling"
                 outcome = await self._call(row, method)
         except Permanent as exc:
-            outcome = Outcome("failed", error=str(exc))
+            outcome = Outcome(OutboxStatus.FAILED, error=str(exc))
         except asyncio.CancelledError:
             if self._tasks.get(task) != "calling":
                 await self._release(row)
@@ -299,6 +341,11 @@ class OutboxSender:
             await self._record(row, outcome)
             raise
         await self._record(row, outcome)
+
+    async def _start_call(self, row: Claimed) -> bool:
+        """Record that the call goes now (a death from here on leaves the row uncertain)."""
+        async with self.pool.acquire() as conn:
+            return await q.start_call(conn, row.id, row.attempts, self.request_timeout + 30.0)
 
     async def _release(self, row: Claimed) -> None:
         async with self.pool.acquire() as conn:
@@ -373,7 +420,7 @@ class OutboxSender:
         except TelegramRetryAfter as exc:
             return Outcome("retry", error=exc.message, delay=float(exc.retry_after), pause=True)
         except TelegramEntityTooLarge as exc:
-            return Outcome("failed", error=exc.message)
+            return Outcome(OutboxStatus.FAILED, error=exc.message)
         except TelegramNetworkError as exc:
             if isinstance(exc.__cause__, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
                 return self._retry(row, exc.message)  # never reached Telegram
@@ -383,24 +430,25 @@ class OutboxSender:
                 return self._unknown(row, exc.message)
             return self._retry(row, exc.message)
         except TelegramForbiddenError as exc:
-            return Outcome("blocked" if row.chat_id > 0 else "failed", error=exc.message)
+            private = row.chat_id > 0
+            return Outcome(OutboxStatus.BLOCKED if private else OutboxStatus.FAILED, error=exc.message)
         except TelegramBadRequest as exc:
             if row.idempotent and any(s in exc.message for s in ALREADY_DONE):
-                return Outcome("sent", result={"ok": True, "note": exc.message})
-            return Outcome("failed", error=exc.message)
+                return Outcome(OutboxStatus.SENT, result={"ok": True, "note": exc.message})
+            return Outcome(OutboxStatus.FAILED, error=exc.message)
         except TelegramAPIError as exc:
-            return Outcome("failed", error=f"{type(exc).__name__}: {exc.message}")
+            return Outcome(OutboxStatus.FAILED, error=f"{type(exc).__name__}: {exc.message}")
         except ClientDecodeError as exc:  # not Telegram's answer: a proxy's
             return self._unknown(row, str(exc))
-        return Outcome("sent", result=_result(value))
+        return Outcome(OutboxStatus.SENT, result=_result(value))
 
     def _unknown(self, row: Claimed, error: str) -> Outcome:
         """The call may or may not have taken effect: repeat only what is safe to repeat."""
-        return self._retry(row, error) if row.idempotent else Outcome("uncertain", error=error)
+        return self._retry(row, error) if row.idempotent else Outcome(OutboxStatus.UNCERTAIN, error=error)
 
     def _retry(self, row: Claimed, error: str) -> Outcome:
         if row.attempts >= self.max_attempts:
-            return Outcome("failed", error=f"gave up after {row.attempts} attempts: {error}")
+            return Outcome(OutboxStatus.FAILED, error=f"gave up after {row.attempts} attempts: {error}")
         delay = min(self.backoff_cap, self.backoff * 2 ** (row.attempts - 1))
         return Outcome("retry", error=error, delay=delay * random.uniform(0.8, 1.2))
 
@@ -411,13 +459,17 @@ class OutboxSender:
         async with self.pool.acquire() as conn:
             if outcome.status == "retry":
                 await q.retry_later(conn, outbox_id, attempt, outcome.error or "", outcome.delay)
-            elif outcome.status == "blocked" and chat_id > 0:
+            elif outcome.status == OutboxStatus.BLOCKED and chat_id > 0:
                 async with conn.transaction():
                     await users.mark_blocked(conn, chat_id, True)
                     await q.block_chat(conn, outbox_id, chat_id, outcome.error or "blocked")
             else:
                 await q.finish(conn, outbox_id, attempt, outcome.status, outcome.result, outcome.error)
-        if outcome.status == "uncertain":
+        if outcome.status == OutboxStatus.FAILED:  # e.g. an admin who never started the bot
+            log.warning(
+                "outbox row %d (%s to chat %d) failed: %s", outbox_id, row.method, chat_id, outcome.error
+            )
+        if outcome.status == OutboxStatus.UNCERTAIN:
             log.warning(
                 "outbox row %d (%s to chat %d) is uncertain, not re-sent: %s",
                 outbox_id,
@@ -432,6 +484,16 @@ class OutboxSender:
         until = asyncio.get_running_loop().time() + seconds
         self.resting[chat_id] = max(self.resting.get(chat_id, 0.0), until)
         self.paused_until = max(self.paused_until, until)
+
+
+def _called_off(row: Claimed) -> str | None:
+    """Why a row that goes only after another was sent must not go (None: it may)."""
+    if row.after_sent is None:
+        return None
+    status = (row.deps.get(str(row.after_sent)) or {}).get("status", "missing")
+    if status == OutboxStatus.SENT:
+        return None
+    return f"not called: it goes only after outbox row {row.after_sent} is sent, which is {status}"
 
 
 def _cost(method: TelegramMethod[Any]) -> int:

@@ -23,6 +23,7 @@ from aiogram.types import Message
 class Stage(IntEnum):
     """What the user is doing now, most specific first (lower stages are asked first)."""
 
+    PAYMENT = 5  # a payment Telegram confirms (successful_payment): recorded whatever else goes on
     FLOW_STEP = 10  # answering a step of a flow they are in: the ad wizard, a typed reject reason
     CHAT_RELAY = 20  # writing to a seller (or buyer) through the bot: web chat
     SCREENSHOT = 30  # sending the screenshot a task is waiting for

@@ -14,11 +14,14 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from app.cli import admin, channels, server
+from app.cli import admin, channels, server, settings
 from app.config import ConfigError, load_config
 
 Runner = Callable[[Coroutine[Any, Any, Any]], Any]  # asyncio.run, or uvloop.run from run.py
-MODULES = (server, channels, admin)  # in the order `run.py --help` lists their commands
+# Libraries that log a line per update or per scheduler tick at INFO: at INFO only their
+# warnings count (DEBUG shows everything).
+CHATTY_LOGGERS = ("aiogram.event", "aiogram.dispatcher", "apscheduler")
+MODULES = (server, channels, admin, settings)  # in the order `run.py --help` lists their commands
 
 
 class OneLineHelp(argparse.HelpFormatter):
@@ -53,6 +56,13 @@ def fail(message: str, code: int) -> int:
     return code
 
 
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "DEBUG":
+        for name in CHATTY_LOGGERS:
+            logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
 def main(argv: list[str] | None = None, *, run: Runner = asyncio.run) -> int:
     """Parse, load the config, set up logging and run one sub-command (serve by default).
 
@@ -63,7 +73,7 @@ def main(argv: list[str] | None = None, *, run: Runner = asyncio.run) -> int:
         config = load_config()
     except ConfigError as exc:
         return fail(f"configuration error: {exc}", 2)
-    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(config.log_level)
     from app.db.embedded import EmbeddedPostgresError
     from app.db.migrations import MigrationError
     from app.domain.channels import ChannelError

@@ -1,4 +1,5 @@
-"""`run.py create-admin`: the first panel admin, with a password typed twice or a one-time link."""
+"""`run.py create-admin` (a panel admin, with a password typed twice or a one-time link) and
+`run.py login-link` (a one-time login link for an existing account, e.g. a forgotten password)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import argparse
 import asyncio
 import getpass
 import sys
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TextIO
 
 from app.config import Config
 from app.db import Conn
+from app.domain import settings as settings_domain
 from app.domain import staff as staff_domain
-from app.domain.staff import Role, StaffError
+from app.domain.staff import StaffError
 
 if TYPE_CHECKING:
     from app.cli import Runner
@@ -24,7 +27,7 @@ NO_TERMINAL = (
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
-    """Register `create-admin` on run.py's sub-command parser."""
+    """Register `create-admin` and `login-link` on run.py's sub-command parser."""
     parser = commands.add_parser("create-admin", help="create a panel admin account")
     parser.set_defaults(handler=create_admin)
     parser.add_argument("username")
@@ -33,26 +36,52 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="print a one-time login link (1 hour) instead of asking a password",
     )
+    link = commands.add_parser("login-link", help="print a one-time panel login link for an existing account")
+    link.set_defaults(handler=login_link)
+    link.add_argument("username")
 
 
 def create_admin(args: argparse.Namespace, config: Config, run: Runner) -> int:
     return cli_create_admin(args, config, run=run)
 
 
+def login_link(args: argparse.Namespace, config: Config, run: Runner) -> int:
+    try:
+        print(run(_in_database(config, lambda conn, url: login_link_command(conn, args.username, url))))
+    except StaffError as exc:
+        print(f"bozor: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 async def create_admin_command(
     conn: Conn, username: str, password: str | None, *, one_time_link: bool, base_url: str
 ) -> str:
-    """Create the admin; with one_time_link, also (or, for an existing admin, only) make a link."""
-    existing = await staff_domain.find_staff(conn, username)
-    if existing is not None and one_time_link and existing.role is Role.ADMIN:
-        admin = existing
-    else:
-        admin = await staff_domain.create_admin(conn, username, password)
-    lines = [] if admin is existing else [f"admin #{admin.id} {admin.username} created"]
+    """Create the admin (with one_time_link, and print a link); an existing name is refused
+    with the command that gives its owner a link."""
+    if await staff_domain.find_any_staff(conn, username) is not None:
+        raise StaffError(
+            f"a staff account named {username!r} already exists; for a one-time login link "
+            f"to it run: run.py login-link {username}"
+        )
+    admin = await staff_domain.create_admin(conn, username, password)
+    lines = [f"admin #{admin.id} {admin.username} created"]
     if one_time_link:
         link = await staff_domain.issue_login_link(conn, admin.id, base_url)
         lines.append(f"log in once, within an hour, at: {link}")
     return "\n".join(lines)
+
+
+async def login_link_command(conn: Conn, username: str, base_url: str) -> str:
+    """A one-time login link for an existing, active account (a forgotten password)."""
+    staff = await staff_domain.find_staff(conn, username)
+    if staff is None:
+        raise StaffError(
+            f"there is no active staff account named {username!r}; "
+            f"create one with: run.py create-admin {username}"
+        )
+    link = await staff_domain.issue_login_link(conn, staff.id, base_url)
+    return f"{staff.username} ({staff.role}) can log in once, within an hour, at: {link}"
 
 
 def read_password(stream: TextIO) -> str:
@@ -84,19 +113,27 @@ def cli_create_admin(
             from app.config import load_config
 
             config = load_config()
-        print(run(_create_admin_in_database(config, args.username, password, args.one_time_link)))
+        print(
+            run(
+                _in_database(
+                    config,
+                    lambda conn, url: create_admin_command(
+                        conn, args.username, password, one_time_link=args.one_time_link, base_url=url
+                    ),
+                )
+            )
+        )
     except StaffError as exc:
         print(f"bozor: {exc}", file=sys.stderr)
         return 2
     return 0
 
 
-async def _create_admin_in_database(
-    config: Config, username: str, password: str | None, one_time_link: bool
-) -> str:
+async def _in_database(config: Config, command: Callable[[Conn, str], Awaitable[str]]) -> str:
+    """Run one command in a transaction, with the address links must point at: PUBLIC_URL, else
+    the one the running (or last) server recorded, else this command's own settings."""
     from app.main import open_database
 
     async with open_database(config) as pool, pool.acquire() as conn, conn.transaction():
-        return await create_admin_command(
-            conn, username, password, one_time_link=one_time_link, base_url=config.base_url
-        )
+        base_url = await settings_domain.server_url(conn, config.public_url, config.base_url)
+        return await command(conn, base_url)

@@ -51,6 +51,9 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     settings.add_argument("--checkin-days", type=float)
     settings.add_argument("--checkin-max-asks", type=int)
     settings.add_argument("--ads-per-day", type=int)
+    settings.add_argument(
+        "--over-limit", choices=channels.OVER_LIMIT, help="past --ads-per-day: flag the ad or refuse it"
+    )
     settings.add_argument("--active", type=yes_no)
 
     category = sub.add_parser("category", help="add a category (names in uz, ru, en)")
@@ -121,7 +124,7 @@ def _describe(row: Channel) -> str:
     return (
         f"#{row.id} {row.title} {where} [{row.language}]{state}: re-post every "
         f"{minutes} min{quiet}, check-in every {row.checkin_every.days} d, "
-        f"{row.checkin_max_asks} asks, {row.ads_per_day} ads/day"
+        f"{row.checkin_max_asks} asks, {row.ads_per_day} ads/day per seller (then {row.over_limit})"
     )
 
 
@@ -139,6 +142,7 @@ async def _set(conn: Conn, args: argparse.Namespace) -> str:
         checkin_days=args.checkin_days,
         checkin_max_asks=args.checkin_max_asks,
         ads_per_day=args.ads_per_day,
+        over_limit=args.over_limit,
         active=args.active,
     )
     return _describe(row)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import importlib.util
 import logging
@@ -98,6 +99,41 @@ class EmbeddedPostgres:
         if self._lock is not None:
             self._lock.close()
             self._lock = None
+
+    # --- supervision -------------------------------------------------------------------------
+
+    def running(self) -> bool:
+        """Whether our server process is alive (a server we only attached to counts as alive:
+        its owner supervises it)."""
+        if self._attached:
+            return True
+        pid = _postmaster_pid(self.pgdata)
+        return pid is not None and _is_our_postgres(pid, self.pgdata)
+
+    def restart(self) -> None:
+        """Start the server again after it died (what start() does after a crash)."""
+        self._recover_after_crash()
+        self._pg_ctl_start()
+
+    async def supervise(self, *, every: float = 1.0, backoff_cap: float = 60.0) -> None:
+        """Run until cancelled: when the server dies, start it again, waiting longer after each
+        failed try (1 s, 2 s, 4 s … `backoff_cap`); every step is logged. The pool reconnects by
+        itself, and /healthz answers 503 until the server is back."""
+        delay = every
+        while True:
+            await asyncio.sleep(delay)
+            if await asyncio.to_thread(self.running):
+                delay = every
+                continue
+            log.error("embedded PostgreSQL is not running; restarting it")
+            try:
+                await asyncio.to_thread(self.restart)
+            except Exception as exc:
+                delay = min(max(delay * 2, 1.0), backoff_cap)
+                log.error("embedded PostgreSQL did not restart (%s); next try in %.0f s", exc, delay)
+                continue
+            log.warning("embedded PostgreSQL restarted")
+            delay = every
 
     # --- steps -------------------------------------------------------------------------------
 

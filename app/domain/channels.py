@@ -103,6 +103,9 @@ def _minutes(value: int, low: int, high: int, message: str) -> timedelta:
     return timedelta(minutes=value)
 
 
+OVER_LIMIT = ("flag", "refuse")  # what a channel does with a seller's ad past its daily limit
+
+
 def settings_changes(
     *,
     title: str | None = None,
@@ -114,6 +117,7 @@ def settings_changes(
     checkin_days: float | None = None,
     checkin_max_asks: int | None = None,
     ads_per_day: int | None = None,
+    over_limit: str | None = None,
     active: bool | None = None,
 ) -> dict[str, object]:
     """Validate the given settings and map them to columns; None means 'leave as it is'."""
@@ -157,6 +161,10 @@ def settings_changes(
         if not 1 <= ads_per_day <= 1000:
             raise ChannelError(N_("Ads per seller per day must be from 1 to 1000."))
         changes["ads_per_day"] = ads_per_day
+    if over_limit is not None:
+        if over_limit not in OVER_LIMIT:
+            raise ChannelError(N_("Past the daily limit an ad is either flagged or refused."))
+        changes["over_limit"] = over_limit
     if active is not None:
         changes["active"] = active
     return changes
@@ -192,6 +200,7 @@ class ChannelSettings(TypedDict, total=False):
     checkin_days: float | None
     checkin_max_asks: int | None
     ads_per_day: int | None
+    over_limit: str | None
     active: bool | None
 
 

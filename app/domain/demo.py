@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.db import Conn
 from app.db.queries.channels import Channel, find_channel
 from app.domain import channels
+from app.domain.support import kb
 
 DEMO_CHANNEL = "@bozor_demo"
 CATEGORIES = [
@@ -25,7 +26,8 @@ BANNED_WORDS = ["casino", "kazino", "казино", "crypto mixing"]
 
 
 async def seed_demo(conn: Conn, admin_ids: list[int]) -> Channel:
-    """Create the demo channel with categories, reasons and admins; idempotent."""
+    """Create the demo channel with categories, reasons and admins, and the sample support
+    knowledge base; idempotent."""
     async with conn.transaction():
         channel = await find_channel(conn, DEMO_CHANNEL)
         if channel is None:
@@ -37,4 +39,5 @@ async def seed_demo(conn: Conn, admin_ids: list[int]) -> Channel:
             await channels.set_banned_words(conn, channel.id, BANNED_WORDS)
         for user_id in admin_ids:
             await channels.add_admin(conn, channel.id, user_id)
+        await kb.load_sample(conn)  # so a newcomer can ask the demo bot a question
     return channel

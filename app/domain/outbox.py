@@ -12,6 +12,7 @@ from typing import Any
 from app.db import Conn
 from app.db.queries import outbox as q
 from app.db.queries.outbox import Delivery, message_ids
+from app.db.queries.outbox import OutboxStatus as OutboxStatus  # callers name statuses by it
 
 # Payload placeholders, resolved by the sender when the row goes out:
 #   {"$message_id_of": 12}              -> the message id row 12 produced (an album: its first)
@@ -42,7 +43,7 @@ IDEMPOTENT_PREFIXES = (
 Call = tuple[str, dict[str, Any]]
 METHOD_RE = re.compile(r"^[a-z][A-Za-z]{2,63}$")
 
-STATUSES = ("pending", "sending", "sent", "failed", "uncertain", "blocked")
+STATUSES = tuple(OutboxStatus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ def resolve_reference(value: dict[str, Any], deps: dict[str, Any]) -> int | list
     referred to; LookupError when that row did not send what is asked for."""
     ref = value.get(MESSAGE_ID_OF, value.get(MESSAGE_IDS_OF))
     dep = deps.get(str(ref))
-    if dep is None or dep["status"] != "sent":
+    if dep is None or dep["status"] != OutboxStatus.SENT:
         raise LookupError(
             f"refers to outbox row {ref}, which is {'missing' if dep is None else dep['status']}"
         )
@@ -136,16 +137,21 @@ async def enqueue(
     ref_kind: str | None = None,
     ref_id: int | None = None,
     not_before: datetime | None = None,
+    after_sent: int | None = None,
 ) -> int:
     """Queue a Bot API call in the caller's transaction; returns the outbox row id.
 
     `chat_id` defaults to params["chat_id"]; give it when that is not a number. The row goes
     out after commit, in order with the chat's other rows; nothing goes if the transaction
-    rolls back. Refer to an earlier row's message with {"$message_id_of": row_id}.
+    rolls back. Refer to an earlier row's message with {"$message_id_of": row_id}. With
+    `after_sent`, the call is made only once that row was sent; if it was not (failed, blocked,
+    uncertain), this row fails without being called (create, then delete).
     """
     chat, name, params_json, idempotent, deps, kind, ref, due = _row(
         Outgoing(method, params, chat_id, ref_kind, ref_id, not_before)
     )
+    if after_sent is not None and after_sent not in deps:
+        deps = [*deps, after_sent]
     return await q.insert(
         conn,
         chat_id=chat,
@@ -156,6 +162,7 @@ async def enqueue(
         ref_kind=kind,
         ref_id=ref,
         not_before=due,
+        after_sent=after_sent,
     )
 
 

@@ -12,6 +12,7 @@ from app.crypto import SecretError
 from app.db import Conn
 from app.db.queries import panel_admin as q
 from app.domain import staff as staff_domain
+from app.domain.support.settings import DeskSettings
 from app.domain.users import LANGUAGES, Languages
 from app.i18n import N_, UserError
 from app.storage import S3CheckError, S3Settings, check_s3
@@ -156,7 +157,7 @@ async def save_s3(conn: Conn, staff_id: int, form: S3Form, *, secret_key: str) -
     )
 
 
-async def clear_s3(conn: Conn, staff_id: int) -> None:
+async def clear_s3(conn: Conn, staff_id: int | None) -> None:
     """Back to disk storage from the next start; the keys are deleted too, so no credential
     outlives its use."""
     before = await q.get_settings(conn)
@@ -172,6 +173,34 @@ async def clear_s3(conn: Conn, staff_id: int) -> None:
         {n: before.get(n) for n in S3_PLAIN},
         dict.fromkeys(S3_PLAIN, ""),
     )
+
+
+# Clearing (run.py settings clear) -----------------------------------------------------------
+
+CLEARABLE = ("bot", "s3", "languages")
+
+
+async def clear_stored(conn: Conn, parts: Iterable[str]) -> list[str]:
+    """Forget what the panel saved — the bot token, the S3 storage, the languages — so the next
+    start uses the environment's settings alone (e.g. after a token that stops Bozor working).
+    Audited without a staff member (the operator at the terminal); returns what was cleared.
+    Call in a transaction."""
+    cleared = []
+    wanted = set(parts)
+    if "bot" in wanted and await staff_domain.secret_is_set(conn, "bot_token"):
+        await staff_domain.forget_secret(conn, "bot_token", None)
+        cleared.append("bot")
+    stored = await q.get_settings(conn)
+    if "s3" in wanted and any(stored.get(n) for n in S3_PLAIN):
+        await clear_s3(conn, None)
+        cleared.append("s3")
+    if "languages" in wanted and (stored.get("languages") or stored.get("default_language")):
+        for name in ("languages", "default_language"):
+            await q.put_setting(conn, name, "", None)
+        await staff_domain.audit(conn, None, "settings.languages", "settings:languages", None, None)
+        await q.notify_settings(conn, {"event": "languages"})
+        cleared.append("languages")
+    return cleared
 
 
 async def stored_s3(conn: Conn, *, secret_key: str) -> S3Settings | None:
@@ -201,3 +230,22 @@ class RunningSettings:
     storage: str = "disk"  # "disk", "s3-environment" or "s3-panel"
     s3: S3Settings | None = None  # the bucket in use, when storage is S3
     storage_problem: str | None = None  # why the S3 saved in the panel could not be opened
+    bot_problem: str | None = None  # why the bot token saved in the panel was not used at start
+    desk: DeskSettings = field(default_factory=DeskSettings)  # support: thresholds, hours (kept current)
+
+
+# The running server's address ------------------------------------------------------------
+
+
+async def remember_server_url(conn: Conn, url: str) -> None:
+    """`serve` records where browsers reach it, so a command run beside it (create-admin,
+    login-link) prints links to the server that runs, not to its own defaults."""
+    await q.put_setting(conn, "server_url", url, None)
+
+
+async def server_url(conn: Conn, public_url: str | None, fallback: str) -> str:
+    """Where a link must point: PUBLIC_URL, else the address the last `serve` recorded, else
+    the command's own settings."""
+    if public_url:
+        return public_url.rstrip("/")
+    return (await q.get_settings(conn)).get("server_url") or fallback

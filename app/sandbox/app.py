@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from . import botapi, client, userapi, userapi_actions, userapi_chats
 from .keys import WEBHOOKS_KEY, WORLD_KEY
@@ -16,6 +17,7 @@ from .world import World
 # Uploads reach 50 MB in Telegram; applies when the sandbox is the root app.
 MAX_BODY = 60 * 1024 * 1024
 SAVE_SECONDS = 1.0
+MAX_PATH = 2048
 
 
 def make_sandbox_app(
@@ -32,7 +34,7 @@ def make_sandbox_app(
     world.validate = validate
     world.http_webhooks = http_webhooks
     world.closing = False
-    app = web.Application(client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[_refuse_long_paths])
     app[WORLD_KEY] = world
     app[WEBHOOKS_KEY] = WebhookDelivery(world)
     app.cleanup_ctx.append(_webhooks)
@@ -44,6 +46,14 @@ def make_sandbox_app(
     userapi_actions.add_routes(app)
     client.add_routes(app)  # the browser client: /, /ws, /static/
     return app
+
+
+@web.middleware
+async def _refuse_long_paths(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """An address no file or route has (the OS refuses such file names: not a crash, a 414)."""
+    if len(request.raw_path) > MAX_PATH:
+        return web.json_response({"ok": False, "error": "the address is too long"}, status=414)
+    return await handler(request)
 
 
 async def _release_long_polls(app: web.Application) -> None:

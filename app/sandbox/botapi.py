@@ -8,7 +8,9 @@ import re
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
+from .errors import NOT_UTF8, NotUTF8, json_body
 from .keys import WORLD_KEY
 from .media import Upload
 from .methods import call_method
@@ -103,7 +105,9 @@ async def _read_params(request: web.Request, world: World) -> dict[str, Any]:
     ctype = request.content_type
     if ctype == "application/json":
         try:
-            body = json.loads(await request.read())
+            body = json_body(await request.read())
+        except NotUTF8:
+            raise TelegramError(400, NOT_UTF8) from None
         except ValueError:
             raise TelegramError(400, "Bad Request: can't parse JSON object") from None
         if not isinstance(body, dict):
@@ -114,6 +118,8 @@ async def _read_params(request: web.Request, world: World) -> dict[str, Any]:
             form = await request.post()
         except web.HTTPRequestEntityTooLarge:
             raise TelegramError(413, TOO_LARGE) from None
+        except (ValueError, LookupError, HttpProcessingError):  # broken multipart, bytes not UTF-8
+            raise TelegramError(400, "Bad Request: can't parse request body") from None
         uploaded = 0
         for key in form:
             value = form.getone(key)

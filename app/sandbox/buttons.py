@@ -35,10 +35,13 @@ class ButtonsMixin:
         message_id: int | None = None,
         button_text: str | None = None,
         callback_data: str | None = None,
+        forged: bool = False,
     ) -> dict[str, Any]:
         """Press an inline button (or a reply-keyboard button, which sends its text).
 
-        Without `message_id`, the newest bot message holding such a button is used.
+        Without `message_id`, the newest bot message holding such a button is used. `forged`
+        sends `callback_data` from `message_id` (or the bot's newest message) whatever its
+        buttons are: what a modified client, or a button from a long-gone keyboard, delivers.
         Returns {"callback_query_id"} / {"url"} / {"message"}, each with the chat "event".
         """
         dialog = self.dialog(bot_id, user_id)
@@ -46,6 +49,12 @@ class ButtonsMixin:
             raise UserActionError(400, "the user has blocked this bot: unblock it first")
         if button_text is None and callback_data is None:
             raise UserActionError(400, "give button_text or callback_data")
+        if forged and callback_data is not None:
+            mids = [m for m in reversed(dialog.messages) if m not in dialog.deleted]
+            mid = message_id if message_id is not None else next(iter(mids), None)
+            if mid is None:
+                raise UserActionError(404, "no message to press a forged button on")
+            return self._press_inline(dialog, mid, {"text": "forged", "callback_data": callback_data})
         found = self._find_inline_button(dialog, message_id, button_text, callback_data)
         reply_mid = self._reply_keyboard_match(dialog, button_text)
         if found is not None and (reply_mid is None or message_id is not None or found[0] > reply_mid):

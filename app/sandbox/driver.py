@@ -249,9 +249,13 @@ class Persona:
     def _bot(self) -> dict[str, Any]:
         return {} if self.bot_id is None else {"bot_id": self.bot_id}
 
-    async def send(self, text: str) -> Message:
-        """Write `text` to the bot; returns the message as stored (plus "event")."""
-        msg = await self.sandbox.request("POST", f"/users/{self.id}/send", json={"text": text, **self._bot()})
+    async def send(self, text: str, *, reply_to: int | None = None) -> Message:
+        """Write `text` to the bot (as a reply to its message `reply_to`); returns the message as
+        stored (plus "event")."""
+        body: dict[str, Any] = {"text": text, **self._bot()}
+        if reply_to is not None:
+            body["reply_to_message_id"] = reply_to
+        msg = await self.sandbox.request("POST", f"/users/{self.id}/send", json=body)
         self.mark = msg["event"]
         return msg
 
@@ -261,11 +265,17 @@ class Persona:
         *,
         callback_data: str | None = None,
         message_id: int | None = None,
+        forged: bool = False,
     ) -> dict[str, Any]:
         """Press a button by text or data: inline on `message_id` or the newest bot message
         holding it, else a reply-keyboard button (sent as text). Returns the server's answer
-        ({"callback_query_id"} / {"message"} / {"url"})."""
-        given = {"button_text": button_text, "callback_data": callback_data, "message_id": message_id}
+        ({"callback_query_id"} / {"message"} / {"url"}). `forged`: any data, on any message."""
+        given = {
+            "button_text": button_text,
+            "callback_data": callback_data,
+            "message_id": message_id,
+            "forged": forged or None,
+        }
         body = {k: v for k, v in given.items() if v is not None} | self._bot()
         result = await self.sandbox.request("POST", f"/users/{self.id}/press", json=body)
         self.mark = result["event"]

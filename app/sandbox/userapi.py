@@ -51,6 +51,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .errors import NOT_UTF8, NotUTF8, json_body
 from .keys import WORLD_KEY
 from .media import Upload
 from .usercontent import user_contents
@@ -101,7 +102,9 @@ async def _body(request: web.Request) -> dict[str, Any]:
     if not request.body_exists:
         return {}
     try:
-        body = json.loads(await request.read() or b"{}")
+        body = json_body(await request.read() or b"{}")
+    except NotUTF8:
+        raise UserActionError(400, NOT_UTF8) from None
     except ValueError:
         raise UserActionError(400, "the body must be a JSON object") from None
     if not isinstance(body, dict):
@@ -210,6 +213,13 @@ async def send_message(world: World, user_id: int, body: dict[str, Any]) -> web.
     chat_id = body.get("chat_id")
     owner = 0 if chat_id is not None else world.get_bot(bot_id).id  # group files: rekeyed per bot
     contents = user_contents(world, body, owner, user_id)
+    reply_to = _int(body.get("reply_to_message_id"), "reply_to_message_id", optional=True)
+    if reply_to is not None:  # a reply (in the private chat) to one of its messages
+        dialog = world.dialog(bot_id, user_id)
+        if chat_id is not None or reply_to not in dialog.messages:
+            raise UserActionError(400, "reply_to_message_id: no such message in the chat with the bot")
+        replied = {k: v for k, v in dialog.messages[reply_to].items() if k != "reply_to_message"}
+        contents = [{**c, "reply_to_message": replied} for c in contents]
     if chat_id is not None:
         chat = world.get_chat(chat_id)
         sent = [world.user_posts(chat.id, user_id, c) for c in contents]
@@ -231,6 +241,7 @@ async def press(request: web.Request) -> web.Response:
         message_id=_int(body.get("message_id"), "message_id", optional=True),
         button_text=_str(body, "button_text"),
         callback_data=_str(body, "callback_data"),
+        forged=body.get("forged") is True,
     )
     if "message" in result:  # a reply-keyboard button became a text message
         result["message"] = world.dialog(bot_id, user_id).view(result["message"]["message_id"])

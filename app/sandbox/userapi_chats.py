@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .chats import ALL_RIGHTS
 from .userapi import MAX_CHAT_WAIT, _body, _int, _json, _str, _user_id, _world, send_message, user_api
@@ -198,7 +199,10 @@ async def send_photo(request: web.Request) -> web.Response:
     """
     if request.content_type != "multipart/form-data":
         return await _forward_to_send(request, await _body(request))
-    form = await request.post()
+    try:
+        form = await request.post()
+    except (ValueError, LookupError, HttpProcessingError):  # a broken body, bytes not UTF-8
+        raise UserActionError(400, "the body is not a readable multipart form") from None
     files = [f for f in form.getall("photo", []) if isinstance(f, web.FileField)]
     if not files:
         raise UserActionError(400, 'attach one or more files as "photo"')

@@ -11,12 +11,14 @@ from datetime import UTC, datetime
 import asyncpg
 
 from app.db.queries.users import delete_journal_before
-from app.domain import ads
+from app.domain import ads, ledger, promotions, tasks
 from app.domain.ads import AdMessages
 from app.domain.chat import accounts as chat_accounts
 from app.domain.chat.notices import Timing, run_notices
 from app.domain.chat.ports import ChatMessages
+from app.domain.promotions import PromotionMessages
 from app.domain.staff import prune_login_failures
+from app.domain.tasks import MemberProbe, TaskMessages
 from app.domain.users import Languages
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,9 @@ class JobContext:
     rng: random.Random = field(default_factory=random.Random)
     chat_messages: ChatMessages | None = None  # how web chat notices look (the bot's)
     chat_timing: Timing = field(default_factory=Timing)  # CHAT_NOTICE_* settings
+    task_messages: TaskMessages | None = None  # how task messages look (bot layer)
+    member_probe: MemberProbe | None = None  # getChatMember, paced (app.bot.member_checks)
+    promotion_messages: PromotionMessages | None = None
 
     def messages(self) -> AdMessages:
         """How ad messages look; jobs that send are scheduled only when the bot made this."""
@@ -85,3 +90,42 @@ async def chat_notices(ctx: JobContext) -> None:
         count = await run_notices(conn, datetime.now(UTC), ctx.chat_messages, ctx.languages, ctx.chat_timing)
     if count:
         log.info("web chat: %d offline notice(s) queued", count)
+
+
+async def task_rechecks(ctx: JobContext) -> None:
+    """Re-check recent task completions whose due date came (paced getChatMember): a user who
+    left within the task's window loses the reward once. Due dates live in task_completions."""
+    if ctx.member_probe is None or ctx.task_messages is None:
+        return
+    async with ctx.pool.acquire() as conn:
+        sweep = await tasks.recheck_due(
+            conn, datetime.now(UTC), ctx.member_probe, msgs=ctx.task_messages, languages=ctx.languages
+        )
+    if sweep.checked:
+        log.info(
+            "task re-checks: %d checked, %d taken back, %d unknown",
+            sweep.checked,
+            sweep.taken_back,
+            sweep.unknown,
+        )
+
+
+async def ledger_verify(ctx: JobContext) -> None:
+    """The daily proof that every balance equals the sum of its entries (errors are logged)."""
+    await ledger.verify_job(ctx.pool)
+
+
+async def promotions_tick(ctx: JobContext) -> None:
+    """Paid promotions: unpin after 24 hours, extra re-posts when due, refunds of ads that closed."""
+    if ctx.promotion_messages is None:
+        return
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        count = await promotions.run_due(
+            conn,
+            datetime.now(UTC),
+            msgs=ctx.promotion_messages,
+            ad_messages=ctx.messages(),
+            languages=ctx.languages,
+        )
+    if count:
+        log.info("promotions: %d handled", count)

@@ -17,6 +17,7 @@ from app.web import keys
 from app.web.api import setup_api
 from app.web.chat import setup_chat
 from app.web.errors import error_pages
+from app.web.forms import FORM_LIMIT, input_guard
 from app.web.live import live_updates
 from app.web.panel import setup_panel
 from app.web.views import routes
@@ -26,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def create_web_app(config: Config, *, services: dict[web.AppKey, object]) -> web.Application:
     """Build the app; `services` fills its AppKeys (their owner, app.main, closes them)."""
-    app = web.Application(middlewares=[error_pages], client_max_size=60 * 1024 * 1024)
+    # input_guard before the session middleware (setup_panel): it may give the request its
+    # route's body limit, which makes a new request object.
+    app = web.Application(middlewares=[error_pages, input_guard], client_max_size=FORM_LIMIT)
     app[keys.CONFIG] = config
     app[keys.BOT_PARTS] = keys.BotParts()
     # app.main passes the process's own (shared with the bot); a web-only app gets its own.

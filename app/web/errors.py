@@ -8,6 +8,8 @@ import aiohttp_jinja2
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from app.web.keys import REQUEST_GETTEXT
+
 log = logging.getLogger(__name__)
 
 TITLES = {
@@ -32,6 +34,9 @@ def wants_json(request: web.Request) -> bool:
 
 def error_response(request: web.Request, status: int, detail: str | None = None) -> web.Response:
     title = TITLES.get(status, "Error")
+    translate = request.app.get(REQUEST_GETTEXT)
+    if detail and translate is not None:
+        detail = translate(request)(detail)  # an msgid (app.web.forms) or already translated
     if wants_json(request):
         return web.json_response({"error": detail or title, "status": status}, status=status)
     response = aiohttp_jinja2.render_template(

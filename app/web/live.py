@@ -8,19 +8,23 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from urllib.parse import urlsplit
 
 import asyncpg
 from aiohttp import WSMsgType, web
 
 from app.db.queries.ads import MODERATION_CHANNEL
 from app.db.queries.panel_admin import SETTINGS_CHANNEL
+from app.db.queries.support_desk import SUPPORT_CHANNEL
+from app.db.queries.tasks import TASKS_CHANNEL
 from app.domain import settings as settings_domain
+from app.domain.support import settings as support_settings
 from app.web import keys
 
 log = logging.getLogger(__name__)
 
 # PostgreSQL channels this process listens to; a topic each.
-TOPICS = (MODERATION_CHANNEL, SETTINGS_CHANNEL)
+TOPICS = (MODERATION_CHANNEL, SETTINGS_CHANNEL, SUPPORT_CHANNEL, TASKS_CHANNEL)
 QUEUE_SIZE = 256
 RECONNECT_DELAYS = (0.5, 1, 2, 5, 10)
 
@@ -88,10 +92,12 @@ async def _follow_settings(app: web.Application, pool: asyncpg.Pool, hub: Hub) -
             try:
                 async with pool.acquire() as conn:
                     fresh = await settings_domain.load_languages(conn, app[keys.CONFIG].default_language)
+                    desk = await support_settings.load(conn)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("could not reload the languages (%s); keeping the current ones", exc)
+                log.warning("could not reload the settings (%s); keeping the current ones", exc)
                 continue
             app[keys.RUNNING_SETTINGS].languages.update(fresh)
+            app[keys.RUNNING_SETTINGS].desk.update(desk)  # the support desk's thresholds and hours
 
 
 async def _listen(pool: asyncpg.Pool, hub: Hub) -> None:
@@ -138,6 +144,8 @@ async def serve_events(
 ) -> web.WebSocketResponse:
     """A WebSocket that sends this topic's events, each passed through `shape` (which may drop
     it, e.g. a channel this staff member does not moderate, or add what the page shows)."""
+    if not same_origin(request):
+        raise web.HTTPForbidden(text="This WebSocket is for the panel's own pages.")
     ws = web.WebSocketResponse(heartbeat=30)
     await ws.prepare(request)
     request.app[keys.WEBSOCKETS].add(ws)
@@ -159,6 +167,17 @@ async def serve_events(
             reader.cancel()
             await ws.close()
     return ws
+
+
+def same_origin(request: web.Request) -> bool:
+    """A browser's WebSocket from our own pages: its Origin is this host (or PUBLIC_URL's).
+    Browsers always send Origin; another site's page could otherwise ride the staff cookie."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser: it holds no one's cookie by accident
+    public_url = request.app[keys.CONFIG].public_url
+    hosts = {request.host, urlsplit(public_url).netloc if public_url else request.host}
+    return urlsplit(origin).netloc in hosts
 
 
 async def _drain(ws: web.WebSocketResponse) -> None:

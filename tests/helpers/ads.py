@@ -120,3 +120,62 @@ async def add_ads(
         status,
     )
     return [r["id"] for r in rows]
+
+
+# A realistic market for the panel's screens: Uzbek titles, long names, ten-digit ids -----------
+
+REAL_SELLERS = [
+    (1000000104, "Abdulaziz", "Xudoyberdiyev", "abdulaziz_xudoyberdiyev", "uz"),
+    (1000000215, "Мухаммадали", "Рахматуллаев", "muhammadali_r", "ru"),
+    (1000000326, "Gulnoza", "Abdurahmonova", None, "uz"),
+]
+REAL_TITLES = [
+    "Velosiped Stels Navigator 500, yaxshi holatda",
+    "Samsung Galaxy A54 smartfoni, qutisi va hujjatlari bilan",
+    "Bolalar aravachasi, deyarli yangi, Toshkent bo'ylab yetkazib berish",
+    "Muzlatkich Artel HD-455, ikki kamerali, kafolati bor",
+    "Ikki xonali kvartira ijaraga, Chilonzor tumani, metroga yaqin",
+    "Kir yuvish mashinasi LG, 7 kilogramm, ishlatilgan",
+    "Noutbuk Lenovo IdeaPad 3, o'quvchilar uchun",
+]
+
+
+async def realistic_market(db: asyncpg.Connection) -> dict[str, Any]:
+    """A channel with two admins and a canned reason, three sellers and seven pending ads in
+    Uzbek (each admin notified), one of them approved by an admin in the bot."""
+    from app.domain.actors import TelegramUser
+
+    channel = await channels.create_channel(
+        db, title="Bozor Toshkent — e'lonlar", chat_ref="@bozor_toshkent_elonlar"
+    )
+    await connect(db, channel.id, -1001234567890)
+    await db.executemany(
+        "INSERT INTO users (id, first_name, last_name, username, language) VALUES ($1, $2, $3, $4, $5)",
+        [
+            *REAL_SELLERS,
+            (1000000437, "Dilnoza", "Yusupova", "dilnoza_admin", "uz"),
+            (1000000548, "Рустам", None, None, "ru"),
+        ],
+    )
+    await channels.add_admin(db, channel.id, 1000000437)
+    await channels.add_admin(db, channel.id, 1000000548)
+    await channels.add_reason(
+        db, channel.id, {"uz": "Rasmlar tushunarsiz", "ru": "Фото нечёткие", "en": "Unclear photos"}
+    )
+    ad_ids = []
+    for number, title in enumerate(REAL_TITLES):
+        seller = REAL_SELLERS[number % len(REAL_SELLERS)][0]
+        ad = draft(
+            channel_id=channel.id,
+            title=title,
+            description="Holati a'lo, hech qanday nuqsoni yo'q. Narxi kelishiladi, qo'ng'iroq qiling.",
+            price=parse_price(f"{(number + 1) * 1_250_000}"),
+            district="Chilonzor",
+            contact="+998 90 123 45 67",
+            photos=[Photo(f"file-{next(_photo_numbers)}", f"unique-{next(_photo_numbers)}")],
+        )
+        async with db.transaction():
+            ad_ids.append((await ads.submit(db, ad, seller, MSGS, UZ)).id)
+    async with db.transaction():
+        await ads.decide(db, ad_ids[0], TelegramUser(1000000437), approve=True, msgs=MSGS, languages=UZ)
+    return {"channel_id": channel.id, "ad_ids": ad_ids, "seller_id": REAL_SELLERS[0][0]}

@@ -12,12 +12,15 @@ from app.bot.handlers import (
     moderation,
     my_ads,
     post_ad,
+    promotions,
     start,
+    support,
+    tasks,
 )
 from app.bot.routing import MessageRouting
 
 # Each area that takes free messages registers its destinations here (support, chat, tasks…).
-MESSAGE_AREAS = (post_ad, moderation, chat, fallback)
+MESSAGE_AREAS = (promotions, post_ad, moderation, tasks, support, chat, fallback)
 
 
 def message_routing() -> MessageRouting:
@@ -31,6 +34,19 @@ def routers() -> list[Router]:
     """Commands and buttons by feature, then the routed messages; the fallback's buttons last."""
     features = [
         m.create_router()
-        for m in (errors, membership, start, language, menu, moderation, post_ad, my_ads, chat)
+        for m in (
+            errors,
+            membership,
+            support,
+            start,
+            language,
+            menu,
+            moderation,
+            post_ad,
+            my_ads,
+            chat,
+            promotions,
+            tasks,
+        )
     ]
     return [*features, message_routing().router(), fallback.create_router()]

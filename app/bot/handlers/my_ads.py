@@ -14,7 +14,7 @@ from app.bot.filters import OnMessage
 from app.bot.handlers import post_ad
 from app.domain import ads
 from app.domain.ads import AdStatus
-from app.i18n import Gettext
+from app.i18n import N_, Gettext
 
 PAGE = 5
 
@@ -90,6 +90,8 @@ async def on_card(
         )
     if ad.status in ads.EDITABLE:
         rows.append([_button(_("✏️ Edit"), MyAdsCb(action="edit", ad_id=ad.id))])
+    if ad.status == AdStatus.PUBLISHED:  # paid promotion: app/bot/handlers/promotions.py
+        rows.append([_button(_("⭐ Promote"), MyAdsCb(action="promote", ad_id=ad.id))])
     rows.append([_button(_("⬅️ Back"), MyAdsCb(action="list", page=callback_data.page))])
     await message.edit_text("\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
@@ -123,6 +125,45 @@ async def on_edit(
         ).format(id=callback_data.ad_id)
     )
     await post_ad.show_preview(message, state, pool, bot, _, lang)
+
+
+CONFIRM = {
+    "sold": (
+        N_("Mark “{title}” as sold? Its post in the channel will say SOLD, and it is not shown again."),
+        N_("✅ Yes, it is sold"),
+    ),
+    "withdraw": (
+        N_("Withdraw “{title}”? Its posts are removed from the channel."),
+        N_("🗑 Yes, withdraw it"),
+    ),
+}
+
+
+async def on_confirm(
+    query: CallbackQuery, message: Message, callback_data: MyAdsCb, pool: asyncpg.Pool, _: Gettext
+) -> None:
+    """Sold and Withdraw cannot be undone: ask once more, with a way back to the ad."""
+    async with pool.acquire() as conn:
+        ad = await ads.sellers_ad(conn, callback_data.ad_id, query.from_user.id)
+    if ad is None or ad.status not in ads.CLOSABLE:
+        await query.answer(_("This ad cannot be changed any more."), show_alert=True)
+        return
+    await query.answer()
+    question, yes = CONFIRM[callback_data.action]
+    rows = [
+        [_button(_(yes), MyAdsCb(action=f"{callback_data.action}_ok", ad_id=ad.id))],
+        [_button(_("⬅️ No, back to the ad"), MyAdsCb(action="card", ad_id=ad.id))],
+    ]
+    await message.edit_text(
+        _(question).format(title=ad.title), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+    )
+
+
+def after_closing(_: Gettext) -> InlineKeyboardMarkup:
+    """Where to go once an ad is closed: the seller's ads, or the main menu."""
+    mine = _button(_("📋 My ads"), MenuCb(action="my_ads"))
+    home = _button(_("🏠 Main menu"), MenuCb(action="home"))
+    return InlineKeyboardMarkup(inline_keyboard=[[mine, home]])
 
 
 async def on_sold(
@@ -161,7 +202,7 @@ async def _closed(query: CallbackQuery, done: bool, text: str, _: Gettext) -> No
         return
     if isinstance(query.message, Message):
         await query.answer()
-        await query.message.edit_text(text, reply_markup=None)
+        await query.message.edit_text(text, reply_markup=after_closing(_))
     else:
         await query.answer(text, show_alert=True)
 
@@ -172,8 +213,9 @@ def create_router() -> Router:
     router.callback_query.register(on_my_ads, OnMessage(), MenuCb.filter(F.action == "my_ads"))
     router.callback_query.register(on_page, OnMessage(), MyAdsCb.filter(F.action == "list"))
     router.callback_query.register(on_card, OnMessage(), MyAdsCb.filter(F.action == "card"))
-    router.callback_query.register(on_sold, MyAdsCb.filter(F.action == "sold"))
-    router.callback_query.register(on_withdraw, MyAdsCb.filter(F.action == "withdraw"))
+    router.callback_query.register(on_confirm, OnMessage(), MyAdsCb.filter(F.action.in_(CONFIRM)))
+    router.callback_query.register(on_sold, MyAdsCb.filter(F.action == "sold_ok"))
+    router.callback_query.register(on_withdraw, MyAdsCb.filter(F.action == "withdraw_ok"))
     router.callback_query.register(on_edit, OnMessage(), MyAdsCb.filter(F.action == "edit"))
     router.callback_query.register(on_sold, CheckinCb.filter(F.action == "sold"))
     router.callback_query.register(on_still_selling, CheckinCb.filter(F.action == "selling"))

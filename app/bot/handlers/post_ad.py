@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import asyncpg
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -22,6 +24,7 @@ from aiogram.types import (
 
 from app.bot.callbacks import AdCb, MenuCb
 from app.bot.filters import HasPhoto, OnMessage, TextOrContact
+from app.bot.guard import STALE_BUTTON
 from app.bot.keyboards import main_menu
 from app.bot.routing import MessageRouting, Stage
 from app.domain import ads
@@ -71,8 +74,12 @@ EDITABLE = {
 }
 
 
+CANCEL = N_("✖️ Cancel")
+DONE_PHOTOS = N_("✅ Done with photos")  # the photo step's texts name this button as it reads
+
+
 def _cancel_row(_: Gettext) -> list[InlineKeyboardButton]:
-    return [InlineKeyboardButton(text=_("✖️ Cancel"), callback_data=AdCb(action="cancel").pack())]
+    return [InlineKeyboardButton(text=_(CANCEL), callback_data=AdCb(action="cancel").pack())]
 
 
 async def _draft(state: FSMContext) -> Draft:
@@ -96,8 +103,8 @@ async def on_post(
     lang: str,
 ) -> None:
     await query.answer()
-    current = await state.get_state()
-    if current and current.startswith(PostAd.__name__) and (await state.get_data()).get("draft"):
+    data = await state.get_data()
+    if data.get("draft") and (in_wizard(await state.get_state()) or data.get("paused")):
         keyboard = [
             [
                 InlineKeyboardButton(text=_("▶️ Continue"), callback_data=AdCb(action="resume").pack()),
@@ -121,8 +128,13 @@ async def on_resume(
     _: Gettext,
     lang: str,
 ) -> None:
+    current, data = await state.get_state(), await state.get_data()
+    step = (current or "").split(":")[-1] if in_wizard(current) else data.get("paused") or ""
+    if not data.get("draft"):  # the draft was submitted or cancelled since
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
     await query.answer()
-    step = (await state.get_state() or "").split(":")[-1]
+    await state.update_data(paused=None)
     await _ask(message, step if step in ORDER else "title", state, pool, bot, _, lang)
 
 
@@ -174,21 +186,21 @@ async def _ask(
     elif step == "category":
         await _ask_category(message, state, pool, _, lang)
     elif step == "photos":
-        done = [
-            InlineKeyboardButton(
-                text=_("✅ Done with photos"), callback_data=AdCb(action="photos_done").pack()
-            )
-        ]
+        done = [InlineKeyboardButton(text=_(DONE_PHOTOS), callback_data=AdCb(action="photos_done").pack())]
         count = len((await _draft(state)).photos)
         await message.answer(
             _(
-                "Send 1 to 10 photos, one by one or as an album. You have {n} now. Press Done when finished."
-            ).format(n=count),
+                "Send 1 to 10 photos, one by one or as an album. You have {n} now. "
+                "Press “{done}” when finished."
+            ).format(n=count, done=_(DONE_PHOTOS)),
             reply_markup=InlineKeyboardMarkup(inline_keyboard=[done, _cancel_row(_)]),
         )
     elif step == "contact":
-        share = ReplyKeyboardMarkup(
-            keyboard=[[KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)]],
+        share = ReplyKeyboardMarkup(  # a reply keyboard cannot carry the inline Cancel: its own
+            keyboard=[
+                [KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)],
+                [KeyboardButton(text=_(CANCEL))],
+            ],
             resize_keyboard=True,
             one_time_keyboard=True,
         )
@@ -255,6 +267,11 @@ async def on_channel(
     _: Gettext,
     lang: str,
 ) -> None:
+    async with pool.acquire() as conn:
+        offered = {c.id for c in await channels_domain.taking_ads(conn)}
+    if callback_data.value not in offered:  # forged, or the channel stopped taking ads
+        await query.answer(_(STALE_BUTTON), show_alert=True)
+        return
     await query.answer()
     draft = await _draft(state)
     draft.channel_id, draft.category_id = callback_data.value, None
@@ -273,8 +290,13 @@ async def on_category(
     _: Gettext,
     lang: str,
 ) -> None:
-    await query.answer()
     draft = await _draft(state)
+    async with pool.acquire() as conn:
+        category = await channels_domain.get_category(conn, callback_data.value)
+    if category is None or category.channel_id != draft.channel_id:  # forged, gone, or another channel's
+        await query.answer(_(STALE_BUTTON), show_alert=True)
+        return
+    await query.answer()
     draft.category_id = callback_data.value
     await _save(state, draft)
     await message.edit_reply_markup(reply_markup=None)
@@ -294,6 +316,19 @@ async def on_text_answer(
     step = (await state.get_state() or "").split(":")[-1]
     if message.text is None and not (step == "contact" and message.contact):
         await message.answer(_("Please answer with a text message."))
+        return
+    if step == "contact" and message.text == _(CANCEL):
+        await state.clear()
+        await message.answer(_("The ad is cancelled."), reply_markup=ReplyKeyboardRemove())
+        await message.answer(_("Choose what you want to do:"), reply_markup=main_menu(_))
+        return
+    if step == "contact" and message.contact and message.contact.user_id != message.chat.id:
+        await message.answer(
+            _(
+                "That is someone else's contact. Press “{share}” to share your own, "
+                "or type the phone number or @username buyers should use."
+            ).format(share=_("📱 Share my phone number"))
+        )
         return
     draft = await _draft(state)
     try:
@@ -328,19 +363,24 @@ async def on_wrong_kind(message: Message, state: FSMContext, _: Gettext) -> None
         text = (
             _("Please send it as a photo, not as a file.")
             if message.document
-            else _("Please send a photo, or press Done when you have sent them all.")
+            else _("Please send a photo, or press “{done}” when you have sent them all.").format(
+                done=_(DONE_PHOTOS)
+            )
         )
     else:
         text = _("Please answer with a text message.")
     await message.answer(text)
 
 
-async def on_photo(message: Message, state: FSMContext, _: Gettext) -> None:
-    draft = await _draft(state)
+async def on_photo(message: Message, state: FSMContext, bot: Bot, _: Gettext) -> None:
+    """Each photo is added; an album (one update per photo, handled one at a time per user) is
+    answered once: its first photo's reply is edited as the others arrive."""
+    data = await state.get_data()
+    draft = Draft.from_data(data["draft"])
     if len(draft.photos) >= MAX_PHOTOS:
         await message.answer(
-            _("An ad has at most {limit} photos; this one was not added. Press Done to go on.").format(
-                limit=MAX_PHOTOS
+            _("An ad has at most {limit} photos; this one was not added. Press “{done}” to go on.").format(
+                limit=MAX_PHOTOS, done=_(DONE_PHOTOS)
             )
         )
         return
@@ -348,9 +388,17 @@ async def on_photo(message: Message, state: FSMContext, _: Gettext) -> None:
     size = message.photo[-1]  # the largest size Telegram made
     key = f"photos/{size.file_unique_id}"
     draft.photos.append(Photo(size.file_id, size.file_unique_id, key))
-    await _save(state, draft)
-    await message.answer(
-        _("Photo {n} of at most {limit} added.").format(n=len(draft.photos), limit=MAX_PHOTOS)
+    text = _("Photo {n} of at most {limit} added.").format(n=len(draft.photos), limit=MAX_PHOTOS)
+    album = data.get("album") or {}
+    group = message.media_group_id
+    if group and album.get("group") == group:
+        await state.update_data(draft=draft.to_data())
+        with contextlib.suppress(TelegramBadRequest):  # e.g. the reply was deleted: no answer then
+            await bot.edit_message_text(text, chat_id=message.chat.id, message_id=album["reply"])
+        return
+    reply = await message.answer(text)
+    await state.update_data(
+        draft=draft.to_data(), album={"group": group, "reply": reply.message_id} if group else None
     )
 
 
@@ -498,10 +546,14 @@ async def on_submit(
             reply_markup=main_menu(_),
         )
         return
-    await message.edit_text(
-        _("Your ad #{id} is sent for review. I will tell you when it is published.").format(id=ad.id),
-        reply_markup=main_menu(_),
-    )
+    text = _("Your ad #{id} is sent for review. I will tell you when it is published.").format(id=ad.id)
+    for flag in ad.flags:
+        if flag["kind"] == "daily_limit":  # the channel flags rather than refuses: say so
+            text += "\n\n" + _(
+                "This is your ad number {count} in this channel in 24 hours, past its limit of "
+                "{limit}: the admins will see that when they review it."
+            ).format(count=flag["count"], limit=flag["limit"])
+    await message.edit_text(text, reply_markup=main_menu(_))
 
 
 async def _keep_photos(bot: Bot, storage: Storage, draft: Draft) -> None:
@@ -525,6 +577,11 @@ async def _keep_photos(bot: Bot, storage: Storage, draft: Draft) -> None:
 
 
 async def on_cancel(query: CallbackQuery, message: Message, state: FSMContext, _: Gettext) -> None:
+    if not in_wizard(await state.get_state()):  # a Cancel left on an old question
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        with contextlib.suppress(TelegramBadRequest):
+            await message.edit_reply_markup(reply_markup=None)
+        return
     await state.clear()
     await query.answer(_("The ad is cancelled."))
     await message.edit_text(_("The ad is cancelled. Choose what you want to do:"), reply_markup=main_menu(_))
@@ -558,3 +615,18 @@ def route(routing: MessageRouting) -> None:
     text_steps = StateFilter(PostAd.title, PostAd.description, PostAd.price, PostAd.district, PostAd.contact)
     routing.add(Stage.FLOW_STEP, "ad wizard: an answer", on_text_answer, text_steps, TextOrContact())
     routing.add(Stage.FLOW_STEP, "ad wizard: anything else", on_wrong_kind, StateFilter(PostAd))
+
+
+def in_wizard(state: str | None) -> bool:
+    return bool(state and state.startswith(f"{PostAd.__name__}:"))
+
+
+async def leave(state: FSMContext) -> bool:
+    """/start in the middle of the wizard: leave it, keeping the draft for "Continue"; True if
+    there was one."""
+    current = await state.get_state()
+    if not in_wizard(current) or not (await state.get_data()).get("draft"):
+        return False
+    await state.set_state(None)
+    await state.update_data(paused=(current or "").split(":")[-1], album=None)
+    return True

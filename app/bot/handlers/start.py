@@ -3,9 +3,10 @@
 import asyncpg
 from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.types import Message
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message, ReplyKeyboardRemove
 
-from app.bot.handlers import chat
+from app.bot.handlers import chat, post_ad
 from app.bot.keyboards import main_menu
 from app.i18n import Gettext
 
@@ -14,7 +15,16 @@ def greeting(_: Gettext, name: str) -> str:
     return _("Hello, {name}! I am Bozor, the marketplace bot. Choose what you want to do:").format(name=name)
 
 
-async def on_start(message: Message, command: CommandObject, pool: asyncpg.Pool, _: Gettext) -> None:
+async def on_start(
+    message: Message, command: CommandObject, state: FSMContext, pool: asyncpg.Pool, _: Gettext
+) -> None:
+    if await post_ad.leave(state):  # /start leaves the wizard; the draft waits for "Continue"
+        await message.answer(
+            _("You left the ad form; your draft is kept. Press “{post}” to continue it.").format(
+                post=_("📢 Post an ad")
+            ),
+            reply_markup=ReplyKeyboardRemove(),
+        )
     payload = command.args or ""
     if payload.startswith(chat.LOGIN_PREFIX):
         await chat.sign_in_from_start(message, payload.removeprefix(chat.LOGIN_PREFIX), pool, _)

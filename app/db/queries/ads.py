@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -59,6 +60,7 @@ class Ad:
     checkin_asks: int
     revision: int
     updated_at: datetime
+    reject_reason_id: int | None = None  # a canned reason: each reader sees it in their language
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,12 @@ class AdView:
     channel: Channel
     category: Category | None
     seller: User
+    reason: RejectReason | None = None  # the canned reason it was rejected with, if any
+    changed: list[str] | None = None  # an edit waiting for review: what the seller changed
+
+    def reason_in(self, language: str) -> str | None:
+        """Why it was rejected, in the reader's language when the reason was a canned one."""
+        return self.reason.text(language) if self.reason is not None else self.ad.reject_reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +161,13 @@ async def live_ad_with_photo(
     return found
 
 
-async def ads_submitted_since(conn: Conn, seller_id: int, *, hours: int) -> int:
+async def ads_submitted_since(conn: Conn, seller_id: int, channel_id: int, *, hours: int) -> int:
+    """The seller's ads in one channel over the last `hours` (its daily limit is per channel)."""
     count: int = await conn.fetchval(
-        "SELECT count(*) FROM ads WHERE seller_id = $1 AND submitted_at > now() - make_interval(hours => $2)",
+        "SELECT count(*) FROM ads WHERE seller_id = $1 AND channel_id = $2 "
+        "AND submitted_at > now() - make_interval(hours => $3)",
         seller_id,
+        channel_id,
         hours,
     )
     return count
@@ -180,6 +191,7 @@ async def replace_content(conn: Conn, ad_id: int, values: dict[str, object]) -> 
     sets = ", ".join(f"{column} = ${i}" for i, column in enumerate(values, start=2))
     row = await conn.fetchrow(
         f"""UPDATE ads SET {sets}, status = 'pending', revision = revision + 1, reject_reason = NULL,
+                           reject_reason_id = NULL,
                            decided_by = NULL, decided_at = NULL, decided_by_staff = NULL,
                            next_checkin_at = NULL, updated_at = now()
             WHERE id = $1 RETURNING *""",
@@ -237,11 +249,12 @@ async def decide(
     decided_by: int | None,
     staff_id: int | None,
     reason: str | None,
+    reason_id: int | None = None,
 ) -> Ad | None:
     """The first decision wins: only a pending ad changes; None when someone decided first."""
     row = await conn.fetchrow(
         """UPDATE ads SET status = $3, decided_by = $2, decided_at = now(), reject_reason = $4,
-                          decided_by_staff = $5,
+                          decided_by_staff = $5, reject_reason_id = $6,
                           published_at = CASE WHEN $3 = 'published' THEN now() END,
                           next_checkin_at = CASE WHEN $3 = 'published' THEN now() + (
                               SELECT checkin_every FROM channels c WHERE c.id = ads.channel_id) END,
@@ -253,6 +266,7 @@ async def decide(
         status.value,
         reason,
         staff_id,
+        reason_id,
     )
     return maybe(Ad, row)
 
@@ -300,7 +314,19 @@ async def load_view(conn: Conn, ad_id: int) -> AdView | None:
     channel = from_row(Channel, await conn.fetchrow("SELECT * FROM channels WHERE id = $1", ad.channel_id))
     category = maybe(Category, await conn.fetchrow("SELECT * FROM categories WHERE id = $1", ad.category_id))
     seller = from_row(User, await conn.fetchrow("SELECT * FROM users WHERE id = $1", ad.seller_id))
-    return AdView(ad, photos, channel, category, seller)
+    reason = None
+    if ad.reject_reason_id is not None:
+        row = await conn.fetchrow("SELECT * FROM reject_reasons WHERE id = $1", ad.reject_reason_id)
+        reason = maybe(RejectReason, row)
+    changed = None
+    if ad.revision > 1:  # an edited ad: what its latest edit by the seller changed
+        found = await conn.fetchval(
+            "SELECT detail->'changed' FROM ad_events WHERE ad_id = $1 AND kind = 'edited' "
+            "AND detail ? 'changed' ORDER BY id DESC LIMIT 1",
+            ad_id,
+        )
+        changed = json.loads(found) if isinstance(found, str) else found
+    return AdView(ad, photos, channel, category, seller, reason, changed)
 
 
 async def is_admin_for_ad(conn: Conn, ad_id: int, user_id: int) -> bool:
@@ -429,15 +455,32 @@ async def add_message(
 
 async def live_messages(conn: Conn, ad_id: int, kind: MessageKind) -> list[AdMessage]:
     """The ad's messages of a kind that are still up (not deleted by us)."""
-    rows = await conn.fetch(
-        "SELECT * FROM ad_messages WHERE ad_id = $1 AND kind = $2 AND removed_at IS NULL ORDER BY id",
-        ad_id,
-        kind.value,
-    )
+    rows = await conn.fetch(LIVE_MESSAGES, ad_id, kind.value)
     return from_rows(AdMessage, rows)
 
 
-async def mark_messages_removed(conn: Conn, message_row_ids: list[int]) -> None:
+# Up: its send did not fail, and it was never deleted or its deletion was called off (a re-post's
+# new copy that failed leaves the old copy up: app.domain.outbox's after_sent).
+LIVE_MESSAGES = """
+SELECT m.* FROM ad_messages m
+WHERE m.ad_id = $1 AND m.kind = $2
+  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = m.outbox_id AND o.status = 'failed')
+  AND (m.removed_at IS NULL
+       OR EXISTS (SELECT 1 FROM outbox d WHERE d.id = m.removal_outbox_id AND d.status = 'failed'))
+ORDER BY m.id
+"""
+
+
+async def mark_messages_removed(
+    conn: Conn, message_row_ids: list[int], removal_outbox_ids: list[int] | None = None
+) -> None:
+    """Removed, by the deletion rows given in the same order (None: no deletion row)."""
+    removals: list[int | None] = (
+        list(removal_outbox_ids) if removal_outbox_ids is not None else [None] * len(message_row_ids)
+    )
     await conn.execute(
-        "UPDATE ad_messages SET removed_at = now() WHERE id = ANY($1::bigint[])", message_row_ids
+        "UPDATE ad_messages m SET removed_at = now(), removal_outbox_id = r.removal "
+        "FROM unnest($1::bigint[], $2::bigint[]) AS r(id, removal) WHERE m.id = r.id",
+        message_row_ids,
+        removals,
     )

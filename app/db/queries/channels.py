@@ -9,7 +9,8 @@ from app.db import Conn
 from app.db.records import from_row, from_rows, maybe
 
 CHANNEL_COLUMNS = """id, chat_id, username, title, language, timezone, repost_every, quiet_from,
-    quiet_to, keep_old_posts, checkin_every, checkin_max_asks, ads_per_day, active, created_at"""
+    quiet_to, keep_old_posts, checkin_every, checkin_max_asks, ads_per_day, active, created_at,
+    over_limit"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class Channel:
     ads_per_day: int
     active: bool
     created_at: datetime
+    over_limit: str  # past ads_per_day: 'flag' the ad for the admins, or 'refuse' it
 
     @property
     def ref(self) -> str:

@@ -6,14 +6,27 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from app.db import Conn
-from app.db.records import from_rows, maybe, one
+from app.db.records import from_row, from_rows, maybe, one
 
 CHANNEL = "bozor_outbox"  # NOTIFY channel: a committed enqueue wakes every sender at once
 
-OPEN = ("pending", "sending")
+
+class OutboxStatus(StrEnum):
+    """Where an outbox row is (sql/0002_outbox.sql says what each means)."""
+
+    PENDING = "pending"  # waiting for its turn
+    SENDING = "sending"  # claimed by a sender until its lease ends
+    SENT = "sent"  # done; result holds the message id(s)
+    FAILED = "failed"  # refused for good, or never tried (error says why)
+    UNCERTAIN = "uncertain"  # the call may or may not have taken effect
+    BLOCKED = "blocked"  # the private chat's user has blocked the bot
+
+
+OPEN = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +37,7 @@ class Delivery:
     chat_id: int
     method: str
     params: dict[str, Any]
-    status: str
+    status: OutboxStatus
     attempts: int
     result: dict[str, Any] | None
     error: str | None
@@ -57,6 +70,7 @@ class Claimed:
     params: dict[str, Any]
     idempotent: bool
     attempts: int
+    after_sent: int | None  # goes only if this row was sent (it is among deps)
     recipient_blocked: bool | None
     deps: dict[str, Any]  # {row id: {"status", "result"}} of the rows its placeholders refer to
 
@@ -66,7 +80,7 @@ class Reaped:
     """A claim whose sender died: back to pending (safe to repeat) or uncertain."""
 
     id: int
-    status: str
+    status: OutboxStatus
     method: str
     chat_id: int
 
@@ -77,8 +91,8 @@ class Reaped:
 INSERT = """
 WITH row AS (
     INSERT INTO outbox (chat_id, method, params, idempotent, depends_on, ref_kind, ref_id,
-                        not_before)
-    VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, coalesce($8, now()))
+                        not_before, after_sent)
+    VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, coalesce($8, now()), $9)
     RETURNING id
 )
 SELECT id, pg_notify('bozor_outbox', '') FROM row
@@ -119,9 +133,10 @@ WITH due AS (
     FOR UPDATE OF o SKIP LOCKED
 )
 UPDATE outbox o SET status = 'sending', attempts = o.attempts + 1, claimed_by = $4,
+                    claimer_key = $5, call_started_at = NULL,
                     lease_until = now() + make_interval(secs => $2)
 FROM due WHERE o.id = due.id
-RETURNING o.id, o.chat_id, o.method, o.params, o.idempotent, o.attempts,
+RETURNING o.id, o.chat_id, o.method, o.params, o.idempotent, o.attempts, o.after_sent,
     (SELECT u.blocked_bot_at IS NOT NULL FROM users u WHERE u.id = o.chat_id) AS recipient_blocked,
     (SELECT jsonb_object_agg(d.id::text, jsonb_build_object('status', d.status, 'result', d.result))
        FROM outbox d WHERE d.id = ANY(o.depends_on)) AS deps
@@ -153,18 +168,66 @@ UPDATE outbox SET status = 'blocked', error = $3, lease_until = NULL, done_at = 
 WHERE chat_id = $2 AND (id = $1 OR status = 'pending')
 """
 
-# Claims whose sender died: repeat what is safe to repeat, put the rest before an admin.
-REAP_EXPIRED = """
+# The advisory lock a sender holds on its listening connection while it lives: (this, its key).
+SENDER_LOCK_SPACE = 2826
+
+# Just before the HTTP call of a row that must not be repeated: from now on its sender may die
+# inside the call. Fenced like the outcomes: a claim already taken back is not called at all.
+START_CALL = """
+UPDATE outbox SET call_started_at = now(), lease_until = now() + make_interval(secs => $3)
+WHERE id = $1 AND attempts = $2 AND status = 'sending'
+"""
+
+# Claims whose sender died (its lock is gone: the process ended) or went silent (the lease ran
+# out): repeat what is safe to repeat or was never called; only a call that may have been under
+# way when the sender died is put before an admin (or resolved below).
+REAP_EXPIRED = f"""
 UPDATE outbox SET
-    status = CASE WHEN idempotent THEN 'pending' ELSE 'uncertain' END,
-    error = CASE WHEN idempotent THEN error
-            ELSE 'its sender stopped while holding it (' || coalesce(claimed_by, '?')
+    status = CASE WHEN idempotent OR call_started_at IS NULL THEN 'pending' ELSE 'uncertain' END,
+    error = CASE WHEN idempotent OR call_started_at IS NULL THEN error
+            ELSE 'its sender stopped during the call (' || coalesce(claimed_by, '?')
                  || '): it may or may not have been sent' END,
-    done_at = CASE WHEN idempotent THEN NULL ELSE now() END,
+    done_at = CASE WHEN idempotent OR call_started_at IS NULL THEN NULL ELSE now() END,
     lease_until = NULL
-WHERE id IN (SELECT id FROM outbox WHERE status = 'sending' AND lease_until < now()
-             FOR UPDATE SKIP LOCKED)
+WHERE id IN (
+    SELECT o.id FROM outbox o
+    WHERE o.status = 'sending'
+      AND (o.lease_until < now()
+           OR (o.claimer_key IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM pg_locks l
+                WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND l.classid = {SENDER_LOCK_SPACE}::oid AND l.objid = o.claimer_key::oid)))
+    FOR UPDATE OF o SKIP LOCKED)
 RETURNING id, status, method, chat_id
+"""
+
+# Uncertain posts in channels and groups (negative chat ids), not yet compared with the ids
+# around them.
+UNCERTAIN_POSTS = """
+SELECT id, chat_id, call_started_at FROM outbox
+WHERE status = 'uncertain' AND chat_id < 0 AND call_started_at IS NOT NULL AND NOT auto_checked
+ORDER BY id LIMIT $1
+"""
+
+# A chat's message ids around a moment: the last one our calls created before it, the first one
+# a call started `$3` seconds after it created (Telegram has answered or dropped anything sent at
+# the moment by then), and how many ids in between our own calls account for.
+IDS_AROUND = """
+WITH posts AS (
+    SELECT o.call_started_at AS at, (m.v)::bigint AS mid
+    FROM outbox o
+    CROSS JOIN LATERAL jsonb_array_elements(
+        coalesce(o.result -> 'message_ids', jsonb_build_array(o.result -> 'message_id'))) AS m(v)
+    WHERE o.chat_id = $1 AND o.status = 'sent' AND o.call_started_at IS NOT NULL
+      AND jsonb_typeof(m.v) = 'number'
+), bounds AS (
+    SELECT (SELECT max(mid) FROM posts WHERE at < $2) AS before,
+           (SELECT min(mid) FROM posts WHERE at > $2 + make_interval(secs => $3)) AS after
+)
+SELECT b.before, b.after,
+       (SELECT count(DISTINCT mid) FROM posts WHERE mid > b.before AND mid < b.after) AS known
+FROM bounds b
 """
 
 NEXT_DUE = """
@@ -187,9 +250,19 @@ async def insert(
     ref_kind: str | None,
     ref_id: int | None,
     not_before: datetime | None,
+    after_sent: int | None = None,
 ) -> int:
     row_id: int = await conn.fetchval(
-        INSERT, chat_id, method, params_json, idempotent, depends_on, ref_kind, ref_id, not_before
+        INSERT,
+        chat_id,
+        method,
+        params_json,
+        idempotent,
+        depends_on,
+        ref_kind,
+        ref_id,
+        not_before,
+        after_sent,
     )
     return row_id
 
@@ -204,9 +277,15 @@ async def insert_many(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> list[int]:
 
 
 async def claim(
-    conn: Conn, *, limit: int, lease_seconds: float, resting_chats: list[int], claimer: str
+    conn: Conn,
+    *,
+    limit: int,
+    lease_seconds: float,
+    resting_chats: list[int],
+    claimer: str,
+    claimer_key: int,
 ) -> list[Claimed]:
-    rows = await conn.fetch(CLAIM, limit, lease_seconds, resting_chats, claimer)
+    rows = await conn.fetch(CLAIM, limit, lease_seconds, resting_chats, claimer, claimer_key)
     return [
         Claimed(
             r["id"],
@@ -215,6 +294,7 @@ async def claim(
             _json(r["params"]),
             r["idempotent"],
             r["attempts"],
+            r["after_sent"],
             r["recipient_blocked"],
             _json(r["deps"]) or {},
         )
@@ -230,7 +310,7 @@ async def finish(
     conn: Conn,
     outbox_id: int,
     attempt: int,
-    status: str,
+    status: OutboxStatus,
     result: dict[str, Any] | None = None,
     error: str | None = None,
 ) -> bool:
@@ -252,8 +332,82 @@ async def block_chat(conn: Conn, outbox_id: int, chat_id: int, error: str) -> in
     return int(status.rsplit(" ", 1)[1])
 
 
+async def hold_sender_lock(conn: Conn, key: int) -> None:
+    """Say this sender lives for as long as `conn` stays open (released with the connection)."""
+    await conn.execute("SELECT pg_advisory_lock($1, $2)", SENDER_LOCK_SPACE, key)
+
+
+async def drop_sender_lock(conn: Conn, key: int) -> None:
+    await conn.execute("SELECT pg_advisory_unlock($1, $2)", SENDER_LOCK_SPACE, key)
+
+
+async def start_call(conn: Conn, outbox_id: int, attempt: int, lease_seconds: float) -> bool:
+    """Record that the call is about to go; False: the claim was taken back, do not call."""
+    return await conn.execute(START_CALL, outbox_id, attempt, lease_seconds) != "UPDATE 0"
+
+
 async def reap_expired(conn: Conn) -> list[Reaped]:
     return from_rows(Reaped, await conn.fetch(REAP_EXPIRED))
+
+
+@dataclass(frozen=True, slots=True)
+class UncertainPost:
+    """An uncertain call to a channel or group, and when it started."""
+
+    id: int
+    chat_id: int
+    call_started_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IdsAround:
+    """A chat's message ids around a moment (see IDS_AROUND); None where no call tells."""
+
+    before: int | None
+    after: int | None
+    known: int  # ids strictly between the two that our own sent calls created
+
+    @property
+    def decided(self) -> bool:
+        return self.before is not None and self.after is not None
+
+    @property
+    def unexplained(self) -> int:
+        """Messages between the two that none of our sent calls made (someone else's, or the
+        uncertain calls')."""
+        assert self.before is not None and self.after is not None
+        return self.after - self.before - 1 - self.known
+
+
+async def uncertain_posts(conn: Conn, limit: int) -> list[UncertainPost]:
+    return from_rows(UncertainPost, await conn.fetch(UNCERTAIN_POSTS, limit))
+
+
+async def ids_around(conn: Conn, chat_id: int, moment: datetime, settle_seconds: float) -> IdsAround:
+    return from_row(IdsAround, await conn.fetchrow(IDS_AROUND, chat_id, moment, settle_seconds))
+
+
+async def resend_unsent(conn: Conn, outbox_id: int, note: str) -> bool:
+    """An uncertain row shown not to have arrived: pending again, due now, the sender woken."""
+    status = await conn.execute(
+        "UPDATE outbox SET status = 'pending', error = $2, not_before = now(), done_at = NULL, "
+        "call_started_at = NULL, auto_checked = true WHERE id = $1 AND status = 'uncertain'",
+        outbox_id,
+        _clip(note),
+    )
+    if status != "UPDATE 0":
+        await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+    return status != "UPDATE 0"
+
+
+async def leave_to_admin(conn: Conn, outbox_id: int, note: str) -> None:
+    """Compared and still in doubt: say what was found, and do not compare it again."""
+    await conn.execute(
+        "UPDATE outbox SET auto_checked = true, error = left(coalesce(error, '') || ' — ' || $2, 2000) "
+        "WHERE id = $1 AND status = 'uncertain'",
+        outbox_id,
+        note,
+    )
 
 
 async def seconds_to_next_due(conn: Conn) -> float | None:

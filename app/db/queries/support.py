@@ -561,3 +561,13 @@ async def match_candidates(
             )
         )
     return out
+
+
+async def count_entries(conn: Conn) -> int:
+    count: int = await conn.fetchval("SELECT count(*) FROM support_kb_entries")
+    return count
+
+
+async def notify_changed(conn: Conn) -> None:
+    """Tell every process, at commit, that the knowledge base changed (channel bozor_support)."""
+    await conn.execute("""SELECT pg_notify('bozor_support', '{"event": "kb"}')""")

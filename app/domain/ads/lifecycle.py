@@ -17,6 +17,7 @@ from app.db.queries import channels as channel_q
 from app.db.queries import users as user_q
 from app.db.queries.ads import Ad, AdStatus
 from app.db.queries.channels import Channel, RejectReason
+from app.db.queries.outbox import OutboxStatus
 from app.domain import outbox
 from app.domain import staff as staff_domain
 from app.domain.actors import Actor, StaffMember
@@ -106,6 +107,7 @@ async def _save(
         detail = {
             "revision": ad.revision,
             "photos_changed": photos_changed,
+            "changed": _changed(before, ad) + (["photos"] if photos_changed else []),
             "flags": flags,
             "from_status": before.status.value,
         }
@@ -113,6 +115,23 @@ async def _save(
     await q.notify_moderation(conn, {"event": "submitted", "ad_id": ad.id, "channel_id": channel.id})
     await notices.notify_admins(conn, ad.id, msgs, languages)
     return ad
+
+
+def _changed(before: Ad, after: Ad) -> list[str]:
+    """What a seller's edit changed, in the wizard's order (admins are told)."""
+
+    def parts(ad: Ad) -> dict[str, object]:
+        return {
+            "category": ad.category_id,
+            "title": ad.title,
+            "description": ad.description,
+            "price": (ad.price, ad.currency, ad.negotiable),
+            "district": ad.district,
+            "contact": ad.contact,
+        }
+
+    old, new = parts(before), parts(after)
+    return [name for name in old if old[name] != new[name]]
 
 
 # --- deciding --------------------------------------------------------------------------------
@@ -167,17 +186,19 @@ async def decide(
     tells the seller, and every admin's notification shows who decided; a later click learns who
     won. A staff member's decision is audited."""
     ad = await _authorised(conn, ad_id, actor)
-    text = None if approve else await _reason_text(conn, ad, reason, languages)
+    text, reason_id = (None, None) if approve else await _reason_text(conn, ad, reason, languages)
     status = AdStatus.PUBLISHED if approve else AdStatus.REJECTED
     staff_id = actor.staff.id if isinstance(actor, StaffMember) else None
-    decided = await q.decide(conn, ad_id, status, decided_by=actor.user_id, staff_id=staff_id, reason=text)
+    decided = await q.decide(
+        conn, ad_id, status, decided_by=actor.user_id, staff_id=staff_id, reason=text, reason_id=reason_id
+    )
     if decided is None:
         current = await q.get_ad(conn, ad_id)
         if current is None:
             raise AdNotFound()
         return Decision(False, current, await decider_name(conn, current))
     name = await decider_name(conn, decided)
-    detail = {} if approve else {"reason": text}
+    detail: dict[str, object] = {} if approve else {"reason": text, "reason_id": reason_id}
     kind = "approved" if approve else "rejected"
     await q.add_event(conn, ad_id, kind, actor.user_id, detail, staff_id=staff_id)
     await q.notify_moderation(
@@ -204,6 +225,14 @@ async def rejection_reasons(conn: Conn, ad_id: int, actor: Actor) -> list[Reject
     if ad.status != AdStatus.PENDING:
         raise AlreadyDecided(await decider_name(conn, ad))
     return await channel_q.list_reasons(conn, ad.channel_id)
+
+
+async def ad_to_moderate(conn: Conn, ad_id: int, actor: Actor) -> Ad:
+    """A pending ad this person may decide on (and fix the text of)."""
+    ad = await _authorised(conn, ad_id, actor)
+    if ad.status != AdStatus.PENDING:
+        raise AlreadyDecided(await decider_name(conn, ad))
+    return ad
 
 
 async def edit_text(conn: Conn, ad_id: int, actor: Actor, *, title: str, description: str) -> Ad:
@@ -242,18 +271,21 @@ async def _authorised(conn: Conn, ad_id: int, actor: Actor) -> Ad:
     return ad
 
 
-async def _reason_text(conn: Conn, ad: Ad, reason: Reason | None, languages: Languages) -> str:
-    """A typed reason as it was typed; a canned one in the language of the seller who reads it."""
+async def _reason_text(
+    conn: Conn, ad: Ad, reason: Reason | None, languages: Languages
+) -> tuple[str, int | None]:
+    """A typed reason as it was typed; a canned one in the seller's language, with its id so
+    every other reader (admins, staff) sees it in theirs."""
     if isinstance(reason, Canned):
         canned = await q.channel_reason(conn, ad.id, reason.reason_id)
         if canned is None:
             raise AdError(N_("This reason no longer exists. Choose another."))
         seller = await user_q.language_settings(conn, [ad.seller_id])
-        return canned.text(languages.speak(*seller.get(ad.seller_id, (None, None))))
+        return canned.text(languages.speak(*seller.get(ad.seller_id, (None, None)))), canned.id
     text = (reason or "").strip()
     if not text:
         raise ReasonMissing(N_("Please give a reason for the rejection."))
-    return text
+    return text, None
 
 
 class ReasonMissing(AdError):
@@ -291,7 +323,7 @@ async def settle_delivery(
             "outbox.resend" if resend else "outbox.mark_delivered",
             f"outbox:{outbox_id}",
             {"status": row.status, "ad_id": ad_id},
-            {"status": "pending" if resend else "sent"},
+            {"status": OutboxStatus.PENDING if resend else OutboxStatus.SENT},
         )
     return done
 
@@ -360,3 +392,26 @@ async def run_reposts(conn: Conn, now: datetime, rng: random.Random, msgs: AdMes
     for _channel_id, ad_id in chosen:
         await notices.repost(conn, ad_id, msgs)
     return len(chosen)
+
+
+# --- paid promotion (app/domain/promotions) -----------------------------------------------------
+
+
+async def repost_now(conn: Conn, ad_id: int, msgs: AdMessages) -> bool:
+    """An extra re-post bought by the seller: only a published ad goes up; False otherwise."""
+    ad = await q.get_ad(conn, ad_id)
+    if ad is None or ad.status != AdStatus.PUBLISHED:
+        return False
+    await q.add_event(conn, ad_id, "promoted_repost", None)
+    await notices.repost(conn, ad_id, msgs)
+    return True
+
+
+async def live_post(conn: Conn, ad_id: int) -> tuple[int, int] | None:
+    """The newest live copy of a published ad in its channel: (chat id, outbox row id), whose
+    message id the outbox resolves ({"$message_id_of": row}); None when there is none."""
+    ad = await q.get_ad(conn, ad_id)
+    if ad is None or ad.status != AdStatus.PUBLISHED:
+        return None
+    posts = await q.live_messages(conn, ad_id, q.MessageKind.POST)
+    return (posts[-1].chat_id, posts[-1].outbox_id) if posts else None

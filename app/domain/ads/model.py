@@ -37,6 +37,23 @@ def status_label(status: AdStatus, _: Gettext) -> str:
     return _(STATUS_LABELS[status])
 
 
+# An ad's parts a seller answers in the wizard (and may change in an edit), as readers name them.
+FIELD_LABELS: dict[str, str] = {
+    "category": N_("category"),
+    "title": N_("title"),
+    "description": N_("description"),
+    "price": N_("price"),
+    "photos": N_("photos"),
+    "district": N_("district"),
+    "contact": N_("contact"),
+}
+
+
+def field_names(fields: list[str], _: Gettext) -> str:
+    """ "title, price" in the reader's language."""
+    return ", ".join(_(FIELD_LABELS[f]) if f in FIELD_LABELS else f for f in fields)
+
+
 class AdError(UserError):
     """Input a seller or an admin must correct, or an action that cannot be done."""
 

@@ -77,7 +77,7 @@ async def show_decision(conn: Conn, view: AdView, msgs: AdMessages, languages: L
     approved = view.ad.status == q.AdStatus.PUBLISHED
     for note in notes:
         call = msgs.admin_note_decided(
-            view, langs[note.chat_id], approved=approved, by=by, reason=view.ad.reject_reason
+            view, langs[note.chat_id], approved=approved, by=by, reason=view.reason_in(langs[note.chat_id])
         )
         await _send(conn, call, note.chat_id, view.ad.id, message_id={MESSAGE_ID_OF: note.outbox_id})
 
@@ -105,9 +105,9 @@ async def publish(conn: Conn, view: AdView, msgs: AdMessages, languages: Languag
             )
         await _send(conn, msgs.seller_updated(view, seller_lang), seller, view.ad.id)
         return
-    if posts:
-        await remove_posts(conn, view.ad.id)
     post = await post_to_channel(conn, view, msgs, from_storage=False)
+    if posts:  # new photos: the old copies go once the new one is up
+        await remove_posts(conn, view.ad.id, keep_last=True, after_sent=post)
     await _send(conn, msgs.seller_published(view, seller_lang), seller, view.ad.id)
     await enqueue(
         conn,
@@ -124,7 +124,7 @@ async def tell_rejected(conn: Conn, view: AdView, msgs: AdMessages, languages: L
         await remove_posts(conn, view.ad.id)
     seller = view.seller.id
     lang = (await languages_of(conn, [seller], languages))[seller]
-    await _send(conn, msgs.seller_rejected(view, lang, view.ad.reject_reason or ""), seller, view.ad.id)
+    await _send(conn, msgs.seller_rejected(view, lang, view.reason_in(lang) or ""), seller, view.ad.id)
 
 
 async def post_to_channel(conn: Conn, view: AdView, msgs: AdMessages, *, from_storage: bool) -> int:
@@ -135,20 +135,27 @@ async def post_to_channel(conn: Conn, view: AdView, msgs: AdMessages, *, from_st
     return row
 
 
-async def remove_posts(conn: Conn, ad_id: int, *, keep_last: bool = False) -> int:
-    """Delete the ad's copies from the channel (all of them, or all but the newest)."""
+async def remove_posts(
+    conn: Conn, ad_id: int, *, keep_last: bool = False, after_sent: int | None = None
+) -> int:
+    """Delete the ad's copies from the channel (all of them, or all but the newest). With
+    `after_sent` (the new copy's row), each deletion is made only once the new copy is up: a
+    new copy that failed leaves the old ones in the channel, still the ad's."""
     posts = await q.live_messages(conn, ad_id, MessageKind.POST)
     if keep_last:
         posts = posts[:-1]
-    for post in posts:
+    removals = [
         await enqueue(
             conn,
             "deleteMessages",
             {"chat_id": post.chat_id, "message_ids": {MESSAGE_IDS_OF: post.outbox_id}},
             ref_kind=REF,
             ref_id=ad_id,
+            after_sent=after_sent,
         )
-    await q.mark_messages_removed(conn, [p.id for p in posts])
+        for post in posts
+    ]
+    await q.mark_messages_removed(conn, [p.id for p in posts], removals)
     return len(posts)
 
 
@@ -166,14 +173,15 @@ async def mark_posts(conn: Conn, view: AdView, msgs: AdMessages, mark: str) -> N
 
 
 async def repost(conn: Conn, ad_id: int, msgs: AdMessages) -> None:
-    """The new copy goes first, then the previous one is deleted (unless the channel keeps it).
+    """The new copy goes first, then the previous one is deleted (unless the channel keeps it),
+    only if the new copy was sent: a re-post that failed never leaves an ad without a post.
 
     Both rows address the channel, and the outbox keeps a chat's rows in order.
     """
     view = await load_view(conn, ad_id)
-    await post_to_channel(conn, view, msgs, from_storage=True)
+    new = await post_to_channel(conn, view, msgs, from_storage=True)
     if not view.channel.keep_old_posts:
-        await remove_posts(conn, ad_id, keep_last=True)
+        await remove_posts(conn, ad_id, keep_last=True, after_sent=new)
 
 
 # --- the seller -----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.db import Conn
 from app.db.queries import ads as q
+from app.db.queries import channels as channel_q
 from app.db.queries import panel_ads as panel_q
 from app.db.queries.ads import Ad, AdStatus, SellerAd
 from app.db.queries.panel_ads import AdStory
@@ -36,6 +37,21 @@ async def published_ad(conn: Conn, ad_id: int) -> Ad | None:
     """An ad anyone may see: published in its channel."""
     ad = await q.get_ad(conn, ad_id)
     return ad if ad is not None and ad.status == AdStatus.PUBLISHED else None
+
+
+async def rejection_reason(conn: Conn, ad: Ad, language: str) -> str | None:
+    """Why the ad was rejected, in the reader's language when it was a canned reason."""
+    if ad.reject_reason_id is not None:
+        canned = await channel_q.get_reason(conn, ad.reject_reason_id)
+        if canned is not None:
+            return canned.text(language)
+    return ad.reject_reason
+
+
+async def canned_reason_text(conn: Conn, reason_id: int, language: str) -> str | None:
+    """A canned reason in the reader's language (None once the channel deleted it)."""
+    canned = await channel_q.get_reason(conn, reason_id)
+    return canned.text(language) if canned is not None else None
 
 
 async def story_for_staff(conn: Conn, ad_id: int, staff: Staff) -> AdStory:

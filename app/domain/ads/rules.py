@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from babel.numbers import format_decimal
+
 from app.db import Conn
 from app.db.queries import ads as q
 from app.db.queries import channels as channel_q
@@ -98,15 +100,19 @@ def parse_contact(text: str | None) -> str:
 # --- how the ad reads in the channel -------------------------------------------------------
 
 
-def format_price(price: Price, _: Gettext) -> str:
+def format_price(price: Price, _: Gettext, language: str | None = None) -> str:
+    """The price as the reader writes money: digits grouped by the language's rule (Babel;
+    without a language, by spaces as in Uzbek and Russian) and the currency's local name."""
     if price.amount is None:
         return _("Negotiable")
     whole = price.amount == price.amount.to_integral_value()
-    number = f"{price.amount:,.0f}" if whole else f"{price.amount:,.2f}"
+    pattern = "#,##0" if whole else "#,##0.00"
+    # Plain spaces rather than Babel's no-break ones: captions and the tests read the same.
+    number = format_decimal(price.amount, format=pattern, locale=language or "uz").replace("\xa0", " ")
     if price.currency == "USD":
-        text = f"${number}"
+        text = _("${amount}").format(amount=number)
     else:
-        text = _("{amount} so'm").format(amount=number.replace(",", " "))
+        text = _("{amount} UZS").format(amount=number)
     if price.negotiable:
         note = _("negotiable")
         return f"{text} ({note})"
@@ -119,7 +125,8 @@ MARKS = {"sold": ("❌", N_("SOLD")), "expired": ("⌛", N_("NO LONGER CURRENT")
 def caption(draft: Draft, _: Gettext, *, hashtag: str | None, link: str, mark: str | None = None) -> str:
     """The channel caption: plain text (no parse mode), so nothing a seller types is markup.
 
-    `mark` ("sold" or "expired") puts a notice on top, for the edit of a closed ad's posts.
+    `mark` ("sold" or "expired") puts a notice on top, for the edit of a closed ad's posts, and
+    drops the "Write to the seller" link: nobody should write about a closed ad.
     """
     write = _("Write to the seller")
     notice = f"{MARKS[mark][0]} {_(MARKS[mark][1])}" if mark else None
@@ -133,7 +140,7 @@ def caption(draft: Draft, _: Gettext, *, hashtag: str | None, link: str, mark: s
         draft.description,
         "",
         f"#{hashtag}" if hashtag else None,
-        f"✍️ {write}: {link}",
+        None if mark else f"✍️ {write}: {link}",
     ]
     return "\n".join(line for line in lines if line is not None).strip()
 
@@ -228,8 +235,16 @@ async def premoderate(
     if same_photo is not None:
         flags.append({"kind": "duplicate_photo", "ad_id": same_photo})
     if editing is None:
-        today = await q.ads_submitted_since(conn, seller_id, hours=24)
+        today = await q.ads_submitted_since(conn, seller_id, channel.id, hours=24)
         if today >= channel.ads_per_day:
+            if channel.over_limit == "refuse":
+                raise AdError(
+                    N_(
+                        "You have posted {limit} ads in this channel in the last 24 hours, "
+                        "its limit. Please try again tomorrow; your draft is kept."
+                    ),
+                    limit=channel.ads_per_day,
+                )
             flags.append({"kind": "daily_limit", "count": today + 1, "limit": channel.ads_per_day})
     return flags
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from app.db import Conn
@@ -170,6 +172,7 @@ async def _refresh(conn: Conn, entry_ids: Sequence[int] | None) -> None:
     await q.refresh_index(
         conn, entry_ids, normalize.WEAK_FACTORS, (normalize.NEGATION, normalize.NEGATION_WEIGHT)
     )
+    await q.notify_changed(conn)  # the bots drop the answers they keep (cache.AnswerCache) at commit
 
 
 async def _load(conn: Conn, row: KbEntry) -> Entry:
@@ -500,3 +503,19 @@ def _button_from_csv(line: str) -> KbButton:
 
 async def import_csv(conn: Conn, text: str) -> ImportReport:
     return await import_entries(conn, drafts_from_csv(text))
+
+
+async def is_enabled(conn: Conn, entry_id: int) -> bool:
+    """Whether the entry exists and is switched on (a stale button may name one that is not)."""
+    row = await q.get_entry(conn, entry_id)
+    return row is not None and row.enabled
+
+
+SAMPLE = Path(__file__).with_name("sample_kb.json")  # bench/data/support/kb.json, for the demo
+
+
+async def load_sample(conn: Conn) -> ImportReport | None:
+    """The demo's knowledge base (40 entries in three languages) when there is none yet."""
+    if await q.count_entries(conn):
+        return None
+    return await import_json(conn, json.loads(SAMPLE.read_text(encoding="utf-8")))

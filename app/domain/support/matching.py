@@ -92,7 +92,13 @@ async def match(
     the best when it is confident (see _confident), offer up to three others that fit at least
     half as well, or neither (escalate). `language` is the user's (uz, ru, en): it picks the
     question shown on each suggestion and how words shared by two languages are read."""
-    terms = analyse(text, language).terms
+    return await match_terms(conn, analyse(text, language).terms, language, thresholds)
+
+
+async def match_terms(
+    conn: Conn, terms: tuple[str, ...], language: str, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> MatchResult:
+    """match() for a question already analysed (normalize.analyse(text, language).terms)."""
     if not [t for t in terms if t != NEGATION]:
         return MatchResult(None, (), ())
     candidates = await q.match_candidates(

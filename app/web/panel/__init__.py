@@ -15,7 +15,7 @@ from app.config import Config
 from app.i18n import Translator
 from app.web import keys
 from app.web.panel.auth.guard import panel_guard
-from app.web.panel.auth.language import PANEL_TRANSLATOR
+from app.web.panel.auth.language import PANEL_TRANSLATOR, gettext
 from app.web.panel.auth.pages import PANEL_PATHS
 from app.web.panel.auth.routes import PanelRoute, add_routes
 from app.web.panel.auth.sessions import session_storage
@@ -23,17 +23,37 @@ from app.web.panel.screens import (
     account,
     ads,
     audit,
+    balances,
     channels,
     chat,
     dashboard,
     login,
     moderation,
+    promotions,
     settings,
     staff,
+    support,
+    tasks,
     users,
 )
 
-SCREENS = (login, dashboard, moderation, ads, users, channels, staff, settings, audit, account, chat)
+SCREENS = (
+    login,
+    dashboard,
+    moderation,
+    ads,
+    users,
+    support,
+    tasks,
+    balances,
+    promotions,
+    channels,
+    staff,
+    settings,
+    audit,
+    account,
+    chat,
+)
 
 
 def routes() -> list[PanelRoute]:
@@ -51,6 +71,7 @@ def setup_panel(app: web.Application, config: Config) -> None:
     app.middlewares.append(panel_guard)
     translator = app.get(keys.TRANSLATOR)
     app[PANEL_TRANSLATOR] = translator if translator is not None else Translator(config.default_language)
+    app[keys.REQUEST_GETTEXT] = gettext
     panel_routes = routes()
     app[PANEL_PATHS] = frozenset(route.path for route in panel_routes)
     add_routes(app, panel_routes)

@@ -40,6 +40,8 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
     match = request.match_info
     if match.http_exception is None and access_of(match.handler) is None:
         return error_response(request, 403, _("This page has no access rule."))
+    if request.method in UNSAFE_METHODS and await _needs_login(request):
+        return await handler(request)  # the view's guard sends them to log in: no body is read
     if request.method in UNSAFE_METHODS and not await csrf_ok(request):
         await current_staff(request)  # the refusal page shows the staff member's menu
         return await refusal(
@@ -52,6 +54,12 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
     return await handler(request)
 
 
+async def _needs_login(request: web.Request) -> bool:
+    """A staff-only view and nobody logged in: its body is not worth reading, even for CSRF."""
+    access = access_of(request.match_info.handler)
+    return access is not None and not access.public and await current_staff(request) is None
+
+
 async def _refused(request: web.Request, exc: web.HTTPException) -> web.Response:
     """A view's 4xx as a panel page in the visitor's language; aiohttp's stock texts (an
     unknown path, a wrong method) are replaced by ours."""
@@ -61,6 +69,8 @@ async def _refused(request: web.Request, exc: web.HTTPException) -> web.Response
         message = (
             _("This page does not exist.") if exc.status == 404 else _("This request cannot be handled.")
         )
+    else:
+        message = _(message)  # an msgid (app.web.forms), or a text the view already translated
     await current_staff(request)  # the menu, for staff
     return await refusal(request, exc.status, message)
 

@@ -8,6 +8,7 @@ from aiohttp import web
 from app.domain import staff as staff_domain
 from app.domain.staff import MIN_PASSWORD, PasswordError
 from app.web import keys
+from app.web.forms import read_form
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext
 from app.web.panel.auth.pages import render
@@ -45,7 +46,7 @@ async def account_page(request: web.Request) -> web.StreamResponse:
 @require()
 async def change_password(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
-    form = await request.post()
+    form = await read_form(request)
     fields = {name: str(form.get(name, ""))[:MAX_PASSWORD] for name in ("current", "new", "repeat")}
     token = str((await aiohttp_session.get_session(request)).get("sid") or "")
     try:

@@ -15,6 +15,7 @@ from app.domain import ads, outbox
 from app.domain import staff as staff_domain
 from app.domain.actors import StaffMember
 from app.domain.ads import AdStatus
+from app.domain.outbox import OutboxStatus
 from app.domain.staff import Role
 from app.i18n import N_, Gettext
 from app.web import keys
@@ -30,13 +31,68 @@ ROUTES = PanelRoutes()
 MAX_ID = 10**15
 # What an outbox row's status means to a moderator reading an ad's deliveries.
 DELIVERY_STATUS = {
-    "pending": N_("waiting"),
-    "sending": N_("sending"),
-    "sent": N_("sent"),
-    "failed": N_("failed"),
-    "uncertain": N_("uncertain"),
-    "blocked": N_("blocked by the user"),
+    OutboxStatus.PENDING: N_("waiting"),
+    OutboxStatus.SENDING: N_("sending"),
+    OutboxStatus.SENT: N_("sent"),
+    OutboxStatus.FAILED: N_("failed"),
+    OutboxStatus.UNCERTAIN: N_("uncertain"),
+    OutboxStatus.BLOCKED: N_("blocked by the user"),
 }
+
+
+def _who(event: q.EventLine, _: Gettext) -> str:
+    if event.staff_name:
+        return _("{name} (staff)").format(name=event.staff_name)
+    if event.actor_id is None:
+        return _("Bozor")
+    name = event.actor_name or str(event.actor_id)
+    return f"{name} @{event.actor_username}" if event.actor_username else name
+
+
+def event_sentence(event: q.EventLine, _: Gettext, reasons: Mapping[int, str]) -> str:
+    """One line of an ad's history as a sentence in the reader's language."""
+    who, detail = _who(event, _), event.detail
+    kind = event.kind
+    if kind == "submitted":
+        text = _("{who} submitted the ad.").format(who=who)
+    elif kind == "edited" and "changed" not in detail and "title" in detail:  # a moderator's fix
+        text = _("{who} edited the title and description.").format(who=who)
+    elif kind == "edited":
+        changed = detail.get("changed")
+        if changed is None and detail.get("photos_changed"):
+            changed = ["photos"]
+        text = (
+            _("{who} edited the ad: {fields}.").format(who=who, fields=ads.field_names(changed, _))
+            if changed
+            else _("{who} edited the ad.").format(who=who)
+        )
+        if detail.get("from_status") in set(AdStatus):
+            before = ads.status_label(AdStatus(detail["from_status"]), _)
+            text += " " + _("It was “{status}” before; it is back in review.").format(status=before)
+    elif kind == "approved":
+        text = _("{who} approved it.").format(who=who)
+    elif kind == "rejected":
+        reason = reasons.get(detail.get("reason_id") or 0) or detail.get("reason") or "—"
+        text = _("{who} rejected it: {reason}").format(who=who, reason=reason)
+    elif kind == "sold":
+        text = _("{who} marked it as sold.").format(who=who)
+    elif kind == "withdrawn":
+        text = _("{who} withdrew it.").format(who=who)
+    elif kind == "still_selling":
+        text = _("{who} said it is still for sale.").format(who=who)
+    elif kind == "expired":
+        asks = detail.get("asks", "?")
+        text = _("It expired: the seller did not answer {asks} check-ins.").format(asks=asks)
+    elif kind == "checkin_asked":
+        ask = detail.get("ask", "?")
+        text = _("The seller was asked whether it is still for sale (ask {n}).").format(n=ask)
+    else:  # a kind this page does not know yet: its name, not a dump
+        text = f"{who}: {kind}"
+    flags = detail.get("flags") or []
+    if flags:
+        described = "; ".join(ads.describe_flag(f, _) for f in flags)
+        text += " " + _("To look at: {flags}.").format(flags=described)
+    return text
 
 
 def _number(value: str, message: str) -> int:
@@ -98,7 +154,10 @@ def parse_filter(
     since = _day(get("from"), _("Dates look like 2026-01-31.")) if get("from") else None
     until = _day(get("to"), _("Dates look like 2026-01-31.")) if get("to") else None
     if until is not None:
-        until += timedelta(days=1)  # "to" includes that whole day
+        try:
+            until += timedelta(days=1)  # "to" includes that whole day
+        except OverflowError:  # 9999-12-31: no day after it
+            raise BadFilter(_("Dates look like 2026-01-31.")) from None
     if since and until and since >= until:
         raise BadFilter(_("The start date must be before the end date."))
     text = get("q")
@@ -191,6 +250,10 @@ async def ad_page(request: web.Request) -> web.StreamResponse:
         events = await q.events(conn, ad_id)
         posts = await q.posts(conn, ad_id)
         deliveries = await outbox.result_of(conn, ads.REF, ad_id)
+        lang = language(request)
+        reason_ids = {e.detail["reason_id"] for e in events if e.detail.get("reason_id")}
+        reasons = {rid: await ads.canned_reason_text(conn, rid, lang) for rid in reason_ids}
+        reason = await ads.rejection_reason(conn, story.ad, lang)
     ad = story.ad
     return await render(
         request,
@@ -198,13 +261,17 @@ async def ad_page(request: web.Request) -> web.StreamResponse:
         {
             "ad": ad,
             "story": story,
-            "price": ads.format_price(ads.Price(ad.price, ad.currency, ad.negotiable), _),
+            "price": ads.format_price(ads.Price(ad.price, ad.currency, ad.negotiable), _, language(request)),
             "category": story.category(language(request)),
             "status_name": ads.status_label(ad.status, _),
-            "events": events,
+            "events": [(e.at, event_sentence(e, _, {k: v for k, v in reasons.items() if v})) for e in events],
+            "reason": reason,
             "posts": posts,
             "deliveries": deliveries,
             "delivery_status": DELIVERY_STATUS,
+            "failed_note": lambda n: _(
+                "{n} message(s) about this ad could not be delivered; the reason is in the Note column."
+            ).format(n=n),
             "flash": request.query.get("msg"),
         },
     )

@@ -20,7 +20,7 @@ from app.domain.channels import LANGUAGES, POSTING_RIGHTS, ChannelError
 from app.domain.staff import Role
 from app.i18n import Gettext
 from app.web import keys
-from app.web.forms import path_id
+from app.web.forms import integer, path_id, read_form
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext
 from app.web.panel.auth.pages import render
@@ -42,6 +42,7 @@ DEFAULTS = {
     "checkin_unit": "days",
     "checkin_max_asks": "3",
     "ads_per_day": "5",
+    "over_limit": "flag",
     "active": "on",
 }
 
@@ -67,15 +68,16 @@ def _form_of(channel: Channel) -> dict[str, str]:
         "checkin_unit": "days" if in_days else "hours",
         "checkin_max_asks": str(channel.checkin_max_asks),
         "ads_per_day": str(channel.ads_per_day),
+        "over_limit": channel.over_limit,
         "active": "on" if channel.active else "",
     }
 
 
 def _int(value: str, message: str) -> int:
-    try:
-        return int(value.strip())
-    except ValueError:
-        raise FormError(message) from None
+    number = integer(value)
+    if number is None:
+        raise FormError(message)
+    return number
 
 
 def parse_settings(form: dict[str, str], _) -> tuple[dict[str, object], int | None, str | None]:
@@ -105,6 +107,7 @@ def parse_settings(form: dict[str, str], _) -> tuple[dict[str, object], int | No
             checkin_days=checkin / 24 if unit == "hours" else checkin,
             checkin_max_asks=_int(form["checkin_max_asks"], _("Asks before expiry is a whole number.")),
             ads_per_day=_int(form["ads_per_day"], _("Ads per day is a whole number.")),
+            over_limit=form.get("over_limit") or "flag",
             active=bool(form["active"]),
         )
     except ChannelError as exc:
@@ -142,7 +145,7 @@ async def check_bot(bot: Bot, chat_id: int | None, username: str | None, _: Gett
 
 
 async def _form(request: web.Request) -> dict[str, str]:
-    data = await request.post()
+    data = await read_form(request)
     return {k: str(data.get(k, "")) for k in DEFAULTS}
 
 
@@ -279,7 +282,7 @@ async def _sub_form(request: web.Request) -> tuple[int, dict[str, str]]:
     async with request.app[keys.POOL].acquire() as conn:
         if await q.get_channel(conn, channel_id) is None:
             raise web.HTTPNotFound(text=gettext(request)("No such channel."))
-    data = await request.post()
+    data = await read_form(request)
     return channel_id, {k: str(v) for k, v in data.items()}
 
 

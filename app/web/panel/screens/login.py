@@ -5,9 +5,11 @@ from __future__ import annotations
 import aiohttp_session
 from aiohttp import web
 
+from app.config import create_admin_command
 from app.domain import staff as staff_domain
 from app.i18n import LANGUAGES
 from app.web import keys
+from app.web.forms import read_form
 from app.web.panel.auth.access import public, require
 from app.web.panel.auth.language import LANG_COOKIE, gettext
 from app.web.panel.auth.pages import LOGIN_PATH, PANEL_PREFIX, render, safe_next
@@ -22,7 +24,8 @@ ROUTES = PanelRoutes()
 async def choose_language(request: web.Request) -> web.StreamResponse:
     """Remember the chosen language in a cookie (a preference, not a state change)."""
     code = request.match_info["code"]
-    response = web.HTTPSeeOther(safe_next(request.query.get("next")))
+    back = request.query.get("next")
+    response = web.HTTPSeeOther("/" if back == "/" else safe_next(back))  # the start page too
     if code in LANGUAGES:
         response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, httponly=True, samesite="Lax", path="/")
     raise response
@@ -32,14 +35,23 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
 @public
 async def login_page(request: web.Request) -> web.StreamResponse:
     await current_staff(request)  # a logged-in visitor sees who they are and a link back
-    return await render(request, "panel/login.html", {"next": safe_next(request.query.get("next"))})
+    async with request.app[keys.POOL].acquire() as conn:
+        first = not await staff_domain.staff_exists(conn)  # nobody can log in yet: say how
+    return await render(
+        request,
+        "panel/login.html",
+        {
+            "next": safe_next(request.query.get("next")),
+            "create_admin": create_admin_command() if first else None,
+        },
+    )
 
 
 @ROUTES.post(LOGIN_PATH, name="panel.login_submit", ok_status=401)
 @public
 async def login_submit(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
-    form = await request.post()
+    form = await read_form(request)
     username = str(form.get("username", ""))[:200]
     password = str(form.get("password", ""))[:1000]
     next_url = safe_next(str(form.get("next", "")))

@@ -21,7 +21,7 @@ from app.i18n import Gettext
 from app.storage import InvalidKey, NotFound, S3Storage
 from app.web import keys
 from app.web.errors import wants_json
-from app.web.forms import path_id, whole_number
+from app.web.forms import path_id, read_form, whole_number
 from app.web.live import Event, serve_events
 from app.web.panel.auth.access import require
 from app.web.panel.auth.csrf import csrf_token
@@ -35,6 +35,16 @@ ROUTES = PanelRoutes()
 CARD_TEMPLATE = "panel/_ad_card.html"
 
 
+def _delivery_problem(card: Card, _: Gettext) -> str | None:
+    """Why the channel's admins may not know about the ad: none in the bot, or Telegram refused."""
+    reasons = "; ".join(card.failures)
+    if card.admin_notes and card.notes_failed == card.admin_notes:
+        return _("No admin of the channel could be notified in Telegram: {reasons}").format(reasons=reasons)
+    if card.failures:
+        return _("{n} messages about this ad failed: {reasons}").format(n=len(card.failures), reasons=reasons)
+    return None
+
+
 def _card(card: Card, reasons: list[RejectReason], lang: str, _: Gettext) -> dict[str, Any]:
     """What the card template shows, with every text already in the panel's language."""
     ad = card.ad
@@ -42,12 +52,13 @@ def _card(card: Card, reasons: list[RejectReason], lang: str, _: Gettext) -> dic
         "id": ad.id,
         "title": ad.title,
         "description": ad.description,
-        "price": ads.format_price(ads.Price(ad.price, ad.currency, ad.negotiable), _),
+        "price": ads.format_price(ads.Price(ad.price, ad.currency, ad.negotiable), _, lang),
         "district": ad.district,
         "contact": ad.contact,
         "category": card.hashtag,
         "channel": card.channel_title,
         "flags": [ads.describe_flag(f, _) for f in ad.flags],
+        "delivery": _delivery_problem(card, _),
         "photos": card.photo_positions,
         "seller": {"id": ad.seller_id, "name": card.seller_name, "username": card.seller_username},
         "history": [(ads.status_label(status, _), n) for status, n in card.history.items()],
@@ -123,13 +134,7 @@ def _id(request: web.Request, name: str) -> int:
 
 async def _form(request: web.Request) -> dict[str, str]:
     """The fields of a plain form POST or of a fetch() with a JSON body."""
-    if request.content_type == "application/json":
-        try:
-            data = await request.json()
-        except ValueError:
-            return {}
-        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-    return {k: str(v) for k, v in (await request.post()).items()}
+    return dict(await read_form(request))
 
 
 def decided_text(_: Gettext, approve: bool, name: object) -> str:

@@ -16,6 +16,7 @@ from app.domain.staff import Role, StaffError
 from app.domain.users import LANGUAGES
 from app.i18n import N_
 from app.web import keys
+from app.web.forms import read_form
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext
 from app.web.panel.auth.pages import render
@@ -28,8 +29,6 @@ SECRETS = ("bot_token", "s3_access_key", "s3_secret_key")
 SECRET_LABELS = {
     "bot_token": N_("Telegram bot token"),
     "s3_secret_key": N_("S3 secret key"),
-    "payment_provider_token": N_("Payment provider token"),
-    "llm_api_key": N_("LLM API key"),
 }
 
 
@@ -78,7 +77,7 @@ async def settings_page(request: web.Request) -> web.StreamResponse:
 async def settings_save(request: web.Request) -> web.StreamResponse:
     """section=bot|s3|s3_clear|languages; an empty secret field leaves the stored secret as it is."""
     _ = gettext(request)
-    data = await request.post()
+    data = await read_form(request)
     section = str(data.get("section", ""))
     try:
         if section == "bot":
@@ -87,6 +86,8 @@ async def settings_save(request: web.Request) -> web.StreamResponse:
                 return await _page(
                     request, status=400, error=_("A bot token looks like 123456:ABC-DEF… (from @BotFather).")
                 )
+            if (refused := await _token_refused(request, token)) is not None:
+                return await _page(request, status=400, error=refused)
             await _save_bot_token(request, token)
         elif section == "s3":
             await _save_s3(request, {k: str(v) for k, v in data.items()})
@@ -103,6 +104,25 @@ async def settings_save(request: web.Request) -> web.StreamResponse:
         typed = {n: str(data.get(n, "")).strip()[:300] for n in S3_PLAIN} if section == "s3" else None
         return await _page(request, status=400, error=exc.text(_), typed=typed)
     raise web.HTTPSeeOther(f"/panel/settings?saved={section}")
+
+
+async def _token_refused(request: web.Request, token: str) -> str | None:
+    """Ask Telegram (getMe) whether the token works: why not, in the admin's language, or None.
+    A token that does not work would leave the next start in the sandbox."""
+    check = request.app.get(keys.TOKEN_CHECK)
+    if check is None:  # a web-only app (no bot) has nobody to ask
+        return None
+    _ = gettext(request)
+    result = await check(token)
+    if result.ok:
+        return None
+    if result.refused:
+        return _("Telegram does not accept this token ({detail}). Copy it again from @BotFather.").format(
+            detail=result.detail
+        )
+    return _("Telegram could not be reached to check this token ({detail}); it was not saved.").format(
+        detail=result.detail
+    )
 
 
 async def _save_bot_token(request: web.Request, token: str) -> None:
@@ -141,10 +161,12 @@ async def secrets_page(request: web.Request) -> web.StreamResponse:
 async def secrets_set(request: web.Request) -> web.StreamResponse:
     """Store a new value; the page only ever says "set" or "not set"."""
     _ = gettext(request)
-    form = await request.post()
+    form = await read_form(request)
     name, value = str(form.get("name", "")), str(form.get("value", "")).strip()
     if name not in staff_domain.KNOWN_SECRETS or not value:
         return await _secrets(request, error=_("Choose a secret and type its new value."), status=400)
+    if name == "bot_token" and (refused := await _token_refused(request, value)) is not None:
+        return await _secrets(request, error=refused, status=400)
     try:
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
             await staff_domain.set_secret(

@@ -9,7 +9,7 @@ from app.db.queries import panel_admin as q
 from app.domain import staff as staff_domain
 from app.domain.staff import ROLES, Role, StaffError
 from app.web import keys
-from app.web.forms import path_id, whole_number
+from app.web.forms import path_id, read_form, whole_number
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext
 from app.web.panel.auth.pages import ROLE_NAMES, render
@@ -60,7 +60,7 @@ async def staff_page(request: web.Request) -> web.StreamResponse:
 async def staff_invite(request: web.Request) -> web.StreamResponse:
     """A new account without a password; the page shows its one-time login link once."""
     _ = gettext(request)
-    data = await request.post()
+    data = await read_form(request)
     form = {k: str(data.get(k, "")).strip() for k in ("username", "role", "display_name", "telegram_user_id")}
     channel_ids = [str(v) for v in data.getall("channel_id", [])]
     try:
@@ -102,7 +102,7 @@ async def staff_change(request: web.Request) -> web.StreamResponse:
     only way back in for someone without a password once their session or invite link ends)."""
     _ = gettext(request)
     staff_id = path_id(request, "id", _("No such staff member."))
-    data = await request.post()
+    data = await read_form(request)
     action, role = str(data.get("action", "")), str(data.get("role", ""))
     base_url = request.app[keys.CONFIG].base_url
     try:

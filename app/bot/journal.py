@@ -1,0 +1,221 @@
+"""The inbound journal: updates stored, a whole batch in one statement, before any is handled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+from aiogram import Bot, Dispatcher
+from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
+from aiogram.exceptions import TelegramAPIError
+from aiogram.fsm.middleware import FSMContextMiddleware
+from aiogram.methods import TelegramMethod
+from aiogram.types import Update, User
+
+from app.bot.fsm import PostgresStorage, storage_key
+from app.db.queries.users import Arrival, Contact, Inbound
+from app.domain.users import Languages, Seen, claim_unhandled, mark_handled, record_updates
+from app.i18n import N_, Translator
+
+log = logging.getLogger(__name__)
+UNRECORDED_TEXT = N_(
+    "Sorry, we have a technical problem right now. Your message is kept: we will answer it as soon as "
+    "it is fixed."
+)
+MARK_EVERY_SECONDS = 0.2
+SWEEP_AFTER_SECONDS = 60.0  # a live process starts an update's handler well within this
+SWEEP_EVERY_SECONDS = 60.0
+# Updates that prove the user can hear us again after having blocked the bot.
+CLEARS_BLOCK = frozenset({"message", "callback_query", "inline_query", "pre_checkout_query"})
+# The dispatcher keyword under which a journaled update travels to JournalMiddleware.
+JOURNALED = "journaled"
+# Where the dispatcher keeps its Journal (see journal_of).
+JOURNAL_KEY = "journal"
+
+
+@dataclass(frozen=True, slots=True)
+class Journaled:
+    """An update as the journal saw it: its user's language, state, and whether it is news."""
+
+    seen: Seen
+    fsm_key: str
+    writes: int  # the FSM storage's write count when the state was read (see PostgresStorage)
+
+    @property
+    def repeated(self) -> bool:
+        """The same update id was journaled before: Telegram delivered it again."""
+        return self.seen.journal_id is None
+
+
+def contact_of(user: User) -> Contact:
+    def text(value: str | None) -> str | None:
+        return None if value is None else value.replace("\x00", "\ufffd")  # text columns refuse NUL
+
+    first, last = text(user.first_name) or "", text(user.last_name)
+    return Contact(user.id, first, last, user.username, user.language_code, user.is_bot)
+
+
+class Journal:
+    """Records updates; polling gives it each getUpdates batch, the webhook each update."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        languages: Languages,
+        translator: Translator,
+        fsm: FSMContextMiddleware,
+        storage: PostgresStorage,
+    ) -> None:
+        self.pool = pool
+        self.languages = languages  # updated in place when an admin saves them in the panel
+        self.translator = translator
+        self.fsm = fsm
+        self.storage = storage
+        self._apologised: deque[int] = deque(maxlen=10_000)  # update ids, newest last
+        self._started: list[int] = []  # journal ids whose handlers started, not yet marked
+        self._marking: asyncio.Task[None] | None = None
+
+    def started(self, journal_id: int) -> None:
+        """The update's handler starts. Marked handled in the journal in bulk a moment later, so
+        the reply never waits for it; until then a crash leaves it to the sweep (handled again
+        rather than lost)."""
+        self._started.append(journal_id)
+        if self._marking is None:
+            self._marking = asyncio.create_task(self._mark_soon(), name="journal-marks")
+
+    async def _mark_soon(self) -> None:
+        await asyncio.sleep(MARK_EVERY_SECONDS)
+        await self.mark_started()
+
+    async def mark_started(self) -> None:
+        """Write the pending marks now (also at shutdown)."""
+        self._marking = None
+        ids, self._started = self._started, []
+        if not ids:
+            return
+        try:
+            async with self.pool.acquire() as conn:
+                await mark_handled(conn, ids)
+        except Exception as exc:  # the sweep will handle them again: say so
+            log.error("could not mark %d update(s) handled (%s); the sweep may repeat them", len(ids), exc)
+
+    async def replay_unhandled(self, bot: Bot) -> list[tuple[Update, Journaled]]:
+        """Updates journaled over a minute ago whose handling never started, claimed for us."""
+        async with self.pool.acquire() as conn:
+            payloads = await claim_unhandled(conn, bot.id, older_than_seconds=SWEEP_AFTER_SECONDS, limit=500)
+        if not payloads:
+            return []
+        log.warning("handling %d update(s) journaled but never handled (a process stopped)", len(payloads))
+        updates = [Update.model_validate_json(p, context={"bot": bot}) for p in payloads]
+        return list(zip(updates, await self.record(bot, updates, replay=True), strict=True))
+
+    async def apologise(self, bot: Bot, updates: Sequence[Update]) -> None:
+        """Tell the people whose updates could not be journaled that they are kept (Telegram
+        delivers them again) and will be answered; once per update, however often we retry."""
+        for update in updates:
+            if update.update_id in self._apologised:
+                continue
+            self._apologised.append(update.update_id)
+            user = UserContextMiddleware.resolve_event_context(update).user
+            if user is None:
+                continue
+            _ = self.translator(self.languages.speak(None, user.language_code))
+            try:
+                if update.callback_query is not None:
+                    await update.callback_query.answer(_(UNRECORDED_TEXT), show_alert=True)
+                elif update.message is not None and update.message.chat.type == "private":
+                    await update.message.answer(_(UNRECORDED_TEXT))
+            except TelegramAPIError as exc:
+                log.warning("could not apologise for update %s: %s", update.update_id, exc)
+
+    async def record(self, bot: Bot, updates: Sequence[Update], *, replay: bool = False) -> list[Journaled]:
+        """Journal the updates in one round trip; raises if the database cannot take them, and
+        then nothing may acknowledge them to Telegram (it keeps them and delivers them again)."""
+        arrivals = [self._arrival(bot, update) for update in updates]
+        writes = self.storage.writes  # before the read: a write after it makes the state stale
+        async with self.pool.acquire() as conn:
+            seen = await record_updates(conn, arrivals, self.languages, replay=replay)
+        return [Journaled(s, a.fsm_key, writes) for s, a in zip(seen, arrivals, strict=True)]
+
+    def _arrival(self, bot: Bot, update: Update) -> Arrival:
+        context = UserContextMiddleware.resolve_event_context(update)
+        fsm = self.fsm.resolve_context(
+            bot,
+            chat_id=context.chat_id,
+            user_id=context.user_id,
+            thread_id=context.thread_id,
+            business_connection_id=context.business_connection_id,
+        )
+        kind = update.event_type
+        inbound = Inbound(
+            bot_id=bot.id,
+            update_id=update.update_id,
+            kind=kind,
+            chat_id=context.chat.id if context.chat else None,
+            # jsonb cannot hold \u0000: a NUL someone typed is journaled as U+FFFD (the handlers
+            # refuse such text, app/bot/guard.py), so the update is still journaled and handled.
+            payload_json=update.model_dump_json(exclude_none=True, by_alias=True).replace(
+                "\\u0000", "\\ufffd"
+            ),
+        )
+        return Arrival(
+            inbound,
+            contact_of(context.user) if context.user else None,
+            clears_block=kind in CLEARS_BLOCK,
+            fsm_key=storage_key(fsm.key) if fsm is not None and context.user else "",
+        )
+
+
+def journal_of(dispatcher: Dispatcher) -> Journal:
+    journal = dispatcher[JOURNAL_KEY]
+    assert isinstance(journal, Journal), "create_dispatcher sets it"
+    return journal
+
+
+async def handle(dispatcher: Dispatcher, bot: Bot, update: Update, entry: Journaled) -> None:
+    """Feed a journaled update to the dispatcher (polling, the webhook and the sweep do)."""
+    try:
+        response = await dispatcher.feed_update(bot, update, **{JOURNALED: entry})
+        if isinstance(response, TelegramMethod):  # a handler answered the webhook way
+            await dispatcher.silent_call_request(bot, response)
+    except Exception:
+        log.exception("update %s failed", update.update_id)
+
+
+class Sweeper:
+    """Every minute, handles updates that were journaled (so acknowledged to Telegram) but
+    whose handling never started because their process stopped; any process may run it."""
+
+    def __init__(self, dispatcher: Dispatcher, bot: Bot) -> None:
+        self.dispatcher, self.bot = dispatcher, bot
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="journal-sweep")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def sweep(self) -> int:
+        """One pass; returns how many updates it handled."""
+        replayed = await journal_of(self.dispatcher).replay_unhandled(self.bot)
+        for update, entry in replayed:
+            await handle(self.dispatcher, self.bot, update, entry)  # in order, one at a time
+        return len(replayed)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception as exc:
+                log.error("journal sweep failed: %s: %s", type(exc).__name__, exc)
+            await asyncio.sleep(SWEEP_EVERY_SECONDS)

@@ -1,0 +1,135 @@
+"""Bot fuzz: forged and stale buttons of every callback prefix and action the handlers register,
+and hostile answers at every wizard step; no handler may fail, a forged button is "no longer valid".
+
+The prefixes, actions and fields come from app/bot/callbacks.py and the handlers' registrations,
+so a new button is fuzzed without touching this file.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+from typing import Any
+
+from aiogram.filters.callback_data import CallbackData
+
+from app.bot import callbacks
+from app.domain import channels
+from app.main import Bozor
+from app.sandbox.driver import Sandbox
+from tests.helpers.images import png
+from tests.helpers.market import submitted
+
+HANDLERS = Path(__file__).resolve().parents[1] / "app" / "bot" / "handlers"
+REGISTERED = re.compile(r'(\w+Cb)\.filter\(F\.action == "(\w+)"\)')
+STALE = "This button is out of date. Send /start for a fresh menu."
+STALE_RU = "Эта кнопка устарела. Отправьте /start, чтобы открыть новое меню."
+STALE_UZ = "Bu tugma eskirgan. Yangi menyu uchun /start yuboring."
+APOLOGY = ("Kechirasiz, bizda nimadir", "Извините, у нас что-то")
+IDS = ("99999999999999999999", "-99999999999999999999", "999999", "-1", "x", "")
+
+
+def buttons() -> list[tuple[type[CallbackData], str]]:
+    """Every (CallbackData class, action) a handler registers."""
+    classes = {
+        name: cls
+        for name, cls in inspect.getmembers(callbacks, inspect.isclass)
+        if issubclass(cls, CallbackData) and cls is not CallbackData
+    }
+    found = {
+        (classes[name], action)
+        for source in HANDLERS.glob("*.py")
+        for name, action in REGISTERED.findall(source.read_text())
+    }
+    assert found, "no registrations found: the pattern no longer matches the handlers"
+    return sorted(found, key=lambda pair: (pair[0].__name__, pair[1]))
+
+
+def forged(cls: type[CallbackData], action: str, existing: dict[str, str]) -> list[tuple[str, bool]]:
+    """The button's data with each other field hostile in turn (the rest plausible), and
+    whether that made a number no row id can be."""
+    prefix = cls.__prefix__  # type: ignore[attr-defined]
+    fields = [name for name in cls.model_fields if name != "action"]
+    plausible = {name: existing.get(name, "0") for name in fields}
+    out = []
+    for name in fields:
+        for value in IDS:
+            values = plausible | {name: value}
+            overflow = len(value) >= 20 and cls.model_fields[name].annotation in (int, "int")
+            out.append((":".join([prefix, action, *(values[f] for f in fields)]), overflow))
+    return out
+
+
+async def test_forged_and_stale_buttons_are_no_longer_valid_and_nothing_fails(
+    bozor: Bozor, sandbox: Sandbox, market: dict[str, Any]
+) -> None:
+    await submitted(market, sandbox, "Velosiped")
+    async with bozor.pool.acquire() as conn:
+        ad_id = await conn.fetchval("SELECT max(id) FROM ads")
+        other = await channels.create_channel(conn, title="Other", chat_ref="@other_channel")
+        names = {"uz": "Boshqa", "ru": "Другое", "en": "Other"}
+        foreign_category = (await channels.add_category(conn, other.id, "other", names)).id
+    existing = {"ad_id": str(ad_id), "value": str(foreign_category), "reason_id": "1", "page": "0"}
+    answers: dict[str, list[str]] = {}
+    pressed = 0
+    overflows: set[str] = set()
+    for persona in (market["seller"], market["olga"]):
+        for cls, action in buttons():
+            for data, overflow in forged(cls, action, existing):
+                if len(data.encode()) > 64:
+                    continue
+                result = await persona.press(callback_data=data, forged=True)
+                answer = await persona.callback_answer(result["callback_query_id"])
+                answers.setdefault(answer.get("text") or "", []).append(data)
+                if overflow:
+                    overflows.add(data)
+                pressed += 1
+    print(f"bot fuzz: {pressed} forged buttons, answers: { {k: len(v) for k, v in answers.items()} }")
+    async with bozor.pool.acquire() as conn:
+        failures = await conn.fetch("SELECT error FROM update_journal WHERE error IS NOT NULL")
+    apologies = [data for text, sent in answers.items() if text.startswith(APOLOGY) for data in sent]
+    stale = {data for text, sent in answers.items() if text == STALE_UZ for data in sent}
+    assert overflows <= stale, sorted(overflows - stale)[:10]  # "out of date", nothing else
+    categories = {data for sent in answers.values() for data in sent if data.startswith("ad:category:")}
+    foreign = {d for d in categories if d.split(":")[2] in (str(foreign_category), "999999", "-1")}
+    assert foreign and foreign <= stale | set(answers.get(STALE_RU, [])), sorted(foreign - stale)
+    # A forged "reject" never shows someone who is not the channel's admin its canned reasons.
+    seller_markup = [m.get("reply_markup") for m in await market["seller"].bot_messages()]
+    assert not any("mod:reason" in str(markup) for markup in seller_markup)
+    assert apologies == [] and failures == [], (
+        f"{len(failures)} of {pressed} failed",
+        apologies,
+        failures[:5],
+    )
+
+
+async def test_a_nul_at_any_wizard_step_is_refused_clearly_and_the_wizard_goes_on(
+    bozor: Bozor, sandbox: Sandbox, market: dict[str, Any]
+) -> None:
+    seller = market["seller"]
+    await seller.press("📢 E'lon berish")
+    await seller.wait_for_bot("Bo'limni tanlang")
+    await seller.press("Transport")
+    steps = (("sarlavhasini", "Velosiped"), ("tasvirlang", "Yaxshi holatda"), ("Narxi qancha", "1 500 000"))
+    for prompt, answer in steps:
+        await seller.wait_for_bot(prompt)
+        await seller.send(f"bad\x00{answer}")
+        await seller.wait_for_bot("belgi bor")  # "contains a character that cannot be used"
+        await seller.send(answer)
+    await seller.wait_for_bot("rasm yuboring")  # the wizard went on to the photos
+    await seller.send_album([png(rgb=(200, 0, 0)), png(rgb=(0, 200, 0))])
+    await seller.wait_for_bot("2-rasm qo'shildi")
+    await seller.press("✅ Rasmlar tayyor")
+    for prompt, answer in (("tuman", "Chilonzor"), ("Xaridorlar", "+998901234567")):
+        await seller.wait_for_bot(prompt)
+        await seller.send(f"bad\x00{answer}")
+        await seller.wait_for_bot("belgi bor")
+        await seller.send(answer)
+    await seller.wait_for_bot("Tekshiruvga yuborasizmi")  # every step refused the NUL and went on
+    async with bozor.pool.acquire() as conn:
+        journaled = await conn.fetchval(
+            "SELECT count(*) FROM update_journal WHERE payload::text LIKE '%bad%'"
+        )
+        failed = await conn.fetchval("SELECT count(*) FROM update_journal WHERE error IS NOT NULL")
+    assert (journaled, failed) == (5, 0)

@@ -1,0 +1,252 @@
+"""Route fuzz: every route of the app's router (and of the sandbox's) gets hostile paths, queries
+and bodies, logged out and logged in as an admin; not one may answer 5xx.
+
+The routes, their path parameters and the names their views read come from the router and the
+views' own source, so a new route or field is fuzzed without touching this file.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+from aiogram import Bot, Dispatcher
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from app.bot.dispatcher import WEBHOOK_PATH
+from app.bot.middlewares import InFlight
+from app.domain.channels import add_category
+from app.domain.staff import Role
+from app.sandbox.app import make_sandbox_app
+from app.sandbox.world import World
+from app.storage import DiskStorage
+from app.web import keys
+from app.web.forms import BAD_JSON, input_guard
+from app.web.webhook import SECRET_HEADER, WebhookEndpoint
+from tests.helpers.ads import PANEL_SELLER, market_channel, pending_ad
+from tests.helpers.panel import SECRET_KEY, Panel, build_panel, csrf, login, make_staff, with_ad_messages
+from tests.helpers.servers import TEST_TOKEN
+
+ROOT = Path(__file__).resolve().parents[1]
+LONG = "a" * 5000
+PATH_VALUES = ("0", "9" * 30, "-1", "%C3%A9", "%00", "%FF", "..%2F..%2Fetc", LONG)
+QUERY_VALUES = ("%00", "%FF%FE", "9999-12-31", "0001-01-01", "9" * 30, "-5", "x" * 3000, "%E2%80%AE")
+# Path parameters that name rows the seeded database has (any other: "1").
+EXISTING = {"user_id": str(PANEL_SELLER), "token": "not-a-token"}
+TEMPLATE = re.compile(r"""["']([\w/]+\.html)["']""")
+FIELD = re.compile(r'name="(\w+)"')
+NAME = re.compile(r"""["'](\w{1,40})["']""")
+FIELD_LINE = re.compile(r"\bget\(|getall\(|query|form|data\[|body|_int\(|_str\(|for (k|name) in")
+
+
+@dataclass
+class Tally:
+    requests: int = 0
+    errors: list[str] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+
+    async def send(self, client: TestClient, method: str, url: str, **kwargs: object) -> None:
+        self.requests += 1
+        response = await client.request(
+            method,
+            url,
+            allow_redirects=False,
+            skip_auto_headers=("Content-Type",),
+            **kwargs,  # type: ignore[arg-type]
+        )
+        await response.read()
+        self.statuses[response.status] += 1
+        if response.status >= 500:
+            self.errors.append(f"{method} {url[:100]} {str(kwargs)[:140]} -> {response.status}")
+
+    def report(self) -> str:
+        return "\n".join(self.errors[:40]) + f"\n{len(self.errors)} of {self.requests}"
+
+
+def _names(handler: object) -> tuple[list[str], list[str]]:
+    """What the view's module reads from queries (its string literals on lines that read input:
+    a generous guess) and from forms (those, and the fields of the templates it renders)."""
+    module = inspect.getmodule(inspect.unwrap(handler))  # type: ignore[arg-type]
+    try:
+        source = inspect.getsource(module) if module is not None else ""
+    except (OSError, TypeError):
+        source = ""
+    found = {name for line in source.splitlines() if FIELD_LINE.search(line) for name in NAME.findall(line)}
+    fields = {
+        name
+        for template in TEMPLATE.findall(source)
+        if (ROOT / "templates" / template).is_file()
+        for name in FIELD.findall((ROOT / "templates" / template).read_text())
+    }
+    return sorted(found), sorted(found | fields)
+
+
+def _paths(resource: web.AbstractResource) -> Iterator[str]:
+    info = resource.get_info()
+    if "directory" in info:  # static files
+        prefix = info["prefix"]
+        yield from (f"{prefix}/{value}" for value in ("style.css", LONG, "..%2F..%2Fsecret", "%00"))
+        return
+    if "path" in info:
+        yield info["path"] or "/"
+        return
+    formatter: str = info["formatter"]
+    names = re.findall(r"{(\w+)}", formatter)
+    yield formatter.format(**{n: EXISTING.get(n, "1") for n in names})  # the example: rows that exist
+    for value in PATH_VALUES:
+        for name in names:  # one hostile part at a time, the others plausible
+            yield formatter.format(**{n: (value if n == name else EXISTING.get(n, "1")) for n in names})
+
+
+BODIES: list[tuple[str, bytes]] = [
+    ("multipart/form-data", b"zzz"),
+    ("multipart/form-data; boundary=XX", b"--XX\r\nContent-Disposition: form-data\r\n\r\nzz"),
+    ("multipart/form-data; boundary=XX", b"--XX\r\nbroken\r\n--XX--\r\n"),
+    ("application/x-www-form-urlencoded; charset=klingon", b"a=b"),
+    ("application/x-www-form-urlencoded", b"a=%FF%FE&b=\xff\xfe"),
+    ("application/x-www-form-urlencoded; charset=utf-16", b"\xff\xfea\x00=\x00"),
+    ("application/json", b"[" * 100_000 + b"]" * 100_000),
+    ("application/json", b'{"a": "\\ud800", "b": "\\u0000"}'),
+    ("application/json", b"\xff\xfe{}"),
+    ("application/json; charset=klingon", b"{}"),
+    ("application/json", b'"just a string"'),
+    ("text/plain", b"\x00\x01\x02"),
+]
+
+
+def _field_bodies(names: list[str]) -> Iterator[tuple[str, bytes]]:
+    """Every field the view may read, with a NUL, an overflow, a long text and a bad date: one
+    field at a time (the others "1", so checks of other fields do not hide it), then all."""
+    for value in ("%00", "9" * 30, "x" * 20_000, "9999-12-31", "%ED%A0%80"):
+        for hostile in [*names, None] if value in ("%00", "9" * 30) else [None]:
+            body = "&".join(f"{name}={value if hostile in (name, None) else 1}" for name in names)
+            yield "application/x-www-form-urlencoded", body.encode()
+    for value in ("\u0000", 10**30, "\ud800", ["x"], {"x": 1}):
+        import json
+
+        yield "application/json", json.dumps(dict.fromkeys(names, value)).encode()
+        multipart = "".join(
+            f'--XX\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value!s}\r\n' for name in names
+        )
+        yield "multipart/form-data; boundary=XX", (multipart + "--XX--\r\n").encode("utf-8", "surrogatepass")
+
+
+async def fuzz(
+    client: TestClient,
+    app: web.Application,
+    tally: Tally,
+    headers: dict[str, str],
+    skip: frozenset[str] = frozenset(),
+) -> None:
+    for resource in app.router.resources():
+        if resource.name in skip:  # logging out would end the admin's pass early
+            continue
+        for route in resource:
+            method = route.method if route.method != "*" else "POST"
+            if method == "HEAD":
+                continue
+            names, fields = _names(route.handler)
+            for path in _paths(resource):
+                await tally.send(client, method, path, headers=headers)
+            example = next(_paths(resource))
+            for name in names:
+                for value in QUERY_VALUES:
+                    await tally.send(client, method, f"{example}?{name}={value}", headers=headers)
+            if method in ("POST", "PUT", "PATCH", "DELETE"):
+                for content_type, body in [*BODIES, *_field_bodies(fields)]:
+                    await tally.send(
+                        client, method, example, data=body, headers={**headers, "Content-Type": content_type}
+                    )
+
+
+async def test_no_route_of_the_app_answers_5xx_to_hostile_input(
+    aiohttp_client, make_config, database_url: str, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    def with_storage_and_webhook(app: web.Application) -> None:
+        """What app.main adds to the panel: storage, and in webhook mode Telegram's endpoint."""
+        with_ad_messages(app)
+        app[keys.STORAGE] = DiskStorage(tmp_path / "media", "/media")
+        endpoint = WebhookEndpoint(Bot(TEST_TOKEN), "the-secret", InFlight())
+        endpoint.dispatcher = Dispatcher()
+        app.router.add_post(WEBHOOK_PATH, endpoint.handle)
+
+    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
+    await make_staff(db, "boss", Role.ADMIN)
+    await make_staff(db, "colleague", Role.MODERATOR)  # staff 2
+    channel = await market_channel(db)  # channel 1
+    await add_category(db, channel, "bikes", {"uz": "Velosiped", "ru": "Велосипеды", "en": "Bikes"})
+    await pending_ad(db, channel, "Velosiped")  # ad 1, by PANEL_SELLER
+    async for panel in build_panel(aiohttp_client, config, database_url, with_storage_and_webhook):
+        anonymous, admin = Tally(), Tally()
+        await fuzz(panel.client, panel.app, anonymous, {})
+        assert (await login(panel.client, "boss")).status == 303
+        token = await csrf(panel.client, "/panel")
+        await fuzz(panel.client, panel.app, admin, {"X-CSRF-Token": token}, skip=frozenset({"panel.logout"}))
+        for who, tally in (("anonymous", anonymous), ("admin", admin)):
+            print(f"route fuzz (app, {who}): {tally.requests} requests, {sorted(tally.statuses.items())}")
+        assert anonymous.errors == [], anonymous.report()
+        assert admin.errors == [], admin.report()
+
+
+async def test_no_route_of_the_sandbox_answers_5xx_to_hostile_input(aiohttp_client) -> None:
+    app = make_sandbox_app(World())
+    client = await aiohttp_client(app)
+    tally = Tally()
+    await fuzz(client, app, tally, {})
+    print(f"route fuzz (sandbox): {tally.requests} requests, {sorted(tally.statuses.items())}")
+    assert tally.errors == [], tally.report()
+
+
+async def test_the_reviews_examples_are_clear_4xx(panel: Panel, db: asyncpg.Connection) -> None:
+    client = panel.client
+    response = await client.post("/panel/login", data=b"zzz", headers={"Content-Type": "multipart/form-data"})
+    assert response.status == 400
+    assert "This form could not be read. Reload the page and send it again." in await response.text()
+    response = await client.get("/panel/login?next=%00", headers={"Accept-Language": "ru"})
+    assert (
+        response.status == 400 and "недопустимые символы" in await response.text()
+    )  # in the reader's language
+    response = await client.get("/static/" + "a" * 5000)
+    assert response.status == 414 and "This address is too long." in await response.text()
+    # Telegram's endpoint: a non-ASCII secret is a wrong secret; deep JSON is not an update.
+    endpoint = WebhookEndpoint(Bot(TEST_TOKEN), "the-secret", InFlight())
+    endpoint.dispatcher = Dispatcher()
+    app = web.Application(middlewares=[input_guard])
+    app.router.add_post(WEBHOOK_PATH, endpoint.handle)
+    hook = await TestClient(TestServer(app)).__aenter__()
+    try:
+        response = await hook.post(WEBHOOK_PATH, data=b"{}", headers={SECRET_HEADER: "sécret"})
+        assert response.status == 401
+        deep = b'{"update_id": 1, "message": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+        response = await hook.post(WEBHOOK_PATH, data=deep, headers={SECRET_HEADER: "the-secret"})
+        assert response.status == 400 and (await response.json())["error"] == BAD_JSON
+    finally:
+        await hook.close()
+
+
+async def test_a_big_login_body_is_refused_before_it_is_read(panel: Panel, db: asyncpg.Connection) -> None:
+    await make_staff(db, "boss", Role.ADMIN)
+    token = await csrf(panel.client)
+    big = {"csrf_token": token, "username": "boss", "password": "x" * (2 * 1024 * 1024)}
+    response = await panel.client.post("/panel/login", data=big, allow_redirects=False)
+    assert response.status == 413 and "The request is too large." in await response.text()
+
+    async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: the limit stops the reading
+        yield f"csrf_token={token}&username=boss&password=".encode()
+        for _ in range(64):
+            yield b"x" * 65536
+
+    response = await panel.client.post(
+        "/panel/login",
+        data=chunked(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        allow_redirects=False,
+    )
+    assert response.status == 413
+    assert await db.fetchval("SELECT count(*) FROM staff_sessions") == 0  # nobody logged in

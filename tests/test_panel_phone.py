@@ -1,0 +1,113 @@
+"""Every list screen of the panel on a 360 px phone in uz, ru and en, with realistic data: no cell
+or button is narrower than its longest word (words never break letter by letter), and nothing
+makes the page scroll sideways."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from app.domain import staff as staff_domain
+from app.domain.staff import Role
+from tests.helpers.ads import realistic_market
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, playwright_api
+from tests.helpers.panel import PASSWORD, SECRET_KEY, build_panel, make_staff
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason=f"no {CHROMIUM}: apt-get install chromium"
+)
+PHONE = 360  # px: the narrowest phones in common use
+
+# For each visible cell, button, badge and list item: the width of its longest word (measured in
+# the element's own font) against the width its content gets. Words of more than 40 characters
+# (a pasted URL) may break; no realistic word is that long.
+NARROW_CELLS = """() => {
+  const found = [];
+  const probe = document.createElement("span");
+  probe.style.cssText = "position:absolute;visibility:hidden;white-space:nowrap;left:-9999px";
+  const kinds = ["td", "th", ".btn", "button", ".badge", "li", "dd", "dt", "h1"];
+  for (const el of document.querySelectorAll(kinds.map(kind => "main " + kind).join(", "))) {
+    if (!el.getClientRects().length || getComputedStyle(el).visibility === "hidden") continue;
+    const words = el.innerText.split(/\\s+/).filter(w => w && w.length <= 40);
+    if (!words.length) continue;
+    const style = getComputedStyle(el);
+    const room = el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    el.appendChild(probe);
+    for (const word of words) {
+      probe.textContent = word;
+      const need = probe.getBoundingClientRect().width;
+      if (need > room + 1) {
+        const where = `${el.tagName.toLowerCase()}.${el.className}`;
+        found.push(`${where} "${word}" needs ${Math.round(need)} px, has ${Math.round(room)}`);
+        break;
+      }
+    }
+    probe.remove();
+  }
+  return found;
+}"""
+
+
+@pytest.fixture
+async def phone(aiohttp_client, make_config, database_url: str, db: asyncpg.Connection) -> AsyncIterator[Any]:
+    """The panel's web app, a realistic market, staff, and a logged-in 360 px phone tab."""
+    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="uz")
+    market = await realistic_market(db)
+    boss = await make_staff(db, "boss", Role.ADMIN)
+    await staff_domain.create_staff(
+        db, "nodira.karimova", PASSWORD, Role.MODERATOR, display_name="Nodira Karimova", by=boss.id
+    )
+    await staff_domain.create_staff(db, "operator_sanjar", PASSWORD, Role.OPERATOR, by=boss.id)
+    await staff_domain.give_channel(db, boss.id + 1, market["channel_id"], by=boss.id)
+    async for panel in build_panel(aiohttp_client, config, database_url):
+        base = str(panel.client.make_url("")).rstrip("/")
+        async with playwright_api.async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                context = await browser.new_context(
+                    viewport={"width": PHONE, "height": 740}, is_mobile=True, has_touch=True
+                )
+                tab = await context.new_page()
+                await tab.goto(base + "/panel/login")
+                await tab.fill("input[name=username]", "boss")
+                await tab.fill("input[name=password]", PASSWORD)
+                async with tab.expect_navigation():
+                    await tab.click("button[type=submit]")
+                tab.base, tab.market = base, market
+                yield tab
+            finally:
+                await browser.close()
+
+
+def screen_path(screen: str, market: dict[str, Any]) -> str:
+    return {
+        "ads": "/panel/ads",
+        "ad-deliveries": f"/panel/ads/{market['ad_ids'][0]}",
+        "users": "/panel/users",
+        "user": f"/panel/users/{market['seller_id']}",
+        "moderation": "/panel/moderation",
+        "channels": "/panel/channels",
+        "staff": "/panel/staff",
+        "audit": "/panel/audit",
+    }[screen]
+
+
+@pytest.mark.parametrize(
+    "screen", ["ads", "ad-deliveries", "users", "user", "moderation", "channels", "staff", "audit"]
+)
+async def test_a_list_screen_is_readable_on_a_phone_in_every_language(phone: Any, screen: str) -> None:
+    path = screen_path(screen, phone.market)
+    for lang in ("uz", "ru", "en"):
+        response = await phone.goto(f"{phone.base}/panel/lang/{lang}?next={path}")
+        assert response.status == 200 and phone.url.endswith(path), (lang, phone.url)
+        assert await phone.get_attribute("html", "lang") == lang
+        rows = await phone.locator("main tbody tr, main .list-group-item, main .ad-card").count()
+        assert rows, f"{screen} shows no rows: the test would prove nothing"
+        narrow = await phone.evaluate(NARROW_CELLS)
+        assert not narrow, f"{screen} in {lang} breaks words at {PHONE} px: {narrow[:5]}"
+        width = await phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE, f"{screen} in {lang} is {width} px wide"

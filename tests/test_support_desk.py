@@ -1,0 +1,169 @@
+"""The support desk end to end: real aiogram ↔ the sandbox, the real outbox, real PostgreSQL.
+
+Operators act through the desk's domain functions, exactly what the panel's views call (the
+browser test drives the panel itself); users and Telegram-linked operators act in the sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.domain import staff as staff_domain
+from app.domain.actors import StaffMember
+from app.domain.staff import Role
+from app.domain.support import desk
+from app.domain.support.ports import DeskMessages
+from app.main import Bozor
+from app.web import keys
+from tests.helpers.polling import eventually, outbox_settled
+
+OFF_TOPIC = "can you recommend a good phone under $200"
+PASSWORD = "a password long enough"
+
+
+def messages_of(bozor: Bozor) -> DeskMessages:
+    assert bozor.runner is not None
+    msgs = bozor.runner.app[keys.BOT_PARTS].desk_messages
+    assert msgs is not None
+    return msgs
+
+
+async def operator(bozor: Bozor, username: str = "nigora") -> StaffMember:
+    assert bozor.pool is not None
+    async with bozor.pool.acquire() as conn:
+        staff = await staff_domain.create_staff(conn, username, PASSWORD, Role.OPERATOR)
+    return StaffMember(staff)
+
+
+async def reply(bozor: Bozor, who: StaffMember, ticket_id: int, text: str) -> desk.Sent:
+    assert bozor.pool is not None
+    async with bozor.pool.acquire() as conn, conn.transaction():
+        return await desk.reply(conn, who, ticket_id, text, msgs=messages_of(bozor))
+
+
+async def open_ticket(persona, db, text: str = OFF_TOPIC) -> int:
+    await persona.send(text)
+    await persona.wait_for_bot("is with an operator")
+    return int(await db.fetchval("SELECT id FROM support_tickets WHERE user_id = $1", persona.id))
+
+
+async def conversation(db, ticket_id: int) -> list[tuple[str, str, str | None]]:
+    rows = await db.fetch(
+        """SELECT m.author, m.text, o.status FROM support_messages m LEFT JOIN outbox o ON o.id = m.outbox_id
+            WHERE m.ticket_id = $1 ORDER BY m.id""",
+        ticket_id,
+    )
+    return [(r["author"], r["text"], r["status"]) for r in rows]
+
+
+async def test_a_ticket_from_question_to_rating_and_reopening(bozor, sandbox, db) -> None:
+    nigora = await operator(bozor)
+    user = await sandbox.user("Sam", language_code="en")
+    ticket_id = await open_ticket(user, db)
+
+    await reply(bozor, nigora, ticket_id, "We do not sell phones ourselves, but <b>ask</b> in the channel.")
+    got = await user.wait_for_bot("💬 Support:")
+    assert got["text"] == "💬 Support: We do not sell phones ourselves, but <b>ask</b> in the channel."
+    assert all(e["type"] != "bold" for e in got.get("entities", []))  # nothing typed becomes markup
+    await outbox_settled(db)
+    assert (await conversation(db, ticket_id))[-1][2] == "sent"
+    assert await db.fetchval("SELECT status FROM support_tickets WHERE id = $1", ticket_id) == "waiting"
+
+    await user.send("Thanks! And can I post two phones in one ad?")
+
+    async def joined() -> bool:
+        return len(await conversation(db, ticket_id)) == 3
+
+    await eventually(joined, what="the user's answer in the ticket")
+    assert await db.fetchval("SELECT status FROM support_tickets WHERE id = $1", ticket_id) == "open"
+
+    assert bozor.pool is not None
+    async with bozor.pool.acquire() as conn, conn.transaction():
+        await desk.close(conn, nigora, ticket_id, msgs=messages_of(bozor))
+    closed = await user.wait_for_bot("is closed")
+    assert f"#{ticket_id}" in closed["text"]
+    await user.press("⭐⭐⭐⭐", message_id=closed["message_id"])
+    await user.wait_for_bot("Thank you for your rating: ⭐⭐⭐⭐")
+    row = await db.fetchrow("SELECT status, rating FROM support_tickets WHERE id = $1", ticket_id)
+    assert (row["status"], row["rating"]) == ("closed", 4)
+
+    await user.send("One more thing about the phone")  # within the reopening days: same ticket
+    reopened = await user.wait_for_bot("is with an operator")
+    assert f"#{ticket_id}" in reopened["text"]
+    row = await db.fetchrow("SELECT status, rating FROM support_tickets WHERE id = $1", ticket_id)
+    assert (row["status"], row["rating"]) == ("open", None)
+    assert await db.fetchval("SELECT count(*) FROM support_tickets") == 1
+
+
+async def test_an_operator_linked_on_telegram_gets_tickets_and_answers_by_replying(
+    bozor, sandbox, db
+) -> None:
+    nigora = await operator(bozor)
+    assert bozor.pool is not None
+    async with bozor.pool.acquire() as conn, conn.transaction():
+        token = await desk.link_token(conn, nigora)
+    phone = await sandbox.user("Nigora", language_code="en")
+    await phone.send(f"/start op_{token}")
+    await phone.wait_for_bot("Your Telegram is linked to the panel account nigora")
+    assert await db.fetchval("SELECT telegram_user_id FROM staff WHERE id = $1", nigora.staff.id) == phone.id
+    await phone.send(f"/start op_{token}")  # a link works once
+    await phone.wait_for_bot("This link is no longer valid")
+
+    user = await sandbox.user("Sam", username="sam_buyer", language_code="en")
+    ticket_id = await open_ticket(user, db)
+    notice = await phone.wait_for_bot(f"🆕 Ticket #{ticket_id} from @sam_buyer", timeout=10)
+    assert OFF_TOPIC in notice["text"]
+
+    await phone.send("Hello from my phone: try the electronics channel.", reply_to=notice["message_id"])
+    await phone.wait_for_bot(f"✅ Sent to ticket #{ticket_id}.")
+    got = await user.wait_for_bot("💬 Support: Hello from my phone")
+    assert got["text"].endswith("try the electronics channel.")
+    row = await db.fetchrow(
+        "SELECT staff_id, via FROM support_messages WHERE ticket_id = $1 AND author = 'operator'", ticket_id
+    )
+    assert (row["staff_id"], row["via"]) == (nigora.staff.id, "telegram")
+
+    await user.send("ok, and where is that channel?")  # assigned now: the notice goes to her
+    await phone.wait_for_bot(f"✉️ Ticket #{ticket_id}, @sam_buyer writes", timeout=10)
+
+
+async def test_a_reply_to_another_bot_message_is_no_answer(bozor, sandbox, db) -> None:
+    """An operator replying to something that is not a ticket's notice is a plain question."""
+    await operator(bozor)
+    user = await sandbox.user("Sam", language_code="en")
+    await user.send("/start")
+    menu = await user.wait_for_bot("Hello")
+    await user.send(OFF_TOPIC, reply_to=menu["message_id"])
+    await user.wait_for_bot("is with an operator")
+    assert await db.fetchval("SELECT count(*) FROM support_messages WHERE author = 'operator'") == 0
+
+
+async def test_two_operators_answering_at_once_are_both_delivered_in_order(bozor, sandbox, db) -> None:
+    nigora, timur = await operator(bozor, "nigora"), await operator(bozor, "timur")
+    user = await sandbox.user("Sam", language_code="en")
+    ticket_id = await open_ticket(user, db)
+    sent = await asyncio.gather(
+        reply(bozor, nigora, ticket_id, "Answer from Nigora"),
+        reply(bozor, timur, ticket_id, "Answer from Timur"),
+    )
+    await outbox_settled(db)
+    ordered = [text for author, text, _status in await conversation(db, ticket_id) if author == "operator"]
+    assert sorted(ordered) == ["Answer from Nigora", "Answer from Timur"]
+    assert [s.message_id for s in sorted(sent, key=lambda s: s.outbox_id)] == sorted(
+        s.message_id for s in sent
+    )
+    chat = [m["text"] for m in await user.bot_messages() if m["text"].startswith("💬 Support:")]
+    assert chat == [f"💬 Support: {text}" for text in ordered]  # the user reads them as stored
+
+
+async def test_a_user_who_blocked_the_bot_is_shown_on_the_ticket_without_retries(bozor, sandbox, db) -> None:
+    nigora = await operator(bozor)
+    user = await sandbox.user("Sam", language_code="en")
+    ticket_id = await open_ticket(user, db)
+    await user.block()
+    done = await reply(bozor, nigora, ticket_id, "Are you still there?")
+    await outbox_settled(db)
+    row = await db.fetchrow("SELECT status, attempts FROM outbox WHERE id = $1", done.outbox_id)
+    assert (row["status"], row["attempts"]) == ("blocked", 1)
+    assert (await conversation(db, ticket_id))[-1] == ("operator", "Are you still there?", "blocked")
+    assert await db.fetchval("SELECT blocked_bot_at IS NOT NULL FROM users WHERE id = $1", user.id)
