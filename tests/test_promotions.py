@@ -124,6 +124,8 @@ async def test_an_ad_withdrawn_before_its_extra_reposts_is_refunded_once(bozor, 
     await seller.press(callback_data="my:card:1:0")
     await seller.wait_for_bot(lambda m: "🗑 Withdraw" in buttons(m))
     await seller.press("🗑 Withdraw")
+    await seller.wait_for_bot(lambda m: "🗑 Yes, withdraw it" in buttons(m))
+    await seller.press("🗑 Yes, withdraw it")
     await seller.wait_for_bot("withdrawn")
 
     msgs = bozor.dispatcher.workflow_data
