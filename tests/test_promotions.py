@@ -79,7 +79,6 @@ async def test_a_paid_pin_is_pinned_then_unpinned_after_24_hours(bozor, market, 
             50,
             datetime.now(UTC),
             msgs=bozor.dispatcher.workflow_data["promotion_messages"],
-            ad_messages=bozor.dispatcher.workflow_data["ad_messages"],
             languages=bozor.running.languages,
         )
     assert again is not None and again.duplicate
@@ -196,7 +195,6 @@ async def test_points_pay_for_promotion_only_where_the_channel_accepts_them(
                 seller.id,
                 datetime.now(UTC),
                 msgs=msgs["promotion_messages"],
-                ad_messages=msgs["ad_messages"],
                 languages=bozor.running.languages,
             )
 
