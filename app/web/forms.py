@@ -7,7 +7,8 @@
   byte is read; nothing parses a body until a view (or the CSRF check of a public form) asks.
 - **Forms** (urlencoded, multipart or a JSON object) come from `await read_form(request)`: text
   values only, valid UTF-8, no NUL or control characters other than tab and newlines; anything
-  else is a 400 saying so. **JSON** of any shape comes from `await read_json(request)`.
+  else is a 400 saying so. A view that takes files uses `await read_upload(request)` (files as
+  FileField) and declares `@body_limit(n)`. **JSON** of any shape: `await read_json(request)`.
 - **Numbers** from any of them go through `whole_number()` (None when not a number that fits).
 
 Every refusal is an `HTTPException` whose text is an msgid; the error page says it in the
@@ -31,9 +32,7 @@ FORM_LIMIT = 64 * 1024  # a panel form or a login: a few fields of text
 MAX_PATH = 2048
 MAX_JSON_DEPTH = 32
 LIMIT_ATTRIBUTE = "__body_limit__"
-FILES_ATTRIBUTE = "__takes_files__"
 FORM = web.RequestKey("parsed_form", MultiDictProxy)  # read_form's result, once per request
-FILES: web.RequestKey[dict[str, web.FileField]] = web.RequestKey("parsed_files")  # ...its uploads
 
 NOT_TEXT = N_("The request contains characters that are not allowed (such as NUL or control characters).")
 BAD_FORM = N_("This form could not be read. Reload the page and send it again.")
@@ -102,13 +101,6 @@ def body_limit(max_bytes: int) -> Callable[[V], V]:
     return declare
 
 
-def takes_files(view: V) -> V:
-    """Declare that a view's multipart form may carry files (read them with `read_files`); its
-    body limit (`@body_limit`) must allow them."""
-    setattr(view, FILES_ATTRIBUTE, True)
-    return view
-
-
 def limit_of(request: web.Request) -> int:
     """The body limit of the matched route: declared, the sub-app's own, or FORM_LIMIT."""
     match = request.match_info
@@ -162,11 +154,21 @@ async def read_json(request: web.Request, *, text_only: bool = True) -> Any:
 
 async def read_form(request: web.Request) -> MultiDictProxy[str]:
     """The fields of a form POST (urlencoded or multipart) or of a JSON object, as text; read
-    once per request (the CSRF check and the view share it). 400 for anything else."""
+    once per request (the CSRF check and the view share it). 400 for anything else, a file too."""
+    text: MultiDict[str] = MultiDict()
+    for key, value in (await read_upload(request)).items():
+        if not isinstance(value, str):
+            raise web.HTTPBadRequest(text=NO_FILES)
+        text.add(key, value)
+    return MultiDictProxy(text)
+
+
+async def read_upload(request: web.Request) -> MultiDictProxy[str | web.FileField]:
+    """read_form for a view that takes files (declare its size with @body_limit): the text
+    fields checked the same way, the files as aiohttp's FileField."""
     if FORM in request:
         return request[FORM]
-    fields: MultiDict[str] = MultiDict()
-    files: dict[str, web.FileField] = {}
+    fields: MultiDict[str | web.FileField] = MultiDict()
     if request.content_type == "application/json":
         data = await read_json(request)
         if not isinstance(data, dict):
@@ -185,27 +187,18 @@ async def read_form(request: web.Request) -> MultiDictProxy[str]:
         except (ValueError, LookupError, AssertionError, RuntimeError, HttpProcessingError):
             # broken multipart, an unknown charset, bytes that are not UTF-8
             raise web.HTTPBadRequest(text=BAD_FORM) from None
-        accepts_files = getattr(request.match_info.handler, FILES_ATTRIBUTE, False)
         for key, value in posted.items():
-            if isinstance(value, web.FileField) and accepts_files and is_text(key):
-                files[key] = value
-            elif accepts_files and isinstance(value, (bytes, bytearray)) and not value:
-                continue  # a file input left empty: browsers send it without a filename
-            elif not isinstance(value, str):
-                raise web.HTTPBadRequest(text=NO_FILES)
-            else:
-                fields.add(key, value)
-    if not all(is_text(key) and is_text(value) for key, value in fields.items()):
+            if isinstance(value, (bytes, bytearray)):
+                if not value:
+                    continue  # a file input left empty: browsers send it without a filename
+                raise web.HTTPBadRequest(text=BAD_FORM)
+            fields.add(key, value)
+    if not all(
+        is_text(key) and (not isinstance(value, str) or is_text(value)) for key, value in fields.items()
+    ):
         raise web.HTTPBadRequest(text=NOT_TEXT)
     request[FORM] = form = MultiDictProxy(fields)
-    request[FILES] = files
     return form
-
-
-async def read_files(request: web.Request) -> dict[str, web.FileField]:
-    """The files of a multipart form whose view declared `@takes_files` (empty otherwise)."""
-    await read_form(request)
-    return request[FILES]
 
 
 def _depth(value: object) -> int:

@@ -37,7 +37,7 @@ class Offer:
 
 async def offer(conn: Conn, ad_id: int, seller_id: int) -> Offer:
     """What the seller may buy for their published ad."""
-    ad = await ads.published_ad(conn, ad_id)
+    ad = await ads.published_ad(conn, ad_id) if 0 < ad_id < 2**63 else None
     if ad is None or ad.seller_id != seller_id:
         raise NotPromotable()
     options = await q.channel_options(conn, ad.channel_id, active_only=True)
@@ -45,7 +45,7 @@ async def offer(conn: Conn, ad_id: int, seller_id: int) -> Offer:
 
 
 async def _usable(conn: Conn, ad_id: int, option_id: int, seller_id: int) -> tuple[ads.Ad, Option]:
-    ad = await ads.published_ad(conn, ad_id)
+    ad = await ads.published_ad(conn, ad_id) if 0 < ad_id < 2**63 else None  # a forged button
     if ad is None or ad.seller_id != seller_id:
         raise NotPromotable()
     option = await q.get_option(conn, option_id)

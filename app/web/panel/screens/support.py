@@ -26,7 +26,7 @@ from app.domain.support.ports import DeskMessages
 from app.i18n import N_, UserError
 from app.storage import InvalidKey, NotFound, S3Storage
 from app.web import keys
-from app.web.forms import FORM_LIMIT, body_limit, path_id, read_files, read_form, takes_files, whole_number
+from app.web.forms import FORM_LIMIT, body_limit, path_id, read_upload, whole_number
 from app.web.live import Event, serve_events
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext
@@ -71,8 +71,8 @@ def _ticket_id(request: web.Request) -> int:
 
 
 async def _fields(request: web.Request) -> dict[str, Any]:
-    """A form's fields, checked text (app.web.forms), and the files of a view that takes them."""
-    return {**dict(await read_form(request)), **await read_files(request)}
+    """A form's fields (plain or multipart); uploaded files stay file fields."""
+    return dict(await read_upload(request))
 
 
 def _text(form: dict[str, Any], name: str, limit: int = 5000) -> str:
@@ -143,7 +143,7 @@ async def _ticket_page(request: web.Request, *, error: str | None = None, status
         earlier = [t for t in await q.user_tickets(conn, ticket.user_id) if t.id != ticket.id]
         canned = await q.canned(conn)
         operators = await q.operators(conn)
-        entries = await kb.list_enabled(conn)
+        entries = [e.entry for e in await kb.list_entries(conn)]
     return await render(
         request,
         "panel/support_ticket.html",
@@ -214,8 +214,7 @@ async def _photo(
     ok_status=404,
 )
 @require(Role.OPERATOR)
-@takes_files
-@body_limit(MAX_PHOTO + FORM_LIMIT)
+@body_limit(MAX_PHOTO + FORM_LIMIT)  # a photo (the view names the 10 MB limit) and the text
 async def reply(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     ticket_id = _ticket_id(request)
@@ -561,8 +560,7 @@ async def kb_entry(request: web.Request) -> web.StreamResponse:
 
 @ROUTES.post("/panel/support/kb/save", name="panel.support_kb_save", ok_status=400)
 @require(Role.ADMIN)
-@takes_files
-@body_limit(3 * MAX_PHOTO + FORM_LIMIT)
+@body_limit(len(kb.LANGUAGES) * MAX_PHOTO + FORM_LIMIT)  # a photo per language
 async def kb_save(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     form = await _fields(request)
@@ -639,7 +637,6 @@ async def kb_export_csv(request: web.Request) -> web.StreamResponse:
 
 @ROUTES.post("/panel/support/kb/import", name="panel.support_kb_import", ok_status=400)
 @require(Role.ADMIN)
-@takes_files
 @body_limit(MAX_IMPORT + FORM_LIMIT)
 async def kb_import(request: web.Request) -> web.StreamResponse:
     """A JSON (bench/data's kb.json imports as is) or CSV file: entries created or updated by id."""
