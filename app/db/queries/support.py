@@ -347,18 +347,6 @@ async def set_analysis(conn: Conn, phrasing_id: int, norm: str, terms: Sequence[
     )
 
 
-async def titles(conn: Conn, entry_ids: Sequence[int], language: str) -> dict[int, str]:
-    """Each entry's first question in `language`, else its first question in any language."""
-    rows = await conn.fetch(
-        """SELECT DISTINCT ON (entry_id) entry_id, text FROM support_kb_phrasings
-           WHERE entry_id = ANY($1::bigint[]) AND kind = 'question'
-           ORDER BY entry_id, language <> $2, array_position(ARRAY['uz','ru','en'], language), id""",
-        list(entry_ids),
-        language,
-    )
-    return {r["entry_id"]: r["text"] for r in rows}
-
-
 # The matcher's index ---------------------------------------------------------------------
 
 REFRESH_ENTRY_TERMS = """
