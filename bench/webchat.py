@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -226,7 +227,9 @@ async def offer(
             await asyncio.sleep(delay)
         pair = rng.randrange(pairs)
         a, b = (2 * pair, 2 * pair + 1) if rng.random() < 0.5 else (2 * pair + 1, 2 * pair)
-        await clients[a].ws.send_str(json.dumps(frame_for(clients[a], clients[b], n)))
+        # A socket the server closed (e.g. a missed heartbeat) counts as not delivered.
+        with contextlib.suppress(aiohttp.ClientConnectionResetError):
+            await clients[a].ws.send_str(json.dumps(frame_for(clients[a], clients[b], n)))
     return total
 
 
@@ -330,6 +333,9 @@ async def open_side(
     connect_s = time.perf_counter() - started
     await asyncio.sleep(3.0)  # idle: the sockets settle (catch-up answered, presence written)
     per_thousand = (child.rss_kib() - before) / (len(clients) / 1000) / 1024
+    closed = sum(1 for c in clients if c.ws.closed)
+    if closed:
+        print(f"  {kind}: {closed} sockets already closed by the server", flush=True)
     print(
         f"  {kind}: {len(clients)} sockets in {connect_s:.1f} s; {per_thousand:.1f} MiB per 1,000 idle",
         flush=True,

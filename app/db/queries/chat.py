@@ -272,19 +272,22 @@ class SendContext:
     peer_language_code: str | None
 
 
-async def send_context(
-    conn: Conn, conversation_id: int, sender_id: int, client_id: str | None, window: dt.timedelta
-) -> SendContext | None:
-    """None when the sender is not a member of the conversation."""
-    row = await conn.fetchrow(
-        """SELECT me.peer_id,
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What one try at storing a message found out, and the message when it was stored."""
+
+    context: SendContext | None  # None: the sender is not a member of the conversation
+    message: ChatMessage | None  # None: not stored (a check failed, a resend, or a relay is due)
+
+
+_CONTEXT = """SELECT me.peer_id,
                   EXISTS (SELECT 1 FROM chat_blocks
                           WHERE (blocker_id, blocked_id) IN ((me.account_id, me.peer_id),
                                                              (me.peer_id, me.account_id))) AS blocked,
                   (SELECT count(*) FROM chat_messages r
-                   WHERE r.sender_id = $2 AND r.created_at > now() - $4::interval) AS recent,
+                   WHERE r.sender_id = $2 AND r.created_at > now() - $7::interval) AS recent,
                   (SELECT e.id FROM chat_messages e
-                   WHERE $3::text IS NOT NULL AND e.sender_id = $2 AND e.client_id = $3
+                   WHERE $6::text IS NOT NULL AND e.sender_id = $2 AND e.client_id = $6
                      AND e.conversation_id = $1) AS earlier_id,
                   peer.relay AS peer_relay, u.id AS peer_telegram_id,
                   coalesce(pa.language, u.language) AS peer_language, u.language_code AS peer_language_code
@@ -293,13 +296,69 @@ async def send_context(
              ON peer.conversation_id = me.conversation_id AND peer.account_id = me.peer_id
            JOIN chat_accounts pa ON pa.id = me.peer_id
            LEFT JOIN users u ON u.id = pa.telegram_user_id AND u.blocked_bot_at IS NULL
-           WHERE me.conversation_id = $1 AND me.account_id = $2""",
+           WHERE me.conversation_id = $1 AND me.account_id = $2"""
+
+
+async def try_to_send(
+    conn: Conn,
+    *,
+    conversation_id: int,
+    sender_id: int,
+    body: str,
+    photo_key: str | None,
+    via: str,
+    client_id: str | None,
+    window: dt.timedelta,
+    limit: int,
+    valid: bool,
+    may_relay: bool,
+) -> Attempt:
+    """The checks and the common case in one statement: the message is stored (the latest id
+    moved, the sender's read mark, the peer's notice clock) only when the sender is a member,
+    the text is `valid`, nobody blocked anyone, the sender is under `limit` messages in
+    `window`, the client id is new, and the peer needs no relay through the bot (with
+    `may_relay`) — that one is written with its outbox row in a transaction (insert_message)."""
+    row = await conn.fetchrow(
+        f"""WITH ctx AS ({_CONTEXT}),
+            m AS (
+                INSERT INTO chat_messages (conversation_id, sender_id, body, photo_key, via, client_id)
+                SELECT $1, $2, $3, $4, $5, $6 FROM ctx
+                WHERE $9 AND NOT ctx.blocked AND ctx.recent < $8 AND ctx.earlier_id IS NULL
+                  AND NOT (ctx.peer_telegram_id IS NOT NULL AND ctx.peer_relay AND $10)
+                ON CONFLICT (sender_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
+                RETURNING *),
+            bumped AS (UPDATE chat_conversations c SET last_message_id = m.id
+                       FROM m WHERE c.id = m.conversation_id),
+            seen AS (UPDATE chat_members me SET last_read_id = m.id FROM m
+                     WHERE me.conversation_id = m.conversation_id AND me.account_id = m.sender_id),
+            clock AS (
+                INSERT INTO chat_notices AS n (conversation_id, account_id, pending_since)
+                SELECT m.conversation_id, ctx.peer_id, now() FROM m, ctx
+                WHERE ctx.peer_telegram_id IS NOT NULL AND NOT ctx.peer_relay
+                ON CONFLICT (conversation_id, account_id)
+                DO UPDATE SET pending_since = coalesce(n.pending_since, now()))
+            SELECT ctx.*, m.id AS m_id, m.conversation_id AS m_conversation_id, m.sender_id AS m_sender_id,
+                   m.body AS m_body, m.photo_key AS m_photo_key, m.via AS m_via, m.client_id AS m_client_id,
+                   m.created_at AS m_created_at
+            FROM ctx LEFT JOIN m ON true""",
         conversation_id,
         sender_id,
+        body,
+        photo_key,
+        via,
         client_id,
         window,
+        limit,
+        valid,
+        may_relay,
     )
-    return maybe(SendContext, row)
+    if row is None:
+        return Attempt(None, None)
+    context = from_row(SendContext, row)
+    message = None
+    if row["m_id"] is not None:
+        message = ChatMessage(**{name: row[f"m_{name}"] for name in ChatMessage.__dataclass_fields__})
+    return Attempt(context, message)
 
 
 async def insert_message(
@@ -357,15 +416,6 @@ async def message_by_client_id(conn: Conn, sender_id: int, client_id: str) -> Ch
 async def get_message(conn: Conn, message_id: int) -> ChatMessage | None:
     row = await conn.fetchrow(f"SELECT {MESSAGE} FROM chat_messages m WHERE m.id = $1", message_id)
     return maybe(ChatMessage, row)
-
-
-async def sent_since(conn: Conn, sender_id: int, window: dt.timedelta) -> int:
-    count = await conn.fetchval(
-        "SELECT count(*) FROM chat_messages WHERE sender_id = $1 AND created_at > now() - $2::interval",
-        sender_id,
-        window,
-    )
-    return int(count or 0)
 
 
 async def messages_before(
@@ -448,16 +498,6 @@ async def set_relay(conn: Conn, conversation_id: int, account_id: int, relay: bo
         account_id,
         relay,
     )
-
-
-async def blocked_between(conn: Conn, first: int, second: int) -> bool:
-    found = await conn.fetchval(
-        """SELECT EXISTS (SELECT 1 FROM chat_blocks
-                          WHERE (blocker_id, blocked_id) IN (($1, $2), ($2, $1)))""",
-        first,
-        second,
-    )
-    return bool(found)
 
 
 async def block(conn: Conn, blocker_id: int, blocked_id: int) -> None:

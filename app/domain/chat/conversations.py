@@ -8,7 +8,6 @@ not a member of a conversation gets ConversationNotFound: to them it does not ex
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from dataclasses import dataclass
 
@@ -140,47 +139,62 @@ async def send(
     """Store a message and deliver it: to open pages (NOTIFY) and, for a member who talks in
     Telegram, through the bot. A resend with the same client id returns the stored message.
 
-    The hot path of the chat (bench/webchat.py): one query reads what the checks need, one
-    statement stores the message, moves the marks and starts the peer's notice clock, one
-    notifies. It needs no transaction of the caller's: a relay through the bot (the message and
-    its outbox row) is written in a transaction of its own (a savepoint inside the caller's)."""
+    The hot path of the chat (bench/webchat.py): one statement checks, stores the message,
+    moves the marks and starts the peer's notice clock; one notifies. It needs no transaction
+    of the caller's: a relay through the bot (the message and its outbox row) is written in a
+    transaction of its own (a savepoint inside the caller's)."""
     client_id = (client_id or "")[:64] or None
-    context = await q.send_context(conn, conversation_id, sender.id, client_id, RATE_WINDOW)
+    problem: ChatError | None = None
+    try:
+        body = clean_text(body)
+        if not body and photo_key is None:
+            problem = ChatError(N_("Write something first."))
+    except ChatError as exc:
+        body, problem = "", exc
+    attempt = await q.try_to_send(
+        conn,
+        conversation_id=conversation_id,
+        sender_id=sender.id,
+        body=body,
+        photo_key=photo_key,
+        via=via,
+        client_id=client_id,
+        window=RATE_WINDOW,
+        limit=RATE_LIMIT,
+        valid=problem is None,
+        may_relay=msgs is not None,
+    )
+    context = attempt.context
     if context is None:
         raise ConversationNotFound()
     if context.earlier_id is not None:
         return Sent(await _stored(conn, context.earlier_id), new=False)
-    body = clean_text(body)
-    if not body and photo_key is None:
-        raise ChatError(N_("Write something first."))
+    if problem is not None:
+        raise problem
     if context.blocked:
         raise ChatError(N_("You cannot write in this conversation: one of you blocked the other."))
     if context.recent >= RATE_LIMIT:
         raise RateLimited()
-    reachable = context.peer_telegram_id is not None  # linked and not blocking the bot
-    relay = reachable and context.peer_relay and msgs is not None
-    async with contextlib.AsyncExitStack() as stack:
-        if relay:
-            await stack.enter_async_context(conn.transaction())
-        message = await q.insert_message(
-            conn,
-            conversation_id=conversation_id,
-            sender_id=sender.id,
-            peer_id=context.peer_id,
-            body=body,
-            photo_key=photo_key,
-            via=via,
-            client_id=client_id,
-            schedule_notice=reachable and not context.peer_relay,
-        )
-        if message is None:  # the same client id, sent in parallel: the first one stands
-            assert client_id is not None
-            earlier = await q.message_by_client_id(conn, sender.id, client_id)
-            assert earlier is not None
-            return Sent(earlier, new=False)
-        if relay:
-            assert msgs is not None
-            await _relay(conn, message, sender, context, msgs, languages)
+    message = attempt.message
+    if message is None and msgs is not None and context.peer_telegram_id is not None and context.peer_relay:
+        async with conn.transaction():  # the message and its relay through the bot, together
+            message = await q.insert_message(
+                conn,
+                conversation_id=conversation_id,
+                sender_id=sender.id,
+                peer_id=context.peer_id,
+                body=body,
+                photo_key=photo_key,
+                via=via,
+                client_id=client_id,
+            )
+            if message is not None:
+                await _relay(conn, message, sender, context, msgs, languages)
+    if message is None:  # the same client id, sent in parallel: the first one stands
+        assert client_id is not None
+        earlier = await q.message_by_client_id(conn, sender.id, client_id)
+        assert earlier is not None
+        return Sent(earlier, new=False)
     # Told apart from storing: PostgreSQL holds one lock for every notifying transaction
     # through its commit, and a commit that stores waits for the disk. Notified alone, the
     # commits of many senders go to the disk together. (In a caller's transaction it is sent
