@@ -7,7 +7,8 @@
   byte is read; nothing parses a body until a view (or the CSRF check of a public form) asks.
 - **Forms** (urlencoded, multipart or a JSON object) come from `await read_form(request)`: text
   values only, valid UTF-8, no NUL or control characters other than tab and newlines; anything
-  else is a 400 saying so. **JSON** of any shape comes from `await read_json(request)`.
+  else is a 400 saying so. A view that takes files uses `await read_upload(request)` (files as
+  FileField) and declares `@body_limit(n)`. **JSON** of any shape: `await read_json(request)`.
 - **Numbers** from any of them go through `whole_number()` (None when not a number that fits).
 
 Every refusal is an `HTTPException` whose text is an msgid; the error page says it in the
@@ -153,10 +154,21 @@ async def read_json(request: web.Request, *, text_only: bool = True) -> Any:
 
 async def read_form(request: web.Request) -> MultiDictProxy[str]:
     """The fields of a form POST (urlencoded or multipart) or of a JSON object, as text; read
-    once per request (the CSRF check and the view share it). 400 for anything else."""
+    once per request (the CSRF check and the view share it). 400 for anything else, a file too."""
+    text: MultiDict[str] = MultiDict()
+    for key, value in (await read_upload(request)).items():
+        if not isinstance(value, str):
+            raise web.HTTPBadRequest(text=NO_FILES)
+        text.add(key, value)
+    return MultiDictProxy(text)
+
+
+async def read_upload(request: web.Request) -> MultiDictProxy[str | web.FileField]:
+    """read_form for a view that takes files (declare its size with @body_limit): the text
+    fields checked the same way, the files as aiohttp's FileField."""
     if FORM in request:
         return request[FORM]
-    fields: MultiDict[str] = MultiDict()
+    fields: MultiDict[str | web.FileField] = MultiDict()
     if request.content_type == "application/json":
         data = await read_json(request)
         if not isinstance(data, dict):
@@ -176,10 +188,12 @@ async def read_form(request: web.Request) -> MultiDictProxy[str]:
             # broken multipart, an unknown charset, bytes that are not UTF-8
             raise web.HTTPBadRequest(text=BAD_FORM) from None
         for key, value in posted.items():
-            if not isinstance(value, str):
-                raise web.HTTPBadRequest(text=NO_FILES)
+            if isinstance(value, (bytes, bytearray)):
+                raise web.HTTPBadRequest(text=BAD_FORM)
             fields.add(key, value)
-    if not all(is_text(key) and is_text(value) for key, value in fields.items()):
+    if not all(
+        is_text(key) and (not isinstance(value, str) or is_text(value)) for key, value in fields.items()
+    ):
         raise web.HTTPBadRequest(text=NOT_TEXT)
     request[FORM] = form = MultiDictProxy(fields)
     return form

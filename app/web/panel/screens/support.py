@@ -26,7 +26,7 @@ from app.domain.support.ports import DeskMessages
 from app.i18n import N_, UserError
 from app.storage import InvalidKey, NotFound, S3Storage
 from app.web import keys
-from app.web.forms import path_id, whole_number
+from app.web.forms import FORM_LIMIT, body_limit, path_id, read_upload, whole_number
 from app.web.live import Event, serve_events
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext
@@ -72,7 +72,7 @@ def _ticket_id(request: web.Request) -> int:
 
 async def _fields(request: web.Request) -> dict[str, Any]:
     """A form's fields (plain or multipart); uploaded files stay file fields."""
-    return dict(await request.post())
+    return dict(await read_upload(request))
 
 
 def _text(form: dict[str, Any], name: str, limit: int = 5000) -> str:
@@ -143,7 +143,7 @@ async def _ticket_page(request: web.Request, *, error: str | None = None, status
         earlier = [t for t in await q.user_tickets(conn, ticket.user_id) if t.id != ticket.id]
         canned = await q.canned(conn)
         operators = await q.operators(conn)
-        entries = [e.entry for e in await kb.list_entries(conn)]
+        entries = await kb.list_enabled(conn)
     return await render(
         request,
         "panel/support_ticket.html",
@@ -214,6 +214,7 @@ async def _photo(
     ok_status=404,
 )
 @require(Role.OPERATOR)
+@body_limit(MAX_PHOTO + FORM_LIMIT)  # a photo (the view names the 10 MB limit) and the text
 async def reply(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     ticket_id = _ticket_id(request)
@@ -339,11 +340,14 @@ async def learn(request: web.Request) -> web.StreamResponse:
 )
 @require(Role.OPERATOR)
 async def file(request: web.Request) -> web.StreamResponse:
-    """A photo of the conversation from Storage (S3: a short-lived presigned URL)."""
+    """A photo of the conversation from Storage (S3: a short-lived presigned URL), or a user's
+    document fetched from Telegram, always as a download (never shown in the panel's origin)."""
     _ = gettext(request)
     message_id = path_id(request, "message_id", _("No such photo."))
     async with request.app[keys.POOL].acquire() as conn:
         found = await q.get_message(conn, message_id)
+    if found is not None and found.storage_key is None and found.file_kind == "document" and found.file_id:
+        return await _document(request, found.file_id, found.file_name or "document")
     if found is None or found.storage_key is None:
         raise web.HTTPNotFound(text=_("No such photo."))
     storage = request.app[keys.STORAGE]
@@ -355,6 +359,24 @@ async def file(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound(text=_("No such photo.")) from None
     return web.Response(
         body=stored.data, content_type=stored.content_type, headers={"Cache-Control": "private, max-age=3600"}
+    )
+
+
+async def _document(request: web.Request, file_id: str, name: str) -> web.StreamResponse:
+    bot = request.app.get(keys.BOT)
+    data = None
+    if bot is not None:
+        try:
+            data = await bot.download(file_id)
+        except Exception:  # too big for the Bot API (20 MB), gone, or Telegram unreachable
+            data = None
+    if data is None:
+        raise web.HTTPNotFound(text=_text_of(request, N_("Telegram does not give this file.")))
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:100] or "document"
+    return web.Response(
+        body=data.read(),
+        content_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{safe}"', "Cache-Control": "private"},
     )
 
 
@@ -538,6 +560,7 @@ async def kb_entry(request: web.Request) -> web.StreamResponse:
 
 @ROUTES.post("/panel/support/kb/save", name="panel.support_kb_save", ok_status=400)
 @require(Role.ADMIN)
+@body_limit(len(kb.LANGUAGES) * MAX_PHOTO + FORM_LIMIT)  # a photo per language
 async def kb_save(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     form = await _fields(request)
@@ -614,6 +637,7 @@ async def kb_export_csv(request: web.Request) -> web.StreamResponse:
 
 @ROUTES.post("/panel/support/kb/import", name="panel.support_kb_import", ok_status=400)
 @require(Role.ADMIN)
+@body_limit(MAX_IMPORT + FORM_LIMIT)
 async def kb_import(request: web.Request) -> web.StreamResponse:
     """A JSON (bench/data's kb.json imports as is) or CSV file: entries created or updated by id."""
     _ = gettext(request)

@@ -19,7 +19,7 @@ from app.domain.staff import Role
 from app.domain.tasks import ChatRef, Task, TaskError, TaskInput, Verification
 from app.i18n import Gettext
 from app.web import keys
-from app.web.forms import path_id, whole_number
+from app.web.forms import path_id, read_form, whole_number
 from app.web.live import Event, serve_events
 from app.web.panel.auth.access import require
 from app.web.panel.auth.csrf import csrf_token
@@ -46,6 +46,7 @@ FIELDS = (
 DEFAULTS = dict.fromkeys(FIELDS, "") | {"verification": "auto", "leave_days": "7", "active": "on"}
 CARD_TEMPLATE = "panel/_task_review.html"
 STATS_DAYS = 30
+SPANS = (7, 30, 90, 365)
 
 
 class FormError(ValueError):
@@ -159,7 +160,7 @@ async def inspect_chat(
 
 
 async def _form(request: web.Request) -> dict[str, str]:
-    data = await request.post()
+    data = await read_form(request)
     return {k: str(data.get(k, "")) for k in FIELDS}
 
 
@@ -174,11 +175,19 @@ async def tasks_page(request: web.Request) -> web.StreamResponse:
         rows = await tasks.list_tasks(conn)
         stats = await tasks.task_stats(conn)
         pending = len(await tasks.review_queue(conn, language(request), 200))
-    return await render(
-        request,
-        "panel/tasks.html",
-        {"tasks": rows, "stats": stats, "pending": pending, "lang": language(request)},
-    )
+    chats: dict[str, dict[str, int]] = {}
+    for task in rows:
+        figures = stats.get(task.id)
+        row = chats.setdefault(
+            task.chat_title or task.chat_ref, dict.fromkeys(("tasks", "done", "back", "points"), 0)
+        )
+        row["tasks"] += 1
+        if figures is not None:
+            row["done"] += figures.completions
+            row["back"] += figures.taken_back
+            row["points"] += figures.points_paid
+    context = {"tasks": rows, "stats": stats, "pending": pending, "lang": language(request), "chats": chats}
+    return await render(request, "panel/tasks.html", context)
 
 
 @ROUTES.get("/panel/tasks/new", name="panel.task_new")
@@ -287,13 +296,7 @@ async def screenshot(request: web.Request) -> web.StreamResponse:
 
 
 async def _fields(request: web.Request) -> dict[str, str]:
-    if request.content_type == "application/json":
-        try:
-            data = await request.json()
-        except ValueError:
-            return {}
-        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-    return {k: str(v) for k, v in (await request.post()).items()}
+    return dict(await read_form(request))  # a form or a JSON object, checked (app/web/forms.py)
 
 
 def _decided_text(_: Gettext, approved: bool, name: object) -> str:
@@ -401,13 +404,28 @@ async def live(request: web.Request) -> web.StreamResponse:
 async def task_page(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     task_id = path_id(request, "task_id", _("This task does not exist."))
+    span = _span(request)
     async with request.app[keys.POOL].acquire() as conn:
         task = await tasks.get_task(conn, task_id)
         if task is None:
             raise web.HTTPNotFound(text=_("This task does not exist."))
         until = datetime.now(UTC)
-        days = await tasks.daily_stats(conn, task_id, until - timedelta(days=STATS_DAYS), until)
-    return await render(request, "panel/task.html", _page(task, _form_of(task), days=days))
+        days = await tasks.daily_stats(conn, task_id, until - timedelta(days=span), until)
+    chart = {
+        "days": [d.day.date().isoformat() for d in days],
+        "series": [
+            {"label": _("Done"), "data": [d.completions for d in days], "color": "#198754"},
+            {"label": _("Taken back"), "data": [-d.taken_back for d in days], "color": "#dc3545"},
+        ],
+    }
+    page = _page(task, _form_of(task), days=days, span=span, spans=SPANS, chart=chart)
+    return await render(request, "panel/task.html", page)
+
+
+def _span(request: web.Request) -> int:
+    """The date range in days (?days=7|30|90|365; anything else: 30)."""
+    asked = whole_number(request.query.get("days", ""), 3)
+    return asked if asked in SPANS else STATS_DAYS
 
 
 @ROUTES.post("/panel/tasks/{task_id}", name="panel.task_update", example="/panel/tasks/0", ok_status=404)
@@ -428,7 +446,7 @@ async def task_csv(request: web.Request) -> web.StreamResponse:
     """The task's figures per day, streamed as CSV (the date range: ?days=N, up to a year)."""
     _ = gettext(request)
     task_id = path_id(request, "task_id", _("This task does not exist."))
-    days = min(whole_number(request.query.get("days", ""), 3) or STATS_DAYS, 366)
+    days = _span(request)
     until = datetime.now(UTC)
     async with request.app[keys.POOL].acquire() as conn:
         if await tasks.get_task(conn, task_id) is None:
