@@ -44,6 +44,7 @@ from app.domain import settings as settings_domain
 from app.domain import staff as staff_domain
 from app.domain.chat.notices import Timing
 from app.domain.settings import RunningSettings
+from app.domain.support import commands as bot_commands
 from app.domain.support import kb
 from app.domain.support import settings as support_settings
 from app.domain.support.cache import AnswerCache
@@ -145,6 +146,7 @@ class Bozor:
             desk_messages = parts.desk_messages = BotDeskMessages(translator, self.config.default_language)
             task_messages = parts.task_messages = BotTaskMessages(translator)
             parts.ledger_messages = BotLedgerMessages(translator)
+            parts.command_menu = functools.partial(set_commands, self._bot, translator, self.running.commands)
             member_checks = MemberChecks(self.config.member_checks_per_second)
             promotion_messages = BotPromotionMessages(translator)
             self.dispatcher = create_dispatcher(
@@ -160,6 +162,7 @@ class Bozor:
                 task_messages=task_messages,
                 member_checks=member_checks,
                 promotion_messages=promotion_messages,
+                command_book=self.running.commands,
             )
             self._kb_task = asyncio.create_task(self._forget_answers_on_change(), name="kb-follow")
             # Its own Bot: the sender handles 429s itself, without the handlers' waiting.
@@ -284,6 +287,7 @@ class Bozor:
         self.running.languages = languages
         async with self._pool.acquire() as conn, conn.transaction():
             self.running.desk.update(await support_settings.load(conn))
+            self.running.commands.update(await bot_commands.load(conn))  # kept current by the panel
             await kb.reindex_stale(conn)  # knowledge-base rows written by an older analyser
         self.config = dataclasses.replace(self.config, default_language=languages.default)
 
@@ -422,7 +426,7 @@ class Bozor:
         self.sweeper = Sweeper(self._dispatcher, self._bot)
         self.sweeper.start()
         try:
-            await set_commands(self._bot, translator)
+            await set_commands(self._bot, translator, self.running.commands)
         except Exception as exc:  # cosmetic: the bot works without its command menu
             log.warning("could not set the bot's command menu: %s", exc)
 

@@ -31,6 +31,7 @@ from app.config import Config
 from app.domain.ads import AdMessages
 from app.domain.promotions import PromotionMessages
 from app.domain.support.cache import AnswerCache
+from app.domain.support.commands import CommandBook
 from app.domain.support.ports import DeskMessages
 from app.domain.support.settings import DeskSettings
 from app.domain.tasks import TaskMessages
@@ -192,6 +193,7 @@ def create_dispatcher(
     task_messages: TaskMessages | None = None,
     member_checks: MemberChecks | None = None,
     promotion_messages: PromotionMessages | None = None,
+    command_book: CommandBook | None = None,
 ) -> Dispatcher:
     """Dependencies travel as dispatcher keyword data: handlers ask for them by name."""
     # FSM is registered by hand so that it runs after the journal, which prefetches its state.
@@ -213,6 +215,7 @@ def create_dispatcher(
         task_messages=task_messages or BotTaskMessages(translator),
         member_checks=member_checks or MemberChecks(config.member_checks_per_second),
         promotion_messages=promotion_messages or BotPromotionMessages(translator),
+        command_book=command_book if command_book is not None else CommandBook(),
     )
     fsm_storage = dp.fsm.storage
     assert isinstance(fsm_storage, PostgresStorage)
@@ -226,8 +229,9 @@ def create_dispatcher(
     return dp
 
 
-async def set_commands(bot: Bot, translator: Translator) -> None:
-    """The command menu Telegram shows beside the input field, in each language."""
+async def set_commands(bot: Bot, translator: Translator, book: CommandBook | None = None) -> None:
+    """The command menu Telegram shows beside the input field, in each language: the bot's own
+    commands, then those the admins added in the panel (called again after each save)."""
     for language in ("en", "ru", "uz"):
         _ = translator(language)
         commands = [
@@ -235,4 +239,6 @@ async def set_commands(bot: Bot, translator: Translator) -> None:
             BotCommand(command="language", description=_("Change the language")),
             BotCommand(command="help", description=_("Help")),
         ]
+        for custom in book.commands.values() if book is not None else ():
+            commands.append(BotCommand(command=custom.name, description=custom.description(language)))
         await bot.set_my_commands(commands, language_code=None if language == "en" else language)

@@ -34,6 +34,8 @@ class BotParts:
     desk_messages: DeskMessages | None = None
     task_messages: TaskMessages | None = None
     ledger_messages: LedgerMessages | None = None
+    # Sets the bot's command menu from the process's CommandBook (the panel calls it after a save)
+    command_menu: Callable[[], Awaitable[None]] | None = None
 
 
 CONFIG = web.AppKey("config", Config)

@@ -4,6 +4,7 @@ from aiogram import Router
 
 from app.bot.handlers import (
     chat,
+    commands,
     errors,
     fallback,
     language,
@@ -39,6 +40,7 @@ def routers() -> list[Router]:
             membership,
             support,
             start,
+            commands,
             language,
             menu,
             moderation,

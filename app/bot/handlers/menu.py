@@ -6,13 +6,15 @@ from aiogram.types import CallbackQuery, Message
 from app.bot.callbacks import MenuCb
 from app.bot.handlers.start import greeting
 from app.bot.keyboards import main_menu
+from app.domain.support.commands import CommandBook
 from app.i18n import Gettext
 
 
-async def on_home(query: CallbackQuery, _: Gettext) -> None:
+async def on_home(query: CallbackQuery, _: Gettext, lang: str, command_book: CommandBook) -> None:
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.edit_text(greeting(_, query.from_user.first_name), reply_markup=main_menu(_))
+        text = greeting(_, query.from_user.first_name, command_book.edited_text("start", lang))
+        await query.message.edit_text(text, reply_markup=main_menu(_))
 
 
 def create_router() -> Router:

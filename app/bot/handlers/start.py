@@ -8,15 +8,25 @@ from aiogram.types import Message, ReplyKeyboardRemove
 
 from app.bot.handlers import chat, post_ad
 from app.bot.keyboards import main_menu
+from app.domain.support.commands import DEFAULT_GREETING, DEFAULT_HELP, CommandBook
 from app.i18n import Gettext
 
 
-def greeting(_: Gettext, name: str) -> str:
-    return _("Hello, {name}! I am Bozor, the marketplace bot. Choose what you want to do:").format(name=name)
+def greeting(_: Gettext, name: str, edited: str | None = None) -> str:
+    """Today's greeting, or the one an admin saved in the panel ({name}: the user's first name)."""
+    if edited is not None:
+        return edited.replace("{name}", name)
+    return _(DEFAULT_GREETING).format(name=name)
 
 
 async def on_start(
-    message: Message, command: CommandObject, state: FSMContext, pool: asyncpg.Pool, _: Gettext
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    pool: asyncpg.Pool,
+    _: Gettext,
+    lang: str,
+    command_book: CommandBook,
 ) -> None:
     if await post_ad.leave(state):  # /start leaves the wizard; the draft waits for "Continue"
         await message.answer(
@@ -34,20 +44,18 @@ async def on_start(
         await chat.offer(message, int(number), pool, _)
         return
     name = message.from_user.first_name if message.from_user else ""
-    await message.answer(greeting(_, name), reply_markup=main_menu(_))
-
-
-async def on_help(message: Message, _: Gettext) -> None:
     await message.answer(
-        _(
-            "Bozor helps you sell and buy through our channel.\n\n"
-            "/start - main menu\n"
-            "/language - change the language\n"
-            "/help - this help\n\n"
-            "Post an ad: answer a few questions, and the channel admins will review it."
-        ),
-        reply_markup=main_menu(_),
+        greeting(_, name, command_book.edited_text("start", lang)), reply_markup=main_menu(_)
     )
+
+
+async def on_help(message: Message, _: Gettext, lang: str, command_book: CommandBook) -> None:
+    await message.answer(command_book.edited_text("help", lang) or help_text(_), reply_markup=main_menu(_))
+
+
+def help_text(_: Gettext) -> str:
+    """Today's help text (the default an admin's edit in the panel replaces)."""
+    return _(DEFAULT_HELP)
 
 
 def create_router() -> Router:
