@@ -21,8 +21,8 @@ def custom_command(message: Message, command_book: CommandBook) -> dict[str, Any
     text = message.text
     if not text or text[0] != "/" or not command_book.commands:
         return False
-    name = text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else ""
-    found = command_book.custom(name)
+    words = text[1:].split(maxsplit=1)  # "/ " has none
+    found = command_book.custom(words[0].split("@", 1)[0].lower()) if words else None
     return {"custom_command": found} if found is not None else False
 
 
