@@ -34,6 +34,7 @@ from app.web.panel.screens import (
     settings,
     staff,
     support,
+    support_stats,
     tasks,
     users,
 )
@@ -45,6 +46,7 @@ SCREENS = (
     ads,
     users,
     support,
+    support_stats,
     commands,
     tasks,
     balances,

@@ -28,6 +28,7 @@ NAV = (
     ("/panel/users", N_("Users"), (Role.MODERATOR, Role.OPERATOR)),
     ("/panel/support", N_("Support"), (Role.OPERATOR,)),
     ("/panel/support/kb", N_("Knowledge base"), (Role.ADMIN,)),
+    ("/panel/support/stats", N_("Desk statistics"), (Role.ADMIN,)),
     ("/panel/commands", N_("Bot commands"), (Role.ADMIN,)),
     ("/panel/tasks", N_("Tasks"), (Role.ADMIN,)),
     ("/panel/tasks/review", N_("Screenshots"), (Role.MODERATOR,)),

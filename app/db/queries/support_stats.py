@@ -1,0 +1,85 @@
+"""The support desk's figures per day (S6), computed from the tickets tables (sql/0045).
+
+Days are local days of the desk's time zone. First response: from a ticket's opening to the
+first operator answer in it, counted on the day the ticket was opened (a ticket not answered
+yet has none). Auto-answered questions are not in these tables: the bot answers them from the
+knowledge base without a ticket, so they are not counted here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from app.db import Conn
+from app.db.records import from_rows
+
+
+@dataclass(frozen=True, slots=True)
+class DeskDay:
+    day: dt.date
+    messages_in: int  # what users wrote into tickets
+    messages_out: int  # operators' answers
+    opened: int
+    closed: int
+    answered: int  # tickets opened this day that have a first response
+    first_response_p50: float | None  # seconds
+    first_response_p95: float | None
+
+
+async def daily(conn: Conn, first: dt.date, last: dt.date, timezone: str) -> list[DeskDay]:
+    rows = await conn.fetch(
+        """
+        WITH bounds AS (
+            SELECT ($1::date)::timestamp AT TIME ZONE $3 AS since,
+                   ($2::date + 1)::timestamp AT TIME ZONE $3 AS until
+        ), msgs AS (
+            SELECT (m.created_at AT TIME ZONE $3)::date AS day,
+                   count(*) FILTER (WHERE m.author = 'user') AS messages_in,
+                   count(*) FILTER (WHERE m.author = 'operator') AS messages_out
+              FROM support_messages m, bounds b
+             WHERE m.created_at >= b.since AND m.created_at < b.until
+             GROUP BY 1
+        ), opened AS (
+            SELECT (t.created_at AT TIME ZONE $3)::date AS day, count(*) AS opened
+              FROM support_tickets t, bounds b
+             WHERE t.created_at >= b.since AND t.created_at < b.until
+             GROUP BY 1
+        ), closed AS (
+            SELECT (t.closed_at AT TIME ZONE $3)::date AS day, count(*) AS closed
+              FROM support_tickets t, bounds b
+             WHERE t.closed_at >= b.since AND t.closed_at < b.until
+             GROUP BY 1
+        ), firsts AS (
+            SELECT (t.created_at AT TIME ZONE $3)::date AS day,
+                   extract(epoch FROM min(m.created_at) - t.created_at)::float8 AS seconds
+              FROM support_tickets t
+              JOIN support_messages m ON m.ticket_id = t.id AND m.author = 'operator', bounds b
+             WHERE t.created_at >= b.since AND t.created_at < b.until
+             GROUP BY t.id, t.created_at
+        ), responses AS (
+            SELECT day, count(*) AS answered,
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS p50,
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY seconds) AS p95
+              FROM firsts GROUP BY day
+        )
+        SELECT d.day::date AS day,
+               coalesce(msgs.messages_in, 0)::int AS messages_in,
+               coalesce(msgs.messages_out, 0)::int AS messages_out,
+               coalesce(opened.opened, 0)::int AS opened,
+               coalesce(closed.closed, 0)::int AS closed,
+               coalesce(responses.answered, 0)::int AS answered,
+               responses.p50 AS first_response_p50,
+               responses.p95 AS first_response_p95
+          FROM generate_series($1::date, $2::date, interval '1 day') AS d(day)
+          LEFT JOIN msgs ON msgs.day = d.day::date
+          LEFT JOIN opened ON opened.day = d.day::date
+          LEFT JOIN closed ON closed.day = d.day::date
+          LEFT JOIN responses ON responses.day = d.day::date
+         ORDER BY d.day
+        """,
+        first,
+        last,
+        timezone,
+    )
+    return from_rows(DeskDay, rows)

@@ -1,0 +1,42 @@
+"""The desk's statistics per day (S6) over a date range the panel chooses."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from app.db import Conn
+from app.db.queries import support_stats as q
+from app.db.queries.support_stats import DeskDay
+from app.domain.support.settings import DeskSettings
+from app.i18n import N_, UserError
+
+MAX_DAYS = 366
+DEFAULT_DAYS = 30
+
+
+class StatsError(UserError):
+    """A date range that cannot be shown."""
+
+
+def date_range(since: str, until: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The range from the form ("YYYY-MM-DD", either may be empty): the last 30 days by default."""
+    try:
+        last = dt.date.fromisoformat(until) if until.strip() else today
+        first = dt.date.fromisoformat(since) if since.strip() else last - dt.timedelta(days=DEFAULT_DAYS - 1)
+    except ValueError:
+        raise StatsError(N_("Dates are written as YYYY-MM-DD.")) from None
+    if first > last:
+        raise StatsError(N_("The first day comes after the last one."))
+    if (last - first).days >= MAX_DAYS:
+        raise StatsError(N_("Choose at most 366 days."))
+    return first, last
+
+
+async def daily(conn: Conn, first: dt.date, last: dt.date, settings: DeskSettings) -> list[DeskDay]:
+    """Messages in and out, tickets opened and closed, first response p50/p95, per local day."""
+    zone = getattr(settings.zone(), "key", "UTC")  # a time zone PostgreSQL knows too
+    return await q.daily(conn, first, last, zone)
+
+
+def today(settings: DeskSettings, now: dt.datetime) -> dt.date:
+    return now.astimezone(settings.zone()).date()

@@ -1,0 +1,98 @@
+"""The desk's statistics (S6): a table per day over a date range, and the same as streamed CSV."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from aiohttp import web
+
+from app.db.queries.support_stats import DeskDay
+from app.domain.staff import Role
+from app.domain.support import stats
+from app.domain.support.stats import StatsError
+from app.web import keys
+from app.web.panel.auth.access import require
+from app.web.panel.auth.language import gettext
+from app.web.panel.auth.pages import render
+from app.web.panel.auth.routes import PanelRoutes
+
+ROUTES = PanelRoutes()
+CSV_COLUMNS = (
+    "day",
+    "messages_in",
+    "messages_out",
+    "tickets_opened",
+    "tickets_closed",
+    "tickets_answered",
+    "first_response_p50_seconds",
+    "first_response_p95_seconds",
+)
+
+
+async def _figures(request: web.Request) -> tuple[dt.date, dt.date, list[DeskDay]]:
+    settings = request.app[keys.RUNNING_SETTINGS].desk
+    today = stats.today(settings, dt.datetime.now(dt.UTC))
+    first, last = stats.date_range(
+        request.query.get("since", "")[:20], request.query.get("until", "")[:20], today
+    )
+    async with request.app[keys.POOL].acquire() as conn:
+        return first, last, await stats.daily(conn, first, last, settings)
+
+
+def duration(seconds: float | None) -> str:
+    """A first-response time as people read it: 45 s, 12 min, 3.5 h."""
+    if seconds is None:
+        return "—"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@ROUTES.get("/panel/support/stats", name="panel.support_stats", ok_status=200)
+@require(Role.ADMIN)
+async def stats_page(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    try:
+        first, last, days = await _figures(request)
+    except StatsError as exc:
+        context = {"error": exc.text(_), "days": [], "since": "", "until": "", "duration": duration}
+        return await render(request, "panel/support_stats.html", context, status=400)
+    context = {"error": None, "days": days, "since": first, "until": last, "duration": duration}
+    return await render(request, "panel/support_stats.html", context)
+
+
+@ROUTES.get("/panel/support/stats.csv", name="panel.support_stats_csv")
+@require(Role.ADMIN)
+async def stats_csv(request: web.Request) -> web.StreamResponse:
+    """The same figures, streamed as CSV (seconds for the response times)."""
+    _ = gettext(request)
+    try:
+        first, last, days = await _figures(request)
+    except StatsError as exc:
+        raise web.HTTPBadRequest(text=exc.text(_)) from None
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="support-{first}-{last}.csv"',
+        }
+    )
+    await response.prepare(request)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for d in days:
+        p50 = "" if d.first_response_p50 is None else f"{d.first_response_p50:.0f}"
+        p95 = "" if d.first_response_p95 is None else f"{d.first_response_p95:.0f}"
+        row = (d.day.isoformat(), d.messages_in, d.messages_out, d.opened, d.closed, d.answered, p50, p95)
+        writer.writerow(row)
+        if buffer.tell() > 8192:
+            await response.write(buffer.getvalue().encode())
+            buffer.seek(0)
+            buffer.truncate()
+    await response.write(buffer.getvalue().encode())
+    await response.write_eof()
+    return response

@@ -1,0 +1,130 @@
+"""S6: the desk's statistics per local day match counts taken from the tickets themselves."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import random
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from app.domain import staff as staff_domain
+from app.domain.staff import Role
+from tests.helpers.panel import PASSWORD, Panel, login
+
+TASHKENT = ZoneInfo("Asia/Tashkent")  # the desk's default time zone
+FIRST, LAST = dt.date(2026, 11, 1), dt.date(2026, 11, 3)
+
+
+async def _desk_history(db: asyncpg.Connection) -> None:
+    """Tickets over four local days (one outside the range), messages of every author, some
+    close to midnight, where the local day and the UTC day differ."""
+    rng = random.Random(13)
+    start = dt.datetime(2026, 10, 31, 20, 0, tzinfo=TASHKENT)
+    for n in range(24):
+        user_id = 7000 + n
+        await db.execute("INSERT INTO users (id, first_name) VALUES ($1, $2)", user_id, f"U{n}")
+        opened = start + dt.timedelta(hours=n * 3.7)
+        closed = opened + dt.timedelta(hours=rng.choice([1, 5, 30])) if n % 3 else None
+        ticket = await db.fetchval(
+            """INSERT INTO support_tickets (user_id, status, language, subject, created_at, closed_at)
+               VALUES ($1, $2, 'uz', 'savol', $3, $4) RETURNING id""",
+            user_id,
+            "closed" if closed else "open",
+            opened,
+            closed,
+        )
+        at = opened
+        for author in ["user", *rng.choices(["user", "operator", "note", "system"], k=rng.randint(0, 6))]:
+            await db.execute(
+                "INSERT INTO support_messages (ticket_id, author, text, created_at) VALUES ($1, $2, 'x', $3)",
+                ticket,
+                author,
+                at,
+            )
+            at += dt.timedelta(minutes=rng.randint(1, 400))
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    xs = sorted(values)
+    pos = q * (len(xs) - 1)
+    low = int(pos)
+    high = min(low + 1, len(xs) - 1)
+    return xs[low] + (xs[high] - xs[low]) * (pos - low)
+
+
+async def _expected(db: asyncpg.Connection) -> list[list[str]]:
+    """The figures counted here, in Python, from the rows of the tickets tables."""
+    tickets = await db.fetch("SELECT id, created_at, closed_at FROM support_tickets")
+    messages = await db.fetch("SELECT ticket_id, author, created_at FROM support_messages")
+
+    def local(at: dt.datetime) -> dt.date:
+        return at.astimezone(TASHKENT).date()
+
+    rows = []
+    day = FIRST
+    while day <= LAST:
+        firsts = []
+        for t in tickets:
+            answers = [
+                m["created_at"] for m in messages if m["ticket_id"] == t["id"] and m["author"] == "operator"
+            ]
+            if local(t["created_at"]) == day and answers:
+                firsts.append((min(answers) - t["created_at"]).total_seconds())
+        p50, p95 = _percentile(firsts, 0.5), _percentile(firsts, 0.95)
+        rows.append(
+            [
+                day.isoformat(),
+                str(sum(1 for m in messages if m["author"] == "user" and local(m["created_at"]) == day)),
+                str(sum(1 for m in messages if m["author"] == "operator" and local(m["created_at"]) == day)),
+                str(sum(1 for t in tickets if local(t["created_at"]) == day)),
+                str(sum(1 for t in tickets if t["closed_at"] and local(t["closed_at"]) == day)),
+                str(len(firsts)),
+                "" if p50 is None else f"{p50:.0f}",
+                "" if p95 is None else f"{p95:.0f}",
+            ]
+        )
+        day += dt.timedelta(days=1)
+    return rows
+
+
+async def test_the_figures_match_counts_taken_from_the_tickets(panel: Panel, db) -> None:
+    await staff_domain.create_staff(db, "boss", PASSWORD, Role.ADMIN)
+    await _desk_history(db)
+    await login(panel.client, "boss")
+    expected = await _expected(db)
+    assert any(int(r[1]) for r in expected) and any(r[6] for r in expected)  # the data says something
+
+    answer = await panel.client.get(f"/panel/support/stats.csv?since={FIRST}&until={LAST}")
+    assert answer.status == 200 and answer.headers["Content-Type"].startswith("text/csv")
+    table = list(csv.reader(io.StringIO(await answer.text())))
+    assert table[0][:3] == ["day", "messages_in", "messages_out"]
+    assert table[1:] == expected
+
+    page = await panel.client.get(f"/panel/support/stats?since={FIRST}&until={LAST}")
+    text = await page.text()
+    assert page.status == 200
+    for row in expected:
+        assert (
+            f"<td>{row[0]}</td><td>{row[1]}</td><td>{row[2]}</td><td>{row[3]}</td><td>{row[4]}</td>" in text
+        )
+
+
+async def test_a_bad_date_range_is_refused_clearly(panel: Panel, db) -> None:
+    await staff_domain.create_staff(db, "boss", PASSWORD, Role.ADMIN)
+    await login(panel.client, "boss")
+    for query, message in (
+        ("since=2026-11-05&until=2026-11-01", "The first day comes after the last one."),
+        ("since=yesterday", "Dates are written as YYYY-MM-DD."),
+        ("since=2020-01-01&until=2026-01-01", "Choose at most 366 days."),
+    ):
+        page = await panel.client.get(f"/panel/support/stats?{query}")
+        assert page.status == 400 and message in await page.text()
+        download = await panel.client.get(f"/panel/support/stats.csv?{query}")
+        assert download.status == 400 and message in await download.text()
+    page = await panel.client.get("/panel/support/stats")  # the last 30 days by default
+    assert page.status == 200 and (await page.text()).count("<tr><td>") == 30
