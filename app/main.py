@@ -333,7 +333,8 @@ class Bozor:
     async def _sync_channels(self) -> None:
         try:
             ready = await sync_channels(self._bot, self._pool)
-            log.info("%d channel(s) ready for posting", ready)
+            # INFO is for what needs attention: a channel that is not usable was warned about.
+            log.debug("%d channel(s) ready for posting", ready)
         except Exception:  # the periodic job tries again; start-up goes on
             log.exception("could not check the channels with Telegram")
 

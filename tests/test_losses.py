@@ -4,6 +4,7 @@ are acknowledged only once journaled, and Bozor outlives its database and a bad 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -15,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
+from app.cli.media import copy_to_s3
 from app.config import load_config
 from app.db.embedded import _postmaster_pid
 from app.db.pool import create_pool
@@ -23,6 +25,8 @@ from app.domain import staff as staff_domain
 from app.domain.ads import run_reposts
 from app.domain.staff import Role
 from app.main import Bozor, free_port, webhook_secret
+from app.storage import DiskStorage, S3Settings
+from app.storage.s3 import open_s3
 from tests.helpers import crash
 from tests.helpers.market import fill_wizard, open_market
 from tests.helpers.panel import PASSWORD, SECRET_KEY, TOKEN_RE
@@ -344,3 +348,33 @@ async def test_kill_9_during_publication_leaves_every_approved_ad_in_its_channel
         await pool.close()
     assert (report.kills, report.ads) == (3, 30), report.line()
     assert (report.losses, report.duplicates) == (0, 0), report.line()
+
+
+async def test_the_photos_on_disk_can_be_copied_into_s3_and_the_copy_resumes(
+    database_url, tmp_path, s3_endpoint: str, capsys
+) -> None:
+    media = DiskStorage(tmp_path / "media", "http://127.0.0.1/media")
+    for key in ("ads/1/a.jpg", "ads/1/b.jpg", "ads/2/c.jpg"):
+        await media.put(key, key.encode(), "image/jpeg")
+    bucket = f"bozor-{uuid.uuid4().hex[:16]}"
+    env = {
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(tmp_path),
+        "S3_BUCKET": bucket,
+        "S3_ENDPOINT_URL": s3_endpoint,
+        "S3_ACCESS_KEY": "testing",
+        "S3_SECRET_KEY": "testing",
+        "S3_REGION": "us-east-1",
+    }
+    config = load_config(env, dotenv=tmp_path / "no.env")  # as `run.py media copy-to-s3` has it
+    assert await copy_to_s3(config) == 0
+    assert "3/3 checked, 3 copied" in capsys.readouterr().out
+    await media.put("ads/3/d.jpg", b"d", "image/jpeg")  # e.g. the first run was cut short
+    assert await copy_to_s3(config) == 0
+    again = capsys.readouterr().out
+    assert "4/4 checked, 1 copied" in again and "3 were there already" in again
+    s3 = S3Settings(bucket, s3_endpoint, "testing", "testing", "us-east-1")
+    async with contextlib.AsyncExitStack() as stack:
+        storage = await open_s3(stack, s3)
+        copied = await storage.get("ads/2/c.jpg")
+    assert (copied.data, copied.content_type) == (b"ads/2/c.jpg", "image/jpeg")

@@ -79,7 +79,6 @@ async def test_a_paid_pin_is_pinned_then_unpinned_after_24_hours(bozor, market, 
             50,
             datetime.now(UTC),
             msgs=bozor.dispatcher.workflow_data["promotion_messages"],
-            ad_messages=bozor.dispatcher.workflow_data["ad_messages"],
             languages=bozor.running.languages,
         )
     assert again is not None and again.duplicate
@@ -124,7 +123,7 @@ async def test_an_ad_withdrawn_before_its_extra_reposts_is_refunded_once(bozor, 
     await seller.press(callback_data="my:card:1:0")
     await seller.wait_for_bot(lambda m: "🗑 Withdraw" in buttons(m))
     await seller.press("🗑 Withdraw")
-    await seller.wait_for_bot("Withdraw “Velosiped Stels”?")  # asked once more
+    await seller.wait_for_bot(lambda m: "🗑 Yes, withdraw it" in buttons(m))
     await seller.press("🗑 Yes, withdraw it")
     await seller.wait_for_bot("withdrawn")
 
@@ -196,7 +195,6 @@ async def test_points_pay_for_promotion_only_where_the_channel_accepts_them(
                 seller.id,
                 datetime.now(UTC),
                 msgs=msgs["promotion_messages"],
-                ad_messages=msgs["ad_messages"],
                 languages=bozor.running.languages,
             )
 
@@ -218,3 +216,23 @@ async def test_points_pay_for_promotion_only_where_the_channel_accepts_them(
     assert paid.status == promotions.PromotionStatus.RUNNING
     await seller.wait_for_bot("will be re-posted 3 more times", timeout=10)
     assert await ledger.balance(db, seller.id) == ledger.Balance(seller.id, ledger.Currency.POINTS, 50, 0)
+
+    # The extra re-posts go up when due, one each tick that finds one due, then it is done.
+    async def tick(at: datetime) -> int:
+        async with bozor.pool.acquire() as conn, conn.transaction():
+            return await promotions.run_due(
+                conn,
+                at,
+                msgs=msgs["promotion_messages"],
+                ad_messages=msgs["ad_messages"],
+                languages=bozor.running.languages,
+            )
+
+    start = datetime.now(UTC)
+    assert await tick(start + timedelta(hours=1)) == 0
+    for n in range(1, 4):
+        assert await tick(start + n * promotions.REPOST_EVERY + timedelta(minutes=1)) == 1
+    assert await tick(start + timedelta(days=5)) == 0
+    row = await db.fetchrow("SELECT status, reposts_done, reposts_left FROM promotions")
+    assert tuple(row) == ("done", 3, 0)
+    assert await db.fetchval("SELECT count(*) FROM ad_events WHERE kind = 'promoted_repost'") == 3
