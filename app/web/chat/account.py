@@ -11,7 +11,7 @@ from app.domain.chat.accounts import AccountError
 from app.i18n import LANGUAGE_NAMES
 from app.web import keys
 from app.web.chat.auth import ACCOUNT, CHAT_PREFIX, gettext, render, signed_in
-from app.web.forms import path_id
+from app.web.forms import path_id, read_form
 
 routes = web.RouteTableDef()
 ACCOUNT_PATH = CHAT_PREFIX + "/account"
@@ -56,7 +56,7 @@ async def account_page(request: web.Request) -> web.StreamResponse:
 @signed_in
 async def choose_language(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
-    form = await request.post()
+    form = await read_form(request)
     try:
         async with request.app[keys.POOL].acquire() as conn:
             await accounts.set_language(conn, request[ACCOUNT].id, str(form.get("language", "")))
@@ -90,7 +90,7 @@ async def close_ad(request: web.Request) -> web.StreamResponse:
 async def create_token(request: web.Request) -> web.StreamResponse:
     """A personal API token, shown on this page once."""
     _ = gettext(request)
-    form = await request.post()
+    form = await read_form(request)
     try:
         async with request.app[keys.POOL].acquire() as conn:
             _token, secret = await accounts.create_api_token(

@@ -13,7 +13,7 @@ from app.storage import NotFound
 from app.web import keys
 from app.web.chat.auth import ACCOUNT, CHAT_PREFIX, gettext, render, signed_in
 from app.web.chat.services import chat_messages
-from app.web.forms import path_id, whole_number
+from app.web.forms import FORM_LIMIT, body_limit, path_id, read_form, read_uploads, whole_number
 
 routes = web.RouteTableDef()
 
@@ -112,21 +112,20 @@ async def history(request: web.Request) -> web.StreamResponse:
 
 @routes.post(CHAT_PREFIX + "/c/{id}/send", name="chat.send")
 @signed_in
+@body_limit(photos.MAX_BYTES + FORM_LIMIT, files=("photo",))
 async def send(request: web.Request) -> web.StreamResponse:
     """A message from the page's form: text and/or a photo (multipart); JSON back for scripts."""
     _ = gettext(request)
     conversation_id = path_id(request, "id", _("This conversation does not exist."))
-    form = await request.post()
+    form = await read_form(request)
     body = form.get("body")
     client_id = form.get("client_id")
-    upload = form.get("photo")
+    upload = (await read_uploads(request)).get("photo")
     wants_json = "application/json" in request.headers.get("Accept", "")
     try:
         photo_key = None
-        if isinstance(upload, web.FileField):
-            data = upload.file.read(photos.MAX_BYTES + 1)
-            if data:
-                photo_key = await photos.store(request.app[keys.STORAGE], data)
+        if upload is not None and upload.data:
+            photo_key = await photos.store(request.app[keys.STORAGE], upload.data)
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
             sent = await conversations.send(
                 conn,
@@ -155,7 +154,7 @@ async def send(request: web.Request) -> web.StreamResponse:
 async def block(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     conversation_id = path_id(request, "id", _("This conversation does not exist."))
-    form = await request.post()
+    form = await read_form(request)
     try:
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
             await conversations.block(
@@ -171,7 +170,7 @@ async def block(request: web.Request) -> web.StreamResponse:
 async def report(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     conversation_id = path_id(request, "id", _("This conversation does not exist."))
-    form = await request.post()
+    form = await read_form(request)
     reason = form.get("reason")
     try:
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():

@@ -23,6 +23,7 @@ from app.web.chat.auth import (
     signed_in,
     start_session,
 )
+from app.web.forms import read_form
 from app.web.panel.auth.language import LANG_COOKIE
 from app.web.panel.auth.sessions import client_address
 
@@ -63,7 +64,7 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 @routes.post(CHAT_PREFIX + "/login", name="chat.login_submit")
 async def login_submit(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
-    form = await request.post()
+    form = await read_form(request)
     username = str(form.get("username", ""))[:64]
     password = str(form.get("password", ""))[: accounts.MAX_PASSWORD]
     next_url = safe_next(str(form.get("next", "")))
@@ -90,7 +91,7 @@ async def register_page(request: web.Request) -> web.StreamResponse:
 @routes.post(CHAT_PREFIX + "/register", name="chat.register_submit")
 async def register_submit(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
-    form = await request.post()
+    form = await read_form(request)
     fields = {name: str(form.get(name, ""))[: accounts.MAX_PASSWORD + 1] for name in ("password", "repeat")}
     username = str(form.get("username", ""))[:64]
     name = str(form.get("display_name", ""))[:200]
@@ -118,7 +119,7 @@ async def register_submit(request: web.Request) -> web.StreamResponse:
 @routes.post(CHAT_PREFIX + "/login/telegram", name="chat.telegram_start")
 async def telegram_start(request: web.Request) -> web.StreamResponse:
     """A one-time deep link into the bot; this browser keeps the request's private half."""
-    form = await request.post()
+    form = await read_form(request)
     account = await current_account(request)  # signed in: link Telegram to this account
     next_url = safe_next(str(form.get("next", ""))) if account is None else CHAT_PREFIX + "/account"
     async with request.app[keys.POOL].acquire() as conn:

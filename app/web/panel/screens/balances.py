@@ -13,7 +13,7 @@ from app.domain.ledger import Currency, LedgerError
 from app.domain.staff import Role
 from app.domain.tasks import TaskError
 from app.web import keys
-from app.web.forms import path_id, whole_number
+from app.web.forms import path_id, read_form, whole_number
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext, language
 from app.web.panel.auth.pages import render
@@ -80,7 +80,7 @@ async def adjust(request: web.Request) -> web.StreamResponse:
     submit count once."""
     _ = gettext(request)
     user_id = _user_id(request)
-    form = await request.post()
+    form = await read_form(request)
     amount = _signed(str(form.get("amount", "")))
     currency = str(form.get("currency", "points"))
     msgs = request.app[keys.BOT_PARTS].ledger_messages
@@ -120,7 +120,7 @@ async def credit_task(request: web.Request) -> web.StreamResponse:
     """Credit a task by hand: once per user and task, like the bot's Check; audited."""
     _ = gettext(request)
     user_id = _user_id(request)
-    form = await request.post()
+    form = await read_form(request)
     task_id = whole_number(str(form.get("task_id", "")), 15)
     try:
         if task_id is None:
@@ -158,7 +158,7 @@ async def withdrawals_page(request: web.Request) -> web.StreamResponse:
 async def _decide(request: web.Request, approve: bool) -> web.StreamResponse:
     _ = gettext(request)
     request_id = path_id(request, "request_id", _("This withdrawal request does not exist."))
-    form = await request.post()
+    form = await read_form(request)
     msgs = request.app[keys.BOT_PARTS].ledger_messages
     languages = request.app[keys.RUNNING_SETTINGS].languages
     try:

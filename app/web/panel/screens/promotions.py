@@ -10,7 +10,7 @@ from app.domain import promotions
 from app.domain.promotions import PromotionError, PromotionKind
 from app.domain.staff import Role
 from app.web import keys
-from app.web.forms import path_id, whole_number
+from app.web.forms import path_id, read_form, whole_number
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext
 from app.web.panel.auth.pages import render
@@ -46,7 +46,7 @@ async def promotions_page(request: web.Request) -> web.StreamResponse:
 async def save_option(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     channel_id = path_id(request, "channel_id", _("This channel does not exist."))
-    form = await request.post()
+    form = await read_form(request)
     kind = str(form.get("kind", ""))
     stars = whole_number(str(form.get("price_stars", "")), 6)
     points_text = str(form.get("price_points", "")).strip()
@@ -85,7 +85,7 @@ async def save_option(request: web.Request) -> web.StreamResponse:
 async def accept_points(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     channel_id = path_id(request, "channel_id", _("This channel does not exist."))
-    form = await request.post()
+    form = await read_form(request)
     try:
         async with request.app[keys.POOL].acquire() as conn:
             if await channel_q.get_channel(conn, channel_id) is None:

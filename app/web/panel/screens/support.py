@@ -26,7 +26,7 @@ from app.domain.support.ports import DeskMessages
 from app.i18n import N_, UserError
 from app.storage import InvalidKey, NotFound, S3Storage
 from app.web import keys
-from app.web.forms import path_id, whole_number
+from app.web.forms import FORM_LIMIT, body_limit, path_id, read_form, read_uploads, whole_number
 from app.web.live import Event, serve_events
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext
@@ -71,8 +71,8 @@ def _ticket_id(request: web.Request) -> int:
 
 
 async def _fields(request: web.Request) -> dict[str, Any]:
-    """A form's fields (plain or multipart); uploaded files stay file fields."""
-    return dict(await request.post())
+    """A form's text fields (plain or multipart); files come from `read_uploads`."""
+    return dict(await read_form(request))
 
 
 def _text(form: dict[str, Any], name: str, limit: int = 5000) -> str:
@@ -185,14 +185,12 @@ def _back(request: web.Request, ticket_id: int, message: str) -> web.HTTPSeeOthe
     return web.HTTPSeeOther(url)
 
 
-async def _photo(
-    request: web.Request, form: dict[str, Any], name: str = "photo", folder: str = "answers"
-) -> str | None:
+async def _photo(request: web.Request, name: str = "photo", folder: str = "answers") -> str | None:
     """An uploaded photo (JPEG or PNG), kept in Storage; None when none was chosen."""
-    field = form.get(name)
-    if field is None or isinstance(field, str) or not getattr(field, "filename", ""):
+    upload = (await read_uploads(request)).get(name)
+    if upload is None or not upload.filename:
         return None
-    data = field.file.read(MAX_PHOTO + 1)
+    data = upload.data
     if len(data) > MAX_PHOTO:
         raise desk.DeskError(N_("A photo may have at most 10 MB."))
     try:
@@ -214,13 +212,14 @@ async def _photo(
     ok_status=404,
 )
 @require(Role.OPERATOR)
+@body_limit(MAX_PHOTO + FORM_LIMIT, files=("photo",))
 async def reply(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     ticket_id = _ticket_id(request)
     await _existing(request, ticket_id)
     form = await _fields(request)
     try:
-        photo_key = await _photo(request, form)
+        photo_key = await _photo(request)
         entry = _text(form, "entry", 64).strip() or None
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
             await desk.reply(
@@ -538,13 +537,16 @@ async def kb_entry(request: web.Request) -> web.StreamResponse:
 
 @ROUTES.post("/panel/support/kb/save", name="panel.support_kb_save", ok_status=400)
 @require(Role.ADMIN)
+@body_limit(
+    len(kb.LANGUAGES) * MAX_PHOTO + FORM_LIMIT, files=tuple(f"photo_file_{lang}" for lang in kb.LANGUAGES)
+)
 async def kb_save(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     form = await _fields(request)
     new = form.get("new") == "1"
     try:
         for lang in kb.LANGUAGES:  # a photo uploaded for an answer replaces its storage key
-            uploaded = await _photo(request, form, f"photo_file_{lang}", "kb")
+            uploaded = await _photo(request, f"photo_file_{lang}", "kb")
             if uploaded:
                 form[f"photo_{lang}"] = uploaded
         draft = _draft_from_form(form)
@@ -614,14 +616,14 @@ async def kb_export_csv(request: web.Request) -> web.StreamResponse:
 
 @ROUTES.post("/panel/support/kb/import", name="panel.support_kb_import", ok_status=400)
 @require(Role.ADMIN)
+@body_limit(MAX_IMPORT + FORM_LIMIT, files=("file",))
 async def kb_import(request: web.Request) -> web.StreamResponse:
     """A JSON (bench/data's kb.json imports as is) or CSV file: entries created or updated by id."""
     _ = gettext(request)
-    form = await _fields(request)
-    field = form.get("file")
-    if field is None or isinstance(field, str) or not getattr(field, "filename", ""):
+    field = (await read_uploads(request)).get("file")
+    if field is None or not field.filename:
         return await _kb_page(request, error=_("Choose a JSON or CSV file."), status=400)
-    raw = field.file.read(MAX_IMPORT + 1)
+    raw = field.data
     if len(raw) > MAX_IMPORT:
         return await _kb_page(request, error=_("The file is larger than 5 MB."), status=400)
     try:

@@ -19,7 +19,7 @@ from app.domain.staff import Role
 from app.domain.tasks import ChatRef, Task, TaskError, TaskInput, Verification
 from app.i18n import Gettext
 from app.web import keys
-from app.web.forms import path_id, whole_number
+from app.web.forms import path_id, read_form, whole_number
 from app.web.live import Event, serve_events
 from app.web.panel.auth.access import require
 from app.web.panel.auth.csrf import csrf_token
@@ -159,8 +159,8 @@ async def inspect_chat(
 
 
 async def _form(request: web.Request) -> dict[str, str]:
-    data = await request.post()
-    return {k: str(data.get(k, "")) for k in FIELDS}
+    data = await read_form(request)
+    return {k: data.get(k, "") for k in FIELDS}
 
 
 def _page(task: Task | None, form: dict[str, str], **extra: object) -> dict[str, object]:
@@ -287,13 +287,8 @@ async def screenshot(request: web.Request) -> web.StreamResponse:
 
 
 async def _fields(request: web.Request) -> dict[str, str]:
-    if request.content_type == "application/json":
-        try:
-            data = await request.json()
-        except ValueError:
-            return {}
-        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-    return {k: str(v) for k, v in (await request.post()).items()}
+    """A form's fields, posted or sent as a JSON object (the review screen's script)."""
+    return dict(await read_form(request))
 
 
 def _decided_text(_: Gettext, approved: bool, name: object) -> str:
