@@ -34,6 +34,7 @@ from app.bot.polling import PollingSupervisor
 from app.bot.promotion_messages import BotPromotionMessages
 from app.bot.support_messages import BotDeskMessages
 from app.bot.task_messages import BotTaskMessages
+from app.bot.token_check import check_token
 from app.config import Config, create_admin_command
 from app.db.embedded import EmbeddedPostgres
 from app.db.migrations import migrate
@@ -249,18 +250,31 @@ class Bozor:
                     self.answer_cache.clear()
 
     async def _use_stored_bot_token(self) -> None:
-        """A token saved in the panel's settings counts when BOT_TOKEN is unset: a real bot."""
+        """A token saved in the panel's settings counts when BOT_TOKEN is unset: a real bot.
+
+        One Telegram does not accept (or cannot be asked about) leaves Bozor in the sandbox,
+        with the reason on every panel page: the panel must come up to fix it."""
         if self.config.bot_token is None:
             from app.domain.staff import get_secret
 
             try:
                 async with self._pool.acquire() as conn:
                     token = await get_secret(conn, "bot_token", secret_key=self.config.secret_key)
-            except Exception:  # e.g. SECRET_KEY changed: stay in the sandbox rather than not start
+            except Exception as exc:  # e.g. SECRET_KEY changed: stay in the sandbox rather than not start
                 log.exception("cannot read the bot token saved in the panel")
+                self.running.bot_problem = f"{type(exc).__name__}: {exc}"[:300]
                 token = None
             if token:
-                self.config = dataclasses.replace(self.config, bot_token=token)
+                check = await check_token(token, self.config.telegram_api_url, attempts=3)
+                if check.ok:
+                    self.config = dataclasses.replace(self.config, bot_token=token)
+                else:
+                    log.error(
+                        "the bot token saved in the panel does not work (%s): running the sandbox "
+                        "instead; fix it in the panel's Settings or run `run.py settings clear`",
+                        check.detail,
+                    )
+                    self.running.bot_problem = check.detail
 
     async def _use_stored_languages(self) -> None:
         """The languages saved in the panel; DEFAULT_LANGUAGE counts until a default is saved.
@@ -319,7 +333,8 @@ class Bozor:
     async def _sync_channels(self) -> None:
         try:
             ready = await sync_channels(self._bot, self._pool)
-            log.info("%d channel(s) ready for posting", ready)
+            # INFO is for what needs attention: a channel that is not usable was warned about.
+            log.debug("%d channel(s) ready for posting", ready)
         except Exception:  # the periodic job tries again; start-up goes on
             log.exception("could not check the channels with Telegram")
 
@@ -346,6 +361,7 @@ class Bozor:
             keys.TRANSLATOR: translator,
             keys.BOT: self.bot,
             keys.RUNNING_SETTINGS: self.running,
+            keys.TOKEN_CHECK: functools.partial(check_token, api_base=self.config.telegram_api_url),
         }
         app = create_web_app(self.config, services=services)
         if self.config.sandbox and not self.config.telegram_api_url:

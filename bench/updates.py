@@ -315,6 +315,9 @@ async def one_round(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     # Hundreds of replies a second to thousands of users is beyond what Telegram allows a bot:
     # this measures the pipeline, so the sandbox's rate limits are off (bench/outbox.py measures those).
     world.limits.enabled = False
+    # All updates are injected at once, so the last button presses wait in the queue longer
+    # than the 15 s Telegram lets a callback query be answered; no user waits like that.
+    world.callback_query_ttl = 3600
     runner = web.AppRunner(make_sandbox_app(world), access_log=None)
     await runner.setup()
     port = free_port()

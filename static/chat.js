@@ -142,6 +142,10 @@
           clearTimeout(typingTimer);
           typingTimer = setTimeout(() => { typingBox.textContent = ""; }, 4000);
         }
+      } else if (frame.type === "presence") {
+        if (frame.account_id === Number(root.dataset.peer)) {
+          document.getElementById("peer-online").classList.toggle("d-none", !frame.online);
+        }
       } else if (frame.type === "ready") {
         retry = 0;
         showState("");

@@ -118,3 +118,20 @@ def test_messages_are_offered_to_the_areas_in_the_stated_order() -> None:
     assert order[-1] == (Stage.FALLBACK, "fallback: a hint and the menu")
     names = [name for _stage, name in order]
     assert len(names) == len(set(names))
+
+
+def test_web_views_read_bodies_through_app_web_forms() -> None:
+    """request.post() / request.json() turn a broken body into a 500; read_form / read_json
+    (app/web/forms.py) turn it into a clear 400, so no view calls them directly."""
+    found = [
+        where(path, node.lineno)
+        for path in python_files(APP / "web")
+        if path.name != "forms.py"
+        for node in ast.walk(parsed(path))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("post", "json")
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "request"
+    ]
+    assert found == [], f"read the body with app.web.forms.read_form/read_json: {found}"

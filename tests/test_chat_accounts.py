@@ -8,8 +8,10 @@ import re
 import aiohttp
 import asyncpg
 
+from app.domain.chat import accounts
 from app.main import Bozor
 from app.sandbox.driver import Sandbox
+from app.web import keys
 from tests.helpers.chat import PASSWORD, csrf, post, register, sign_in
 from tests.helpers.panel import Panel
 
@@ -120,3 +122,20 @@ async def test_signing_in_with_telegram_through_the_bot_works_once(bozor: Bozor,
     async with bozor.pool.acquire() as conn:
         rows = await conn.fetch("SELECT telegram_user_id FROM chat_accounts")
     assert [r["telegram_user_id"] for r in rows] == [ali.id]
+
+
+async def test_the_daily_job_forgets_used_links_and_ended_sessions(
+    panel: Panel, db: asyncpg.Connection
+) -> None:
+    from app.scheduler.jobs import JobContext, journal_retention
+
+    await register(panel.client, "umid")
+    await post(panel.client, "/chat/logout/everywhere", "/chat")
+    waiting = await accounts.start_telegram_login(db)
+    await db.execute("UPDATE chat_sessions SET revoked_at = now() - interval '8 days'")
+    await db.execute("UPDATE chat_login_requests SET expires_at = now() - interval '2 days'")
+    fresh = await accounts.start_telegram_login(db)
+    await journal_retention(JobContext(panel.app[keys.POOL]))
+    assert await db.fetchval("SELECT count(*) FROM chat_sessions") == 0
+    assert await accounts.request_state(db, waiting.token) is None
+    assert await accounts.request_state(db, fresh.token) is not None

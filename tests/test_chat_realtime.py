@@ -72,6 +72,11 @@ async def test_two_pages_chat_live_with_receipts_and_typing(site, db: asyncpg.Co
         buyer_ws, seller_ws = await _socket(panel), await _socket(seller)
         await _until(buyer_ws, _is("ready"))
         await _until(seller_ws, _is("ready"))
+        online = (await _until(buyer_ws, _is("presence")))[-1]  # the seller's page opened
+        seller_id = await db.fetchval(
+            "SELECT other_id FROM chat_conversations WHERE id = $1", conversation_id
+        )
+        assert online == {"type": "presence", "account_id": seller_id, "online": True}
 
         frame = {"type": "send", "conversation_id": conversation_id, "body": "Salom", "client_id": "c-1"}
         await buyer_ws.send_json(frame)
@@ -90,8 +95,10 @@ async def test_two_pages_chat_live_with_receipts_and_typing(site, db: asyncpg.Co
         again = (await _until(buyer_ws, _is("sent")))[-1]
         assert again["message"]["id"] == sent["message"]["id"]
         assert await db.fetchval("SELECT count(*) FROM chat_messages") == 1
-        await buyer_ws.close()
         await seller_ws.close()
+        offline = (await _until(buyer_ws, _is("presence")))[-1]
+        assert offline == {"type": "presence", "account_id": seller_id, "online": False}
+        await buyer_ws.close()
     finally:
         await other.aclose()
         await started.aclose()

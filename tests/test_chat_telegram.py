@@ -18,6 +18,7 @@ from app.i18n import Translator
 from app.main import Bozor
 from app.sandbox.driver import Sandbox
 from tests.helpers.chat import csrf, register, start_about, write
+from tests.helpers.images import png
 from tests.helpers.polling import eventually, outbox_settled
 
 TIMING = Timing(grace=timedelta(seconds=30), interval=timedelta(minutes=5))
@@ -71,10 +72,22 @@ async def test_a_buyer_writes_here_and_the_seller_answers_in_telegram(
     answer = await buyer.wait_for_bot("Ha, sotuvda", timeout=10)
     assert "Ali" in answer["text"] and "ali_sotuvchi" not in json.dumps(answer)
 
-    stored = await bozor.pool.fetch("SELECT body, via FROM chat_messages ORDER BY id")
-    assert [(r["body"], r["via"]) for r in stored] == [
-        ("Is it still for sale?", "telegram"),
-        ("Ha, sotuvda", "telegram"),
+    # A photo through the bot: kept in Storage, relayed to the other side as a photo.
+    await buyer.press(callback_data=ChatCb(action="reply", value=conversation_id).pack())
+    await buyer.wait_for_bot("Ali")
+    await buyer.send_photo(png(rgb=(10, 200, 30)), caption="Bu rasmdagi velosipedmi?")
+    shown = await seller.wait_for_bot(
+        lambda m: "photo" in m and "Bu rasmdagi" in m.get("caption", ""), timeout=10
+    )
+    assert "Vali" in shown["caption"]
+
+    stored = await bozor.pool.fetch(
+        "SELECT body, via, photo_key IS NOT NULL AS photo FROM chat_messages ORDER BY id"
+    )
+    assert [(r["body"], r["via"], r["photo"]) for r in stored] == [
+        ("Is it still for sale?", "telegram", False),
+        ("Ha, sotuvda", "telegram", False),
+        ("Bu rasmdagi velosipedmi?", "telegram", True),
     ]
     # The same conversation on the web: "Open the web chat" gives a one-time link.
     await buyer.press("🌐 Open the web chat", message_id=offer["message_id"])
@@ -86,6 +99,9 @@ async def test_a_buyer_writes_here_and_the_seller_answers_in_telegram(
         assert opened.headers["Location"] == f"/chat/c/{conversation_id}"
         text = await (await web.get(f"/chat/c/{conversation_id}")).text()
         assert "Is it still for sale?" in text and "Ha, sotuvda" in text
+        photo_id = await bozor.pool.fetchval("SELECT id FROM chat_messages WHERE photo_key IS NOT NULL")
+        photo = await web.get(f"/chat/photos/{photo_id}")
+        assert photo.status == 200 and photo.content_type == "image/jpeg"  # Telegram sends JPEG
         again = await web.post(page, data={"csrf_token": await csrf(web, "/chat")}, allow_redirects=False)
         assert again.status == 410  # once only
 

@@ -18,11 +18,13 @@ from app.bot import callbacks
 from app.domain import channels
 from app.main import Bozor
 from app.sandbox.driver import Sandbox
+from tests.helpers.images import png
 from tests.helpers.market import submitted
 
 HANDLERS = Path(__file__).resolve().parents[1] / "app" / "bot" / "handlers"
 REGISTERED = re.compile(r'(\w+Cb)\.filter\(F\.action == "(\w+)"\)')
 STALE = "This button is out of date. Send /start for a fresh menu."
+STALE_RU = "Эта кнопка устарела. Отправьте /start, чтобы открыть новое меню."
 STALE_UZ = "Bu tugma eskirgan. Yangi menyu uchun /start yuboring."
 APOLOGY = ("Kechirasiz, bizda nimadir", "Извините, у нас что-то")
 IDS = ("99999999999999999999", "-99999999999999999999", "999999", "-1", "x", "")
@@ -89,6 +91,12 @@ async def test_forged_and_stale_buttons_are_no_longer_valid_and_nothing_fails(
     apologies = [data for text, sent in answers.items() if text.startswith(APOLOGY) for data in sent]
     stale = {data for text, sent in answers.items() if text == STALE_UZ for data in sent}
     assert overflows <= stale, sorted(overflows - stale)[:10]  # "out of date", nothing else
+    categories = {data for sent in answers.values() for data in sent if data.startswith("ad:category:")}
+    foreign = {d for d in categories if d.split(":")[2] in (str(foreign_category), "999999", "-1")}
+    assert foreign and foreign <= stale | set(answers.get(STALE_RU, [])), sorted(foreign - stale)
+    # A forged "reject" never shows someone who is not the channel's admin its canned reasons.
+    seller_markup = [m.get("reply_markup") for m in await market["seller"].bot_messages()]
+    assert not any("mod:reason" in str(markup) for markup in seller_markup)
     assert apologies == [] and failures == [], (
         f"{len(failures)} of {pressed} failed",
         apologies,
@@ -110,9 +118,18 @@ async def test_a_nul_at_any_wizard_step_is_refused_clearly_and_the_wizard_goes_o
         await seller.wait_for_bot("belgi bor")  # "contains a character that cannot be used"
         await seller.send(answer)
     await seller.wait_for_bot("rasm yuboring")  # the wizard went on to the photos
+    await seller.send_album([png(rgb=(200, 0, 0)), png(rgb=(0, 200, 0))])
+    await seller.wait_for_bot("2-rasm qo'shildi")
+    await seller.press("✅ Rasmlar tayyor")
+    for prompt, answer in (("tuman", "Chilonzor"), ("Xaridorlar", "+998901234567")):
+        await seller.wait_for_bot(prompt)
+        await seller.send(f"bad\x00{answer}")
+        await seller.wait_for_bot("belgi bor")
+        await seller.send(answer)
+    await seller.wait_for_bot("Tekshiruvga yuborasizmi")  # every step refused the NUL and went on
     async with bozor.pool.acquire() as conn:
         journaled = await conn.fetchval(
             "SELECT count(*) FROM update_journal WHERE payload::text LIKE '%bad%'"
         )
         failed = await conn.fetchval("SELECT count(*) FROM update_journal WHERE error IS NOT NULL")
-    assert (journaled, failed) == (3, 0)
+    assert (journaled, failed) == (5, 0)

@@ -52,7 +52,7 @@ class Tally:
     errors: list[str] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
 
-    async def send(self, client: TestClient, method: str, url: str, **kwargs: object) -> None:
+    async def send(self, client: TestClient, method: str, url: str, **kwargs: object) -> int:
         self.requests += 1
         response = await client.request(
             method,
@@ -65,6 +65,7 @@ class Tally:
         self.statuses[response.status] += 1
         if response.status >= 500:
             self.errors.append(f"{method} {url[:100]} {str(kwargs)[:140]} -> {response.status}")
+        return response.status
 
     def report(self) -> str:
         return "\n".join(self.errors[:40]) + f"\n{len(self.errors)} of {self.requests}"
@@ -125,7 +126,7 @@ def _field_bodies(names: list[str]) -> Iterator[tuple[str, bytes]]:
     """Every field the view may read, with a NUL, an overflow, a long text and a bad date: one
     field at a time (the others "1", so checks of other fields do not hide it), then all."""
     for value in ("%00", "9" * 30, "x" * 20_000, "9999-12-31", "%ED%A0%80"):
-        for hostile in [*names, None] if value in ("%00", "9" * 30) else [None]:
+        for hostile in [*names, None] if value == "9" * 30 else [None]:
             body = "&".join(f"{name}={value if hostile in (name, None) else 1}" for name in names)
             yield "application/x-www-form-urlencoded", body.encode()
     for value in ("\u0000", 10**30, "\ud800", ["x"], {"x": 1}):
@@ -153,10 +154,11 @@ async def fuzz(
             if method == "HEAD":
                 continue
             names, fields = _names(route.handler)
-            for path in _paths(resource):
-                await tally.send(client, method, path, headers=headers)
+            statuses = [await tally.send(client, method, path, headers=headers) for path in _paths(resource)]
+            if statuses[0] in (302, 401):
+                continue  # it sends this visitor to log in (or sign in) before reading anything else
             example = next(_paths(resource))
-            for name in names:
+            for name in names if method == "GET" else ():  # forms post their fields in the body
                 for value in QUERY_VALUES:
                     await tally.send(client, method, f"{example}?{name}={value}", headers=headers)
             if method in ("POST", "PUT", "PATCH", "DELETE"):

@@ -17,7 +17,7 @@ async def test_the_whole_life_of_an_ad(bozor, market) -> None:
     await fill_wizard(seller)
 
     note = await olga.wait_for_bot("Новое объявление #1", timeout=10)
-    assert buttons(note) == ["✅ Одобрить", "❌ Отклонить"]
+    assert buttons(note) == ["✅ Одобрить", "❌ Отклонить", "✏️ Изменить"]
     await bek.wait_for_bot("yangi e'lon #1", timeout=10)
     await olga.press("✅ Одобрить")
 

@@ -520,7 +520,7 @@ async def test_rows_a_killed_process_was_pacing_go_back_to_pending_at_once(
                 "SELECT count(*) FILTER (WHERE status = 'sent') >= 1 "
                 "AND count(*) FILTER (WHERE status = 'sending') >= 3 FROM outbox"
             ),
-            seconds=15,
+            seconds=40,  # the child imports aiogram first: slow on a busy machine
         )
     finally:
         child.send_signal(signal.SIGKILL)
@@ -584,7 +584,7 @@ async def _child(database_url: str, sandbox_url: str, mode: str = "slow") -> Non
     pool = await create_pool(database_url)
     bot = create_bot(TEST_TOKEN, sandbox_url, wait_on_flood=False)
     if mode == "pacing":
-        limits = SendLimits(per_second=0.2, burst=1.0)
+        limits = SendLimits(per_second=0.1, burst=1.0)  # 10 s between sends
         sender = OutboxSender(pool, bot, limits=limits, concurrency=4)
     else:
         sender = OutboxSender(pool, bot, limits=SendLimits(per_second=4.0), concurrency=2, lease=1.0)

@@ -80,7 +80,8 @@ async def test_a_wrong_password_is_refused_and_the_sixth_try_is_throttled(
     assert "Too many failed attempts. Try again in 15 min." in await response.text()
     assert (await panel.client.get("/panel", allow_redirects=False)).status == 302
     assert (await audit_actions(db)).count("login.failed") == 5
-    assert "login.throttled" in await audit_actions(db)
+    throttled = "SELECT sum(attempts) FROM auth_failures WHERE action = 'login.throttled'"
+    assert await db.fetchval(throttled) == 1  # counted per hour and address, not in audit_log
     # Cool-down over (the failures left the window): the right password works again.
     await db.execute("UPDATE login_failures SET at = at - interval '16 minutes'")
     assert (await login(panel.client, "mod", PASSWORD)).status == 303
@@ -580,3 +581,55 @@ async def test_a_new_one_time_link_ends_the_older_ones(panel: Panel, db: asyncpg
     used = await panel.client.post(urlsplit(older).path, data={"csrf_token": token}, allow_redirects=False)
     assert used.status == 410
     assert (await panel.client.get(urlsplit(newer).path)).status == 200  # the newest one works
+
+
+async def test_parallel_wrong_passwords_check_at_most_the_limit(panel: Panel, db: asyncpg.Connection) -> None:
+    await make_staff(db, "mod", Role.MODERATOR)
+    token = await csrf(panel.client)
+
+    async def attempt() -> int:
+        response = await panel.client.post(
+            "/panel/login",
+            allow_redirects=False,
+            data={"csrf_token": token, "username": "mod", "password": "wrong password!"},
+        )
+        return response.status
+
+    statuses = await asyncio.gather(*(attempt() for _ in range(30)))
+    assert statuses.count(401) == 5 and statuses.count(429) == 25  # 5 password checks, no more
+    assert (await audit_actions(db)).count("login.failed") == 5
+
+
+async def test_a_stranger_cannot_lock_the_owner_out_from_their_usual_address(
+    panel: Panel, db: asyncpg.Connection
+) -> None:
+    await make_staff(db, "mod", Role.MODERATOR)
+    token = await csrf(panel.client)
+
+    async def attempt(address: str, password: str) -> int:
+        response = await panel.client.post(
+            "/panel/login",
+            allow_redirects=False,
+            data={"csrf_token": token, "username": "mod", "password": password},
+            headers={"X-Forwarded-For": address},
+        )
+        return response.status
+
+    for _ in range(6):
+        await attempt("6.6.6.6", "guessing guess")
+    assert await attempt("6.6.6.6", PASSWORD) == 429  # the stranger's address is throttled
+    assert await attempt("10.0.0.7", PASSWORD) == 303  # the owner, elsewhere, logs in
+
+
+async def test_anonymous_failures_do_not_grow_the_audit_log(panel: Panel, db: asyncpg.Connection) -> None:
+    before = await db.fetchval("SELECT count(*) FROM audit_log")
+    for i in range(40):
+        await login(panel.client, f"nobody{i}", "wrong wrong wrong")
+    await panel.client.post("/panel/login/once/not-a-token", data={"csrf_token": await csrf(panel.client)})
+    assert await db.fetchval("SELECT count(*) FROM audit_log") == before
+    rows = await db.fetch("SELECT action, attempts FROM auth_failures ORDER BY action")
+    assert [(r["action"], r["attempts"]) for r in rows] == [
+        ("login.failed", 20),
+        ("login.throttled", 20),  # the address's limit of 20 reached: the rest only counted
+        ("login_link.failed", 1),
+    ]

@@ -137,10 +137,14 @@ async def test_the_first_review_decision_wins_and_the_user_is_told(
     told = await db.fetchval("SELECT params->>'text' FROM outbox WHERE chat_id = 5101")
     assert "is accepted: +15 points" in told
 
-    csv = await panel_bot.client.get(f"/panel/tasks/{task.id}/stats.csv")
+    page = await (await panel_bot.client.get(f"/panel/tasks/{task.id}?days=7")).text()
+    assert "The last 7 days" in page and 'id="task-data"' in page
+    listing = await (await panel_bot.client.get("/panel/tasks")).text()
+    assert "By chat" in listing
+    csv = await panel_bot.client.get(f"/panel/tasks/{task.id}/stats.csv?days=7")
     body = await csv.text()
     assert csv.status == 200 and body.splitlines()[0] == "day,completions,taken_back,net_members,points"
-    assert body.splitlines()[-1].endswith(",1,0,1,15")
+    assert body.splitlines()[-1].endswith(",1,0,1,15") and len(body.splitlines()) == 1 + 8
 
 
 async def test_promotion_prices_are_set_per_channel_and_audited(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+from app.domain import staff as staff_domain
 from app.domain import users as users_domain
 from app.domain.staff import Role
-from tests.helpers.ads import SELLER, bulk_ads, market_channel
+from tests.helpers.ads import ADMIN_A, SELLER, add_ads, bulk_ads, connected_channel, market_channel
 from tests.helpers.panel import Panel, csrf, login, make_staff
 
 USER_RE = re.compile(r'data-user="(\d+)"')
@@ -86,7 +87,7 @@ async def test_a_users_page_shows_ads_messages_and_block_state_and_blocks(panel,
         SELLER,
         '{"message": {"text": "Salom, velosiped bormi?"}}',
     )
-    await make_staff(db, "moderator", Role.MODERATOR)
+    await make_staff(db, "moderator", Role.OPERATOR)  # operators serve every user, messages too
     await login(panel.client, "moderator")
     html = await (await panel.client.get(f"/panel/users/{SELLER}")).text()
     assert "Salom, velosiped bormi?" in html
@@ -113,7 +114,7 @@ async def test_a_blocked_user_gets_a_polite_refusal_and_nothing_else(bozor, sand
     async with bozor.pool.acquire() as conn:
         staff = await make_staff(conn, "boss", Role.ADMIN)
         async with conn.transaction():
-            assert await users_domain.block(conn, person.id, staff.id, "spam")
+            assert await users_domain.block(conn, person.id, staff, "spam")
 
     first = await person.send("/start")
     await person.wait_for_bot(REFUSAL)
@@ -127,7 +128,41 @@ async def test_a_blocked_user_gets_a_polite_refusal_and_nothing_else(bozor, sand
     assert [m["text"] for m in replies] == [REFUSAL, REFUSAL]
 
     async with bozor.pool.acquire() as conn, conn.transaction():
-        assert await users_domain.unblock(conn, person.id, staff.id)
+        assert await users_domain.unblock(conn, person.id, staff)
     await person.send("/start")
     answer = await person.wait_for_bot("")
     assert REFUSAL not in answer.get("text", "")
+
+
+async def test_a_moderator_sees_only_their_channels_sellers_and_ads_and_no_private_messages(
+    panel, db
+) -> None:
+    mine = await market_channel(db)  # Ali sells here; Olga and Bek are its admins
+    other = await connected_channel(db, "Other", -1009)
+    ali = [*await add_ads(db, mine, 1), *await add_ads(db, other, 1)]
+    await db.execute("UPDATE ads SET seller_id = $1 WHERE id = ANY($2)", SELLER, ali)
+    await db.execute("INSERT INTO users (id, first_name) VALUES (7001, 'Only other')")
+    elsewhere = await add_ads(db, other, 1)
+    await db.execute("UPDATE ads SET seller_id = 7001 WHERE id = ANY($1)", elsewhere)
+    await db.execute(
+        "INSERT INTO update_journal (bot_id, update_id, kind, user_id, chat_id, payload) "
+        "VALUES (1, 1, 'message', $1, $1, $2::jsonb)",
+        SELLER,
+        '{"message": {"text": "Rad etildi: telefon raqami yoq"}}',
+    )
+    moderator = await make_staff(db, "moder", Role.MODERATOR)
+    await staff_domain.give_channel(db, moderator.id, mine, by=None)
+    await login(panel.client, "moder")
+    html = await (await panel.client.get(f"/panel/users/{SELLER}")).text()
+    assert html.count('href="/panel/ads/') == 1  # the ad in their channel, not the other one
+    assert "Rad etildi" not in html and 'id="journal"' not in html  # no private messages
+    assert (await panel.client.get("/panel/users/7001")).status == 404  # sells only elsewhere
+    assert await found(panel, "7001") == [] and await found(panel, "") == [SELLER]
+
+    # Nobody blocks a channel's admin (it would silently stop their decisions in the bot).
+    olgas = await add_ads(db, mine, 1)
+    await db.execute("UPDATE ads SET seller_id = $1 WHERE id = ANY($2)", ADMIN_A, olgas)
+    token = await csrf(panel.client, f"/panel/users/{ADMIN_A}")
+    response = await panel.client.post(f"/panel/users/{ADMIN_A}/block", data={"csrf_token": token})
+    assert response.status == 403 and "moderates a channel" in await response.text()
+    assert await db.fetchval("SELECT banned_at FROM users WHERE id = $1", ADMIN_A) is None

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from app.domain import ledger, promotions
 from app.domain.promotions import PromotionKind
+from tests.helpers.ledger import credit
 from tests.helpers.market import buttons, fill_wizard
 from tests.helpers.polling import eventually, outbox_settled
 from tests.helpers.tasks import admin
@@ -31,7 +34,7 @@ async def published(bozor, market, sandbox, title: str = "Velosiped Stels") -> d
             conn, staff, market["channel_id"], PromotionKind.REPOSTS, 3, 30, 300, True
         )
     await seller.send("/start")
-    await seller.wait_for_bot("")
+    await seller.wait_for_bot(lambda m: "📋 My ads" in buttons(m))
     return post
 
 
@@ -39,7 +42,7 @@ async def open_promotion(seller) -> dict:
     await seller.press("📋 My ads")
     await seller.wait_for_bot("Your ads")
     await seller.press(button_text=None, callback_data="my:card:1:0")
-    card = await seller.wait_for_bot("⭐ Promote" and (lambda m: "⭐ Promote" in buttons(m)))
+    card = await seller.wait_for_bot(lambda m: "⭐ Promote" in buttons(m))
     await seller.press("⭐ Promote", message_id=card["message_id"])
     return await seller.wait_for_bot("Promote “")
 
@@ -76,7 +79,6 @@ async def test_a_paid_pin_is_pinned_then_unpinned_after_24_hours(bozor, market, 
             50,
             datetime.now(UTC),
             msgs=bozor.dispatcher.workflow_data["promotion_messages"],
-            ad_messages=bozor.dispatcher.workflow_data["ad_messages"],
             languages=bozor.running.languages,
         )
     assert again is not None and again.duplicate
@@ -115,12 +117,14 @@ async def test_an_ad_withdrawn_before_its_extra_reposts_is_refunded_once(bozor, 
     await seller.wait_for_bot("will be re-posted 3 more times", timeout=10)
 
     await seller.send("/start")
-    await seller.wait_for_bot("")
+    await seller.wait_for_bot(lambda m: "📋 My ads" in buttons(m))
     await seller.press("📋 My ads")
     await seller.wait_for_bot("Your ads")
     await seller.press(callback_data="my:card:1:0")
     await seller.wait_for_bot(lambda m: "🗑 Withdraw" in buttons(m))
     await seller.press("🗑 Withdraw")
+    await seller.wait_for_bot(lambda m: "🗑 Yes, withdraw it" in buttons(m))
+    await seller.press("🗑 Yes, withdraw it")
     await seller.wait_for_bot("withdrawn")
 
     msgs = bozor.dispatcher.workflow_data
@@ -172,3 +176,63 @@ async def test_pre_checkout_refuses_a_payment_for_an_ad_withdrawn_after_the_invo
 
 async def _declined(seller) -> bool:
     return any(p["status"] == "declined" for p in await seller.payments())
+
+
+async def test_points_pay_for_promotion_only_where_the_channel_accepts_them(
+    bozor, market, sandbox, db
+) -> None:
+    await published(bozor, market, sandbox)
+    seller = market["seller"]
+    msgs = bozor.dispatcher.workflow_data
+    option = await db.fetchval("SELECT id FROM promotion_options WHERE kind = 'reposts'")
+
+    async def pay() -> object:
+        async with bozor.pool.acquire() as conn:
+            return await promotions.pay_with_points(
+                conn,
+                1,
+                option,
+                seller.id,
+                datetime.now(UTC),
+                msgs=msgs["promotion_messages"],
+                languages=bozor.running.languages,
+            )
+
+    with pytest.raises(promotions.PointsNotAccepted):  # the channel accepts Stars only
+        await pay()
+    async with bozor.pool.acquire() as conn:
+        await promotions.set_accepts_points(conn, await admin(conn), market["channel_id"], True)
+    with pytest.raises(ledger.InsufficientFunds) as refused:  # never overdrawn
+        await pay()
+    assert (refused.value.available, refused.value.amount) == (0, 300)
+    assert await db.fetchval("SELECT count(*) FROM promotions") == 0  # nothing half-done
+
+    await db.execute(
+        "INSERT INTO ledger_balances (account, currency, balance) VALUES ($1, 'points', 0)", seller.id
+    )
+
+    await credit(db, seller.id, 350)
+    paid = await pay()
+    assert paid.status == promotions.PromotionStatus.RUNNING
+    await seller.wait_for_bot("will be re-posted 3 more times", timeout=10)
+    assert await ledger.balance(db, seller.id) == ledger.Balance(seller.id, ledger.Currency.POINTS, 50, 0)
+
+    # The extra re-posts go up when due, one each tick that finds one due, then it is done.
+    async def tick(at: datetime) -> int:
+        async with bozor.pool.acquire() as conn, conn.transaction():
+            return await promotions.run_due(
+                conn,
+                at,
+                msgs=msgs["promotion_messages"],
+                ad_messages=msgs["ad_messages"],
+                languages=bozor.running.languages,
+            )
+
+    start = datetime.now(UTC)
+    assert await tick(start + timedelta(hours=1)) == 0
+    for n in range(1, 4):
+        assert await tick(start + n * promotions.REPOST_EVERY + timedelta(minutes=1)) == 1
+    assert await tick(start + timedelta(days=5)) == 0
+    row = await db.fetchrow("SELECT status, reposts_done, reposts_left FROM promotions")
+    assert tuple(row) == ("done", 3, 0)
+    assert await db.fetchval("SELECT count(*) FROM ad_events WHERE kind = 'promoted_repost'") == 3

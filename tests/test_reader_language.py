@@ -56,3 +56,22 @@ async def test_a_canned_reason_and_the_ads_story_read_in_each_readers_language(
     user = text_of(await (await panel.client.get(f"/panel/lang/en?next=/panel/users/{seller.id}")).text())
     assert "pressed “📢 E'lon berish”" in user and "pressed “✅ Yuborish”" in user
     assert "ad:submit" not in user and "menu:post" not in user
+
+
+async def test_an_admin_edits_the_text_in_the_bot_before_approving(bozor, market, sandbox) -> None:
+    await sandbox.limits(private_per_second=50, private_burst=50)
+    seller, olga, channel = market["seller"], market["olga"], market["channel"]
+    await fill_wizard(seller, title="velosiped SROCHNO!!!")
+    note = await olga.wait_for_bot("Новое объявление #1", timeout=10)
+    await olga.press("✏️ Изменить", message_id=note["message_id"])
+    first = await olga.wait_for_bot("Пришлите новый заголовок")
+    await olga.send("Velosiped Stels")
+    asked = await olga.wait_for_bot("Пришлите новое описание")
+    await olga.press("↩️ Оставить", message_id=asked["message_id"])  # the description stays
+    await olga.wait_for_bot("Сохранено")
+    await olga.press("✅ Одобрить", message_id=note["message_id"])
+    post = await channel.wait_for_post("Velosiped Stels", timeout=10)
+    assert "SROCHNO" not in post["caption"] and "Yaxshi holatda, 26 dyuym" in post["caption"]
+    stale = await olga.press("↩️ Оставить", message_id=first["message_id"])
+    answer = await olga.callback_answer(stale["callback_query_id"])
+    assert answer["show_alert"]  # an old button of a finished edit does nothing

@@ -68,7 +68,7 @@ async def test_one_command_on_embedded_defaults_serves_the_sandbox_and_stops(pg_
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     # Once: where the sandbox and the panel are, and how to create the first admin.
-    assert out.count("Bozor is running") == 1 and "ready" not in err
+    assert out.count("Bozor is running") == 1 and "Bozor is ready" not in err
     assert f"sandbox (a Telegram of our own): {url}/sandbox/" in out and f"panel: {url}/panel" in out
     assert f"DATA_DIR={pg_root} " in out and "run.py create-admin admin" in out
     # INFO is for what needs attention: no line per update, no scheduler chatter.

@@ -57,12 +57,17 @@ async def test_an_operator_answers_in_the_panel_and_the_desk_follows_live(bozor,
         await page.evaluate("window.notReloaded = true")
         await user.send("Спасибо, вот фото товара")
         await user.send_photo(png(rgb=(0, 120, 0)))
-        await expect(page.locator("#conversation li.msg-user")).to_have_count(3)
+        await user.send_document(b"%PDF-1.4 the receipt", "receipt.pdf")
+        await expect(page.locator("#conversation li.msg-user")).to_have_count(4)
         await expect(page.locator("#conversation")).to_contain_text("Спасибо, вот фото товара")
         photo = page.locator("#conversation li.msg-user img")
         await expect(photo).to_be_visible()
         assert await photo.evaluate("img => img.complete && img.naturalWidth > 0")
         assert await page.evaluate("window.notReloaded === true")
+        document = page.get_by_role("link", name="receipt.pdf")
+        downloaded = await page.request.get(base + str(await document.get_attribute("href")))
+        assert await downloaded.body() == b"%PDF-1.4 the receipt"  # fetched from Telegram on demand
+        assert downloaded.headers["content-disposition"].startswith("attachment")
 
         await page.get_by_role("button", name="Close the ticket").click()
         closed = await user.wait_for_bot("закрыто", timeout=10)

@@ -15,6 +15,7 @@ from app.domain.support import desk
 from app.domain.support.ports import DeskMessages
 from app.main import Bozor
 from app.web import keys
+from tests.helpers.images import png
 from tests.helpers.polling import eventually, outbox_settled
 
 OFF_TOPIC = "can you recommend a good phone under $200"
@@ -125,6 +126,11 @@ async def test_an_operator_linked_on_telegram_gets_tickets_and_answers_by_replyi
 
     await user.send("ok, and where is that channel?")  # assigned now: the notice goes to her
     await phone.wait_for_bot(f"✉️ Ticket #{ticket_id}, @sam_buyer writes", timeout=10)
+    await user.send_photo(png(rgb=(10, 200, 10)), caption="this one")
+    photo = await phone.wait_for_bot(lambda m: "photo" in m, timeout=10)  # the user's photo itself
+    assert photo["caption"].startswith(f"✉️ Ticket #{ticket_id}, @sam_buyer writes\n\nthis one")
+    await phone.send("Nice photo, it is fine.", reply_to=photo["message_id"])
+    await user.wait_for_bot("💬 Support: Nice photo, it is fine.")
 
 
 async def test_a_reply_to_another_bot_message_is_no_answer(bozor, sandbox, db) -> None:

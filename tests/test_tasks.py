@@ -8,6 +8,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
 
 from app.bot.member_checks import MemberChecks
 from app.domain import ledger, tasks
@@ -46,6 +47,12 @@ async def test_check_credits_a_member_once_and_tells_a_non_member(bozor, sandbox
     assert await entries(db, ali.id) == [("task_reward", 40)]
     relisted = await ali.wait_for_bot("no tasks for you")
     assert "Your balance: 40 points" in relisted["text"]
+    # A stale or forged button (the sandbox presses only real ones): named, nothing credited.
+    for forged in (999, 10**20, 0):
+        with pytest.raises(tasks.TaskNotFound):
+            await tasks.task_to_check(db, forged, TelegramUser(ali.id), datetime.now(UTC))
+    with pytest.raises(tasks.AlreadyDone):
+        await tasks.task_to_check(db, task.id, TelegramUser(ali.id), datetime.now(UTC))
     completion = await db.fetchrow("SELECT status, watch_until, next_check_at FROM task_completions")
     assert completion["status"] == "credited" and completion["next_check_at"] <= completion["watch_until"]
     assert await db.fetchval("SELECT completions FROM tasks WHERE id = $1", task.id) == 1
@@ -179,3 +186,44 @@ async def test_the_scheduled_recheck_finds_who_left_where_the_bot_sees_no_update
 
 async def _sent_all(db: asyncpg.Connection) -> bool:
     return await db.fetchval("SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')") == 0
+
+
+async def test_two_processes_sweeping_at_once_check_each_completion_once(database_url, db) -> None:
+    """Two schedulers (two processes on one database) tick together: the lease gives each due
+    completion to one of them, so every user is asked about once and taken back at most once."""
+    task_id = await db.fetchval(
+        """INSERT INTO tasks (chat_ref, chat_id, join_url, titles, reward, verification, leave_days)
+           VALUES ('@somechat', -100500, 'https://t.me/somechat', '{"en": "Join"}', 10, 'auto', 7)
+           RETURNING id"""
+    )
+    task = await tasks.get_task(db, task_id)
+    assert task is not None
+    now = datetime.now(UTC)
+    users = list(range(9200, 9240))
+    for user_id in users:
+        await make_user(db, user_id)
+        await tasks.credit_member(db, task, TelegramUser(user_id), now)
+    asked: list[int] = []
+
+    async def probe(_chat_id: int, user_id: int) -> bool:
+        asked.append(user_id)
+        await asyncio.sleep(0)  # let the other sweep run meanwhile
+        return user_id % 4 != 0  # one in four left
+
+    async def sweep(conn: asyncpg.Connection) -> tasks.Sweep:
+        return await tasks.recheck_due(
+            conn, now + timedelta(days=1, minutes=1), probe, msgs=TASK_MSGS, languages=Languages(), limit=15
+        )
+
+    first, second = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+    try:
+        results = []
+        while not results or any(r.checked for r in results[-2:]):
+            results += await asyncio.gather(sweep(first), sweep(second))
+    finally:
+        await first.close()
+        await second.close()
+    assert sorted(asked) == users  # each asked once
+    assert sum(r.taken_back for r in results) == 10
+    assert await db.fetchval("SELECT count(*) FROM ledger_entries WHERE kind = 'take_back'") == 10
+    assert await ledger.verify(db) == []

@@ -6,7 +6,13 @@ import aiohttp
 import asyncpg
 
 from app.config import Config
+from app.domain import staff as staff_domain
+from app.domain.staff import Role
 from app.main import Bozor, webhook_secret
+from app.storage import DiskStorage
+from app.web import keys
+from tests.helpers.ads import add_ads, market_channel, pending_ad
+from tests.helpers.panel import SECRET_KEY, build_panel, login, make_staff
 from tests.helpers.servers import TEST_TOKEN, with_database
 
 
@@ -48,6 +54,15 @@ async def test_static_files_and_media_are_served(bozor: Bozor) -> None:
     assert status == 200 and kind == "text/css" and "--accent" in body
     await bozor.storage.put("ads/1/photo.jpg", b"\xff\xd8jpeg-bytes", "image/jpeg")
     url = await bozor.storage.url("ads/1/photo.jpg")
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        assert response.status == 404  # no published ad shows it: not public
+    async with bozor.pool.acquire() as conn:
+        [ad_id] = await add_ads(conn, await market_channel(conn), 1, status="published")
+        await conn.execute(
+            "INSERT INTO ad_photos (ad_id, position, file_id, file_unique_id, storage_key) "
+            "VALUES ($1, 0, 'f', 'u', 'ads/1/photo.jpg')",
+            ad_id,
+        )
     async with aiohttp.ClientSession() as http, http.get(url) as response:
         assert response.status == 200 and response.content_type == "image/jpeg"
         assert await response.read() == b"\xff\xd8jpeg-bytes"
@@ -153,3 +168,32 @@ async def test_the_start_page_links_the_sandbox_and_the_panel_in_the_visitors_la
     # The footer's language switch comes back to the start page.
     switched = await client.get("/panel/lang/ru?next=/", allow_redirects=False)
     assert switched.headers["Location"] == "/"
+
+
+async def test_a_pending_ads_photo_is_only_for_staff_of_its_channel(
+    aiohttp_client, make_config, database_url: str, db: asyncpg.Connection, tmp_path
+) -> None:
+    storage = DiskStorage(tmp_path / "media", "/media")
+
+    def with_storage(app) -> None:
+        app[keys.STORAGE] = storage
+
+    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
+    async for panel in build_panel(aiohttp_client, config, database_url, with_storage):
+        await pending_photo_is_for_staff(panel, db, storage)
+
+
+async def pending_photo_is_for_staff(panel, db: asyncpg.Connection, storage: DiskStorage) -> None:
+    await storage.put("ads/9/pending.jpg", b"\xff\xd8secret", "image/jpeg")
+    channel = await market_channel(db)
+    ad_id = await pending_ad(db, channel, "Divan")
+    await db.execute("UPDATE ad_photos SET storage_key = 'ads/9/pending.jpg' WHERE ad_id = $1", ad_id)
+    assert (await panel.client.get("/media/ads/9/pending.jpg")).status == 404  # anonymous
+    elsewhere = await make_staff(db, "elsewhere", Role.MODERATOR)  # moderates no channel
+    await login(panel.client, elsewhere.username)
+    assert (await panel.client.get("/media/ads/9/pending.jpg")).status == 404
+    moderator = await make_staff(db, "moder", Role.MODERATOR)
+    await staff_domain.give_channel(db, moderator.id, channel, by=None)
+    await login(panel.client, "moder")
+    response = await panel.client.get("/media/ads/9/pending.jpg")
+    assert response.status == 200 and await response.read() == b"\xff\xd8secret"

@@ -75,11 +75,12 @@ class BotAdMessages:
             [
                 _button(_("✅ Approve"), ModCb(action="approve", ad_id=ad_id).pack()),
                 _button(_("❌ Reject"), ModCb(action="reject", ad_id=ad_id).pack()),
-            ]
+            ],
+            [_button(_("✏️ Edit"), ModCb(action="edit", ad_id=ad_id).pack())],  # in the bot, as in the panel
         ]
         if self.panel_url and self.panel_url.startswith("https://"):
             page = f"{self.panel_url}/panel/moderation#ad-{ad_id}"
-            keyboard.append([_button(_("✏️ Edit"), url=page)])
+            keyboard[1].append(_button(_("🖥 In the panel"), url=page))
         calls.append(
             ("sendMessage", {"text": self._note_text(view, _), "reply_markup": {"inline_keyboard": keyboard}})
         )

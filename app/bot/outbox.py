@@ -465,6 +465,10 @@ class OutboxSender:
                     await q.block_chat(conn, outbox_id, chat_id, outcome.error or "blocked")
             else:
                 await q.finish(conn, outbox_id, attempt, outcome.status, outcome.result, outcome.error)
+        if outcome.status == OutboxStatus.FAILED:  # e.g. an admin who never started the bot
+            log.warning(
+                "outbox row %d (%s to chat %d) failed: %s", outbox_id, row.method, chat_id, outcome.error
+            )
         if outcome.status == OutboxStatus.UNCERTAIN:
             log.warning(
                 "outbox row %d (%s to chat %d) is uncertain, not re-sent: %s",

@@ -41,8 +41,24 @@ class BotDeskMessages:
             "reply_markup": {"inline_keyboard": buttons},
         }
 
-    def notice(self, ticket: Ticket, user_name: str, text: str, *, new: bool, language: str | None) -> Call:
+    def notice(
+        self,
+        ticket: Ticket,
+        user_name: str,
+        text: str,
+        *,
+        new: bool,
+        language: str | None,
+        file: tuple[str, str] | None = None,
+    ) -> Call:
         _ = self.translator(language if language in ("uz", "ru", "en") else self.operator_language)
         head = _("🆕 Ticket #{id} from {name}") if new else _("✉️ Ticket #{id}, {name} writes")
         hint = _("Reply to this message to answer.")
-        return "sendMessage", {"text": f"{head.format(id=ticket.id, name=user_name)}\n\n{text}\n\n{hint}"}
+        body = f"{head.format(id=ticket.id, name=user_name)}\n\n{text}\n\n{hint}"
+        if file is not None:  # the user's own photo or document, by Telegram's file id
+            kind, file_id = file
+            return ("sendPhoto" if kind == "photo" else "sendDocument"), {
+                kind: file_id,
+                "caption": body[:1024],
+            }
+        return "sendMessage", {"text": body}

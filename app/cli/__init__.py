@@ -14,14 +14,14 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from app.cli import admin, channels, server
+from app.cli import admin, channels, media, server, settings
 from app.config import ConfigError, load_config
 
 Runner = Callable[[Coroutine[Any, Any, Any]], Any]  # asyncio.run, or uvloop.run from run.py
 # Libraries that log a line per update or per scheduler tick at INFO: at INFO only their
 # warnings count (DEBUG shows everything).
 CHATTY_LOGGERS = ("aiogram.event", "aiogram.dispatcher", "apscheduler")
-MODULES = (server, channels, admin)  # in the order `run.py --help` lists their commands
+MODULES = (server, channels, admin, settings, media)  # in the order `run.py --help` lists their commands
 
 
 class OneLineHelp(argparse.HelpFormatter):

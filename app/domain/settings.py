@@ -157,7 +157,7 @@ async def save_s3(conn: Conn, staff_id: int, form: S3Form, *, secret_key: str) -
     )
 
 
-async def clear_s3(conn: Conn, staff_id: int) -> None:
+async def clear_s3(conn: Conn, staff_id: int | None) -> None:
     """Back to disk storage from the next start; the keys are deleted too, so no credential
     outlives its use."""
     before = await q.get_settings(conn)
@@ -173,6 +173,34 @@ async def clear_s3(conn: Conn, staff_id: int) -> None:
         {n: before.get(n) for n in S3_PLAIN},
         dict.fromkeys(S3_PLAIN, ""),
     )
+
+
+# Clearing (run.py settings clear) -----------------------------------------------------------
+
+CLEARABLE = ("bot", "s3", "languages")
+
+
+async def clear_stored(conn: Conn, parts: Iterable[str]) -> list[str]:
+    """Forget what the panel saved — the bot token, the S3 storage, the languages — so the next
+    start uses the environment's settings alone (e.g. after a token that stops Bozor working).
+    Audited without a staff member (the operator at the terminal); returns what was cleared.
+    Call in a transaction."""
+    cleared = []
+    wanted = set(parts)
+    if "bot" in wanted and await staff_domain.secret_is_set(conn, "bot_token"):
+        await staff_domain.forget_secret(conn, "bot_token", None)
+        cleared.append("bot")
+    stored = await q.get_settings(conn)
+    if "s3" in wanted and any(stored.get(n) for n in S3_PLAIN):
+        await clear_s3(conn, None)
+        cleared.append("s3")
+    if "languages" in wanted and (stored.get("languages") or stored.get("default_language")):
+        for name in ("languages", "default_language"):
+            await q.put_setting(conn, name, "", None)
+        await staff_domain.audit(conn, None, "settings.languages", "settings:languages", None, None)
+        await q.notify_settings(conn, {"event": "languages"})
+        cleared.append("languages")
+    return cleared
 
 
 async def stored_s3(conn: Conn, *, secret_key: str) -> S3Settings | None:
@@ -202,6 +230,7 @@ class RunningSettings:
     storage: str = "disk"  # "disk", "s3-environment" or "s3-panel"
     s3: S3Settings | None = None  # the bucket in use, when storage is S3
     storage_problem: str | None = None  # why the S3 saved in the panel could not be opened
+    bot_problem: str | None = None  # why the bot token saved in the panel was not used at start
     desk: DeskSettings = field(default_factory=DeskSettings)  # support: thresholds, hours (kept current)
 
 

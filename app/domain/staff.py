@@ -27,9 +27,11 @@ MIN_PASSWORD = 10
 
 # Throttling: after this many failures within WINDOW, further attempts wait until the oldest
 # of them leaves the window. Kept in PostgreSQL so that every process counts the same.
-MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_ACCOUNT = 5  # per account and address: a stranger cannot lock the owner out
+MAX_FAILURES_PER_ACCOUNT_ANYWHERE = 100  # an attack from many addresses still slows down
 MAX_FAILURES_PER_ADDRESS = 20  # a shared office address gets more room than one account
 FAILURE_WINDOW = dt.timedelta(minutes=15)
+AUTH_FAILURES_KEPT = dt.timedelta(days=30)
 LINK_TTL = dt.timedelta(hours=1)
 SESSION_TTL = dt.timedelta(hours=12)  # after login; then the password is asked again
 
@@ -241,21 +243,30 @@ async def throttled_for(conn: Conn, username: str, address: str) -> dt.timedelta
         waits.append(seen.account_oldest + FAILURE_WINDOW - seen.now)
     if seen.by_address >= MAX_FAILURES_PER_ADDRESS and seen.address_oldest is not None:
         waits.append(seen.address_oldest + FAILURE_WINDOW - seen.now)
+    if seen.by_account_anywhere >= MAX_FAILURES_PER_ACCOUNT_ANYWHERE and seen.anywhere_oldest is not None:
+        waits.append(seen.anywhere_oldest + FAILURE_WINDOW - seen.now)
     return max(max(waits), dt.timedelta(seconds=1)) if waits else None
 
 
 async def login(conn: Conn, username: str, password: str, address: str) -> LoginResult:
     """Check a password unless throttled; count a failure, or reset the account's count on success."""
-    key = username.strip().lower()
-    wait = await throttled_for(conn, key, address)
-    if wait is not None:
-        await audit(conn, None, "login.throttled", f"username:{key[:64]}", None, {"address": address})
+    key = username.strip().lower()[:64]
+    # Count and reserve in one locked step: the attempt is recorded as a failure before the
+    # (slow) password check and withdrawn on success, so parallel tries cannot all pass.
+    async with conn.transaction():
+        await q.lock_login(conn, key, address)
+        wait = await throttled_for(conn, key, address)
+        attempt = None if wait is not None else await q.insert_login_failure(conn, key, address)
+    if attempt is None:
+        await note_anonymous_failure(conn, "login.throttled", key, address)
         return LoginResult(throttled_for=wait)
     account = await q.find_staff_by_username(conn, key) if USERNAME_RE.match(key) else None
     usable = account is not None and account.active
     good = await check_password(password, account.password_hash if account is not None and usable else None)
     if account is None or not (usable and good):
-        await q.insert_login_failure(conn, key[:64], address)
+        if account is None:
+            await note_anonymous_failure(conn, "login.failed", key, address)
+            return LoginResult()
         await audit(
             conn,
             account.staff.id if account else None,
@@ -268,15 +279,26 @@ async def login(conn: Conn, username: str, password: str, address: str) -> Login
     staff = account.staff
     if account.password_hash is not None and crypto.needs_rehash(account.password_hash):
         await q.set_password_hash(conn, staff.id, await hash_password(password))
+    await q.delete_login_failure(conn, attempt)
     await q.clear_account_failures(conn, key)
     await q.touch_login(conn, staff.id)
     await audit(conn, staff.id, "login", f"staff:{staff.id}", None, {"address": address})
     return LoginResult(staff=staff)
 
 
+async def note_anonymous_failure(conn: Conn, action: str, username: str | None, address: str) -> None:
+    """A failure that names no account (or a throttled try): counted per hour and address in
+    auth_failures, not one audit row each, so anonymous traffic cannot grow the audit log."""
+    await q.note_auth_failure(conn, action, username, address)
+
+
 async def prune_login_failures(conn: Conn) -> int:
     """Forget failures long out of the window (a daily scheduler job); returns how many."""
-    return await q.delete_old_failures(conn, FAILURE_WINDOW * 4) + await q.delete_old_sessions(conn)
+    return (
+        await q.delete_old_failures(conn, FAILURE_WINDOW * 4)
+        + await q.delete_old_sessions(conn)
+        + await q.delete_old_auth_failures(conn, AUTH_FAILURES_KEPT)
+    )
 
 
 async def issue_login_link(conn: Conn, staff_id: int, base_url: str, *, by: int | None = None) -> str:
@@ -298,7 +320,7 @@ async def login_with_link(conn: Conn, token: str, address: str) -> Staff | None:
     staff_id = await q.use_login_token(conn, crypto.token_hash(token))
     staff = await get_staff(conn, staff_id) if staff_id is not None else None
     if staff is None:
-        await audit(conn, None, "login_link.failed", None, None, {"address": address})
+        await note_anonymous_failure(conn, "login_link.failed", None, address)
         return None
     await q.touch_login(conn, staff.id)
     await audit(

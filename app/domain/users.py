@@ -10,6 +10,8 @@ from app.db.queries import panel_users
 from app.db.queries import users as q
 from app.db.queries.users import Arrival
 from app.domain import staff as staff_domain
+from app.domain.staff import Role, Staff
+from app.i18n import N_, UserError
 
 LANGUAGES = ("uz", "ru", "en")
 
@@ -106,9 +108,53 @@ async def mark_blocked(conn: Conn, user_id: int, blocked: bool) -> None:
     await q.set_blocked(conn, user_id, blocked)
 
 
-async def block(conn: Conn, user_id: int, staff_id: int, reason: str | None) -> bool:
+class BlockRefused(UserError):
+    """This staff member may not block (or unblock) this user."""
+
+
+async def user_scope(conn: Conn, staff: Staff) -> list[int] | None:
+    """The channels whose sellers this staff member may see: a moderator's own; None (every
+    user) for admins and for operators, who serve users rather than channels."""
+    if staff.role is Role.MODERATOR:
+        return await staff_domain.moderated_channel_ids(conn, staff)
+    return None
+
+
+async def may_see(conn: Conn, staff: Staff, user_id: int) -> bool:
+    """A moderator sees only the sellers of their channels."""
+    channels = await user_scope(conn, staff)
+    return channels is None or await panel_users.sells_in(conn, user_id, channels)
+
+
+def sees_private_messages(staff: Staff) -> bool:
+    """What users typed to the bot (which can hold an admin's typed rejection reasons): for
+    admins, and for operators who serve the users; moderators decide ads, not conversations."""
+    return staff.role in (Role.ADMIN, Role.OPERATOR)
+
+
+async def _check_block(conn: Conn, user_id: int, staff: Staff) -> bool:
+    """Who may block whom: staff block only users they may see, and nobody blocks a channel's
+    admin or a staff member's Telegram account (it would silently stop their decisions in the
+    bot): an admin removes them from the channel's admins, or unlinks the account, first."""
+    if not await may_see(conn, staff, user_id):
+        return False
+    if await panel_users.moderates(conn, user_id):
+        raise BlockRefused(
+            N_(
+                "This user moderates a channel: a block would stop their decisions. Remove them "
+                "from the channel's admins (or unlink their staff account) first."
+            )
+        )
+    return True
+
+
+async def block(conn: Conn, user_id: int, staff: Staff, reason: str | None) -> bool:
     """Staff block a user: their messages get a polite refusal. False when there is no such
-    user; audited in the caller's transaction."""
+    user (for this staff member); BlockRefused for a user who moderates; audited in the
+    caller's transaction."""
+    if not await _check_block(conn, user_id, staff):
+        return False
+    staff_id = staff.id
     before = await panel_users.lock_banned(conn, user_id)
     if before is None:
         return False
@@ -125,8 +171,12 @@ async def block(conn: Conn, user_id: int, staff_id: int, reason: str | None) -> 
     return True
 
 
-async def unblock(conn: Conn, user_id: int, staff_id: int) -> bool:
-    """Lift a staff block; audited. False when the user was not blocked."""
+async def unblock(conn: Conn, user_id: int, staff: Staff) -> bool:
+    """Lift a staff block; audited. False when the user was not blocked (or is not this staff
+    member's to see)."""
+    if not await may_see(conn, staff, user_id):
+        return False
+    staff_id = staff.id
     changed = await panel_users.clear_ban(conn, user_id)
     if changed:
         await staff_domain.audit(

@@ -13,6 +13,7 @@ import asyncpg
 from app.db.queries.users import delete_journal_before
 from app.domain import ads, ledger, promotions, tasks
 from app.domain.ads import AdMessages
+from app.domain.chat import accounts as chat_accounts
 from app.domain.chat.notices import Timing, run_notices
 from app.domain.chat.ports import ChatMessages
 from app.domain.promotions import PromotionMessages
@@ -54,8 +55,9 @@ async def journal_retention(ctx: JobContext) -> None:
         log.info("journal retention removed %d old updates", removed)
     async with ctx.pool.acquire() as conn:
         pruned = await prune_login_failures(conn)  # and panel sessions expired a week ago
+        pruned += await chat_accounts.prune(conn)  # web chat sign-in links, sessions, throttling
     if pruned:
-        log.info("removed %d old failed logins and panel sessions", pruned)
+        log.info("removed %d old failed logins, sessions and sign-in links", pruned)
 
 
 async def reposts(ctx: JobContext) -> None:

@@ -50,6 +50,20 @@ class DiskStorage:
         check_key(key)
         return f"{self._url_base}/{urllib.parse.quote(key)}"
 
+    def keys(self) -> list[str]:
+        """Every stored key, sorted (a half-written temporary file is none)."""
+        if not self._root.is_dir():
+            return []
+        found = []
+        for path in self._root.rglob("*"):
+            relative = path.relative_to(self._root)
+            if relative.parts[0] == RESERVED_ROOT or not path.is_file():
+                continue
+            if path.name.startswith(".") and path.name.endswith(".tmp"):
+                continue
+            found.append(relative.as_posix())
+        return sorted(found)
+
     def _put_sync(self, key: str, data: bytes, meta: bytes) -> None:
         # Bytes first: if a delete of the same key races us, the worst left behind is an
         # orphan sidecar nobody sees, never an object that keeps the wrong type for good.

@@ -83,6 +83,16 @@ class S3Storage:
         check_key(key)
         await self._client.delete_object(Bucket=self._bucket, Key=key)
 
+    async def exists(self, key: str) -> bool:
+        check_key(key)
+        try:
+            await self._client.head_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING_KEY_CODES:
+                return False
+            raise
+        return True
+
     async def url(self, key: str, expires: int = 3600) -> str:
         check_key(key)
         url: str = await self._client.generate_presigned_url(

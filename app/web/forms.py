@@ -7,10 +7,8 @@
   byte is read; nothing parses a body until a view (or the CSRF check of a public form) asks.
 - **Forms** (urlencoded, multipart or a JSON object) come from `await read_form(request)`: text
   values only, valid UTF-8, no NUL or control characters other than tab and newlines; anything
-  else is a 400 saying so. **JSON** of any shape comes from `await read_json(request)`.
-- **Files** are refused unless the view names the fields that take one, `@body_limit(n,
-  files=("photo",))` (with a limit that fits them); `await read_uploads(request)` gives those files,
-  the form's text fields still come from `read_form` (the CSRF check reads the same form).
+  else is a 400 saying so. A view that takes files uses `await read_upload(request)` (files as
+  FileField) and declares `@body_limit(n)`. **JSON** of any shape: `await read_json(request)`.
 - **Numbers** from any of them go through `whole_number()` (None when not a number that fits).
 
 Every refusal is an `HTTPException` whose text is an msgid; the error page says it in the
@@ -20,8 +18,7 @@ visitor's language (`TRANSLATE_ERRORS`).
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -35,7 +32,6 @@ FORM_LIMIT = 64 * 1024  # a panel form or a login: a few fields of text
 MAX_PATH = 2048
 MAX_JSON_DEPTH = 32
 LIMIT_ATTRIBUTE = "__body_limit__"
-FILES_ATTRIBUTE = "__form_files__"
 FORM = web.RequestKey("parsed_form", MultiDictProxy)  # read_form's result, once per request
 
 NOT_TEXT = N_("The request contains characters that are not allowed (such as NUL or control characters).")
@@ -47,18 +43,6 @@ TOO_LARGE = N_("The request is too large.")
 
 ALLOWED_CONTROLS = frozenset("\t\n\r")
 V = TypeVar("V", bound=Callable[..., Awaitable[web.StreamResponse]])
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A file sent in a form field that takes one (the browser's name for it, and its bytes)."""
-
-    filename: str
-    content_type: str
-    data: bytes
-
-
-UPLOADS = web.RequestKey("form_uploads", dict[str, Upload])
 
 
 class BadFilter(ValueError):
@@ -107,13 +91,11 @@ def is_text(value: str) -> bool:
     return True
 
 
-def body_limit(max_bytes: int, *, files: Collection[str] = ()) -> Callable[[V], V]:
-    """Declare that a view takes bodies up to `max_bytes` (the default is FORM_LIMIT) and which
-    form fields may carry a file (none by default)."""
+def body_limit(max_bytes: int) -> Callable[[V], V]:
+    """Declare that a view takes bodies up to `max_bytes` (the default is FORM_LIMIT)."""
 
     def declare(view: V) -> V:
         setattr(view, LIMIT_ATTRIBUTE, max_bytes)
-        setattr(view, FILES_ATTRIBUTE, frozenset(files))
         return view
 
     return declare
@@ -129,12 +111,6 @@ def limit_of(request: web.Request) -> int:
     if len(apps) > 1:  # a mounted sub-app (the sandbox) keeps its own limit
         return apps[-1]._client_max_size
     return FORM_LIMIT
-
-
-def file_fields(request: web.Request) -> frozenset[str]:
-    """The form fields of the matched route that may carry a file."""
-    declared = getattr(request.match_info.handler, FILES_ATTRIBUTE, None)
-    return declared if isinstance(declared, frozenset) else frozenset()
 
 
 @web.middleware
@@ -178,12 +154,21 @@ async def read_json(request: web.Request, *, text_only: bool = True) -> Any:
 
 async def read_form(request: web.Request) -> MultiDictProxy[str]:
     """The fields of a form POST (urlencoded or multipart) or of a JSON object, as text; read
-    once per request (the CSRF check and the view share it). 400 for anything else; a file only
-    in a field the view declared (`body_limit(files=...)`), kept for `read_uploads`."""
+    once per request (the CSRF check and the view share it). 400 for anything else, a file too."""
+    text: MultiDict[str] = MultiDict()
+    for key, value in (await read_upload(request)).items():
+        if not isinstance(value, str):
+            raise web.HTTPBadRequest(text=NO_FILES)
+        text.add(key, value)
+    return MultiDictProxy(text)
+
+
+async def read_upload(request: web.Request) -> MultiDictProxy[str | web.FileField]:
+    """read_form for a view that takes files (declare its size with @body_limit): the text
+    fields checked the same way, the files as aiohttp's FileField."""
     if FORM in request:
         return request[FORM]
-    fields: MultiDict[str] = MultiDict()
-    uploads: dict[str, Upload] = {}
+    fields: MultiDict[str | web.FileField] = MultiDict()
     if request.content_type == "application/json":
         data = await read_json(request)
         if not isinstance(data, dict):
@@ -202,36 +187,16 @@ async def read_form(request: web.Request) -> MultiDictProxy[str]:
         except (ValueError, LookupError, AssertionError, RuntimeError, HttpProcessingError):
             # broken multipart, an unknown charset, bytes that are not UTF-8
             raise web.HTTPBadRequest(text=BAD_FORM) from None
-        takes_files = file_fields(request)
         for key, value in posted.items():
-            if isinstance(value, str):
-                fields.add(key, value)
-            elif key not in takes_files:
-                raise web.HTTPBadRequest(text=NO_FILES)
-            elif key not in uploads:
-                upload = _upload(value)
-                if upload.filename or upload.data:  # an empty file input sends a nameless part
-                    uploads[key] = upload
-    if not all(is_text(key) and is_text(value) for key, value in fields.items()):
+            if isinstance(value, (bytes, bytearray)):
+                raise web.HTTPBadRequest(text=BAD_FORM)
+            fields.add(key, value)
+    if not all(
+        is_text(key) and (not isinstance(value, str) or is_text(value)) for key, value in fields.items()
+    ):
         raise web.HTTPBadRequest(text=NOT_TEXT)
-    request[UPLOADS] = uploads
     request[FORM] = form = MultiDictProxy(fields)
     return form
-
-
-async def read_uploads(request: web.Request) -> dict[str, Upload]:
-    """The files of a form POST, by field, for the fields the view declared (each at most once)."""
-    await read_form(request)
-    return request[UPLOADS]
-
-
-def _upload(value: web.FileField | bytes | bytearray) -> Upload:
-    """A file part as an Upload (a part without a file name comes as bytes: no name, no type)."""
-    if not isinstance(value, web.FileField):
-        return Upload("", "application/octet-stream", bytes(value))
-    if not is_text(value.filename):
-        raise web.HTTPBadRequest(text=NOT_TEXT)
-    return Upload(value.filename, value.content_type, value.file.read())
 
 
 def _depth(value: object) -> int:

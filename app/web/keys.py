@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,6 +18,7 @@ from app.storage import Storage
 if TYPE_CHECKING:
     from aiogram import Bot
 
+    from app.bot.token_check import TokenCheck
     from app.domain.ads import AdMessages
     from app.domain.ledger import LedgerMessages
     from app.domain.support.ports import DeskMessages
@@ -45,3 +46,5 @@ BOT_PARTS = web.AppKey("bot_parts", BotParts)
 # The gettext of a request's reader (the panel sets it): error pages say their msgids with it.
 REQUEST_GETTEXT: web.AppKey[Callable[[web.Request], Gettext]] = web.AppKey("request_gettext")
 RUNNING_SETTINGS = web.AppKey("running_settings", RunningSettings)  # set by app.main
+# getMe with a token an admin saves; missing in a web-only app (tests of the panel alone).
+TOKEN_CHECK: web.AppKey[Callable[[str], Awaitable[TokenCheck]]] = web.AppKey("token_check")

@@ -72,7 +72,7 @@ async def person(sandbox: Any, name: str, **kw: Any) -> Any:
     """A user who has started the bot (so they exist in our users table)."""
     who = await sandbox.user(name, **({"language_code": "en"} | kw))
     await who.send("/start")
-    await who.wait_for_bot("")
+    await who.wait_for_bot(lambda m: bool(m.get("reply_markup")))
     return who
 
 

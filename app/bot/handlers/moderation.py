@@ -1,4 +1,5 @@
-"""Admins decide in the bot (M3-M5): Approve, or Reject with a canned or typed reason."""
+"""Admins decide in the bot (M3-M5): Approve, or Reject with a canned or typed reason; Edit
+fixes the title and description first, as the panel's editor does."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from app.bot.callbacks import ModCb
+from app.bot.filters import OnMessage
 from app.bot.routing import MessageRouting, Stage
 from app.domain import ads
 from app.domain.actors import TelegramUser
@@ -21,6 +23,13 @@ REASON_LIMIT = 500
 
 class RejectFlow(StatesGroup):
     reason = State()  # the admin types the reason for "Other"
+
+
+class EditFlow(StatesGroup):
+    """An admin fixes a pending ad's text in the bot, as the panel's editor does."""
+
+    title = State()
+    description = State()
 
 
 async def on_approve(
@@ -80,7 +89,8 @@ async def on_back(query: CallbackQuery, callback_data: ModCb, _: Gettext) -> Non
             InlineKeyboardButton(
                 text=_("❌ Reject"), callback_data=ModCb(action="reject", ad_id=ad_id).pack()
             ),
-        ]
+        ],
+        [InlineKeyboardButton(text=_("✏️ Edit"), callback_data=ModCb(action="edit", ad_id=ad_id).pack())],
     ]
     await query.answer()
     if isinstance(query.message, Message):
@@ -133,6 +143,119 @@ async def on_typed_reason(
     await message.answer(said)
 
 
+# --- editing the text in the bot --------------------------------------------------------------
+
+
+def _edit_keyboard(ad_id: int, _: Gettext) -> InlineKeyboardMarkup:
+    keep = InlineKeyboardButton(text=_("↩️ Keep it"), callback_data=ModCb(action="keep", ad_id=ad_id).pack())
+    stop = InlineKeyboardButton(
+        text=_("✖️ Cancel"), callback_data=ModCb(action="edit_cancel", ad_id=ad_id).pack()
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[[keep, stop]])
+
+
+async def on_edit(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: ModCb,
+    state: FSMContext,
+    pool: asyncpg.Pool,
+    _: Gettext,
+) -> None:
+    """Edit on an admin's notification: the title, then the description, one message each."""
+    try:
+        async with pool.acquire() as conn:
+            ad = await ads.ad_to_moderate(conn, callback_data.ad_id, TelegramUser(query.from_user.id))
+    except ads.AdError as exc:
+        await query.answer(exc.text(_), show_alert=True)
+        return
+    await query.answer()
+    await state.set_state(EditFlow.title)
+    await state.update_data(edit_ad=ad.id, edit_title=ad.title, edit_description=ad.description)
+    await message.answer(
+        _("Editing ad #{id}. Send the new title, or keep this one:\n\n{title}").format(
+            id=ad.id, title=ad.title
+        ),
+        reply_markup=_edit_keyboard(ad.id, _),
+    )
+
+
+async def on_edit_answer(message: Message, state: FSMContext, pool: asyncpg.Pool, _: Gettext) -> None:
+    """A step of the edit flow (routed here by app.bot.routing): the new title or description."""
+    if not message.text:
+        await message.answer(_("Please answer with a text message."))
+        return
+    step = (await state.get_state() or "").split(":")[-1]
+    try:
+        if step == "title":
+            await state.update_data(edit_title=ads.parse_title(message.text))
+        else:
+            await state.update_data(edit_description=message.text)
+    except ads.AdError as exc:
+        await message.answer(exc.text(_))
+        return
+    await _edit_next(message, state, pool, _)
+
+
+async def on_keep(
+    query: CallbackQuery,
+    message: Message,
+    callback_data: ModCb,
+    state: FSMContext,
+    pool: asyncpg.Pool,
+    _: Gettext,
+) -> None:
+    if (await state.get_data()).get("edit_ad") != callback_data.ad_id:
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    await query.answer()
+    await message.edit_reply_markup(reply_markup=None)
+    await _edit_next(message, state, pool, _)
+
+
+async def _edit_next(message: Message, state: FSMContext, pool: asyncpg.Pool, _: Gettext) -> None:
+    """After the title: ask the description; after the description: save both."""
+    data = await state.get_data()
+    ad_id = int(data["edit_ad"])
+    if await state.get_state() == EditFlow.title.state:
+        await state.set_state(EditFlow.description)
+        await message.answer(
+            _("Send the new description, or keep this one:\n\n{description}").format(
+                description=data["edit_description"]
+            ),
+            reply_markup=_edit_keyboard(ad_id, _),
+        )
+        return
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            ad = await ads.edit_text(
+                conn,
+                ad_id,
+                TelegramUser(message.chat.id),
+                title=data["edit_title"],
+                description=data["edit_description"],
+            )
+    except ads.AdError as exc:  # e.g. too long for the channel, or decided meanwhile
+        await state.clear()
+        await message.answer("⚠️ " + exc.text(_) + "\n" + _("Nothing was changed."))
+        return
+    await state.clear()
+    await message.answer(
+        _("Saved: ad #{id} now reads “{title}”. Approve or reject it on its message.").format(
+            id=ad.id, title=ad.title
+        )
+    )
+
+
+async def on_edit_cancel(query: CallbackQuery, message: Message, state: FSMContext, _: Gettext) -> None:
+    if await state.get_state() not in (EditFlow.title.state, EditFlow.description.state):
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    await state.clear()
+    await query.answer(_("Nothing was changed."))
+    await message.edit_reply_markup(reply_markup=None)
+
+
 async def _decide(
     pool: asyncpg.Pool,
     ad_id: int,
@@ -181,6 +304,11 @@ def create_router() -> Router:
     router.callback_query.register(on_back, ModCb.filter(F.action == "back"))
     router.callback_query.register(on_canned_reason, ModCb.filter(F.action == "reason"))
     router.callback_query.register(on_other_reason, ModCb.filter(F.action == "other"))
+    router.callback_query.register(on_edit, OnMessage(), ModCb.filter(F.action == "edit"))
+    router.callback_query.register(
+        on_keep, OnMessage(), ModCb.filter(F.action == "keep"), StateFilter(EditFlow)
+    )
+    router.callback_query.register(on_edit_cancel, OnMessage(), ModCb.filter(F.action == "edit_cancel"))
     return router
 
 
@@ -189,3 +317,4 @@ def route(routing: MessageRouting) -> None:
     routing.add(
         Stage.FLOW_STEP, "reject flow: the typed reason", on_typed_reason, StateFilter(RejectFlow.reason)
     )
+    routing.add(Stage.FLOW_STEP, "edit flow: the new text", on_edit_answer, StateFilter(EditFlow))

@@ -24,6 +24,7 @@ from aiogram.types import (
 
 from app.bot.callbacks import AdCb, MenuCb
 from app.bot.filters import HasPhoto, OnMessage, TextOrContact
+from app.bot.guard import STALE_BUTTON
 from app.bot.keyboards import main_menu
 from app.bot.routing import MessageRouting, Stage
 from app.domain import ads
@@ -266,6 +267,11 @@ async def on_channel(
     _: Gettext,
     lang: str,
 ) -> None:
+    async with pool.acquire() as conn:
+        offered = {c.id for c in await channels_domain.taking_ads(conn)}
+    if callback_data.value not in offered:  # forged, or the channel stopped taking ads
+        await query.answer(_(STALE_BUTTON), show_alert=True)
+        return
     await query.answer()
     draft = await _draft(state)
     draft.channel_id, draft.category_id = callback_data.value, None
@@ -284,8 +290,13 @@ async def on_category(
     _: Gettext,
     lang: str,
 ) -> None:
-    await query.answer()
     draft = await _draft(state)
+    async with pool.acquire() as conn:
+        category = await channels_domain.get_category(conn, callback_data.value)
+    if category is None or category.channel_id != draft.channel_id:  # forged, gone, or another channel's
+        await query.answer(_(STALE_BUTTON), show_alert=True)
+        return
+    await query.answer()
     draft.category_id = callback_data.value
     await _save(state, draft)
     await message.edit_reply_markup(reply_markup=None)

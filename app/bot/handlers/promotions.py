@@ -113,7 +113,6 @@ async def on_points(
     callback_data: PromoCb,
     pool: asyncpg.Pool,
     promotion_messages: promotions.PromotionMessages,
-    ad_messages: ads.AdMessages,
     languages: Languages,
     _: Gettext,
 ) -> None:
@@ -126,7 +125,6 @@ async def on_points(
                 query.from_user.id,
                 datetime.now(UTC),
                 msgs=promotion_messages,
-                ad_messages=ad_messages,
                 languages=languages,
             )
     except (promotions.PromotionError, LedgerError) as exc:
@@ -152,7 +150,6 @@ async def on_paid(
     message: Message,
     pool: asyncpg.Pool,
     promotion_messages: promotions.PromotionMessages,
-    ad_messages: ads.AdMessages,
     languages: Languages,
 ) -> None:
     """successful_payment: the ledger and the promotion, once per charge id; the seller is told
@@ -169,7 +166,6 @@ async def on_paid(
             paid.total_amount,
             datetime.now(UTC),
             msgs=promotion_messages,
-            ad_messages=ad_messages,
             languages=languages,
         )
 

@@ -132,8 +132,11 @@ async def _escalate(
     desk_settings: DeskSettings,
     desk_messages: DeskMessages,
     _: Gettext,
+    quiet_if_joined: bool = False,
 ) -> None:
-    """Hand the question to the operators and tell the user."""
+    """Hand the question to the operators and tell the user. With `quiet_if_joined`, a message
+    that joined a ticket already open (one from the same getUpdates batch as the message that
+    opened it, journaled before that) says nothing more, as in the open ticket."""
     async with pool.acquire() as conn, conn.transaction():
         taken = await desk.take_message(
             conn,
@@ -143,6 +146,8 @@ async def _escalate(
             settings=desk_settings,
             msgs=desk_messages,
         )
+    if quiet_if_joined and not taken.opened:
+        return
     await chat.answer(_opened_text(taken, desk_settings, _))
 
 
@@ -208,6 +213,7 @@ async def on_question(
             desk_settings=desk_settings,
             desk_messages=desk_messages,
             _=_,
+            quiet_if_joined=True,
         )
 
 

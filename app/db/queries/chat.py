@@ -258,7 +258,48 @@ async def unread_total(conn: Conn, account_id: int) -> int:
     return int(count or 0)
 
 
-async def insert_message(
+@dataclass(frozen=True, slots=True)
+class SendContext:
+    """What sending a message needs to know, read in one round trip."""
+
+    peer_id: int
+    blocked: bool  # either side blocked the other
+    recent: int  # messages the sender sent within the rate window
+    earlier_id: int | None  # a message of this sender with the same client id, in this conversation
+    peer_relay: bool  # the peer talks in Telegram: relay every message
+    peer_telegram_id: int | None  # None: no Telegram linked, or they blocked the bot
+    peer_language: str | None
+    peer_language_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What one try at storing a message found out, and the message when it was stored."""
+
+    context: SendContext | None  # None: the sender is not a member of the conversation
+    message: ChatMessage | None  # None: not stored (a check failed, a resend, or a relay is due)
+
+
+_CONTEXT = """SELECT me.peer_id,
+                  EXISTS (SELECT 1 FROM chat_blocks
+                          WHERE (blocker_id, blocked_id) IN ((me.account_id, me.peer_id),
+                                                             (me.peer_id, me.account_id))) AS blocked,
+                  (SELECT count(*) FROM chat_messages r
+                   WHERE r.sender_id = $2 AND r.created_at > now() - $7::interval) AS recent,
+                  (SELECT e.id FROM chat_messages e
+                   WHERE $6::text IS NOT NULL AND e.sender_id = $2 AND e.client_id = $6
+                     AND e.conversation_id = $1) AS earlier_id,
+                  peer.relay AS peer_relay, u.id AS peer_telegram_id,
+                  coalesce(pa.language, u.language) AS peer_language, u.language_code AS peer_language_code
+           FROM chat_members me
+           JOIN chat_members peer
+             ON peer.conversation_id = me.conversation_id AND peer.account_id = me.peer_id
+           JOIN chat_accounts pa ON pa.id = me.peer_id
+           LEFT JOIN users u ON u.id = pa.telegram_user_id AND u.blocked_bot_at IS NULL
+           WHERE me.conversation_id = $1 AND me.account_id = $2"""
+
+
+async def try_to_send(
     conn: Conn,
     *,
     conversation_id: int,
@@ -267,17 +308,89 @@ async def insert_message(
     photo_key: str | None,
     via: str,
     client_id: str | None,
+    window: dt.timedelta,
+    limit: int,
+    valid: bool,
+    may_relay: bool,
+) -> Attempt:
+    """The checks and the common case in one statement: the message is stored (the latest id
+    moved, the sender's read mark, the peer's notice clock) only when the sender is a member,
+    the text is `valid`, nobody blocked anyone, the sender is under `limit` messages in
+    `window`, the client id is new, and the peer needs no relay through the bot (with
+    `may_relay`) — that one is written with its outbox row in a transaction (insert_message)."""
+    row = await conn.fetchrow(
+        f"""WITH ctx AS ({_CONTEXT}),
+            m AS (
+                INSERT INTO chat_messages (conversation_id, sender_id, body, photo_key, via, client_id)
+                SELECT $1, $2, $3, $4, $5, $6 FROM ctx
+                WHERE $9 AND NOT ctx.blocked AND ctx.recent < $8 AND ctx.earlier_id IS NULL
+                  AND NOT (ctx.peer_telegram_id IS NOT NULL AND ctx.peer_relay AND $10)
+                ON CONFLICT (sender_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
+                RETURNING *),
+            bumped AS (UPDATE chat_conversations c SET last_message_id = m.id
+                       FROM m WHERE c.id = m.conversation_id),
+            seen AS (UPDATE chat_members me SET last_read_id = m.id FROM m
+                     WHERE me.conversation_id = m.conversation_id AND me.account_id = m.sender_id),
+            clock AS (
+                INSERT INTO chat_notices AS n (conversation_id, account_id, pending_since)
+                SELECT m.conversation_id, ctx.peer_id, now() FROM m, ctx
+                WHERE ctx.peer_telegram_id IS NOT NULL AND NOT ctx.peer_relay
+                ON CONFLICT (conversation_id, account_id)
+                DO UPDATE SET pending_since = coalesce(n.pending_since, now()))
+            SELECT ctx.*, m.id AS m_id, m.conversation_id AS m_conversation_id, m.sender_id AS m_sender_id,
+                   m.body AS m_body, m.photo_key AS m_photo_key, m.via AS m_via, m.client_id AS m_client_id,
+                   m.created_at AS m_created_at
+            FROM ctx LEFT JOIN m ON true""",
+        conversation_id,
+        sender_id,
+        body,
+        photo_key,
+        via,
+        client_id,
+        window,
+        limit,
+        valid,
+        may_relay,
+    )
+    if row is None:
+        return Attempt(None, None)
+    context = from_row(SendContext, row)
+    message = None
+    if row["m_id"] is not None:
+        message = ChatMessage(**{name: row[f"m_{name}"] for name in ChatMessage.__dataclass_fields__})
+    return Attempt(context, message)
+
+
+async def insert_message(
+    conn: Conn,
+    *,
+    conversation_id: int,
+    sender_id: int,
+    peer_id: int,
+    body: str,
+    photo_key: str | None,
+    via: str,
+    client_id: str | None,
+    schedule_notice: bool = False,
 ) -> ChatMessage | None:
-    """The new message (and the conversation's latest id moved to it), or None when this sender
-    already sent one with this client id (a resend after a lost answer)."""
+    """Store a message in one statement: the conversation's latest id moves to it, the sender
+    has read it and, with `schedule_notice`, the peer's offline notice clock starts. None when
+    this sender already sent one with this client id (a resend after a lost answer)."""
     row = await conn.fetchrow(
         f"""WITH m AS (
                 INSERT INTO chat_messages (conversation_id, sender_id, body, photo_key, via, client_id)
                 VALUES ($1, $2, $3, $4, $5, $6)
                 ON CONFLICT (sender_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
                 RETURNING *),
-            bumped AS (UPDATE chat_conversations SET last_message_id = (SELECT id FROM m)
-                       WHERE id = $1 AND EXISTS (SELECT 1 FROM m))
+            bumped AS (UPDATE chat_conversations c SET last_message_id = m.id
+                       FROM m WHERE c.id = m.conversation_id),
+            seen AS (UPDATE chat_members me SET last_read_id = m.id FROM m
+                     WHERE me.conversation_id = m.conversation_id AND me.account_id = m.sender_id),
+            clock AS (
+                INSERT INTO chat_notices AS n (conversation_id, account_id, pending_since)
+                SELECT m.conversation_id, $7, now() FROM m WHERE $8
+                ON CONFLICT (conversation_id, account_id)
+                DO UPDATE SET pending_since = coalesce(n.pending_since, now()))
             SELECT {MESSAGE} FROM m""",
         conversation_id,
         sender_id,
@@ -285,6 +398,8 @@ async def insert_message(
         photo_key,
         via,
         client_id,
+        peer_id,
+        schedule_notice,
     )
     return maybe(ChatMessage, row)
 
@@ -301,15 +416,6 @@ async def message_by_client_id(conn: Conn, sender_id: int, client_id: str) -> Ch
 async def get_message(conn: Conn, message_id: int) -> ChatMessage | None:
     row = await conn.fetchrow(f"SELECT {MESSAGE} FROM chat_messages m WHERE m.id = $1", message_id)
     return maybe(ChatMessage, row)
-
-
-async def sent_since(conn: Conn, sender_id: int, window: dt.timedelta) -> int:
-    count = await conn.fetchval(
-        "SELECT count(*) FROM chat_messages WHERE sender_id = $1 AND created_at > now() - $2::interval",
-        sender_id,
-        window,
-    )
-    return int(count or 0)
 
 
 async def messages_before(
@@ -392,16 +498,6 @@ async def set_relay(conn: Conn, conversation_id: int, account_id: int, relay: bo
         account_id,
         relay,
     )
-
-
-async def blocked_between(conn: Conn, first: int, second: int) -> bool:
-    found = await conn.fetchval(
-        """SELECT EXISTS (SELECT 1 FROM chat_blocks
-                          WHERE (blocker_id, blocked_id) IN (($1, $2), ($2, $1)))""",
-        first,
-        second,
-    )
-    return bool(found)
 
 
 async def block(conn: Conn, blocker_id: int, blocked_id: int) -> None:
@@ -514,17 +610,6 @@ class Unread:
     first_body: str | None
 
 
-async def schedule_notice(conn: Conn, conversation_id: int, account_id: int) -> None:
-    """A message waits for `account_id`: the first one since the last notice starts the clock."""
-    await conn.execute(
-        """INSERT INTO chat_notices AS n (conversation_id, account_id, pending_since) VALUES ($1, $2, now())
-           ON CONFLICT (conversation_id, account_id)
-           DO UPDATE SET pending_since = coalesce(n.pending_since, now())""",
-        conversation_id,
-        account_id,
-    )
-
-
 async def claim_due_notices(
     conn: Conn, now: dt.datetime, grace: dt.timedelta, interval: dt.timedelta, limit: int
 ) -> list[DueNotice]:
@@ -593,15 +678,23 @@ async def notice_later(conn: Conn, conversation_id: int, account_id: int, now: d
 PRESENCE_TTL = dt.timedelta(seconds=90)
 
 
-async def presence_add(conn: Conn, account_id: int, node: str, delta: int) -> None:
-    await conn.execute(
+async def presence_add(conn: Conn, account_id: int, node: str, delta: int) -> int:
+    """Count a page opened (+1) or closed (-1) on this process; the account's pages here now."""
+    sockets = await conn.fetchval(
         """INSERT INTO chat_presence AS p (account_id, node, sockets) VALUES ($1, $2, greatest($3, 0))
            ON CONFLICT (account_id, node)
-           DO UPDATE SET sockets = greatest(p.sockets + $3, 0), seen_at = now()""",
+           DO UPDATE SET sockets = greatest(p.sockets + $3, 0), seen_at = now()
+           RETURNING sockets""",
         account_id,
         node,
         delta,
     )
+    return int(sockets)
+
+
+async def peers_of(conn: Conn, account_id: int) -> list[int]:
+    rows = await conn.fetch("SELECT DISTINCT peer_id FROM chat_members WHERE account_id = $1", account_id)
+    return [int(r["peer_id"]) for r in rows]
 
 
 async def presence_refresh(conn: Conn, node: str) -> None:
@@ -612,11 +705,12 @@ async def presence_clear(conn: Conn, node: str) -> None:
     await conn.execute("DELETE FROM chat_presence WHERE node = $1", node)
 
 
-async def is_online(conn: Conn, account_id: int, now: dt.datetime) -> bool:
+async def is_online(conn: Conn, account_id: int, now: dt.datetime | None = None) -> bool:
+    """An open page on any process that is still alive (`now`: the database's, when None)."""
     found = await conn.fetchval(
         """SELECT EXISTS (SELECT 1 FROM chat_presence
                           WHERE account_id = $1 AND sockets > 0
-                            AND seen_at > $2::timestamptz - $3::interval)""",
+                            AND seen_at > coalesce($2::timestamptz, now()) - $3::interval)""",
         account_id,
         now,
         PRESENCE_TTL,

@@ -273,7 +273,27 @@ async def use_request(conn: Conn, token_hash: bytes, waiter_hash: bytes | None) 
 
 async def delete_old_requests(conn: Conn, older_than: dt.timedelta) -> int:
     done = await conn.fetchval(
-        """WITH gone AS (DELETE FROM chat_login_requests WHERE expires_at < now() - $1 RETURNING 1)
+        """WITH gone AS (DELETE FROM chat_login_requests WHERE expires_at < now() - $1::interval RETURNING 1)
+           SELECT count(*) FROM gone""",
+        older_than,
+    )
+    return int(done or 0)
+
+
+async def delete_old_sessions(conn: Conn, older_than: dt.timedelta) -> int:
+    done = await conn.fetchval(
+        """WITH gone AS (DELETE FROM chat_sessions
+                         WHERE coalesce(revoked_at, expires_at) < now() - $1::interval RETURNING 1)
+           SELECT count(*) FROM gone""",
+        older_than,
+    )
+    return int(done or 0)
+
+
+async def delete_old_attempts(conn: Conn, older_than: dt.timedelta) -> int:
+    done = await conn.fetchval(
+        """WITH gone AS (DELETE FROM chat_login_attempts
+                         WHERE window_start < now() - $1::interval RETURNING 1)
            SELECT count(*) FROM gone""",
         older_than,
     )

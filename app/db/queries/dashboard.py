@@ -124,3 +124,30 @@ async def reposts_per_day(conn: Conn, channels: list[int] | None, since: datetim
         since,
     )
     return from_rows(DayCount, rows)
+
+
+@dataclass(frozen=True, slots=True)
+class FailedDelivery:
+    """A message about an ad that Telegram refused for good, with its reason."""
+
+    outbox_id: int
+    ad_id: int
+    ad_title: str
+    method: str
+    chat_id: int
+    error: str | None
+    done_at: datetime | None
+
+
+async def failed_deliveries(conn: Conn, channels: list[int] | None, limit: int = 10) -> list[FailedDelivery]:
+    """The latest failed deliveries about ads of these channels (sql/0030's index)."""
+    rows = await conn.fetch(
+        """SELECT o.id AS outbox_id, a.id AS ad_id, a.title AS ad_title, o.method, o.chat_id,
+                  o.error, o.done_at
+           FROM outbox o JOIN ads a ON o.ref_kind = 'ad' AND a.id = o.ref_id
+           WHERE o.status = 'failed' AND ($1::bigint[] IS NULL OR a.channel_id = ANY($1::bigint[]))
+           ORDER BY o.done_at DESC NULLS LAST, o.id DESC LIMIT $2""",
+        channels,
+        limit,
+    )
+    return from_rows(FailedDelivery, rows)

@@ -24,6 +24,9 @@ class Card:
     hashtag: str | None
     history: dict[AdStatus, int]  # the seller's other ads by status
     photo_positions: list[int]
+    admin_notes: int = 0  # notifications of this revision to the channel's admins in the bot
+    notes_failed: int = 0  # of them, refused by Telegram for good
+    failures: tuple[str, ...] = ()  # why deliveries about the ad failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +42,14 @@ SELECT a.*, u.first_name AS seller_name, u.username AS seller_username,
             SELECT e.status, count(*) AS n FROM ads e
             WHERE e.seller_id = a.seller_id AND e.id <> a.id GROUP BY e.status) s) AS history,
        (SELECT coalesce(array_agg(p.position ORDER BY p.position), '{}') FROM ad_photos p
-        WHERE p.ad_id = a.id) AS photo_positions
+        WHERE p.ad_id = a.id) AS photo_positions,
+       (SELECT count(*) FROM ad_messages m
+        WHERE m.ad_id = a.id AND m.kind = 'admin_note' AND m.revision = a.revision) AS admin_notes,
+       (SELECT count(*) FROM ad_messages m JOIN outbox o ON o.id = m.outbox_id
+        WHERE m.ad_id = a.id AND m.kind = 'admin_note' AND m.revision = a.revision
+          AND o.status = 'failed') AS notes_failed,
+       (SELECT coalesce(array_agg(DISTINCT coalesce(o.error, '?')), '{}') FROM outbox o
+        WHERE o.ref_kind = 'ad' AND o.ref_id = a.id AND o.status = 'failed') AS failures
 FROM ads a
 JOIN users u ON u.id = a.seller_id
 JOIN channels c ON c.id = a.channel_id
@@ -59,6 +69,9 @@ def _card(row: Any) -> Card:
         hashtag=row["category"],
         history={AdStatus(status): n for status, n in sorted(history.items())},
         photo_positions=list(row["photo_positions"]),
+        admin_notes=row["admin_notes"],
+        notes_failed=row["notes_failed"],
+        failures=tuple(row["failures"]),
     )
 
 
@@ -78,6 +91,26 @@ async def pending_cards(conn: Conn, channel_ids: list[int] | None, limit: int = 
 async def card(conn: Conn, ad_id: int) -> Card | None:
     row = await conn.fetchrow(_CARD + "WHERE a.id = $1", ad_id)
     return None if row is None else _card(row)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaOwner:
+    """Who may fetch a stored key: anyone when a published ad shows it, else staff of its
+    ads' channels (`channel_ids` empty: the key belongs to no ad)."""
+
+    published: bool
+    channel_ids: list[int]
+
+
+async def media_owner(conn: Conn, storage_key: str) -> MediaOwner:
+    row = await conn.fetchrow(
+        "SELECT coalesce(bool_or(a.status = $2), false) AS published, "
+        "coalesce(array_agg(DISTINCT a.channel_id) FILTER (WHERE a.id IS NOT NULL), '{}') AS channel_ids "
+        "FROM ad_photos p JOIN ads a ON a.id = p.ad_id WHERE p.storage_key = $1",
+        storage_key,
+        AdStatus.PUBLISHED,
+    )
+    return MediaOwner(bool(row["published"]), list(row["channel_ids"])) if row else MediaOwner(False, [])
 
 
 async def photo_key(conn: Conn, ad_id: int, position: int) -> PhotoKey | None:

@@ -64,8 +64,21 @@ class JournalLine:
 NAME = "lower(first_name || ' ' || coalesce(last_name, ''))"  # users_name_trgm_idx's expression
 
 
-async def search(conn: Conn, text: str, after: int | None, limit: int = PAGE_SIZE) -> list[UserLine]:
-    """By exact id, @username prefix or part of the name; keyset on id, one extra row.
+def _scope(channels: list[int] | None, n: int) -> str:
+    """Only sellers with an ad in `channels` (a moderator's); None: everyone."""
+    if channels is None:
+        return ""
+    return (
+        " AND EXISTS (SELECT 1 FROM ads a WHERE a.seller_id = users.id"
+        f" AND a.channel_id = ANY(${n}::bigint[]))"
+    )
+
+
+async def search(
+    conn: Conn, text: str, after: int | None, limit: int = PAGE_SIZE, channels: list[int] | None = None
+) -> list[UserLine]:
+    """By exact id, @username prefix or part of the name; keyset on id, one extra row; with
+    `channels`, only sellers with an ad in one of them.
 
     A name of three letters or more matches anywhere (trigram index); one or two letters have
     no trigram, so they match the start of the first or the last name (prefix indexes).
@@ -73,9 +86,13 @@ async def search(conn: Conn, text: str, after: int | None, limit: int = PAGE_SIZ
     text = text.strip()
     after_sql = "" if after is None else f" AND id < {int(after)}"
     tail = f"{after_sql} ORDER BY id DESC LIMIT {int(limit) + 1}"
+    scoped = [] if channels is None else [channels]
     if text.isascii() and text.isdigit() and len(text) <= 15:
         return from_rows(
-            UserLine, await conn.fetch(f"SELECT {COLUMNS} FROM users WHERE id = $1{tail}", int(text))
+            UserLine,
+            await conn.fetch(
+                f"SELECT {COLUMNS} FROM users WHERE id = $1{_scope(channels, 2)}{tail}", int(text), *scoped
+            ),
         )
     if text.startswith("@"):
         where = "username IS NOT NULL AND lower(username) LIKE $1"
@@ -86,7 +103,10 @@ async def search(conn: Conn, text: str, after: int | None, limit: int = PAGE_SIZ
         where = "(lower(first_name) LIKE $1 OR lower(last_name) LIKE $1)"
         pattern = escape_like(text.lower()) + "%"
     else:
-        return from_rows(UserLine, await conn.fetch(f"SELECT {COLUMNS} FROM users WHERE true{tail}"))
+        return from_rows(
+            UserLine,
+            await conn.fetch(f"SELECT {COLUMNS} FROM users WHERE true{_scope(channels, 1)}{tail}", *scoped),
+        )
     # Whether to walk users by id until 51 match or to read the few matches off an index and
     # sort them depends on the pattern (Dilnoza: 1 user in 16; a rare name: none), and a
     # generic plan cached for `LIKE $1` cannot use the prefix indexes at all: plan each search
@@ -94,7 +114,10 @@ async def search(conn: Conn, text: str, after: int | None, limit: int = PAGE_SIZ
     async with conn.transaction():
         await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         return from_rows(
-            UserLine, await conn.fetch(f"SELECT {COLUMNS} FROM users WHERE {where}{tail}", pattern)
+            UserLine,
+            await conn.fetch(
+                f"SELECT {COLUMNS} FROM users WHERE {where}{_scope(channels, 2)}{tail}", pattern, *scoped
+            ),
         )
 
 
@@ -108,15 +131,43 @@ async def user(conn: Conn, user_id: int) -> UserPage | None:
     return maybe(UserPage, row)
 
 
-async def ads_of(conn: Conn, user_id: int, limit: int = 20) -> list[UsersAd]:
+async def ads_of(
+    conn: Conn, user_id: int, limit: int = 20, channels: list[int] | None = None
+) -> list[UsersAd]:
+    """The seller's latest ads; with `channels`, only those in them."""
     rows = await conn.fetch(
         "SELECT a.id, a.title, a.status, a.submitted_at, c.title AS channel_title FROM ads a "
         "JOIN channels c ON c.id = a.channel_id WHERE a.seller_id = $1 "
+        "AND ($3::bigint[] IS NULL OR a.channel_id = ANY($3)) "
         "ORDER BY a.submitted_at DESC, a.id DESC LIMIT $2",
         user_id,
         limit,
+        channels,
     )
     return from_rows(UsersAd, rows)
+
+
+async def sells_in(conn: Conn, user_id: int, channels: list[int]) -> bool:
+    """Whether the user has an ad in one of `channels`."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM ads WHERE seller_id = $1 AND channel_id = ANY($2::bigint[]))",
+            user_id,
+            channels,
+        )
+    )
+
+
+async def moderates(conn: Conn, user_id: int) -> bool:
+    """Whether the user is a channel's admin or a staff member's Telegram account: blocking them
+    would stop their decisions in the bot."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM channel_admins WHERE user_id = $1) "
+            "OR EXISTS (SELECT 1 FROM staff WHERE telegram_user_id = $1 AND active)",
+            user_id,
+        )
+    )
 
 
 async def journal_of(conn: Conn, user_id: int, limit: int = 20) -> list[JournalLine]:

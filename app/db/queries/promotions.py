@@ -74,7 +74,12 @@ async def channel_options(conn: Conn, channel_id: int, *, active_only: bool) -> 
     return from_rows(Option, rows)
 
 
+BIGINT = range(1, 2**63)  # ids from buttons may be forged: beyond a bigint is "no such row"
+
+
 async def get_option(conn: Conn, option_id: int) -> Option | None:
+    if option_id not in BIGINT:
+        return None
     row = await conn.fetchrow(f"SELECT {OPTION_COLUMNS} FROM promotion_options WHERE id = $1", option_id)
     return maybe(Option, row)
 
@@ -140,6 +145,8 @@ async def insert_promotion(
 
 
 async def get_promotion(conn: Conn, promotion_id: int) -> Promotion | None:
+    if promotion_id not in BIGINT:
+        return None
     return maybe(
         Promotion, await conn.fetchrow(f"SELECT {COLUMNS} FROM promotions WHERE id = $1", promotion_id)
     )

@@ -48,11 +48,13 @@ class Account:
 class Failures:
     """Failed logins in the window, per account and per address, and when the oldest leaves it."""
 
-    by_account: int
+    by_account: int  # this account from this address
     account_oldest: dt.datetime | None
     by_address: int
     address_oldest: dt.datetime | None
     now: dt.datetime
+    by_account_anywhere: int = 0  # this account from every address
+    anywhere_oldest: dt.datetime | None = None
 
 
 def _account(row: asyncpg.Record) -> Account:
@@ -176,17 +178,59 @@ async def use_login_token(conn: Conn, token_hash: bytes) -> int | None:
     return staff_id
 
 
-async def insert_login_failure(conn: Conn, username: str, address: str) -> None:
-    await conn.execute("INSERT INTO login_failures (username, address) VALUES ($1, $2)", username, address)
+async def insert_login_failure(conn: Conn, username: str, address: str) -> int:
+    """A failure (or an attempt counted as one until it succeeds); its id."""
+    failure_id: int = await conn.fetchval(
+        "INSERT INTO login_failures (username, address) VALUES ($1, $2) RETURNING id", username, address
+    )
+    return failure_id
+
+
+async def note_auth_failure(conn: Conn, action: str, username: str | None, address: str) -> None:
+    """Count an anonymous failure in its hour's row for this action and address."""
+    await conn.execute(
+        """INSERT INTO auth_failures AS f (hour, action, address, last_username)
+           VALUES (date_trunc('hour', now()), $1, $2, $3)
+           ON CONFLICT (hour, action, address) DO UPDATE
+           SET attempts = f.attempts + 1, last_username = excluded.last_username, last_at = now()""",
+        action,
+        address[:64],
+        username,
+    )
+
+
+async def delete_old_auth_failures(conn: Conn, older_than: dt.timedelta) -> int:
+    status = await conn.execute("DELETE FROM auth_failures WHERE hour < now() - $1::interval", older_than)
+    return int(status.split()[-1])
+
+
+async def delete_login_failure(conn: Conn, failure_id: int) -> None:
+    await conn.execute("DELETE FROM login_failures WHERE id = $1", failure_id)
+
+
+async def lock_login(conn: Conn, username: str, address: str) -> None:
+    """Serialise counting and recording attempts for this account and this address (in the
+    caller's transaction), so parallel tries cannot all pass the same count."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('bozor.login.account:' || $1)), "
+        "pg_advisory_xact_lock(hashtext('bozor.login.address:' || $2))",
+        username,
+        address,
+    )
 
 
 async def recent_failures(conn: Conn, username: str, address: str, window: dt.timedelta) -> Failures:
-    """Failures in the window per account and per address, and when the oldest of each leaves it."""
+    """Failures in the window for this account from this address, from this address, and for
+    this account from anywhere; and when the oldest of each leaves the window."""
     row = await conn.fetchrow(
-        """SELECT count(*) FILTER (WHERE username = $1 AND counts_for_account) AS by_account,
-                  min(at) FILTER (WHERE username = $1 AND counts_for_account) AS account_oldest,
+        """SELECT count(*) FILTER (WHERE username = $1 AND address = $2 AND counts_for_account)
+                      AS by_account,
+                  min(at) FILTER (WHERE username = $1 AND address = $2 AND counts_for_account)
+                      AS account_oldest,
                   count(*) FILTER (WHERE address = $2) AS by_address,
                   min(at) FILTER (WHERE address = $2) AS address_oldest,
+                  count(*) FILTER (WHERE username = $1 AND counts_for_account) AS anywhere,
+                  min(at) FILTER (WHERE username = $1 AND counts_for_account) AS anywhere_oldest,
                   now() AS now
            FROM login_failures
            WHERE (username = $1 OR address = $2) AND at > now() - $3::interval""",
@@ -196,7 +240,13 @@ async def recent_failures(conn: Conn, username: str, address: str, window: dt.ti
     )
     row = one(row)
     return Failures(
-        row["by_account"], row["account_oldest"], row["by_address"], row["address_oldest"], row["now"]
+        row["by_account"],
+        row["account_oldest"],
+        row["by_address"],
+        row["address_oldest"],
+        row["now"],
+        row["anywhere"],
+        row["anywhere_oldest"],
     )
 
 

@@ -176,7 +176,12 @@ async def update_task(conn: Conn, task_id: int, fields: dict[str, Any]) -> Task 
     return None if row is None else _task(row)
 
 
+BIGINT = range(1, 2**63)  # ids from buttons may be forged: beyond a bigint is "no such row"
+
+
 async def get_task(conn: Conn, task_id: int) -> Task | None:
+    if task_id not in BIGINT:
+        return None
     row = await conn.fetchrow(f"SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1", task_id)
     return None if row is None else _task(row)
 
@@ -213,6 +218,8 @@ async def get_completion(conn: Conn, task_id: int, user_id: int) -> Completion |
 
 
 async def completion_by_id(conn: Conn, completion_id: int) -> Completion | None:
+    if completion_id not in BIGINT:
+        return None
     row = await conn.fetchrow(
         f"SELECT {COMPLETION_COLUMNS} FROM task_completions WHERE id = $1", completion_id
     )

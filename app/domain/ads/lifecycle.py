@@ -227,6 +227,14 @@ async def rejection_reasons(conn: Conn, ad_id: int, actor: Actor) -> list[Reject
     return await channel_q.list_reasons(conn, ad.channel_id)
 
 
+async def ad_to_moderate(conn: Conn, ad_id: int, actor: Actor) -> Ad:
+    """A pending ad this person may decide on (and fix the text of)."""
+    ad = await _authorised(conn, ad_id, actor)
+    if ad.status != AdStatus.PENDING:
+        raise AlreadyDecided(await decider_name(conn, ad))
+    return ad
+
+
 async def edit_text(conn: Conn, ad_id: int, actor: Actor, *, title: str, description: str) -> Ad:
     """A moderator fixes a pending ad's text before deciding (the wizard's rules hold); audited."""
     before = await _authorised(conn, ad_id, actor)

@@ -232,7 +232,14 @@ async def account_of_request(conn: Conn, request: LoginRequest) -> ChatAccount |
 
 
 async def prune(conn: Conn) -> int:
-    return await q.delete_old_requests(conn, dt.timedelta(days=1))
+    """Forget used sign-in requests, sessions ended a week ago and old throttling windows (a
+    daily job); how many rows went."""
+    week = dt.timedelta(days=7)
+    return (
+        await q.delete_old_requests(conn, dt.timedelta(days=1))
+        + await q.delete_old_sessions(conn, week)
+        + await q.delete_old_attempts(conn, ATTEMPT_WINDOW * 4)
+    )
 
 
 # --- API tokens --------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """Offline notices (W4): someone on the web who leaves a message unread hears of it in Telegram.
 
-A message for a member who talks on the web starts a clock (schedule). The tick (run_notices,
-from the scheduler) sends one notice once the grace period has passed and the member has no
-open page and has not read it; further messages wait for the interval and are summarised in the
-next notice ("3 new messages from Ali about …"). Each notice is an outbox row written in the
-tick's transaction with the debounce state, so a crash sends it once or not at all.
+A message for a member who talks on the web starts a clock (in the statement that stores it,
+app/db/queries/chat.insert_message). The tick (run_notices, from the scheduler) sends one
+notice once the grace period has passed and the member has no open page and has not read it;
+further messages wait for the interval and are summarised in the next notice ("3 new
+messages from Ali about …"). Each notice is an outbox row written in the tick's transaction
+with the debounce state, so a crash sends it once or not at all.
 """
 
 from __future__ import annotations
@@ -28,10 +29,6 @@ class Timing:
 
     grace: dt.timedelta = dt.timedelta(seconds=30)
     interval: dt.timedelta = dt.timedelta(minutes=5)
-
-
-async def schedule(conn: Conn, conversation_id: int, account_id: int) -> None:
-    await q.schedule_notice(conn, conversation_id, account_id)
 
 
 async def run_notices(
@@ -76,11 +73,21 @@ async def run_notices(
 
 
 async def page_opened(conn: Conn, account_id: int, node: str) -> None:
-    await q.presence_add(conn, account_id, node, 1)
+    """A page of this account opened on this process; its first one tells the peers "online"."""
+    if await q.presence_add(conn, account_id, node, 1) == 1:
+        await _tell_peers(conn, account_id, online=True)
 
 
 async def page_closed(conn: Conn, account_id: int, node: str) -> None:
-    await q.presence_add(conn, account_id, node, -1)
+    """A page closed; when no page of the account is open anywhere, the peers see "offline"."""
+    if await q.presence_add(conn, account_id, node, -1) == 0 and not await q.is_online(conn, account_id):
+        await _tell_peers(conn, account_id, online=False)
+
+
+async def _tell_peers(conn: Conn, account_id: int, *, online: bool) -> None:
+    peers = await q.peers_of(conn, account_id)
+    if peers:
+        await q.notify(conn, {"kind": "presence", "to": peers, "account_id": account_id, "online": online})
 
 
 async def still_here(conn: Conn, node: str) -> None:
@@ -92,5 +99,6 @@ async def node_gone(conn: Conn, node: str) -> None:
     await q.presence_clear(conn, node)
 
 
-async def is_online(conn: Conn, account_id: int, now: dt.datetime) -> bool:
+async def is_online(conn: Conn, account_id: int, now: dt.datetime | None) -> bool:
+    """Whether the account has a page open (on a live process); `now` None: the database's."""
     return await q.is_online(conn, account_id, now)

@@ -37,7 +37,7 @@ class Offer:
 
 async def offer(conn: Conn, ad_id: int, seller_id: int) -> Offer:
     """What the seller may buy for their published ad."""
-    ad = await ads.published_ad(conn, ad_id)
+    ad = await ads.published_ad(conn, ad_id) if 0 < ad_id < 2**63 else None
     if ad is None or ad.seller_id != seller_id:
         raise NotPromotable()
     options = await q.channel_options(conn, ad.channel_id, active_only=True)
@@ -45,7 +45,7 @@ async def offer(conn: Conn, ad_id: int, seller_id: int) -> Offer:
 
 
 async def _usable(conn: Conn, ad_id: int, option_id: int, seller_id: int) -> tuple[ads.Ad, Option]:
-    ad = await ads.published_ad(conn, ad_id)
+    ad = await ads.published_ad(conn, ad_id) if 0 < ad_id < 2**63 else None  # a forged button
     if ad is None or ad.seller_id != seller_id:
         raise NotPromotable()
     option = await q.get_option(conn, option_id)
@@ -91,7 +91,6 @@ async def payment_received(
     now: datetime,
     *,
     msgs: PromotionMessages,
-    ad_messages: ads.AdMessages,
     languages: Languages,
 ) -> Paid | None:
     """successful_payment: the Stars enter the ledger and the promotion starts, once per charge
@@ -113,7 +112,7 @@ async def payment_received(
             refunded = await refund(conn, late, "paid twice", now, msgs=msgs, languages=languages)
             return Paid(refunded or late, duplicate=False, refunded=True)
         await _book_payment(conn, promotion, charge_id, total)
-        started = await start(conn, promotion, now, ad_messages=ad_messages)
+        started = await start(conn, promotion, now)
         if not started:
             done = await refund(
                 conn, promotion, "the ad closed before it ran", now, msgs=msgs, languages=languages
@@ -158,7 +157,6 @@ async def pay_with_points(
     now: datetime,
     *,
     msgs: PromotionMessages,
-    ad_messages: ads.AdMessages,
     languages: Languages,
 ) -> Promotion:
     """Where the channel allows it: the points are debited (never overdrawn) and it starts."""
@@ -182,16 +180,15 @@ async def pay_with_points(
         )
         paid = await q.mark_paid(conn, promotion.id, None, now)
         assert paid is not None
-        if not await start(conn, paid, now, ad_messages=ad_messages):
+        if not await start(conn, paid, now):
             raise NotPromotable()
         await _tell(conn, paid, msgs.started, languages)
     return paid
 
 
-async def start(conn: Conn, promotion: Promotion, now: datetime, *, ad_messages: ads.AdMessages) -> bool:
+async def start(conn: Conn, promotion: Promotion, now: datetime) -> bool:
     """Pin the ad's live post until PIN_FOR from now, or schedule its extra re-posts. False when
     the ad is no longer published (the caller refunds)."""
-    del ad_messages  # re-posts go out from the job; kept for symmetry with the job's call
     if promotion.kind == PromotionKind.PIN:
         post = await ads.live_post(conn, promotion.ad_id)
         if post is None:

@@ -137,11 +137,12 @@ async def _tell_operators(
     text = message.text or _subject(message)
     if len(text) > NOTICE_PREVIEW:
         text = text[: NOTICE_PREVIEW - 1] + "…"
+    file = (message.file_kind, message.file_id) if message.file_kind and message.file_id else None
     calls = []
     for o in operators:
         if o.telegram_user_id is None or o.telegram_user_id == ticket.user_id:
             continue
-        method, params = msgs.notice(ticket, name, text, new=new, language=o.language)
+        method, params = msgs.notice(ticket, name, text, new=new, language=o.language, file=file)
         calls.append(
             outbox.Outgoing(
                 method, {**params, "chat_id": o.telegram_user_id}, None, "support_notice", ticket.id

@@ -519,3 +519,8 @@ async def load_sample(conn: Conn) -> ImportReport | None:
     if await q.count_entries(conn):
         return None
     return await import_json(conn, json.loads(SAMPLE.read_text(encoding="utf-8")))
+
+
+async def list_enabled(conn: Conn) -> list[KbEntry]:
+    """The entries an operator may answer with (ids and tags only: the ticket page lists them)."""
+    return [e for e in await q.list_entries(conn) if e.enabled]

@@ -18,6 +18,16 @@ class DeskMessages(Protocol):
     def closed(self, language: str, ticket_id: int) -> Call:
         """Tell the user the ticket is closed, with buttons to rate it 1-5."""
 
-    def notice(self, ticket: Ticket, user_name: str, text: str, *, new: bool, language: str | None) -> Call:
+    def notice(
+        self,
+        ticket: Ticket,
+        user_name: str,
+        text: str,
+        *,
+        new: bool,
+        language: str | None,
+        file: tuple[str, str] | None = None,
+    ) -> Call:
         """Tell an operator on Telegram (in `language`, if known) of a new ticket or a user's
-        message; they reply to it."""
+        message, with the user's photo or document (`file`: its kind and Telegram file id);
+        they reply to it."""

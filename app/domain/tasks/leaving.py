@@ -18,6 +18,7 @@ from app.domain.users import Languages
 
 TAKE_BACK_TRIES = 3
 SWEEP_BATCH = 500
+RETRY_UNKNOWN = timedelta(hours=1)  # an unanswered re-check is asked again, not at every tick
 LEASE = timedelta(minutes=10)  # a sweep that dies leaves its completions due again after this
 
 # Asks Telegram whether a user is in a chat: True, False, or None when it cannot tell now.
@@ -110,11 +111,12 @@ async def recheck_due(
     for completion, chat_id in due:
         member = await probe(chat_id, completion.user_id)
         checked += 1
-        if member is None:
+        until = completion.watch_until
+        if member is None:  # Telegram could not tell (or hides the members): ask again later
             unknown += 1
-            await q.set_next_check(conn, completion.id, now)  # due again at the next tick
+            later = None if until is None or now >= until else min(now + RETRY_UNKNOWN, until)
+            await q.set_next_check(conn, completion.id, later)
         elif member:
-            until = completion.watch_until
             later = None if until is None or now >= until else min(now + RECHECK_EVERY, until)
             await q.set_next_check(conn, completion.id, later)
         elif await take_back(conn, completion, now, msgs=msgs, languages=languages) is not None:

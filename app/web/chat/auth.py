@@ -22,7 +22,7 @@ from app.db.queries.chat_accounts import ChatAccount
 from app.domain.chat import accounts
 from app.i18n import LANGUAGES, Gettext
 from app.web import keys
-from app.web.forms import read_form
+from app.web.forms import read_upload
 from app.web.panel.auth.language import LANGUAGE_NAMES, PANEL_TRANSLATOR
 from app.web.panel.auth.language import language as browser_language
 from app.web.panel.auth.sessions import client_address
@@ -96,7 +96,7 @@ async def csrf_ok(request: web.Request) -> bool:
         return False
     given = request.headers.get(CSRF_HEADER)
     if given is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await read_form(request)
+        form = await read_upload(request)
         value = form.get(CSRF_FIELD)
         given = value if isinstance(value, str) else None
     return isinstance(given, str) and hmac.compare_digest(given.encode(), _csrf_for(request, seed).encode())

@@ -7,13 +7,13 @@ from aiohttp import web
 from app.db.queries.chat import ChatMessage, Via
 from app.domain.ads import format_price, published_ad
 from app.domain.ads.model import Price
-from app.domain.chat import conversations, photos
+from app.domain.chat import conversations, notices, photos
 from app.domain.chat.conversations import ChatError, ConversationNotFound
 from app.storage import NotFound
 from app.web import keys
 from app.web.chat.auth import ACCOUNT, CHAT_PREFIX, gettext, language, render, signed_in
 from app.web.chat.services import chat_messages
-from app.web.forms import FORM_LIMIT, body_limit, path_id, read_form, read_uploads, whole_number
+from app.web.forms import FORM_LIMIT, body_limit, path_id, read_form, read_upload, whole_number
 
 routes = web.RouteTableDef()
 
@@ -77,6 +77,7 @@ async def conversation_page(request: web.Request) -> web.StreamResponse:
             # Reading on the web: from now on messages reach Telegram only as notices when away.
             await conversations.set_relay(conn, account.id, conversation_id, False)
             history = await conversations.history(conn, account.id, conversation_id, before=None)
+            peer_online = await notices.is_online(conn, card.peer_id, None)
     except ConversationNotFound:
         raise _not_found(request) from None
     price = None
@@ -90,6 +91,7 @@ async def conversation_page(request: web.Request) -> web.StreamResponse:
         "sold": card.ad is not None and conversations.is_sold(card.ad.status),
         "reported": request.query.get("reported") == "1",
         "max_text": conversations.MAX_TEXT,
+        "peer_online": peer_online,
     }
     return await render(request, "chat/conversation.html", context)
 
@@ -112,20 +114,22 @@ async def history(request: web.Request) -> web.StreamResponse:
 
 @routes.post(CHAT_PREFIX + "/c/{id}/send", name="chat.send")
 @signed_in
-@body_limit(photos.MAX_BYTES + FORM_LIMIT, files=("photo",))
+@body_limit(photos.MAX_BYTES + FORM_LIMIT)  # a photo (the view names its limit) and the text
 async def send(request: web.Request) -> web.StreamResponse:
     """A message from the page's form: text and/or a photo (multipart); JSON back for scripts."""
     _ = gettext(request)
     conversation_id = path_id(request, "id", _("This conversation does not exist."))
-    form = await read_form(request)
+    form = await read_upload(request)
     body = form.get("body")
     client_id = form.get("client_id")
-    upload = (await read_uploads(request)).get("photo")
+    upload = form.get("photo")
     wants_json = "application/json" in request.headers.get("Accept", "")
     try:
         photo_key = None
-        if upload is not None and upload.data:
-            photo_key = await photos.store(request.app[keys.STORAGE], upload.data)
+        if isinstance(upload, web.FileField):
+            data = upload.file.read(photos.MAX_BYTES + 1)
+            if data:
+                photo_key = await photos.store(request.app[keys.STORAGE], data)
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
             sent = await conversations.send(
                 conn,

@@ -84,29 +84,32 @@ class ChatHub:
 
     async def deliver(self, event: Event) -> None:
         """One notification to the local sockets of the accounts it names."""
-        targets = [
-            listener for account in event.get("to", ()) for listener in self.listeners.get(account, ())
-        ]
+        if event.get("kind") == "message" and event.get("message") is None:
+            if not any(account in self.listeners for account in event.get("to", ())):
+                return
+            if self.pool is None:
+                return
+            async with self.pool.acquire() as conn:  # too long for NOTIFY: read it once
+                found = await conversations.message(conn, int(event["id"]))
+            if found is None:
+                return
+            event = {**event, "message": found.as_json()}
+        self.deliver_now(event)
+
+    def deliver_now(self, event: Event) -> None:
+        """A notification that carries all it needs, straight into the sockets' inboxes."""
+        targets = [one for account in event.get("to", ()) for one in self.listeners.get(account, ())]
         if not targets:
             return
         kind = event.get("kind")
         if kind == "message":
-            payload = event.get("message")
-            if payload is None and self.pool is not None:  # too long for NOTIFY: read it once
-                async with self.pool.acquire() as conn:
-                    found = await conversations.message(conn, int(event["id"]))
-                payload = found.as_json() if found is not None else None
-            if payload is None:
-                return
-            frame: Event = {"type": "message", "message": payload}
+            frame: Event = {"type": "message", "message": event["message"]}
         elif kind == "read":
             frame = {"type": "read", **{k: event[k] for k in ("conversation_id", "reader_id", "upto")}}
         elif kind == "typing":
-            frame = {
-                "type": "typing",
-                "conversation_id": event["conversation_id"],
-                "account_id": event["account_id"],
-            }
+            frame = {"type": "typing", **{k: event[k] for k in ("conversation_id", "account_id")}}
+        elif kind == "presence":
+            frame = {"type": "presence", **{k: event[k] for k in ("account_id", "online")}}
         else:
             return
         for listener in targets:
@@ -144,15 +147,18 @@ class ChatHub:
                 except ValueError:
                     log.warning("web chat: ignored a malformed notification: %.200s", payload)
                     return
-                task = asyncio.create_task(self.deliver(event))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
+                if event.get("kind") == "message" and event.get("message") is None:
+                    task = asyncio.create_task(self.deliver(event))  # it reads the message first
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
+                else:
+                    self.deliver_now(event)
 
-            await conn.add_listener(CHANNEL, notified)
-            self.listening.set()
-            if catch_up:
-                self.catch_up_all()
-            try:
+            try:  # cancelled even while adding: the listener never outlives the connection's loan
+                await conn.add_listener(CHANNEL, notified)
+                self.listening.set()
+                if catch_up:
+                    self.catch_up_all()
                 await lost.wait()
             finally:
                 if not conn.is_closed():

@@ -104,6 +104,7 @@ class Session:
         self.request, self.ws, self.account, self.token = request, ws, account, token
         self.pool = request.app[keys.POOL]
         self.high = 0  # the highest message id this page was sent
+        self.sending: set[str] = set()  # client ids of this socket's messages: no echo for them
 
     async def authorised(self) -> bool:
         """Every frame: the session (cookie) is still live; a bearer token was checked on connect."""
@@ -140,7 +141,11 @@ class Session:
                     await self.catch_up(self.high)
                     continue
                 if event["type"] == "message":
-                    self.high = max(self.high, int(event["message"]["id"]))
+                    message = event["message"]
+                    self.high = max(self.high, int(message["id"]))
+                    if message["sender_id"] == self.account.id and message["client_id"] in self.sending:
+                        self.sending.discard(message["client_id"])  # its own: the "sent" frame has it
+                        continue
                 await self.send(event)
         except (ConnectionResetError, RuntimeError):
             pass  # the page went away mid-send
@@ -161,9 +166,13 @@ class Session:
         _ = gettext(self.request)
         client_id = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
         try:
-            async with self.pool.acquire() as conn, conn.transaction():
+            async with self.pool.acquire() as conn:
                 if kind == "send":
                     body = frame.get("body")
+                    if client_id is not None:
+                        if len(self.sending) > 1000:  # echoes that never came (resends): forget
+                            self.sending.clear()
+                        self.sending.add(client_id[:64])
                     sent = await conversations.send(
                         conn,
                         self.account,
@@ -192,6 +201,8 @@ class Session:
                 {"type": "error", "code": "refused", "message": exc.text(_), "client_id": client_id}
             )
             return
+        if not sent.new and client_id is not None:
+            self.sending.discard(client_id[:64])  # a resend: no notification follows
         await self.send({"type": "sent", "client_id": client_id, "message": sent.message.as_json()})
 
 

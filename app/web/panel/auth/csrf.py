@@ -8,7 +8,7 @@ import aiohttp_session
 from aiohttp import web
 
 from app import crypto
-from app.web.forms import read_form
+from app.web.forms import read_upload
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -30,7 +30,7 @@ async def csrf_ok(request: web.Request) -> bool:
     expected = session.get("csrf")
     given = request.headers.get(CSRF_HEADER)
     if given is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await read_form(request)
+        form = await read_upload(request)  # a form with a file carries the token too
         value = form.get(CSRF_FIELD)
         given = value if isinstance(value, str) else None
     return (

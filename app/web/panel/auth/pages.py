@@ -10,6 +10,7 @@ from aiohttp import web
 from app.domain.staff import Role, Staff
 from app.i18n import N_, Gettext
 from app.web.errors import wants_json
+from app.web.keys import RUNNING_SETTINGS as RUNNING
 from app.web.panel.auth.csrf import CSRF_HEADER, csrf_token
 from app.web.panel.auth.language import LANGUAGE_NAMES, gettext, language
 from app.web.panel.auth.sessions import STAFF
@@ -64,6 +65,8 @@ async def render(
         "role_name": _(ROLE_NAMES[staff.role]) if staff else None,
         "nav": nav_items(request, staff, _),
         "languages": LANGUAGE_NAMES,
+        # A bot token saved here that did not work at start: every staff page says so.
+        "bot_problem": running.bot_problem if staff and (running := request.app.get(RUNNING)) else None,
     }
     values.update(context or {})
     response = aiohttp_jinja2.render_template(template, request, values, status=status)

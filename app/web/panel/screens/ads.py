@@ -269,6 +269,9 @@ async def ad_page(request: web.Request) -> web.StreamResponse:
             "posts": posts,
             "deliveries": deliveries,
             "delivery_status": DELIVERY_STATUS,
+            "failed_note": lambda n: _(
+                "{n} message(s) about this ad could not be delivered; the reason is in the Note column."
+            ).format(n=n),
             "flash": request.query.get("msg"),
         },
     )

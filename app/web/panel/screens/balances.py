@@ -137,10 +137,9 @@ async def credit_task(request: web.Request) -> web.StreamResponse:
 # --- withdrawals ------------------------------------------------------------------------------
 
 
-async def _queue(request: web.Request, **extra: object) -> web.StreamResponse:
+async def _queue(request: web.Request, *, status: int = 200, **extra: object) -> web.StreamResponse:
     async with request.app[keys.POOL].acquire() as conn:
         requests = await ledger.open_withdrawals(conn, limit=200)
-    status = int(str(extra.pop("status", 200)))
     return await render(
         request,
         "panel/withdrawals.html",

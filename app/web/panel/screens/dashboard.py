@@ -123,8 +123,8 @@ async def home(request: web.Request) -> web.StreamResponse:
         async with pool.acquire() as conn:
             return await query(conn, channels, *args)
 
-    ad_counts, series = await asyncio.gather(
-        run(q.ad_counts, today), cached_series(request.app, channels, run, since)
+    ad_counts, series, failed = await asyncio.gather(
+        run(q.ad_counts, today), cached_series(request.app, channels, run, since), run(q.failed_deliveries)
     )
     per_day, decisions, reposts = series
     counts = dataclasses.asdict(ad_counts)
@@ -137,6 +137,7 @@ async def home(request: web.Request) -> web.StreamResponse:
         "panel/home.html",
         {
             "counts": counts,
+            "failed": failed,
             "data": data,
             "scoped": channels is not None,
             "decisions": decisions,

@@ -35,6 +35,16 @@ ROUTES = PanelRoutes()
 CARD_TEMPLATE = "panel/_ad_card.html"
 
 
+def _delivery_problem(card: Card, _: Gettext) -> str | None:
+    """Why the channel's admins may not know about the ad: none in the bot, or Telegram refused."""
+    reasons = "; ".join(card.failures)
+    if card.admin_notes and card.notes_failed == card.admin_notes:
+        return _("No admin of the channel could be notified in Telegram: {reasons}").format(reasons=reasons)
+    if card.failures:
+        return _("{n} messages about this ad failed: {reasons}").format(n=len(card.failures), reasons=reasons)
+    return None
+
+
 def _card(card: Card, reasons: list[RejectReason], lang: str, _: Gettext) -> dict[str, Any]:
     """What the card template shows, with every text already in the panel's language."""
     ad = card.ad
@@ -48,6 +58,7 @@ def _card(card: Card, reasons: list[RejectReason], lang: str, _: Gettext) -> dic
         "category": card.hashtag,
         "channel": card.channel_title,
         "flags": [ads.describe_flag(f, _) for f in ad.flags],
+        "delivery": _delivery_problem(card, _),
         "photos": card.photo_positions,
         "seller": {"id": ad.seller_id, "name": card.seller_name, "username": card.seller_username},
         "history": [(ads.status_label(status, _), n) for status, n in card.history.items()],

@@ -86,6 +86,8 @@ async def settings_save(request: web.Request) -> web.StreamResponse:
                 return await _page(
                     request, status=400, error=_("A bot token looks like 123456:ABC-DEF… (from @BotFather).")
                 )
+            if (refused := await _token_refused(request, token)) is not None:
+                return await _page(request, status=400, error=refused)
             await _save_bot_token(request, token)
         elif section == "s3":
             await _save_s3(request, {k: str(v) for k, v in data.items()})
@@ -102,6 +104,25 @@ async def settings_save(request: web.Request) -> web.StreamResponse:
         typed = {n: str(data.get(n, "")).strip()[:300] for n in S3_PLAIN} if section == "s3" else None
         return await _page(request, status=400, error=exc.text(_), typed=typed)
     raise web.HTTPSeeOther(f"/panel/settings?saved={section}")
+
+
+async def _token_refused(request: web.Request, token: str) -> str | None:
+    """Ask Telegram (getMe) whether the token works: why not, in the admin's language, or None.
+    A token that does not work would leave the next start in the sandbox."""
+    check = request.app.get(keys.TOKEN_CHECK)
+    if check is None:  # a web-only app (no bot) has nobody to ask
+        return None
+    _ = gettext(request)
+    result = await check(token)
+    if result.ok:
+        return None
+    if result.refused:
+        return _("Telegram does not accept this token ({detail}). Copy it again from @BotFather.").format(
+            detail=result.detail
+        )
+    return _("Telegram could not be reached to check this token ({detail}); it was not saved.").format(
+        detail=result.detail
+    )
 
 
 async def _save_bot_token(request: web.Request, token: str) -> None:
@@ -144,6 +165,8 @@ async def secrets_set(request: web.Request) -> web.StreamResponse:
     name, value = str(form.get("name", "")), str(form.get("value", "")).strip()
     if name not in staff_domain.KNOWN_SECRETS or not value:
         return await _secrets(request, error=_("Choose a secret and type its new value."), status=400)
+    if name == "bot_token" and (refused := await _token_refused(request, value)) is not None:
+        return await _secrets(request, error=refused, status=400)
     try:
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
             await staff_domain.set_secret(

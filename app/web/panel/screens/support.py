@@ -26,7 +26,7 @@ from app.domain.support.ports import DeskMessages
 from app.i18n import N_, UserError
 from app.storage import InvalidKey, NotFound, S3Storage
 from app.web import keys
-from app.web.forms import FORM_LIMIT, body_limit, path_id, read_form, read_uploads, whole_number
+from app.web.forms import FORM_LIMIT, body_limit, path_id, read_upload, whole_number
 from app.web.live import Event, serve_events
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext
@@ -71,8 +71,8 @@ def _ticket_id(request: web.Request) -> int:
 
 
 async def _fields(request: web.Request) -> dict[str, Any]:
-    """A form's text fields (plain or multipart); files come from `read_uploads`."""
-    return dict(await read_form(request))
+    """A form's fields (plain or multipart); uploaded files stay file fields."""
+    return dict(await read_upload(request))
 
 
 def _text(form: dict[str, Any], name: str, limit: int = 5000) -> str:
@@ -143,7 +143,7 @@ async def _ticket_page(request: web.Request, *, error: str | None = None, status
         earlier = [t for t in await q.user_tickets(conn, ticket.user_id) if t.id != ticket.id]
         canned = await q.canned(conn)
         operators = await q.operators(conn)
-        entries = [e.entry for e in await kb.list_entries(conn)]
+        entries = await kb.list_enabled(conn)
     return await render(
         request,
         "panel/support_ticket.html",
@@ -185,12 +185,14 @@ def _back(request: web.Request, ticket_id: int, message: str) -> web.HTTPSeeOthe
     return web.HTTPSeeOther(url)
 
 
-async def _photo(request: web.Request, name: str = "photo", folder: str = "answers") -> str | None:
+async def _photo(
+    request: web.Request, form: dict[str, Any], name: str = "photo", folder: str = "answers"
+) -> str | None:
     """An uploaded photo (JPEG or PNG), kept in Storage; None when none was chosen."""
-    upload = (await read_uploads(request)).get(name)
-    if upload is None or not upload.filename:
+    field = form.get(name)
+    if field is None or isinstance(field, str) or not getattr(field, "filename", ""):
         return None
-    data = upload.data
+    data = field.file.read(MAX_PHOTO + 1)
     if len(data) > MAX_PHOTO:
         raise desk.DeskError(N_("A photo may have at most 10 MB."))
     try:
@@ -212,14 +214,14 @@ async def _photo(request: web.Request, name: str = "photo", folder: str = "answe
     ok_status=404,
 )
 @require(Role.OPERATOR)
-@body_limit(MAX_PHOTO + FORM_LIMIT, files=("photo",))
+@body_limit(MAX_PHOTO + FORM_LIMIT)  # a photo (the view names the 10 MB limit) and the text
 async def reply(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     ticket_id = _ticket_id(request)
     await _existing(request, ticket_id)
     form = await _fields(request)
     try:
-        photo_key = await _photo(request)
+        photo_key = await _photo(request, form)
         entry = _text(form, "entry", 64).strip() or None
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
             await desk.reply(
@@ -338,11 +340,14 @@ async def learn(request: web.Request) -> web.StreamResponse:
 )
 @require(Role.OPERATOR)
 async def file(request: web.Request) -> web.StreamResponse:
-    """A photo of the conversation from Storage (S3: a short-lived presigned URL)."""
+    """A photo of the conversation from Storage (S3: a short-lived presigned URL), or a user's
+    document fetched from Telegram, always as a download (never shown in the panel's origin)."""
     _ = gettext(request)
     message_id = path_id(request, "message_id", _("No such photo."))
     async with request.app[keys.POOL].acquire() as conn:
         found = await q.get_message(conn, message_id)
+    if found is not None and found.storage_key is None and found.file_kind == "document" and found.file_id:
+        return await _document(request, found.file_id, found.file_name or "document")
     if found is None or found.storage_key is None:
         raise web.HTTPNotFound(text=_("No such photo."))
     storage = request.app[keys.STORAGE]
@@ -354,6 +359,24 @@ async def file(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound(text=_("No such photo.")) from None
     return web.Response(
         body=stored.data, content_type=stored.content_type, headers={"Cache-Control": "private, max-age=3600"}
+    )
+
+
+async def _document(request: web.Request, file_id: str, name: str) -> web.StreamResponse:
+    bot = request.app.get(keys.BOT)
+    data = None
+    if bot is not None:
+        try:
+            data = await bot.download(file_id)
+        except Exception:  # too big for the Bot API (20 MB), gone, or Telegram unreachable
+            data = None
+    if data is None:
+        raise web.HTTPNotFound(text=_text_of(request, N_("Telegram does not give this file.")))
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:100] or "document"
+    return web.Response(
+        body=data.read(),
+        content_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{safe}"', "Cache-Control": "private"},
     )
 
 
@@ -537,16 +560,14 @@ async def kb_entry(request: web.Request) -> web.StreamResponse:
 
 @ROUTES.post("/panel/support/kb/save", name="panel.support_kb_save", ok_status=400)
 @require(Role.ADMIN)
-@body_limit(
-    len(kb.LANGUAGES) * MAX_PHOTO + FORM_LIMIT, files=tuple(f"photo_file_{lang}" for lang in kb.LANGUAGES)
-)
+@body_limit(len(kb.LANGUAGES) * MAX_PHOTO + FORM_LIMIT)  # a photo per language
 async def kb_save(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     form = await _fields(request)
     new = form.get("new") == "1"
     try:
         for lang in kb.LANGUAGES:  # a photo uploaded for an answer replaces its storage key
-            uploaded = await _photo(request, f"photo_file_{lang}", "kb")
+            uploaded = await _photo(request, form, f"photo_file_{lang}", "kb")
             if uploaded:
                 form[f"photo_{lang}"] = uploaded
         draft = _draft_from_form(form)
@@ -616,14 +637,15 @@ async def kb_export_csv(request: web.Request) -> web.StreamResponse:
 
 @ROUTES.post("/panel/support/kb/import", name="panel.support_kb_import", ok_status=400)
 @require(Role.ADMIN)
-@body_limit(MAX_IMPORT + FORM_LIMIT, files=("file",))
+@body_limit(MAX_IMPORT + FORM_LIMIT)
 async def kb_import(request: web.Request) -> web.StreamResponse:
     """A JSON (bench/data's kb.json imports as is) or CSV file: entries created or updated by id."""
     _ = gettext(request)
-    field = (await read_uploads(request)).get("file")
-    if field is None or not field.filename:
+    form = await _fields(request)
+    field = form.get("file")
+    if field is None or isinstance(field, str) or not getattr(field, "filename", ""):
         return await _kb_page(request, error=_("Choose a JSON or CSV file."), status=400)
-    raw = field.data
+    raw = field.file.read(MAX_IMPORT + 1)
     if len(raw) > MAX_IMPORT:
         return await _kb_page(request, error=_("The file is larger than 5 MB."), status=400)
     try:

@@ -46,6 +46,7 @@ FIELDS = (
 DEFAULTS = dict.fromkeys(FIELDS, "") | {"verification": "auto", "leave_days": "7", "active": "on"}
 CARD_TEMPLATE = "panel/_task_review.html"
 STATS_DAYS = 30
+SPANS = (7, 30, 90, 365)
 
 
 class FormError(ValueError):
@@ -160,7 +161,7 @@ async def inspect_chat(
 
 async def _form(request: web.Request) -> dict[str, str]:
     data = await read_form(request)
-    return {k: data.get(k, "") for k in FIELDS}
+    return {k: str(data.get(k, "")) for k in FIELDS}
 
 
 def _page(task: Task | None, form: dict[str, str], **extra: object) -> dict[str, object]:
@@ -174,11 +175,19 @@ async def tasks_page(request: web.Request) -> web.StreamResponse:
         rows = await tasks.list_tasks(conn)
         stats = await tasks.task_stats(conn)
         pending = len(await tasks.review_queue(conn, language(request), 200))
-    return await render(
-        request,
-        "panel/tasks.html",
-        {"tasks": rows, "stats": stats, "pending": pending, "lang": language(request)},
-    )
+    chats: dict[str, dict[str, int]] = {}
+    for task in rows:
+        figures = stats.get(task.id)
+        row = chats.setdefault(
+            task.chat_title or task.chat_ref, dict.fromkeys(("tasks", "done", "back", "points"), 0)
+        )
+        row["tasks"] += 1
+        if figures is not None:
+            row["done"] += figures.completions
+            row["back"] += figures.taken_back
+            row["points"] += figures.points_paid
+    context = {"tasks": rows, "stats": stats, "pending": pending, "lang": language(request), "chats": chats}
+    return await render(request, "panel/tasks.html", context)
 
 
 @ROUTES.get("/panel/tasks/new", name="panel.task_new")
@@ -287,8 +296,7 @@ async def screenshot(request: web.Request) -> web.StreamResponse:
 
 
 async def _fields(request: web.Request) -> dict[str, str]:
-    """A form's fields, posted or sent as a JSON object (the review screen's script)."""
-    return dict(await read_form(request))
+    return dict(await read_form(request))  # a form or a JSON object, checked (app/web/forms.py)
 
 
 def _decided_text(_: Gettext, approved: bool, name: object) -> str:
@@ -396,13 +404,28 @@ async def live(request: web.Request) -> web.StreamResponse:
 async def task_page(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     task_id = path_id(request, "task_id", _("This task does not exist."))
+    span = _span(request)
     async with request.app[keys.POOL].acquire() as conn:
         task = await tasks.get_task(conn, task_id)
         if task is None:
             raise web.HTTPNotFound(text=_("This task does not exist."))
         until = datetime.now(UTC)
-        days = await tasks.daily_stats(conn, task_id, until - timedelta(days=STATS_DAYS), until)
-    return await render(request, "panel/task.html", _page(task, _form_of(task), days=days))
+        days = await tasks.daily_stats(conn, task_id, until - timedelta(days=span), until)
+    chart = {
+        "days": [d.day.date().isoformat() for d in days],
+        "series": [
+            {"label": _("Done"), "data": [d.completions for d in days], "color": "#198754"},
+            {"label": _("Taken back"), "data": [-d.taken_back for d in days], "color": "#dc3545"},
+        ],
+    }
+    page = _page(task, _form_of(task), days=days, span=span, spans=SPANS, chart=chart)
+    return await render(request, "panel/task.html", page)
+
+
+def _span(request: web.Request) -> int:
+    """The date range in days (?days=7|30|90|365; anything else: 30)."""
+    asked = whole_number(request.query.get("days", ""), 3)
+    return asked if asked in SPANS else STATS_DAYS
 
 
 @ROUTES.post("/panel/tasks/{task_id}", name="panel.task_update", example="/panel/tasks/0", ok_status=404)
@@ -423,7 +446,7 @@ async def task_csv(request: web.Request) -> web.StreamResponse:
     """The task's figures per day, streamed as CSV (the date range: ?days=N, up to a year)."""
     _ = gettext(request)
     task_id = path_id(request, "task_id", _("This task does not exist."))
-    days = min(whole_number(request.query.get("days", ""), 3) or STATS_DAYS, 366)
+    days = _span(request)
     until = datetime.now(UTC)
     async with request.app[keys.POOL].acquire() as conn:
         if await tasks.get_task(conn, task_id) is None:

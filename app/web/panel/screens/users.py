@@ -49,7 +49,8 @@ async def users_page(request: web.Request) -> web.StreamResponse:
             request, "panel/users.html", {"q": text, "rows": [], "next_url": None, "error": error}, status=400
         )
     async with request.app[keys.POOL].acquire() as conn:
-        rows = await q.search(conn, text, int(after_raw) if after_raw else None)
+        channels = await users_domain.user_scope(conn, request[STAFF])
+        rows = await q.search(conn, text, int(after_raw) if after_raw else None, channels=channels)
     next_url = None
     if len(rows) > q.PAGE_SIZE:
         rows = rows[: q.PAGE_SIZE]
@@ -67,12 +68,13 @@ async def users_page(request: web.Request) -> web.StreamResponse:
 async def user_page(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     user_id = _user_id(request)
+    staff = request[STAFF]
     async with request.app[keys.POOL].acquire() as conn:
         user = await q.user(conn, user_id)
-        if user is None:
+        if user is None or not await users_domain.may_see(conn, staff, user_id):
             raise web.HTTPNotFound(text=_("This user does not exist."))
-        ads = await q.ads_of(conn, user_id)
-        journal = await q.journal_of(conn, user_id)
+        ads = await q.ads_of(conn, user_id, channels=await users_domain.user_scope(conn, staff))
+        journal = await q.journal_of(conn, user_id) if users_domain.sees_private_messages(staff) else None
     return await render(
         request,
         "panel/user.html",
@@ -94,13 +96,17 @@ async def _set_block(request: web.Request, block: bool) -> web.StreamResponse:
     reason = str(form.get("reason", ""))
     if len(reason) > 500:
         raise web.HTTPBadRequest(text=_("The reason may be at most 500 characters."))
-    async with request.app[keys.POOL].acquire() as conn, conn.transaction():
-        if await q.user(conn, user_id) is None:
-            raise web.HTTPNotFound(text=_("This user does not exist."))
-        if block:
-            await users_domain.block(conn, user_id, request[STAFF].id, reason)
-        else:
-            await users_domain.unblock(conn, user_id, request[STAFF].id)
+    staff = request[STAFF]
+    try:
+        async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+            if await q.user(conn, user_id) is None or not await users_domain.may_see(conn, staff, user_id):
+                raise web.HTTPNotFound(text=_("This user does not exist."))
+            if block:
+                await users_domain.block(conn, user_id, staff, reason)
+            else:
+                await users_domain.unblock(conn, user_id, staff)
+    except users_domain.BlockRefused as exc:
+        raise web.HTTPForbidden(text=exc.text(_)) from None
     message = _("The user is blocked.") if block else _("The user is unblocked.")
     raise web.HTTPSeeOther(
         request.app.router["panel.user"].url_for(user_id=str(user_id)).with_query(msg=message)
