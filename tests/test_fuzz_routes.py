@@ -255,7 +255,7 @@ async def test_a_big_login_body_is_refused_before_it_is_read(panel: Panel, db: a
     assert await db.fetchval("SELECT count(*) FROM staff_sessions") == 0  # nobody logged in
 
 
-async def test_only_upload_fields_take_files_each_within_its_route_limit(
+async def test_files_go_only_to_views_that_take_uploads_each_within_its_limit(
     panel: Panel, db: asyncpg.Connection
 ) -> None:
     await make_staff(db, "boss", Role.ADMIN)
@@ -268,11 +268,13 @@ async def test_only_upload_fields_take_files_each_within_its_route_limit(
         sent.add_field(name, data, filename=filename, content_type="application/octet-stream")
         return sent
 
-    # a form without a file field refuses one, saying so; nothing is added
-    canned = await db.fetchval("SELECT count(*) FROM support_canned")
-    response = await panel.client.post("/panel/support/canned", data=form("text", b"hi", "a.txt"))
+    # a form that takes no file refuses one, saying so; nothing is saved
+    before = await db.fetch("SELECT * FROM settings ORDER BY name")
+    sent = form("section", b"languages", "a.txt")
+    sent.add_field("languages", "uz")
+    response = await panel.client.post("/panel/settings", data=sent)
     assert response.status == 400 and "This form does not take files." in await response.text()
-    assert await db.fetchval("SELECT count(*) FROM support_canned") == canned
+    assert await db.fetch("SELECT * FROM settings ORDER BY name") == before
     # the import's file field takes a file over the 64 KiB of a form (read, then judged on content)
     response = await panel.client.post(
         "/panel/support/kb/import", data=form("file", b"x" * (1024 * 1024), "kb.json")
