@@ -275,6 +275,9 @@ async def test_files_go_only_to_views_that_take_uploads_each_within_its_limit(
     response = await panel.client.post("/panel/settings", data=sent)
     assert response.status == 400 and "This form does not take files." in await response.text()
     assert await db.fetch("SELECT * FROM settings ORDER BY name") == before
+    # a file input left empty (a nameless, empty part, as browsers send it) is no file at all
+    response = await panel.client.post("/panel/support/kb/import", data=form("file", b"", ""))
+    assert response.status == 400 and "Choose a JSON or CSV file." in await response.text()
     # the import's file field takes a file over the 64 KiB of a form (read, then judged on content)
     response = await panel.client.post(
         "/panel/support/kb/import", data=form("file", b"x" * (1024 * 1024), "kb.json")

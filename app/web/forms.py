@@ -188,7 +188,9 @@ async def read_upload(request: web.Request) -> MultiDictProxy[str | web.FileFiel
             # broken multipart, an unknown charset, bytes that are not UTF-8
             raise web.HTTPBadRequest(text=BAD_FORM) from None
         for key, value in posted.items():
-            if isinstance(value, (bytes, bytearray)):
+            if isinstance(value, (bytes, bytearray)):  # a part neither text nor a named file
+                if not value:  # what a browser sends for a file input left empty: no file
+                    continue
                 raise web.HTTPBadRequest(text=BAD_FORM)
             fields.add(key, value)
     if not all(
