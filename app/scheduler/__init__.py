@@ -46,6 +46,7 @@ SCHEDULE = [
     ("checkins", jobs.checkins, 300, True),
     ("channel_sync", jobs.channel_sync, 600, True),
     ("chat_notices", jobs.chat_notices, 5, True),
+    ("broadcasts", jobs.broadcasts_tick, 5, True),
     ("task_rechecks", jobs.task_rechecks, 60, True),
     ("promotions", jobs.promotions_tick, 60, True),
     ("ledger_verify", jobs.ledger_verify, 24 * 3600, False),
