@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.db.pool import advisory_lock
+from app.metrics import JOB_FAILURES, JOB_RUNS
 from app.scheduler import jobs
 from app.scheduler.jobs import JobContext
 
@@ -29,9 +30,11 @@ def locked(ctx: JobContext, name: str, job: Job) -> Callable[[], Awaitable[bool]
             if not got:
                 log.debug("job %s is running elsewhere; skipping this tick", name)
                 return False
+            JOB_RUNS.labels(name).inc()
             try:
                 await job(ctx)
             except Exception:
+                JOB_FAILURES.labels(name).inc()
                 log.exception("job %s failed; it runs again at its next tick", name)
                 return False
             return True

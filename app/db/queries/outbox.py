@@ -461,3 +461,12 @@ async def settle_uncertain(conn: Conn, outbox_id: int, *, resend: bool, note: st
 
 def _clip(error: str | None) -> str | None:
     return None if error is None else error[:2000]
+
+
+async def queue_depth(conn: Conn) -> list[tuple[str, int, int]]:
+    """Unfinished rows by kind (ref_kind, else the method) and priority, for /metrics."""
+    rows = await conn.fetch(
+        """SELECT coalesce(ref_kind, method) AS kind, priority, count(*) AS n FROM outbox
+           WHERE status IN ('pending', 'sending') GROUP BY 1, 2"""
+    )
+    return [(r["kind"], r["priority"], r["n"]) for r in rows]
