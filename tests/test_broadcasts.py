@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -18,7 +20,8 @@ from app.domain.actors import StaffMember
 from app.domain.broadcasts import Audience, BroadcastError, BroadcastStatus
 from app.domain.staff import Role
 from app.sandbox.driver import Persona, Sandbox
-from tests.helpers.polling import outbox_settled
+from tests.helpers import crash
+from tests.helpers.polling import eventually, outbox_settled
 from tests.helpers.servers import TEST_TOKEN, SandboxServer
 
 TEXTS = {"default": "Hello <b>all</b>", "uz": "Salom <b>hammaga</b>", "ru": "Привет <i>всем</i>"}
@@ -174,3 +177,40 @@ async def test_bad_input_is_refused_with_nothing_made(db: asyncpg.Connection) ->
     with pytest.raises(BroadcastError):
         await broadcasts.create(db, moderator, {"default": "Hi"}, [], Audience())
     assert await db.fetchval("SELECT count(*) FROM broadcasts") == 0
+
+
+async def test_killed_with_kill_9_mid_broadcast_it_resumes_and_nobody_gets_it_twice(
+    db: asyncpg.Connection, sandbox: Sandbox, sandbox_server: SandboxServer, database_url: str
+) -> None:
+    """A child process sends; it is killed with SIGKILL after 15 messages and restarted."""
+    sandbox_server.world.add_bot(TEST_TOKEN)
+    boss = await admin(db)
+    people = [await member(sandbox, db, f"P{i}", "uz") for i in range(40)]
+    made = await broadcasts.create(db, boss, {"default": "Once only"}, [], Audience())
+    await broadcasts.start(db, boss, made.id)
+
+    async def sent_at_least(n: int) -> bool:
+        return await broadcast_rows(db, made.id, "sent") >= n
+
+    child = crash.start_child(database_url, sandbox_server.url, TEST_TOKEN, 2.0)
+    try:
+        await eventually(lambda: sent_at_least(15), 20, "15 messages sent")
+        child.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(child.wait)
+        child = crash.start_child(database_url, sandbox_server.url, TEST_TOKEN, 2.0)
+        await outbox_settled(db, 30)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(child.wait)
+
+    uncertain = {
+        r["chat_id"]
+        for r in await db.fetch(
+            "SELECT chat_id FROM outbox WHERE ref_kind = 'broadcast' AND status = 'uncertain'"
+        )
+    }
+    for person in people:
+        got = (await texts(person)).count("Once only")
+        assert got == 1 or (person.id in uncertain and got <= 1), (person.id, got)
+    progress = await broadcasts.progress(db, made.id)
+    assert progress.sent + progress.uncertain == 40 and progress.left == 0
