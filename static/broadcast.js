@@ -5,6 +5,7 @@
   if (!box) return;
   const DELAYS = [500, 1000, 2000, 5000, 10000];
   let failures = 0;
+  let last = null;
   const field = (name) => box.querySelector(`[data-field="${name}"]`);
   const show = (state) => {
     for (const name of ["status", "sent", "failed", "blocked", "uncertain", "left", "total"]) {
@@ -13,6 +14,18 @@
     }
     const done = state.total ? Math.floor(((state.total - state.left) * 100) / state.total) : 0;
     field("bar").style.width = done + "%";
+    // Rate and time to finish from the last two states (the server sends each change).
+    const now = Date.now() / 1000;
+    const finished = state.total - state.left;
+    if (last && now > last.at && finished >= last.finished && state.status === "running") {
+      const rate = (finished - last.finished) / (now - last.at);
+      field("rate").textContent = rate.toFixed(1);
+      field("eta").textContent = rate > 0 ? Math.ceil(state.left / rate) + " s" : "—";
+    } else if (state.status !== "running") {
+      field("rate").textContent = "—";
+      field("eta").textContent = state.left === 0 ? "0 s" : "—";
+    }
+    last = {at: now, finished};
   };
   field("bar").style.width = (field("bar").dataset.percent || "0") + "%";
   const connect = () => {
