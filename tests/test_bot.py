@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 from aiogram.fsm.storage.base import StorageKey
 
-from app.bot.fsm import PostgresStorage
+from app.bot.fsm import PostgresStorage, storage_key
 from app.config import Config
 from app.db.pool import create_pool
 from app.main import Bozor
@@ -142,6 +142,24 @@ async def test_conversation_state_survives_a_restart(database_url: str) -> None:
     await storage.set_state(key, None)
     assert await storage.get_state(key) is None
     await pool.close()
+
+
+async def test_a_state_read_while_it_was_being_written_is_not_trusted(database_url: str) -> None:
+    """The journal reads each update's state with the update; a Cancel's write still under way
+    then may not be in it, and the user's next message must not be taken by the step left."""
+    key = StorageKey(bot_id=1, chat_id=78, user_id=78)
+    pool = await create_pool(database_url)
+    try:
+        storage = PostgresStorage(pool)
+        await storage.set_state(key, "ad:district")
+        writing = asyncio.create_task(storage.set_state(key, None))
+        await asyncio.sleep(0)  # the write is under way
+        writes = storage.writes
+        await writing
+        storage.prefetched(storage_key(key), "ad:district", writes)  # read before it landed
+        assert await storage.get_state(key) is None
+    finally:
+        await pool.close()
 
 
 async def test_the_command_menu_is_set_in_each_language(bozor, sandbox_server) -> None:

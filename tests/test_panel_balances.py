@@ -99,3 +99,17 @@ async def test_a_manual_adjustment_is_an_audited_entry_and_a_double_submit_count
     shown = await (await panel.client.get(page)).text()
     assert "Adjustment by staff" in shown and "Task reward" in shown and 'id="points">35' in shown
     assert await db.fetchval("SELECT count(*) FROM audit_log WHERE action = 'task.credit'") == 1
+
+
+async def test_the_web_account_page_shows_the_linked_users_balance(
+    aiohttp_client, make_config, database_url, db
+) -> None:
+    from tests.helpers.chat import sign_in_as_telegram_user
+
+    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
+    async for web in build_panel(aiohttp_client, config, database_url):
+        await db.execute("INSERT INTO users (id, first_name) VALUES (7401, 'Aziz')")
+        await credit(db, 7401, 120)
+        await sign_in_as_telegram_user(web.client, db, 7401)
+        page = await (await web.client.get("/chat/account")).text()
+        assert "Balance: 120 points, 0 ⭐" in page

@@ -366,3 +366,21 @@ async def test_an_answer_photo_is_uploaded_with_the_entry(desk_panel: Panel, db)
     assert entry is not None and (entry.answers[0].photo_key or "").startswith("support/kb/")
     stored = await desk_panel.app[keys.STORAGE].get(entry.answers[0].photo_key or "")
     assert stored.content_type == "image/png"
+
+
+async def test_a_multipart_answer_with_the_photo_input_left_empty_is_sent(desk_panel: Panel, db) -> None:
+    """What a browser sends when no photo is chosen: the file part, empty and without a filename."""
+    ticket_id = await a_ticket(db)
+    await make_staff(db, "nigora", Role.OPERATOR)
+    await login(desk_panel.client, "nigora")
+    page_url = f"/panel/support/tickets/{ticket_id}"
+    writer = aiohttp.MultipartWriter("form-data")
+    for name, value in (("csrf_token", await csrf(desk_panel.client, page_url)), ("text", "Done")):
+        writer.append(value).set_content_disposition("form-data", name=name)
+    writer.append(b"", {"Content-Type": "application/octet-stream"}).set_content_disposition(
+        "form-data", name="photo", filename=""
+    )
+    sent = await desk_panel.client.post(f"{page_url}/reply", data=writer, allow_redirects=False)
+    assert sent.status == 303
+    [row] = await outbox_to(db, USER)
+    assert row["method"] == "sendMessage" and row["params"]["text"].endswith("Done")

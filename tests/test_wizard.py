@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.domain import channels
 from tests.helpers.images import png
 from tests.helpers.market import buttons, fill_wizard
 from tests.helpers.polling import outbox_settled
@@ -130,3 +131,41 @@ async def test_sold_and_withdraw_are_confirmed_and_a_sold_post_loses_its_link(bo
     assert "Velosiped Stels" in sold["caption"]
     album = [m for m in await channel.posts() if m.get("media_group_id") == post["media_group_id"]]
     assert all("Sotuvchiga yozish" not in (m.get("caption") or "") for m in album)
+
+
+async def test_past_the_daily_limit_the_seller_is_told_whether_flagged_or_refused(
+    bozor, market, sandbox
+) -> None:
+    await sandbox.limits(private_per_second=50, private_burst=50)
+    seller = market["seller"]
+    async with bozor.pool.acquire() as conn:
+        await channels.update_settings(conn, market["channel_id"], ads_per_day=1)
+    await fill_wizard(seller)
+    flagged = await fill_wizard(seller, title="Velosiped Forward")  # the channel flags: said so
+    assert "2-e'loningiz" in flagged["text"] and "adminlar" in flagged["text"]
+
+    async with bozor.pool.acquire() as conn:
+        await channels.update_settings(conn, market["channel_id"], over_limit="refuse")
+    await seller.press("📢 E'lon berish", message_id=flagged["message_id"])
+    await seller.wait_for_bot("Bo'limni tanlang")
+    await seller.press("Transport")
+    for question, answer in (
+        ("sarlavhasini", "Velosiped Trek"),
+        ("tasvirlang", "Yangi"),
+        ("Narxi", "900 000"),
+    ):
+        await seller.wait_for_bot(question)
+        await seller.send(answer)
+    await seller.wait_for_bot("rasm yuboring")
+    await seller.send_photo(png())
+    await seller.wait_for_bot("1-rasm qo'shildi")
+    await seller.press("✅ Rasmlar tayyor")
+    await seller.wait_for_bot("tuman")
+    await seller.send("Chilonzor")
+    await seller.wait_for_bot("Xaridorlar")
+    await seller.share_contact("+998901234567")
+    await seller.wait_for_bot("Tekshiruvga yuborasizmi")
+    await seller.press("✅ Yuborish")
+    await seller.wait_for_bot("ertaga qayta urinib ko'ring; qoralamangiz saqlanadi")
+    async with bozor.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM ads") == 2  # the third was refused

@@ -51,8 +51,11 @@ class PostgresStorage(BaseStorage):
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
+        # Counted before and after: a read taken while the write is under way may miss it, so
+        # the count it was taken at must no longer match once the write is done.
         self._writes += 1
         await q.set_state(self.pool, storage_key(key), value)
+        self._writes += 1
 
     async def get_state(self, key: StorageKey) -> str | None:
         text_key = storage_key(key)

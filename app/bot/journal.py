@@ -28,6 +28,7 @@ UNRECORDED_TEXT = N_(
     "it is fixed."
 )
 MARK_EVERY_SECONDS = 0.2
+MARK_RETRY_SECONDS = 2.0
 SWEEP_AFTER_SECONDS = 60.0  # a live process starts an update's handler well within this
 SWEEP_EVERY_SECONDS = 60.0
 # Updates that prove the user can hear us again after having blocked the bot.
@@ -86,23 +87,33 @@ class Journal:
         rather than lost)."""
         self._started.append(journal_id)
         if self._marking is None:
-            self._marking = asyncio.create_task(self._mark_soon(), name="journal-marks")
+            self._marking = asyncio.create_task(self._mark_soon(MARK_EVERY_SECONDS), name="journal-marks")
 
-    async def _mark_soon(self) -> None:
-        await asyncio.sleep(MARK_EVERY_SECONDS)
-        await self.mark_started()
+    async def _mark_soon(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._marking = None
+        await self._write_marks(retry=True)
 
     async def mark_started(self) -> None:
-        """Write the pending marks now (also at shutdown)."""
-        self._marking = None
+        """Write the pending marks now (at shutdown, once the handlers have finished)."""
+        if self._marking is not None:
+            self._marking.cancel()
+            self._marking = None
+        await self._write_marks(retry=False)
+
+    async def _write_marks(self, *, retry: bool) -> None:
         ids, self._started = self._started, []
         if not ids:
             return
         try:
             async with self.pool.acquire() as conn:
                 await mark_handled(conn, ids)
-        except Exception as exc:  # the sweep will handle them again: say so
-            log.error("could not mark %d update(s) handled (%s); the sweep may repeat them", len(ids), exc)
+        except Exception as exc:
+            # Kept and tried again: unmarked, the sweep would handle them a second time.
+            self._started[:0] = ids
+            log.error("could not mark %d update(s) handled yet: %s", len(ids), exc)
+            if retry and self._marking is None:
+                self._marking = asyncio.create_task(self._mark_soon(MARK_RETRY_SECONDS), name="journal-marks")
 
     async def replay_unhandled(self, bot: Bot) -> list[tuple[Update, Journaled]]:
         """Updates journaled over a minute ago whose handling never started, claimed for us."""

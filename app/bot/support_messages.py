@@ -12,6 +12,8 @@ from app.db.queries.support_desk import Ticket
 from app.domain.outbox import STORAGE, Call
 from app.i18n import Translator
 
+NOTICE_MARKS = ("🆕", "✉️")  # how every notice to an operator begins, in every language
+
 
 class BotDeskMessages:
     def __init__(self, translator: Translator, operator_language: str) -> None:

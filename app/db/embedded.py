@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import importlib.util
 import logging
@@ -230,7 +231,23 @@ class EmbeddedPostgres:
                 _wait_gone(pid)
         else:
             log.warning("removing a stale postmaster.pid (pid %s is not running)", pid)
+            self._end_orphans()
         (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
+
+    def _end_orphans(self) -> None:
+        """A postmaster that was killed leaves its other processes running until each notices
+        (a backend busy with a query does not): while one holds the old shared memory, a new
+        server refuses to start ("pre-existing shared memory block is still in use")."""
+        orphans = _server_processes(self.pgdata)
+        if not orphans:
+            return
+        log.warning("ending %d process(es) the dead PostgreSQL left behind", len(orphans))
+        for pid in orphans:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10.0
+        while _server_processes(self.pgdata) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def _remove_stale_socket_locks(self) -> None:
         assert self._socket_dir is not None
@@ -357,6 +374,23 @@ def _is_our_postgres(pid: int, pgdata: Path) -> bool:
     except OSError:
         return False
     return bool(cmdline) and cmdline[0].endswith(b"postgres") and str(pgdata).encode() in cmdline
+
+
+def _server_processes(pgdata: Path) -> list[int]:
+    """Live postgres processes working in this data folder (each server process runs there;
+    their command lines are rewritten, so the folder is how to tell them; a zombie has none)."""
+    target = str(pgdata.resolve())
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.readlink(entry / "cwd") != target or Path(os.readlink(entry / "exe")).name != "postgres":
+                continue
+        except OSError:  # gone, a zombie, or not ours to look at
+            continue
+        found.append(int(entry.name))
+    return found
 
 
 def _wait_gone(pid: int, timeout: float = 10.0) -> None:

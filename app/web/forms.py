@@ -189,6 +189,8 @@ async def read_upload(request: web.Request) -> MultiDictProxy[str | web.FileFiel
             raise web.HTTPBadRequest(text=BAD_FORM) from None
         for key, value in posted.items():
             if isinstance(value, (bytes, bytearray)):
+                if not value:
+                    continue  # a file input left empty: browsers send it without a filename
                 raise web.HTTPBadRequest(text=BAD_FORM)
             fields.add(key, value)
     if not all(

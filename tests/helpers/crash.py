@@ -177,12 +177,22 @@ async def run(
     return await _count(pool, world, market, done_kills, time.monotonic() - started)
 
 
+STALL_SECONDS = 90.0  # no post for this long: the child is not sending (its start included)
+
+
 async def _posts_reach(pool: asyncpg.Pool, count: float) -> None:
     """Until `count` channel posts were sent (polled: another process sends them)."""
+    last, progress_at = -1, time.monotonic()
     while True:
         sent = await pool.fetchval("SELECT count(*) FROM outbox WHERE chat_id < 0 AND status = 'sent'")
         if sent >= count:
             return
+        if sent != last:
+            last, progress_at = sent, time.monotonic()
+        elif time.monotonic() - progress_at > STALL_SECONDS:
+            raise AssertionError(
+                f"no channel post for {STALL_SECONDS:.0f} s ({sent} sent, waiting for {count:.0f})"
+            )
         await asyncio.sleep(0.05)
 
 

@@ -28,6 +28,7 @@ from aiogram.types import (
 
 from app.bot.callbacks import MenuCb, SupportCb
 from app.bot.routing import MessageRouting, Stage
+from app.bot.support_messages import NOTICE_MARKS
 from app.db.queries.support import KbAnswer
 from app.db.queries.support_desk import NewMessage
 from app.domain import staff as staff_domain
@@ -168,12 +169,15 @@ class InOpenTicket(Filter):
         return support_ticket
 
 
-class RepliesToBot(Filter):
-    """A reply to one of the bot's own messages (an operator answering a ticket's notice)."""
+class RepliesToNotice(Filter):
+    """A reply to one of the bot's ticket notices (an operator answering); they all begin with
+    one of NOTICE_MARKS, so a user replying to an ordinary answer costs no database query."""
 
     async def __call__(self, message: Message, bot: Bot) -> bool:
         replied = message.reply_to_message
-        return replied is not None and replied.from_user is not None and replied.from_user.id == bot.id
+        if replied is None or replied.from_user is None or replied.from_user.id != bot.id:
+            return False
+        return (replied.text or replied.caption or "").startswith(NOTICE_MARKS)
 
 
 async def on_question(
@@ -463,7 +467,7 @@ def create_router() -> Router:
 
 def route(routing: MessageRouting) -> None:
     routing.add(
-        Stage.OPEN_TICKET, "support: an operator's reply on Telegram", on_operator_reply, RepliesToBot()
+        Stage.OPEN_TICKET, "support: an operator's reply on Telegram", on_operator_reply, RepliesToNotice()
     )
     routing.add(Stage.OPEN_TICKET, "support: a message in the open ticket", on_ticket_message, InOpenTicket())
     routing.add(Stage.KNOWLEDGE_BASE, "support: a question for the knowledge base", on_question, Question())

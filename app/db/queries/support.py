@@ -72,6 +72,7 @@ class Candidate:
     matched: tuple[str, ...]  # the question's terms the entry's phrasings explain
     answered: tuple[str, ...]  # terms only its answers use (weaker evidence; counted in entry_coverage)
     unmatched: tuple[str, ...]  # the question's terms its phrasings do not explain
+    title: str | None = None  # its first question in the asker's language (else uz, ru, en)
 
 
 ENTRY_COLUMNS = "id, key, tags, enabled, created_at, updated_at"
@@ -346,18 +347,6 @@ async def set_analysis(conn: Conn, phrasing_id: int, norm: str, terms: Sequence[
     )
 
 
-async def titles(conn: Conn, entry_ids: Sequence[int], language: str) -> dict[int, str]:
-    """Each entry's first question in `language`, else its first question in any language."""
-    rows = await conn.fetch(
-        """SELECT DISTINCT ON (entry_id) entry_id, text FROM support_kb_phrasings
-           WHERE entry_id = ANY($1::bigint[]) AND kind = 'question'
-           ORDER BY entry_id, language <> $2, array_position(ARRAY['uz','ru','en'], language), id""",
-        list(entry_ids),
-        language,
-    )
-    return {r["entry_id"]: r["text"] for r in rows}
-
-
 # The matcher's index ---------------------------------------------------------------------
 
 REFRESH_ENTRY_TERMS = """
@@ -420,6 +409,8 @@ async def refresh_index(
 #    phrasings alone).
 # 3. For the $9 candidates explaining most, each phrasing: the question weight it explains and
 #    its own weight the question explains; their shares give its F1; the entry keeps its best.
+# Each candidate comes with its first question in the user's language $10 (else in uz, ru, en),
+# the title a "Did you mean…?" button shows, so no second round trip fetches it.
 MATCH = """
 WITH param AS (
     SELECT $2::float8 AS fuzzy, $3::float8 AS unknown, $4::int AS candidates,
@@ -491,7 +482,11 @@ WITH param AS (
            CASE WHEN qc + pc > 0 THEN 2 * qc * least(pc, 1) / (qc + least(pc, 1)) ELSE 0 END AS f
       FROM phr ORDER BY entry_id, 5 DESC, qc DESC
 )
-SELECT b.entry_id, k.key, b.phrasing_id, b.f, b.qc, b.pc, ent.ec, ent.pec, ent.ords, ent.answer_ords
+SELECT b.entry_id, k.key, b.phrasing_id, b.f, b.qc, b.pc, ent.ec, ent.pec, ent.ords, ent.answer_ords,
+       (SELECT p.text FROM support_kb_phrasings p
+         WHERE p.entry_id = b.entry_id AND p.kind = 'question'
+         ORDER BY p.language <> $10::text, array_position(ARRAY['uz','ru','en'], p.language), p.id
+         LIMIT 1) AS title
   FROM best b JOIN ent USING (entry_id) JOIN support_kb_entries k ON k.id = b.entry_id
  ORDER BY b.f + ent.ec DESC, b.entry_id
  LIMIT $8::int
@@ -528,6 +523,7 @@ async def match_candidates(
     unknown_weight: float,
     answer_weight: float,
     limit: int,
+    language: str = "uz",
 ) -> list[Candidate]:
     rows = await _fetch_generic(
         conn,
@@ -541,6 +537,7 @@ async def match_candidates(
         SELECTIVE_SHARE,
         limit,
         SCORED_ENTRIES,
+        language,
     )
     out = []
     for r in rows:
@@ -558,6 +555,7 @@ async def match_candidates(
                 matched=tuple(t for i, t in enumerate(terms, 1) if i in ords),
                 answered=tuple(t for i, t in enumerate(terms, 1) if i in answer_ords),
                 unmatched=tuple(t for i, t in enumerate(terms, 1) if i not in ords),
+                title=r["title"],
             )
         )
     return out

@@ -109,6 +109,7 @@ async def match_terms(
         unknown_weight=thresholds.unknown_word_weight,
         answer_weight=thresholds.answer_word_weight,
         limit=CANDIDATES,
+        language=language,
     )
     ranked = sorted(candidates, key=_score, reverse=True)
     auto = ranked[0] if ranked and _confident(ranked, thresholds) else None
@@ -120,7 +121,7 @@ async def match_terms(
         and _score(c) >= thresholds.suggest_ratio * _score(ranked[0])
     ][:MAX_SUGGESTIONS]
     chosen = ([auto] if auto else []) + offered
-    names = await q.titles(conn, [c.entry_id for c in chosen], language) if chosen else {}
+    names = {c.entry_id: c.title for c in chosen if c.title}
 
     def suggestion(c: q.Candidate) -> Suggestion:
         return Suggestion(c.entry_id, c.key, names.get(c.entry_id, c.key), round(_score(c), 4))

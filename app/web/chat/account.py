@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app.domain import ads
+from app.domain import ads, ledger
 from app.domain.chat import accounts, conversations
 from app.domain.chat.accounts import AccountError
 from app.i18n import LANGUAGE_NAMES
@@ -24,8 +24,13 @@ async def _page(
     _ = gettext(request)
     account = request[ACCOUNT]
     my_ads = []
+    balances = None
     async with request.app[keys.POOL].acquire() as conn:
-        if account.telegram_user_id is not None:
+        if account.telegram_user_id is not None:  # points and Stars live on the Telegram user
+            balances = (
+                await ledger.balance(conn, account.telegram_user_id, ledger.Currency.POINTS),
+                await ledger.balance(conn, account.telegram_user_id, ledger.Currency.XTR),
+            )
             for line in await ads.sellers_ads(conn, account.telegram_user_id, page=0, size=ADS_SHOWN):
                 ad = await ads.sellers_ad(conn, line.id, account.telegram_user_id)
                 if ad is not None:
@@ -35,6 +40,7 @@ async def _page(
         unread = await conversations.unread_total(conn, account.id)
     context = {
         "my_ads": my_ads[:ADS_SHOWN],
+        "balances": balances,
         "tokens": tokens,
         "conversation_count": len(lines),
         "unread": unread,

@@ -143,7 +143,7 @@ async def _ticket_page(request: web.Request, *, error: str | None = None, status
         earlier = [t for t in await q.user_tickets(conn, ticket.user_id) if t.id != ticket.id]
         canned = await q.canned(conn)
         operators = await q.operators(conn)
-        entries = await kb.list_enabled(conn)
+        entries = [e.entry for e in await kb.list_entries(conn)]
     return await render(
         request,
         "panel/support_ticket.html",
