@@ -182,6 +182,9 @@ async def live(request: web.Request) -> web.StreamResponse:
     if not same_origin(request):
         raise web.HTTPForbidden(text="This WebSocket is for the panel's own pages.")
     pool = request.app[keys.POOL]
+    async with pool.acquire() as conn:
+        if await broadcasts.get(conn, broadcast_id) is None:
+            raise web.HTTPNotFound(text=_(MISSING))
     ws = web.WebSocketResponse(heartbeat=30)
     await ws.prepare(request)
     request.app[keys.WEBSOCKETS].add(ws)
