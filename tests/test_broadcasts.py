@@ -11,7 +11,7 @@ import pytest
 from aiogram import Bot
 
 from app.bot.dispatcher import create_bot
-from app.bot.outbox import OutboxSender
+from app.bot.outbox import OutboxSender, SendLimits
 from app.db.pool import create_pool
 from app.db.queries import outbox as outbox_q
 from app.domain import broadcasts, outbox
@@ -35,10 +35,19 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-async def sender(pool: asyncpg.Pool, sandbox_server: SandboxServer) -> AsyncIterator[OutboxSender]:
+def limits() -> SendLimits:
+    return SendLimits()
+
+
+@pytest.fixture
+async def sender(
+    pool: asyncpg.Pool, sandbox_server: SandboxServer, limits: SendLimits
+) -> AsyncIterator[OutboxSender]:
     sandbox_server.world.add_bot(TEST_TOKEN)
     bot: Bot = create_bot(TEST_TOKEN, sandbox_server.url, wait_on_flood=False)
-    sender = OutboxSender(pool, bot, request_timeout=2.0, backoff=0.05, backoff_cap=0.2, tick=0.5)
+    sender = OutboxSender(
+        pool, bot, limits=limits, request_timeout=2.0, backoff=0.05, backoff_cap=0.2, tick=0.5
+    )
     await sender.start()
     yield sender
     await sender.stop(drain=2.0)
@@ -214,3 +223,33 @@ async def test_killed_with_kill_9_mid_broadcast_it_resumes_and_nobody_gets_it_tw
         assert got == 1 or (person.id in uncertain and got <= 1), (person.id, got)
     progress = await broadcasts.progress(db, made.id)
     assert progress.sent + progress.uncertain == 40 and progress.left == 0
+
+
+@pytest.mark.parametrize("limits", [SendLimits(per_second=20.0, burst=1.0)])
+async def test_a_ticket_reply_queued_mid_broadcast_overtakes_the_broadcast_queue(
+    db: asyncpg.Connection, sandbox: Sandbox, sender: OutboxSender
+) -> None:
+    boss = await admin(db)
+    for i in range(60):
+        await member(sandbox, db, f"B{i}", None)
+    customer = await sandbox.user("Customer")  # started the bot; not among the recipients
+    await customer.send("/start")
+    made = await broadcasts.create(db, boss, {"default": "Big sale"}, [], Audience())
+    await broadcasts.start(db, boss, made.id)
+
+    async def ten_sent() -> bool:
+        return await broadcast_rows(db, made.id, "sent") >= 10
+
+    await eventually(ten_sent, 20, "10 broadcast messages sent")
+    async with db.transaction():
+        reply = await outbox.enqueue(db, "sendMessage", {"chat_id": customer.id, "text": "Your ticket"})
+    await outbox_settled(db, 30)
+    assert await texts(customer) == ["Your ticket"]
+    # In arrival order it would have waited for ~50 broadcast messages; it left after a few.
+    after = await db.fetchval(
+        "SELECT count(*) FROM outbox WHERE ref_kind = 'broadcast' AND ref_id = $1 "
+        "AND done_at > (SELECT done_at FROM outbox WHERE id = $2)",
+        made.id,
+        reply,
+    )
+    assert after >= 30, after
