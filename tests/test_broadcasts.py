@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -253,3 +254,22 @@ async def test_a_ticket_reply_queued_mid_broadcast_overtakes_the_broadcast_queue
         reply,
     )
     assert after >= 30, after
+
+
+async def test_a_broadcast_sent_at_a_time_is_started_by_the_tick_once_its_time_comes(
+    db: asyncpg.Connection,
+) -> None:
+    boss = await admin(db)
+    await db.execute("INSERT INTO users (id, first_name) VALUES (1, 'u'), (2, 'v')")
+    later = await broadcasts.create(db, boss, {"default": "Tomorrow"}, [], Audience())
+    due = await broadcasts.create(db, boss, {"default": "Now"}, [], Audience())
+    await broadcasts.schedule(db, boss, later.id, datetime.now(UTC) + timedelta(days=1))
+    await broadcasts.schedule(db, boss, due.id, datetime.now(UTC) - timedelta(seconds=1))
+
+    await broadcasts.feed_running(db)
+    assert (await broadcasts.get(db, due.id)).status == BroadcastStatus.RUNNING  # type: ignore[union-attr]
+    assert await broadcast_rows(db, due.id, "pending") == 2
+    assert (await broadcasts.get(db, later.id)).status == BroadcastStatus.DRAFT  # type: ignore[union-attr]
+    assert await broadcast_rows(db, later.id, "pending") == 0
+    with pytest.raises(BroadcastError):  # a started broadcast has no start time to change
+        await broadcasts.schedule(db, boss, due.id, None)

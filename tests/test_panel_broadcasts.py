@@ -51,6 +51,14 @@ async def test_an_admin_composes_previews_tests_starts_and_pauses_a_broadcast(
     detail = await panel.client.get(url)
     assert "Recipients now: 3" in await detail.text()
 
+    past = await post(panel, f"{url}/schedule", {"start_at": "2020-01-01T10:00"}, url)
+    assert past.status == 400 and "start it now instead" in await past.text()
+    garbage = await post(panel, f"{url}/schedule", {"start_at": "soon"}, url)
+    assert garbage.status == 400 and "a date and a time" in await garbage.text()
+    timed = await post(panel, f"{url}/schedule", {"start_at": "2099-01-01T10:00"}, url)
+    assert timed.status == 303
+    assert 'value="2099-01-01T10:00"' in await (await panel.client.get(url)).text()
+
     test = await post(panel, f"{url}/test", {}, url)
     assert test.status == 200 and "Sent to your Telegram." in await test.text()
     assert await db.fetchval("SELECT params->>'text' FROM outbox WHERE chat_id = 777") == (
@@ -71,7 +79,13 @@ async def test_an_admin_composes_previews_tests_starts_and_pauses_a_broadcast(
     assert (await post(panel, f"{url}/resume", {}, url)).status == 303
     assert await pending(db) == 3
     actions = [r["action"] for r in await db.fetch("SELECT action FROM audit_log ORDER BY id")]
-    assert actions[-4:] == ["broadcast.create", "broadcast.start", "broadcast.pause", "broadcast.resume"]
+    assert actions[-5:] == [
+        "broadcast.create",
+        "broadcast.schedule",
+        "broadcast.start",
+        "broadcast.pause",
+        "broadcast.resume",
+    ]
 
 
 async def test_only_admins_see_broadcasts(panel: Panel, db: asyncpg.Connection) -> None:

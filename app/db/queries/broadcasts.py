@@ -65,6 +65,7 @@ class Broadcast:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    start_at: datetime | None  # a draft sent at a time: when
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +102,7 @@ WHERE u.blocked_bot_at IS NULL AND NOT u.is_bot
 """
 
 COLUMNS = """id, created_by, status, texts, buttons, audience, total, created_at, started_at,
-             finished_at"""
+             finished_at, start_at"""
 
 
 def _args(audience: Audience) -> tuple[Any, ...]:
@@ -154,6 +155,27 @@ async def get(conn: Conn, broadcast_id: int) -> Broadcast | None:
 async def recent(conn: Conn, limit: int = 50) -> list[Broadcast]:
     rows = await conn.fetch(f"SELECT {COLUMNS} FROM broadcasts ORDER BY id DESC LIMIT $1", limit)
     return [_record(r) for r in rows]
+
+
+async def set_start_at(conn: Conn, broadcast_id: int, at: datetime | None, staff_id: int) -> bool:
+    """A draft's start time (None: not at a time); False unless it is a draft."""
+    changed = await conn.fetchval(
+        "UPDATE broadcasts SET start_at = $2, scheduled_by = $3 WHERE id = $1 AND status = 'draft' "
+        "RETURNING id",
+        broadcast_id,
+        at,
+        staff_id,
+    )
+    return changed is not None
+
+
+async def due_drafts(conn: Conn) -> list[tuple[int, int]]:
+    """(id, scheduled_by) of drafts whose start time has come."""
+    rows = await conn.fetch(
+        "SELECT id, scheduled_by FROM broadcasts WHERE status = 'draft' AND start_at <= now() "
+        "AND scheduled_by IS NOT NULL ORDER BY start_at"
+    )
+    return [(r["id"], r["scheduled_by"]) for r in rows]
 
 
 async def running_ids(conn: Conn) -> list[int]:

@@ -28,6 +28,7 @@ from app.domain.broadcasts.sending import (
     progress,
     recent,
     resume,
+    schedule,
     send_test,
     start,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "recent",
     "render_text",
     "resume",
+    "schedule",
     "send_test",
     "start",
 ]

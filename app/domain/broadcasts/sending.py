@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from datetime import datetime
 from typing import Any
 
 from app.db import Conn
@@ -90,9 +92,27 @@ async def send_test(conn: Conn, actor: Actor, broadcast_id: int) -> int:
         )
 
 
+async def schedule(conn: Conn, actor: Actor, broadcast_id: int, at: datetime | None) -> None:
+    """Send a draft at a time (the scheduler's tick starts it then); None: not at a time."""
+    staff_id = _admin(actor)
+    if at is not None and at.tzinfo is None:
+        raise ValueError("give an aware datetime")
+    async with conn.transaction():
+        if not await q.set_start_at(conn, broadcast_id, at, staff_id):
+            raise BroadcastError(N_("This broadcast was already started."))
+        after = {"start_at": at.isoformat() if at else None}
+        await staff_domain.audit(
+            conn, staff_id, "broadcast.schedule", f"broadcast:{broadcast_id}", None, after
+        )
+
+
 async def start(conn: Conn, actor: Actor, broadcast_id: int) -> int:
     """Fix the recipients (one statement) and feed the first batch; returns how many."""
     staff_id = _admin(actor)
+    return await _start(conn, staff_id, broadcast_id)
+
+
+async def _start(conn: Conn, staff_id: int, broadcast_id: int) -> int:
     async with conn.transaction():
         broadcast = await q.get(conn, broadcast_id)
         if broadcast is None:
@@ -152,8 +172,11 @@ async def cancel(conn: Conn, actor: Actor, broadcast_id: int) -> None:
 
 
 async def feed_running(conn: Conn, window: int = FEED_WINDOW) -> int:
-    """The scheduler's tick: top up each running broadcast to `window` open outbox rows and
-    close the finished ones; returns how many rows it queued."""
+    """The scheduler's tick: start the drafts whose time came, top up each running broadcast
+    to `window` open outbox rows and close the finished ones; returns how many rows it queued."""
+    for broadcast_id, staff_id in await q.due_drafts(conn):
+        with contextlib.suppress(BroadcastError):  # started by hand meanwhile
+            await _start(conn, staff_id, broadcast_id)
     fed = 0
     for broadcast_id in await q.running_ids(conn):
         async with conn.transaction():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import asdict
+from datetime import UTC, datetime
 
 from aiohttp import WSMsgType, web
 from multidict import MultiDictProxy
@@ -128,6 +129,37 @@ async def _detail(
 async def broadcast_page(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     return await _detail(request, path_id(request, "broadcast_id", _(MISSING)))
+
+
+@ROUTES.post(
+    "/panel/broadcasts/{broadcast_id}/schedule",
+    name="panel.broadcast_schedule",
+    example="/panel/broadcasts/0/schedule",
+    ok_status=404,
+)
+@require(Role.ADMIN)
+async def schedule(request: web.Request) -> web.StreamResponse:
+    """Send a draft at a time (UTC, as the form says); an empty time takes the time back."""
+    _ = gettext(request)
+    broadcast_id = path_id(request, "broadcast_id", _(MISSING))
+    form = await read_form(request)
+    raw = str(form.get("start_at", "")).strip()
+    try:
+        at = None
+        if raw:
+            try:
+                at = datetime.fromisoformat(raw).replace(tzinfo=UTC)
+            except ValueError:
+                raise BroadcastError(N_("Give the start time as a date and a time.")) from None
+            if at <= datetime.now(UTC):
+                raise BroadcastError(N_("The start time is in the past: start it now instead."))
+        async with request.app[keys.POOL].acquire() as conn:
+            if await broadcasts.get(conn, broadcast_id) is None:
+                raise web.HTTPNotFound(text=_(MISSING))
+            await broadcasts.schedule(conn, StaffMember(request[STAFF]), broadcast_id, at)
+    except BroadcastError as exc:
+        return await _detail(request, broadcast_id, status=400, error=exc.text(_))
+    raise web.HTTPSeeOther(f"/panel/broadcasts/{broadcast_id}")
 
 
 ACTIONS = {
