@@ -66,18 +66,21 @@ clean-data:
 BOOTSTRAP_VERSION := 5.3.9
 CHARTJS_VERSION := 4.6.1
 REDOC_VERSION := 2.5.4
+QRCODE_VERSION := 2.0.4
 vendor:
 	rm -rf .vendor-tmp && mkdir .vendor-tmp
 	cd .vendor-tmp && npm pack --silent bootstrap@$(BOOTSTRAP_VERSION) chart.js@$(CHARTJS_VERSION) \
-	  redoc@$(REDOC_VERSION) >/dev/null \
+	  redoc@$(REDOC_VERSION) qrcode-generator@$(QRCODE_VERSION) >/dev/null \
 	  && tar xzf bootstrap-$(BOOTSTRAP_VERSION).tgz && mv package bootstrap \
 	  && tar xzf chart.js-$(CHARTJS_VERSION).tgz && mv package chartjs \
-	  && tar xzf redoc-$(REDOC_VERSION).tgz && mv package redoc
+	  && tar xzf redoc-$(REDOC_VERSION).tgz && mv package redoc \
+	  && tar xzf qrcode-generator-$(QRCODE_VERSION).tgz && mv package qrcode
 	cp .vendor-tmp/bootstrap/dist/css/bootstrap.min.css .vendor-tmp/bootstrap/dist/js/bootstrap.bundle.min.js \
 	   .vendor-tmp/chartjs/dist/chart.umd.min.js static/vendor/
 	cp .vendor-tmp/bootstrap/LICENSE static/vendor/LICENSE.bootstrap
 	cp .vendor-tmp/chartjs/LICENSE.md static/vendor/LICENSE.chartjs.md
 	cp .vendor-tmp/redoc/bundles/redoc.standalone.js static/vendor/
 	cp .vendor-tmp/redoc/LICENSE static/vendor/LICENSE.redoc
+	cp .vendor-tmp/qrcode/dist/qrcode.js static/vendor/
 	sed -i 's#/\*\# sourceMappingURL=.*\*/##; s#//\# sourceMappingURL=.*##' static/vendor/*.js static/vendor/*.css
 	rm -rf .vendor-tmp

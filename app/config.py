@@ -46,6 +46,7 @@ class Config:
     chat_notice_grace: int = 30  # seconds a web chat message may stay unread before a notice
     chat_notice_interval: int = 300  # seconds between two notices about one conversation
     member_checks_per_second: float = 25.0  # getChatMember calls for tasks, per process
+    metrics_token: str | None = None  # /metrics with "Authorization: Bearer <it>" from anywhere
 
     @property
     def sandbox(self) -> bool:
@@ -239,7 +240,17 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         chat_notice_grace=_seconds(env, "CHAT_NOTICE_GRACE_SECONDS", 30),
         chat_notice_interval=_seconds(env, "CHAT_NOTICE_INTERVAL_SECONDS", 300),
         member_checks_per_second=_rate(env, "MEMBER_CHECKS_PER_SECOND", 25.0),
+        metrics_token=_metrics_token(env),
     )
+
+
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    raw = env.get("METRICS_TOKEN", "").strip()
+    if not raw:
+        return None
+    if len(raw) < 16 or not raw.isascii() or not raw.isprintable() or " " in raw:
+        raise ConfigError("METRICS_TOKEN must be at least 16 printable ASCII characters without spaces")
+    return raw
 
 
 def _seconds(env: Mapping[str, str], name: str, default: int) -> int:

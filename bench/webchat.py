@@ -331,7 +331,7 @@ async def open_side(
 
     clients = await connect_all(session, url, accounts, stats)
     connect_s = time.perf_counter() - started
-    await asyncio.sleep(3.0)  # idle: the sockets settle (catch-up answered, presence written)
+    await asyncio.sleep(10.0)  # idle: the sockets settle (catch-up answered, presence written)
     per_thousand = (child.rss_kib() - before) / (len(clients) / 1000) / 1024
     closed = sum(1 for c in clients if c.ws.closed)
     if closed:

@@ -3,6 +3,14 @@
 (function () {
   const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
   const wait = document.getElementById("telegram-wait");
+  if (wait && window.qrcode) { // the deep link as a QR code, for a phone to scan (made here: no CDN)
+    const qr = window.qrcode(0, "M");
+    qr.addData(document.getElementById("deep-link").href);
+    qr.make();
+    const img = document.getElementById("deep-link-qr");
+    img.src = qr.createDataURL(4, 2);
+    img.classList.remove("d-none");
+  }
   if (wait) {
     const check = async () => {
       try {

@@ -72,6 +72,9 @@ async def test_language_linking_telegram_and_api_tokens(panel: Panel, db: asyncp
     await db.execute("INSERT INTO users (id, first_name) VALUES (4242, 'Zarina')")
     started = await post(client, "/chat/login/telegram", "/chat/account")
     token = started.headers["Location"].rsplit("/", 1)[1]
+    waiting = await (await client.get(started.headers["Location"])).text()
+    assert f"https://t.me/bozor_test_bot?start=login_{token}" in waiting
+    assert f"/start login_{token}" in waiting  # sandbox mode (no BOT_TOKEN): what to send the bot
     said = await accounts.confirm_from_bot(db, token, 4242)  # what the bot does on /start login_<token>
     assert said.message.startswith("Your Telegram is now linked")
     headers = {"X-CSRF-Token": await csrf(client, "/chat/account"), "Accept": "application/json"}

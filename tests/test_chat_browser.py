@@ -4,6 +4,7 @@ and after a server restart the page reconnects with nothing lost and nothing sho
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from app.web.app import create_web_app
 from tests.helpers.ads import SELLER
 from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, playwright_api
 from tests.helpers.chat import ad_for_sale
-from tests.helpers.panel import SECRET_KEY
+from tests.helpers.panel import SECRET_KEY, with_ad_messages
 
 expect = playwright_api.expect
 pytestmark = pytest.mark.skipif(
@@ -47,6 +48,7 @@ class Server:
         self.pool = await create_pool(self.database_url, min_size=1, max_size=6)
         app = create_web_app(self.config, services={keys.POOL: self.pool})
         app[keys.STORAGE] = DiskStorage(self.media, "/media")
+        with_ad_messages(app)  # the bot's username, for the sign-in deep link
         self.runner = web.AppRunner(app, shutdown_timeout=1)
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
@@ -79,6 +81,13 @@ async def test_two_people_chat_live_and_the_page_survives_a_restart(
                 await browser.new_context(locale="en-US", viewport={"width": 375, "height": 740})
             ).new_page()
             seller = await (await browser.new_context(locale="en-US")).new_page()
+
+            # Signing in with Telegram: the deep link, and its QR code for a phone.
+            await buyer.goto(server.base + "/chat/login")
+            await buyer.click("#with-telegram")
+            await expect(buyer.locator("#deep-link")).to_have_attribute("href", re.compile(r"start=login_"))
+            await expect(buyer.locator("#deep-link-qr")).to_be_visible()
+            assert (await buyer.locator("#deep-link-qr").get_attribute("src")).startswith("data:image/")
 
             await buyer.goto(server.base + "/chat/register")
             await buyer.fill("input[name=display_name]", "Aziza")

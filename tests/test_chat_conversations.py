@@ -56,7 +56,8 @@ async def test_a_buyer_writes_about_an_ad_and_the_seller_reads_it_with_the_ad_ca
         listing = await (await seller.get("/chat")).text()
         assert "Aziza" in listing and "Velosiped Stels" in listing and 'unread">1<' in listing
         page = await (await seller.get(f"/chat/c/{conversation_id}")).text()
-        assert "Velosiped Stels" in page and "1 500 000" in page and "hali sotuvdami" in page
+        # money as English writes it (digits grouped by the reader's language, "UZS" not "so'm")
+        assert "Velosiped Stels" in page and "1,500,000 UZS" in page and "hali sotuvdami" in page
         await db.execute("UPDATE ads SET status = 'sold' WHERE id = $1", ad_id)
         page = await (await seller.get(f"/chat/c/{conversation_id}")).text()
         assert 'id="ad-sold"' in page  # SOLD heads the conversation once the ad is sold

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 from aiogram import Bot, Dispatcher
 from aiohttp import web
@@ -252,3 +253,38 @@ async def test_a_big_login_body_is_refused_before_it_is_read(panel: Panel, db: a
     )
     assert response.status == 413
     assert await db.fetchval("SELECT count(*) FROM staff_sessions") == 0  # nobody logged in
+
+
+async def test_files_go_only_to_views_that_take_uploads_each_within_its_limit(
+    panel: Panel, db: asyncpg.Connection
+) -> None:
+    await make_staff(db, "boss", Role.ADMIN)
+    assert (await login(panel.client, "boss")).status == 303
+    token = await csrf(panel.client, "/panel/support/kb")
+
+    def form(name: str, data: bytes, filename: str) -> aiohttp.FormData:
+        sent = aiohttp.FormData()
+        sent.add_field("csrf_token", token)
+        sent.add_field(name, data, filename=filename, content_type="application/octet-stream")
+        return sent
+
+    # a form that takes no file refuses one, saying so; nothing is saved
+    before = await db.fetch("SELECT * FROM settings ORDER BY name")
+    sent = form("section", b"languages", "a.txt")
+    sent.add_field("languages", "uz")
+    response = await panel.client.post("/panel/settings", data=sent)
+    assert response.status == 400 and "This form does not take files." in await response.text()
+    assert await db.fetch("SELECT * FROM settings ORDER BY name") == before
+    # a file input left empty (a nameless, empty part, as browsers send it) is no file at all
+    response = await panel.client.post("/panel/support/kb/import", data=form("file", b"", ""))
+    assert response.status == 400 and "Choose a JSON or CSV file." in await response.text()
+    # the import's file field takes a file over the 64 KiB of a form (read, then judged on content)
+    response = await panel.client.post(
+        "/panel/support/kb/import", data=form("file", b"x" * (1024 * 1024), "kb.json")
+    )
+    assert response.status == 400 and "The file is neither JSON nor CSV." in await response.text()
+    # and stops at its own limit before reading
+    response = await panel.client.post(
+        "/panel/support/kb/import", data=form("file", b"x" * (6 * 1024 * 1024), "kb.json")
+    )
+    assert response.status == 413 and "The request is too large." in await response.text()

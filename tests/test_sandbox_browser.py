@@ -397,6 +397,8 @@ async def test_a_one_time_keyboard_folds_away_after_use(desktop: Env) -> None:
     desktop.world.limits.enabled = False  # /start's two answers, ours and the echo: a burst
     await create_persona(page, "Sevara", "uz")
     await send(page, "/start")
+    # /start's own reply keyboard first: arriving after ours, it would replace it (as in Telegram)
+    await expect(bot_message(page, "Share your phone to sign up")).to_be_visible()
     user_id = next(u for u in desktop.world.users.values() if u.first_name == "Sevara").id
     once = ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text="Ha")]], one_time_keyboard=True)
     await desktop.bot.send_message(user_id, "Rozimisiz?", reply_markup=once)

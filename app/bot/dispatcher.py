@@ -24,7 +24,7 @@ from app.bot.handlers import routers
 from app.bot.isolation import UserLocks
 from app.bot.journal import JOURNAL_KEY, Journal
 from app.bot.member_checks import MemberChecks
-from app.bot.middlewares import JournalMiddleware
+from app.bot.middlewares import JournalMiddleware, UpdateMetrics
 from app.bot.promotion_messages import BotPromotionMessages
 from app.bot.task_messages import BotTaskMessages
 from app.config import Config
@@ -221,6 +221,7 @@ def create_dispatcher(
     assert isinstance(fsm_storage, PostgresStorage)
     journal = Journal(pool, languages, translator, dp.fsm, fsm_storage)
     dp[JOURNAL_KEY] = journal  # polling and the webhook journal each batch before feeding it
+    dp.update.outer_middleware(UpdateMetrics())  # first: it times everything below
     dp.update.outer_middleware(JournalMiddleware(journal, translator))
     dp.update.outer_middleware(dp.fsm)
     dp.update.outer_middleware(InputGuard())  # forged buttons, NUL: refused before any handler

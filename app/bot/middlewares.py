@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,10 +15,26 @@ from aiogram.types import TelegramObject, Update
 from app.bot.journal import JOURNALED, Journal, Journaled
 from app.db.queries.users import record_journal_error
 from app.i18n import N_, Translator
+from app.metrics import UPDATE_SECONDS, UPDATES
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Update, dict[str, Any]], Awaitable[Any]]
+
+
+class UpdateMetrics(BaseMiddleware):
+    """Count each update and time its handling, for /metrics (the outermost middleware)."""
+
+    async def __call__(self, handler: Handler, update: TelegramObject, data: dict[str, Any]) -> Any:
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            result = await handler(update, data)  # type: ignore[arg-type]  # dp.update: Updates
+            outcome = "ok"
+            return result
+        finally:
+            UPDATES.labels(outcome).inc()
+            UPDATE_SECONDS.observe(time.perf_counter() - started)
 
 
 class JournalMiddleware(BaseMiddleware):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import random
@@ -34,6 +35,7 @@ from app.db.queries import outbox as q
 from app.db.queries.outbox import Claimed, OutboxStatus
 from app.domain import users
 from app.domain.outbox import MESSAGE_ID_OF, MESSAGE_IDS_OF, STORAGE, resolve_reference
+from app.metrics import SENDS
 from app.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,7 @@ class Outcome:
     error: str | None = None
     delay: float = 0.0  # retry: seconds until the row is due again
     pause: bool = False  # retry after a 429: the whole sender rests for `delay`
+    label: str | None = None  # how /metrics counts it when its status does not say (5xx)
 
 
 class Permanent(Exception):
@@ -428,7 +431,7 @@ class OutboxSender:
         except TelegramServerError as exc:
             if "gateway time" in exc.message.lower():  # 504: the proxy gave up, Telegram may not
                 return self._unknown(row, exc.message)
-            return self._retry(row, exc.message)
+            return dataclasses.replace(self._retry(row, exc.message), label="5xx")
         except TelegramForbiddenError as exc:
             private = row.chat_id > 0
             return Outcome(OutboxStatus.BLOCKED if private else OutboxStatus.FAILED, error=exc.message)
@@ -454,6 +457,7 @@ class OutboxSender:
 
     async def _record(self, row: Claimed, outcome: Outcome) -> None:
         outbox_id, attempt, chat_id = row.id, row.attempts, row.chat_id
+        SENDS.labels(_result_label(outcome)).inc()
         if outcome.pause:
             self._rest(chat_id, outcome.delay)
         async with self.pool.acquire() as conn:
@@ -484,6 +488,17 @@ class OutboxSender:
         until = asyncio.get_running_loop().time() + seconds
         self.resting[chat_id] = max(self.resting.get(chat_id, 0.0), until)
         self.paused_until = max(self.paused_until, until)
+
+
+def _result_label(outcome: Outcome) -> str:
+    """How /metrics counts an attempt: ok, 429, 403, 5xx, uncertain, failed, retry."""
+    if outcome.status == "retry":
+        return outcome.label or ("429" if outcome.pause else "retry")
+    return {
+        OutboxStatus.SENT: "ok",
+        OutboxStatus.BLOCKED: "403",
+        OutboxStatus.UNCERTAIN: "uncertain",
+    }.get(outcome.status, "failed")
 
 
 def _called_off(row: Claimed) -> str | None:

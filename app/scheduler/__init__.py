@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app.db.pool import advisory_lock
+from app.metrics import JOB_FAILURES, JOB_RUNS
 from app.scheduler import jobs
 from app.scheduler.jobs import JobContext
 
@@ -29,9 +30,11 @@ def locked(ctx: JobContext, name: str, job: Job) -> Callable[[], Awaitable[bool]
             if not got:
                 log.debug("job %s is running elsewhere; skipping this tick", name)
                 return False
+            JOB_RUNS.labels(name).inc()
             try:
                 await job(ctx)
             except Exception:
+                JOB_FAILURES.labels(name).inc()
                 log.exception("job %s failed; it runs again at its next tick", name)
                 return False
             return True
@@ -46,6 +49,7 @@ SCHEDULE = [
     ("checkins", jobs.checkins, 300, True),
     ("channel_sync", jobs.channel_sync, 600, True),
     ("chat_notices", jobs.chat_notices, 5, True),
+    ("broadcasts", jobs.broadcasts_tick, 5, True),
     ("task_rechecks", jobs.task_rechecks, 60, True),
     ("promotions", jobs.promotions_tick, 60, True),
     ("ledger_verify", jobs.ledger_verify, 24 * 3600, False),

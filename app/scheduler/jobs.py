@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from app.db.queries.users import delete_journal_before
-from app.domain import ads, ledger, promotions, tasks
+from app.domain import ads, broadcasts, ledger, promotions, tasks
 from app.domain.ads import AdMessages
 from app.domain.chat import accounts as chat_accounts
 from app.domain.chat.notices import Timing, run_notices
@@ -90,6 +90,14 @@ async def chat_notices(ctx: JobContext) -> None:
         count = await run_notices(conn, datetime.now(UTC), ctx.chat_messages, ctx.languages, ctx.chat_timing)
     if count:
         log.info("web chat: %d offline notice(s) queued", count)
+
+
+async def broadcasts_tick(ctx: JobContext) -> None:
+    """Top up each running broadcast's window of outbox rows; close the finished ones."""
+    async with ctx.pool.acquire() as conn:
+        fed = await broadcasts.feed_running(conn)
+    if fed:
+        log.info("broadcasts: %d message(s) fed to the outbox", fed)
 
 
 async def task_rechecks(ctx: JobContext) -> None:

@@ -19,6 +19,7 @@ from app.web.chat import setup_chat
 from app.web.errors import error_pages
 from app.web.forms import FORM_LIMIT, input_guard
 from app.web.live import live_updates
+from app.web.metrics import routes as metrics_routes
 from app.web.panel import setup_panel
 from app.web.views import routes
 
@@ -43,6 +44,7 @@ def create_web_app(config: Config, *, services: dict[web.AppKey, object]) -> web
         context_processors=[aiohttp_jinja2.request_processor],
     )
     app.add_routes(routes)
+    app.add_routes(metrics_routes)  # /metrics: this machine or METRICS_TOKEN
     setup_panel(app, config)  # sessions, the CSRF and role guard, the panel's routes
     setup_chat(app)  # the web chat: its guard and pages (app/web/chat)
     setup_api(app)  # /api/v1 and its OpenAPI document (app/web/api)

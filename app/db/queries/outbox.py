@@ -117,7 +117,8 @@ SELECT array_agg(id ORDER BY id) AS ids, pg_notify('bozor_outbox', '') FROM rows
 
 # A row may go when it is due, it is the oldest unfinished row of its chat (per-chat order:
 # an album's edit never overtakes the album), its dependencies are finished, and its chat is
-# not resting in this sender ($3). SKIP LOCKED lets several senders claim side by side; a row
+# not resting in this sender ($3). Higher priorities go first (broadcasts are below the default:
+# sql/0080_broadcasts.sql). SKIP LOCKED lets several senders claim side by side; a row
 # another sender just claimed is 'sending' and keeps its chat's later rows waiting.
 CLAIM = """
 WITH due AS (
@@ -128,7 +129,7 @@ WITH due AS (
       AND (o.depends_on IS NULL OR NOT EXISTS (
             SELECT 1 FROM outbox d WHERE d.id = ANY(o.depends_on)
                                      AND d.status IN ('pending', 'sending')))
-    ORDER BY o.not_before, o.id
+    ORDER BY o.priority DESC, o.not_before, o.id
     LIMIT $1
     FOR UPDATE OF o SKIP LOCKED
 )
@@ -460,3 +461,12 @@ async def settle_uncertain(conn: Conn, outbox_id: int, *, resend: bool, note: st
 
 def _clip(error: str | None) -> str | None:
     return None if error is None else error[:2000]
+
+
+async def queue_depth(conn: Conn) -> list[tuple[str, int, int]]:
+    """Unfinished rows by kind (ref_kind, else the method) and priority, for /metrics."""
+    rows = await conn.fetch(
+        """SELECT coalesce(ref_kind, method) AS kind, priority, count(*) AS n FROM outbox
+           WHERE status IN ('pending', 'sending') GROUP BY 1, 2"""
+    )
+    return [(r["kind"], r["priority"], r["n"]) for r in rows]

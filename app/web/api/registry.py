@@ -24,6 +24,7 @@ from app.domain.chat.conversations import ChatError, ConversationNotFound, RateL
 from app.web import keys
 from app.web.api.models import Error
 from app.web.chat.auth import UNSAFE, csrf_ok, current_account, gettext
+from app.web.forms import read_json
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
@@ -133,9 +134,9 @@ def _wrap(
             request[AUTHENTICATED] = account
             args: list[Any] = [request, account]
             if body is not None:
-                raw = await request.read()
+                data = await _json_body(request)
                 try:
-                    args.append(body.model_validate_json(raw or b"{}"))
+                    args.append(body.model_validate(data))
                 except ValidationError as exc:
                     first = exc.errors()[0]
                     where = ".".join(str(part) for part in first.get("loc", ()))
@@ -152,6 +153,20 @@ def _wrap(
         return web.json_response(result.model_dump(mode="json"), status=status)
 
     return handle
+
+
+async def _json_body(request: web.Request) -> Any:
+    """The body through `read_json` (valid UTF-8 JSON, not too deep, text without NUL or control
+    characters); an empty body is an empty object. Refusals keep the API's JSON shape."""
+    if not request.body_exists:
+        return {}
+    try:
+        return await read_json(request)
+    except web.HTTPException as exc:
+        _ = gettext(request)
+        if exc.status == 413:
+            raise ApiError(413, "too_large", _(exc.text or "")) from None
+        raise ApiError(422, "invalid", _(exc.text or "")) from None  # as a body its model refuses
 
 
 def path_number(request: web.Request, name: str) -> int:

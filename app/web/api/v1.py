@@ -13,7 +13,7 @@ from app.domain.chat import conversations
 from app.web import keys
 from app.web.api import models
 from app.web.api.registry import ApiError, ApiRoutes, Param, path_number, query_number
-from app.web.chat.auth import gettext
+from app.web.chat.auth import gettext, language
 from app.web.chat.services import chat_messages
 
 ROUTES = ApiRoutes()
@@ -85,7 +85,9 @@ async def conversation(request: web.Request, account: ChatAccount) -> models.Con
         ad = models.AdCard(
             id=card.ad.id,
             title=card.ad.title,
-            price=ads.format_price(Price(card.ad.price, card.ad.currency, card.ad.negotiable), _),
+            price=ads.format_price(
+                Price(card.ad.price, card.ad.currency, card.ad.negotiable), _, language(request)
+            ),
             status=card.ad.status.value,
             sold=conversations.is_sold(card.ad.status),
         )

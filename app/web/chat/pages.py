@@ -11,7 +11,7 @@ from app.domain.chat import conversations, notices, photos
 from app.domain.chat.conversations import ChatError, ConversationNotFound
 from app.storage import NotFound
 from app.web import keys
-from app.web.chat.auth import ACCOUNT, CHAT_PREFIX, gettext, render, signed_in
+from app.web.chat.auth import ACCOUNT, CHAT_PREFIX, gettext, language, render, signed_in
 from app.web.chat.services import chat_messages
 from app.web.forms import FORM_LIMIT, body_limit, path_id, read_form, read_upload, whole_number
 
@@ -47,7 +47,7 @@ async def ad_page(request: web.Request) -> web.StreamResponse:
         ad = await published_ad(conn, ad_id)
     if ad is None:
         raise web.HTTPNotFound(text=_("This ad is no longer available."))
-    price = format_price(Price(ad.price, ad.currency, ad.negotiable), _)
+    price = format_price(Price(ad.price, ad.currency, ad.negotiable), _, language(request))
     return await render(request, "chat/ad.html", {"ad": ad, "price": price})
 
 
@@ -82,7 +82,7 @@ async def conversation_page(request: web.Request) -> web.StreamResponse:
         raise _not_found(request) from None
     price = None
     if card.ad is not None:
-        price = format_price(Price(card.ad.price, card.ad.currency, card.ad.negotiable), _)
+        price = format_price(Price(card.ad.price, card.ad.currency, card.ad.negotiable), _, language(request))
     context = {
         "card": card,
         "messages": history,

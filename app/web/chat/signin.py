@@ -148,7 +148,8 @@ async def telegram_wait(request: web.Request) -> web.StreamResponse:
         )
         return await render(request, "chat/error.html", {"message": message, "status": 410}, status=410)
     deep_link = f"https://t.me/{username}?start=login_{token}"
-    return await render(request, "chat/telegram_wait.html", {"deep_link": deep_link, "token": token})
+    context = {"deep_link": deep_link, "token": token, "sandbox": request.app[keys.CONFIG].sandbox}
+    return await render(request, "chat/telegram_wait.html", context)
 
 
 @routes.post(CHAT_PREFIX + "/login/telegram/{token}/check", name="chat.telegram_check")

@@ -33,6 +33,7 @@ NAV = (
     ("/panel/tasks", N_("Tasks"), (Role.ADMIN,)),
     ("/panel/tasks/review", N_("Screenshots"), (Role.MODERATOR,)),
     ("/panel/promotions", N_("Promotion"), (Role.ADMIN,)),
+    ("/panel/broadcasts", N_("Broadcasts"), (Role.ADMIN,)),
     ("/panel/channels", N_("Channels"), (Role.ADMIN,)),
     ("/panel/staff", N_("Staff"), (Role.ADMIN,)),
     ("/panel/settings", N_("Settings"), (Role.ADMIN,)),

@@ -1,0 +1,58 @@
+"""Broadcasts (E1): one message to everyone or a segment, each user in their language.
+
+Recipients are fixed in one statement at start; the scheduler's tick feeds them to the outbox in
+batches (`feed_running`) at a priority below every transactional row. Each recipient becomes
+exactly one outbox row, written in the same transaction that links it to the recipient, so a
+crash leaves a recipient with one row or none — never two; the outbox's claim rules then send a
+row at most once (a death inside the call leaves it 'uncertain', never repeated). Pause and
+cancel take back the rows nobody claimed yet, so nothing more leaves until resume.
+
+Callers (the panel, the scheduler) use only what is exported here.
+"""
+
+from app.db.queries.broadcasts import Audience, Broadcast, BroadcastStatus, Progress
+from app.domain.broadcasts.model import (
+    LANGUAGES,
+    BroadcastError,
+    parse_buttons,
+    render_text,
+)
+from app.domain.broadcasts.sending import (
+    FEED_WINDOW,
+    cancel,
+    count_audience,
+    create,
+    feed_running,
+    get,
+    pause,
+    progress,
+    recent,
+    resume,
+    schedule,
+    send_test,
+    start,
+)
+
+__all__ = [
+    "FEED_WINDOW",
+    "LANGUAGES",
+    "Audience",
+    "Broadcast",
+    "BroadcastError",
+    "BroadcastStatus",
+    "Progress",
+    "cancel",
+    "count_audience",
+    "create",
+    "feed_running",
+    "get",
+    "parse_buttons",
+    "pause",
+    "progress",
+    "recent",
+    "render_text",
+    "resume",
+    "schedule",
+    "send_test",
+    "start",
+]

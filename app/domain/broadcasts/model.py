@@ -1,0 +1,63 @@
+"""What a broadcast says: the safe text subset (bold, italic, links) and its URL buttons."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from app.i18n import N_, UserError
+
+LANGUAGES = ("uz", "ru", "en")  # a variant each; "default" for everyone else
+MAX_TEXT = 4096  # Telegram's limit for a message
+MAX_BUTTONS = 5
+
+# After escaping everything, only these come back as tags: <b>, <i>, <a href="http(s)://…">.
+_SIMPLE = re.compile(r"&lt;(/?)(b|i)&gt;")
+_LINK = re.compile(r"&lt;a href=&quot;(https?://[^\s<>]*?)&quot;&gt;")
+_LINK_END = re.compile(r"&lt;/a&gt;")
+_TAG = re.compile(r"<(/?)(b|i|a)\b[^>]*>")
+_URL = re.compile(r"^https?://[^\s<>\"]+\.[^\s<>\"]+$")
+
+
+class BroadcastError(UserError):
+    """A broadcast refused as asked; nothing was changed or sent."""
+
+
+def render_text(text: str) -> str:
+    """The text as Telegram HTML: everything escaped except <b>, <i> and <a href="http(s)…">,
+    which must nest properly. Raises BroadcastError on an empty, too long or unbalanced text."""
+    text = text.strip().replace("\r\n", "\n")
+    if not text:
+        raise BroadcastError(N_("Write the message text."))
+    out = html.escape(text, quote=True)
+    out = _SIMPLE.sub(r"<\1\2>", out)
+    out = _LINK.sub(lambda m: f'<a href="{m.group(1)}">', out)
+    out = _LINK_END.sub("</a>", out)
+    stack: list[str] = []
+    for match in _TAG.finditer(out):
+        closing, name = match.group(1), match.group(2)
+        if not closing:
+            stack.append(name)
+        elif not stack or stack.pop() != name:
+            raise BroadcastError(N_('Tags must be closed in order: <b>…</b>, <i>…</i>, <a href="…">…</a>.'))
+    if stack:
+        raise BroadcastError(N_('Tags must be closed in order: <b>…</b>, <i>…</i>, <a href="…">…</a>.'))
+    if len(re.sub(r"<[^>]+>", "", html.unescape(out))) > MAX_TEXT:
+        raise BroadcastError(N_("A message is at most {limit} characters."), limit=MAX_TEXT)
+    return out
+
+
+def parse_buttons(lines: str) -> list[dict[str, str]]:
+    """URL buttons, one a line as "Label | https://…"; at most MAX_BUTTONS."""
+    buttons = []
+    for line in lines.splitlines():
+        if not line.strip():
+            continue
+        label, sep, url = line.partition("|")
+        label, url = label.strip(), url.strip()
+        if not sep or not label or len(label) > 64 or not _URL.match(url) or len(url) > 512:
+            raise BroadcastError(N_('A button is one line: a label, "|" and an http(s) link.'))
+        buttons.append({"text": label, "url": url})
+    if len(buttons) > MAX_BUTTONS:
+        raise BroadcastError(N_("At most {count} buttons."), count=MAX_BUTTONS)
+    return buttons

@@ -1,0 +1,251 @@
+"""Broadcasts (E1): compose (a text per language, URL buttons, a segment), see how many it
+reaches, send a test to oneself, start; then live progress with pause, resume and cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from aiohttp import WSMsgType, web
+from multidict import MultiDictProxy
+
+from app.domain import broadcasts
+from app.domain.actors import StaffMember
+from app.domain.broadcasts import LANGUAGES, Audience, BroadcastError, BroadcastStatus
+from app.domain.staff import Role
+from app.i18n import N_
+from app.web import keys
+from app.web.forms import path_id, read_form, whole_number
+from app.web.live import same_origin
+from app.web.panel.auth.access import require
+from app.web.panel.auth.language import gettext
+from app.web.panel.auth.pages import render
+from app.web.panel.auth.routes import PanelRoutes
+from app.web.panel.auth.sessions import STAFF
+
+ROUTES = PanelRoutes()
+PROGRESS_EVERY = 1.0  # seconds between progress reads while a page watches
+MISSING = N_("This broadcast does not exist.")
+
+
+def _audience(form: MultiDictProxy[str]) -> Audience:
+    languages = tuple(v for v in form.getall("languages", []) if v in LANGUAGES)
+
+    def number(name: str, digits: int) -> int | None:
+        text = str(form.get(name, "")).strip()
+        if not text:
+            return None
+        value = whole_number(text, digits)
+        if value is None:
+            raise BroadcastError(N_("Segment numbers are whole numbers."))
+        return value
+
+    return Audience(
+        languages=languages,
+        seen_days=number("seen_days", 4),
+        channel_id=number("channel_id", 15),
+        task_participants=bool(form.get("task_participants")),
+        min_balance=number("min_balance", 12),
+    )
+
+
+async def _list_page(request: web.Request, *, status: int = 200, **extra: object) -> web.StreamResponse:
+    async with request.app[keys.POOL].acquire() as conn:
+        items = await broadcasts.recent(conn)
+    context = {"items": items, "languages": LANGUAGES, "form": {}, "error": None, "preview": None, **extra}
+    return await render(request, "panel/broadcasts.html", context, status=status)
+
+
+@ROUTES.get("/panel/broadcasts", name="panel.broadcasts")
+@require(Role.ADMIN)
+async def broadcasts_page(request: web.Request) -> web.StreamResponse:
+    return await _list_page(request)
+
+
+@ROUTES.post("/panel/broadcasts", name="panel.broadcast_compose", ok_status=400)
+@require(Role.ADMIN)
+async def compose(request: web.Request) -> web.StreamResponse:
+    """ "Preview" shows each variant as Telegram will and the recipient count; "Save" makes a draft."""
+    _ = gettext(request)
+    form = await read_form(request)
+    texts = {lang: str(form.get(f"text_{lang}", "")) for lang in ("default", *LANGUAGES)}
+    values = {
+        **texts,
+        "buttons": str(form.get("buttons", "")),
+        **{k: form.get(k, "") for k in ("seen_days", "channel_id", "min_balance", "task_participants")},
+        "languages": form.getall("languages", []),
+    }
+    try:
+        buttons = broadcasts.parse_buttons(str(form.get("buttons", "")))
+        audience = _audience(form)
+        if not texts["default"].strip():
+            raise BroadcastError(N_("Write the message text."))
+        rendered = {k: broadcasts.render_text(v) for k, v in texts.items() if v.strip()}
+        async with request.app[keys.POOL].acquire() as conn:
+            if form.get("action") == "save":
+                made = await broadcasts.create(conn, StaffMember(request[STAFF]), texts, buttons, audience)
+                raise web.HTTPSeeOther(f"/panel/broadcasts/{made.id}")
+            count = await broadcasts.count_audience(conn, audience)
+    except BroadcastError as exc:
+        return await _list_page(request, status=400, error=exc.text(_), form=values)
+    preview = {"texts": rendered, "buttons": buttons, "count": count}
+    return await _list_page(request, form=values, preview=preview)
+
+
+async def _detail(
+    request: web.Request, broadcast_id: int, *, status: int = 200, **extra: object
+) -> web.StreamResponse:
+    _ = gettext(request)
+    async with request.app[keys.POOL].acquire() as conn:
+        item = await broadcasts.get(conn, broadcast_id)
+        if item is None:
+            raise web.HTTPNotFound(text=_(MISSING))
+        count = (
+            await broadcasts.count_audience(conn, Audience.of_json(item.audience))
+            if item.status == BroadcastStatus.DRAFT
+            else None
+        )
+        progress = await broadcasts.progress(conn, broadcast_id)
+    rendered = {k: broadcasts.render_text(v) for k, v in item.texts.items()}
+    context = {
+        "item": item,
+        "rendered": rendered,
+        "count": count,
+        "progress": progress,
+        "can_test": request[STAFF].telegram_user_id is not None,
+        "error": None,
+        "done_message": None,
+        **extra,
+    }
+    return await render(request, "panel/broadcast.html", context, status=status)
+
+
+@ROUTES.get(
+    "/panel/broadcasts/{broadcast_id}", name="panel.broadcast", example="/panel/broadcasts/0", ok_status=404
+)
+@require(Role.ADMIN)
+async def broadcast_page(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    return await _detail(request, path_id(request, "broadcast_id", _(MISSING)))
+
+
+@ROUTES.post(
+    "/panel/broadcasts/{broadcast_id}/schedule",
+    name="panel.broadcast_schedule",
+    example="/panel/broadcasts/0/schedule",
+    ok_status=404,
+)
+@require(Role.ADMIN)
+async def schedule(request: web.Request) -> web.StreamResponse:
+    """Send a draft at a time (UTC, as the form says); an empty time takes the time back."""
+    _ = gettext(request)
+    broadcast_id = path_id(request, "broadcast_id", _(MISSING))
+    form = await read_form(request)
+    raw = str(form.get("start_at", "")).strip()
+    try:
+        at = None
+        if raw:
+            try:
+                at = datetime.fromisoformat(raw).replace(tzinfo=UTC)
+            except ValueError:
+                raise BroadcastError(N_("Give the start time as a date and a time.")) from None
+            if at <= datetime.now(UTC):
+                raise BroadcastError(N_("The start time is in the past: start it now instead."))
+        async with request.app[keys.POOL].acquire() as conn:
+            if await broadcasts.get(conn, broadcast_id) is None:
+                raise web.HTTPNotFound(text=_(MISSING))
+            await broadcasts.schedule(conn, StaffMember(request[STAFF]), broadcast_id, at)
+    except BroadcastError as exc:
+        return await _detail(request, broadcast_id, status=400, error=exc.text(_))
+    raise web.HTTPSeeOther(f"/panel/broadcasts/{broadcast_id}")
+
+
+ACTIONS = {
+    "start": broadcasts.start,
+    "pause": broadcasts.pause,
+    "resume": broadcasts.resume,
+    "cancel": broadcasts.cancel,
+    "test": broadcasts.send_test,
+}
+
+
+@ROUTES.post(
+    "/panel/broadcasts/{broadcast_id}/{action}",
+    name="panel.broadcast_action",
+    example="/panel/broadcasts/0/start",
+    ok_status=404,
+)
+@require(Role.ADMIN)
+async def act(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    broadcast_id = path_id(request, "broadcast_id", _(MISSING))
+    action = ACTIONS.get(request.match_info["action"])
+    await read_form(request)
+    if action is None:
+        raise web.HTTPNotFound(text=_(MISSING))
+    try:
+        async with request.app[keys.POOL].acquire() as conn:
+            if await broadcasts.get(conn, broadcast_id) is None:
+                raise web.HTTPNotFound(text=_(MISSING))
+            await action(conn, StaffMember(request[STAFF]), broadcast_id)
+    except BroadcastError as exc:
+        return await _detail(request, broadcast_id, status=400, error=exc.text(_))
+    if request.match_info["action"] == "test":
+        return await _detail(request, broadcast_id, done_message=_("Sent to your Telegram."))
+    raise web.HTTPSeeOther(f"/panel/broadcasts/{broadcast_id}")
+
+
+@ROUTES.get(
+    "/panel/broadcasts/{broadcast_id}/ws",
+    name="panel.broadcast_ws",
+    example="/panel/broadcasts/0/ws",
+    ok_status=400,
+)
+@require(Role.ADMIN)
+async def live(request: web.Request) -> web.StreamResponse:
+    """The progress as it moves: {"status", "total", "sent", "failed", "blocked", "uncertain",
+    "left"}, sent when it changes (read once a second while someone watches)."""
+    _ = gettext(request)
+    broadcast_id = path_id(request, "broadcast_id", _(MISSING))
+    if not web.WebSocketResponse().can_prepare(request).ok:
+        return web.Response(text=_("This address is a WebSocket for the broadcast page."), status=400)
+    if not same_origin(request):
+        raise web.HTTPForbidden(text="This WebSocket is for the panel's own pages.")
+    pool = request.app[keys.POOL]
+    async with pool.acquire() as conn:
+        if await broadcasts.get(conn, broadcast_id) is None:
+            raise web.HTTPNotFound(text=_(MISSING))
+    ws = web.WebSocketResponse(heartbeat=30)
+    await ws.prepare(request)
+    request.app[keys.WEBSOCKETS].add(ws)
+    reader = asyncio.create_task(_drain(ws))
+    last: dict[str, object] | None = None
+    try:
+        while not ws.closed and not reader.done():
+            async with pool.acquire() as conn:
+                item = await broadcasts.get(conn, broadcast_id)
+                progress = await broadcasts.progress(conn, broadcast_id)
+            state = {
+                "status": item.status.value if item else "missing",
+                **asdict(progress),
+                "left": progress.left,
+            }
+            if state != last:
+                await ws.send_json(state)
+                last = state
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(reader), PROGRESS_EVERY)
+    except ConnectionResetError:
+        pass  # the browser went away; it reconnects
+    finally:
+        reader.cancel()
+        await ws.close()
+    return ws
+
+
+async def _drain(ws: web.WebSocketResponse) -> None:
+    async for msg in ws:
+        if msg.type == WSMsgType.ERROR:
+            break

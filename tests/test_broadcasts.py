@@ -1,0 +1,275 @@
+"""Broadcasts: a segment in each user's language, pause/resume, priority, blocked users."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+from aiogram import Bot
+
+from app.bot.dispatcher import create_bot
+from app.bot.outbox import OutboxSender, SendLimits
+from app.db.pool import create_pool
+from app.db.queries import outbox as outbox_q
+from app.domain import broadcasts, outbox
+from app.domain import staff as staff_domain
+from app.domain.actors import StaffMember
+from app.domain.broadcasts import Audience, BroadcastError, BroadcastStatus
+from app.domain.staff import Role
+from app.sandbox.driver import Persona, Sandbox
+from tests.helpers import crash
+from tests.helpers.polling import eventually, outbox_settled
+from tests.helpers.servers import TEST_TOKEN, SandboxServer
+
+TEXTS = {"default": "Hello <b>all</b>", "uz": "Salom <b>hammaga</b>", "ru": "Привет <i>всем</i>"}
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def limits() -> SendLimits:
+    return SendLimits()
+
+
+@pytest.fixture
+async def sender(
+    pool: asyncpg.Pool, sandbox_server: SandboxServer, limits: SendLimits
+) -> AsyncIterator[OutboxSender]:
+    sandbox_server.world.add_bot(TEST_TOKEN)
+    bot: Bot = create_bot(TEST_TOKEN, sandbox_server.url, wait_on_flood=False)
+    sender = OutboxSender(
+        pool, bot, limits=limits, request_timeout=2.0, backoff=0.05, backoff_cap=0.2, tick=0.5
+    )
+    await sender.start()
+    yield sender
+    await sender.stop(drain=2.0)
+    await bot.session.close()
+
+
+async def admin(db: asyncpg.Connection, telegram_user_id: int | None = None) -> StaffMember:
+    boss = await staff_domain.create_staff(db, "boss", None, Role.ADMIN, telegram_user_id=telegram_user_id)
+    return StaffMember(boss)
+
+
+async def member(
+    sandbox: Sandbox, db: asyncpg.Connection, name: str, language: str | None, seen_days_ago: int = 0
+) -> Persona:
+    persona = await sandbox.user(name)
+    await persona.send("/start")
+    await db.execute(
+        "INSERT INTO users (id, first_name, language, last_seen) "
+        "VALUES ($1, $2, $3, now() - make_interval(days => $4))",
+        persona.id,
+        name,
+        language,
+        seen_days_ago,
+    )
+    return persona
+
+
+async def texts(persona: Persona) -> list[str]:
+    return [m.get("text") or "" for m in await persona.bot_messages()]
+
+
+async def broadcast_rows(db: asyncpg.Connection, broadcast_id: int, status: str) -> int:
+    return await db.fetchval(
+        "SELECT count(*) FROM outbox WHERE ref_kind = 'broadcast' AND ref_id = $1 AND status = $2",
+        broadcast_id,
+        status,
+    )
+
+
+async def test_a_segment_gets_it_once_each_in_their_language_and_blocked_users_are_marked(
+    db: asyncpg.Connection, sandbox: Sandbox, sender: OutboxSender
+) -> None:
+    boss = await admin(db)
+    aziz = await member(sandbox, db, "Aziz", "uz")
+    olga = await member(sandbox, db, "Olga", "ru")
+    john = await member(sandbox, db, "John", None)  # no variant of his own: the default
+    away = await member(sandbox, db, "Away", "uz", seen_days_ago=30)  # outside the segment
+    gone = await member(sandbox, db, "Gone", "ru")
+    await db.execute("UPDATE users SET blocked_bot_at = now() WHERE id = $1", gone.id)
+    quiet = await member(sandbox, db, "Quiet", "en")
+    await quiet.block()  # blocked in Telegram, not yet known to us
+
+    segment = Audience(seen_days=7)
+    assert await broadcasts.count_audience(db, segment) == 4  # the known-blocked user never counts
+    made = await broadcasts.create(
+        db, boss, TEXTS, broadcasts.parse_buttons("Shop | https://example.com/shop"), segment
+    )
+    assert await broadcasts.start(db, boss, made.id) == 4
+    await outbox_settled(db)
+
+    assert await texts(aziz) == ["Salom hammaga"]
+    assert await texts(olga) == ["Привет всем"]
+    assert await texts(john) == ["Hello all"]
+    assert await texts(away) == [] and await texts(gone) == []
+    assert (await aziz.bot_messages())[0]["reply_markup"]["inline_keyboard"][0][0]["url"] == (
+        "https://example.com/shop"
+    )
+    # The 403 marked Quiet as having blocked the bot; the progress counts it.
+    assert await db.fetchval("SELECT blocked_bot_at IS NOT NULL FROM users WHERE id = $1", quiet.id)
+    progress = await broadcasts.progress(db, made.id)
+    assert (progress.total, progress.sent, progress.blocked, progress.left) == (4, 3, 1, 0)
+    await broadcasts.feed_running(db)
+    assert (await broadcasts.get(db, made.id)).status == BroadcastStatus.DONE  # type: ignore[union-attr]
+
+    # The next broadcast skips Quiet from the start.
+    assert await broadcasts.count_audience(db, segment) == 3
+
+
+async def test_paused_nothing_more_goes_until_resumed(db: asyncpg.Connection) -> None:
+    boss = await admin(db)
+    for n in range(1, 8):
+        await db.execute("INSERT INTO users (id, first_name, language) VALUES ($1, 'u', 'en')", n)
+    made = await broadcasts.create(db, boss, {"default": "Hi"}, [], Audience())
+    await broadcasts.start(db, boss, made.id)
+    assert await broadcast_rows(db, made.id, "pending") == 7
+
+    await broadcasts.pause(db, boss, made.id)
+    assert await broadcast_rows(db, made.id, "pending") == 0  # taken back: nothing can be claimed
+    assert await broadcasts.feed_running(db) == 0  # the tick does not feed a paused broadcast
+    assert await broadcast_rows(db, made.id, "pending") == 0
+    with pytest.raises(BroadcastError):
+        await broadcasts.pause(db, boss, made.id)
+
+    await broadcasts.resume(db, boss, made.id)
+    assert await broadcast_rows(db, made.id, "pending") == 7
+    # Each recipient has exactly one outbox row, whatever was taken back and fed again.
+    assert await db.fetchval(
+        "SELECT count(DISTINCT chat_id) = count(*) FROM outbox WHERE ref_kind = 'broadcast'"
+    )
+
+    await broadcasts.cancel(db, boss, made.id)
+    assert await broadcast_rows(db, made.id, "pending") == 0
+    assert await broadcasts.feed_running(db) == 0
+
+
+async def test_the_feed_keeps_a_window_and_a_transactional_message_goes_first(db: asyncpg.Connection) -> None:
+    boss = await admin(db)
+    for n in range(1, 11):
+        await db.execute("INSERT INTO users (id, first_name) VALUES ($1, 'u')", n)
+    made = await broadcasts.create(db, boss, {"default": "Sale!"}, [], Audience())
+    async with db.transaction():
+        ticket_reply = await outbox.enqueue(db, "sendMessage", {"chat_id": 999, "text": "Your ticket"})
+    await broadcasts.start(db, boss, made.id)
+    assert await broadcasts.feed_running(db, window=10) == 0  # the window is full already
+
+    # Queued after the broadcast, the transactional row is the first one any sender claims.
+    async with db.transaction():
+        notice = await outbox.enqueue(db, "sendMessage", {"chat_id": 998, "text": "Ad approved"})
+    claimed = await outbox_q.claim(
+        db, limit=2, lease_seconds=30, resting_chats=[], claimer="test", claimer_key=1
+    )
+    assert [row.id for row in claimed] == [ticket_reply, notice]
+
+
+async def test_bad_input_is_refused_with_nothing_made(db: asyncpg.Connection) -> None:
+    boss = await admin(db)
+    for bad in ({"default": "<b>open"}, {"default": ""}, {"uz": "only uz"}):
+        with pytest.raises(BroadcastError):
+            await broadcasts.create(db, boss, bad, [], Audience())
+    with pytest.raises(BroadcastError):
+        broadcasts.parse_buttons("no link here")
+    assert broadcasts.render_text('<script>x</script> <a href="https://a.uz">a</a>') == (
+        '&lt;script&gt;x&lt;/script&gt; <a href="https://a.uz">a</a>'
+    )
+    moderator = StaffMember(await staff_domain.create_staff(db, "mod", None, Role.MODERATOR))
+    with pytest.raises(BroadcastError):
+        await broadcasts.create(db, moderator, {"default": "Hi"}, [], Audience())
+    assert await db.fetchval("SELECT count(*) FROM broadcasts") == 0
+
+
+async def test_killed_with_kill_9_mid_broadcast_it_resumes_and_nobody_gets_it_twice(
+    db: asyncpg.Connection, sandbox: Sandbox, sandbox_server: SandboxServer, database_url: str
+) -> None:
+    """A child process sends; it is killed with SIGKILL after 15 messages and restarted."""
+    sandbox_server.world.add_bot(TEST_TOKEN)
+    boss = await admin(db)
+    people = [await member(sandbox, db, f"P{i}", "uz") for i in range(40)]
+    made = await broadcasts.create(db, boss, {"default": "Once only"}, [], Audience())
+    await broadcasts.start(db, boss, made.id)
+
+    async def sent_at_least(n: int) -> bool:
+        return await broadcast_rows(db, made.id, "sent") >= n
+
+    child = crash.start_child(database_url, sandbox_server.url, TEST_TOKEN, 2.0)
+    try:
+        await eventually(lambda: sent_at_least(15), 20, "15 messages sent")
+        child.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(child.wait)
+        child = crash.start_child(database_url, sandbox_server.url, TEST_TOKEN, 2.0)
+        await outbox_settled(db, 30)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(child.wait)
+
+    uncertain = {
+        r["chat_id"]
+        for r in await db.fetch(
+            "SELECT chat_id FROM outbox WHERE ref_kind = 'broadcast' AND status = 'uncertain'"
+        )
+    }
+    for person in people:
+        got = (await texts(person)).count("Once only")
+        assert got == 1 or (person.id in uncertain and got <= 1), (person.id, got)
+    progress = await broadcasts.progress(db, made.id)
+    assert progress.sent + progress.uncertain == 40 and progress.left == 0
+
+
+@pytest.mark.parametrize("limits", [SendLimits(per_second=20.0, burst=1.0)])
+async def test_a_ticket_reply_queued_mid_broadcast_overtakes_the_broadcast_queue(
+    db: asyncpg.Connection, sandbox: Sandbox, sender: OutboxSender
+) -> None:
+    boss = await admin(db)
+    for i in range(60):
+        await member(sandbox, db, f"B{i}", None)
+    customer = await sandbox.user("Customer")  # started the bot; not among the recipients
+    await customer.send("/start")
+    made = await broadcasts.create(db, boss, {"default": "Big sale"}, [], Audience())
+    await broadcasts.start(db, boss, made.id)
+
+    async def ten_sent() -> bool:
+        return await broadcast_rows(db, made.id, "sent") >= 10
+
+    await eventually(ten_sent, 20, "10 broadcast messages sent")
+    async with db.transaction():
+        reply = await outbox.enqueue(db, "sendMessage", {"chat_id": customer.id, "text": "Your ticket"})
+    await outbox_settled(db, 30)
+    assert await texts(customer) == ["Your ticket"]
+    # In arrival order it would have waited for ~50 broadcast messages; it left after a few.
+    after = await db.fetchval(
+        "SELECT count(*) FROM outbox WHERE ref_kind = 'broadcast' AND ref_id = $1 "
+        "AND done_at > (SELECT done_at FROM outbox WHERE id = $2)",
+        made.id,
+        reply,
+    )
+    assert after >= 30, after
+
+
+async def test_a_broadcast_sent_at_a_time_is_started_by_the_tick_once_its_time_comes(
+    db: asyncpg.Connection,
+) -> None:
+    boss = await admin(db)
+    await db.execute("INSERT INTO users (id, first_name) VALUES (1, 'u'), (2, 'v')")
+    later = await broadcasts.create(db, boss, {"default": "Tomorrow"}, [], Audience())
+    due = await broadcasts.create(db, boss, {"default": "Now"}, [], Audience())
+    await broadcasts.schedule(db, boss, later.id, datetime.now(UTC) + timedelta(days=1))
+    await broadcasts.schedule(db, boss, due.id, datetime.now(UTC) - timedelta(seconds=1))
+
+    await broadcasts.feed_running(db)
+    assert (await broadcasts.get(db, due.id)).status == BroadcastStatus.RUNNING  # type: ignore[union-attr]
+    assert await broadcast_rows(db, due.id, "pending") == 2
+    assert (await broadcasts.get(db, later.id)).status == BroadcastStatus.DRAFT  # type: ignore[union-attr]
+    assert await broadcast_rows(db, later.id, "pending") == 0
+    with pytest.raises(BroadcastError):  # a started broadcast has no start time to change
+        await broadcasts.schedule(db, boss, due.id, None)
