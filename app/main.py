@@ -48,6 +48,7 @@ from app.domain.support import commands as bot_commands
 from app.domain.support import kb
 from app.domain.support import settings as support_settings
 from app.domain.support.cache import AnswerCache
+from app.domain.support.counters import DeskCounters
 from app.i18n import Translator
 from app.scheduler import create_scheduler
 from app.scheduler.jobs import JobContext
@@ -66,6 +67,7 @@ SANDBOX_TOKEN = "1000000001:SandboxBozorLocalTokenForTheEmulator"
 # The demo bot's name in sandbox mode, as a seller would see a real bot's (@BotFather's job).
 SANDBOX_BOT_NAME, SANDBOX_BOT_USERNAME = "Bozor", "bozor_demo_bot"
 DRAIN_SECONDS = 10.0
+COUNTS_SECONDS = 30.0  # how often the desk's counts in memory are stored
 S3_OPEN_SECONDS = 30.0  # an S3 saved in the panel that does not answer: start on disk instead
 
 
@@ -99,6 +101,8 @@ class Bozor:
     _pg_supervisor: asyncio.Task | None = None
     answer_cache: AnswerCache = field(default_factory=AnswerCache)  # the knowledge base's answers
     _kb_task: asyncio.Task | None = None
+    desk_counters: DeskCounters = field(default_factory=DeskCounters)  # the desk's statistics (S6)
+    _counters_task: asyncio.Task | None = None
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
     @property
@@ -163,8 +167,10 @@ class Bozor:
                 member_checks=member_checks,
                 promotion_messages=promotion_messages,
                 command_book=self.running.commands,
+                desk_counters=self.desk_counters,
             )
             self._kb_task = asyncio.create_task(self._forget_answers_on_change(), name="kb-follow")
+            self._counters_task = asyncio.create_task(self._store_desk_counts(), name="desk-counts")
             # Its own Bot: the sender handles 429s itself, without the handlers' waiting.
             self.outbox_bot = create_bot(self.token, self.api_base, wait_on_flood=False)
             self.outbox = OutboxSender(self._pool, self.outbox_bot, storage=self.storage)
@@ -220,6 +226,9 @@ class Bozor:
         await self.in_flight.drain(DRAIN_SECONDS)
         if self.dispatcher is not None:
             await journal_of(self.dispatcher).mark_started()  # the marks still pending
+        if self._counters_task is not None:
+            self._counters_task.cancel()
+            await self.flush_desk_counts()  # what the handlers counted until now
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.outbox is not None:
@@ -251,6 +260,21 @@ class Bozor:
                 event = await queue.get()
                 if event.get("event") in ("kb", "resync"):
                     self.answer_cache.clear()
+
+    async def _store_desk_counts(self) -> None:
+        """The bot's desk counts (auto-answers, 👍/👎…) to the database every half minute."""
+        while True:
+            await asyncio.sleep(COUNTS_SECONDS)
+            await self.flush_desk_counts()
+
+    async def flush_desk_counts(self) -> None:
+        if self.pool is None or not self.desk_counters.pending():
+            return
+        try:
+            async with self.pool.acquire() as conn:
+                await self.desk_counters.flush(conn)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("could not store the desk's counts (%s); trying again later", exc)
 
     async def _use_stored_bot_token(self) -> None:
         """A token saved in the panel's settings counts when BOT_TOKEN is unset: a real bot.

@@ -12,10 +12,14 @@ import asyncpg
 
 from app.domain import staff as staff_domain
 from app.domain.staff import Role
+from app.domain.support import kb, stats
+from tests.helpers.market import buttons
 from tests.helpers.panel import PASSWORD, Panel, login
+from tests.helpers.support import sample_kb
 
 TASHKENT = ZoneInfo("Asia/Tashkent")  # the desk's default time zone
 FIRST, LAST = dt.date(2026, 11, 1), dt.date(2026, 11, 3)
+BOT_KINDS = ("auto", "offered", "picked", "helpful", "unhelpful")  # the CSV's last columns
 
 
 async def _desk_history(db: asyncpg.Connection) -> None:
@@ -45,6 +49,12 @@ async def _desk_history(db: asyncpg.Connection) -> None:
                 at,
             )
             at += dt.timedelta(minutes=rng.randint(1, 400))
+    # What the bot counted on its own (stored by Bozor.flush_desk_counts); one day out of range.
+    await db.execute(
+        """INSERT INTO support_daily (day, kind, count) VALUES
+           ('2026-11-01', 'auto', 3), ('2026-11-01', 'helpful', 2), ('2026-11-02', 'offered', 4),
+           ('2026-11-02', 'picked', 1), ('2026-11-03', 'unhelpful', 1), ('2026-11-04', 'auto', 9)"""
+    )
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -59,6 +69,7 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 async def _expected(db: asyncpg.Connection) -> list[list[str]]:
     """The figures counted here, in Python, from the rows of the tickets tables."""
+    bot = {(r["day"], r["kind"]): r["count"] for r in await db.fetch("SELECT * FROM support_daily")}
     tickets = await db.fetch("SELECT id, created_at, closed_at FROM support_tickets")
     messages = await db.fetch("SELECT ticket_id, author, created_at FROM support_messages")
 
@@ -86,6 +97,10 @@ async def _expected(db: asyncpg.Connection) -> list[list[str]]:
                 str(len(firsts)),
                 "" if p50 is None else f"{p50:.0f}",
                 "" if p95 is None else f"{p95:.0f}",
+                *(
+                    str(bot.get((day, kind), 0))
+                    for kind in ("auto", "offered", "picked", "helpful", "unhelpful")
+                ),
             ]
         )
         day += dt.timedelta(days=1)
@@ -128,3 +143,22 @@ async def test_a_bad_date_range_is_refused_clearly(panel: Panel, db) -> None:
         assert download.status == 400 and message in await download.text()
     page = await panel.client.get("/panel/support/stats")  # the last 30 days by default
     assert page.status == 200 and (await page.text()).count("<tr><td>") == 30
+
+
+async def test_the_bot_counts_its_own_answers_and_the_thumbs(bozor, sandbox, db) -> None:
+    """Auto-answers and 👍 / 👎 are counted in memory and stored by the flush (no write per reply)."""
+    assert bozor.pool is not None
+    async with bozor.pool.acquire() as conn, conn.transaction():
+        await kb.import_json(conn, sample_kb())
+    olga = await sandbox.user("Olga", language_code="en")
+    for thumb in ("👍", "👎 Talk to a person"):
+        await olga.send("how long until my ad gets approved? sent it this morning")
+        await olga.wait_for_bot(lambda m: "👍" in buttons(m))
+        await olga.press(thumb)
+        await olga.wait_for_bot("" if thumb == "👍" else "is with an operator")
+    assert await db.fetchval("SELECT count(*) FROM support_daily") == 0  # nothing written meanwhile
+    await bozor.flush_desk_counts()
+    today = stats.today(bozor.running.desk, dt.datetime.now(dt.UTC))
+    async with bozor.pool.acquire() as conn:
+        [day] = await stats.daily(conn, today, today, bozor.running.desk)
+    assert (day.auto_answered, day.helpful, day.unhelpful, day.opened) == (2, 1, 1, 1)

@@ -35,6 +35,7 @@ from app.domain import staff as staff_domain
 from app.domain.actors import StaffMember, TelegramUser
 from app.domain.support import desk, kb, matching, normalize
 from app.domain.support.cache import AnswerCache, Decision
+from app.domain.support.counters import DeskCounters
 from app.domain.support.ports import DeskMessages
 from app.domain.support.settings import DeskSettings
 from app.i18n import Gettext, UserError
@@ -188,14 +189,17 @@ async def on_question(
     desk_messages: DeskMessages,
     media: Storage,
     answer_cache: AnswerCache,
+    desk_counters: DeskCounters,
     _: Gettext,
 ) -> None:
     text = message.text or ""
     decision = await _decide(pool, answer_cache, text, lang, desk_settings)
     result, answer = decision.result, decision.answer
     if answer is not None:
+        desk_counters.add("auto", desk_settings)
         await _send_answer(message, answer, _, pool, media, message.message_id)
     elif result.suggestions:
+        desk_counters.add("offered", desk_settings)
         rows = [
             [InlineKeyboardButton(text=_shorten(s.question), callback_data=_cb("pick", s.entry_id))]
             for s in result.suggestions
@@ -371,7 +375,14 @@ async def on_menu(query: CallbackQuery, pool: asyncpg.Pool, _: Gettext) -> None:
 
 
 async def on_pick(
-    query: CallbackQuery, callback_data: SupportCb, pool: asyncpg.Pool, lang: str, media: Storage, _: Gettext
+    query: CallbackQuery,
+    callback_data: SupportCb,
+    pool: asyncpg.Pool,
+    lang: str,
+    media: Storage,
+    desk_settings: DeskSettings,
+    desk_counters: DeskCounters,
+    _: Gettext,
 ) -> None:
     """A "Did you mean…?" choice, or an answer's button to another entry: that entry's answer."""
     async with pool.acquire() as conn:
@@ -381,6 +392,8 @@ async def on_pick(
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
     await query.answer()
+    if callback_data.action == "pick":
+        desk_counters.add("picked", desk_settings)
     question = query.message.reply_to_message
     if callback_data.action == "pick" and not answer.photo_key:
         markup = _answer_markup(answer, _, await _linked_entries(pool, answer))
@@ -389,7 +402,10 @@ async def on_pick(
     await _send_answer(query.message, answer, _, pool, media, question.message_id if question else None)
 
 
-async def on_helped(query: CallbackQuery, _: Gettext) -> None:
+async def on_helped(
+    query: CallbackQuery, desk_settings: DeskSettings, desk_counters: DeskCounters, _: Gettext
+) -> None:
+    desk_counters.add("helpful", desk_settings)
     await query.answer(_("Glad I could help!"))
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
@@ -397,10 +413,12 @@ async def on_helped(query: CallbackQuery, _: Gettext) -> None:
 
 async def on_human(
     query: CallbackQuery,
+    callback_data: SupportCb,
     pool: asyncpg.Pool,
     lang: str,
     desk_settings: DeskSettings,
     desk_messages: DeskMessages,
+    desk_counters: DeskCounters,
     _: Gettext,
 ) -> None:
     """👎 or "Talk to a person": the question the message answered goes to an operator."""
@@ -408,6 +426,8 @@ async def on_human(
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
     await query.answer()
+    if callback_data.action == "no":
+        desk_counters.add("unhelpful", desk_settings)
     replied = query.message.reply_to_message
     question = (replied.text or replied.caption or "") if replied else ""
     await query.message.edit_reply_markup(reply_markup=None)

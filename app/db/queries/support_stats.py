@@ -2,8 +2,8 @@
 
 Days are local days of the desk's time zone. First response: from a ticket's opening to the
 first operator answer in it, counted on the day the ticket was opened (a ticket not answered
-yet has none). Auto-answered questions are not in these tables: the bot answers them from the
-knowledge base without a ticket, so they are not counted here.
+yet has none). What the bot does without a ticket (auto-answers, "Did you mean…?", 👍/👎) comes
+from its own counts (support_daily, sql/0051).
 """
 
 from __future__ import annotations
@@ -25,6 +25,11 @@ class DeskDay:
     answered: int  # tickets opened this day that have a first response
     first_response_p50: float | None  # seconds
     first_response_p95: float | None
+    auto_answered: int  # questions the knowledge base answered at once
+    offered: int  # "Did you mean…?" shown
+    picked: int  # a suggestion chosen
+    helpful: int  # 👍
+    unhelpful: int  # 👎
 
 
 async def daily(conn: Conn, first: dt.date, last: dt.date, timezone: str) -> list[DeskDay]:
@@ -57,6 +62,14 @@ async def daily(conn: Conn, first: dt.date, last: dt.date, timezone: str) -> lis
               JOIN support_messages m ON m.ticket_id = t.id AND m.author = 'operator', bounds b
              WHERE t.created_at >= b.since AND t.created_at < b.until
              GROUP BY t.id, t.created_at
+        ), bot AS (
+            SELECT day,
+                   sum(count) FILTER (WHERE kind = 'auto') AS auto_answered,
+                   sum(count) FILTER (WHERE kind = 'offered') AS offered,
+                   sum(count) FILTER (WHERE kind = 'picked') AS picked,
+                   sum(count) FILTER (WHERE kind = 'helpful') AS helpful,
+                   sum(count) FILTER (WHERE kind = 'unhelpful') AS unhelpful
+              FROM support_daily WHERE day BETWEEN $1::date AND $2::date GROUP BY day
         ), responses AS (
             SELECT day, count(*) AS answered,
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS p50,
@@ -70,12 +83,18 @@ async def daily(conn: Conn, first: dt.date, last: dt.date, timezone: str) -> lis
                coalesce(closed.closed, 0)::int AS closed,
                coalesce(responses.answered, 0)::int AS answered,
                responses.p50 AS first_response_p50,
-               responses.p95 AS first_response_p95
+               responses.p95 AS first_response_p95,
+               coalesce(bot.auto_answered, 0)::int AS auto_answered,
+               coalesce(bot.offered, 0)::int AS offered,
+               coalesce(bot.picked, 0)::int AS picked,
+               coalesce(bot.helpful, 0)::int AS helpful,
+               coalesce(bot.unhelpful, 0)::int AS unhelpful
           FROM generate_series($1::date, $2::date, interval '1 day') AS d(day)
           LEFT JOIN msgs ON msgs.day = d.day::date
           LEFT JOIN opened ON opened.day = d.day::date
           LEFT JOIN closed ON closed.day = d.day::date
           LEFT JOIN responses ON responses.day = d.day::date
+          LEFT JOIN bot ON bot.day = d.day::date
          ORDER BY d.day
         """,
         first,
@@ -83,3 +102,15 @@ async def daily(conn: Conn, first: dt.date, last: dt.date, timezone: str) -> lis
         timezone,
     )
     return from_rows(DeskDay, rows)
+
+
+async def add_counts(conn: Conn, counts: dict[tuple[dt.date, str], int]) -> None:
+    """Add the bot's counts (per day and kind) to what is stored."""
+    await conn.execute(
+        """INSERT INTO support_daily (day, kind, count)
+           SELECT * FROM unnest($1::date[], $2::text[], $3::bigint[])
+           ON CONFLICT (day, kind) DO UPDATE SET count = support_daily.count + EXCLUDED.count""",
+        [day for day, _kind in counts],
+        [kind for _day, kind in counts],
+        list(counts.values()),
+    )

@@ -28,6 +28,11 @@ CSV_COLUMNS = (
     "tickets_answered",
     "first_response_p50_seconds",
     "first_response_p95_seconds",
+    "auto_answered",
+    "suggestions_shown",
+    "suggestions_chosen",
+    "thumbs_up",
+    "thumbs_down",
 )
 
 
@@ -88,7 +93,7 @@ async def stats_csv(request: web.Request) -> web.StreamResponse:
         p50 = "" if d.first_response_p50 is None else f"{d.first_response_p50:.0f}"
         p95 = "" if d.first_response_p95 is None else f"{d.first_response_p95:.0f}"
         row = (d.day.isoformat(), d.messages_in, d.messages_out, d.opened, d.closed, d.answered, p50, p95)
-        writer.writerow(row)
+        writer.writerow((*row, d.auto_answered, d.offered, d.picked, d.helpful, d.unhelpful))
         if buffer.tell() > 8192:
             await response.write(buffer.getvalue().encode())
             buffer.seek(0)
