@@ -22,7 +22,7 @@ FIRST, LAST = dt.date(2026, 11, 1), dt.date(2026, 11, 3)
 BOT_KINDS = ("auto", "offered", "picked", "helpful", "unhelpful")  # the CSV's last columns
 
 
-async def _desk_history(db: asyncpg.Connection) -> None:
+async def _desk_history(db: asyncpg.Connection, operators: list[int]) -> None:
     """Tickets over four local days (one outside the range), messages of every author, some
     close to midnight, where the local day and the UTC day differ."""
     rng = random.Random(13)
@@ -33,19 +33,23 @@ async def _desk_history(db: asyncpg.Connection) -> None:
         opened = start + dt.timedelta(hours=n * 3.7)
         closed = opened + dt.timedelta(hours=rng.choice([1, 5, 30])) if n % 3 else None
         ticket = await db.fetchval(
-            """INSERT INTO support_tickets (user_id, status, language, subject, created_at, closed_at)
-               VALUES ($1, $2, 'uz', 'savol', $3, $4) RETURNING id""",
+            """INSERT INTO support_tickets
+                      (user_id, status, language, subject, created_at, closed_at, closed_by)
+               VALUES ($1, $2, 'uz', 'savol', $3, $4, $5) RETURNING id""",
             user_id,
             "closed" if closed else "open",
             opened,
             closed,
+            rng.choice(operators) if closed else None,
         )
         at = opened
         for author in ["user", *rng.choices(["user", "operator", "note", "system"], k=rng.randint(0, 6))]:
             await db.execute(
-                "INSERT INTO support_messages (ticket_id, author, text, created_at) VALUES ($1, $2, 'x', $3)",
+                """INSERT INTO support_messages (ticket_id, author, staff_id, text, created_at)
+                   VALUES ($1, $2, $3, 'x', $4)""",
                 ticket,
                 author,
+                rng.choice(operators) if author in ("operator", "note") else None,
                 at,
             )
             at += dt.timedelta(minutes=rng.randint(1, 400))
@@ -87,6 +91,12 @@ async def _expected(db: asyncpg.Connection) -> list[list[str]]:
             if local(t["created_at"]) == day and answers:
                 firsts.append((min(answers) - t["created_at"]).total_seconds())
         p50, p95 = _percentile(firsts, 0.5), _percentile(firsts, 0.95)
+        resolutions = [
+            (t["closed_at"] - t["created_at"]).total_seconds()
+            for t in tickets
+            if t["closed_at"] and local(t["closed_at"]) == day
+        ]
+        r50, r95 = _percentile(resolutions, 0.5), _percentile(resolutions, 0.95)
         rows.append(
             [
                 day.isoformat(),
@@ -97,19 +107,44 @@ async def _expected(db: asyncpg.Connection) -> list[list[str]]:
                 str(len(firsts)),
                 "" if p50 is None else f"{p50:.0f}",
                 "" if p95 is None else f"{p95:.0f}",
-                *(
-                    str(bot.get((day, kind), 0))
-                    for kind in ("auto", "offered", "picked", "helpful", "unhelpful")
-                ),
+                *(str(bot.get((day, kind), 0)) for kind in BOT_KINDS),
+                "" if r50 is None else f"{r50:.0f}",
+                "" if r95 is None else f"{r95:.0f}",
             ]
         )
         day += dt.timedelta(days=1)
     return rows
 
 
+async def _expected_operators(db: asyncpg.Connection) -> dict[str, tuple[int, int, int]]:
+    """Per operator over the range: answers, tickets closed, first answers — counted here."""
+    since = dt.datetime.combine(FIRST, dt.time(), TASHKENT)
+    until = dt.datetime.combine(LAST + dt.timedelta(days=1), dt.time(), TASHKENT)
+    names = {r["id"]: r["username"] for r in await db.fetch("SELECT id, username FROM staff")}
+    figures = {name: [0, 0, 0] for name in names.values()}
+    tickets = await db.fetch("SELECT id, created_at, closed_at, closed_by FROM support_tickets")
+    answers = await db.fetch(
+        "SELECT ticket_id, staff_id, created_at FROM support_messages WHERE author = 'operator' ORDER BY id"
+    )
+    for m in answers:
+        if since <= m["created_at"] < until:
+            figures[names[m["staff_id"]]][0] += 1
+    for t in tickets:
+        if t["closed_at"] and since <= t["closed_at"] < until:
+            figures[names[t["closed_by"]]][1] += 1
+        mine = [m for m in answers if m["ticket_id"] == t["id"]]
+        if mine and since <= t["created_at"] < until:
+            earliest = min(mine, key=lambda m: m["created_at"])
+            figures[names[earliest["staff_id"]]][2] += 1
+    return {name: (a, c, f) for name, (a, c, f) in figures.items() if a or c or f}
+
+
 async def test_the_figures_match_counts_taken_from_the_tickets(panel: Panel, db) -> None:
     await staff_domain.create_staff(db, "boss", PASSWORD, Role.ADMIN)
-    await _desk_history(db)
+    operators = [
+        (await staff_domain.create_staff(db, n, PASSWORD, Role.OPERATOR)).id for n in ("dilnoza", "rustam")
+    ]
+    await _desk_history(db, operators)
     await login(panel.client, "boss")
     expected = await _expected(db)
     assert any(int(r[1]) for r in expected) and any(r[6] for r in expected)  # the data says something
@@ -135,6 +170,7 @@ async def test_a_bad_date_range_is_refused_clearly(panel: Panel, db) -> None:
     for query, message in (
         ("since=2026-11-05&until=2026-11-01", "The first day comes after the last one."),
         ("since=yesterday", "Dates are written as YYYY-MM-DD."),
+        ("until=0001-01-05", "Dates are written as YYYY-MM-DD."),
         ("since=2020-01-01&until=2026-01-01", "Choose at most 366 days."),
     ):
         page = await panel.client.get(f"/panel/support/stats?{query}")

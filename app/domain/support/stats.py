@@ -6,7 +6,7 @@ import datetime as dt
 
 from app.db import Conn
 from app.db.queries import support_stats as q
-from app.db.queries.support_stats import DeskDay
+from app.db.queries.support_stats import DeskDay, OperatorFigures
 from app.domain.support.settings import DeskSettings
 from app.i18n import N_, UserError
 
@@ -23,7 +23,7 @@ def date_range(since: str, until: str, today: dt.date) -> tuple[dt.date, dt.date
     try:
         last = dt.date.fromisoformat(until) if until.strip() else today
         first = dt.date.fromisoformat(since) if since.strip() else last - dt.timedelta(days=DEFAULT_DAYS - 1)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: 30 days before 0001-01-01
         raise StatsError(N_("Dates are written as YYYY-MM-DD.")) from None
     if first > last:
         raise StatsError(N_("The first day comes after the last one."))
@@ -34,8 +34,18 @@ def date_range(since: str, until: str, today: dt.date) -> tuple[dt.date, dt.date
 
 async def daily(conn: Conn, first: dt.date, last: dt.date, settings: DeskSettings) -> list[DeskDay]:
     """Messages in and out, tickets opened and closed, first response p50/p95, per local day."""
-    zone = getattr(settings.zone(), "key", "UTC")  # a time zone PostgreSQL knows too
-    return await q.daily(conn, first, last, zone)
+    return await q.daily(conn, first, last, _zone(settings))
+
+
+async def per_operator(
+    conn: Conn, first: dt.date, last: dt.date, settings: DeskSettings
+) -> list[OperatorFigures]:
+    """Each operator's answers, closed tickets and first responses (p50/p95) over the range."""
+    return await q.per_operator(conn, first, last, _zone(settings))
+
+
+def _zone(settings: DeskSettings) -> str:
+    return getattr(settings.zone(), "key", "UTC")  # a time zone PostgreSQL knows too
 
 
 def today(settings: DeskSettings, now: dt.datetime) -> dt.date:

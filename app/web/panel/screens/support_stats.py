@@ -33,17 +33,24 @@ CSV_COLUMNS = (
     "suggestions_chosen",
     "thumbs_up",
     "thumbs_down",
+    "resolution_p50_seconds",
+    "resolution_p95_seconds",
 )
 
 
+def _range(request: web.Request) -> tuple[dt.date, dt.date]:
+    today = stats.today(request.app[keys.RUNNING_SETTINGS].desk, dt.datetime.now(dt.UTC))
+    return stats.date_range(request.query.get("since", "")[:20], request.query.get("until", "")[:20], today)
+
+
 async def _figures(request: web.Request) -> tuple[dt.date, dt.date, list[DeskDay]]:
-    settings = request.app[keys.RUNNING_SETTINGS].desk
-    today = stats.today(settings, dt.datetime.now(dt.UTC))
-    first, last = stats.date_range(
-        request.query.get("since", "")[:20], request.query.get("until", "")[:20], today
-    )
+    first, last = _range(request)
     async with request.app[keys.POOL].acquire() as conn:
-        return first, last, await stats.daily(conn, first, last, settings)
+        return first, last, await stats.daily(conn, first, last, request.app[keys.RUNNING_SETTINGS].desk)
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}"
 
 
 def duration(seconds: float | None) -> str:
@@ -61,12 +68,17 @@ def duration(seconds: float | None) -> str:
 @require(Role.ADMIN)
 async def stats_page(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
+    context: dict[str, object] = {"error": None, "days": [], "operators": [], "duration": duration}
     try:
-        first, last, days = await _figures(request)
+        first, last = _range(request)
     except StatsError as exc:
-        context = {"error": exc.text(_), "days": [], "since": "", "until": "", "duration": duration}
+        context.update(error=exc.text(_), since="", until="")
         return await render(request, "panel/support_stats.html", context, status=400)
-    context = {"error": None, "days": days, "since": first, "until": last, "duration": duration}
+    settings = request.app[keys.RUNNING_SETTINGS].desk
+    async with request.app[keys.POOL].acquire() as conn:
+        days = await stats.daily(conn, first, last, settings)
+        operators = await stats.per_operator(conn, first, last, settings)
+    context.update(days=days, operators=operators, since=first, until=last)
     return await render(request, "panel/support_stats.html", context)
 
 
@@ -90,10 +102,10 @@ async def stats_csv(request: web.Request) -> web.StreamResponse:
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for d in days:
-        p50 = "" if d.first_response_p50 is None else f"{d.first_response_p50:.0f}"
-        p95 = "" if d.first_response_p95 is None else f"{d.first_response_p95:.0f}"
+        p50, p95 = _seconds(d.first_response_p50), _seconds(d.first_response_p95)
         row = (d.day.isoformat(), d.messages_in, d.messages_out, d.opened, d.closed, d.answered, p50, p95)
-        writer.writerow((*row, d.auto_answered, d.offered, d.picked, d.helpful, d.unhelpful))
+        bot = (d.auto_answered, d.offered, d.picked, d.helpful, d.unhelpful)
+        writer.writerow((*row, *bot, _seconds(d.resolution_p50), _seconds(d.resolution_p95)))
         if buffer.tell() > 8192:
             await response.write(buffer.getvalue().encode())
             buffer.seek(0)
