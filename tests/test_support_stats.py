@@ -171,6 +171,7 @@ async def test_a_bad_date_range_is_refused_clearly(panel: Panel, db) -> None:
         ("since=2026-11-05&until=2026-11-01", "The first day comes after the last one."),
         ("since=yesterday", "Dates are written as YYYY-MM-DD."),
         ("until=0001-01-05", "Dates are written as YYYY-MM-DD."),
+        ("since=9999-12-30&until=9999-12-31", "Choose days between 2000 and 2100."),
         ("since=2020-01-01&until=2026-01-01", "Choose at most 366 days."),
     ):
         page = await panel.client.get(f"/panel/support/stats?{query}")
