@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import random
 from zoneinfo import ZoneInfo
 
@@ -162,6 +163,9 @@ async def test_the_figures_match_counts_taken_from_the_tickets(panel: Panel, db)
         assert (
             f"<td>{row[0]}</td><td>{row[1]}</td><td>{row[2]}</td><td>{row[3]}</td><td>{row[4]}</td>" in text
         )
+    chart = json.loads(text.split('<script type="application/json" id="desk-data">')[1].split("</script>")[0])
+    assert chart["days"] == [row[0] for row in expected]
+    assert chart["series"][0]["data"] == [int(row[1]) for row in expected]  # messages in
 
 
 async def test_a_bad_date_range_is_refused_clearly(panel: Panel, db) -> None:

@@ -12,6 +12,7 @@ from app.db.queries.support_stats import DeskDay
 from app.domain.staff import Role
 from app.domain.support import stats
 from app.domain.support.stats import StatsError
+from app.i18n import Gettext
 from app.web import keys
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext
@@ -49,6 +50,28 @@ async def _figures(request: web.Request) -> tuple[dt.date, dt.date, list[DeskDay
         return first, last, await stats.daily(conn, first, last, request.app[keys.RUNNING_SETTINGS].desk)
 
 
+def _chart(_: Gettext, days: list[DeskDay]) -> dict[str, object]:
+    """What the page's chart draws: messages per day as bars, the median first response as a line."""
+    return {
+        "days": [d.day.isoformat() for d in days],
+        "series": [
+            {"label": _("Messages in"), "data": [d.messages_in for d in days], "color": "#0d6efd"},
+            {"label": _("Answers out"), "data": [d.messages_out for d in days], "color": "#198754"},
+            {"label": _("Auto-answered"), "data": [d.auto_answered for d in days], "color": "#ffc107"},
+        ],
+        "response": {
+            "label": _("First response, median (minutes)"),
+            "data": [
+                None if d.first_response_p50 is None else round(d.first_response_p50 / 60, 1) for d in days
+            ],
+        },
+    }
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60, 1)
+
+
 def _seconds(value: float | None) -> str:
     return "" if value is None else f"{value:.0f}"
 
@@ -78,7 +101,7 @@ async def stats_page(request: web.Request) -> web.StreamResponse:
     async with request.app[keys.POOL].acquire() as conn:
         days = await stats.daily(conn, first, last, settings)
         operators = await stats.per_operator(conn, first, last, settings)
-    context.update(days=days, operators=operators, since=first, until=last)
+    context.update(days=days, operators=operators, since=first, until=last, chart=_chart(_, days))
     return await render(request, "panel/support_stats.html", context)
 
 
