@@ -77,6 +77,8 @@ async def test_a_command_and_a_greeting_saved_in_the_panel_apply_at_once(bozor, 
         for lang, user in users.items():
             await user.send("/price")
             await user.wait_for_bot(PRICE[f"text_{lang}"])
+        await users["ru"].send("/help")  # today's help text, with the new command listed
+        await users["ru"].wait_for_bot("/price - Цены на продвижение")
 
         # The greeting edited in English only: English users get it, the others today's text.
         status, page = await post(

@@ -50,7 +50,12 @@ async def on_start(
 
 
 async def on_help(message: Message, _: Gettext, lang: str, command_book: CommandBook) -> None:
-    await message.answer(command_book.edited_text("help", lang) or help_text(_), reply_markup=main_menu(_))
+    """The admins' help text, else today's with the admins' commands listed after it."""
+    text = command_book.edited_text("help", lang)
+    if text is None:
+        extra = [f"/{c.name} - {c.description(lang)}" for c in command_book.commands.values()]
+        text = "\n\n".join([help_text(_), "\n".join(extra)]) if extra else help_text(_)
+    await message.answer(text, reply_markup=main_menu(_))
 
 
 def help_text(_: Gettext) -> str:
