@@ -25,6 +25,7 @@ from app.bot.isolation import UserLocks
 from app.bot.journal import JOURNAL_KEY, Journal
 from app.bot.member_checks import MemberChecks
 from app.bot.middlewares import JournalMiddleware, UpdateMetrics
+from app.bot.prefilter import guard_routers, router_may_handle
 from app.bot.promotion_messages import BotPromotionMessages
 from app.bot.task_messages import BotTaskMessages
 from app.config import Config
@@ -140,11 +141,13 @@ class LeanDispatcher(Dispatcher):
     aiogram walks every router for every update, each re-wrapping its middlewares and copying
     the keyword data, though most routers have nothing for a given type (no router but the
     membership one takes my_chat_member). The routers are fixed once the dispatcher is built
-    (`freeze`), so the list per update type is computed once. The rest is aiogram's
-    Router._propagate_event (aiogram is pinned: see requirements.txt).
+    (`freeze`), so the list per update type is computed once. Within it, a router none of
+    whose handlers can take the event (app/bot/prefilter.py) is passed over. The rest is
+    aiogram's Router._propagate_event (aiogram is pinned: see requirements.txt).
     """
 
     def freeze(self) -> None:
+        guard_routers(self.sub_routers)
         self._by_type: dict[str, list[Router]] = {
             update_type: [r for r in self.sub_routers if _handles(r, update_type)]
             for update_type in self.observers
@@ -165,7 +168,10 @@ class LeanDispatcher(Dispatcher):
             if response is not UNHANDLED and response is not REJECTED:
                 return response
         response = UNHANDLED
+        raw_state = kwargs.get("raw_state")
         for router in by_type.get(update_type, self.sub_routers):
+            if not router_may_handle(router, update_type, event, raw_state):
+                continue
             response = await router.propagate_event(update_type=update_type, event=event, **kwargs)
             if response is not UNHANDLED:
                 break

@@ -42,7 +42,7 @@ class JournalMiddleware(BaseMiddleware):
 
     Polling and the webhook journal updates before they reach the dispatcher and pass what the
     journal learnt as `journaled` (app/bot/journal.py); an update fed without it (a test, a
-    replay) is journaled here. The user's FSM state came back from the same statement and is
+    replay) is journaled here. The user's FSM state and data came back from the same statement and are
     offered to the storage, so an update costs no database round trip of its own here.
     """
 
@@ -62,7 +62,8 @@ class JournalMiddleware(BaseMiddleware):
         assert seen.journal_id is not None
         self.journal.started(seen.journal_id)
         if journaled.fsm_key:
-            self.journal.storage.prefetched(journaled.fsm_key, seen.fsm_state, journaled.writes)
+            storage = self.journal.storage
+            storage.prefetched(journaled.fsm_key, seen.fsm_state, seen.fsm_data, journaled.fsm_version)
         data["lang"] = seen.language
         data["_"] = self.translator(seen.language)
         data["support_ticket"] = seen.support_ticket

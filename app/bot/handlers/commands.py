@@ -12,10 +12,12 @@ from aiogram import Router
 from aiogram.types import Message
 
 from app.bot.keyboards import main_menu
+from app.bot.prefilter import declare, starts_with
 from app.domain.support.commands import BotCommandText, CommandBook
 from app.i18n import Gettext
 
 
+@declare(starts_with("/"))
 def custom_command(message: Message, command_book: CommandBook) -> dict[str, Any] | bool:
     """The admin-defined command this message is ("/price" or "/price@our_bot"), if any."""
     text = message.text
