@@ -351,6 +351,7 @@ async def _state(request: web.Request, broadcast_id: int) -> m.BroadcastState:
         id=item.id,
         status=item.status.value,
         texts=item.texts,
+        photo=item.photo_key is not None,
         audience=item.audience,
         created_at=item.created_at,
         started_at=item.started_at,

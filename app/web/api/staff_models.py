@@ -120,6 +120,9 @@ class BroadcastState(Model):
     id: int
     status: Literal["draft", "running", "paused", "done", "cancelled"]
     texts: dict[str, str]
+    photo: bool = Field(
+        description="It has a photo (uploaded in the panel's composer); the texts are its caption."
+    )
     audience: dict[str, object]
     created_at: datetime
     started_at: datetime | None
