@@ -84,6 +84,10 @@ async def test_tokens_of_the_two_apis_do_not_open_each_other_and_a_deactivated_m
     boss = await staff_domain.find_staff(db, "boss")
     second = await staff_domain.find_staff(db, "second")
     assert boss is not None and second is not None
+    # Someone else's token cannot be revoked by another member (the panel's form does nothing).
+    boss_token = await db.fetchval("SELECT id FROM staff_api_tokens WHERE staff_id = $1", boss.id)
+    assert not await staff_tokens.revoke_token(db, second, boss_token)
+    assert (await api.get(f"{STAFF}/me", headers=_bearer(staff_secret))).status == 200
     await staff_domain.change_member(db, boss.id, second, action="deactivate", role="", base_url="http://x")
     assert (await api.get(f"{STAFF}/me", headers=_bearer(staff_secret))).status == 401
 
