@@ -9,6 +9,7 @@ from app.i18n import N_, UserError
 
 LANGUAGES = ("uz", "ru", "en")  # a variant each; "default" for everyone else
 MAX_TEXT = 4096  # Telegram's limit for a message
+MAX_CAPTION = 1024  # … and for a photo's caption
 MAX_BUTTONS = 5
 
 # After escaping everything, only these come back as tags: <b>, <i>, <a href="http(s)://…">.
@@ -23,9 +24,10 @@ class BroadcastError(UserError):
     """A broadcast refused as asked; nothing was changed or sent."""
 
 
-def render_text(text: str) -> str:
+def render_text(text: str, *, caption: bool = False) -> str:
     """The text as Telegram HTML: everything escaped except <b>, <i> and <a href="http(s)…">,
-    which must nest properly. Raises BroadcastError on an empty, too long or unbalanced text."""
+    which must nest properly. Raises BroadcastError on an empty, too long or unbalanced text
+    (a photo's caption: at most MAX_CAPTION characters as shown)."""
     text = text.strip().replace("\r\n", "\n")
     if not text:
         raise BroadcastError(N_("Write the message text."))
@@ -42,7 +44,12 @@ def render_text(text: str) -> str:
             raise BroadcastError(N_('Tags must be closed in order: <b>…</b>, <i>…</i>, <a href="…">…</a>.'))
     if stack:
         raise BroadcastError(N_('Tags must be closed in order: <b>…</b>, <i>…</i>, <a href="…">…</a>.'))
-    if len(re.sub(r"<[^>]+>", "", html.unescape(out))) > MAX_TEXT:
+    shown = len(html.unescape(re.sub(r"<[^>]+>", "", out)))
+    if caption and shown > MAX_CAPTION:
+        raise BroadcastError(
+            N_("With a photo the text is its caption: at most {limit} characters."), limit=MAX_CAPTION
+        )
+    if shown > MAX_TEXT:
         raise BroadcastError(N_("A message is at most {limit} characters."), limit=MAX_TEXT)
     return out
 
