@@ -1,0 +1,82 @@
+"""Any OpenAI-compatible chat endpoint, through the official `openai` package's async client.
+
+One call, bounded by a time-out: an answer's text, or an LlmFailure that says what went wrong
+(the panel turns it into a note for the operator). The package is imported on first use, so a
+Bozor with the LLM off never loads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+NO_KEY = "none"  # many local endpoints take no key; the client insists on one
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    base_url: str
+    model: str
+    api_key: str | None
+
+    def __repr__(self) -> str:  # never the key in a log line
+        return f"Endpoint({self.base_url!r}, {self.model!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    role: str  # system, user, assistant
+    content: str
+
+
+class LlmFailure(Exception):
+    """The endpoint gave no usable answer. `problem`: timeout, unreachable, refused, empty, other."""
+
+    def __init__(self, problem: str, detail: str = "") -> None:
+        super().__init__(f"{problem}: {detail}")
+        self.problem = problem
+        self.detail = detail[:300]
+
+
+async def complete(
+    endpoint: Endpoint, turns: Sequence[Turn], *, seconds: float, max_tokens: int = 800
+) -> str:
+    """The model's reply to the conversation, within `seconds` seconds in all (no retries)."""
+    import openai  # loaded only when the LLM is used
+
+    client = openai.AsyncOpenAI(
+        api_key=endpoint.api_key or NO_KEY, base_url=endpoint.base_url, timeout=seconds, max_retries=0
+    )
+    try:
+        async with asyncio.timeout(seconds):
+            response = await client.chat.completions.create(
+                model=endpoint.model,
+                messages=[{"role": t.role, "content": t.content} for t in turns],  # type: ignore[misc]
+                max_tokens=max_tokens,
+                temperature=0.3,
+            )
+    except (TimeoutError, openai.APITimeoutError):
+        raise LlmFailure("timeout") from None
+    except openai.APIConnectionError as exc:
+        raise LlmFailure("unreachable", str(exc.__cause__ or exc)) from None
+    except openai.APIStatusError as exc:
+        raise LlmFailure("refused", f"HTTP {exc.status_code}: {_message(exc)}") from None
+    except openai.OpenAIError as exc:
+        raise LlmFailure("other", str(exc)) from None
+    finally:
+        await client.close()
+    choices = response.choices or []
+    text = (choices[0].message.content or "").strip() if choices else ""
+    if not text:
+        raise LlmFailure("empty")
+    return text
+
+
+def _message(exc: object) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return str(getattr(exc, "message", "") or exc)

@@ -1,0 +1,225 @@
+"""LLM help for operators in the panel (E6), against a small OpenAI-compatible server of our own:
+the settings (the key encrypted at rest), "Draft an answer" grounded in the knowledge base and
+the conversation, edited and sent; a slow or failing endpoint is a note, and the desk goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import html
+import json
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import pytest
+from aiohttp import web
+
+from app.bot.support_messages import BotDeskMessages
+from app.db.queries.support_desk import NewMessage
+from app.domain import staff as staff_domain
+from app.domain.actors import TelegramUser
+from app.domain.staff import Role
+from app.domain.support import desk, kb, matching
+from app.domain.support.settings import DeskSettings
+from app.i18n import Translator
+from app.storage.disk import DiskStorage
+from app.web import keys
+from tests.helpers.llm import FakeLlm, llm_form
+from tests.helpers.panel import JSON, SECRET_KEY, Panel, build_panel, csrf, login, make_staff
+from tests.helpers.support import load_sample_kb
+
+USER = 990101
+ASKED = "Можно оформить рассрочку на товар?"
+THEN = "и сколько ждать проверки объявления?"
+
+
+def with_desk(app: web.Application, media: Path) -> None:
+    app[keys.BOT_PARTS].desk_messages = BotDeskMessages(Translator("en"), "en")
+    app[keys.STORAGE] = DiskStorage(media, "http://127.0.0.1/media")
+
+
+@pytest.fixture
+async def desk_panel(aiohttp_client, make_config, database_url: str, tmp_path: Path):
+    """The panel with the bot's desk messages and a Storage, as app.main gives it."""
+    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
+    extra = functools.partial(with_desk, media=tmp_path / "media")
+    async for built in build_panel(aiohttp_client, config, database_url, extra):
+        yield built
+
+
+async def user_writes(db: asyncpg.Connection, text: str) -> int:
+    await db.execute(
+        "INSERT INTO users (id, first_name, language) VALUES ($1, 'Ivan', 'ru') ON CONFLICT DO NOTHING", USER
+    )
+    async with db.transaction():
+        taken = await desk.take_message(
+            db,
+            TelegramUser(USER),
+            NewMessage("user", text),
+            language="ru",
+            settings=DeskSettings(),
+            msgs=BotDeskMessages(Translator("en"), "en"),
+        )
+    return taken.ticket.id
+
+
+async def post(panel: Panel, url: str, data: dict[str, str], page: str, **kw) -> aiohttp.ClientResponse:
+    token = await csrf(panel.client, page)
+    return await panel.client.post(url, data={**data, "csrf_token": token}, allow_redirects=False, **kw)
+
+
+async def configure(panel: Panel, fake: FakeLlm, **form) -> None:
+    answer = await post(panel, "/panel/settings", llm_form(fake, **form), "/panel/settings")
+    assert answer.status == 303, await answer.text()
+
+
+def reply_box(page: str) -> str:
+    start = page.index('id="reply-text"')
+    return html.unescape(page[page.index(">", start) + 1 : page.index("</textarea>", start)])
+
+
+async def outbox_texts(db: asyncpg.Connection) -> list[str]:
+    rows = await db.fetch("SELECT params FROM outbox WHERE chat_id = $1 ORDER BY id", USER)
+    return [r["params"]["text"] for r in rows]
+
+
+async def test_llm_settings_are_checked_and_the_key_is_kept_encrypted(
+    desk_panel: Panel, db, fake_llm
+) -> None:
+    ticket_id = await user_writes(db, ASKED)
+    await make_staff(db, "boss", Role.ADMIN)
+    await login(desk_panel.client, "boss")
+    page_url = f"/panel/support/tickets/{ticket_id}"
+
+    # Off by default: no button, and asking anyway is refused without a call.
+    assert "Draft an answer" not in await (await desk_panel.client.get(page_url)).text()
+    off = await post(desk_panel, f"{page_url}/draft", {}, page_url)
+    assert off.status == 400 and "LLM help is off" in await off.text()
+
+    settings = "/panel/settings"
+    for bad, said in [
+        ({"llm_base_url": ""}, "To switch the LLM on, give its base URL and a model."),
+        ({"llm_base_url": "ftp://llm.example"}, "The LLM&#39;s base URL looks like"),
+        ({"llm_model": "two words"}, "A model name has up to 100"),
+        ({"llm_timeout": "soon"}, "time-out is a number of seconds from 0.1 to 120"),
+        ({"llm_timeout": "0"}, "time-out is a number of seconds from 0.1 to 120"),
+    ]:
+        refused = await post(desk_panel, settings, {**llm_form(fake_llm), **bad}, settings)
+        assert refused.status == 400 and said in await refused.text(), bad
+    assert not desk_panel.app[keys.RUNNING_SETTINGS].llm.enabled
+
+    key = "sk-test-0123456789-secret"
+    await configure(desk_panel, fake_llm, timeout="2.5", key=key)
+    running = desk_panel.app[keys.RUNNING_SETTINGS].llm
+    assert (running.enabled, running.model, running.timeout, running.auto_draft) == (
+        True,
+        "bozor-test-model",
+        2.5,
+        False,
+    )
+    assert await staff_domain.get_secret(db, "llm_api_key", secret_key=SECRET_KEY) == key
+    stored = await db.fetchval("SELECT ciphertext FROM settings_secrets WHERE name = 'llm_api_key'")
+    assert key not in stored  # encrypted at rest
+    page = await (await desk_panel.client.get(settings)).text()
+    assert key not in page and fake_llm.url in page and 'name="llm_enabled" id="llm_enabled" checked' in page
+    audit = await db.fetchval("SELECT string_agg(a::text, ' ') FROM audit_log a")
+    assert "settings.llm" in audit and "secret:llm_api_key" in audit and key not in audit
+
+    assert "Draft an answer" in await (await desk_panel.client.get(page_url)).text()
+    await post(desk_panel, f"{page_url}/draft", {}, page_url)
+    assert fake_llm.keys == [f"Bearer {key}"]  # the key goes to the endpoint, nowhere else
+
+    # Saving again without a key keeps it; "delete the stored key" forgets it.
+    await configure(desk_panel, fake_llm)
+    assert await staff_domain.secret_is_set(db, "llm_api_key")
+    forget = {**llm_form(fake_llm), "llm_forget_key": "on"}
+    assert (await post(desk_panel, settings, forget, settings)).status == 303
+    assert not await staff_domain.secret_is_set(db, "llm_api_key")
+
+
+async def test_a_draft_grounded_in_the_knowledge_base_is_edited_and_sent(
+    desk_panel: Panel, db, fake_llm
+) -> None:
+    await load_sample_kb(db)
+    ticket_id = await user_writes(db, ASKED)
+    await user_writes(db, THEN)
+    await make_staff(db, "nigora", Role.OPERATOR)
+    await make_staff(db, "boss", Role.ADMIN)
+    await login(desk_panel.client, "boss")
+    await configure(desk_panel, fake_llm)
+    await login(desk_panel.client, "nigora")
+    page_url = f"/panel/support/tickets/{ticket_id}"
+
+    drafted = await post(desk_panel, f"{page_url}/draft", {}, page_url)
+    assert drafted.status == 200
+    assert reply_box(await drafted.text()) == fake_llm.text  # in the answer box, to edit
+
+    # What the LLM read: the best entries for the user's messages in Russian, and the conversation.
+    best = (await matching.match(db, f"{ASKED} {THEN}", "ru")).candidates[0]
+    answer = await kb.answer_for(db, best.entry_id, "ru")
+    assert answer is not None
+    system = fake_llm.system()
+    assert "in Russian" in system and f"- {best.key}: {' '.join(answer.text.split())}" in system
+    assert fake_llm.conversation() == [("user", ASKED), ("user", THEN)]
+    assert fake_llm.requests[-1]["model"] == "bozor-test-model"
+
+    # From the page's script: the same draft as JSON.
+    token = await csrf(desk_panel.client, page_url)
+    as_json = await desk_panel.client.post(
+        f"{page_url}/draft", data={"csrf_token": token}, headers=JSON, allow_redirects=False
+    )
+    body = await as_json.json()
+    assert body["ok"] is True and body["text"] == fake_llm.text and best.key in body["entries"]
+    assert await outbox_texts(db) == []  # a draft is never sent by itself
+
+    edited = fake_llm.text + " Напишите продавцу в чат."
+    sent = await post(desk_panel, f"{page_url}/reply", {"text": edited}, page_url)
+    assert sent.status == 303
+    assert await outbox_texts(db) == [f"💬 Поддержка: {edited}"]
+
+
+async def test_a_slow_or_failing_llm_is_a_note_and_the_desk_goes_on(desk_panel: Panel, db, fake_llm) -> None:
+    ticket_id = await user_writes(db, ASKED)
+    await make_staff(db, "boss", Role.ADMIN)
+    await login(desk_panel.client, "boss")
+    page_url = f"/panel/support/tickets/{ticket_id}"
+
+    await configure(desk_panel, fake_llm, timeout="0.2")
+    fake_llm.mode = "slow"
+    timed_out = await post(desk_panel, f"{page_url}/draft", {}, page_url)
+    page = await timed_out.text()
+    assert timed_out.status == 200 and "The LLM did not answer within 0.2 s: no draft." in page
+    assert reply_box(page) == "" and "Draft an answer" in page  # the page works as before
+    token = await csrf(desk_panel.client, page_url)
+    as_json = await desk_panel.client.post(f"{page_url}/draft", data={"csrf_token": token}, headers=JSON)
+    assert (await as_json.json())["note"].startswith("The LLM did not answer within 0.2 s")
+
+    fake_llm.mode = "fail"
+    failed = await (await post(desk_panel, f"{page_url}/draft", {}, page_url)).text()
+    assert "refused the request (HTTP 503: the model is overloaded)" in html.unescape(failed)
+    fake_llm.mode = "empty"
+    empty = await (await post(desk_panel, f"{page_url}/draft", {}, page_url)).text()
+    assert "The LLM answered nothing usable" in empty
+    unreachable = {**llm_form(fake_llm), "llm_base_url": "http://127.0.0.1:9/v1"}
+    assert (await post(desk_panel, "/panel/settings", unreachable, "/panel/settings")).status == 303
+    gone = await (await post(desk_panel, f"{page_url}/draft", {}, page_url)).text()
+    assert "The LLM endpoint cannot be reached" in gone
+
+    # While the LLM is slow to answer, the operator and the desk carry on.
+    await configure(desk_panel, fake_llm, timeout="60")
+    fake_llm.mode, fake_llm.arrived = "slow", asyncio.Event()
+    token = await csrf(desk_panel.client, page_url)
+    asking = asyncio.create_task(
+        desk_panel.client.post(f"{page_url}/draft", data={"csrf_token": token}, headers=JSON)
+    )
+    await fake_llm.arrived.wait()
+    answered = await post(desk_panel, f"{page_url}/reply", {"text": "Сейчас уточню."}, page_url)
+    assert answered.status == 303
+    assert (await desk_panel.client.get("/panel/support")).status == 200
+    await user_writes(db, "Жду ответа")
+    assert not asking.done()
+    fake_llm.release.set()
+    assert json.loads(await (await asking).text())["text"] == fake_llm.text
+    assert await outbox_texts(db) == ["💬 Поддержка: Сейчас уточню."]
+    assert await db.fetchval("SELECT count(*) FROM support_messages WHERE ticket_id = $1", ticket_id) == 3
