@@ -101,6 +101,16 @@ async def test_a_draft_waits_for_approval_and_the_user_gets_what_the_operator_se
         status, page = await submit(nigora, f"{page_url}/draft", {}, page_url)
         assert status == 200 and "Гарантию даёт продавец.</textarea>" in page
 
+        # A waiting draft the operator answers past, in words of their own, leaves the ticket.
+        await ivan.send("Последний вопрос: торг уместен?")
+        await draft_of(db, ticket_id, "pending")
+        async with nigora.get(page_url) as response:
+            assert "Approve and send" in await response.text()
+        status, _page = await submit(nigora, f"{page_url}/reply", {"text": "Да, торг уместен."}, page_url)
+        assert status == 200
+        async with nigora.get(page_url) as response:
+            assert "Approve and send" not in await response.text()
+
 
 async def test_a_slow_llm_leaves_a_note_on_the_ticket_and_nothing_else_stops(
     bozor, sandbox, db, fake_llm

@@ -136,6 +136,17 @@ async def decide(
     return maybe(Draft, row)
 
 
+async def answered_since(conn: Conn, ticket_id: int, message_id: int) -> bool:
+    """Whether an operator answered in the ticket after this message."""
+    answered: bool = await conn.fetchval(
+        """SELECT EXISTS (SELECT FROM support_messages
+                           WHERE ticket_id = $1 AND id > $2 AND author = 'operator')""",
+        ticket_id,
+        message_id,
+    )
+    return answered
+
+
 async def last_user_message(conn: Conn, ticket_id: int) -> int | None:
     """The id of the user's newest message in the ticket."""
     message_id: int | None = await conn.fetchval(

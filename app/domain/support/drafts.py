@@ -228,14 +228,14 @@ async def give_up_stale(conn: Conn, seconds: float) -> int:
 
 
 async def shown(conn: Conn, ticket: Ticket) -> Draft | None:
-    """The draft the ticket shows: the newest, while it is being asked or waits, or its failure
-    while it is the operators' turn."""
+    """The draft the ticket shows: the newest while it is being asked; while it waits, or its
+    failure's note, until an operator answers the message otherwise (or the ticket closes)."""
     draft = await q.latest(conn, ticket.id)
-    if draft is None or draft.status in (DraftStatus.ASKING, DraftStatus.PENDING):
+    if draft is None or draft.status is DraftStatus.ASKING:
         return draft
-    if draft.status is DraftStatus.FAILED and ticket.status is TicketStatus.OPEN:
-        return draft
-    return None
+    if draft.status not in (DraftStatus.PENDING, DraftStatus.FAILED) or ticket.status is TicketStatus.CLOSED:
+        return None
+    return None if await q.answered_since(conn, ticket.id, draft.question_id) else draft
 
 
 async def _pending(conn: Conn, draft_id: int) -> Draft:
