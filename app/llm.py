@@ -1,15 +1,19 @@
 """Any OpenAI-compatible chat endpoint, through the official `openai` package's async client.
 
 One call, bounded by a time-out: an answer's text, or an LlmFailure that says what went wrong
-(the panel turns it into a note for the operator). The package is imported on first use, so a
-Bozor with the LLM off never loads it.
+(the panel turns it into a note for the operator). The package is imported on first use, in a
+thread (it takes over half a second), so a Bozor with the LLM off never loads it and the loop
+goes on meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 NO_KEY = "none"  # many local endpoints take no key; the client insists on one
 
@@ -43,8 +47,7 @@ async def complete(
     endpoint: Endpoint, turns: Sequence[Turn], *, seconds: float, max_tokens: int = 800
 ) -> str:
     """The model's reply to the conversation, within `seconds` seconds in all (no retries)."""
-    import openai  # loaded only when the LLM is used
-
+    openai = sys.modules.get("openai") or await _import_openai()
     client = openai.AsyncOpenAI(
         api_key=endpoint.api_key or NO_KEY, base_url=endpoint.base_url, timeout=seconds, max_retries=0
     )
@@ -52,7 +55,7 @@ async def complete(
         async with asyncio.timeout(seconds):
             response = await client.chat.completions.create(
                 model=endpoint.model,
-                messages=[{"role": t.role, "content": t.content} for t in turns],  # type: ignore[misc]
+                messages=[{"role": t.role, "content": t.content} for t in turns],
                 max_tokens=max_tokens,
                 temperature=0.3,
             )
@@ -71,6 +74,10 @@ async def complete(
     if not text:
         raise LlmFailure("empty")
     return text
+
+
+async def _import_openai() -> Any:
+    return await asyncio.to_thread(importlib.import_module, "openai")
 
 
 def _message(exc: object) -> str:
