@@ -21,12 +21,14 @@ from app.domain import staff as staff_domain
 from app.domain.actors import TelegramUser
 from app.domain.staff import Role
 from app.domain.support import desk, kb, matching
+from app.domain.support.llm_settings import LlmSettings
 from app.domain.support.settings import DeskSettings
 from app.i18n import Translator
 from app.storage.disk import DiskStorage
 from app.web import keys
 from tests.helpers.llm import FakeLlm, llm_form
 from tests.helpers.panel import JSON, SECRET_KEY, Panel, build_panel, csrf, login, make_staff
+from tests.helpers.polling import eventually
 from tests.helpers.support import load_sample_kb
 
 USER = 990101
@@ -223,3 +225,20 @@ async def test_a_slow_or_failing_llm_is_a_note_and_the_desk_goes_on(desk_panel: 
     assert json.loads(await (await asking).text())["text"] == fake_llm.text
     assert await outbox_texts(db) == ["💬 Поддержка: Сейчас уточню."]
     assert await db.fetchval("SELECT count(*) FROM support_messages WHERE ticket_id = $1", ticket_id) == 3
+
+
+async def test_llm_settings_saved_in_one_process_apply_in_another(
+    aiohttp_client, make_config, database_url: str, db, fake_llm
+) -> None:
+    await make_staff(db, "boss", Role.ADMIN)
+    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
+    async for first in build_panel(aiohttp_client, config, database_url):
+        async for second in build_panel(aiohttp_client, config, database_url):
+            theirs = second.app[keys.RUNNING_SETTINGS].llm
+            await login(first.client, "boss")
+            await configure(first, fake_llm, auto=True, timeout="7")
+
+            async def followed(theirs: LlmSettings = theirs) -> bool:
+                return theirs.drafts_on_their_own and (theirs.timeout, theirs.base_url) == (7.0, fake_llm.url)
+
+            await eventually(followed, what="the other process to switch the LLM on")
