@@ -16,12 +16,14 @@ import pytest
 from aiohttp import web
 
 from app.bot.support_messages import BotDeskMessages
+from app.db.queries import support_desk as desk_q
 from app.db.queries.support_desk import NewMessage
 from app.domain import staff as staff_domain
 from app.domain.actors import TelegramUser
 from app.domain.staff import Role
-from app.domain.support import desk, kb, matching
+from app.domain.support import desk, drafts, kb, matching
 from app.domain.support.llm_settings import LlmSettings
+from app.domain.support.matching import Thresholds
 from app.domain.support.settings import DeskSettings
 from app.i18n import Translator
 from app.storage.disk import DiskStorage
@@ -242,3 +244,42 @@ async def test_llm_settings_saved_in_one_process_apply_in_another(
                 return theirs.drafts_on_their_own and (theirs.timeout, theirs.base_url) == (7.0, fake_llm.url)
 
             await eventually(followed, what="the other process to switch the LLM on")
+
+
+async def test_a_message_gets_one_draft_and_only_when_the_knowledge_base_has_nothing(db, fake_llm) -> None:
+    await load_sample_kb(db)
+    on = LlmSettings(enabled=True, base_url=fake_llm.url, model="m", timeout=5, auto_draft=True)
+    claim = functools.partial(drafts.claim_auto, settings=on, thresholds=Thresholds(), secret_key=SECRET_KEY)
+
+    async def last_message() -> tuple[int, int]:
+        row = await db.fetchrow("SELECT ticket_id, id FROM support_messages ORDER BY id DESC LIMIT 1")
+        return row["ticket_id"], row["id"]
+
+    await user_writes(db, "privet, kak vystavit svoyu obyavu na prodaju?")  # the knowledge base answers
+    assert await claim(db, *await last_message()) is None
+    ticket_id, _message = await last_message()
+    await user_writes(db, ASKED)
+    _ticket, asked = await last_message()
+    off = LlmSettings(enabled=True, base_url=fake_llm.url, model="m", auto_draft=False)
+    assert (
+        await drafts.claim_auto(db, ticket_id, asked, settings=off, thresholds=Thresholds(), secret_key="x")
+        is None
+    )
+
+    async with db.transaction():
+        claimed = await claim(db, ticket_id, asked)
+    assert claimed is not None and claimed.request.turns[-1].content == ASKED
+    assert await claim(db, ticket_id, asked) is None  # another process heard it too: one draft
+    await user_writes(db, THEN)
+    assert await claim(db, ticket_id, asked) is None  # a newer message follows
+    assert await db.fetchval("SELECT count(*) FROM support_drafts") == 1
+
+    # The process asking stopped: the draft is given up after its time-out, as a note.
+    ticket = await desk_q.get_ticket(db, ticket_id)
+    assert ticket is not None and (await drafts.shown(db, ticket)) is not None
+    await db.execute("UPDATE support_drafts SET created_at = now() - interval '1 hour'")
+    assert await drafts.shown(db, ticket) is None  # no "drafting…" for ever
+    assert await drafts.give_up_stale(db, on.timeout) == 1
+    shown = await drafts.shown(db, ticket)
+    assert shown is not None and (shown.status, shown.problem) == ("failed", "timeout")
+    assert fake_llm.requests == []  # claiming asks nobody; the caller does, without a connection

@@ -10,6 +10,7 @@ edited or not, or discards it. A failing endpoint leaves a note; nothing else wa
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from app.db import Conn
@@ -72,7 +73,6 @@ class DraftRequest:
     turns: tuple[Turn, ...]
     seconds: float
     entries: tuple[str, ...]  # the knowledge-base entries it is grounded in
-    kb_has_nothing: bool  # the matcher neither answers nor offers anything for the user's last messages
 
 
 # Grounding --------------------------------------------------------------------------------
@@ -80,7 +80,7 @@ class DraftRequest:
 
 async def _grounding(
     conn: Conn, ticket: Ticket, thresholds: Thresholds
-) -> tuple[tuple[Turn, ...], tuple[str, ...], bool]:
+) -> tuple[tuple[Turn, ...], tuple[str, ...]]:
     """The prompt: the best knowledge-base entries for the user's last messages, in the ticket's
     language, then the conversation's last messages (notes and files without text left out)."""
     conversation = [m for m in await desk_q.messages(conn, ticket.id) if _spoken(m)]
@@ -96,7 +96,7 @@ async def _grounding(
     turns = [Turn("system", system)]
     for m in conversation[-HISTORY:]:
         turns.append(Turn("user" if m.author == "user" else "assistant", m.text))
-    return tuple(turns), tuple(key for key, _text in entries), result.escalate
+    return tuple(turns), tuple(key for key, _text in entries)
 
 
 def _spoken(m: DeskMessage) -> bool:
@@ -107,8 +107,8 @@ async def _request(
     conn: Conn, ticket: Ticket, settings: LlmSettings, thresholds: Thresholds, secret_key: str
 ) -> DraftRequest:
     where = await endpoint(conn, settings, secret_key=secret_key)
-    turns, entries, nothing = await _grounding(conn, ticket, thresholds)
-    return DraftRequest(ticket.id, where, turns, settings.timeout, entries, nothing)
+    turns, entries = await _grounding(conn, ticket, thresholds)
+    return DraftRequest(ticket.id, where, turns, settings.timeout, entries)
 
 
 async def ask(request: DraftRequest) -> str:
@@ -231,8 +231,11 @@ async def shown(conn: Conn, ticket: Ticket) -> Draft | None:
     """The draft the ticket shows: the newest while it is being asked; while it waits, or its
     failure's note, until an operator answers the message otherwise (or the ticket closes)."""
     draft = await q.latest(conn, ticket.id)
-    if draft is None or draft.status is DraftStatus.ASKING:
-        return draft
+    if draft is None:
+        return None
+    if draft.status is DraftStatus.ASKING:  # unless the process asking stopped long ago
+        given_up = draft.created_at + dt.timedelta(seconds=(draft.seconds or 0) + STALE_AFTER)
+        return None if dt.datetime.now(dt.UTC) > given_up else draft
     if draft.status not in (DraftStatus.PENDING, DraftStatus.FAILED) or ticket.status is TicketStatus.CLOSED:
         return None
     return None if await q.answered_since(conn, ticket.id, draft.question_id) else draft
