@@ -52,14 +52,14 @@ async def desk_panel(aiohttp_client, make_config, database_url: str, tmp_path: P
         yield built
 
 
-async def user_writes(db: asyncpg.Connection, text: str) -> int:
+async def user_writes(db: asyncpg.Connection, text: str, user: int = USER) -> int:
     await db.execute(
-        "INSERT INTO users (id, first_name, language) VALUES ($1, 'Ivan', 'ru') ON CONFLICT DO NOTHING", USER
+        "INSERT INTO users (id, first_name, language) VALUES ($1, 'Ivan', 'ru') ON CONFLICT DO NOTHING", user
     )
     async with db.transaction():
         taken = await desk.take_message(
             db,
-            TelegramUser(USER),
+            TelegramUser(user),
             NewMessage("user", text),
             language="ru",
             settings=DeskSettings(),
@@ -283,3 +283,36 @@ async def test_a_message_gets_one_draft_and_only_when_the_knowledge_base_has_not
     shown = await drafts.shown(db, ticket)
     assert shown is not None and (shown.status, shown.problem) == ("failed", "timeout")
     assert fake_llm.requests == []  # claiming asks nobody; the caller does, without a connection
+
+
+async def test_a_forged_or_decided_draft_changes_nothing(desk_panel: Panel, db, fake_llm) -> None:
+    mine = await user_writes(db, ASKED)
+    other = await user_writes(db, "Где мой заказ?", user=USER + 1)
+    on = LlmSettings(enabled=True, base_url=fake_llm.url, model="m", timeout=5, auto_draft=True)
+    question = await db.fetchval("SELECT max(id) FROM support_messages WHERE ticket_id = $1", mine)
+    async with db.transaction():
+        claimed = await drafts.claim_auto(
+            db, mine, question, settings=on, thresholds=Thresholds(), secret_key=SECRET_KEY
+        )
+        assert claimed is not None
+        await drafts.finish_auto(db, claimed, "Черновик")
+    draft_id = claimed.draft_id
+    await make_staff(db, "nigora", Role.OPERATOR)
+    await login(desk_panel.client, "nigora")
+    other_url = f"/panel/support/tickets/{other}"
+
+    # This ticket's draft cannot answer another ticket.
+    forged = await post(desk_panel, f"{other_url}/reply", {"text": "x", "draft_id": str(draft_id)}, other_url)
+    assert forged.status == 400 and "This draft does not exist." in await forged.text()
+    for url in ("/panel/support/drafts/99999/send", "/panel/support/drafts/abc/discard"):
+        assert (await post(desk_panel, url, {}, other_url)).status == 404
+
+    page_url = f"/panel/support/tickets/{mine}"
+    discarded = await post(desk_panel, f"/panel/support/drafts/{draft_id}/discard", {}, page_url)
+    assert discarded.status == 303 and "Draft+discarded." in discarded.headers["Location"]
+    for action in ("send", "discard"):
+        late = await post(desk_panel, f"/panel/support/drafts/{draft_id}/{action}", {}, page_url)
+        assert late.status == 303 and "already+sent" in late.headers["Location"]
+    assert await outbox_texts(db) == []
+    assert await db.fetchval("SELECT count(*) FROM support_messages WHERE author = 'operator'") == 0
+    assert await db.fetchval("SELECT status FROM support_drafts WHERE id = $1", draft_id) == "discarded"

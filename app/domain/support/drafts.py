@@ -262,11 +262,15 @@ async def send(
     *,
     msgs: DeskMessages,
     photo_key: str | None = None,
+    ticket_id: int | None = None,
 ) -> desk.Sent:
     """Send a waiting draft as the operator's answer (through the outbox): as edited (`text`), or
-    as drafted (None). Call in a transaction: a draft another operator decided first undoes it."""
+    as drafted (None); `ticket_id`: the ticket the operator answers, which must be the draft's.
+    Call in a transaction: a draft another operator decided first undoes it."""
     member = desk.operator(actor)
     draft = await _pending(conn, draft_id)
+    if ticket_id is not None and draft.ticket_id != ticket_id:
+        raise DraftError(N_("This draft does not exist."))
     text = draft.text if text is None else text
     sent = await desk.reply(conn, actor, draft.ticket_id, text, msgs=msgs, photo_key=photo_key)
     edited = text.strip() != draft.text.strip()

@@ -250,7 +250,9 @@ async def reply(request: web.Request) -> web.StreamResponse:
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
             if draft_id is not None:  # a waiting LLM draft, edited in the answer box
                 text, who = _text(form, "text"), _actor(request)
-                await drafts.send(conn, who, draft_id, text, msgs=_msgs(request), photo_key=photo_key)
+                await drafts.send(
+                    conn, who, draft_id, text, msgs=_msgs(request), photo_key=photo_key, ticket_id=ticket_id
+                )
             else:
                 await desk.reply(
                     conn,
