@@ -59,6 +59,8 @@ async def test_a_draft_waits_for_approval_and_the_user_gets_what_the_operator_se
     assert len(await ivan.bot_messages()) == 1  # the user was not kept waiting, nor told more
 
     async with staff_session(bozor, "nigora") as nigora:
+        async with nigora.get("/panel/support?view=all") as response:
+            assert "🤖 draft waiting" in await response.text()  # the queue says which tickets have one
         async with nigora.get(page_url) as response:
             page = await response.text()
         assert "Drafted by the LLM: it waits for an operator&#39;s approval" in page
