@@ -9,6 +9,7 @@ goes on meanwhile.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import sys
 from collections.abc import Sequence
@@ -48,9 +49,7 @@ async def complete(
 ) -> str:
     """The model's reply to the conversation, within `seconds` seconds in all (no retries)."""
     openai = sys.modules.get("openai") or await _import_openai()
-    client = openai.AsyncOpenAI(
-        api_key=endpoint.api_key or NO_KEY, base_url=endpoint.base_url, timeout=seconds, max_retries=0
-    )
+    client = await _client(openai, endpoint)
     try:
         async with asyncio.timeout(seconds):
             response = await client.chat.completions.create(
@@ -58,6 +57,7 @@ async def complete(
                 messages=[{"role": t.role, "content": t.content} for t in turns],
                 max_tokens=max_tokens,
                 temperature=0.3,
+                timeout=seconds,
             )
     except (TimeoutError, openai.APITimeoutError):
         raise LlmFailure("timeout") from None
@@ -67,8 +67,6 @@ async def complete(
         raise LlmFailure("refused", f"HTTP {exc.status_code}: {_message(exc)}") from None
     except openai.OpenAIError as exc:
         raise LlmFailure("other", str(exc)) from None
-    finally:
-        await client.close()
     choices = response.choices or []
     text = (choices[0].message.content or "").strip() if choices else ""
     if not text:
@@ -78,6 +76,25 @@ async def complete(
 
 async def _import_openai() -> Any:
     return await asyncio.to_thread(importlib.import_module, "openai")
+
+
+# One client, kept while the endpoint and the loop stay the same: making one loads TLS
+# certificates (some 30 ms), done in a thread; its connections are reused.
+_kept: tuple[tuple[object, str, str], Any] | None = None
+
+
+async def _client(openai: Any, endpoint: Endpoint) -> Any:
+    global _kept
+    wanted = (asyncio.get_running_loop(), endpoint.base_url, endpoint.api_key or NO_KEY)
+    if _kept is not None and _kept[0] == wanted:
+        return _kept[1]
+    if _kept is not None and _kept[0][0] is wanted[0]:
+        await _kept[1].close()  # another endpoint or key now (one of another loop died with it)
+    client = await asyncio.to_thread(
+        functools.partial(openai.AsyncOpenAI, api_key=wanted[2], base_url=wanted[1], max_retries=0)
+    )
+    _kept = (wanted, client)
+    return client
 
 
 def _message(exc: object) -> str:
