@@ -13,6 +13,7 @@ from app.db import Conn
 from app.db.queries import panel_admin as q
 from app.domain import staff as staff_domain
 from app.domain.support.commands import CommandBook
+from app.domain.support.llm_settings import LlmSettings
 from app.domain.support.settings import DeskSettings
 from app.domain.users import LANGUAGES, Languages
 from app.i18n import N_, UserError
@@ -234,6 +235,7 @@ class RunningSettings:
     bot_problem: str | None = None  # why the bot token saved in the panel was not used at start
     desk: DeskSettings = field(default_factory=DeskSettings)  # support: thresholds, hours (kept current)
     commands: CommandBook = field(default_factory=CommandBook)  # the bot's edited commands (kept current)
+    llm: LlmSettings = field(default_factory=LlmSettings)  # LLM help for operators (kept current)
 
 
 # The running server's address ------------------------------------------------------------
