@@ -45,7 +45,7 @@ from app.domain import staff as staff_domain
 from app.domain.chat.notices import Timing
 from app.domain.settings import RunningSettings
 from app.domain.support import commands as bot_commands
-from app.domain.support import kb
+from app.domain.support import kb, menus
 from app.domain.support import settings as support_settings
 from app.domain.support.cache import AnswerCache
 from app.domain.support.counters import DeskCounters
@@ -167,6 +167,7 @@ class Bozor:
                 member_checks=member_checks,
                 promotion_messages=promotion_messages,
                 command_book=self.running.commands,
+                menu_tree=self.running.menu,
                 desk_counters=self.desk_counters,
             )
             self._kb_task = asyncio.create_task(self._forget_answers_on_change(), name="kb-follow")
@@ -312,6 +313,7 @@ class Bozor:
         async with self._pool.acquire() as conn, conn.transaction():
             self.running.desk.update(await support_settings.load(conn))
             self.running.commands.update(await bot_commands.load(conn))  # kept current by the panel
+            self.running.menu.update(await menus.load(conn, languages.default))  # likewise
             await kb.reindex_stale(conn)  # knowledge-base rows written by an older analyser
         self.config = dataclasses.replace(self.config, default_language=languages.default)
 

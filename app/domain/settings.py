@@ -13,6 +13,7 @@ from app.db import Conn
 from app.db.queries import panel_admin as q
 from app.domain import staff as staff_domain
 from app.domain.support.commands import CommandBook
+from app.domain.support.menus import MenuTree
 from app.domain.support.settings import DeskSettings
 from app.domain.users import LANGUAGES, Languages
 from app.i18n import N_, UserError
@@ -234,6 +235,7 @@ class RunningSettings:
     bot_problem: str | None = None  # why the bot token saved in the panel was not used at start
     desk: DeskSettings = field(default_factory=DeskSettings)  # support: thresholds, hours (kept current)
     commands: CommandBook = field(default_factory=CommandBook)  # the bot's edited commands (kept current)
+    menu: MenuTree = field(default_factory=MenuTree)  # the bot's main menu, a tree of buttons (kept current)
 
 
 # The running server's address ------------------------------------------------------------
