@@ -8,11 +8,15 @@ from typing import Any
 import asyncpg
 
 from app.bot.callbacks import MenuNodeCb
+from app.domain.actors import StaffMember
 from app.domain.staff import Role
+from app.domain.support import kb, menus
+from app.domain.support.menus import NodeForm
 from app.main import Bozor
 from app.web import keys
 from tests.helpers.panel import PASSWORD, SECRET_KEY, Panel, build_panel, csrf, login, make_staff
 from tests.helpers.polling import eventually
+from tests.helpers.support import draft
 
 STALE = "This button is out of date. Send /start for a fresh menu."
 STALE_RU = "Эта кнопка устарела. Отправьте /start, чтобы открыть новое меню."
@@ -152,3 +156,36 @@ async def test_the_menu_screen_shows_the_tree_and_previews_and_refuses_bad_input
     ]
     status, page = await submit(panel, "/panel/menu/reset", {})
     assert status == 200 and await db.fetchval("SELECT count(*) FROM menu_nodes WHERE kind = 'action'") == 5
+
+
+async def test_talk_to_a_person_web_chat_and_a_knowledge_base_answer_from_the_menu(
+    bozor: Bozor, sandbox, db: asyncpg.Connection
+) -> None:
+    boss = StaffMember(await make_staff(db, "boss", Role.ADMIN))
+    async with db.transaction():
+        await kb.create_entry(db, draft("wrap"))
+    added = [
+        NodeForm(None, "action", {}, action="human"),
+        NodeForm(None, "action", {}, action="webchat"),
+        NodeForm(None, "kb", {lang: "Wrapping" for lang in ("uz", "ru", "en")}, kb_key="wrap", wide=True),
+    ]
+    for node in added:
+        async with db.transaction():
+            tree = await menus.add_node(db, boss, node, default_language="uz")
+
+    async def followed(version: int = tree.version) -> bool:
+        return bozor.running.menu.version == version
+
+    await eventually(followed, what="the bot to load the menu changed in the database")
+    john = await sandbox.user("John", language_code="en")
+    await john.send("/start")
+    menu = await john.wait_for_bot("Choose what you want to do")
+    assert rows(menu)[2:] == [["🌐 Language", "🙋 Talk to a person"], ["💭 Web chat"], ["Wrapping"]]
+    await john.press("Wrapping")
+    await john.wait_for_bot("Use two layers of paper.")
+    await john.press("💭 Web chat", message_id=menu["message_id"])
+    await john.wait_for_bot("Open the web chat (the link works once, for 30 minutes)")
+    await john.press("🙋 Talk to a person", message_id=menu["message_id"])
+    await john.wait_for_bot("Your question is with an operator")
+    assert await db.fetchval("SELECT count(*) FROM support_tickets WHERE user_id = $1", john.id) == 1
+    assert rows((await john.chat())[1]) == rows(menu)  # the menu stays as it was
