@@ -189,3 +189,24 @@ async def test_talk_to_a_person_web_chat_and_a_knowledge_base_answer_from_the_me
     await john.wait_for_bot("Your question is with an operator")
     assert await db.fetchval("SELECT count(*) FROM support_tickets WHERE user_id = $1", john.id) == 1
     assert rows((await john.chat())[1]) == rows(menu)  # the menu stays as it was
+
+
+async def test_a_change_missed_while_listen_was_down_is_loaded_after_the_reconnect(
+    panel: Panel, db: asyncpg.Connection
+) -> None:
+    tree = panel.app[keys.RUNNING_SETTINGS].menu
+    listener = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+
+    async def listening() -> bool:
+        return await db.fetchval(listener) is not None
+
+    await eventually(listening, what="the process to LISTEN")
+    # Changed without a notification (as if sent while the connection was down), then the loss.
+    await db.execute("""UPDATE menu_nodes SET labels = '{"en": "Sell"}' WHERE action = 'post'""")
+    await db.execute("UPDATE menu_state SET version = version + 1")
+    await db.execute(f"SELECT pg_terminate_backend(pid) FROM ({listener}) AS l")
+
+    async def reloaded() -> bool:
+        return tree.buttons(None)[0].labels.get("en") == "Sell"
+
+    await eventually(reloaded, what="the menu to be reloaded after the reconnect")
