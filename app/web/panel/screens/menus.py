@@ -17,7 +17,7 @@ from app.i18n import LANGUAGES
 from app.web import keys
 from app.web.forms import path_id, read_form, whole_number
 from app.web.panel.auth.access import require
-from app.web.panel.auth.language import PANEL_TRANSLATOR, gettext, language
+from app.web.panel.auth.language import LANGUAGE_NAMES, PANEL_TRANSLATOR, gettext, language
 from app.web.panel.auth.pages import render
 from app.web.panel.auth.routes import PanelRoutes
 from app.web.panel.auth.sessions import STAFF
@@ -136,6 +136,7 @@ async def _page(
         "actions": [(key, _(label)) for key, label in ACTIONS.items()],
         "kb_keys": sorted(kb_keys.values()),
         "menu_languages": LANGUAGES,
+        "language_names": dict(LANGUAGE_NAMES),
         "default_language": _default_language(request),
         "error": None,
         "done_message": None,
