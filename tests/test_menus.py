@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
 import pytest
 
+from app.db.pool import init_connection
 from app.domain.actors import StaffMember
 from app.domain.staff import Role
 from app.domain.support import menus
 from app.domain.support.menus import MenuError, MenuTree, NodeForm
 from app.i18n import Translator
 from tests.helpers.panel import make_staff
+from tests.helpers.polling import eventually
 
 EN = Translator("en")
 
@@ -192,3 +195,40 @@ async def test_an_older_tree_never_replaces_a_newer_one() -> None:
     current.memo["kept"] = 1
     current.update(MenuTree(version=4))
     assert current.version == 4 and current.memo == {}
+
+
+async def test_two_admins_cannot_make_a_cycle_together(db: asyncpg.Connection, database_url: str) -> None:
+    """A under B and B under A at the same time: the second waits for the first, then sees it."""
+    by = await admin(db)
+    tree = await add(db, by, form("submenu", "A"))
+    a = tree.buttons(None)[-1].id
+    tree = await add(db, by, form("submenu", "B"))
+    b = tree.buttons(None)[-1].id
+    first, second = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+    for conn in (first, second):
+        await init_connection(conn)
+    try:
+        one = first.transaction()
+        await one.start()
+        await menus.save_node(first, by, a, form("submenu", "A", parent=b), default_language="uz")
+
+        async def b_under_a() -> None:
+            async with second.transaction():
+                await menus.save_node(second, by, b, form("submenu", "B", parent=a), default_language="uz")
+
+        waiting = asyncio.ensure_future(b_under_a())
+
+        async def blocked() -> bool:
+            pid = second.get_server_pid()
+            return bool(
+                await db.fetchval("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1", pid)
+            )
+
+        await eventually(blocked, what="the second edit to wait for the first")
+        await one.commit()
+        with pytest.raises(MenuError, match="cannot go inside itself"):
+            await waiting
+    finally:
+        await first.close()
+        await second.close()
+    assert await db.fetchval("SELECT parent_id FROM menu_nodes WHERE id = $1", b) is None
