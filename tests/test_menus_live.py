@@ -154,6 +154,12 @@ async def test_the_menu_screen_shows_the_tree_and_previews_and_refuses_bad_input
         "submenu",
         "action",
     ]
+    await db.execute("INSERT INTO support_kb_entries (key, enabled) VALUES ('old-faq', false)")
+    await panel.client.get("/panel/lang/en")
+    status, page = await submit(
+        panel, "/panel/menu/nodes", {"kind": "kb", "label_en": "FAQ", "kb_key": "old-faq"}
+    )
+    assert status == 200 and "old-faq (switched off: the button says it is no longer valid)" in page
     status, page = await submit(panel, "/panel/menu/reset", {})
     assert status == 200 and await db.fetchval("SELECT count(*) FROM menu_nodes WHERE kind = 'action'") == 5
 

@@ -67,6 +67,7 @@ __all__ = [
     "NodeKind",
     "add_node",
     "delete_node",
+    "kb_entries",
     "load",
     "move_node",
     "preview",
@@ -441,6 +442,11 @@ async def reset(conn: Conn, by: StaffMember, *, default_language: str) -> MenuTr
     for action in DEFAULT_MENU:
         await q.insert_node(conn, None, NodeValues(NodeKind.ACTION, {}, {}, None, None, action, False))
     return await _done(conn, by, "menu.reset", "menu", None, list(DEFAULT_MENU), default_language)
+
+
+async def kb_entries(conn: Conn) -> dict[int, tuple[str, bool]]:
+    """Knowledge-base entries a button can answer with: id → (key, enabled)."""
+    return {e.id: (e.key, e.enabled) for e in await kb_q.list_entries(conn)}
 
 
 def preview(tree: MenuTree, parent_id: int | None, language: str, _: Gettext) -> list[list[str]]:

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from app.domain.actors import StaffMember
 from app.domain.staff import Role
-from app.domain.support import kb, menus
+from app.domain.support import menus
 from app.domain.support.menus import ACTIONS, KINDS, MenuError, MenuNode, MenuTree, NodeForm, NodeKind
 from app.i18n import LANGUAGES
 from app.web import keys
@@ -30,7 +30,9 @@ def _default_language(request: web.Request) -> str:
     return request.app[keys.RUNNING_SETTINGS].languages.default
 
 
-def _outline(tree: MenuTree, lang: str, request: web.Request) -> list[dict[str, object]]:
+def _outline(
+    tree: MenuTree, lang: str, request: web.Request, entries: Mapping[int, tuple[str, bool]]
+) -> list[dict[str, object]]:
     """Every node in menu order, depth first, with what the page shows of it."""
     _ = gettext(request)
     rows: list[dict[str, object]] = []
@@ -44,7 +46,7 @@ def _outline(tree: MenuTree, lang: str, request: web.Request) -> list[dict[str, 
                     "depth": depth,
                     "label": tree.label(node, lang, _),
                     "kind": _(KINDS[node.kind]),
-                    "detail": _detail(tree, node, lang, request),
+                    "detail": _detail(tree, node, lang, request, entries),
                     "first": index == 0,
                     "last": index == len(buttons) - 1,
                 }
@@ -56,8 +58,17 @@ def _outline(tree: MenuTree, lang: str, request: web.Request) -> list[dict[str, 
     return rows
 
 
-def _detail(tree: MenuTree, node: MenuNode, lang: str, request: web.Request) -> str:
+def _detail(
+    tree: MenuTree, node: MenuNode, lang: str, request: web.Request, entries: Mapping[int, tuple[str, bool]]
+) -> str:
     _ = gettext(request)
+    if node.kind == NodeKind.KB:
+        key, enabled = entries.get(node.kb_entry_id or 0, ("?", False))
+        return (
+            key
+            if enabled
+            else _("{key} (switched off: the button says it is no longer valid)").format(key=key)
+        )
     if node.kind == NodeKind.URL:
         return node.url or ""
     if node.kind == NodeKind.ACTION:
@@ -120,21 +131,21 @@ async def _page(
     lang = language(request)
     async with request.app[keys.POOL].acquire() as conn:
         tree = await menus.load(conn, _default_language(request))
-        entries = await kb.list_enabled(conn)
-    kb_keys = {e.id: e.key for e in entries}
+        entries = await menus.kb_entries(conn)
+    kb_keys = {entry_id: key for entry_id, (key, _enabled) in entries.items()}
     node = tree.nodes.get(editing) if editing is not None else None
     if form is None:
         form = _form_of(node, kb_keys) if node is not None else {"parent": request.query.get("parent", "")}
     context = {
         "tree": tree,
-        "outline": _outline(tree, lang, request),
+        "outline": _outline(tree, lang, request, entries),
         "previews": _previews(request, tree),
         "editing": node,
         "form": form,
         "parents": [("", _("Main menu"))] + [(str(n), tree.path(n, lang, _)) for n in _submenus(tree, None)],
         "kinds": [(str(kind), _(label)) for kind, label in KINDS.items()],
         "actions": [(key, _(label)) for key, label in ACTIONS.items()],
-        "kb_keys": sorted(kb_keys.values()),
+        "kb_keys": sorted(key for key, enabled in entries.values() if enabled),
         "menu_languages": LANGUAGES,
         "language_names": dict(LANGUAGE_NAMES),
         "default_language": _default_language(request),
