@@ -65,6 +65,7 @@ __all__ = [
     "MenuTree",
     "NodeForm",
     "NodeKind",
+    "NotAllowed",
     "add_node",
     "delete_node",
     "kb_entries",
