@@ -147,6 +147,9 @@ async def test_the_menu_screen_shows_the_tree_and_previews_and_refuses_bad_input
     status, page = await submit(panel, f"/panel/menu/nodes/{help_id}", {**HELP, "parent": str(help_id)})
     assert status == 400 and "Подменю не может находиться внутри самого себя" in page
     assert await db.fetch("SELECT * FROM menu_nodes ORDER BY id") == before
+    post = await db.fetchval("SELECT id FROM menu_nodes WHERE action = 'post'")
+    page = await (await panel.client.get(f"/panel/menu?edit={post}")).text()
+    assert 'placeholder="📢 Подать объявление"' in page  # an action's empty label: the built-in one
 
     status, page = await submit(panel, f"/panel/menu/nodes/{help_id}/move", {"direction": "up"})
     assert status == 200

@@ -136,8 +136,11 @@ async def _page(
     node = tree.nodes.get(editing) if editing is not None else None
     if form is None:
         form = _form_of(node, kb_keys) if node is not None else {"parent": request.query.get("parent", "")}
+    translator = request.app[PANEL_TRANSLATOR]
+    built_in = ACTIONS.get(node.action or "") if node is not None else None
     context = {
         "tree": tree,
+        "placeholders": {lang: translator(lang)(built_in) if built_in else "" for lang in LANGUAGES},
         "outline": _outline(tree, lang, request, entries),
         "previews": _previews(request, tree),
         "editing": node,
