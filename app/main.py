@@ -45,7 +45,7 @@ from app.domain import staff as staff_domain
 from app.domain.chat.notices import Timing
 from app.domain.settings import RunningSettings
 from app.domain.support import commands as bot_commands
-from app.domain.support import kb, llm_settings
+from app.domain.support import kb, llm_settings, menus
 from app.domain.support import settings as support_settings
 from app.domain.support.cache import AnswerCache
 from app.domain.support.counters import DeskCounters
@@ -169,6 +169,7 @@ class Bozor:
                 member_checks=member_checks,
                 promotion_messages=promotion_messages,
                 command_book=self.running.commands,
+                menu_tree=self.running.menu,
                 desk_counters=self.desk_counters,
             )
             self._kb_task = asyncio.create_task(self._forget_answers_on_change(), name="kb-follow")
@@ -321,6 +322,7 @@ class Bozor:
             self.running.desk.update(await support_settings.load(conn))
             self.running.commands.update(await bot_commands.load(conn))  # kept current by the panel
             self.running.llm.update(await llm_settings.load(conn))  # LLM help for operators (E6)
+            self.running.menu.update(await menus.load(conn, languages.default))  # likewise
             await kb.reindex_stale(conn)  # knowledge-base rows written by an older analyser
         self.config = dataclasses.replace(self.config, default_language=languages.default)
 

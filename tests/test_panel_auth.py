@@ -248,6 +248,13 @@ EXPECTED = {
     "panel.support_kb_import": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
     "panel.support_settings": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
     "panel.support_settings_save": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
+    # The bot's menu (S4): admins only; a change to a node that does not exist is a 400 in the form.
+    "panel.menu": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
+    "panel.menu_add": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
+    "panel.menu_save": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
+    "panel.menu_move": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
+    "panel.menu_delete": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
+    "panel.menu_reset": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
 }
 
 

@@ -101,6 +101,7 @@ def screen_path(screen: str, market: dict[str, Any]) -> str:
         "screenshots": "/panel/tasks/review",
         "promotion": "/panel/promotions",
         "reported-chats": "/panel/chat/reports",
+        "bot-menu": "/panel/menu",
     }[screen]
 
 
@@ -117,7 +118,7 @@ MAY_BE_EMPTY = {
 }
 
 
-SCREENS = ["ads", "ad-deliveries", "users", "user", "moderation", "channels", "staff", "audit"]
+SCREENS = ["ads", "ad-deliveries", "users", "user", "moderation", "channels", "staff", "audit", "bot-menu"]
 
 
 async def test_every_list_screen_is_readable_on_a_phone_in_every_language(phone: Any, subtests: Any) -> None:

@@ -34,6 +34,7 @@ from app.domain.promotions import PromotionMessages
 from app.domain.support.cache import AnswerCache
 from app.domain.support.commands import CommandBook
 from app.domain.support.counters import DeskCounters
+from app.domain.support.menus import MenuTree
 from app.domain.support.ports import DeskMessages
 from app.domain.support.settings import DeskSettings
 from app.domain.tasks import TaskMessages
@@ -201,6 +202,7 @@ def create_dispatcher(
     member_checks: MemberChecks | None = None,
     promotion_messages: PromotionMessages | None = None,
     command_book: CommandBook | None = None,
+    menu_tree: MenuTree | None = None,
     desk_counters: DeskCounters | None = None,
 ) -> Dispatcher:
     """Dependencies travel as dispatcher keyword data: handlers ask for them by name."""
@@ -224,6 +226,7 @@ def create_dispatcher(
         member_checks=member_checks or MemberChecks(config.member_checks_per_second),
         promotion_messages=promotion_messages or BotPromotionMessages(translator),
         command_book=command_book if command_book is not None else CommandBook(),
+        menu_tree=menu_tree if menu_tree is not None else MenuTree(),
         desk_counters=desk_counters if desk_counters is not None else DeskCounters(),
     )
     fsm_storage = dp.fsm.storage

@@ -14,6 +14,7 @@ from app.db.queries import panel_admin as q
 from app.domain import staff as staff_domain
 from app.domain.support.commands import CommandBook
 from app.domain.support.llm_settings import LlmSettings
+from app.domain.support.menus import MenuTree
 from app.domain.support.settings import DeskSettings
 from app.domain.users import LANGUAGES, Languages
 from app.i18n import N_, UserError
@@ -236,6 +237,7 @@ class RunningSettings:
     desk: DeskSettings = field(default_factory=DeskSettings)  # support: thresholds, hours (kept current)
     commands: CommandBook = field(default_factory=CommandBook)  # the bot's edited commands (kept current)
     llm: LlmSettings = field(default_factory=LlmSettings)  # LLM help for operators (kept current)
+    menu: MenuTree = field(default_factory=MenuTree)  # the bot's main menu, a tree of buttons (kept current)
 
 
 # The running server's address ------------------------------------------------------------

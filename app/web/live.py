@@ -19,7 +19,7 @@ from app.db.queries.support_desk import SUPPORT_CHANNEL
 from app.db.queries.tasks import TASKS_CHANNEL
 from app.domain import settings as settings_domain
 from app.domain.support import commands as bot_commands
-from app.domain.support import llm_settings
+from app.domain.support import llm_settings, menus
 from app.domain.support import settings as support_settings
 from app.web import keys
 
@@ -97,6 +97,7 @@ async def _follow_settings(app: web.Application, pool: asyncpg.Pool, hub: Hub) -
                     desk = await support_settings.load(conn)
                     book = await bot_commands.load(conn)
                     llm = await llm_settings.load(conn)
+                    menu = await menus.load(conn, fresh.default)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("could not reload the settings (%s); keeping the current ones", exc)
                 continue
@@ -104,6 +105,7 @@ async def _follow_settings(app: web.Application, pool: asyncpg.Pool, hub: Hub) -
             app[keys.RUNNING_SETTINGS].desk.update(desk)  # the support desk's thresholds and hours
             app[keys.RUNNING_SETTINGS].commands.update(book)  # the bot's commands and texts (S1)
             app[keys.RUNNING_SETTINGS].llm.update(llm)  # LLM help for operators (E6)
+            app[keys.RUNNING_SETTINGS].menu.update(menu)  # the bot's main menu (S4)
 
 
 async def _listen(pool: asyncpg.Pool, hub: Hub) -> None:

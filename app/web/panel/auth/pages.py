@@ -30,6 +30,7 @@ NAV = (
     ("/panel/support/kb", N_("Knowledge base"), (Role.ADMIN,)),
     ("/panel/support/stats", N_("Desk statistics"), (Role.ADMIN,)),
     ("/panel/commands", N_("Bot commands"), (Role.ADMIN,)),
+    ("/panel/menu", N_("Bot menu"), (Role.ADMIN,)),
     ("/panel/tasks", N_("Tasks"), (Role.ADMIN,)),
     ("/panel/tasks/review", N_("Screenshots"), (Role.MODERATOR,)),
     ("/panel/promotions", N_("Promotion"), (Role.ADMIN,)),
