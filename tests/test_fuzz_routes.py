@@ -26,6 +26,7 @@ from app.bot.middlewares import InFlight
 from app.domain import staff as staff_domain
 from app.domain import staff_tokens
 from app.domain.channels import add_category
+from app.domain.chat import accounts
 from app.domain.staff import Role
 from app.sandbox.app import make_sandbox_app
 from app.sandbox.world import World
@@ -122,6 +123,12 @@ def _api_bodies(names: list[str]) -> Iterator[tuple[str, bytes]]:
             yield "application/json", json.dumps(_nested(name, value)).encode()
 
 
+def _is_api(resource: web.AbstractResource) -> bool:
+    return str(resource.get_info().get("path") or resource.get_info().get("formatter") or "").startswith(
+        "/api/"
+    )
+
+
 def _paths(resource: web.AbstractResource) -> Iterator[str]:
     info = resource.get_info()
     if "directory" in info:  # static files
@@ -178,10 +185,12 @@ async def fuzz(
     tally: Tally,
     headers: dict[str, str],
     skip: frozenset[str] = frozenset(),
+    *,
+    only_api: bool = False,
 ) -> None:
     bodies = {(op.method, op.path): _model_fields(op.body) for op in operations()}
     for resource in app.router.resources():
-        if resource.name in skip:  # logging out would end the admin's pass early
+        if resource.name in skip or (only_api and not _is_api(resource)):  # logging out would end a pass
             continue
         for route in resource:
             method = route.method if route.method != "*" else "POST"
@@ -234,10 +243,20 @@ async def test_no_route_of_the_app_answers_5xx_to_hostile_input(
         await fuzz(panel.client, panel.app, admin, headers, skip=frozenset({"panel.logout"}))
         reached = admin.reached_staff_api
         assert reached > 500, f"only {reached} requests reached a staff API view"
-        for who, tally in (("anonymous", anonymous), ("admin", admin)):
+        # A web chat account's API token: the JSON API's own views, past their sign-in.
+        panel.client.session.cookie_jar.clear()
+        kamola = await accounts.register(
+            db, "kamola", "a good long password", "a good long password", "K", None
+        )
+        chat_bearer = f"Bearer {(await accounts.create_api_token(db, kamola.id, 'fuzz'))[1]}"
+        chat = Tally()
+        await fuzz(panel.client, panel.app, chat, {"Authorization": chat_bearer}, only_api=True)
+        assert chat.statuses[200] > 20, sorted(chat.statuses.items())  # it got past the sign-in
+        for who, tally in (("anonymous", anonymous), ("admin", admin), ("web chat token", chat)):
             print(f"route fuzz (app, {who}): {tally.requests} requests, {sorted(tally.statuses.items())}")
         assert anonymous.errors == [], anonymous.report()
         assert admin.errors == [], admin.report()
+        assert chat.errors == [], chat.report()
 
 
 async def test_no_route_of_the_sandbox_answers_5xx_to_hostile_input(aiohttp_client) -> None:
