@@ -254,7 +254,7 @@ EXPECTED = {
     "panel.menu_save": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
     "panel.menu_move": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
     "panel.menu_delete": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
-    "panel.menu_reset": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
+    "panel.menu_reset": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 303},
 }
 
 
