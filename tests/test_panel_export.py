@@ -164,3 +164,80 @@ async def test_the_date_range_presets_keep_the_other_filters_in_every_language(
     for lang, label in (("ru", "30 дней"), ("uz", "30 kun")):
         await panel.client.get(f"/panel/lang/{lang}", allow_redirects=False)
         assert label in await (await panel.client.get("/panel/ads")).text()
+
+
+AREA_EXPORTS = {
+    "/panel/support.csv": "export:tickets",
+    "/panel/tasks.csv": "export:tasks",
+    "/panel/task-completions.csv": "export:task-completions",
+    "/panel/ledger.csv": "export:ledger",
+    "/panel/withdrawals.csv": "export:withdrawals",
+    "/panel/promotions.csv": "export:promotions",
+    "/panel/broadcasts.csv": "export:broadcasts",
+    "/panel/chat/reports.csv": "export:chat-reports",
+}
+
+
+async def test_every_areas_list_exports_within_the_date_range(panel: Panel, db: asyncpg.Connection) -> None:
+    boss = await make_staff(db, "boss", Role.ADMIN)
+    await db.execute("INSERT INTO users (id, first_name) VALUES (71, 'Aziza'), (72, 'Ольга'), (73, 'Bekzod')")
+    for user_id, day, status in (
+        (71, "2026-03-01", "closed"),
+        (72, "2026-03-05", "open"),
+        (73, "2026-04-01", "waiting"),
+    ):
+        await db.execute(
+            """INSERT INTO support_tickets (user_id, status, language, subject, created_at, closed_at)
+               VALUES ($1, $2, 'uz', 'Eʼlonim qachon chiqadi?', $3::date,
+                       CASE WHEN $2 = 'closed' THEN $3::date + 1 END)""",
+            user_id,
+            status,
+            dt.date.fromisoformat(day),
+        )
+    await db.execute(
+        """INSERT INTO ledger_entries (account, currency, amount, kind, actor, idempotency_key,
+                                       balance_after, created_at)
+           VALUES (71, 'points', 50, 'manual_adjustment', 'system', 'k1', 50, '2026-03-02'),
+                  (72, 'XTR', 25, 'payment', 'user', 'k2', 25, '2026-03-03')"""
+    )
+    await login(panel.client, "boss")
+    for url in AREA_EXPORTS:
+        rows = await table(panel.client, url)
+        assert rows[0] and rows[0][0] == "id", url
+
+    march = await table(panel.client, "/panel/support.csv?from=2026-03-01&to=2026-03-31")
+    assert sorted(r[6] for r in march[1:]) == ["Aziza", "Ольга"]
+    assert {r[4] for r in march[1:]} == {"Eʼlonim qachon chiqadi?"}
+    active = await table(panel.client, "/panel/support.csv?status=active&days=90")
+    assert [r[6] for r in active[1:]] == []  # the ticket days are far before today
+    xtr = await table(panel.client, "/panel/ledger.csv?currency=XTR&from=2026-03-01&to=2026-03-02")
+    assert [r[2:5] for r in xtr[1:]] == []
+    xtr = await table(panel.client, "/panel/ledger.csv?currency=XTR&from=2026-03-01&to=2026-03-03")
+    assert [r[2:5] for r in xtr[1:]] == [["72", "XTR", "25"]]
+    bad = await panel.client.get("/panel/ledger.csv?currency=EUR")
+    assert bad.status == 400 and "choose one from the list" in await bad.text()
+    bad = await panel.client.get("/panel/tasks.csv?from=2026-05-01&to=2026-04-01")
+    assert bad.status == 400 and "The first day comes after the last one." in await bad.text()
+
+    log = await exports(db)
+    assert [e["target"] for e in log[: len(AREA_EXPORTS)]] == list(AREA_EXPORTS.values())
+    assert [(e["target"], e["filters"], e["rows"]) for e in log[len(AREA_EXPORTS) :]] == [
+        ("export:tickets", {"from": "2026-03-01", "to": "2026-03-31"}, 2),
+        ("export:tickets", {"status": "active", "days": "90"}, 0),
+        ("export:ledger", {"currency": "XTR", "from": "2026-03-01", "to": "2026-03-02"}, 0),
+        ("export:ledger", {"currency": "XTR", "from": "2026-03-01", "to": "2026-03-03"}, 1),
+    ]
+    assert {e["staff_id"] for e in log} == {boss.id}
+    # Each list links its export.
+    for page, url in (
+        ("/panel/support?view=all&status=closed", "/panel/support.csv?view=all&amp;status=closed"),
+        ("/panel/tasks", "/panel/tasks.csv"),
+        ("/panel/withdrawals", "/panel/ledger.csv"),
+        ("/panel/broadcasts", "/panel/broadcasts.csv"),
+        ("/panel/chat/reports", "/panel/chat/reports.csv"),
+        ("/panel/promotions", "/panel/promotions.csv"),
+        ("/panel/tasks/review", "/panel/task-completions.csv"),
+        ("/panel/users", "/panel/users.csv"),
+        ("/panel/audit", "/panel/audit.csv"),
+    ):
+        assert f'href="{url}"' in await (await panel.client.get(page)).text(), page

@@ -30,3 +30,252 @@ async def batches(conn: Conn, export: Export, size: int = BATCH) -> AsyncGenerat
         cursor = await conn.cursor(export.sql, *export.args)
         while rows := await cursor.fetch(size):
             yield [tuple(row) for row in rows]
+
+
+# The areas' lists. Each takes the list's own filters and the shared date range (`since`
+# inclusive, `until` exclusive; None: open) on the list's natural time column.
+
+RANGE = "($1::timestamptz IS NULL OR {col} >= $1) AND ($2::timestamptz IS NULL OR {col} < $2)"
+Moment = Any  # a datetime or None
+
+
+def tickets(
+    since: Moment, until: Moment, statuses: Sequence[str], assignee: int | None, unassigned: bool
+) -> Export:
+    """The desk's tickets as the queue filters them (status, mine / unassigned), by opening time."""
+    return Export(
+        "tickets",
+        (
+            "id",
+            "created_at",
+            "status",
+            "language",
+            "subject",
+            "user_id",
+            "user_name",
+            "username",
+            "assignee",
+            "messages",
+            "first_response_at",
+            "closed_at",
+            "closed_by",
+            "rating",
+        ),
+        f"""SELECT t.id, t.created_at, t.status, t.language, t.subject, t.user_id, u.first_name,
+                   u.username, coalesce(s.display_name, s.username),
+                   (SELECT count(*) FROM support_messages m
+                     WHERE m.ticket_id = t.id AND m.author <> 'note'),
+                   (SELECT min(m.created_at) FROM support_messages m
+                     WHERE m.ticket_id = t.id AND m.author = 'operator'),
+                   t.closed_at, coalesce(c.display_name, c.username), t.rating
+              FROM support_tickets t JOIN users u ON u.id = t.user_id
+              LEFT JOIN staff s ON s.id = t.assignee_id
+              LEFT JOIN staff c ON c.id = t.closed_by
+             WHERE {RANGE.format(col="t.created_at")} AND t.status = ANY($3::text[])
+               AND ($4::bigint IS NULL OR t.assignee_id = $4) AND (NOT $5 OR t.assignee_id IS NULL)
+             ORDER BY t.id DESC""",
+        (since, until, list(statuses), assignee, unassigned),
+    )
+
+
+def tasks(since: Moment, until: Moment) -> Export:
+    """Every task created in the range, with what it paid."""
+    return Export(
+        "tasks",
+        (
+            "id",
+            "created_at",
+            "title_uz",
+            "title_ru",
+            "chat",
+            "reward",
+            "verification",
+            "active",
+            "max_completions",
+            "credited",
+            "pending",
+            "rejected",
+            "taken_back",
+            "points_paid",
+        ),
+        f"""SELECT t.id, t.created_at, t.titles->>'uz', t.titles->>'ru', coalesce(t.chat_title, t.chat_ref),
+                   t.reward, t.verification, t.active, t.max_completions,
+                   count(c.id) FILTER (WHERE c.status = 'credited'),
+                   count(c.id) FILTER (WHERE c.status = 'pending'),
+                   count(c.id) FILTER (WHERE c.status = 'rejected'),
+                   count(c.id) FILTER (WHERE c.status = 'taken_back'),
+                   coalesce(sum(c.reward) FILTER (WHERE c.status = 'credited'), 0)
+                   + coalesce(sum(c.reward - c.taken_back) FILTER (WHERE c.status = 'taken_back'), 0)
+              FROM tasks t LEFT JOIN task_completions c ON c.task_id = t.id
+             WHERE {RANGE.format(col="t.created_at")}
+             GROUP BY t.id ORDER BY t.id DESC""",
+        (since, until),
+    )
+
+
+def task_completions(since: Moment, until: Moment, status: str | None) -> Export:
+    """Who did which task, and what became of it (the reviews), by the time it was done."""
+    return Export(
+        "task-completions",
+        (
+            "id",
+            "created_at",
+            "task_id",
+            "user_id",
+            "user_name",
+            "status",
+            "reward",
+            "decided_at",
+            "decided_by",
+            "reject_reason",
+            "left_at",
+            "taken_back",
+        ),
+        f"""SELECT c.id, c.created_at, c.task_id, c.user_id, u.first_name, c.status, c.reward,
+                   c.decided_at, s.username, c.reject_reason, c.left_at, c.taken_back
+              FROM task_completions c JOIN users u ON u.id = c.user_id
+              LEFT JOIN staff s ON s.id = c.decided_by
+             WHERE {RANGE.format(col="c.created_at")} AND ($3::text IS NULL OR c.status = $3)
+             ORDER BY c.id DESC""",
+        (since, until, status),
+    )
+
+
+def ledger(since: Moment, until: Moment, currency: str | None) -> Export:
+    """The ledger: every credit and debit (payments in Stars, rewards, withdrawals…)."""
+    return Export(
+        "ledger",
+        (
+            "id",
+            "created_at",
+            "account",
+            "currency",
+            "amount",
+            "balance_after",
+            "kind",
+            "ref_kind",
+            "ref_id",
+            "actor",
+            "staff",
+            "reason",
+        ),
+        f"""SELECT e.id, e.created_at, e.account, e.currency, e.amount, e.balance_after, e.kind,
+                   e.ref_kind, e.ref_id, e.actor, s.username, e.reason
+              FROM ledger_entries e LEFT JOIN staff s ON s.id = e.staff_id
+             WHERE {RANGE.format(col="e.created_at")} AND ($3::text IS NULL OR e.currency = $3)
+             ORDER BY e.id DESC""",
+        (since, until, currency),
+    )
+
+
+def withdrawals(since: Moment, until: Moment) -> Export:
+    return Export(
+        "withdrawals",
+        (
+            "id",
+            "requested_at",
+            "user_id",
+            "user_name",
+            "currency",
+            "amount",
+            "status",
+            "decided_at",
+            "decided_by",
+            "payout_reference",
+            "reason",
+        ),
+        f"""SELECT w.id, w.requested_at, w.user_id, u.first_name, w.currency, w.amount, w.status,
+                   w.decided_at, s.username, w.payout_reference, w.reason
+              FROM withdrawal_requests w JOIN users u ON u.id = w.user_id
+              LEFT JOIN staff s ON s.id = w.decided_by
+             WHERE {RANGE.format(col="w.requested_at")}
+             ORDER BY w.id DESC""",
+        (since, until),
+    )
+
+
+def promotions(since: Moment, until: Moment) -> Export:
+    """Paid promotions (Stars or points), by the time they were ordered."""
+    return Export(
+        "promotions",
+        (
+            "id",
+            "created_at",
+            "ad_id",
+            "channel",
+            "seller_id",
+            "kind",
+            "reposts",
+            "currency",
+            "price",
+            "status",
+            "paid_at",
+            "reposts_done",
+            "refunded_at",
+            "refund_reason",
+        ),
+        f"""SELECT p.id, p.created_at, p.ad_id, ch.title, p.seller_id, p.kind, p.reposts, p.currency,
+                   p.price, p.status, p.paid_at, p.reposts_done, p.refunded_at, p.refund_reason
+              FROM promotions p JOIN ads a ON a.id = p.ad_id JOIN channels ch ON ch.id = a.channel_id
+             WHERE {RANGE.format(col="p.created_at")}
+             ORDER BY p.id DESC""",
+        (since, until),
+    )
+
+
+def broadcasts(since: Moment, until: Moment) -> Export:
+    """Broadcasts with their deliveries counted (the outbox rows that carried them)."""
+    return Export(
+        "broadcasts",
+        (
+            "id",
+            "created_at",
+            "created_by",
+            "status",
+            "text",
+            "audience",
+            "recipients",
+            "started_at",
+            "finished_at",
+            "sent",
+            "failed",
+            "blocked",
+            "uncertain",
+        ),
+        f"""SELECT b.id, b.created_at, s.username, b.status,
+                   coalesce(b.texts->>'default', (SELECT v FROM jsonb_each_text(b.texts) t(k, v) LIMIT 1)),
+                   b.audience::text, b.total, b.started_at, b.finished_at,
+                   o.sent, o.failed, o.blocked, o.uncertain
+              FROM broadcasts b JOIN staff s ON s.id = b.created_by
+              CROSS JOIN LATERAL (
+                    SELECT count(*) FILTER (WHERE status = 'sent') AS sent,
+                           count(*) FILTER (WHERE status = 'failed') AS failed,
+                           count(*) FILTER (WHERE status = 'blocked') AS blocked,
+                           count(*) FILTER (WHERE status = 'uncertain') AS uncertain
+                      FROM outbox WHERE ref_kind = 'broadcast' AND ref_id = b.id) o
+             WHERE {RANGE.format(col="b.created_at")}
+             ORDER BY b.id DESC""",
+        (since, until),
+    )
+
+
+CHAT_REPORT_COLUMNS: tuple[str, ...] = tuple(
+    ["id", "created_at", "conversation_id", "reporter", "reason", "starter", "other", "ad_id", "ad_title"]
+)
+
+
+def chat_reports(since: Moment, until: Moment) -> Export:
+    """Reports on web-chat conversations (the reasons; the messages stay in the panel)."""
+    return Export(
+        "chat-reports",
+        CHAT_REPORT_COLUMNS,
+        f"""SELECT r.id, r.created_at, r.conversation_id, rep.display_name, r.reason,
+                   s.display_name, o.display_name, c.ad_id, a.title
+              FROM chat_reports r JOIN chat_conversations c ON c.id = r.conversation_id
+              JOIN chat_accounts rep ON rep.id = r.reporter_id
+              JOIN chat_accounts s ON s.id = c.starter_id JOIN chat_accounts o ON o.id = c.other_id
+              LEFT JOIN ads a ON a.id = c.ad_id
+             WHERE {RANGE.format(col="r.created_at")}
+             ORDER BY r.id DESC""",
+        (since, until),
+    )

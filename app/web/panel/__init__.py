@@ -29,6 +29,7 @@ from app.web.panel.screens import (
     chat,
     commands,
     dashboard,
+    exports,
     login,
     moderation,
     promotions,
@@ -57,6 +58,7 @@ SCREENS = (
     staff,
     settings,
     audit,
+    exports,
     account,
     chat,
 )
