@@ -33,6 +33,7 @@ from app.db.pool import create_pool  # noqa: E402
 from app.db.queries import dashboard as dashboard_q  # noqa: E402
 from app.domain import channels  # noqa: E402
 from app.domain import staff as staff_domain  # noqa: E402
+from app.domain.daterange import DEFAULT_DAYS  # noqa: E402
 from app.domain.staff import Role  # noqa: E402
 from app.main import free_port  # noqa: E402
 from app.web import keys  # noqa: E402
@@ -284,7 +285,7 @@ async def dashboard_queries(conn: asyncpg.Connection, runs: int) -> list[str]:
     """Each chart query as the dashboard runs it when its minute is up (p95 of `runs`), and
     its plan: the number behind "dashboard, cold charts"."""
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    since = today - timedelta(days=panel_dashboard.WINDOW_DAYS - 1)
+    since = today - timedelta(days=DEFAULT_DAYS - 1)
     lines = []
     for label, query, arg in [
         ("ads per day", dashboard_q.ads_per_day, since),
