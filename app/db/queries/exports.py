@@ -7,13 +7,18 @@ stays flat however many rows there are.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from app.db import Conn
 
-BATCH = 2000
+BATCH = 5000
+
+
+def utc(column: str) -> str:
+    """A moment as the CSV shows it: UTC, to the second, in a form Excel reads as a date."""
+    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +29,7 @@ class Export:
     args: tuple[Any, ...] = ()
 
 
-async def batches(conn: Conn, export: Export, size: int = BATCH) -> AsyncGenerator[list[Sequence[Any]]]:
+async def batches(conn: Conn, export: Export, size: int = BATCH) -> AsyncGenerator[Sequence[Iterable[Any]]]:
     """The export's rows, `size` at a time, as tuples of plain values, from one snapshot."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         cursor = await conn.cursor(export.sql, *export.args)
@@ -61,13 +66,13 @@ def tickets(
             "closed_by",
             "rating",
         ),
-        f"""SELECT t.id, t.created_at, t.status, t.language, t.subject, t.user_id, u.first_name,
+        f"""SELECT t.id, {utc("t.created_at")}, t.status, t.language, t.subject, t.user_id, u.first_name,
                    u.username, coalesce(s.display_name, s.username),
                    (SELECT count(*) FROM support_messages m
                      WHERE m.ticket_id = t.id AND m.author <> 'note'),
-                   (SELECT min(m.created_at) FROM support_messages m
+                   (SELECT {utc("min(m.created_at)")} FROM support_messages m
                      WHERE m.ticket_id = t.id AND m.author = 'operator'),
-                   t.closed_at, coalesce(c.display_name, c.username), t.rating
+                   {utc("t.closed_at")}, coalesce(c.display_name, c.username), t.rating
               FROM support_tickets t JOIN users u ON u.id = t.user_id
               LEFT JOIN staff s ON s.id = t.assignee_id
               LEFT JOIN staff c ON c.id = t.closed_by
@@ -98,7 +103,8 @@ def tasks(since: Moment, until: Moment) -> Export:
             "taken_back",
             "points_paid",
         ),
-        f"""SELECT t.id, t.created_at, t.titles->>'uz', t.titles->>'ru', coalesce(t.chat_title, t.chat_ref),
+        f"""SELECT t.id, {utc("t.created_at")}, t.titles->>'uz', t.titles->>'ru',
+                   coalesce(t.chat_title, t.chat_ref),
                    t.reward, t.verification, t.active, t.max_completions,
                    count(c.id) FILTER (WHERE c.status = 'credited'),
                    count(c.id) FILTER (WHERE c.status = 'pending'),
@@ -131,8 +137,8 @@ def task_completions(since: Moment, until: Moment, status: str | None) -> Export
             "left_at",
             "taken_back",
         ),
-        f"""SELECT c.id, c.created_at, c.task_id, c.user_id, u.first_name, c.status, c.reward,
-                   c.decided_at, s.username, c.reject_reason, c.left_at, c.taken_back
+        f"""SELECT c.id, {utc("c.created_at")}, c.task_id, c.user_id, u.first_name, c.status, c.reward,
+                   {utc("c.decided_at")}, s.username, c.reject_reason, {utc("c.left_at")}, c.taken_back
               FROM task_completions c JOIN users u ON u.id = c.user_id
               LEFT JOIN staff s ON s.id = c.decided_by
              WHERE {RANGE.format(col="c.created_at")} AND ($3::text IS NULL OR c.status = $3)
@@ -159,7 +165,7 @@ def ledger(since: Moment, until: Moment, currency: str | None) -> Export:
             "staff",
             "reason",
         ),
-        f"""SELECT e.id, e.created_at, e.account, e.currency, e.amount, e.balance_after, e.kind,
+        f"""SELECT e.id, {utc("e.created_at")}, e.account, e.currency, e.amount, e.balance_after, e.kind,
                    e.ref_kind, e.ref_id, e.actor, s.username, e.reason
               FROM ledger_entries e LEFT JOIN staff s ON s.id = e.staff_id
              WHERE {RANGE.format(col="e.created_at")} AND ($3::text IS NULL OR e.currency = $3)
@@ -184,8 +190,8 @@ def withdrawals(since: Moment, until: Moment) -> Export:
             "payout_reference",
             "reason",
         ),
-        f"""SELECT w.id, w.requested_at, w.user_id, u.first_name, w.currency, w.amount, w.status,
-                   w.decided_at, s.username, w.payout_reference, w.reason
+        f"""SELECT w.id, {utc("w.requested_at")}, w.user_id, u.first_name, w.currency, w.amount, w.status,
+                   {utc("w.decided_at")}, s.username, w.payout_reference, w.reason
               FROM withdrawal_requests w JOIN users u ON u.id = w.user_id
               LEFT JOIN staff s ON s.id = w.decided_by
              WHERE {RANGE.format(col="w.requested_at")}
@@ -214,8 +220,9 @@ def promotions(since: Moment, until: Moment) -> Export:
             "refunded_at",
             "refund_reason",
         ),
-        f"""SELECT p.id, p.created_at, p.ad_id, ch.title, p.seller_id, p.kind, p.reposts, p.currency,
-                   p.price, p.status, p.paid_at, p.reposts_done, p.refunded_at, p.refund_reason
+        f"""SELECT p.id, {utc("p.created_at")}, p.ad_id, ch.title, p.seller_id, p.kind, p.reposts,
+                   p.currency, p.price, p.status, {utc("p.paid_at")}, p.reposts_done,
+                   {utc("p.refunded_at")}, p.refund_reason
               FROM promotions p JOIN ads a ON a.id = p.ad_id JOIN channels ch ON ch.id = a.channel_id
              WHERE {RANGE.format(col="p.created_at")}
              ORDER BY p.id DESC""",
@@ -242,9 +249,9 @@ def broadcasts(since: Moment, until: Moment) -> Export:
             "blocked",
             "uncertain",
         ),
-        f"""SELECT b.id, b.created_at, s.username, b.status,
+        f"""SELECT b.id, {utc("b.created_at")}, s.username, b.status,
                    coalesce(b.texts->>'default', (SELECT v FROM jsonb_each_text(b.texts) t(k, v) LIMIT 1)),
-                   b.audience::text, b.total, b.started_at, b.finished_at,
+                   b.audience::text, b.total, {utc("b.started_at")}, {utc("b.finished_at")},
                    o.sent, o.failed, o.blocked, o.uncertain
               FROM broadcasts b JOIN staff s ON s.id = b.created_by
               CROSS JOIN LATERAL (
@@ -269,7 +276,7 @@ def chat_reports(since: Moment, until: Moment) -> Export:
     return Export(
         "chat-reports",
         CHAT_REPORT_COLUMNS,
-        f"""SELECT r.id, r.created_at, r.conversation_id, rep.display_name, r.reason,
+        f"""SELECT r.id, {utc("r.created_at")}, r.conversation_id, rep.display_name, r.reason,
                    s.display_name, o.display_name, c.ad_id, a.title
               FROM chat_reports r JOIN chat_conversations c ON c.id = r.conversation_id
               JOIN chat_accounts rep ON rep.id = r.reporter_id

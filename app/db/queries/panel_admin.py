@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.db import Conn
-from app.db.queries.exports import Export
+from app.db.queries.exports import Export, utc
 from app.db.queries.staff import Role
 from app.db.records import from_rows
 
@@ -119,7 +119,8 @@ def audit_export(
     return Export(
         "audit",
         AUDIT_COLUMNS,
-        """SELECT a.id, a.at, a.staff_id, s.username, a.action, a.target, a.before::text, a.after::text
+        f"""SELECT a.id, {utc("a.at")}, a.staff_id, s.username, a.action, a.target, a.before::text,
+                  a.after::text
            FROM audit_log a LEFT JOIN staff s ON s.id = a.staff_id
            WHERE ($1::bigint IS NULL OR a.staff_id = $1)
              AND ($2::text IS NULL OR a.action LIKE

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from app.db import Conn
 from app.db.queries.ads import AdStatus
-from app.db.queries.exports import Export
+from app.db.queries.exports import Export, utc
 from app.db.queries.panel_ads import escape_like
 from app.db.records import from_rows, maybe
 
@@ -157,8 +157,9 @@ def export(text: str, channels: list[int] | None = None) -> Export:
     return Export(
         "users",
         EXPORT_COLUMNS,
-        "SELECT id, first_name, last_name, username, coalesce(language, language_code), first_seen,"
-        f" last_seen, blocked_bot_at, banned_at, banned_reason FROM users WHERE {where}"
+        "SELECT id, first_name, last_name, username, coalesce(language, language_code),"
+        f" {utc('first_seen')}, {utc('last_seen')}, {utc('blocked_bot_at')}, {utc('banned_at')},"
+        f" banned_reason FROM users WHERE {where}"
         f"{_scope(channels, len(args))} ORDER BY id DESC",
         tuple(args),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any
 
@@ -31,7 +31,7 @@ async def stream_csv(request: web.Request, export: Export, filters: Mapping[str,
     """Send a list's `export` as a CSV download; the audit entry says how many rows went out."""
     pool = request.app[keys.POOL]
 
-    async def rows() -> AsyncGenerator[Sequence[Sequence[Any]]]:
+    async def rows() -> AsyncGenerator[Sequence[Iterable[Any]]]:
         async with pool.acquire() as conn, aclosing(q.batches(conn, export)) as source:
             async for batch in source:
                 yield batch
@@ -43,7 +43,7 @@ async def send_csv(
     request: web.Request,
     name: str,
     columns: Sequence[str],
-    source: AsyncGenerator[Sequence[Sequence[Any]]],
+    source: AsyncGenerator[Sequence[Iterable[Any]]],
     filters: Mapping[str, str],
 ) -> web.StreamResponse:
     """Stream `source`'s batches of rows as CSV, then audit the export (also one cut short)."""
