@@ -11,6 +11,7 @@ import asyncpg
 
 from app.db.queries.stats import Metric
 from app.domain import stats
+from app.domain.daterange import DateRange
 from app.domain.staff import Role
 from app.web.panel.screens import dashboard as panel_dashboard
 from tests.helpers.ads import bulk_ads, market_channel
@@ -244,6 +245,12 @@ async def test_every_areas_chart_matches_its_base_tables_rolled_up_or_not(
         "payments",
         "broadcasts",
     }
+
+    # The same figures as typed records, for other readers (the staff API).
+    totals: dict[str, int] = {}
+    for row in await stats.daily(db, DateRange(DAYS[0], DAYS[-1])):
+        totals[row.metric.value] = totals.get(row.metric.value, 0) + row.n
+    assert totals == {metric: sum(values) for metric, values in want.items()}
 
     # The job counts the logs into their per-day table; the charts do not move.
     assert await db.fetchval("SELECT count(*) FROM stats_days") == 0

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from app.db import Conn
 from app.db.queries import stats as q
+from app.db.queries.stats import Metric, MetricDay
+from app.domain.daterange import DateRange
+
+__all__ = ["AREAS", "Metric", "MetricDay", "daily", "roll_up"]
+AREAS = tuple(q.AREAS)  # users, support, chat, tasks, payments, broadcasts (plus the logs)
 
 BATCH = 50_000
 
@@ -20,3 +25,12 @@ async def roll_up(conn: Conn, batch: int = BATCH) -> int:
             if counted < batch:
                 break
     return total
+
+
+async def daily(conn: Conn, rng: DateRange, areas: tuple[str, ...] = AREAS) -> list[MetricDay]:
+    """Every area's figures per UTC day of the range (what the dashboard charts; the staff API
+    may serve the same): the logs' from their rolled-up days, the rest off time indexes."""
+    figures = await q.logs(conn, rng.first, rng.last)
+    for name in areas:
+        figures += await q.area(conn, name, rng.since(), rng.until())
+    return figures
