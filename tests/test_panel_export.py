@@ -228,9 +228,12 @@ async def test_every_areas_list_exports_within_the_date_range(panel: Panel, db: 
         ("export:ledger", {"currency": "XTR", "from": "2026-03-01", "to": "2026-03-03"}, 1),
     ]
     assert {e["staff_id"] for e in log} == {boss.id}
-    # Each list links its export.
+    # Each list offers its export over a date range, with its own filters.
+    queue = await (await panel.client.get("/panel/support?view=all&status=closed")).text()
+    assert 'action="/panel/support.csv"' in queue
+    assert '<input type="hidden" name="status" value="closed">' in queue
+    assert 'href="/panel/support.csv?view=all&amp;status=closed&amp;days=30"' in queue
     for page, url in (
-        ("/panel/support?view=all&status=closed", "/panel/support.csv?view=all&amp;status=closed"),
         ("/panel/tasks", "/panel/tasks.csv"),
         ("/panel/withdrawals", "/panel/ledger.csv"),
         ("/panel/broadcasts", "/panel/broadcasts.csv"),
@@ -240,4 +243,5 @@ async def test_every_areas_list_exports_within_the_date_range(panel: Panel, db: 
         ("/panel/users", "/panel/users.csv"),
         ("/panel/audit", "/panel/audit.csv"),
     ):
-        assert f'href="{url}"' in await (await panel.client.get(page)).text(), page
+        html = await (await panel.client.get(page)).text()
+        assert f'href="{url}' in html or f'action="{url}"' in html, page
