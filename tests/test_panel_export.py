@@ -175,6 +175,8 @@ AREA_EXPORTS = {
     "/panel/promotions.csv": "export:promotions",
     "/panel/broadcasts.csv": "export:broadcasts",
     "/panel/chat/reports.csv": "export:chat-reports",
+    "/panel/staff.csv": "export:staff",
+    "/panel/channels.csv": "export:channels",
 }
 
 
@@ -242,6 +244,8 @@ async def test_every_areas_list_exports_within_the_date_range(panel: Panel, db: 
         ("/panel/tasks/review", "/panel/task-completions.csv"),
         ("/panel/users", "/panel/users.csv"),
         ("/panel/audit", "/panel/audit.csv"),
+        ("/panel/staff", "/panel/staff.csv"),
+        ("/panel/channels", "/panel/channels.csv"),
     ):
         html = await (await panel.client.get(page)).text()
         assert f'href="{url}' in html or f'action="{url}"' in html, page

@@ -286,3 +286,38 @@ def chat_reports(since: Moment, until: Moment) -> Export:
              ORDER BY r.id DESC""",
         (since, until),
     )
+
+
+def staff() -> Export:
+    """Who has access, with which role and channels (no password hashes)."""
+    return Export(
+        "staff",
+        tuple(
+            "id username display_name role active telegram_user_id created_at last_login_at channels".split()
+        ),
+        f"""SELECT s.id, s.username, s.display_name, s.role, s.active, s.telegram_user_id,
+                   {utc("s.created_at")}, {utc("s.last_login_at")},
+                   (SELECT string_agg(c.title, '; ' ORDER BY c.title)
+                      FROM staff_channels sc JOIN channels c ON c.id = sc.channel_id
+                     WHERE sc.staff_id = s.id)
+              FROM staff s ORDER BY s.id""",
+    )
+
+
+def channels() -> Export:
+    """The channels with their ads now by status (sql/0011's totals)."""
+    return Export(
+        "channels",
+        tuple(
+            "id title username chat_id language active pending published sold expired rejected withdrawn".split()
+        ),
+        """SELECT c.id, c.title, c.username, c.chat_id, c.language, c.active,
+                  coalesce(sum(t.n) FILTER (WHERE t.status = 'pending'), 0),
+                  coalesce(sum(t.n) FILTER (WHERE t.status = 'published'), 0),
+                  coalesce(sum(t.n) FILTER (WHERE t.status = 'sold'), 0),
+                  coalesce(sum(t.n) FILTER (WHERE t.status = 'expired'), 0),
+                  coalesce(sum(t.n) FILTER (WHERE t.status = 'rejected'), 0),
+                  coalesce(sum(t.n) FILTER (WHERE t.status = 'withdrawn'), 0)
+             FROM channels c LEFT JOIN dashboard_ad_totals t ON t.channel_id = c.id
+            GROUP BY c.id ORDER BY c.title, c.id""",
+    )

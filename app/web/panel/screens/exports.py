@@ -99,3 +99,15 @@ async def broadcasts_csv(request: web.Request) -> web.StreamResponse:
 @require(Role.OPERATOR)
 async def chat_reports_csv(request: web.Request) -> web.StreamResponse:
     return await stream_csv(request, q.chat_reports(*_moments(request)), filters(request))
+
+
+@ROUTES.get("/panel/staff.csv", name="panel.staff_csv")
+@require(Role.ADMIN)
+async def staff_csv(request: web.Request) -> web.StreamResponse:
+    return await stream_csv(request, q.staff(), {})
+
+
+@ROUTES.get("/panel/channels.csv", name="panel.channels_csv")
+@require(Role.ADMIN)
+async def channels_csv(request: web.Request) -> web.StreamResponse:
+    return await stream_csv(request, q.channels(), {})
