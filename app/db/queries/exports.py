@@ -292,8 +292,16 @@ def staff() -> Export:
     """Who has access, with which role and channels (no password hashes)."""
     return Export(
         "staff",
-        tuple(
-            "id username display_name role active telegram_user_id created_at last_login_at channels".split()
+        (
+            "id",
+            "username",
+            "display_name",
+            "role",
+            "active",
+            "telegram_user_id",
+            "created_at",
+            "last_login_at",
+            "channels",
         ),
         f"""SELECT s.id, s.username, s.display_name, s.role, s.active, s.telegram_user_id,
                    {utc("s.created_at")}, {utc("s.last_login_at")},
@@ -308,8 +316,19 @@ def channels() -> Export:
     """The channels with their ads now by status (sql/0011's totals)."""
     return Export(
         "channels",
-        tuple(
-            "id title username chat_id language active pending published sold expired rejected withdrawn".split()
+        (
+            "id",
+            "title",
+            "username",
+            "chat_id",
+            "language",
+            "active",
+            "pending",
+            "published",
+            "sold",
+            "expired",
+            "rejected",
+            "withdrawn",
         ),
         """SELECT c.id, c.title, c.username, c.chat_id, c.language, c.active,
                   coalesce(sum(t.n) FILTER (WHERE t.status = 'pending'), 0),
