@@ -17,6 +17,7 @@ from app.domain import staff as staff_domain
 from app.domain.staff import Role
 from tests.helpers.ads import SELLER, bulk_ads, market_channel
 from tests.helpers.panel import Panel, login, make_staff
+from tests.helpers.polling import eventually
 
 MB = 1024 * 1024
 
@@ -249,3 +250,25 @@ async def test_every_areas_list_exports_within_the_date_range(panel: Panel, db: 
     ):
         html = await (await panel.client.get(page)).text()
         assert f'href="{url}' in html or f'action="{url}"' in html, page
+
+
+async def test_an_export_cut_short_by_the_client_is_audited_as_incomplete(
+    panel: Panel, db: asyncpg.Connection
+) -> None:
+    await db.execute(
+        "INSERT INTO users (id, first_name) SELECT 6000000 + g, 'Ali ' || g FROM generate_series(1, 200000) g"
+    )
+    boss = await make_staff(db, "boss", Role.ADMIN)
+    await login(panel.client, "boss")
+    response = await panel.client.get("/panel/users.csv?q=Ali")
+    assert response.status == 200
+    first = await response.content.read(1024)
+    assert first.startswith("\ufeffid,".encode())
+    response.close()  # the browser's download cancelled
+
+    async def logged() -> list[dict]:
+        return await exports(db)
+
+    log = await eventually(logged, what="the export's audit entry")
+    assert len(log) == 1 and log[0]["staff_id"] == boss.id and log[0]["filters"] == {"q": "Ali"}
+    assert log[0]["complete"] is False and 0 <= log[0]["rows"] < 200_000
