@@ -283,6 +283,7 @@ async def test_the_dashboard_range_is_chosen_checked_and_said_in_the_readers_lan
 ) -> None:
     await make_staff(db, "boss", Role.ADMIN)
     await make_staff(db, "mod", Role.MODERATOR)
+    await make_staff(db, "desk", Role.OPERATOR)
     await login(panel.client, "boss")
     data = await charts(panel, "")
     assert len(data["days"]) == 30  # the last 30 days by default
@@ -299,7 +300,12 @@ async def test_the_dashboard_range_is_chosen_checked_and_said_in_the_readers_lan
     page = await (await panel.client.get("/panel?days=7")).text()
     assert "7 дней" in page and "Пользователи" in page
 
-    # A moderator's dashboard is about their channels: no site-wide areas.
+    # An operator sees the areas of their work; a moderator's dashboard is about their
+    # channels: no site-wide areas.
+    panel.client.session.cookie_jar.clear()
+    await login(panel.client, "desk")
+    desk = await charts(panel, "days=7")
+    assert [area["id"] for area in desk["areas"]] == ["users", "messages", "support", "chat"]
     panel.client.session.cookie_jar.clear()
     await login(panel.client, "mod")
     assert (await charts(panel, "days=7"))["areas"] == []

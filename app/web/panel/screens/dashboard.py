@@ -151,6 +151,10 @@ AREA_CHARTS: tuple[tuple[str, str, tuple[tuple[Metric, str, str, bool], ...]], .
 )
 
 
+# What operators see besides ads (payments, tasks and broadcasts are the admins' screens).
+OPERATOR_AREAS = frozenset({"users", "messages", "support", "chat"})
+
+
 def area_charts(_: Gettext, days: list[date], figures: list[MetricDay]) -> list[dict[str, Any]]:
     """Each area's series per day of the range, with their totals (what the cards say)."""
     index = {d: i for i, d in enumerate(days)}
@@ -259,7 +263,11 @@ async def home(request: web.Request) -> web.StreamResponse:
         async with pool.acquire() as conn:
             counts.update(dataclasses.asdict(await q.global_counts(conn)))
     data = chart_data(language(request), _, days, per_day, decisions, reposts)
-    data["areas"] = area_charts(_, days, figures) if channels is None else []
+    data["areas"] = [
+        area
+        for area in (area_charts(_, days, figures) if channels is None else [])
+        if staff.role is Role.ADMIN or area["id"] in OPERATOR_AREAS
+    ]
     return await render(
         request,
         "panel/home.html",
