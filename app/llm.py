@@ -68,6 +68,8 @@ async def complete(
         raise LlmFailure("refused", f"HTTP {exc.status_code}: {_message(exc)}") from None
     except openai.OpenAIError as exc:
         raise LlmFailure("other", str(exc)) from None
+    except Exception as exc:  # e.g. a stored URL whose port is past 65535: a note, not a crash
+        raise LlmFailure("other", f"{type(exc).__name__}: {exc}") from None
     choices = response.choices or []
     text = _clean(choices[0].message.content or "") if choices else ""
     if not text:

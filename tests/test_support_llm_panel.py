@@ -349,3 +349,28 @@ async def test_an_answer_with_a_nul_or_a_broken_character_still_becomes_a_draft(
     assert sent.status == 303
     [said] = await outbox_texts(db)
     assert said.endswith(cleaned)  # under the desk's heading
+
+
+async def test_a_base_url_that_is_no_address_is_refused_on_save_and_never_crashes_a_draft(
+    desk_panel: Panel, db, fake_llm
+) -> None:
+    """Found by review: "http://[::1" answered the settings form with a 500, and a base URL with
+    a port past 65535 or a space in its host was kept, then every "Draft an answer" was a 500."""
+    ticket_id = await user_writes(db, ASKED)
+    await make_staff(db, "boss", Role.ADMIN)
+    await login(desk_panel.client, "boss")
+    await configure(desk_panel, fake_llm)
+    for bad in ("http://[::1", "http://127.0.0.1:99999/v1", "http://ho st/v1", "http://:80/v1"):
+        answer = await post(
+            desk_panel, "/panel/settings", {**llm_form(fake_llm), "llm_base_url": bad}, "/panel/settings"
+        )
+        assert answer.status == 400, bad
+        said = html.unescape(await answer.text())
+        assert "The LLM's base URL looks like https://api.example.com/v1." in said
+    assert await db.fetchval("SELECT value FROM settings WHERE name = 'llm_base_url'") == fake_llm.url
+    # A URL stored before this check (or by hand) is a note in the ticket, not a crash.
+    await db.execute("UPDATE settings SET value = 'http://127.0.0.1:99999/v1' WHERE name = 'llm_base_url'")
+    desk_panel.app[keys.RUNNING_SETTINGS].llm.base_url = "http://127.0.0.1:99999/v1"
+    page_url = f"/panel/support/tickets/{ticket_id}"
+    asked = await post(desk_panel, f"{page_url}/draft", {}, page_url)
+    assert asked.status == 200 and "no draft" in await asked.text()
