@@ -146,6 +146,18 @@ def _paths(resource: web.AbstractResource) -> Iterator[str]:
             yield formatter.format(**{n: (value if n == name else EXISTING.get(n, "1")) for n in names})
 
 
+HOSTILE_HEADERS: list[dict[str, str]] = [
+    {"Referer": "http://[::1", "Origin": "http://[::1"},
+    {"Referer": "https://x:99999/panel", "Origin": "https://x:99999", "Accept-Language": "\u00e9" * 300},
+    {"Origin": "null", "Referer": "//", "X-Forwarded-For": "not-an-address"},
+    {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Origin": "http://[::1",
+    },
+]
 BODIES: list[tuple[str, bytes]] = [
     ("multipart/form-data", b"zzz"),
     ("multipart/form-data; boundary=XX", b"--XX\r\nContent-Disposition: form-data\r\n\r\nzz"),
@@ -199,6 +211,8 @@ async def fuzz(
             names, fields = _names(route.handler)
             api_fields = bodies.get((method, resource.canonical), [])
             statuses = [await tally.send(client, method, path, headers=headers) for path in _paths(resource)]
+            for hostile in HOSTILE_HEADERS:  # what views read of the headers: Referer, Origin…
+                await tally.send(client, method, next(_paths(resource)), headers={**headers, **hostile})
             if statuses[0] in (302, 401):
                 continue  # it sends this visitor to log in (or sign in) before reading anything else
             example = next(_paths(resource))

@@ -7,7 +7,6 @@ import contextlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from urllib.parse import urlsplit
 
 from app.crypto import SecretError
 from app.db import Conn
@@ -15,6 +14,7 @@ from app.db.queries import panel_admin as settings_q
 from app.domain import staff as staff_domain
 from app.i18n import N_, UserError
 from app.llm import Endpoint
+from app.urls import split
 
 PREFIX = "llm_"
 KEY_SECRET = "llm_api_key"
@@ -138,12 +138,8 @@ def _is_base_url(url: str) -> bool:
     """http(s), a host, a port that exists, no spaces: an address the client can call."""
     if len(url) > 300 or any(ch.isspace() for ch in url):
         return False
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - urlsplit checks the port only when asked
-    except ValueError:  # "http://[::1", a port past 65535
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    parts = split(url)  # None: "http://[::1", a port past 65535
+    return parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _seconds(value: str) -> float:
