@@ -63,13 +63,13 @@ async def complete(
     except (TimeoutError, openai.APITimeoutError):
         raise LlmFailure("timeout") from None
     except openai.APIConnectionError as exc:
-        raise LlmFailure("unreachable", str(exc.__cause__ or exc)) from None
+        raise LlmFailure("unreachable", _hidden(str(exc.__cause__ or exc), endpoint)) from None
     except openai.APIStatusError as exc:
-        raise LlmFailure("refused", f"HTTP {exc.status_code}: {_message(exc)}") from None
+        raise LlmFailure("refused", _hidden(f"HTTP {exc.status_code}: {_message(exc)}", endpoint)) from None
     except openai.OpenAIError as exc:
-        raise LlmFailure("other", str(exc)) from None
+        raise LlmFailure("other", _hidden(str(exc), endpoint)) from None
     except Exception as exc:  # e.g. a stored URL whose port is past 65535: a note, not a crash
-        raise LlmFailure("other", f"{type(exc).__name__}: {exc}") from None
+        raise LlmFailure("other", type(exc).__name__) from None  # its text may quote the key
     choices = response.choices or []
     text = _clean(choices[0].message.content or "") if choices else ""
     if not text:
@@ -109,6 +109,15 @@ def _clean(text: str) -> str:
     other control characters (but line breaks and tabs) go. An answer is not trusted input."""
     text = _SURROGATE.sub("\ufffd", text).replace("\r\n", "\n")
     return text.translate(_CONTROLS).strip()
+
+
+def _hidden(detail: str, endpoint: Endpoint) -> str:
+    """An error's text without the key (an illegal header's error quotes it): operators read it."""
+    key = endpoint.api_key
+    if key:
+        for written in {key, repr(key)[1:-1], repr(key.encode())[2:-1]}:
+            detail = detail.replace(written, "…")
+    return detail
 
 
 def _message(exc: object) -> str:

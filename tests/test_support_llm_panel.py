@@ -108,6 +108,8 @@ async def test_llm_settings_are_checked_and_the_key_is_kept_encrypted(
         ({"llm_model": "two words"}, "A model name has up to 100"),
         ({"llm_timeout": "soon"}, "time-out is a number of seconds from 0.1 to 120"),
         ({"llm_timeout": "0"}, "time-out is a number of seconds from 0.1 to 120"),
+        ({"llm_api_key": "sk-abc\ndef"}, "An API key has only letters, digits and signs"),  # a header
+        ({"llm_api_key": "sk-ключ"}, "An API key has only letters, digits and signs"),
     ]:
         refused = await post(desk_panel, settings, {**llm_form(fake_llm), **bad}, settings)
         assert refused.status == 400 and said in await refused.text(), bad
@@ -374,3 +376,24 @@ async def test_a_base_url_that_is_no_address_is_refused_on_save_and_never_crashe
     page_url = f"/panel/support/tickets/{ticket_id}"
     asked = await post(desk_panel, f"{page_url}/draft", {}, page_url)
     assert asked.status == 200 and "no draft" in await asked.text()
+
+
+async def test_an_error_that_quotes_the_key_never_shows_it_to_an_operator(
+    desk_panel: Panel, db, fake_llm
+) -> None:
+    """Found by review: a key stored with a line break in it (the form took one) made the HTTP
+    client fail with an error that quotes the header, key and all, and that text was the note
+    an operator reads in the ticket (and kept in support_drafts.detail)."""
+    ticket_id = await user_writes(db, ASKED)
+    await make_staff(db, "boss", Role.ADMIN)
+    await login(desk_panel.client, "boss")
+    await configure(desk_panel, fake_llm)
+    key = "sk-live-SECRET\nPART2"  # as stored before the form refused it
+    boss = await staff_domain.find_staff(db, "boss")
+    assert boss is not None
+    await staff_domain.set_secret(db, "llm_api_key", key, boss.id, secret_key=SECRET_KEY)
+    page_url = f"/panel/support/tickets/{ticket_id}"
+    page = html.unescape(await (await post(desk_panel, f"{page_url}/draft", {}, page_url)).text())
+    assert "no draft" in page
+    assert "SECRET" not in page and "PART2" not in page
+    assert fake_llm.requests == []  # it never left with the key either

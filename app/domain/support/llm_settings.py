@@ -89,6 +89,8 @@ def parse_form(form: Mapping[str, str]) -> LlmForm:
     key = form.get("llm_api_key", "").strip()
     if len(key) > 500:
         raise LlmSettingsError(N_("An API key has at most 500 characters."))
+    if not all("!" <= ch <= "~" for ch in key):  # it goes into a header: printable ASCII only
+        raise LlmSettingsError(N_("An API key has only letters, digits and signs, without spaces."))
     settings = LlmSettings(
         enabled=enabled,
         base_url=base_url,
