@@ -42,18 +42,20 @@ CATCH_UP_FRAME: Frame = (CATCH_UP, "")
 
 class Listener:
     """One open socket's inbox. Frames wait in a deque; a task sends them only while there is
-    something to send, so an idle socket costs no task and no queue (memory per socket)."""
+    something to send, so an idle socket holds no task and no deque (memory per socket)."""
 
     __slots__ = ("account_id", "drain", "inbox", "task")
 
     def __init__(self, account_id: int) -> None:
         self.account_id = account_id
-        self.inbox: deque[Frame] = deque()
+        self.inbox: deque[Frame] | None = None  # made when a frame waits, dropped when sent
         self.drain: Drain | None = None  # set once the socket is ready (its catch-up sent)
         self.task: asyncio.Task[None] | None = None
 
     def put(self, frame: Frame) -> None:
-        if len(self.inbox) >= QUEUE_SIZE:  # too slow to keep up: drop the backlog, it catches up
+        if self.inbox is None:
+            self.inbox = deque()
+        elif len(self.inbox) >= QUEUE_SIZE:  # too slow to keep up: drop the backlog, catch up
             self.inbox.clear()
             frame = CATCH_UP_FRAME
         self.inbox.append(frame)
@@ -80,6 +82,8 @@ class Listener:
         try:
             while self.inbox and self.drain is not None:
                 await self.drain(self.inbox.popleft())
+            if not self.inbox:
+                self.inbox = None
         finally:
             if self.task is asyncio.current_task():
                 self.task = None
