@@ -408,6 +408,11 @@ async def run(dsn: str, seeded: list[tuple[int, str, int]], args: argparse.Names
                     side.db_cpu_ms.append((database_cpu_s() - db_cpu) * 1000 / messages)
                     side.delivered.append(delivered)
                     side.latencies += latencies
+                    print(
+                        f"    round {_round + 1} {side.kind:8s}: p50 {percentile(latencies, 0.5):.1f} ms, "
+                        f"p99 {percentile(latencies, 0.99):.1f} ms (load average {os.getloadavg()[0]:.1f})",
+                        flush=True,
+                    )
             for side in (bare, chat):
                 print(
                     f"  {side.kind}: offered {args.rate}/s ({args.rounds} x {args.seconds:g} s): "
