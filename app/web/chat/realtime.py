@@ -37,6 +37,7 @@ CATCH_UP: Event = {"type": "catch_up"}  # "you may have missed something: ask th
 
 Frame = tuple[Event, str]  # a frame for the pages and its JSON text, encoded once for all sockets
 Drain = Callable[[Frame], Awaitable[None]]
+Accept = Callable[[Frame], bool]
 CATCH_UP_FRAME: Frame = (CATCH_UP, "")
 
 
@@ -44,15 +45,18 @@ class Listener:
     """One open socket's inbox. Frames wait in a deque; a task sends them only while there is
     something to send, so an idle socket holds no task and no deque (memory per socket)."""
 
-    __slots__ = ("account_id", "drain", "inbox", "task")
+    __slots__ = ("accept", "account_id", "drain", "inbox", "task")
 
     def __init__(self, account_id: int) -> None:
         self.account_id = account_id
         self.inbox: deque[Frame] | None = None  # made when a frame waits, dropped when sent
         self.drain: Drain | None = None  # set once the socket is ready (its catch-up sent)
+        self.accept: Accept | None = None  # the socket's filter (False: nothing to send)
         self.task: asyncio.Task[None] | None = None
 
     def put(self, frame: Frame) -> None:
+        if self.accept is not None and not self.accept(frame):
+            return
         if self.inbox is None:
             self.inbox = deque()
         elif len(self.inbox) >= QUEUE_SIZE:  # too slow to keep up: drop the backlog, catch up
@@ -61,13 +65,15 @@ class Listener:
         self.inbox.append(frame)
         self._wake()
 
-    def start(self, drain: Drain) -> None:
-        """The socket is ready: send what waits, and every frame from now on."""
-        self.drain = drain
+    def start(self, drain: Drain, accept: Accept) -> None:
+        """The socket is ready: send what waits, and every frame from now on that it accepts."""
+        self.drain, self.accept = drain, accept
+        if self.inbox:
+            self.inbox = deque(frame for frame in self.inbox if accept(frame))
         self._wake()
 
     async def stop(self) -> None:
-        self.drain = None
+        self.drain = self.accept = None
         task, self.task = self.task, None
         if task is not None:
             task.cancel()

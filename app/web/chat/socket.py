@@ -82,7 +82,7 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
             # listener's inbox, and go out (with every later one) once the page is ready.
             await session.catch_up(last_seen)
             await session.send({"type": "ready", "latest": session.high})
-            listener.start(session.deliver)
+            listener.start(session.deliver, session.accept)
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
                     continue
@@ -134,6 +134,17 @@ class Session:
                 break
             after = newest
 
+    def accept(self, frame: Frame) -> bool:
+        """Whether a live frame is for this page: not the echo of a message it just sent (its
+        "sent" frame has it). Checked as the frame arrives, so an echo costs no send."""
+        event = frame[0]
+        if event is not CATCH_UP and event["type"] == "message":
+            message = event["message"]
+            if message["sender_id"] == self.account.id and message["client_id"] in self.sending:
+                self.sending.discard(message["client_id"])
+                return False
+        return True
+
     async def deliver(self, frame: Frame) -> None:
         """One live frame for this page (its JSON encoded once for all sockets); a catch-up
         from the database when the hub says this page may have missed some."""
@@ -143,11 +154,7 @@ class Session:
                 await self.catch_up(self.high)
                 return
             if event["type"] == "message":
-                message = event["message"]
-                self.high = max(self.high, int(message["id"]))
-                if message["sender_id"] == self.account.id and message["client_id"] in self.sending:
-                    self.sending.discard(message["client_id"])  # its own: the "sent" frame has it
-                    return
+                self.high = max(self.high, int(event["message"]["id"]))
             if not self.ws.closed:
                 await self.ws.send_str(text)
         except (ConnectionResetError, RuntimeError):
@@ -166,7 +173,6 @@ class Session:
         if kind not in ("send", "read", "typing") or conversation_id is None:
             await self.send({"type": "error", "code": "bad_frame", "message": "Unknown frame."})
             return
-        _ = gettext(self.request)
         client_id = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
         try:
             async with self.pool.acquire() as conn:
@@ -195,11 +201,13 @@ class Session:
                     await conversations.typing(conn, self.account.id, conversation_id)
                     return
         except conversations.ConversationNotFound as exc:
+            _ = gettext(self.request)  # only when there is something to say
             await self.send(
                 {"type": "error", "code": "not_found", "message": exc.text(_), "client_id": client_id}
             )
             return
         except ChatError as exc:
+            _ = gettext(self.request)
             await self.send(
                 {"type": "error", "code": "refused", "message": exc.text(_), "client_id": client_id}
             )
