@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,8 +68,10 @@ async def complete(
         raise LlmFailure("refused", f"HTTP {exc.status_code}: {_message(exc)}") from None
     except openai.OpenAIError as exc:
         raise LlmFailure("other", str(exc)) from None
+    except Exception as exc:  # e.g. a stored URL whose port is past 65535: a note, not a crash
+        raise LlmFailure("other", f"{type(exc).__name__}: {exc}") from None
     choices = response.choices or []
-    text = (choices[0].message.content or "").strip() if choices else ""
+    text = _clean(choices[0].message.content or "") if choices else ""
     if not text:
         raise LlmFailure("empty")
     return text
@@ -95,6 +98,17 @@ async def _client(openai: Any, endpoint: Endpoint) -> Any:
     )
     _kept = (wanted, client)
     return client
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads joins pairs: these stand alone
+_CONTROLS = {n: None for n in (*range(32), 127) if chr(n) not in "\n\t"}
+
+
+def _clean(text: str) -> str:
+    """Text PostgreSQL, a form and Telegram take: a lone surrogate becomes U+FFFD, NUL and the
+    other control characters (but line breaks and tabs) go. An answer is not trusted input."""
+    text = _SURROGATE.sub("\ufffd", text).replace("\r\n", "\n")
+    return text.translate(_CONTROLS).strip()
 
 
 def _message(exc: object) -> str:

@@ -201,6 +201,9 @@ async def seed(dsn: str, bot_id: int, users: list[int]) -> None:
             "'+998901234567', 'published', $4)",
             [(u, channel.id, category.id, f"Ad {u} {n}") for u in menu for n in range(3)],
         )
+        # The seeded ads have no photos (no channel post to make): no re-post slot comes due.
+        later = "UPDATE channels SET next_repost_at = now() + interval '1 day' WHERE id = $1"
+        await conn.execute(later, channel.id)
         draft = {
             "channel_id": channel.id,
             "category_id": category.id,

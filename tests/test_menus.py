@@ -114,6 +114,8 @@ REFUSED = [
     (form("url", "Site", url="https://exa mple.uz"), "A link starts with https://, http:// or tg://"),
     (form("url", "Site", url="https://localhost:8080"), "A link starts with https://, http:// or tg://"),
     (form("url", "Site", url="https://example.uz:99999"), "A link starts with https://, http:// or tg://"),
+    (form("url", "Site", url="http://[::1"), "A link starts with https://, http:// or tg://"),  # was a 500
+    (form("url", "Site", url="tg://[resolve"), "A link starts with https://, http:// or tg://"),
     (form("kb", "FAQ", kb_key="nothing"), "There is no knowledge-base entry with the key “nothing”."),
     (form("action", action="drop_tables"), "Choose one of the bot's actions."),
     (form("folder", "Help"), "Choose what the button does."),

@@ -219,3 +219,23 @@ async def test_a_change_missed_while_listen_was_down_is_loaded_after_the_reconne
         return tree.buttons(None)[0].labels.get("en") == "Sell"
 
     await eventually(reloaded, what="the menu to be reloaded after the reconnect")
+
+
+async def test_a_saved_change_leads_to_the_menu_page_so_a_reload_does_not_repeat_it(
+    panel: Panel, db: asyncpg.Connection
+) -> None:
+    """Found by review: a change answered with the page itself, so reloading it (a phone that
+    reloads a tab does so on its own) posted the form again and added the button twice."""
+    await make_staff(db, "boss", Role.ADMIN)
+    await login(panel.client, "boss")
+    token = await csrf(panel.client, "/panel/menu")
+    added = await panel.client.post(
+        "/panel/menu/nodes", data={"csrf_token": token, **HELP}, allow_redirects=False
+    )
+    assert added.status == 303
+    page = await (await panel.client.get(added.headers["Location"])).text()
+    assert "Saved. The bot shows the new menu now." in page and ">Yordam<" in page
+    assert await db.fetchval("SELECT count(*) FROM menu_nodes WHERE kind = 'submenu'") == 1
+    for url in (f"/panel/menu/nodes/{await node_id(db, 'Help')}/move", "/panel/menu/reset"):
+        moved = await panel.client.post(url, data={"csrf_token": token}, allow_redirects=False)
+        assert moved.status == 303 and moved.headers["Location"].startswith("/panel/menu?")

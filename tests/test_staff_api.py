@@ -4,6 +4,8 @@ case as the bot and the panel, keyset pages, broadcasts, statistics, JSON errors
 
 from __future__ import annotations
 
+import base64
+
 import asyncpg
 from openapi_spec_validator import validate
 
@@ -245,3 +247,55 @@ async def test_the_openapi_document_describes_the_staff_operations_with_their_sc
     assert len(staff_ops) >= 14
     assert all(item["security"] == [{"staffToken": []}] for _p, _m, item in staff_ops)
     assert "bzs_" in spec["components"]["securitySchemes"]["staffToken"]["description"]
+
+
+async def test_hostile_numbers_cursors_and_buttons_are_clear_refusals_that_change_nothing(
+    panel: Panel, db: asyncpg.Connection
+) -> None:
+    """Found by review: numbers past a bigint answered 500 (and left a broadcast draft that
+    every later read answered 500 for), a cursor at the edge of the calendar answered 500, and a
+    button link Telegram refuses was kept (failing the message for every recipient)."""
+    channel = await connected_channel(db, "Mine", -1001)
+    ad = await pending_ad(db, channel, "Velosiped")
+    admin = _bearer(await _token(db, "boss", Role.ADMIN))
+    api = panel.client
+    huge = 10**30
+    answers = [
+        await api.post(f"{STAFF}/ads/{ad}/reject", json={"reason_id": huge}, headers=admin),
+        await api.post(
+            f"{STAFF}/broadcasts",
+            json={"texts": {"default": "Salom"}, "audience": {"channel_id": huge}},
+            headers=admin,
+        ),
+        await api.post(
+            f"{STAFF}/broadcasts",
+            json={"texts": {"default": "Salom"}, "audience": {"min_balance": huge}},
+            headers=admin,
+        ),
+    ]
+    for answer in answers:
+        body = await answer.json()
+        assert answer.status == 422 and body["error"]["message"] == "A number in the request is too large."
+    ru = await api.post(
+        f"{STAFF}/ads/{ad}/reject", json={"reason_id": huge}, headers={**admin, "Accept-Language": "ru"}
+    )
+    assert ru.status == 422 and "слишком" in (await ru.json())["error"]["message"]
+    nan = await api.post(
+        f"{STAFF}/ads/{ad}/reject",
+        data=b'{"reason_id": NaN}',
+        headers={**admin, "Content-Type": "application/json"},
+    )
+    assert nan.status == 422
+    # A cursor is opaque, yet a forged one that names year 1 at +14:00 is only "invalid".
+    for moment in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):
+        cursor = base64.urlsafe_b64encode(f"{moment}|1".encode()).decode().rstrip("=")
+        page = await api.get(f"{STAFF}/ads?after={cursor}", headers=admin)
+        assert page.status == 422 and (await page.json())["error"]["code"] == "invalid"
+    # A button link Telegram would refuse is refused here, as in the panel's composer.
+    for url in ("https://x y", "https://localhost", "https://a.b/<script>"):
+        sent = {"texts": {"default": "Salom"}, "buttons": [{"text": "Open", "url": url}]}
+        refused = await api.post(f"{STAFF}/broadcasts", json=sent, headers=admin)
+        assert refused.status == 400, url
+        assert "http(s) link" in (await refused.json())["error"]["message"]
+    assert await db.fetchval("SELECT count(*) FROM broadcasts") == 0
+    assert await db.fetchval("SELECT status FROM ads WHERE id = $1", ad) == "pending"

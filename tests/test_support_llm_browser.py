@@ -51,6 +51,8 @@ async def test_an_operator_edits_a_live_draft_and_asks_for_another(bozor, sandbo
         fake_llm.release.set()  # the LLM answers: the draft appears without a reload
         draft = page.locator("#llm-draft-text")
         await expect(draft).to_have_text(fake_llm.text)
+        await page.set_viewport_size({"width": 360, "height": 740})  # on a phone: nothing wider
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 360
         await page.get_by_role("link", name="Edit before sending").click()
         await expect(page.locator("#reply-text")).to_have_value(fake_llm.text)
         await page.fill("#reply-text", "Оплата только наличными при встрече.")

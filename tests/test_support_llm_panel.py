@@ -316,3 +316,61 @@ async def test_a_forged_or_decided_draft_changes_nothing(desk_panel: Panel, db, 
     assert await outbox_texts(db) == []
     assert await db.fetchval("SELECT count(*) FROM support_messages WHERE author = 'operator'") == 0
     assert await db.fetchval("SELECT status FROM support_drafts WHERE id = $1", draft_id) == "discarded"
+
+
+async def test_an_answer_with_a_nul_or_a_broken_character_still_becomes_a_draft(
+    desk_panel: Panel, db, fake_llm
+) -> None:
+    """Found by review: an endpoint's answer with a NUL (or a lone surrogate) could not be
+    stored, so the draft hung as "drafting…" and then read as a time-out; in the answer box it
+    made the operator's send a 400."""
+    fake_llm.text = "Salom\x00, rassrochka \ud800yo'q.\x07\nOperator javob beradi."
+    cleaned = "Salom, rassrochka \ufffdyo'q.\nOperator javob beradi."
+    ticket_id = await user_writes(db, ASKED)
+    question = await db.fetchval("SELECT max(id) FROM support_messages WHERE ticket_id = $1", ticket_id)
+    on = LlmSettings(enabled=True, base_url=fake_llm.url, model="m", timeout=5, auto_draft=True)
+    async with db.transaction():
+        claimed = await drafts.claim_auto(
+            db, ticket_id, question, settings=on, thresholds=Thresholds(), secret_key=SECRET_KEY
+        )
+    assert claimed is not None
+    answer = await drafts.reply_of(claimed.request)
+    async with db.transaction():
+        draft = await drafts.finish_auto(db, claimed, answer)
+    assert draft is not None and (draft.status, draft.text) == ("pending", cleaned)
+
+    await make_staff(db, "boss", Role.ADMIN)
+    await login(desk_panel.client, "boss")
+    await configure(desk_panel, fake_llm)
+    page_url = f"/panel/support/tickets/{ticket_id}"
+    asked = await post(desk_panel, f"{page_url}/draft", {}, page_url, headers=JSON)
+    assert (await asked.json())["text"] == cleaned
+    sent = await post(desk_panel, f"{page_url}/reply", {"text": cleaned}, page_url)
+    assert sent.status == 303
+    [said] = await outbox_texts(db)
+    assert said.endswith(cleaned)  # under the desk's heading
+
+
+async def test_a_base_url_that_is_no_address_is_refused_on_save_and_never_crashes_a_draft(
+    desk_panel: Panel, db, fake_llm
+) -> None:
+    """Found by review: "http://[::1" answered the settings form with a 500, and a base URL with
+    a port past 65535 or a space in its host was kept, then every "Draft an answer" was a 500."""
+    ticket_id = await user_writes(db, ASKED)
+    await make_staff(db, "boss", Role.ADMIN)
+    await login(desk_panel.client, "boss")
+    await configure(desk_panel, fake_llm)
+    for bad in ("http://[::1", "http://127.0.0.1:99999/v1", "http://ho st/v1", "http://:80/v1"):
+        answer = await post(
+            desk_panel, "/panel/settings", {**llm_form(fake_llm), "llm_base_url": bad}, "/panel/settings"
+        )
+        assert answer.status == 400, bad
+        said = html.unescape(await answer.text())
+        assert "The LLM's base URL looks like https://api.example.com/v1." in said
+    assert await db.fetchval("SELECT value FROM settings WHERE name = 'llm_base_url'") == fake_llm.url
+    # A URL stored before this check (or by hand) is a note in the ticket, not a crash.
+    await db.execute("UPDATE settings SET value = 'http://127.0.0.1:99999/v1' WHERE name = 'llm_base_url'")
+    desk_panel.app[keys.RUNNING_SETTINGS].llm.base_url = "http://127.0.0.1:99999/v1"
+    page_url = f"/panel/support/tickets/{ticket_id}"
+    asked = await post(desk_panel, f"{page_url}/draft", {}, page_url)
+    assert asked.status == 200 and "no draft" in await asked.text()

@@ -18,6 +18,10 @@ from app.db.queries import fsm as q
 # app/bot/journal.py); the storage answers from them, and skips writes that change nothing
 # (a /start clearing an empty conversation), for as long as no other update has written the
 # key since the read. A ContextVar is per update task, so no other update can see it.
+# While that holds, the handler's writes are kept and written together in one statement just
+# before the bot's next call to Telegram (and when the handler ends, inside the user's lock):
+# the wizard's "save the answer, move to the next step" is one round trip, and nothing the
+# user sees ever gets ahead of the state it follows from.
 PREFETCHED: ContextVar[Prefetched | None] = ContextVar("fsm_prefetched", default=None)
 MAX_TRACKED_KEYS = 100_000  # beyond this the write counts start again (every prefetch then stale)
 Version = tuple[int, int]  # (epoch, the key's write count): see PostgresStorage.version
@@ -31,6 +35,8 @@ class Prefetched:
     state: str | None
     data: str | None
     version: Version
+    storage: PostgresStorage
+    dirty: bool = False  # state/data were changed here and are not written yet
 
 
 def storage_key(key: StorageKey) -> str:
@@ -62,7 +68,7 @@ class PostgresStorage(BaseStorage):
 
     def prefetched(self, key: str, state: str | None, data: str | None, version: Version) -> None:
         """Offer what the journal statement read for this update's key at `version`."""
-        PREFETCHED.set(Prefetched(key, state, data, version))
+        PREFETCHED.set(Prefetched(key, state, data, version, self))
 
     def _bump(self, key: str) -> None:
         if len(self._writes) >= MAX_TRACKED_KEYS and key not in self._writes:
@@ -76,32 +82,36 @@ class PostgresStorage(BaseStorage):
             return prefetched
         return None
 
-    async def _write(self, key: str, prefetched: Prefetched | None, write: Awaitable[None]) -> bool:
-        """Run the write; True when the prefetch is still true of everything but it (no other
-        write of the key began or ended meanwhile), so the caller may update it."""
+    async def _write(self, key: str, write: Awaitable[None]) -> None:
         self._bump(key)
         try:
             await write
         finally:
             self._bump(key)
-        if prefetched is None:
-            return False
+
+    async def flush(self, prefetched: Prefetched) -> None:
+        """Write what the handler changed (state and data, one statement)."""
+        if not prefetched.dirty:
+            return
+        prefetched.dirty = False
         epoch, count = prefetched.version
-        if self.version(key) != (epoch, count + 2):
-            return False
-        prefetched.version = self.version(key)
-        return True
+        write = q.set_state_and_data(self.pool, prefetched.key, prefetched.state, prefetched.data or "{}")
+        try:
+            await self._write(prefetched.key, write)
+        except BaseException:
+            PREFETCHED.set(None)  # unknown what landed: the database answers from now on
+            raise
+        if self.version(prefetched.key) == (epoch, count + 2):  # no other write meanwhile
+            prefetched.version = self.version(prefetched.key)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
         text_key = storage_key(key)
         prefetched = self._fresh(text_key)
-        if prefetched is not None and prefetched.state == value:
-            return
-        if await self._write(text_key, prefetched, q.set_state(self.pool, text_key, value)):
-            assert prefetched is not None
-            prefetched.state = value
-            prefetched.data = prefetched.data or "{}"
+        if prefetched is None:
+            await self._write(text_key, q.set_state(self.pool, text_key, value))
+        elif prefetched.state != value:
+            prefetched.state, prefetched.dirty = value, True
 
     async def get_state(self, key: StorageKey) -> str | None:
         text_key = storage_key(key)
@@ -114,11 +124,10 @@ class PostgresStorage(BaseStorage):
         text_key = storage_key(key)
         value = dict(data)
         prefetched = self._fresh(text_key)
-        if prefetched is not None and json.loads(prefetched.data or "{}") == value:
-            return
-        if await self._write(text_key, prefetched, q.set_data(self.pool, text_key, value)):
-            assert prefetched is not None
-            prefetched.data = json.dumps(value)
+        if prefetched is None:
+            await self._write(text_key, q.set_data(self.pool, text_key, value))
+        elif json.loads(prefetched.data or "{}") != value:
+            prefetched.data, prefetched.dirty = json.dumps(value), True
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         text_key = storage_key(key)
@@ -129,3 +138,10 @@ class PostgresStorage(BaseStorage):
 
     async def close(self) -> None:
         """The pool belongs to the application, which closes it."""
+
+
+async def flush_pending() -> None:
+    """Write this update's kept FSM changes now (before a call to Telegram; when it ends)."""
+    prefetched = PREFETCHED.get()
+    if prefetched is not None and prefetched.dirty:
+        await prefetched.storage.flush(prefetched)

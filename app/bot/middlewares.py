@@ -12,6 +12,7 @@ from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update
 
+from app.bot.fsm import flush_pending
 from app.bot.journal import JOURNALED, Journal, Journaled
 from app.db.queries.users import record_journal_error
 from app.i18n import N_, Translator
@@ -35,6 +36,17 @@ class UpdateMetrics(BaseMiddleware):
         finally:
             UPDATES.labels(outcome).inc()
             UPDATE_SECONDS.observe(time.perf_counter() - started)
+
+
+class FsmFlush(BaseMiddleware):
+    """Writes the FSM changes a handler left unwritten (it made no call to Telegram after
+    them); registered inside the FSM middleware, so still under the user's lock."""
+
+    async def __call__(self, handler: Handler, update: TelegramObject, data: dict[str, Any]) -> Any:
+        try:
+            return await handler(update, data)  # type: ignore[arg-type]  # dp.update: Updates
+        finally:
+            await flush_pending()
 
 
 class JournalMiddleware(BaseMiddleware):

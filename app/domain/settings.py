@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from app.config import S3_BUCKET_RE
 from app.crypto import SecretError
@@ -19,6 +18,7 @@ from app.domain.support.settings import DeskSettings
 from app.domain.users import LANGUAGES, Languages
 from app.i18n import N_, UserError
 from app.storage import S3CheckError, S3Settings, check_s3
+from app.urls import split
 
 S3_PLAIN = ("s3_endpoint", "s3_bucket", "s3_region")
 S3_KEYS = ("s3_access_key", "s3_secret_key")
@@ -102,8 +102,8 @@ def parse_s3_form(form: Mapping[str, str]) -> S3Form:
     }
     endpoint, bucket, region = values["s3_endpoint"], values["s3_bucket"], values["s3_region"]
     if endpoint:
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.netloc or len(endpoint) > 300:
+        parts = split(endpoint)
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or len(endpoint) > 300:
             raise SettingsError(
                 N_("The endpoint is a URL like https://s3.example.com (empty for Amazon S3).")
             )

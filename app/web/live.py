@@ -21,6 +21,7 @@ from app.domain import settings as settings_domain
 from app.domain.support import commands as bot_commands
 from app.domain.support import llm_settings, menus
 from app.domain.support import settings as support_settings
+from app.urls import split
 from app.web import keys
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,8 @@ def same_origin(request: web.Request) -> bool:
         return True  # not a browser: it holds no one's cookie by accident
     public_url = request.app[keys.CONFIG].public_url
     hosts = {request.host, urlsplit(public_url).netloc if public_url else request.host}
-    return urlsplit(origin).netloc in hosts
+    given = split(origin)
+    return given is not None and given.netloc in hosts
 
 
 async def _drain(ws: web.WebSocketResponse) -> None:

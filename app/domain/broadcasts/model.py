@@ -17,6 +17,7 @@ _SIMPLE = re.compile(r"&lt;(/?)(b|i)&gt;")
 _LINK = re.compile(r"&lt;a href=&quot;(https?://[^\s<>]*?)&quot;&gt;")
 _LINK_END = re.compile(r"&lt;/a&gt;")
 _TAG = re.compile(r"<(/?)(b|i|a)\b[^>]*>")
+BAD_BUTTON = N_('A button is one line: a label, "|" and an http(s) link.')
 _URL = re.compile(r"^https?://[^\s<>\"]+\.[^\s<>\"]+$")
 
 
@@ -61,10 +62,21 @@ def parse_buttons(lines: str) -> list[dict[str, str]]:
         if not line.strip():
             continue
         label, sep, url = line.partition("|")
-        label, url = label.strip(), url.strip()
-        if not sep or not label or len(label) > 64 or not _URL.match(url) or len(url) > 512:
-            raise BroadcastError(N_('A button is one line: a label, "|" and an http(s) link.'))
-        buttons.append({"text": label, "url": url})
+        if not sep:
+            raise BroadcastError(BAD_BUTTON)
+        buttons.append({"text": label.strip(), "url": url.strip()})
+    return check_buttons(buttons)
+
+
+def check_buttons(buttons: list[dict[str, str]]) -> list[dict[str, str]]:
+    """URL buttons Telegram takes (a label, an http(s) link to a dotted host); at most
+    MAX_BUTTONS. A link Telegram refuses would fail the message for every recipient."""
+    for button in buttons:
+        label, url = button.get("text", ""), button.get("url", "")
+        if set(button) != {"text", "url"} or not label or len(label) > 64:
+            raise BroadcastError(BAD_BUTTON)
+        if not _URL.match(url) or len(url) > 512:
+            raise BroadcastError(BAD_BUTTON)
     if len(buttons) > MAX_BUTTONS:
         raise BroadcastError(N_("At most {count} buttons."), count=MAX_BUTTONS)
     return buttons

@@ -12,7 +12,7 @@ from app.db.queries.broadcasts import Audience, Broadcast, BroadcastStatus, Prog
 from app.domain import outbox
 from app.domain import staff as staff_domain
 from app.domain.actors import Actor, StaffMember
-from app.domain.broadcasts.model import LANGUAGES, BroadcastError, render_text
+from app.domain.broadcasts.model import LANGUAGES, BroadcastError, check_buttons, render_text
 from app.domain.broadcasts.photos import is_photo_key
 from app.domain.staff import Role
 from app.i18n import N_
@@ -61,6 +61,7 @@ async def create(
     if photo_key is not None and not is_photo_key(photo_key):
         raise BroadcastError(N_("Upload the photo again."))
     caption = photo_key is not None
+    buttons = check_buttons(buttons)  # the staff API gives them as data, not as the panel's lines
     payloads = {
         lang: _payload(render_text(text, caption=caption), buttons, photo_key) for lang, text in kept.items()
     }

@@ -7,7 +7,6 @@ import contextlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from urllib.parse import urlsplit
 
 from app.crypto import SecretError
 from app.db import Conn
@@ -15,6 +14,7 @@ from app.db.queries import panel_admin as settings_q
 from app.domain import staff as staff_domain
 from app.i18n import N_, UserError
 from app.llm import Endpoint
+from app.urls import split
 
 PREFIX = "llm_"
 KEY_SECRET = "llm_api_key"
@@ -80,10 +80,8 @@ def parse_form(form: Mapping[str, str]) -> LlmForm:
     base_url = form.get("llm_base_url", "").strip()
     model = form.get("llm_model", "").strip()
     enabled = form.get("llm_enabled") == "on"
-    if base_url:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or len(base_url) > 300:
-            raise LlmSettingsError(N_("The LLM's base URL looks like https://api.example.com/v1."))
+    if base_url and not _is_base_url(base_url):
+        raise LlmSettingsError(N_("The LLM's base URL looks like https://api.example.com/v1."))
     if model and not MODEL_RE.fullmatch(model):
         raise LlmSettingsError(N_("A model name has up to 100 letters, digits and . : / @ + - _."))
     if enabled and not (base_url and model):
@@ -134,6 +132,14 @@ async def endpoint(conn: Conn, settings: LlmSettings, *, secret_key: str) -> End
     except SecretError:
         raise LlmKeyError() from None
     return Endpoint(settings.base_url, settings.model, key)
+
+
+def _is_base_url(url: str) -> bool:
+    """http(s), a host, a port that exists, no spaces: an address the client can call."""
+    if len(url) > 300 or any(ch.isspace() for ch in url):
+        return False
+    parts = split(url)  # None: "http://[::1", a port past 65535
+    return parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _seconds(value: str) -> float:

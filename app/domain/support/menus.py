@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult
 
 from app.db import Conn
 from app.db.queries import bot_menus as q
@@ -27,6 +27,7 @@ from app.domain import staff as staff_domain
 from app.domain.actors import StaffMember
 from app.domain.staff import Role
 from app.i18n import LANGUAGES, N_, Gettext, UserError
+from app.urls import split
 
 LABEL_LIMIT = 64  # characters on a button (Telegram shows little more on a phone)
 TEXT_LIMIT = 4096  # a Telegram message
@@ -270,7 +271,8 @@ def check_url(url: str) -> str:
     """A link a button can open: http(s) with a host name Telegram takes, or tg://. (A link
     Telegram refuses would break every menu it is in, so doubtful ones are refused here.)"""
     url = url.strip()
-    if len(url) > URL_LIMIT or _SPACES.search(url) or not _url_is_good(urlsplit(url)):
+    parts = split(url)
+    if len(url) > URL_LIMIT or _SPACES.search(url) or parts is None or not _url_is_good(parts):
         raise MenuError(N_("A link starts with https://, http:// or tg:// and has no spaces."))
     return url
 

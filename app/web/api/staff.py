@@ -87,8 +87,8 @@ def _after(request: web.Request) -> tuple[datetime, int] | None:
         moment = datetime.fromisoformat(at)
         if moment.tzinfo is None or not (ad_id.isascii() and ad_id.isdigit() and len(ad_id) <= 18):
             raise ValueError(value)
-        return moment, int(ad_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return moment.astimezone(UTC), int(ad_id)  # year 1 at +14:00 is before the calendar starts
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise ApiError(422, "invalid", "after: a cursor from next_after") from None
 
 

@@ -29,6 +29,7 @@ from app.web.panel.screens import (
     chat,
     commands,
     dashboard,
+    exports,
     login,
     menus,
     moderation,
@@ -59,6 +60,7 @@ SCREENS = (
     staff,
     settings,
     audit,
+    exports,
     account,
     chat,
 )

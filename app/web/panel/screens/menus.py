@@ -175,16 +175,18 @@ def _node_form(fields: Mapping[str, str]) -> NodeForm:
 
 
 async def _saved(request: web.Request, fresh: MenuTree) -> web.StreamResponse:
-    """The committed tree into this process (the others reload on the notification)."""
+    """The committed tree into this process (the others reload on the notification), then the
+    menu page by a redirect: reloading it does not post the change again."""
     request.app[keys.RUNNING_SETTINGS].menu.update(fresh)
-    _ = gettext(request)
-    return await _page(request, done_message=_("Saved. The bot shows the new menu now."))
+    raise web.HTTPSeeOther(request.app.router["panel.menu"].url_for().with_query(saved="1"))
 
 
 @ROUTES.get("/panel/menu", name="panel.menu")
 @require(Role.ADMIN)
 async def menu_page(request: web.Request) -> web.StreamResponse:
-    return await _page(request, editing=whole_number(request.query.get("edit", "")))
+    _ = gettext(request)
+    done = _("Saved. The bot shows the new menu now.") if request.query.get("saved") == "1" else None
+    return await _page(request, editing=whole_number(request.query.get("edit", "")), done_message=done)
 
 
 @ROUTES.post("/panel/menu/nodes", name="panel.menu_add", ok_status=400)
@@ -256,7 +258,7 @@ async def delete_node(request: web.Request) -> web.StreamResponse:
     return await _saved(request, fresh)
 
 
-@ROUTES.post("/panel/menu/reset", name="panel.menu_reset")
+@ROUTES.post("/panel/menu/reset", name="panel.menu_reset", ok_status=303)
 @require(Role.ADMIN)
 async def reset_menu(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)

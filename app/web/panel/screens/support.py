@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import asyncpg
@@ -34,6 +35,7 @@ from app.web.panel.auth.language import gettext
 from app.web.panel.auth.pages import render
 from app.web.panel.auth.routes import PanelRoutes
 from app.web.panel.auth.sessions import STAFF
+from app.web.panel.export import send_csv
 
 ROUTES = PanelRoutes()
 
@@ -750,14 +752,14 @@ async def kb_export_json(request: web.Request) -> web.StreamResponse:
 @ROUTES.get("/panel/support/kb/export.csv", name="panel.support_kb_csv")
 @require(Role.ADMIN)
 async def kb_export_csv(request: web.Request) -> web.StreamResponse:
+    """The knowledge base through the panel's export (audited; the import reads it back)."""
     async with request.app[keys.POOL].acquire() as conn:
-        text = await kb.export_csv(conn)
-    return web.Response(
-        text=text,
-        content_type="text/csv",
-        charset="utf-8",
-        headers={"Content-Disposition": 'attachment; filename="knowledge-base.csv"'},
-    )
+        rows = await kb.export_rows(conn)
+
+    async def batches() -> AsyncGenerator[list[tuple[str, ...]]]:
+        yield rows
+
+    return await send_csv(request, "knowledge-base", kb.CSV_COLUMNS, batches(), {})
 
 
 @ROUTES.post("/panel/support/kb/import", name="panel.support_kb_import", ok_status=400)
