@@ -136,12 +136,43 @@ class Child:
                 return int(line.split()[1])
         return 0
 
+    def cpu_s(self) -> float:
+        return cpu_seconds(self.process.pid)
+
     def stop(self) -> None:
         self.process.terminate()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+POSTMASTER: list[int] = []  # the database server's pid, when it runs on this machine
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process used so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def database_cpu_s() -> float:
+    """CPU time of the PostgreSQL server and all its processes (backends, WAL writer, ...)."""
+    if not POSTMASTER:
+        return 0.0
+    total = cpu_seconds(POSTMASTER[0])
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if int(text.rsplit(")", 1)[1].split()[1]) == POSTMASTER[0]:
+            total += cpu_seconds(int(stat.parent.name))
+    return total
 
 
 def start_child(kind: str, dsn: str) -> Child:
@@ -302,6 +333,8 @@ class Side:
     delivered: list[float] = field(default_factory=list)
     best_rate: int = 0
     failed: bool = False
+    cpu_ms: list[float] = field(default_factory=list)  # server CPU per message, each latency round
+    db_cpu_ms: list[float] = field(default_factory=list)  # PostgreSQL's CPU per message
 
 
 async def open_side(
@@ -368,15 +401,26 @@ async def run(dsn: str, seeded: list[tuple[int, str, int]], args: argparse.Names
             rng = random.Random(1)
             for _round in range(args.rounds):
                 for side in (bare, chat):
+                    cpu, db_cpu = side.child.cpu_s(), database_cpu_s()
                     delivered, latencies = await step(side, args.rate, args.seconds, rng)
+                    messages = args.rate * args.seconds
+                    side.cpu_ms.append((side.child.cpu_s() - cpu) * 1000 / messages)
+                    side.db_cpu_ms.append((database_cpu_s() - db_cpu) * 1000 / messages)
                     side.delivered.append(delivered)
                     side.latencies += latencies
+                    print(
+                        f"    round {_round + 1} {side.kind:8s}: p50 {percentile(latencies, 0.5):.1f} ms, "
+                        f"p99 {percentile(latencies, 0.99):.1f} ms (load average {os.getloadavg()[0]:.1f})",
+                        flush=True,
+                    )
             for side in (bare, chat):
                 print(
                     f"  {side.kind}: offered {args.rate}/s ({args.rounds} x {args.seconds:g} s): "
                     f"delivered {min(side.delivered) * 100:.1f} %, "
                     f"p50 {percentile(side.latencies, 0.5):.1f} ms, "
-                    f"p99 {percentile(side.latencies, 0.99):.1f} ms",
+                    f"p99 {percentile(side.latencies, 0.99):.1f} ms; CPU per message: "
+                    f"server {percentile(side.cpu_ms, 0.5):.2f} ms, "
+                    f"PostgreSQL {percentile(side.db_cpu_ms, 0.5):.2f} ms (median of rounds)",
                     flush=True,
                 )
             print("  the highest sustained rate (delivered ≥ 99 %, p99 < 1 s):", flush=True)
@@ -418,6 +462,10 @@ async def main(args: argparse.Namespace) -> None:
         dsn = base_dsn.replace(f"/{base_dsn.rsplit('/', 1)[1].split('?')[0]}", f"/{name}", 1)
         conn = await asyncpg.connect(dsn)
         await migrate(conn)
+        if pg:
+            backend = await conn.fetchval("SELECT pg_backend_pid()")
+            stat = Path(f"/proc/{backend}/stat").read_text()
+            POSTMASTER.append(int(stat.rsplit(")", 1)[1].split()[1]))
         await conn.close()
         seeded = await seed(dsn, args.sockets)
         print(
@@ -434,6 +482,7 @@ async def main(args: argparse.Namespace) -> None:
     p50, p99 = percentile(chat.latencies, 0.5), percentile(chat.latencies, 0.99)
     print("\nresults")
     print(f"  sockets                  : {len(chat.clients)} (goal 5,000)")
+    print(f"  load average at the end  : {os.getloadavg()[0]:.1f}")
     print(
         f"  latency at {args.rate}/s       : p50 {p50:.1f} ms, p99 {p99:.1f} ms "
         f"(goal p99 ≤ {LATENCY_GOAL_MS:g} ms)"
@@ -444,6 +493,11 @@ async def main(args: argparse.Namespace) -> None:
     )
     print(f"  highest sustained rate   : web chat {chat.best_rate}/s, bare relay {bare.best_rate}/s")
     print(f"  ratio web chat/bare      : {ratio:.2f} (goal ≥ {RATIO_GOAL})")
+    print(
+        f"  server CPU per message   : web chat {percentile(chat.cpu_ms, 0.5):.2f} ms, "
+        f"bare {percentile(bare.cpu_ms, 0.5):.2f} ms "
+        f"(PostgreSQL: {percentile(chat.db_cpu_ms, 0.5):.2f} ms, {percentile(bare.db_cpu_ms, 0.5):.2f} ms)"
+    )
     print(
         f"  memory per 1,000 idle    : web chat {chat.mib_per_1000:.1f} MiB, bare {bare.mib_per_1000:.1f} MiB"
     )

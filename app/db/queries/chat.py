@@ -678,23 +678,31 @@ async def notice_later(conn: Conn, conversation_id: int, account_id: int, now: d
 PRESENCE_TTL = dt.timedelta(seconds=90)
 
 
-async def presence_add(conn: Conn, account_id: int, node: str, delta: int) -> int:
-    """Count a page opened (+1) or closed (-1) on this process; the account's pages here now."""
-    sockets = await conn.fetchval(
-        """INSERT INTO chat_presence AS p (account_id, node, sockets) VALUES ($1, $2, greatest($3, 0))
-           ON CONFLICT (account_id, node)
-           DO UPDATE SET sockets = greatest(p.sockets + $3, 0), seen_at = now()
-           RETURNING sockets""",
+async def presence_moved(conn: Conn, account_id: int, node: str, delta: int) -> list[int] | None:
+    """Count a page opened (+1) or closed (-1) on this process, in one round trip. The
+    account's peers when they should hear of it — its first page here opened, or its last
+    page anywhere (on a live process) closed — else None."""
+    row = await conn.fetchrow(
+        """WITH p AS (
+               INSERT INTO chat_presence AS p (account_id, node, sockets) VALUES ($1, $2, greatest($3, 0))
+               ON CONFLICT (account_id, node)
+               DO UPDATE SET sockets = greatest(p.sockets + $3, 0), seen_at = now()
+               RETURNING sockets)
+           SELECT CASE WHEN ($3 > 0 AND p.sockets = 1)
+                         OR ($3 < 0 AND p.sockets = 0
+                             AND NOT EXISTS (SELECT 1 FROM chat_presence o
+                                             WHERE o.account_id = $1 AND o.node <> $2 AND o.sockets > 0
+                                               AND o.seen_at > now() - $4::interval))
+                       THEN ARRAY(SELECT DISTINCT peer_id FROM chat_members WHERE account_id = $1)
+                  END AS peers
+           FROM p""",
         account_id,
         node,
         delta,
+        PRESENCE_TTL,
     )
-    return int(sockets)
-
-
-async def peers_of(conn: Conn, account_id: int) -> list[int]:
-    rows = await conn.fetch("SELECT DISTINCT peer_id FROM chat_members WHERE account_id = $1", account_id)
-    return [int(r["peer_id"]) for r in rows]
+    peers = None if row is None else row["peers"]
+    return None if peers is None else [int(peer) for peer in peers]
 
 
 async def presence_refresh(conn: Conn, node: str) -> None:

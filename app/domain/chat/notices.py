@@ -74,20 +74,21 @@ async def run_notices(
 
 async def page_opened(conn: Conn, account_id: int, node: str) -> None:
     """A page of this account opened on this process; its first one tells the peers "online"."""
-    if await q.presence_add(conn, account_id, node, 1) == 1:
-        await _tell_peers(conn, account_id, online=True)
+    peers = await q.presence_moved(conn, account_id, node, 1)
+    if peers:
+        await _tell_peers(conn, account_id, peers, online=True)
 
 
 async def page_closed(conn: Conn, account_id: int, node: str) -> None:
     """A page closed; when no page of the account is open anywhere, the peers see "offline"."""
-    if await q.presence_add(conn, account_id, node, -1) == 0 and not await q.is_online(conn, account_id):
-        await _tell_peers(conn, account_id, online=False)
-
-
-async def _tell_peers(conn: Conn, account_id: int, *, online: bool) -> None:
-    peers = await q.peers_of(conn, account_id)
+    peers = await q.presence_moved(conn, account_id, node, -1)
     if peers:
-        await q.notify(conn, {"kind": "presence", "to": peers, "account_id": account_id, "online": online})
+        await _tell_peers(conn, account_id, peers, online=False)
+
+
+async def _tell_peers(conn: Conn, account_id: int, peers: list[int], *, online: bool) -> None:
+    # Its own statement, apart from the presence write: see conversations.send on NOTIFY.
+    await q.notify(conn, {"kind": "presence", "to": peers, "account_id": account_id, "online": online})
 
 
 async def still_here(conn: Conn, node: str) -> None:

@@ -15,9 +15,8 @@ import json
 import logging
 import os
 import socket
-from collections import defaultdict
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -36,20 +35,64 @@ Event = dict[str, Any]
 CATCH_UP: Event = {"type": "catch_up"}  # "you may have missed something: ask the database"
 
 
-@dataclass(eq=False)
+Frame = tuple[Event, str]  # a frame for the pages and its JSON text, encoded once for all sockets
+Drain = Callable[[Frame], Awaitable[None]]
+Accept = Callable[[Frame], bool]
+CATCH_UP_FRAME: Frame = (CATCH_UP, "")
+
+
 class Listener:
-    """One open socket's inbox."""
+    """One open socket's inbox. Frames wait in a deque; a task sends them only while there is
+    something to send, so an idle socket holds no task and no deque (memory per socket)."""
 
-    account_id: int
-    queue: asyncio.Queue[Event] = field(default_factory=lambda: asyncio.Queue(maxsize=QUEUE_SIZE))
+    __slots__ = ("accept", "account_id", "drain", "inbox", "task")
 
-    def put(self, event: Event) -> None:
+    def __init__(self, account_id: int) -> None:
+        self.account_id = account_id
+        self.inbox: deque[Frame] | None = None  # made when a frame waits, dropped when sent
+        self.drain: Drain | None = None  # set once the socket is ready (its catch-up sent)
+        self.accept: Accept | None = None  # the socket's filter (False: nothing to send)
+        self.task: asyncio.Task[None] | None = None
+
+    def put(self, frame: Frame) -> None:
+        if self.accept is not None and not self.accept(frame):
+            return
+        if self.inbox is None:
+            self.inbox = deque()
+        elif len(self.inbox) >= QUEUE_SIZE:  # too slow to keep up: drop the backlog, catch up
+            self.inbox.clear()
+            frame = CATCH_UP_FRAME
+        self.inbox.append(frame)
+        self._wake()
+
+    def start(self, drain: Drain, accept: Accept) -> None:
+        """The socket is ready: send what waits, and every frame from now on that it accepts."""
+        self.drain, self.accept = drain, accept
+        if self.inbox:
+            self.inbox = deque(frame for frame in self.inbox if accept(frame))
+        self._wake()
+
+    async def stop(self) -> None:
+        self.drain = self.accept = None
+        task, self.task = self.task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _wake(self) -> None:
+        if self.drain is not None and self.task is None and self.inbox:
+            self.task = asyncio.create_task(self._send_all())
+
+    async def _send_all(self) -> None:
         try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:  # too slow to keep up: drop the backlog, it catches up from the DB
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait(CATCH_UP)
+            while self.inbox and self.drain is not None:
+                await self.drain(self.inbox.popleft())
+            if not self.inbox:
+                self.inbox = None
+        finally:
+            if self.task is asyncio.current_task():
+                self.task = None
 
 
 class ChatHub:
@@ -60,6 +103,7 @@ class ChatHub:
         self.node = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.listeners: dict[int, set[Listener]] = defaultdict(set)
         self.listening = asyncio.Event()  # set while the LISTEN connection is up
+        self.closing: set[asyncio.Task[None]] = set()  # presence writes of closed pages
 
     @contextlib.asynccontextmanager
     async def subscribe(self, account_id: int) -> AsyncIterator[Listener]:
@@ -74,10 +118,16 @@ class ChatHub:
             self.listeners[account_id].discard(listener)
             if not self.listeners[account_id]:
                 del self.listeners[account_id]
-            if self.pool is not None:
-                with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                    async with self.pool.acquire() as conn:
-                        await notices.page_closed(conn, account_id, self.node)
+            if self.pool is not None:  # a task of its own: aiohttp cancels a closed socket's handler
+                task = asyncio.create_task(self._page_closed(account_id))
+                self.closing.add(task)
+                task.add_done_callback(self.closing.discard)
+
+    async def _page_closed(self, account_id: int) -> None:
+        assert self.pool is not None
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            async with self.pool.acquire() as conn:
+                await notices.page_closed(conn, account_id, self.node)
 
     def sockets(self) -> int:
         return sum(len(group) for group in self.listeners.values())
@@ -112,13 +162,14 @@ class ChatHub:
             frame = {"type": "presence", **{k: event[k] for k in ("account_id", "online")}}
         else:
             return
+        encoded: Frame = (frame, json.dumps(frame, ensure_ascii=False))
         for listener in targets:
-            listener.put(frame)
+            listener.put(encoded)
 
     def catch_up_all(self) -> None:
         for group in self.listeners.values():
             for listener in group:
-                listener.put(CATCH_UP)
+                listener.put(CATCH_UP_FRAME)
 
     async def run(self) -> None:
         """LISTEN until cancelled; after a lost connection every page catches up from the DB."""
@@ -192,6 +243,7 @@ async def chat_realtime(app: web.Application) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await task
     if pool is not None:
+        await asyncio.gather(*hub.closing, return_exceptions=True)
         with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             async with pool.acquire() as conn:
                 await notices.node_gone(conn, hub.node)

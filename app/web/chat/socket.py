@@ -9,8 +9,6 @@ client may connect with its bearer token instead.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from typing import Any
@@ -25,7 +23,7 @@ from app.domain.chat.conversations import ChatError
 from app.urls import split
 from app.web import keys
 from app.web.chat.auth import CHAT_PREFIX, current_account, gettext, session_token
-from app.web.chat.realtime import CATCH_UP, CHAT_HUB, Listener
+from app.web.chat.realtime import CATCH_UP, CHAT_HUB, Frame
 from app.web.chat.services import chat_messages
 
 log = logging.getLogger(__name__)
@@ -75,13 +73,19 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
         )
     after = request.query.get("after", "0")
     last_seen = int(after) if after.isascii() and after.isdigit() and len(after) < 19 else 0
-    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
+    # No per-message compression: chat frames are small, and a deflate context per socket
+    # costs more memory than it saves bytes. Pings by aiohttp's heartbeat (no task of ours).
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME, compress=False)
     await ws.prepare(request)
     request.app[keys.WEBSOCKETS].add(ws)
     session = Session(request, ws, account, session_token(request) if bearer is None else None)
     async with request.app[CHAT_HUB].subscribe(account.id) as listener:
-        pump = asyncio.create_task(session.pump(listener, last_seen))
         try:
+            # What the page missed, then live events: those that came meanwhile waited in the
+            # listener's inbox, and go out (with every later one) once the page is ready.
+            await session.catch_up(last_seen)
+            await session.send({"type": "ready", "latest": session.high})
+            listener.start(session.deliver, session.accept)
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
                     continue
@@ -92,14 +96,14 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
         except ConnectionResetError:
             pass
         finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+            await listener.stop()
     return ws
 
 
 class Session:
     """One socket's conversation with its page."""
+
+    __slots__ = ("account", "high", "pool", "request", "sending", "token", "ws")
 
     def __init__(
         self, request: web.Request, ws: web.WebSocketResponse, account: ChatAccount, token: str | None
@@ -133,23 +137,29 @@ class Session:
                 break
             after = newest
 
-    async def pump(self, listener: Listener, last_seen: int) -> None:
-        """The catch-up, then live events (another catch-up whenever the hub says so)."""
+    def accept(self, frame: Frame) -> bool:
+        """Whether a live frame is for this page: not the echo of a message it just sent (its
+        "sent" frame has it). Checked as the frame arrives, so an echo costs no send."""
+        event = frame[0]
+        if event is not CATCH_UP and event["type"] == "message":
+            message = event["message"]
+            if message["sender_id"] == self.account.id and message["client_id"] in self.sending:
+                self.sending.discard(message["client_id"])
+                return False
+        return True
+
+    async def deliver(self, frame: Frame) -> None:
+        """One live frame for this page (its JSON encoded once for all sockets); a catch-up
+        from the database when the hub says this page may have missed some."""
+        event, text = frame
         try:
-            await self.catch_up(last_seen)
-            await self.send({"type": "ready", "latest": self.high})
-            while not self.ws.closed:
-                event = await listener.queue.get()
-                if event is CATCH_UP:
-                    await self.catch_up(self.high)
-                    continue
-                if event["type"] == "message":
-                    message = event["message"]
-                    self.high = max(self.high, int(message["id"]))
-                    if message["sender_id"] == self.account.id and message["client_id"] in self.sending:
-                        self.sending.discard(message["client_id"])  # its own: the "sent" frame has it
-                        continue
-                await self.send(event)
+            if event is CATCH_UP:
+                await self.catch_up(self.high)
+                return
+            if event["type"] == "message":
+                self.high = max(self.high, int(event["message"]["id"]))
+            if not self.ws.closed:
+                await self.ws.send_str(text)
         except (ConnectionResetError, RuntimeError):
             pass  # the page went away mid-send
 
@@ -166,7 +176,6 @@ class Session:
         if kind not in ("send", "read", "typing") or conversation_id is None:
             await self.send({"type": "error", "code": "bad_frame", "message": "Unknown frame."})
             return
-        _ = gettext(self.request)
         client_id = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
         try:
             async with self.pool.acquire() as conn:
@@ -195,11 +204,13 @@ class Session:
                     await conversations.typing(conn, self.account.id, conversation_id)
                     return
         except conversations.ConversationNotFound as exc:
+            _ = gettext(self.request)  # only when there is something to say
             await self.send(
                 {"type": "error", "code": "not_found", "message": exc.text(_), "client_id": client_id}
             )
             return
         except ChatError as exc:
+            _ = gettext(self.request)
             await self.send(
                 {"type": "error", "code": "refused", "message": exc.text(_), "client_id": client_id}
             )
