@@ -245,6 +245,8 @@ EXPECTED = {
     "panel.support_kb_import": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
     "panel.support_settings": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
     "panel.support_settings_save": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
+    # Everything on record (S5): for those who serve users, not for moderators.
+    "panel.messages": {"anonymous": LOGIN, "operator": 200, "moderator": 403, "admin": 200},
 }
 
 

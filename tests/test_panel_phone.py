@@ -101,6 +101,7 @@ def screen_path(screen: str, market: dict[str, Any]) -> str:
         "screenshots": "/panel/tasks/review",
         "promotion": "/panel/promotions",
         "reported-chats": "/panel/chat/reports",
+        "messages": "/panel/messages",
     }[screen]
 
 
@@ -114,6 +115,7 @@ MAY_BE_EMPTY = {
     "screenshots",
     "promotion",
     "reported-chats",
+    "messages",
 }
 
 

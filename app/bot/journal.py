@@ -18,6 +18,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.types import Update, User
 
 from app.bot.fsm import PostgresStorage, storage_key
+from app.bot.record import incoming
 from app.db.queries.users import Arrival, Contact, Inbound
 from app.domain.users import Languages, Seen, claim_unhandled, mark_handled, record_updates
 from app.i18n import N_, Translator
@@ -179,6 +180,7 @@ class Journal:
             contact_of(context.user) if context.user else None,
             clears_block=kind in CLEARS_BLOCK,
             fsm_key=storage_key(fsm.key) if fsm is not None and context.user else "",
+            record=incoming(update, context.user, context.chat),  # on record (S5)
         )
 
 
