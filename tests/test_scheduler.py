@@ -39,7 +39,11 @@ async def test_without_a_bot_only_the_database_jobs_are_scheduled(database_url: 
     pool = await create_pool(database_url)
     try:
         scheduler = create_scheduler(JobContext(pool))
-        assert [job.id for job in scheduler.get_jobs()] == ["journal_retention", "ledger_verify"]
+        assert [job.id for job in scheduler.get_jobs()] == [
+            "journal_retention",
+            "ledger_verify",
+            "message_retention",
+        ]
     finally:
         await pool.close()
 
