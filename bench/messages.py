@@ -99,8 +99,8 @@ SELECT now() - make_interval(secs => ($1 - g) * (365 * 86400.0 / $1)),
        CASE WHEN g % 20 < 6 THEN 'text' WHEN g % 20 < 8 THEN 'button' WHEN g % 20 = 8 THEN 'command'
             WHEN g % 20 < 18 THEN 'text' ELSE 'edit' END,
        p.text, to_tsvector('simple', p.search)
-  FROM generate_series(1, $1) g
-  JOIN bench_texts p ON p.n = (g * 104729) % $3"""
+  FROM generate_series(1::bigint, $1) g
+  JOIN bench_texts p ON p.n = (hashint8(g) & 2147483647) % $3"""
 
 
 async def seed(conn: asyncpg.Connection, messages: int, rng: random.Random) -> float:
@@ -218,7 +218,10 @@ async def measure(
                 ("@username", "/panel/messages?user=%40user8642"),
                 ("a week a month ago + word", f"/panel/messages?q=narx&from={month_ago}&to={week_later}"),
                 ("button presses", "/panel/messages?direction=in&kind=button"),
+                ("a kind nobody sent (payment)", "/panel/messages?kind=payment"),
                 ("word, outgoing edits", "/panel/messages?q=warranty&direction=out&kind=edit"),
+                ("rare word, button presses", "/panel/messages?q=a12340&kind=button"),
+                ("no match, a user", f"/panel/messages?q=qwzyxv&user={user}"),
                 ("common word, page 20", await deep_page(client, "/panel/messages?q=salom", 19)),
                 ("less common word, page 5", await deep_page(client, "/panel/messages?q=warranty", 4)),
             ]

@@ -14,6 +14,7 @@ from app.domain import record as record_domain
 from app.domain.outbox import enqueue
 from app.domain.record import Direction, Kind
 from app.domain.staff import Role
+from app.sandbox.media import sample_png
 from app.scheduler.jobs import JobContext, message_retention
 from tests.helpers.panel import Panel, csrf, login, make_staff
 from tests.helpers.polling import eventually, outbox_settled
@@ -51,13 +52,14 @@ async def test_messages_in_three_languages_a_button_and_an_outbox_delivery_are_o
         (john, "Where is my parcel tracking number?"),
     ):
         await persona.send(text)
+    await john.send_photo(sample_png(), "Scratched bumper, see photo")
     await enqueue(db, "sendMessage", {"chat_id": john.id, "text": "Your listing was published"})
     await outbox_settled(db)
 
     async def recorded() -> bool:
         delivered = "SELECT count(*) FROM message_record WHERE text LIKE 'Your listing%'"
-        heard = "SELECT count(*) FROM message_record WHERE direction = 'in' AND kind = 'text'"
-        return await db.fetchval(delivered) == 1 and await db.fetchval(heard) == 4
+        heard = "SELECT count(*) FROM message_record WHERE direction = 'in' AND kind IN ('text', 'photo')"
+        return await db.fetchval(delivered) == 1 and await db.fetchval(heard) == 5
 
     await eventually(recorded, what="the outbox delivery on record")
 
@@ -73,6 +75,7 @@ async def test_messages_in_three_languages_a_button_and_an_outbox_delivery_are_o
     assert "Эълонимни ўчириб" in texts(await found(panel, "q=elonimni+ochirib"))
     # English, and the outbox's delivery (from the bot).
     assert "parcel tracking" in texts(await found(panel, "q=parcel"))
+    assert [r[:2] for r in await found(panel, "q=bumper")] == [("in", "photo")]  # by its caption
     delivered = await found(panel, "q=listing+published")
     assert [r[:2] for r in delivered] == [("out", "text")] and "@john_d" in delivered[0][2]
     assert "Your listing was published" in texts(await found(panel, "q=published&direction=out&user=@john_d"))
@@ -84,6 +87,8 @@ async def test_messages_in_three_languages_a_button_and_an_outbox_delivery_are_o
     assert "menu:" not in texts(ivans)
     assert ("out", "text") in {r[:2] for r in ivans} and "Здравствуйте, Иван!" in texts(ivans)
     assert ("in", "command") in {r[:2] for r in ivans}
+    user_page = await (await panel.client.get(f"/panel/users/{ivan.id}")).text()
+    assert f'href="/panel/messages?user={ivan.id}"' in user_page
     # Unknown user, a bad date: said clearly, nothing found.
     response = await panel.client.get("/panel/messages?user=@nobody_here")
     assert response.status == 400 and "No user is called @nobody_here." in await response.text()
@@ -151,3 +156,22 @@ async def test_retention_purges_only_messages_older_than_it(
     finally:
         await pool.close()
     assert await db.fetchval("SELECT count(*) FROM audit_log WHERE action = 'settings.message_record'") == 2
+
+
+async def test_a_rare_word_is_found_behind_ten_thousand_newer_messages(
+    panel: Panel, db: asyncpg.Connection
+) -> None:
+    older = [
+        record_domain.entry(5, 5, Direction.IN, Kind.TEXT, f"Мой заказ номер {n} потерялся") for n in (1, 2)
+    ]
+    await record_domain.record(db, older)
+    newer = [
+        record_domain.entry(6, 6, Direction.OUT, Kind.TEXT, "Salom! Menyudan tanlang") for _ in range(10_050)
+    ]
+    await record_domain.record(db, newer)
+    await make_staff(db, "boss", Role.ADMIN)
+    await login(panel.client, "boss")
+    rows = await found(panel, "q=poteryalsya")  # Russian typed in Latin letters
+    assert [r[2].split("Мой заказ номер ")[1][:1] for r in rows] == ["2", "1"]
+    assert await found(panel, "q=poteryalsya&direction=out") == []
+    assert len(await found(panel, "q=menyudan")) == record_domain.PAGE

@@ -147,43 +147,77 @@ async def finish_sent(
     return bool(finished)
 
 
-def _where(s: Search) -> tuple[str, list[Any]]:
-    """The WHERE clause of a search with only the filters given (so each shape gets its own
-    plan: a generic plan for "$n IS NULL OR …" would not use the word index)."""
-    clauses: list[str] = []
-    args: list[Any] = []
+class _Where:
+    """A search's conditions with only the filters given (so each shape gets its own plan: a
+    generic plan for "$n IS NULL OR …" would use no index), numbered in one argument list.
+    `indexed` are those the time and user indexes answer; `rest` are checked row by row."""
 
-    def add(template: str, *values: Any) -> None:
-        numbers = [f"${len(args) + i + 1}" for i in range(len(values))]
-        clauses.append(template.format(*numbers))
-        args.extend(values)
+    def __init__(self, s: Search) -> None:
+        self.args: list[Any] = []
+        self.indexed: list[str] = []
+        self.rest: list[str] = []
+        if s.user_id is not None:
+            self._add(self.indexed, "m.user_id = {0}", s.user_id)
+        if s.since is not None:
+            self._add(self.indexed, "m.at >= {0}", s.since)
+        if s.until is not None:
+            self._add(self.indexed, "m.at < {0}", s.until)
+        if s.before is not None:
+            self._add(self.indexed, "(m.at, m.id) < ({0}, {1})", s.before.at, s.before.id)
+        self.indexed_args = len(self.args)  # the indexed conditions' arguments come first
+        self.word = f"${len(self.args) + 1}"  # the tsquery's placeholder
+        if s.tsquery is not None:
+            self._add(self.rest, "m.search @@ to_tsquery('simple', {0})", s.tsquery)
+        if s.direction is not None:
+            self._add(self.rest, "m.direction = {0}", s.direction.value)
+        if s.kind is not None:
+            self._add(self.rest, "m.kind = {0}", s.kind.value)
 
-    if s.tsquery is not None:
-        add("m.search @@ to_tsquery('simple', {0})", s.tsquery)
-    if s.user_id is not None:
-        add("m.user_id = {0}", s.user_id)
-    if s.since is not None:
-        add("m.at >= {0}", s.since)
-    if s.until is not None:
-        add("m.at < {0}", s.until)
-    if s.direction is not None:
-        add("m.direction = {0}", s.direction.value)
-    if s.kind is not None:
-        add("m.kind = {0}", s.kind.value)
-    if s.before is not None:
-        add("(m.at, m.id) < ({0}, {1})", s.before.at, s.before.id)
-    return (" AND ".join(clauses) or "true"), args
+    def _add(self, clauses: list[str], template: str, *values: Any) -> None:
+        clauses.append(template.format(*(f"${len(self.args) + i + 1}" for i in range(len(values)))))
+        self.args.extend(values)
+
+    @staticmethod
+    def joined(clauses: list[str]) -> str:
+        return " AND ".join(clauses) or "true"
+
+
+# A word search first reads the newest WINDOW messages that pass the user and date filters and
+# keeps those with the word: a common word fills a page from them at once. When they hold fewer
+# than a page, the word is rare there (or the window held every candidate): the rest come through
+# the word index (GIN), which reads only the messages with the word. The planner alone cannot
+# tell these apart: a rare or absent word, estimated common, had it walk every message by time.
+WINDOW = 10_000
 
 
 async def search(conn: Conn, s: Search, limit: int) -> list[MessageLine]:
     """Newest first, at most `limit`, older than `s.before`."""
-    where, args = _where(s)
+    w = _Where(s)
+    if s.tsquery is None:
+        return await _page(conn, "message_record", w, w.indexed + w.rest, limit)
+    indexed = w.joined(w.indexed)
+    window = f"(SELECT * FROM message_record m WHERE {indexed} ORDER BY m.at DESC, m.id DESC LIMIT {WINDOW})"
+    rows = await _page(conn, window, w, w.rest, limit)
+    if len(rows) == limit:
+        return rows
+    candidates = await conn.fetchval(
+        f"SELECT count(*) FROM (SELECT FROM message_record m WHERE {indexed} LIMIT {WINDOW + 1}) c",
+        *w.args[: w.indexed_args],
+    )
+    if candidates <= WINDOW:
+        return rows  # the window held every candidate: nothing older has the word
+    # OFFSET 0 keeps the planner from folding the word index's subquery into the time walk.
+    by_word = f"(SELECT * FROM message_record WHERE search @@ to_tsquery('simple', {w.word}) OFFSET 0)"
+    return await _page(conn, by_word, w, w.indexed + w.rest, limit)
+
+
+async def _page(conn: Conn, source: str, w: _Where, clauses: list[str], limit: int) -> list[MessageLine]:
     rows = await conn.fetch(
         f"""SELECT m.id, m.at, m.user_id, m.chat_id, m.direction, m.kind, m.text, u.username, u.first_name
-            FROM message_record m LEFT JOIN users u ON u.id = m.user_id
-            WHERE {where}
-            ORDER BY m.at DESC, m.id DESC LIMIT ${len(args) + 1}""",
-        *args,
+            FROM {source} m LEFT JOIN users u ON u.id = m.user_id
+            WHERE {w.joined(clauses)}
+            ORDER BY m.at DESC, m.id DESC LIMIT ${len(w.args) + 1}""",
+        *w.args,
         limit,
     )
     return from_rows(MessageLine, rows)
