@@ -173,6 +173,7 @@ class Bozor:
                 command_book=self.running.commands,
                 desk_counters=self.desk_counters,
             )
+            journal_of(self.dispatcher).recorder = self.recorder  # what the bot hears, on record
             self._kb_task = asyncio.create_task(self._forget_answers_on_change(), name="kb-follow")
             self._counters_task = asyncio.create_task(self._store_desk_counts(), name="desk-counts")
             # Its own Bot: the sender handles 429s itself, without the handlers' waiting.

@@ -18,7 +18,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.types import Update, User
 
 from app.bot.fsm import PostgresStorage, storage_key
-from app.bot.record import incoming
+from app.bot.record import Recorder
 from app.db.queries.users import Arrival, Contact, Inbound
 from app.domain.users import Languages, Seen, claim_unhandled, mark_handled, record_updates
 from app.i18n import N_, Translator
@@ -64,6 +64,8 @@ def contact_of(user: User) -> Contact:
 
 class Journal:
     """Records updates; polling gives it each getUpdates batch, the webhook each update."""
+
+    recorder: Recorder | None = None  # puts the new ones on record (S5), off the reply's path
 
     def __init__(
         self,
@@ -152,6 +154,8 @@ class Journal:
         writes = self.storage.writes  # before the read: a write after it makes the state stale
         async with self.pool.acquire() as conn:
             seen = await record_updates(conn, arrivals, self.languages, replay=replay)
+        if self.recorder is not None and not replay:
+            self.recorder.heard(u for u, s in zip(updates, seen, strict=True) if s.journal_id is not None)
         return [Journaled(s, a.fsm_key, writes) for s, a in zip(seen, arrivals, strict=True)]
 
     def _arrival(self, bot: Bot, update: Update) -> Arrival:
@@ -180,7 +184,6 @@ class Journal:
             contact_of(context.user) if context.user else None,
             clears_block=kind in CLEARS_BLOCK,
             fsm_key=storage_key(fsm.key) if fsm is not None and context.user else "",
-            record=incoming(update, context.user, context.chat),  # on record (S5)
         )
 
 

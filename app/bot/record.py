@@ -1,23 +1,27 @@
 """Everything on record (S5), the bot's side: what comes in and what the handlers send.
 
-Incoming messages and button presses ride the journal's statement (`incoming` gives each
-update's record; app/db/queries/users.py JOURNAL_BATCH writes it): no extra round trip. What the
-handlers send directly is seen by a request middleware on the bot's session (`Recorder`), kept
-in memory and written in one INSERT a moment later, off the reply's path. Outbox deliveries are
-recorded by the outbox sender, in the statement that marks their row sent."""
+`Recorder` keeps, in memory, each update the journal stored as news (the journal hands them
+over) and each message the handlers sent or edited (a request middleware on the bot's session
+sees it), in the order they happened, and writes them all in one INSERT a moment later, on a
+connection of its own: neither the journal's statement nor the reply waits for the record or its
+indexes. Outbox deliveries are recorded by the outbox sender, in the statement that marks their
+row sent."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import asyncpg
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update, User
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, Update
 
 from app.domain import record as record_domain
 from app.domain.record import SENT_KINDS, Direction, Entry, Kind
@@ -46,7 +50,7 @@ _MEDIA = (
 )
 
 
-def incoming(update: Update, user: User | None, chat: Chat | None) -> Entry | None:
+def incoming(update: Update, at: dt.datetime | None = None) -> Entry | None:
     """The record of an update: a message (its text or caption), an edit of one, or a button
     press (the pressed button's label, never its callback data); None for other updates."""
     if (message := update.message) is not None:
@@ -57,7 +61,10 @@ def incoming(update: Update, user: User | None, chat: Chat | None) -> Entry | No
         kind, text = Kind.BUTTON, label(query)
     else:
         return None
-    return record_domain.entry(user.id if user else None, chat.id if chat else None, Direction.IN, kind, text)
+    context = UserContextMiddleware.resolve_event_context(update)
+    user_id = context.user.id if context.user else None
+    chat_id = context.chat.id if context.chat else None
+    return record_domain.entry(user_id, chat_id, Direction.IN, kind, text, at)
 
 
 def _message(message: Message) -> tuple[Kind, str]:
@@ -96,15 +103,21 @@ def label(query: CallbackQuery) -> str:
 
 
 class Recorder(BaseRequestMiddleware):
-    """A request middleware on the handlers' bot: each message it sent (or edited) is kept and
-    written with the others in one INSERT every FLUSH_EVERY_SECONDS, and at shutdown (`flush`).
-    The reply never waits for it; a process that dies loses the last fraction of a second."""
+    """Keeps what the bot heard (`heard`, from the journal) and said (a request middleware on
+    the handlers' bot) and writes it in one INSERT every FLUSH_EVERY_SECONDS, and at shutdown
+    (`flush`). Nothing waits for it; a process that dies loses the last fraction of a second."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-        self._sent: list[TelegramMethod[Any]] = []
+        self._kept: list[tuple[dt.datetime, Update | TelegramMethod[Any]]] = []  # in order
         self._pending: list[Entry] = []  # built but not written yet (a failed write)
         self._flushing: asyncio.Task[None] | None = None
+
+    def heard(self, updates: Iterable[Update]) -> None:
+        """Updates the journal stored as news (not re-deliveries)."""
+        now = dt.datetime.now(dt.UTC)
+        self._kept.extend((now, update) for update in updates)
+        self._soon()
 
     async def __call__(
         self,
@@ -114,10 +127,13 @@ class Recorder(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         result = await make_request(bot, method)
         if method.__api_method__ in SENT_KINDS:
-            self._sent.append(method)
-            if self._flushing is None:
-                self._flushing = asyncio.create_task(self._flush_soon(FLUSH_EVERY_SECONDS), name="record")
+            self._kept.append((dt.datetime.now(dt.UTC), method))
+            self._soon()
         return result
+
+    def _soon(self) -> None:
+        if self._flushing is None and self._kept:
+            self._flushing = asyncio.create_task(self._flush_soon(FLUSH_EVERY_SECONDS), name="record")
 
     async def _flush_soon(self, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -132,8 +148,8 @@ class Recorder(BaseRequestMiddleware):
         await self._write(retry=False)
 
     async def _write(self, *, retry: bool) -> None:
-        sent, self._sent = self._sent, []
-        entries = self._pending + [e for e in map(_entry, sent) if e is not None]
+        kept, self._kept = self._kept, []
+        entries = self._pending + [e for e in (_entry(at, item) for at, item in kept) if e is not None]
         self._pending = []
         if not entries:
             return
@@ -141,15 +157,17 @@ class Recorder(BaseRequestMiddleware):
             async with self.pool.acquire() as conn:
                 await record_domain.record(conn, entries)
         except Exception as exc:
-            log.error("could not record %d sent message(s) yet: %s", len(entries), exc)
+            log.error("could not put %d message(s) on record yet: %s", len(entries), exc)
             self._pending = entries[-MAX_PENDING:]
             if retry and self._flushing is None:
                 self._flushing = asyncio.create_task(self._flush_soon(RETRY_SECONDS), name="record")
 
 
-def _entry(method: TelegramMethod[Any]) -> Entry | None:
+def _entry(at: dt.datetime, item: Update | TelegramMethod[Any]) -> Entry | None:
     try:
-        return record_domain.outgoing(method.__api_method__, lambda name: getattr(method, name, None))
-    except Exception:  # a record never stops the bot
-        log.exception("could not record a %s call", method.__api_method__)
+        if isinstance(item, Update):
+            return incoming(item, at)
+        return record_domain.outgoing(item.__api_method__, lambda name: getattr(item, name, None), at)
+    except Exception:  # the record never stops the bot
+        log.exception("could not put a %s on record", type(item).__name__)
         return None

@@ -53,21 +53,35 @@ class RecordError(UserError):
     """A search or a setting of the message record that cannot be used."""
 
 
-@lru_cache(maxsize=8192)
+CACHED_TEXT = 600  # longer texts are normalised each time (the cache stays a few MB)
+
+
 def searchable(text: str) -> str:
     """The text's words in canonical form. Cached: what the bot sends (menus, greetings,
     answers) and much of what people send (/start, button labels) repeats."""
+    return _searchable(text) if len(text) <= CACHED_TEXT else canonical(text)
+
+
+@lru_cache(maxsize=4096)
+def _searchable(text: str) -> str:
     return canonical(text)
 
 
-def entry(user_id: int | None, chat_id: int | None, direction: Direction, kind: Kind, text: str) -> Entry:
-    """A message to record; its search form is computed here."""
+def entry(
+    user_id: int | None,
+    chat_id: int | None,
+    direction: Direction,
+    kind: Kind,
+    text: str,
+    at: dt.datetime | None = None,
+) -> Entry:
+    """A message to record (at `at`, else when it is written); its search form is computed here."""
     clipped = text[:MAX_TEXT].replace("\x00", "\ufffd")  # text columns refuse NUL
-    return Entry(user_id, chat_id, direction, kind, clipped, searchable(clipped))
+    return Entry(user_id, chat_id, direction, kind, clipped, searchable(clipped), at)
 
 
 async def record(conn: Conn, entries: Sequence[Entry]) -> None:
-    """Record messages in one statement (the bot's buffered replies)."""
+    """Record messages in one statement (the bot's, buffered: what it heard and what it said)."""
     await q.insert_many(conn, entries)
 
 
@@ -106,7 +120,7 @@ SENT_KINDS = {
 }
 
 
-def outgoing(method: str, param: Callable[[str], Any]) -> Entry | None:
+def outgoing(method: str, param: Callable[[str], Any], at: dt.datetime | None = None) -> Entry | None:
     """The record of a call the bot made (`param` reads one of its parameters: from an aiogram
     method object or from an outbox row's params); None for a call that sends no message."""
     kind = SENT_KINDS.get(method)
@@ -128,6 +142,7 @@ def outgoing(method: str, param: Callable[[str], Any]) -> Entry | None:
         Direction.OUT,
         kind,
         text if isinstance(text, str) else "",
+        at,
     )
 
 

@@ -1,7 +1,4 @@
-"""The message record (S5): every message to and from the bot and every button press (sql/0090).
-
-Incoming ones are written by the journal's own statement (users.JOURNAL_BATCH); these are the
-other writes, the search and the purge."""
+"""The message record (S5): every message to and from the bot and every button press (sql/0090)."""
 
 from __future__ import annotations
 
@@ -56,6 +53,7 @@ class Entry:
     kind: Kind
     text: str
     search: str  # the text in canonical form (words separated by spaces), for the tsvector
+    at: dt.datetime | None = None  # when it was sent or received; None: now
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,20 +91,19 @@ class Search:
 
 
 INSERT = """
-INSERT INTO message_record (user_id, chat_id, direction, kind, text, search)
-SELECT user_id, chat_id, direction, kind, text, to_tsvector('simple', search)
-FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
-     WITH ORDINALITY AS e(user_id, chat_id, direction, kind, text, search, ord)
+INSERT INTO message_record (at, user_id, chat_id, direction, kind, text, search)
+SELECT coalesce(at, now()), user_id, chat_id, direction, kind, text, to_tsvector('simple', search)
+FROM unnest($1::timestamptz[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
+     WITH ORDINALITY AS e(at, user_id, chat_id, direction, kind, text, search, ord)
 ORDER BY ord
 """
 
 
 def _columns(entries: Sequence[Entry]) -> list[list[Any]]:
-    columns: list[list[Any]] = [[], [], [], [], [], []]
+    columns: list[list[Any]] = [[], [], [], [], [], [], []]
     for e in entries:
-        for column, value in zip(
-            columns, (e.user_id, e.chat_id, e.direction.value, e.kind.value, e.text, e.search), strict=True
-        ):
+        values = (e.at, e.user_id, e.chat_id, e.direction.value, e.kind.value, e.text, e.search)
+        for column, value in zip(columns, values, strict=True):
             column.append(value)
     return columns
 

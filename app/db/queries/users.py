@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.db import Conn
-from app.db.queries.message_record import Entry
 from app.db.records import maybe
 
 
@@ -79,7 +78,6 @@ class Arrival:
     contact: Contact | None  # None: no user (e.g. a channel post)
     clears_block: bool  # a message proves a user who had blocked the bot unblocked it
     fsm_key: str  # "" when the update has no conversation
-    record: Entry | None = None  # the message or button press to put on record (S5)
 
 
 # One round trip on the hot path for a whole getUpdates batch: journal the updates, upsert
@@ -92,21 +90,14 @@ class Arrival:
 JOURNAL_BATCH = """
 WITH input AS (
     SELECT * FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],
-                         $8::text[], $9::text[], $10::text[], $11::bool[], $12::bool[], $13::text[],
-                         $15::text[], $16::text[], $17::text[])
+                         $8::text[], $9::text[], $10::text[], $11::bool[], $12::bool[], $13::text[])
         WITH ORDINALITY AS i(update_id, kind, user_id, chat_id, payload, first_name, last_name, username,
-                             language_code, is_bot, clears_block, fsm_key, rec_kind, rec_text, rec_search,
-                             ord)
+                             language_code, is_bot, clears_block, fsm_key, ord)
 ), journal AS (
     INSERT INTO update_journal (bot_id, update_id, kind, user_id, chat_id, payload, handled)
     SELECT $1, update_id, kind, user_id, chat_id, payload::jsonb, false FROM input ORDER BY ord
     ON CONFLICT (bot_id, update_id) DO NOTHING
     RETURNING id, update_id
-), recorded AS (  -- the message record (S5): news only, not a re-delivery or a replay
-    INSERT INTO message_record (user_id, chat_id, direction, kind, text, search)
-    SELECT i.user_id, i.chat_id, 'in', i.rec_kind, i.rec_text, to_tsvector('simple', i.rec_search)
-    FROM input i JOIN journal j ON j.update_id = i.update_id
-    WHERE i.rec_kind IS NOT NULL ORDER BY i.ord
 ), replayed AS (  -- a replay (see claim_unhandled) journaled them before: their rows
     SELECT id, update_id FROM update_journal
     WHERE $14 AND bot_id = $1 AND update_id IN (SELECT update_id FROM input)
@@ -147,13 +138,8 @@ async def journal_batch(
     """Store the updates and their users in one statement; one result per update, in order.
     With `replay`, the updates are already journaled (claimed by claim_unhandled)."""
     columns: list[list[object]] = [[] for _ in range(12)]
-    recorded: list[list[object]] = [[], [], []]
     for a in arrivals:
         c = a.contact
-        r = a.record
-        recorded[0].append(r.kind.value if r else None)
-        recorded[1].append(r.text if r else None)
-        recorded[2].append(r.search if r else None)
         values = (
             a.inbound.update_id,
             a.inbound.kind,
@@ -170,7 +156,7 @@ async def journal_batch(
         )
         for column, value in zip(columns, values, strict=True):
             column.append(value)
-    rows = await conn.fetch(JOURNAL_BATCH, bot_id, *columns, replay, *recorded)
+    rows = await conn.fetch(JOURNAL_BATCH, bot_id, *columns, replay)
     # Built by hand, not by from_rows: this runs for every update.
     return [
         Journaled(
