@@ -1,11 +1,11 @@
 """Everything on record (S5), the bot's side: what comes in and what the handlers send.
 
-`Recorder` keeps, in memory, each update the journal stored as news (the journal hands them
-over) and each message the handlers sent or edited (a request middleware on the bot's session
-sees it), in the order they happened, and writes them all in one INSERT a moment later, on a
-connection of its own: neither the journal's statement nor the reply waits for the record or its
-indexes. Outbox deliveries are recorded by the outbox sender, in the statement that marks their
-row sent."""
+`Recorder` keeps, in memory, the record of each update the journal stored as news (the journal
+hands them over) and of each message the handlers sent or edited (a request middleware on the
+bot's session sees it) — a few small fields, a few microseconds each — in the order they
+happened, and writes them all in one INSERT a moment later, on a connection of its own: neither
+the journal's statement nor the reply waits for the record or its indexes. Outbox deliveries
+are recorded by the outbox sender, in the statement that marks their row sent."""
 
 from __future__ import annotations
 
@@ -109,14 +109,16 @@ class Recorder(BaseRequestMiddleware):
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-        self._kept: list[tuple[dt.datetime, Update | TelegramMethod[Any]]] = []  # in order
-        self._pending: list[Entry] = []  # built but not written yet (a failed write)
+        self._kept: list[Entry] = []  # in the order they happened
+        self._pending: list[Entry] = []  # not written yet (a failed write)
         self._flushing: asyncio.Task[None] | None = None
 
     def heard(self, updates: Iterable[Update]) -> None:
         """Updates the journal stored as news (not re-deliveries)."""
         now = dt.datetime.now(dt.UTC)
-        self._kept.extend((now, update) for update in updates)
+        for update in updates:
+            if (entry := _entry(now, update)) is not None:
+                self._kept.append(entry)
         self._soon()
 
     async def __call__(
@@ -126,8 +128,8 @@ class Recorder(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
         result = await make_request(bot, method)
-        if method.__api_method__ in SENT_KINDS:
-            self._kept.append((dt.datetime.now(dt.UTC), method))
+        if method.__api_method__ in SENT_KINDS and (entry := _entry(dt.datetime.now(dt.UTC), method)):
+            self._kept.append(entry)
             self._soon()
         return result
 
@@ -148,9 +150,7 @@ class Recorder(BaseRequestMiddleware):
         await self._write(retry=False)
 
     async def _write(self, *, retry: bool) -> None:
-        kept, self._kept = self._kept, []
-        entries = self._pending + [e for e in (_entry(at, item) for at, item in kept) if e is not None]
-        self._pending = []
+        entries, self._pending, self._kept = self._pending + self._kept, [], []
         if not entries:
             return
         try:

@@ -90,11 +90,15 @@ class Search:
     before: Cursor | None = None
 
 
+# The commit is asynchronous, as the journal's (set_config is local to this statement's
+# transaction): a crash of the database server may lose the last moment of the record, and the
+# bot's other writes never queue behind its WAL flush.
 INSERT = """
 INSERT INTO message_record (at, user_id, chat_id, direction, kind, text, search)
 SELECT coalesce(at, now()), user_id, chat_id, direction, kind, text, to_tsvector('simple', search)
 FROM unnest($1::timestamptz[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
      WITH ORDINALITY AS e(at, user_id, chat_id, direction, kind, text, search, ord)
+CROSS JOIN (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
 ORDER BY ord
 """
 
