@@ -141,7 +141,7 @@ class Bozor:
             translator = Translator(self.config.default_language)
             self.storage = await self._open_storage()
             self.bot = create_bot(self.token, self.api_base)
-            self.recorder = Recorder(self._pool)  # the handlers' messages, on record (S5)
+            self.recorder = Recorder(self._pool)  # what the bot hears and says, on record (S5)
             self.bot.session.middleware(self.recorder)
             await self._start_web(translator)  # first: in sandbox mode it is the bot's Telegram
             self._name_demo_bot()
@@ -232,7 +232,7 @@ class Bozor:
         if self.dispatcher is not None:
             await journal_of(self.dispatcher).mark_started()  # the marks still pending
         if self.recorder is not None:
-            await self.recorder.flush()  # the sent messages not written yet
+            await self.recorder.flush()  # what was heard and said, not written yet
         if self._counters_task is not None:
             self._counters_task.cancel()
             await self.flush_desk_counts()  # what the handlers counted until now
