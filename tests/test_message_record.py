@@ -5,9 +5,11 @@ the retention an admin sets purges only what is older."""
 from __future__ import annotations
 
 import html
+import os
 import re
 
 import asyncpg
+import pytest
 
 from app.db.pool import create_pool
 from app.domain import record as record_domain
@@ -16,7 +18,8 @@ from app.domain.record import Direction, Kind
 from app.domain.staff import Role
 from app.sandbox.media import sample_png
 from app.scheduler.jobs import JobContext, message_retention
-from tests.helpers.panel import Panel, csrf, login, make_staff
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, playwright_api
+from tests.helpers.panel import PASSWORD, Panel, csrf, login, make_staff
 from tests.helpers.polling import eventually, outbox_settled
 
 ROW_RE = re.compile(r'<tr class="message-row" data-direction="(\w+)" data-kind="(\w+)">(.*?)</tr>', re.S)
@@ -175,3 +178,55 @@ async def test_a_rare_word_is_found_behind_ten_thousand_newer_messages(
     assert [r[2].split("Мой заказ номер ")[1][:1] for r in rows] == ["2", "1"]
     assert await found(panel, "q=poteryalsya&direction=out") == []
     assert len(await found(panel, "q=menyudan")) == record_domain.PAGE
+
+
+WIDE_CELLS = """() => [...document.querySelectorAll("main td")]
+    .filter(td => td.scrollWidth > td.clientWidth + 1).map(td => td.innerText.slice(0, 40))"""
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no {CHROMIUM}: apt-get install chromium")
+async def test_the_messages_screen_reads_on_a_phone_in_every_language(
+    panel: Panel, db: asyncpg.Connection
+) -> None:
+    await record_domain.record(
+        db,
+        [
+            record_domain.entry(9, 9, Direction.IN, Kind.BUTTON, "📋 Mening e'lonlarim"),
+            record_domain.entry(
+                9, 9, Direction.OUT, Kind.EDIT, "Sizning e'lonlaringiz: Velosiped Stels, 1 500 000 so'm"
+            ),
+            record_domain.entry(
+                9, 9, Direction.IN, Kind.TEXT, "Здравствуйте! Когда будет опубликовано объявление?"
+            ),
+            record_domain.entry(
+                9, 9, Direction.OUT, Kind.TEXT, "https://t.me/bozor_toshkent/12345?comment=67890" * 2
+            ),
+        ],
+    )
+    await make_staff(db, "boss", Role.ADMIN)
+    base = str(panel.client.make_url("")).rstrip("/")
+    async with playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            context = await browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+            tab = await context.new_page()
+            await tab.goto(base + "/panel/login")
+            await tab.fill("input[name=username]", "boss")
+            await tab.fill("input[name=password]", PASSWORD)
+            async with tab.expect_navigation():
+                await tab.click("button[type=submit]")
+            for lang, pressed in (
+                ("uz", "Tugma bosildi"),
+                ("ru", "Нажатие кнопки"),
+                ("en", "Button press"),
+            ):
+                response = await tab.goto(f"{base}/panel/lang/{lang}?next=/panel/messages")
+                assert response.status == 200 and await tab.get_attribute("html", "lang") == lang
+                assert await tab.locator("main tr.message-row").count() == 4
+                press = await tab.locator("main tr.message-row").last.inner_text()
+                assert pressed in press and "📋 Mening e'lonlarim" in press and "menu:" not in press
+                width, inner = await tab.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+                assert width <= inner == 360, f"/panel/messages in {lang} is {width} px wide"
+                assert await tab.evaluate(WIDE_CELLS) == [], lang
+        finally:
+            await browser.close()
