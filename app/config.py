@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
-from urllib.parse import urlsplit
+
+from app.urls import split
 
 LANGUAGES = ("uz", "ru", "en")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -142,8 +143,8 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | N
     value = _opt(env, name)
     if value is None:
         return None
-    parts = urlsplit(value)
-    if parts.scheme not in schemes or not parts.netloc:
+    parts = split(value)
+    if parts is None or parts.scheme not in schemes or not parts.netloc:
         raise ConfigError(f"{name} must be a {' or '.join(schemes)} URL, got {value!r}")
     return value
 

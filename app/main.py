@@ -46,12 +46,13 @@ from app.domain import staff as staff_domain
 from app.domain.chat.notices import Timing
 from app.domain.settings import RunningSettings
 from app.domain.support import commands as bot_commands
-from app.domain.support import kb
+from app.domain.support import kb, llm_settings, menus
 from app.domain.support import settings as support_settings
 from app.domain.support.cache import AnswerCache
 from app.domain.support.counters import DeskCounters
 from app.i18n import Translator
 from app.scheduler import create_scheduler
+from app.scheduler.drafts import AutoDrafts
 from app.scheduler.jobs import JobContext
 from app.storage import S3Settings, Storage, open_storage
 from app.web import keys
@@ -105,6 +106,7 @@ class Bozor:
     _kb_task: asyncio.Task | None = None
     desk_counters: DeskCounters = field(default_factory=DeskCounters)  # the desk's statistics (S6)
     _counters_task: asyncio.Task | None = None
+    auto_drafts: AutoDrafts | None = None  # LLM drafts when the knowledge base has nothing (E6)
     _stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
     @property
@@ -171,11 +173,15 @@ class Bozor:
                 member_checks=member_checks,
                 promotion_messages=promotion_messages,
                 command_book=self.running.commands,
+                menu_tree=self.running.menu,
                 desk_counters=self.desk_counters,
             )
             journal_of(self.dispatcher).recorder = self.recorder  # what the bot hears, on record
             self._kb_task = asyncio.create_task(self._forget_answers_on_change(), name="kb-follow")
             self._counters_task = asyncio.create_task(self._store_desk_counts(), name="desk-counts")
+            hub = _started(self.runner, "the web server").app[LIVE]
+            self.auto_drafts = AutoDrafts(self._pool, hub.subscribe, self.running, self.config.secret_key)
+            self.auto_drafts.start()
             # Its own Bot: the sender handles 429s itself, without the handlers' waiting.
             self.outbox_bot = create_bot(self.token, self.api_base, wait_on_flood=False)
             self.outbox = OutboxSender(self._pool, self.outbox_bot, storage=self.storage)
@@ -236,6 +242,9 @@ class Bozor:
         if self._counters_task is not None:
             self._counters_task.cancel()
             await self.flush_desk_counts()  # what the handlers counted until now
+        if self.auto_drafts is not None:
+            await self.auto_drafts.stop()
+            self.auto_drafts = None
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.outbox is not None:
@@ -319,6 +328,8 @@ class Bozor:
         async with self._pool.acquire() as conn, conn.transaction():
             self.running.desk.update(await support_settings.load(conn))
             self.running.commands.update(await bot_commands.load(conn))  # kept current by the panel
+            self.running.llm.update(await llm_settings.load(conn))  # LLM help for operators (E6)
+            self.running.menu.update(await menus.load(conn, languages.default))  # likewise
             await kb.reindex_stale(conn)  # knowledge-base rows written by an older analyser
         self.config = dataclasses.replace(self.config, default_language=languages.default)
 

@@ -31,8 +31,10 @@ from app.db.embedded import EmbeddedPostgres  # noqa: E402
 from app.db.migrations import migrate  # noqa: E402
 from app.db.pool import create_pool  # noqa: E402
 from app.db.queries import dashboard as dashboard_q  # noqa: E402
+from app.db.queries import stats as stats_q  # noqa: E402
 from app.domain import channels  # noqa: E402
 from app.domain import staff as staff_domain  # noqa: E402
+from app.domain.daterange import DEFAULT_DAYS, DateRange  # noqa: E402
 from app.domain.staff import Role  # noqa: E402
 from app.main import free_port  # noqa: E402
 from app.web import keys  # noqa: E402
@@ -277,14 +279,16 @@ class Explained:
         self.lines.append(" | ".join([plan[0], *scans[:2], plan[-1]]))
         return []
 
-    fetchrow = fetch
+    async def fetchrow(self, sql: str, *args):
+        await self.fetch(sql, *args)
+        return await self.conn.fetchrow(sql, *args)  # a row the query function can read
 
 
 async def dashboard_queries(conn: asyncpg.Connection, runs: int) -> list[str]:
     """Each chart query as the dashboard runs it when its minute is up (p95 of `runs`), and
     its plan: the number behind "dashboard, cold charts"."""
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    since = today - timedelta(days=panel_dashboard.WINDOW_DAYS - 1)
+    since = today - timedelta(days=DEFAULT_DAYS - 1)
     lines = []
     for label, query, arg in [
         ("ads per day", dashboard_q.ads_per_day, since),
@@ -302,6 +306,20 @@ async def dashboard_queries(conn: asyncpg.Connection, runs: int) -> list[str]:
         lines.append(
             f"  {label:22}: p50 {statistics.median(samples):6.1f} ms  p95 "
             f"{percentile(samples, 0.95):6.1f} ms  plan: {explained.lines[0]}"
+        )
+    # The other areas' charts (sql/0085's rolled-up logs, time indexes), over the same 30 days.
+    rng = DateRange(since.date(), today.date())
+    for label, query, query_args in [
+        ("logs (rolled up)", stats_q.logs, (rng.first, rng.last)),
+        *((f"area {name}", stats_q.area, (name, rng.since(), rng.until())) for name in stats_q.AREAS),
+    ]:
+        samples = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            await query(conn, *query_args)
+            samples.append((time.perf_counter() - started) * 1000)
+        lines.append(
+            f"  {label:22}: p50 {statistics.median(samples):6.1f} ms  p95 {percentile(samples, 0.95):6.1f} ms"
         )
     return lines
 

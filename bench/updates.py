@@ -201,6 +201,9 @@ async def seed(dsn: str, bot_id: int, users: list[int]) -> None:
             "'+998901234567', 'published', $4)",
             [(u, channel.id, category.id, f"Ad {u} {n}") for u in menu for n in range(3)],
         )
+        # The seeded ads have no photos (no channel post to make): no re-post slot comes due.
+        later = "UPDATE channels SET next_repost_at = now() + interval '1 day' WHERE id = $1"
+        await conn.execute(later, channel.id)
         draft = {
             "channel_id": channel.id,
             "category_id": category.id,
@@ -280,7 +283,13 @@ async def run_one(
         await wait_until(lambda: replies.count >= before + len(menu_users), 300, "the menus")
         greetings = {u: max(world.dialog(bot.id, u).messages) for u in menu_users}
         traffic = Traffic(world, bot.id, users, greetings, {})
+        profiler = profile(process.pid, kind, args.profile)
+        cpu_before = cpu_seconds(process.pid)
         rate = await throughput(traffic, replies, args.updates)
+        cpu = cpu_seconds(process.pid) - cpu_before
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(timeout=60)
         p50, p99, offered = await latency(traffic, replies, args.rate, args.seconds)
     finally:
         process.send_signal(signal.SIGTERM)
@@ -294,7 +303,25 @@ async def run_one(
         "start": first_reply,
         "ready": ready,
         "failed": failed,
+        "cpu_ms": cpu * 1000 / args.updates,
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def profile(pid: int, kind: str, directory: str | None) -> subprocess.Popen[bytes] | None:
+    """With --profile DIR: py-spy records the bot during the throughput run (collapsed stacks)."""
+    if not directory:
+        return None
+    out = Path(directory) / f"{kind}.txt"
+    py_spy = str(Path(sys.executable).parent / "py-spy")  # pip install py-spy
+    command = [py_spy, "record", "--pid", str(pid), "--rate", "200", "--format", "raw", "--nonblocking"]
+    command += ["--output", str(out)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 async def failed_updates(dsn: str) -> int:
@@ -325,7 +352,7 @@ async def one_round(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     url = f"http://127.0.0.1:{port}"
     results = {}
     try:
-        for kind in ("echo-stock", "echo-tuned", "bozor"):
+        for kind in args.only or ("echo-stock", "echo-tuned", "bozor"):
             results[kind] = await run_one(kind, world, url, dsn, tmp, args)
     finally:
         await runner.cleanup()
@@ -338,18 +365,23 @@ def report(rounds: list[dict[str, dict[str, float]]], args: argparse.Namespace) 
     print(f"\nupdates pipeline: {args.updates} updates in the stated mix, {args.users} users")
     labels = (("echo-stock", "bare aiogram echo"), ("echo-tuned", "echo, tuned session"), ("bozor", "bozor"))
     for kind, label in labels:
+        if kind not in rounds[0]:
+            continue
         for n, r in enumerate(rounds, 1):
             k = r[kind]
             extra = f", /healthz {k['ready']:.2f} s, {k['failed']:.0f} failed" if kind == "bozor" else ""
             print(
                 f"  {label:20}#{n}: {k['rate']:7.0f} updates/s   p50 {k['p50']:5.1f} ms  "
-                f"p99 {k['p99']:5.1f} ms at {k['offered']:.0f}/s   first reply {k['start']:.2f} s{extra}"
+                f"p99 {k['p99']:5.1f} ms at {k['offered']:.0f}/s   first reply {k['start']:.2f} s, "
+                f"{k['cpu_ms']:.2f} CPU ms/update{extra}"
             )
 
     def line(name: str, values: list[float], target: str = "") -> None:
         each = ", ".join(f"{x:.2f}" for x in values)
         print(f"  {name:26}: {each}  median {statistics.median(values):.2f}  {target}")
 
+    if len(rounds[0]) < len(labels):
+        return
     line(
         "ratio bozor / bare echo", [r["bozor"]["rate"] / r["echo-stock"]["rate"] for r in rounds], "(>= 0.80)"
     )
@@ -374,6 +406,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=3, help="the figures are the median of the rounds")
+    parser.add_argument("--profile", metavar="DIR", help="py-spy the bots into DIR/<bot>.txt")
+    parser.add_argument("--only", choices=sorted(TOKENS), action="append", help="run only these bots")
     return parser.parse_args()
 
 

@@ -54,6 +54,29 @@
         })
       });
     }
+
+    // Every other area: a line per series; amounts (points, Stars) on the right-hand axis.
+    (data.areas || []).forEach(function (area) {
+      var canvas = document.getElementById("chart-area-" + area.id);
+      if (!canvas) { return; }
+      var amounts = area.series.some(function (s) { return s.amount; });
+      var scales = { y: { beginAtZero: true, ticks: { precision: 0 } } };
+      if (amounts) { scales.y1 = { beginAtZero: true, position: "right", grid: { drawOnChartArea: false } }; }
+      new Chart(canvas, {
+        type: "line",
+        data: {
+          labels: data.days,
+          datasets: area.series.map(function (s) {
+            return { label: s.label, data: s.data, borderColor: s.color, backgroundColor: s.color,
+              tension: 0.2, pointRadius: data.days.length > 60 ? 0 : 2, yAxisID: s.amount ? "y1" : "y" };
+          })
+        },
+        options: Object.assign({}, common, {
+          scales: scales,
+          plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } }
+        })
+      });
+    });
   }
 
   if (document.readyState === "loading") {

@@ -59,5 +59,50 @@
       if (box && select.value) box.value = select.value;
     });
   });
+  // LLM help: "Draft an answer" asks without leaving the page (the form posts without JS);
+  // a waiting draft's "Edit" fills the answer box, which then sends that draft.
+  const box = document.getElementById("reply-text");
+  const draftOf = document.getElementById("reply-draft");
+  const draftForm = document.getElementById("draft-form");
+  if (draftForm && box) {
+    draftForm.addEventListener("submit", async (submitted) => {
+      submitted.preventDefault();
+      const button = draftForm.querySelector("button");
+      const note = document.getElementById("draft-note");
+      const label = button.textContent;
+      button.disabled = true;
+      button.textContent = button.dataset.busy;
+      note.textContent = "";
+      try {
+        const response = await fetch(draftForm.action, {
+          method: "POST", body: new FormData(draftForm), credentials: "same-origin",
+          headers: {Accept: "application/json"},
+        });
+        const answer = await response.json();
+        if (answer.ok) {
+          box.value = answer.text;
+          if (draftOf) draftOf.value = "";
+          note.textContent = button.dataset.ready;
+          box.focus();
+        } else {
+          note.textContent = answer.note;
+        }
+      } catch (_) {
+        note.textContent = "⚠";
+      } finally {
+        button.disabled = false;
+        button.textContent = label;
+      }
+    });
+  }
+  document.addEventListener("click", (clicked) => {
+    const link = clicked.target.closest("[data-edit-draft]");
+    const text = document.getElementById("llm-draft-text");
+    if (!link || !box || !text) return;
+    clicked.preventDefault();
+    box.value = text.textContent;
+    if (draftOf) draftOf.value = link.dataset.editDraft;
+    box.focus();
+  });
   connect();
 })();

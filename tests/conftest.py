@@ -21,6 +21,7 @@ from app.main import Bozor, free_port
 from app.sandbox.app import make_sandbox_app
 from app.sandbox.driver import Sandbox
 from app.sandbox.world import World
+from tests.helpers.llm import FakeLlm, fake_llm_app
 from tests.helpers.market import open_market
 from tests.helpers.panel import SECRET_KEY, Panel, build_panel
 from tests.helpers.servers import TEST_TOKEN, SandboxServer, with_database
@@ -182,3 +183,13 @@ async def panel(aiohttp_client, make_config, database_url: str) -> AsyncIterator
 async def market(bozor: Bozor, sandbox: Sandbox) -> dict:
     """Bozor with a channel, its two admins and a seller, all in the sandbox."""
     return await open_market(bozor, sandbox)
+
+
+@pytest.fixture
+async def fake_llm(aiohttp_server) -> AsyncIterator[FakeLlm]:
+    """A small OpenAI-compatible server of our own on loopback (tests/helpers/llm.py)."""
+    fake = FakeLlm()
+    server = await aiohttp_server(fake_llm_app(fake))
+    fake.url = str(server.make_url("/v1"))
+    yield fake
+    fake.release.set()  # requests still held end before the server closes

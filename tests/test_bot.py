@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 
 import asyncpg
 from aiogram.fsm.storage.base import StorageKey
 
-from app.bot.fsm import PostgresStorage, storage_key
+from app.bot.fsm import PostgresStorage, flush_pending, storage_key
 from app.config import Config
 from app.db.pool import create_pool
 from app.main import Bozor
@@ -154,10 +155,46 @@ async def test_a_state_read_while_it_was_being_written_is_not_trusted(database_u
         await storage.set_state(key, "ad:district")
         writing = asyncio.create_task(storage.set_state(key, None))
         await asyncio.sleep(0)  # the write is under way
-        writes = storage.writes
+        version = storage.version(storage_key(key))
         await writing
-        storage.prefetched(storage_key(key), "ad:district", writes)  # read before it landed
+        storage.prefetched(storage_key(key), "ad:district", "{}", version)  # read before it landed
         assert await storage.get_state(key) is None
+    finally:
+        await pool.close()
+
+
+async def test_a_conversation_read_with_the_update_is_used_and_kept_true(database_url: str) -> None:
+    """The journal's read of the state and data serves the handler (clearing a conversation
+    that has none writes nothing), the handler's own writes keep it true and are stored in one
+    statement; another update's write of the same key since the read makes the handler ask the
+    database again."""
+    key = StorageKey(bot_id=1, chat_id=79, user_id=79)
+    text_key = storage_key(key)
+    pool = await create_pool(database_url)
+    try:
+        storage = PostgresStorage(pool)
+        storage.prefetched(text_key, None, None, storage.version(text_key))
+        await storage.set_state(key, None)
+        await storage.set_data(key, {})
+        assert await pool.fetchval("SELECT count(*) FROM fsm_state WHERE key = $1", text_key) == 0
+
+        # The handler's writes are kept, then stored together before its next call to Telegram.
+        await storage.set_state(key, "ad:title")
+        await storage.set_data(key, {"draft": {"title": "Velosiped"}})
+        assert await storage.get_state(key) == "ad:title"
+        assert await storage.get_data(key) == {"draft": {"title": "Velosiped"}}
+        assert await pool.fetchval("SELECT count(*) FROM fsm_state WHERE key = $1", text_key) == 0
+        await flush_pending()
+        row = await pool.fetchrow("SELECT state, data FROM fsm_state WHERE key = $1", text_key)
+        assert (row["state"], row["data"]) == ("ad:title", {"draft": {"title": "Velosiped"}})
+
+        # What was read is stale once another update wrote the key: the database answers.
+        storage.prefetched(text_key, "ad:title", '{"draft": {}}', storage.version(text_key))
+        another_update = contextvars.Context()  # as another update's task: it sees no prefetch
+        write = storage.set_data(key, {"draft": {"title": "Stels"}})
+        await asyncio.create_task(write, context=another_update)
+        assert await storage.get_data(key) == {"draft": {"title": "Stels"}}
+        assert await storage.get_state(key) == "ad:title"
     finally:
         await pool.close()
 

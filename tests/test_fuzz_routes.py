@@ -19,15 +19,20 @@ import asyncpg
 from aiogram import Bot, Dispatcher
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import BaseModel
 
 from app.bot.dispatcher import WEBHOOK_PATH
 from app.bot.middlewares import InFlight
+from app.domain import staff as staff_domain
+from app.domain import staff_tokens
 from app.domain.channels import add_category
+from app.domain.chat import accounts
 from app.domain.staff import Role
 from app.sandbox.app import make_sandbox_app
 from app.sandbox.world import World
 from app.storage import DiskStorage
 from app.web import keys
+from app.web.api import operations
 from app.web.forms import BAD_JSON, input_guard
 from app.web.webhook import SECRET_HEADER, WebhookEndpoint
 from tests.helpers.ads import PANEL_SELLER, market_channel, pending_ad
@@ -51,6 +56,7 @@ class Tally:
     requests: int = 0
     errors: list[str] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
+    reached_staff_api: int = 0
 
     async def send(self, client: TestClient, method: str, url: str, **kwargs: object) -> int:
         self.requests += 1
@@ -63,6 +69,8 @@ class Tally:
         )
         await response.read()
         self.statuses[response.status] += 1
+        if url.startswith("/api/v1/staff") and response.status not in (401, 404, 405):
+            self.reached_staff_api += 1
         if response.status >= 500:
             self.errors.append(f"{method} {url[:100]} {str(kwargs)[:140]} -> {response.status}")
         return response.status
@@ -89,6 +97,38 @@ def _names(handler: object) -> tuple[list[str], list[str]]:
     return sorted(found), sorted(found | fields)
 
 
+def _model_fields(model: type[BaseModel] | None, prefix: str = "") -> list[str]:
+    """A JSON API body's field names, those of nested objects too (as "audience.channel_id")."""
+    names: list[str] = []
+    for name, info in model.model_fields.items() if model is not None else ():
+        names.append(prefix + name)
+        nested = info.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseModel):
+            names += _model_fields(nested, f"{prefix}{name}.")
+    return names
+
+
+def _nested(name: str, value: object) -> dict[str, object]:
+    """{"audience": {"channel_id": value}} for "audience.channel_id"."""
+    head, _sep, rest = name.partition(".")
+    return {head: _nested(rest, value) if rest else value}
+
+
+def _api_bodies(names: list[str]) -> Iterator[tuple[str, bytes]]:
+    """A JSON API body with one field (at any depth) hostile at a time."""
+    import json
+
+    for name in names:
+        for value in ("\u0000", 10**30, -(10**30), "\ud800", ["x"], {"x": 1}, "x" * 20_000, None, True, 1.5):
+            yield "application/json", json.dumps(_nested(name, value)).encode()
+
+
+def _is_api(resource: web.AbstractResource) -> bool:
+    return str(resource.get_info().get("path") or resource.get_info().get("formatter") or "").startswith(
+        "/api/"
+    )
+
+
 def _paths(resource: web.AbstractResource) -> Iterator[str]:
     info = resource.get_info()
     if "directory" in info:  # static files
@@ -106,6 +146,18 @@ def _paths(resource: web.AbstractResource) -> Iterator[str]:
             yield formatter.format(**{n: (value if n == name else EXISTING.get(n, "1")) for n in names})
 
 
+HOSTILE_HEADERS: list[dict[str, str]] = [
+    {"Referer": "http://[::1", "Origin": "http://[::1"},
+    {"Referer": "https://x:99999/panel", "Origin": "https://x:99999", "Accept-Language": "\u00e9" * 300},
+    {"Origin": "null", "Referer": "//", "X-Forwarded-For": "not-an-address"},
+    {
+        "Connection": "Upgrade",
+        "Upgrade": "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Origin": "http://[::1",
+    },
+]
 BODIES: list[tuple[str, bytes]] = [
     ("multipart/form-data", b"zzz"),
     ("multipart/form-data; boundary=XX", b"--XX\r\nContent-Disposition: form-data\r\n\r\nzz"),
@@ -145,16 +197,22 @@ async def fuzz(
     tally: Tally,
     headers: dict[str, str],
     skip: frozenset[str] = frozenset(),
+    *,
+    only_api: bool = False,
 ) -> None:
+    bodies = {(op.method, op.path): _model_fields(op.body) for op in operations()}
     for resource in app.router.resources():
-        if resource.name in skip:  # logging out would end the admin's pass early
+        if resource.name in skip or (only_api and not _is_api(resource)):  # logging out would end a pass
             continue
         for route in resource:
             method = route.method if route.method != "*" else "POST"
             if method == "HEAD":
                 continue
             names, fields = _names(route.handler)
+            api_fields = bodies.get((method, resource.canonical), [])
             statuses = [await tally.send(client, method, path, headers=headers) for path in _paths(resource)]
+            for hostile in HOSTILE_HEADERS:  # what views read of the headers: Referer, Origin…
+                await tally.send(client, method, next(_paths(resource)), headers={**headers, **hostile})
             if statuses[0] in (302, 401):
                 continue  # it sends this visitor to log in (or sign in) before reading anything else
             example = next(_paths(resource))
@@ -162,7 +220,7 @@ async def fuzz(
                 for value in QUERY_VALUES:
                     await tally.send(client, method, f"{example}?{name}={value}", headers=headers)
             if method in ("POST", "PUT", "PATCH", "DELETE"):
-                for content_type, body in [*BODIES, *_field_bodies(fields)]:
+                for content_type, body in [*BODIES, *_field_bodies(fields), *_api_bodies(api_fields)]:
                     await tally.send(
                         client, method, example, data=body, headers={**headers, "Content-Type": content_type}
                     )
@@ -190,11 +248,29 @@ async def test_no_route_of_the_app_answers_5xx_to_hostile_input(
         await fuzz(panel.client, panel.app, anonymous, {})
         assert (await login(panel.client, "boss")).status == 303
         token = await csrf(panel.client, "/panel")
-        await fuzz(panel.client, panel.app, admin, {"X-CSRF-Token": token}, skip=frozenset({"panel.logout"}))
-        for who, tally in (("anonymous", anonymous), ("admin", admin)):
+        # The admin's staff API token too: the staff API's views are fuzzed past their sign-in.
+        boss = await staff_domain.find_staff(db, "boss")
+        assert boss is not None
+        await staff_tokens.create_token(db, boss, "revoked by the fuzz")  # token 1: the example id
+        bearer = f"Bearer {(await staff_tokens.create_token(db, boss, 'fuzz'))[1]}"
+        headers = {"X-CSRF-Token": token, "Authorization": bearer}
+        await fuzz(panel.client, panel.app, admin, headers, skip=frozenset({"panel.logout"}))
+        reached = admin.reached_staff_api
+        assert reached > 500, f"only {reached} requests reached a staff API view"
+        # A web chat account's API token: the JSON API's own views, past their sign-in.
+        panel.client.session.cookie_jar.clear()
+        kamola = await accounts.register(
+            db, "kamola", "a good long password", "a good long password", "K", None
+        )
+        chat_bearer = f"Bearer {(await accounts.create_api_token(db, kamola.id, 'fuzz'))[1]}"
+        chat = Tally()
+        await fuzz(panel.client, panel.app, chat, {"Authorization": chat_bearer}, only_api=True)
+        assert chat.statuses[200] > 20, sorted(chat.statuses.items())  # it got past the sign-in
+        for who, tally in (("anonymous", anonymous), ("admin", admin), ("web chat token", chat)):
             print(f"route fuzz (app, {who}): {tally.requests} requests, {sorted(tally.statuses.items())}")
         assert anonymous.errors == [], anonymous.report()
         assert admin.errors == [], admin.report()
+        assert chat.errors == [], chat.report()
 
 
 async def test_no_route_of_the_sandbox_answers_5xx_to_hostile_input(aiohttp_client) -> None:

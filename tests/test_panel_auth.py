@@ -18,7 +18,10 @@ from app.cli.admin import add_parsers, cli_create_admin, create_admin_command, l
 from app.db.embedded import bin_dir
 from app.domain import settings as settings_domain
 from app.domain import staff as staff_domain
+from app.domain import staff_tokens
+from app.domain.chat import accounts
 from app.domain.staff import Role
+from app.web.api import operations
 from app.web.panel import routes
 from app.web.panel.auth.access import public, require
 from tests.helpers.panel import (
@@ -245,6 +248,13 @@ EXPECTED = {
     "panel.support_kb_import": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
     "panel.support_settings": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
     "panel.support_settings_save": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
+    # The bot's menu (S4): admins only; a change to a node that does not exist is a 400 in the form.
+    "panel.menu": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 200},
+    "panel.menu_add": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
+    "panel.menu_save": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
+    "panel.menu_move": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
+    "panel.menu_delete": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
+    "panel.menu_reset": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 303},
     # Everything on record (S5): for those who serve users, not for moderators.
     "panel.messages": {"anonymous": LOGIN, "operator": 200, "moderator": 403, "admin": 200},
 }
@@ -564,7 +574,9 @@ async def test_secrets_are_encrypted_at_rest_and_never_shown(
     page = await panel.client.get("/panel/settings/secrets")
     body = await page.text()
     assert page.status == 200 and secret not in body and "sk-llm" not in body
-    assert "Payment provider token" not in body and "LLM API key" not in body  # nothing uses them
+    assert "Payment provider token" not in body  # nothing uses it (Stars need no provider)
+    # The LLM key exists now that operators' drafts use it; set in this test, shown only as "set".
+    assert re.search(r"LLM API key</th>\s*<td><span class=\"badge text-bg-success\">set<", body)
     assert re.search(r"Telegram bot token</th>\s*<td><span class=\"badge text-bg-success\">set<", body)
     assert re.search(r"S3 secret key</th>\s*<td><span class=\"badge text-bg-secondary\">not set<", body)
     audit = await db.fetch("SELECT before, after FROM audit_log WHERE action = 'secret.set'")
@@ -635,3 +647,70 @@ async def test_anonymous_failures_do_not_grow_the_audit_log(panel: Panel, db: as
         ("login.throttled", 20),  # the address's limit of 20 reached: the rest only counted
         ("login_link.failed", 1),
     ]
+
+
+# The staff API: every /api/v1/staff operation × every identity ------------------------------
+
+# Each staff operation has the panel screen whose roles it shares, exactly.
+PANEL_TWIN = {
+    "api.staff_me": "panel.account",
+    "api.staff_ads": "panel.ads",
+    "api.staff_ad": "panel.ad",
+    "api.staff_ad_approve": "panel.moderation_approve",
+    "api.staff_ad_reject": "panel.moderation_reject",
+    "api.staff_users": "panel.users",
+    "api.staff_user": "panel.user",
+    "api.staff_channels": "panel.channels",
+    "api.staff_broadcast_create": "panel.broadcast_compose",
+    "api.staff_broadcast": "panel.broadcast",
+    "api.staff_broadcast_start": "panel.broadcast_action",
+    "api.staff_broadcast_pause": "panel.broadcast_action",
+    "api.staff_broadcast_resume": "panel.broadcast_action",
+    "api.staff_statistics": "panel.home",
+}
+# What an allowed call without a body answers (ids 0 name nothing; a draft needs its texts).
+API_ALLOWED = {"api.staff_me": 200, "api.staff_ads": 200, "api.staff_users": 200, "api.staff_channels": 200}
+API_ALLOWED |= {"api.staff_statistics": 200, "api.staff_broadcast_create": 422}
+
+
+async def test_every_staff_api_operation_answers_every_role_as_the_panel_does(
+    panel: Panel, db: asyncpg.Connection
+) -> None:
+    tokens = {}
+    for role in ("operator", "moderator", "admin"):
+        member = await make_staff(db, role, Role(role))
+        tokens[role] = (await staff_tokens.create_token(db, member, "matrix"))[1]
+    chat = await accounts.register(db, "kamola", PASSWORD, PASSWORD, "Kamola", None)
+    tokens["web chat token"] = (await accounts.create_api_token(db, chat.id, "matrix"))[1]
+    tokens["anonymous"] = ""
+    staff_ops = [op for op in operations() if op.staff]
+    served = {
+        (r.method, r.resource.canonical)
+        for r in panel.app.router.routes()
+        if r.resource is not None and r.resource.canonical.startswith("/api/v1/staff")
+    }
+    assert served == {(op.method, op.path) for op in staff_ops} and set(PANEL_TWIN) == {
+        op.name for op in staff_ops
+    }
+    panel_access = {r.name: r.access for r in routes()}
+
+    answers = {}
+    for op in staff_ops:
+        assert op.roles is not None and panel_access[PANEL_TWIN[op.name]].roles == op.roles, op.name
+        example = op.path.replace("{id}", "0")
+        for identity, token in tokens.items():
+            panel.client.session.cookie_jar.clear()
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            response = await panel.client.request(op.method, example, headers=headers)
+            body = await response.json()
+            if identity in ("anonymous", "web chat token"):
+                want = 401
+            elif op.allows(staff_domain.Staff(0, identity, None, Role(identity), None)):
+                want = API_ALLOWED.get(op.name, 404)
+            else:
+                want = 403
+            assert response.status == want, f"{op.method} {example} as {identity}: {response.status} {body}"
+            assert set(body) == {"error"} if want >= 400 else "error" not in body
+            answers[op.name, identity] = response.status
+    assert len(answers) == len(staff_ops) * 5
+    assert answers["api.staff_broadcast_start", "moderator"] == 403  # a moderator's token cannot start one

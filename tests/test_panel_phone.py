@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from app.domain import staff as staff_domain
+from app.domain import staff_tokens
 from app.domain.staff import Role
 from tests.helpers.ads import realistic_market
 from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, playwright_api
@@ -59,6 +60,8 @@ async def phone(aiohttp_client, make_config, database_url: str, db: asyncpg.Conn
     config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="uz")
     market = await realistic_market(db)
     boss = await make_staff(db, "boss", Role.ADMIN)
+    for name in ("Hisobotlar skripti (har kuni)", "Moderatsiya boti"):
+        await staff_tokens.create_token(db, boss, name)
     await staff_domain.create_staff(
         db, "nodira.karimova", PASSWORD, Role.MODERATOR, display_name="Nodira Karimova", by=boss.id
     )
@@ -101,6 +104,9 @@ def screen_path(screen: str, market: dict[str, Any]) -> str:
         "screenshots": "/panel/tasks/review",
         "promotion": "/panel/promotions",
         "reported-chats": "/panel/chat/reports",
+        "bot-menu": "/panel/menu",
+        "account": "/panel/account",
+        "broadcasts": "/panel/broadcasts",
         "messages": "/panel/messages",
     }[screen]
 
@@ -115,11 +121,15 @@ MAY_BE_EMPTY = {
     "screenshots",
     "promotion",
     "reported-chats",
+    "broadcasts",
     "messages",
 }
 
 
-SCREENS = ["ads", "ad-deliveries", "users", "user", "moderation", "channels", "staff", "audit"]
+SCREENS = [
+    *("ads", "ad-deliveries", "users", "user", "moderation", "channels", "staff", "audit", "bot-menu"),
+    "account",  # with its staff API tokens
+]
 
 
 async def test_every_list_screen_is_readable_on_a_phone_in_every_language(phone: Any, subtests: Any) -> None:

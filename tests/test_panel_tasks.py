@@ -142,7 +142,7 @@ async def test_the_first_review_decision_wins_and_the_user_is_told(
     listing = await (await panel_bot.client.get("/panel/tasks")).text()
     assert "By chat" in listing
     csv = await panel_bot.client.get(f"/panel/tasks/{task.id}/stats.csv?days=7")
-    body = await csv.text()
+    body = (await csv.read()).decode("utf-8-sig")  # the panel's export: UTF-8 with a BOM, audited
     assert csv.status == 200 and body.splitlines()[0] == "day,completions,taken_back,net_members,points"
     assert body.splitlines()[-1].endswith(",1,0,1,15") and len(body.splitlines()) == 1 + 8
 

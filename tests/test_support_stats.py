@@ -152,7 +152,7 @@ async def test_the_figures_match_counts_taken_from_the_tickets(panel: Panel, db)
 
     answer = await panel.client.get(f"/panel/support/stats.csv?since={FIRST}&until={LAST}")
     assert answer.status == 200 and answer.headers["Content-Type"].startswith("text/csv")
-    table = list(csv.reader(io.StringIO(await answer.text())))
+    table = list(csv.reader(io.StringIO((await answer.read()).decode("utf-8-sig"))))
     assert table[0][:3] == ["day", "messages_in", "messages_out"]
     assert table[1:] == expected
 
@@ -174,7 +174,7 @@ async def test_a_bad_date_range_is_refused_clearly(panel: Panel, db) -> None:
     for query, message in (
         ("since=2026-11-05&until=2026-11-01", "The first day comes after the last one."),
         ("since=yesterday", "Dates are written as YYYY-MM-DD."),
-        ("until=0001-01-05", "Dates are written as YYYY-MM-DD."),
+        ("until=0001-01-05", "Choose days between 2000 and 2100."),
         ("since=9999-12-30&until=9999-12-31", "Choose days between 2000 and 2100."),
         ("since=2020-01-01&until=2026-01-01", "Choose at most 366 days."),
     ):

@@ -4,9 +4,17 @@ from aiogram.filters.callback_data import CallbackData
 
 
 class MenuCb(CallbackData, prefix="menu"):
-    """A main-menu button: post, my_ads, language, home (an area adds its own)."""
+    """A main-menu button: post, my_ads, support, human, webchat, tasks, language (the actions of
+    the menu edited in the panel, app.domain.support.menus.ACTIONS) or home."""
 
     action: str
+
+
+class MenuNodeCb(CallbackData, prefix="mn"):
+    """A button of the menu edited in the panel that the menu answers itself: a submenu or an
+    answer text, by its node id (a node deleted since is a stale button)."""
+
+    id: int
 
 
 class LangCb(CallbackData, prefix="lang"):

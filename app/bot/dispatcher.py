@@ -18,13 +18,14 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.types import BotCommand, TelegramObject
 from aiohttp import ClientError, ClientTimeout
 
-from app.bot.fsm import PostgresStorage
+from app.bot.fsm import PostgresStorage, flush_pending
 from app.bot.guard import InputGuard
 from app.bot.handlers import routers
 from app.bot.isolation import UserLocks
 from app.bot.journal import JOURNAL_KEY, Journal
 from app.bot.member_checks import MemberChecks
-from app.bot.middlewares import JournalMiddleware, UpdateMetrics
+from app.bot.middlewares import FsmFlush, JournalMiddleware, UpdateMetrics
+from app.bot.prefilter import guard_routers, router_may_handle
 from app.bot.promotion_messages import BotPromotionMessages
 from app.bot.task_messages import BotTaskMessages
 from app.config import Config
@@ -33,6 +34,7 @@ from app.domain.promotions import PromotionMessages
 from app.domain.support.cache import AnswerCache
 from app.domain.support.commands import CommandBook
 from app.domain.support.counters import DeskCounters
+from app.domain.support.menus import MenuTree
 from app.domain.support.ports import DeskMessages
 from app.domain.support.settings import DeskSettings
 from app.domain.tasks import TaskMessages
@@ -46,7 +48,7 @@ POLLING_CONCURRENCY = 64  # bounded: aiogram starts one task per update otherwis
 
 
 class Session(AiohttpSession):
-    """aiogram's session with three changes measured in bench/updates.py.
+    """aiogram's session with four changes measured in bench/updates.py.
 
     - It keeps the `Response[T]` models it parses with alive: aiogram builds
       `Response[method.__returning__]` on every call and pydantic caches generic models only
@@ -55,6 +57,8 @@ class Session(AiohttpSession):
       Telegram applied nothing when it answered 429, so the retry cannot duplicate; handlers
       reply at once and a quick user can outpace the ~1 message/s a private chat allows.
       (Done here rather than as a request middleware: no per-call middleware chain.)
+    - Before each call, the update's conversation state changes kept by the FSM storage are
+      written (app/bot/fsm.py), so a reply never gets ahead of the state it follows from.
     - A call without files goes as one JSON body, as the Bot API accepts, instead of a form
       with every nested object JSON-encoded apart and then URL-encoded (9% of the CPU).
     """
@@ -79,6 +83,7 @@ class Session(AiohttpSession):
         method: TelegramMethod,
         timeout: int | None = None,  # noqa: ASYNC109 - aiogram's signature
     ) -> Any:
+        await flush_pending()  # the user sees nothing before the state it follows from is stored
         if not self.wait_on_flood:
             return await self._request(bot, method, timeout)
         waited = 0.0
@@ -140,11 +145,13 @@ class LeanDispatcher(Dispatcher):
     aiogram walks every router for every update, each re-wrapping its middlewares and copying
     the keyword data, though most routers have nothing for a given type (no router but the
     membership one takes my_chat_member). The routers are fixed once the dispatcher is built
-    (`freeze`), so the list per update type is computed once. The rest is aiogram's
-    Router._propagate_event (aiogram is pinned: see requirements.txt).
+    (`freeze`), so the list per update type is computed once. Within it, a router none of
+    whose handlers can take the event (app/bot/prefilter.py) is passed over. The rest is
+    aiogram's Router._propagate_event (aiogram is pinned: see requirements.txt).
     """
 
     def freeze(self) -> None:
+        guard_routers(self.sub_routers)
         self._by_type: dict[str, list[Router]] = {
             update_type: [r for r in self.sub_routers if _handles(r, update_type)]
             for update_type in self.observers
@@ -165,7 +172,10 @@ class LeanDispatcher(Dispatcher):
             if response is not UNHANDLED and response is not REJECTED:
                 return response
         response = UNHANDLED
+        raw_state = kwargs.get("raw_state")
         for router in by_type.get(update_type, self.sub_routers):
+            if not router_may_handle(router, update_type, event, raw_state):
+                continue
             response = await router.propagate_event(update_type=update_type, event=event, **kwargs)
             if response is not UNHANDLED:
                 break
@@ -195,6 +205,7 @@ def create_dispatcher(
     member_checks: MemberChecks | None = None,
     promotion_messages: PromotionMessages | None = None,
     command_book: CommandBook | None = None,
+    menu_tree: MenuTree | None = None,
     desk_counters: DeskCounters | None = None,
 ) -> Dispatcher:
     """Dependencies travel as dispatcher keyword data: handlers ask for them by name."""
@@ -218,6 +229,7 @@ def create_dispatcher(
         member_checks=member_checks or MemberChecks(config.member_checks_per_second),
         promotion_messages=promotion_messages or BotPromotionMessages(translator),
         command_book=command_book if command_book is not None else CommandBook(),
+        menu_tree=menu_tree if menu_tree is not None else MenuTree(),
         desk_counters=desk_counters if desk_counters is not None else DeskCounters(),
     )
     fsm_storage = dp.fsm.storage
@@ -226,7 +238,8 @@ def create_dispatcher(
     dp[JOURNAL_KEY] = journal  # polling and the webhook journal each batch before feeding it
     dp.update.outer_middleware(UpdateMetrics())  # first: it times everything below
     dp.update.outer_middleware(JournalMiddleware(journal, translator))
-    dp.update.outer_middleware(dp.fsm)
+    dp.update.outer_middleware(dp.fsm)  # takes the user's lock (events isolation)
+    dp.update.outer_middleware(FsmFlush())  # inside the lock: the next update reads what we wrote
     dp.update.outer_middleware(InputGuard())  # forged buttons, NUL: refused before any handler
     dp.include_routers(*routers())
     dp.freeze()

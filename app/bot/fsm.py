@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Awaitable, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -12,11 +14,29 @@ from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
 from app.db.queries import fsm as q
 
-# The journal statement reads the update's FSM state in the same round trip (see
-# app/bot/journal.py); get_state answers from it instead of asking the database again, unless
-# this process wrote that key since (e.g. the previous photo of the same album). A ContextVar
-# is per update task, so no other update can see it.
-PREFETCHED: ContextVar[tuple[str, str | None, int] | None] = ContextVar("fsm_prefetched", default=None)
+# The journal statement reads the update's FSM state and data in the same round trip (see
+# app/bot/journal.py); the storage answers from them, and skips writes that change nothing
+# (a /start clearing an empty conversation), for as long as no other update has written the
+# key since the read. A ContextVar is per update task, so no other update can see it.
+# While that holds, the handler's writes are kept and written together in one statement just
+# before the bot's next call to Telegram (and when the handler ends, inside the user's lock):
+# the wizard's "save the answer, move to the next step" is one round trip, and nothing the
+# user sees ever gets ahead of the state it follows from.
+PREFETCHED: ContextVar[Prefetched | None] = ContextVar("fsm_prefetched", default=None)
+MAX_TRACKED_KEYS = 100_000  # beyond this the write counts start again (every prefetch then stale)
+Version = tuple[int, int]  # (epoch, the key's write count): see PostgresStorage.version
+
+
+@dataclass(slots=True)
+class Prefetched:
+    """A key's state and data (JSON; None when it has no row) as of `version`."""
+
+    key: str
+    state: str | None
+    data: str | None
+    version: Version
+    storage: PostgresStorage
+    dirty: bool = False  # state/data were changed here and are not written yet
 
 
 def storage_key(key: StorageKey) -> str:
@@ -38,37 +58,90 @@ class PostgresStorage(BaseStorage):
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-        self._writes = 0  # state writes in this process: a prefetch older than one is stale
+        self._epoch = 0
+        self._writes: dict[str, int] = {}  # writes per key in this process, begun and finished
 
-    @property
-    def writes(self) -> int:
-        return self._writes
+    def version(self, key: str) -> Version:
+        """Changes whenever a write of the key begins or ends: a read taken while a write is
+        under way may miss it, so the version it was taken at must not match once it is done."""
+        return self._epoch, self._writes.get(key, 0)
 
-    def prefetched(self, key: str, state: str | None, writes: int) -> None:
-        """Offer the state the journal statement read for this update's key, when this process
-        had made `writes` state writes (a write since then may have changed it)."""
-        PREFETCHED.set((key, state, writes))
+    def prefetched(self, key: str, state: str | None, data: str | None, version: Version) -> None:
+        """Offer what the journal statement read for this update's key at `version`."""
+        PREFETCHED.set(Prefetched(key, state, data, version, self))
+
+    def _bump(self, key: str) -> None:
+        if len(self._writes) >= MAX_TRACKED_KEYS and key not in self._writes:
+            self._writes.clear()
+            self._epoch += 1
+        self._writes[key] = self._writes.get(key, 0) + 1
+
+    def _fresh(self, key: str) -> Prefetched | None:
+        prefetched = PREFETCHED.get()
+        if prefetched is not None and prefetched.key == key and prefetched.version == self.version(key):
+            return prefetched
+        return None
+
+    async def _write(self, key: str, write: Awaitable[None]) -> None:
+        self._bump(key)
+        try:
+            await write
+        finally:
+            self._bump(key)
+
+    async def flush(self, prefetched: Prefetched) -> None:
+        """Write what the handler changed (state and data, one statement)."""
+        if not prefetched.dirty:
+            return
+        prefetched.dirty = False
+        epoch, count = prefetched.version
+        write = q.set_state_and_data(self.pool, prefetched.key, prefetched.state, prefetched.data or "{}")
+        try:
+            await self._write(prefetched.key, write)
+        except BaseException:
+            PREFETCHED.set(None)  # unknown what landed: the database answers from now on
+            raise
+        if self.version(prefetched.key) == (epoch, count + 2):  # no other write meanwhile
+            prefetched.version = self.version(prefetched.key)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
-        # Counted before and after: a read taken while the write is under way may miss it, so
-        # the count it was taken at must no longer match once the write is done.
-        self._writes += 1
-        await q.set_state(self.pool, storage_key(key), value)
-        self._writes += 1
+        text_key = storage_key(key)
+        prefetched = self._fresh(text_key)
+        if prefetched is None:
+            await self._write(text_key, q.set_state(self.pool, text_key, value))
+        elif prefetched.state != value:
+            prefetched.state, prefetched.dirty = value, True
 
     async def get_state(self, key: StorageKey) -> str | None:
         text_key = storage_key(key)
-        prefetched = PREFETCHED.get()
-        if prefetched is not None and prefetched[0] == text_key and prefetched[2] == self._writes:
-            return prefetched[1]
+        prefetched = self._fresh(text_key)
+        if prefetched is not None:
+            return prefetched.state
         return await q.get_state(self.pool, text_key)
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        await q.set_data(self.pool, storage_key(key), dict(data))
+        text_key = storage_key(key)
+        value = dict(data)
+        prefetched = self._fresh(text_key)
+        if prefetched is None:
+            await self._write(text_key, q.set_data(self.pool, text_key, value))
+        elif json.loads(prefetched.data or "{}") != value:
+            prefetched.data, prefetched.dirty = json.dumps(value), True
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        return await q.get_data(self.pool, storage_key(key))
+        text_key = storage_key(key)
+        prefetched = self._fresh(text_key)
+        if prefetched is not None:
+            return dict(json.loads(prefetched.data)) if prefetched.data else {}
+        return await q.get_data(self.pool, text_key)
 
     async def close(self) -> None:
         """The pool belongs to the application, which closes it."""
+
+
+async def flush_pending() -> None:
+    """Write this update's kept FSM changes now (before a call to Telegram; when it ends)."""
+    prefetched = PREFETCHED.get()
+    if prefetched is not None and prefetched.dirty:
+        await prefetched.storage.flush(prefetched)

@@ -17,7 +17,7 @@ from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.methods import TelegramMethod
 from aiogram.types import Update, User
 
-from app.bot.fsm import PostgresStorage, storage_key
+from app.bot.fsm import PostgresStorage, Version, storage_key
 from app.bot.record import Recorder
 from app.db.queries.users import Arrival, Contact, Inbound
 from app.domain.users import Languages, Seen, claim_unhandled, mark_handled, record_updates
@@ -46,7 +46,7 @@ class Journaled:
 
     seen: Seen
     fsm_key: str
-    writes: int  # the FSM storage's write count when the state was read (see PostgresStorage)
+    fsm_version: Version  # the key's version in the FSM storage when it was read (see PostgresStorage)
 
     @property
     def repeated(self) -> bool:
@@ -151,12 +151,14 @@ class Journal:
         """Journal the updates in one round trip; raises if the database cannot take them, and
         then nothing may acknowledge them to Telegram (it keeps them and delivers them again)."""
         arrivals = [self._arrival(bot, update) for update in updates]
-        writes = self.storage.writes  # before the read: a write after it makes the state stale
+        # Before the read: a write of the key after it makes what was read stale.
+        versions = [self.storage.version(a.fsm_key) for a in arrivals]
         async with self.pool.acquire() as conn:
             seen = await record_updates(conn, arrivals, self.languages, replay=replay)
         if self.recorder is not None and not replay:
             self.recorder.heard(u for u, s in zip(updates, seen, strict=True) if s.journal_id is not None)
-        return [Journaled(s, a.fsm_key, writes) for s, a in zip(seen, arrivals, strict=True)]
+        keys = (a.fsm_key for a in arrivals)
+        return [Journaled(*entry) for entry in zip(seen, keys, versions, strict=True)]
 
     def _arrival(self, bot: Bot, update: Update) -> Arrival:
         context = UserContextMiddleware.resolve_event_context(update)

@@ -12,6 +12,7 @@ from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update
 
+from app.bot.fsm import flush_pending
 from app.bot.journal import JOURNALED, Journal, Journaled
 from app.db.queries.users import record_journal_error
 from app.i18n import N_, Translator
@@ -37,12 +38,23 @@ class UpdateMetrics(BaseMiddleware):
             UPDATE_SECONDS.observe(time.perf_counter() - started)
 
 
+class FsmFlush(BaseMiddleware):
+    """Writes the FSM changes a handler left unwritten (it made no call to Telegram after
+    them); registered inside the FSM middleware, so still under the user's lock."""
+
+    async def __call__(self, handler: Handler, update: TelegramObject, data: dict[str, Any]) -> Any:
+        try:
+            return await handler(update, data)  # type: ignore[arg-type]  # dp.update: Updates
+        finally:
+            await flush_pending()
+
+
 class JournalMiddleware(BaseMiddleware):
     """Give handlers `_` and `lang` from the journal, handle each update id once, record failures.
 
     Polling and the webhook journal updates before they reach the dispatcher and pass what the
     journal learnt as `journaled` (app/bot/journal.py); an update fed without it (a test, a
-    replay) is journaled here. The user's FSM state came back from the same statement and is
+    replay) is journaled here. The user's FSM state and data came back from the same statement and are
     offered to the storage, so an update costs no database round trip of its own here.
     """
 
@@ -62,7 +74,8 @@ class JournalMiddleware(BaseMiddleware):
         assert seen.journal_id is not None
         self.journal.started(seen.journal_id)
         if journaled.fsm_key:
-            self.journal.storage.prefetched(journaled.fsm_key, seen.fsm_state, journaled.writes)
+            storage = self.journal.storage
+            storage.prefetched(journaled.fsm_key, seen.fsm_state, seen.fsm_data, journaled.fsm_version)
         data["lang"] = seen.language
         data["_"] = self.translator(seen.language)
         data["support_ticket"] = seen.support_ticket

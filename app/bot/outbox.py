@@ -135,6 +135,9 @@ class OutboxSender:
         self.chats: dict[int, TokenBucket] = {}
         self.resting: dict[int, float] = {}  # chat -> loop time its 429 wait ends
         self.paused_until = 0.0
+        # Storage key -> the file_id Telegram gave its first upload as a photo: a broadcast's
+        # photo is uploaded once, then 100,000 sends name it (this process's memory only).
+        self.file_ids: dict[str, str] = {}
         self._wake = asyncio.Event()
         self._tasks: dict[asyncio.Task[None], str] = {}  # -> phase: "waiting" or "calling"
         self._loop_task: asyncio.Task[None] | None = None
@@ -381,7 +384,9 @@ class OutboxSender:
             return await self._file(value[STORAGE])
         return {k: await self._resolve(v, deps) for k, v in value.items()}
 
-    async def _file(self, key: str) -> BufferedInputFile:
+    async def _file(self, key: str) -> BufferedInputFile | str:
+        if (file_id := self.file_ids.get(key)) is not None:
+            return file_id
         if self.storage is None:
             raise Permanent(f"{STORAGE} {key!r}: this sender has no storage")
         try:
@@ -444,7 +449,15 @@ class OutboxSender:
             return Outcome(OutboxStatus.FAILED, error=f"{type(exc).__name__}: {exc.message}")
         except ClientDecodeError as exc:  # not Telegram's answer: a proxy's
             return self._unknown(row, str(exc))
+        self._remember_photo(row, value)
         return Outcome(OutboxStatus.SENT, result=_result(value))
+
+    def _remember_photo(self, row: Claimed, value: Any) -> None:
+        """After a photo's upload from Storage, keep its file_id to send it by name next time."""
+        photo = row.params.get("photo") if row.method == "sendPhoto" else None
+        sizes = getattr(value, "photo", None)
+        if isinstance(photo, dict) and isinstance(photo.get(STORAGE), str) and sizes:
+            self.file_ids[photo[STORAGE]] = sizes[-1].file_id
 
     def _unknown(self, row: Claimed, error: str) -> Outcome:
         """The call may or may not have taken effect: repeat only what is safe to repeat."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from app.config import S3_BUCKET_RE
 from app.crypto import SecretError
@@ -13,10 +12,13 @@ from app.db import Conn
 from app.db.queries import panel_admin as q
 from app.domain import staff as staff_domain
 from app.domain.support.commands import CommandBook
+from app.domain.support.llm_settings import LlmSettings
+from app.domain.support.menus import MenuTree
 from app.domain.support.settings import DeskSettings
 from app.domain.users import LANGUAGES, Languages
 from app.i18n import N_, UserError
 from app.storage import S3CheckError, S3Settings, check_s3
+from app.urls import split
 
 S3_PLAIN = ("s3_endpoint", "s3_bucket", "s3_region")
 S3_KEYS = ("s3_access_key", "s3_secret_key")
@@ -100,8 +102,8 @@ def parse_s3_form(form: Mapping[str, str]) -> S3Form:
     }
     endpoint, bucket, region = values["s3_endpoint"], values["s3_bucket"], values["s3_region"]
     if endpoint:
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.netloc or len(endpoint) > 300:
+        parts = split(endpoint)
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or len(endpoint) > 300:
             raise SettingsError(
                 N_("The endpoint is a URL like https://s3.example.com (empty for Amazon S3).")
             )
@@ -234,6 +236,8 @@ class RunningSettings:
     bot_problem: str | None = None  # why the bot token saved in the panel was not used at start
     desk: DeskSettings = field(default_factory=DeskSettings)  # support: thresholds, hours (kept current)
     commands: CommandBook = field(default_factory=CommandBook)  # the bot's edited commands (kept current)
+    llm: LlmSettings = field(default_factory=LlmSettings)  # LLM help for operators (kept current)
+    menu: MenuTree = field(default_factory=MenuTree)  # the bot's main menu, a tree of buttons (kept current)
 
 
 # The running server's address ------------------------------------------------------------

@@ -36,7 +36,7 @@ LINK_TTL = dt.timedelta(hours=1)
 SESSION_TTL = dt.timedelta(hours=12)  # after login; then the password is asked again
 
 # Secrets the panel knows by name; their values never leave the domain except to their users.
-KNOWN_SECRETS = ("bot_token", "s3_secret_key")  # a feature that needs one adds it here
+KNOWN_SECRETS = ("bot_token", "s3_secret_key", "llm_api_key")  # a feature that needs one adds it here
 
 
 @functools.cache

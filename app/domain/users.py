@@ -24,6 +24,7 @@ class Seen:
     is_new_user: bool
     journal_id: int | None  # None when the same update was stored before (a re-delivery)
     fsm_state: str | None = None
+    fsm_data: str | None = None  # the conversation's data as JSON; None when it has none
     banned: bool = False  # blocked by staff: answer with a polite refusal only
     support_ticket: bool = False  # has a support ticket that is not closed: messages go there
 
@@ -66,7 +67,7 @@ async def record_updates(
     conn: Conn, arrivals: Sequence[Arrival], languages: Languages, *, replay: bool = False
 ) -> list[Seen]:
     """Journal a batch of updates and upsert their users (one statement); a message clears a
-    block. Each update's conversation state under its FSM key comes back in the same round trip;
+    block. Each update's conversation state and data under its FSM key come back in the same round trip;
     an update journaled before (a re-delivery) comes back with no journal id."""
     if not arrivals:
         return []
@@ -77,6 +78,7 @@ async def record_updates(
             is_new_user=row.is_new,
             journal_id=row.journal_id,
             fsm_state=row.fsm_state,
+            fsm_data=row.fsm_data,
             banned=row.banned,
             support_ticket=row.support_ticket,
         )

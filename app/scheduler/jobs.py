@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from app.db.queries.users import delete_journal_before
-from app.domain import ads, broadcasts, ledger, promotions, record, tasks
+from app.domain import ads, broadcasts, ledger, promotions, record, stats, tasks
 from app.domain.ads import AdMessages
 from app.domain.chat import accounts as chat_accounts
 from app.domain.chat.notices import Timing, run_notices
@@ -124,6 +124,14 @@ async def task_rechecks(ctx: JobContext) -> None:
             sweep.taken_back,
             sweep.unknown,
         )
+
+
+async def stats_rollup(ctx: JobContext) -> None:
+    """The dashboard's per-day counts of updates, outbox rows and web-chat messages."""
+    async with ctx.pool.acquire() as conn:
+        counted = await stats.roll_up(conn)
+    if counted:
+        log.debug("statistics: %d log rows counted", counted)
 
 
 async def ledger_verify(ctx: JobContext) -> None:

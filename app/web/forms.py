@@ -8,7 +8,8 @@
 - **Forms** (urlencoded, multipart or a JSON object) come from `await read_form(request)`: text
   values only, valid UTF-8, no NUL or control characters other than tab and newlines; anything
   else is a 400 saying so. A view that takes files uses `await read_upload(request)` (files as
-  FileField) and declares `@body_limit(n)`. **JSON** of any shape: `await read_json(request)`.
+  FileField) and declares `@body_limit(n)`. **JSON** of any shape: `await read_json(request)`
+  (its numbers fit a bigint, its strings are text).
 - **Numbers** from any of them go through `whole_number()` (None when not a number that fits).
 
 Every refusal is an `HTTPException` whose text is an msgid; the error page says it in the
@@ -40,6 +41,8 @@ BAD_JSON = N_("The request body is not valid JSON.")
 NO_FILES = N_("This form does not take files.")
 TOO_LONG_PATH = N_("This address is too long.")
 TOO_LARGE = N_("The request is too large.")
+BAD_NUMBER = N_("A number in the request is too large.")
+BIGINT = 2**63  # PostgreSQL's bigint holds [-BIGINT, BIGINT - 1]
 
 ALLOWED_CONTROLS = frozenset("\t\n\r")
 V = TypeVar("V", bound=Callable[..., Awaitable[web.StreamResponse]])
@@ -149,6 +152,8 @@ async def read_json(request: web.Request, *, text_only: bool = True) -> Any:
         raise web.HTTPBadRequest(text=BAD_JSON)
     if text_only and not _all_text(value):
         raise web.HTTPBadRequest(text=NOT_TEXT)
+    if text_only and not _numbers_fit(value):  # 10**30 would reach PostgreSQL as an error
+        raise web.HTTPBadRequest(text=BAD_NUMBER)
     return value
 
 
@@ -212,6 +217,19 @@ def _depth(value: object) -> int:
             deepest = max(deepest, level)
             stack.extend((child, level + 1) for child in item)
     return deepest
+
+
+def _numbers_fit(value: object) -> bool:
+    """Every number fits a bigint (and is finite: json.loads takes NaN and Infinity)."""
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, (int, float)):
+        return -BIGINT <= value < BIGINT  # False for NaN too
+    if isinstance(value, dict):
+        return all(_numbers_fit(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_numbers_fit(v) for v in value)
+    return True
 
 
 def _all_text(value: object) -> bool:

@@ -19,7 +19,9 @@ from app.db.queries.support_desk import SUPPORT_CHANNEL
 from app.db.queries.tasks import TASKS_CHANNEL
 from app.domain import settings as settings_domain
 from app.domain.support import commands as bot_commands
+from app.domain.support import llm_settings, menus
 from app.domain.support import settings as support_settings
+from app.urls import split
 from app.web import keys
 
 log = logging.getLogger(__name__)
@@ -95,12 +97,16 @@ async def _follow_settings(app: web.Application, pool: asyncpg.Pool, hub: Hub) -
                     fresh = await settings_domain.load_languages(conn, app[keys.CONFIG].default_language)
                     desk = await support_settings.load(conn)
                     book = await bot_commands.load(conn)
+                    llm = await llm_settings.load(conn)
+                    menu = await menus.load(conn, fresh.default)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("could not reload the settings (%s); keeping the current ones", exc)
                 continue
             app[keys.RUNNING_SETTINGS].languages.update(fresh)
             app[keys.RUNNING_SETTINGS].desk.update(desk)  # the support desk's thresholds and hours
             app[keys.RUNNING_SETTINGS].commands.update(book)  # the bot's commands and texts (S1)
+            app[keys.RUNNING_SETTINGS].llm.update(llm)  # LLM help for operators (E6)
+            app[keys.RUNNING_SETTINGS].menu.update(menu)  # the bot's main menu (S4)
 
 
 async def _listen(pool: asyncpg.Pool, hub: Hub) -> None:
@@ -180,7 +186,8 @@ def same_origin(request: web.Request) -> bool:
         return True  # not a browser: it holds no one's cookie by accident
     public_url = request.app[keys.CONFIG].public_url
     hosts = {request.host, urlsplit(public_url).netloc if public_url else request.host}
-    return urlsplit(origin).netloc in hosts
+    given = split(origin)
+    return given is not None and given.netloc in hosts
 
 
 async def _drain(ws: web.WebSocketResponse) -> None:

@@ -25,7 +25,7 @@ from aiogram.types import (
     ReactionTypeEmoji,
 )
 
-from app.bot.callbacks import ChatCb
+from app.bot.callbacks import ChatCb, MenuCb
 from app.bot.chat_messages import BotChatMessages
 from app.bot.keyboards import main_menu
 from app.bot.routing import MessageRouting, Stage
@@ -36,6 +36,7 @@ from app.domain.ads import published_ad as find_published_ad
 from app.domain.ads.model import Price
 from app.domain.chat import accounts, conversations, photos
 from app.domain.chat.conversations import ChatError
+from app.domain.support.menus import MenuTree
 from app.domain.users import Languages
 from app.i18n import Gettext, Translator
 from app.storage import Storage
@@ -52,24 +53,28 @@ def _button(text: str, action: str, value: int = 0) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=ChatCb(action=action, value=value).pack())
 
 
-async def sign_in_from_start(message: Message, token: str, pool: asyncpg.Pool, _: Gettext) -> None:
+async def sign_in_from_start(
+    message: Message, token: str, pool: asyncpg.Pool, _: Gettext, lang: str, menu_tree: MenuTree
+) -> None:
     """/start login_<token>: the web page waiting for this token signs in as this user."""
     if message.from_user is None:
         return
     async with pool.acquire() as conn, conn.transaction():
         said = await accounts.confirm_from_bot(conn, token[:100], message.from_user.id)
-    await message.answer(said.text(_), reply_markup=main_menu(_))
+    await message.answer(said.text(_), reply_markup=main_menu(_, lang, menu_tree))
 
 
-async def offer(message: Message, ad_id: int, pool: asyncpg.Pool, _: Gettext) -> None:
+async def offer(
+    message: Message, ad_id: int, pool: asyncpg.Pool, _: Gettext, lang: str, menu_tree: MenuTree
+) -> None:
     """/start ad_<id> ("Write to the seller" under a channel post): write here or on the web."""
     async with pool.acquire() as conn:
         ad = await find_published_ad(conn, ad_id)
     if ad is None:
-        await message.answer(_("This ad is no longer available."), reply_markup=main_menu(_))
+        await message.answer(_("This ad is no longer available."), reply_markup=main_menu(_, lang, menu_tree))
         return
     if message.from_user is not None and ad.seller_id == message.from_user.id:
-        await message.answer(_("This is your own ad."), reply_markup=main_menu(_))
+        await message.answer(_("This is your own ad."), reply_markup=main_menu(_, lang, menu_tree))
         return
     price = format_price(Price(ad.price, ad.currency, ad.negotiable), _)
     keyboard = InlineKeyboardMarkup(
@@ -140,11 +145,17 @@ async def on_open(
         await _send_web_link(query, callback_data.value, pool, config, _)
 
 
+async def on_web_chat(query: CallbackQuery, pool: asyncpg.Pool, config: Config, _: Gettext) -> None:
+    """The menu's "Web chat": a one-time sign-in link to their conversations on the web."""
+    await _send_web_link(query, None, pool, config, _)
+
+
 async def _send_web_link(
-    query: CallbackQuery, conversation_id: int, pool: asyncpg.Pool, config: Config, _: Gettext
+    query: CallbackQuery, conversation_id: int | None, pool: asyncpg.Pool, config: Config, _: Gettext
 ) -> None:
+    path = "/chat" if conversation_id is None else f"/chat/c/{conversation_id}"
     async with pool.acquire() as conn, conn.transaction():
-        token = await accounts.web_link(conn, query.from_user.id, f"/chat/c/{conversation_id}")
+        token = await accounts.web_link(conn, query.from_user.id, path)
     await query.answer()
     if query.message is not None:
         link = f"{config.base_url}/chat/login/once/{token}"
@@ -184,14 +195,14 @@ async def on_reply(
         )
 
 
-async def on_end(query: CallbackQuery, state: FSMContext, _: Gettext) -> None:
+async def on_end(query: CallbackQuery, state: FSMContext, _: Gettext, lang: str, menu_tree: MenuTree) -> None:
     if await state.get_state() == ChatRelay.writing.state:
         await state.clear()
     await query.answer()
     if query.message is not None:
         await query.message.answer(
             _("You stopped writing here. New messages still reach you here, with a Reply button."),
-            reply_markup=main_menu(_),
+            reply_markup=main_menu(_, lang, menu_tree),
         )
 
 
@@ -297,6 +308,7 @@ def create_router() -> Router:
     router.callback_query.register(on_open, ChatCb.filter(F.action == "open"))
     router.callback_query.register(on_reply, ChatCb.filter(F.action == "reply"))
     router.callback_query.register(on_end, ChatCb.filter(F.action == "end"))
+    router.callback_query.register(on_web_chat, MenuCb.filter(F.action == "webchat"))
     return router
 
 

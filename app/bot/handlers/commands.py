@@ -12,10 +12,13 @@ from aiogram import Router
 from aiogram.types import Message
 
 from app.bot.keyboards import main_menu
+from app.bot.prefilter import declare, starts_with
 from app.domain.support.commands import BotCommandText, CommandBook
+from app.domain.support.menus import MenuTree
 from app.i18n import Gettext
 
 
+@declare(starts_with("/"))
 def custom_command(message: Message, command_book: CommandBook) -> dict[str, Any] | bool:
     """The admin-defined command this message is ("/price" or "/price@our_bot"), if any."""
     text = message.text
@@ -26,8 +29,10 @@ def custom_command(message: Message, command_book: CommandBook) -> dict[str, Any
     return {"custom_command": found} if found is not None else False
 
 
-async def on_custom_command(message: Message, custom_command: BotCommandText, _: Gettext, lang: str) -> None:
-    await message.answer(custom_command.text(lang), reply_markup=main_menu(_))
+async def on_custom_command(
+    message: Message, custom_command: BotCommandText, _: Gettext, lang: str, menu_tree: MenuTree
+) -> None:
+    await message.answer(custom_command.text(lang), reply_markup=main_menu(_, lang, menu_tree))
 
 
 def create_router() -> Router:

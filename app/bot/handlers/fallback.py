@@ -5,12 +5,14 @@ from aiogram.types import CallbackQuery, Message
 
 from app.bot.keyboards import main_menu
 from app.bot.routing import MessageRouting, Stage
+from app.domain.support.menus import MenuTree
 from app.i18n import Gettext
 
 
-async def on_anything(message: Message, _: Gettext) -> None:
+async def on_anything(message: Message, _: Gettext, lang: str, menu_tree: MenuTree) -> None:
     await message.answer(
-        _("I did not understand that. Choose what you want to do:"), reply_markup=main_menu(_)
+        _("I did not understand that. Choose what you want to do:"),
+        reply_markup=main_menu(_, lang, menu_tree),
     )
 
 

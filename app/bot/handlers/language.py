@@ -9,6 +9,7 @@ from aiogram.types import CallbackQuery, Message
 
 from app.bot.callbacks import LangCb, MenuCb
 from app.bot.keyboards import language_picker, main_menu
+from app.domain.support.menus import MenuTree
 from app.domain.users import Languages, choose_language
 from app.i18n import LANGUAGE_NAMES, Gettext, Translator
 
@@ -34,6 +35,7 @@ async def on_language_chosen(
     pool: asyncpg.Pool,
     translator: Translator,
     languages: Languages,
+    menu_tree: MenuTree,
     _: Gettext,
 ) -> None:
     code = callback_data.code
@@ -54,7 +56,7 @@ async def on_language_chosen(
             _("Done! I will speak {name} from now on. Choose what you want to do:").format(
                 name=LANGUAGE_NAMES[code]
             ),
-            reply_markup=main_menu(_),
+            reply_markup=main_menu(_, code, menu_tree),
         )
 
 

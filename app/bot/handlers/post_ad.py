@@ -43,6 +43,7 @@ from app.domain.ads import (
     parse_price,
     parse_title,
 )
+from app.domain.support.menus import MenuTree
 from app.domain.users import Languages
 from app.i18n import N_, Gettext
 from app.storage import NotFound, Storage
@@ -311,6 +312,7 @@ async def on_text_answer(
     _: Gettext,
     lang: str,
     ad_messages: AdMessages,
+    menu_tree: MenuTree,
 ) -> None:
     """Title, description, price, district and contact: each checked, then the next step."""
     step = (await state.get_state() or "").split(":")[-1]
@@ -320,7 +322,7 @@ async def on_text_answer(
     if step == "contact" and message.text == _(CANCEL):
         await state.clear()
         await message.answer(_("The ad is cancelled."), reply_markup=ReplyKeyboardRemove())
-        await message.answer(_("Choose what you want to do:"), reply_markup=main_menu(_))
+        await message.answer(_("Choose what you want to do:"), reply_markup=main_menu(_, lang, menu_tree))
         return
     if step == "contact" and message.contact and message.contact.user_id != message.chat.id:
         await message.answer(
@@ -522,6 +524,8 @@ async def on_submit(
     ad_messages: AdMessages,
     languages: Languages,
     _: Gettext,
+    lang: str,
+    menu_tree: MenuTree,
 ) -> None:
     draft = await _draft(state)
     await query.answer()
@@ -543,7 +547,7 @@ async def on_submit(
                 "Your changes to ad #{id} are sent for review. Its post "
                 "in the channel is updated once they are approved."
             ).format(id=ad.id),
-            reply_markup=main_menu(_),
+            reply_markup=main_menu(_, lang, menu_tree),
         )
         return
     text = _("Your ad #{id} is sent for review. I will tell you when it is published.").format(id=ad.id)
@@ -553,7 +557,7 @@ async def on_submit(
                 "This is your ad number {count} in this channel in 24 hours, past its limit of "
                 "{limit}: the admins will see that when they review it."
             ).format(count=flag["count"], limit=flag["limit"])
-    await message.edit_text(text, reply_markup=main_menu(_))
+    await message.edit_text(text, reply_markup=main_menu(_, lang, menu_tree))
 
 
 async def _keep_photos(bot: Bot, storage: Storage, draft: Draft) -> None:
@@ -576,7 +580,9 @@ async def _keep_photos(bot: Bot, storage: Storage, draft: Draft) -> None:
             draft.photos[index] = Photo(photo.file_id, photo.file_unique_id, None)
 
 
-async def on_cancel(query: CallbackQuery, message: Message, state: FSMContext, _: Gettext) -> None:
+async def on_cancel(
+    query: CallbackQuery, message: Message, state: FSMContext, _: Gettext, lang: str, menu_tree: MenuTree
+) -> None:
     if not in_wizard(await state.get_state()):  # a Cancel left on an old question
         await query.answer(_("This button is no longer valid."), show_alert=True)
         with contextlib.suppress(TelegramBadRequest):
@@ -584,7 +590,9 @@ async def on_cancel(query: CallbackQuery, message: Message, state: FSMContext, _
         return
     await state.clear()
     await query.answer(_("The ad is cancelled."))
-    await message.edit_text(_("The ad is cancelled. Choose what you want to do:"), reply_markup=main_menu(_))
+    await message.edit_text(
+        _("The ad is cancelled. Choose what you want to do:"), reply_markup=main_menu(_, lang, menu_tree)
+    )
 
 
 def create_router() -> Router:

@@ -9,6 +9,7 @@ from aiogram.types import Message, ReplyKeyboardRemove
 from app.bot.handlers import chat, post_ad
 from app.bot.keyboards import main_menu
 from app.domain.support.commands import DEFAULT_GREETING, DEFAULT_HELP, CommandBook
+from app.domain.support.menus import MenuTree
 from app.i18n import Gettext
 
 
@@ -27,6 +28,7 @@ async def on_start(
     _: Gettext,
     lang: str,
     command_book: CommandBook,
+    menu_tree: MenuTree,
 ) -> None:
     if await post_ad.leave(state):  # /start leaves the wizard; the draft waits for "Continue"
         await message.answer(
@@ -37,25 +39,29 @@ async def on_start(
         )
     payload = command.args or ""
     if payload.startswith(chat.LOGIN_PREFIX):
-        await chat.sign_in_from_start(message, payload.removeprefix(chat.LOGIN_PREFIX), pool, _)
+        await chat.sign_in_from_start(
+            message, payload.removeprefix(chat.LOGIN_PREFIX), pool, _, lang, menu_tree
+        )
         return
     number = payload.removeprefix("ad_")
     if payload.startswith("ad_") and number.isascii() and number.isdigit() and len(number) < 19:
-        await chat.offer(message, int(number), pool, _)
+        await chat.offer(message, int(number), pool, _, lang, menu_tree)
         return
     name = message.from_user.first_name if message.from_user else ""
     await message.answer(
-        greeting(_, name, command_book.edited_text("start", lang)), reply_markup=main_menu(_)
+        greeting(_, name, command_book.edited_text("start", lang)), reply_markup=main_menu(_, lang, menu_tree)
     )
 
 
-async def on_help(message: Message, _: Gettext, lang: str, command_book: CommandBook) -> None:
+async def on_help(
+    message: Message, _: Gettext, lang: str, command_book: CommandBook, menu_tree: MenuTree
+) -> None:
     """The admins' help text, else today's with the admins' commands listed after it."""
     text = command_book.edited_text("help", lang)
     if text is None:
         extra = [f"/{c.name} - {c.description(lang)}" for c in command_book.commands.values()]
         text = "\n\n".join([help_text(_), "\n".join(extra)]) if extra else help_text(_)
-    await message.answer(text, reply_markup=main_menu(_))
+    await message.answer(text, reply_markup=main_menu(_, lang, menu_tree))
 
 
 def help_text(_: Gettext) -> str:

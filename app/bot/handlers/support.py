@@ -443,6 +443,31 @@ async def on_human(
     )
 
 
+async def on_talk(
+    query: CallbackQuery,
+    pool: asyncpg.Pool,
+    lang: str,
+    desk_settings: DeskSettings,
+    desk_messages: DeskMessages,
+    _: Gettext,
+) -> None:
+    """The menu's "Talk to a person": a ticket for the operators (the menu stays)."""
+    if not isinstance(query.message, Message):
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    await query.answer()
+    await _escalate(
+        query.message,
+        query.from_user.id,
+        _("I would like to talk to a person."),
+        pool=pool,
+        lang=lang,
+        desk_settings=desk_settings,
+        desk_messages=desk_messages,
+        _=_,
+    )
+
+
 async def on_rate(query: CallbackQuery, callback_data: SupportCb, pool: asyncpg.Pool, _: Gettext) -> None:
     async with pool.acquire() as conn:
         done = await desk.rate(conn, TelegramUser(query.from_user.id), callback_data.id, callback_data.value)
@@ -478,6 +503,7 @@ def create_router() -> Router:
     router = Router(name="support")
     router.message.register(on_link, CommandStart(deep_link=True, magic=F.args.startswith(LINK_PREFIX)))
     router.callback_query.register(on_menu, MenuCb.filter(F.action == "support"))
+    router.callback_query.register(on_talk, MenuCb.filter(F.action == "human"))
     router.callback_query.register(on_pick, SupportCb.filter(F.action.in_({"pick", "entry"})))
     router.callback_query.register(on_helped, SupportCb.filter(F.action == "yes"))
     router.callback_query.register(on_human, SupportCb.filter(F.action.in_({"no", "human"})))

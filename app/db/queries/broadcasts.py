@@ -66,6 +66,7 @@ class Broadcast:
     started_at: datetime | None
     finished_at: datetime | None
     start_at: datetime | None  # a draft sent at a time: when
+    photo_key: str | None = None  # the optional photo in Storage: then each row is a sendPhoto
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +103,7 @@ WHERE u.blocked_bot_at IS NULL AND NOT u.is_bot
 """
 
 COLUMNS = """id, created_by, status, texts, buttons, audience, total, created_at, started_at,
-             finished_at, start_at"""
+             finished_at, start_at, photo_key"""
 
 
 def _args(audience: Audience) -> tuple[Any, ...]:
@@ -134,15 +135,17 @@ async def create(
     payloads: dict[str, dict[str, Any]],
     buttons: list[dict[str, str]],
     audience: Audience,
+    photo_key: str | None = None,
 ) -> Broadcast:
     row = await conn.fetchrow(
-        f"""INSERT INTO broadcasts (created_by, texts, payloads, buttons, audience)
-            VALUES ($1, $2::jsonb, $3::jsonb, $4::jsonb, $5::jsonb) RETURNING {COLUMNS}""",
+        f"""INSERT INTO broadcasts (created_by, texts, payloads, buttons, audience, photo_key)
+            VALUES ($1, $2::jsonb, $3::jsonb, $4::jsonb, $5::jsonb, $6) RETURNING {COLUMNS}""",
         staff_id,
         json.dumps(texts, ensure_ascii=False),
         json.dumps(payloads, ensure_ascii=False),
         json.dumps(buttons, ensure_ascii=False),
         json.dumps(audience.as_json()),
+        photo_key,
     )
     return _record(one(row))
 
@@ -182,13 +185,22 @@ async def running_ids(conn: Conn) -> list[int]:
     return [r["id"] for r in await conn.fetch("SELECT id FROM broadcasts WHERE status = 'running'")]
 
 
-async def payload_for(conn: Conn, broadcast_id: int, language: str) -> dict[str, Any] | None:
-    value = await conn.fetchval(
-        "SELECT coalesce(payloads -> $2, payloads -> 'default') FROM broadcasts WHERE id = $1",
+# A broadcast with a photo sends it with its caption; without, a text message.
+METHOD = "CASE WHEN b.photo_key IS NULL THEN 'sendMessage' ELSE 'sendPhoto' END"
+
+
+async def payload_for(conn: Conn, broadcast_id: int, language: str) -> tuple[str, dict[str, Any]] | None:
+    """The Bot API method and params (without chat_id) a user of `language` gets."""
+    row = await conn.fetchrow(
+        f"SELECT {METHOD} AS method, coalesce(b.payloads -> $2, b.payloads -> 'default') AS payload "
+        "FROM broadcasts b WHERE b.id = $1",
         broadcast_id,
         language,
     )
-    return None if value is None else dict(json.loads(value) if isinstance(value, str) else value)
+    if row is None:
+        return None
+    value = row["payload"]
+    return str(row["method"]), dict(json.loads(value) if isinstance(value, str) else value)
 
 
 async def language_of(conn: Conn, user_id: int) -> str:
@@ -223,7 +235,7 @@ async def start(conn: Conn, broadcast_id: int, audience: Audience) -> int | None
 # else the default) and are linked to them; nothing happens unless the broadcast is running.
 FEED = f"""
 WITH b AS (
-    SELECT id, payloads FROM broadcasts WHERE id = $1 AND status = 'running' FOR SHARE
+    SELECT id, payloads, photo_key FROM broadcasts WHERE id = $1 AND status = 'running' FOR SHARE
 ), picked AS (
     SELECT r.user_id, r.language FROM broadcast_recipients r
     WHERE r.broadcast_id = $1 AND r.outbox_id IS NULL AND EXISTS (SELECT 1 FROM b)
@@ -231,7 +243,7 @@ WITH b AS (
     FOR UPDATE OF r SKIP LOCKED
 ), rows AS (
     INSERT INTO outbox (chat_id, method, params, idempotent, ref_kind, ref_id, priority)
-    SELECT p.user_id, 'sendMessage',
+    SELECT p.user_id, {METHOD},
            coalesce(b.payloads -> p.language, b.payloads -> 'default')
                || jsonb_build_object('chat_id', p.user_id),
            false, '{REF_KIND}', $1, {PRIORITY}

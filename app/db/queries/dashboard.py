@@ -80,19 +80,28 @@ async def global_counts(conn: Conn) -> GlobalCounts:
 # transaction: a few thousand rows for 30 days, however many ads there are.
 
 
-async def ads_per_day(conn: Conn, channels: list[int] | None, since: datetime) -> list[StatusDay]:
+# `until` (exclusive, None: no end) is the date range's end; the days are UTC days.
+UNTIL = "($3::timestamptz IS NULL OR day < ($3::timestamptz AT TIME ZONE 'UTC')::date)"
+
+
+async def ads_per_day(
+    conn: Conn, channels: list[int] | None, since: datetime, until: datetime | None = None
+) -> list[StatusDay]:
     """Ads submitted per UTC day and their status now."""
     rows = await conn.fetch(
         f"""SELECT day, status, sum(n)::bigint AS n FROM dashboard_ad_days
-             WHERE day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND {SCOPE}
+             WHERE day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND {UNTIL} AND {SCOPE}
              GROUP BY 1, 2 HAVING sum(n) <> 0""",
         channels,
         since,
+        until,
     )
     return from_rows(StatusDay, rows)
 
 
-async def decision_times(conn: Conn, channels: list[int] | None, since: datetime) -> list[DecisionTimes]:
+async def decision_times(
+    conn: Conn, channels: list[int] | None, since: datetime, until: datetime | None = None
+) -> list[DecisionTimes]:
     """Minutes from submit to decision, median and 95th percentile, per channel: exact, from
     each day's list of seconds (sql/0011 says why not histograms)."""
     # One channel at a time: each sort is a few thousand integers in memory, where a single
@@ -106,22 +115,27 @@ async def decision_times(conn: Conn, channels: list[int] | None, since: datetime
                          percentile_cont(0.95) WITHIN GROUP (ORDER BY s) AS p95
                     FROM dashboard_decision_days t CROSS JOIN unnest(t.seconds) s
                    WHERE t.channel_id = c.id
-                     AND t.day >= ($2::timestamptz AT TIME ZONE 'UTC')::date) d
+                     AND t.day >= ($2::timestamptz AT TIME ZONE 'UTC')::date
+                     AND ($3::timestamptz IS NULL OR t.day < ($3::timestamptz AT TIME ZONE 'UTC')::date)) d
             WHERE d.decided > 0 AND ($1::bigint[] IS NULL OR c.id = ANY($1::bigint[]))
             ORDER BY c.title, c.id""",
         channels,
         since,
+        until,
     )
     return from_rows(DecisionTimes, rows)
 
 
-async def reposts_per_day(conn: Conn, channels: list[int] | None, since: datetime) -> list[DayCount]:
+async def reposts_per_day(
+    conn: Conn, channels: list[int] | None, since: datetime, until: datetime | None = None
+) -> list[DayCount]:
     rows = await conn.fetch(
         f"""SELECT day, sum(n)::bigint AS n FROM dashboard_repost_days
-             WHERE day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND {SCOPE}
+             WHERE day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND {UNTIL} AND {SCOPE}
              GROUP BY 1""",
         channels,
         since,
+        until,
     )
     return from_rows(DayCount, rows)
 

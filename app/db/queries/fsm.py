@@ -18,6 +18,10 @@ SET_DATA = """
 INSERT INTO fsm_state (key, data) VALUES ($1, $2::jsonb)
 ON CONFLICT (key) DO UPDATE SET data = excluded.data, updated_at = now()
 """
+SET_BOTH = """
+INSERT INTO fsm_state (key, state, data) VALUES ($1, $2, $3::jsonb)
+ON CONFLICT (key) DO UPDATE SET state = excluded.state, data = excluded.data, updated_at = now()
+"""
 
 # A pool runs one statement on a connection it lends for just that (no acquire around it).
 Executor: TypeAlias = "asyncpg.Pool[asyncpg.Record] | Conn"
@@ -30,6 +34,10 @@ async def get_state(db: Executor, key: str) -> str | None:
 
 async def set_state(db: Executor, key: str, state: str | None) -> None:
     await db.execute(SET_STATE, key, state)
+
+
+async def set_state_and_data(db: Executor, key: str, state: str | None, data_json: str) -> None:
+    await db.execute(SET_BOTH, key, state, data_json)
 
 
 async def get_data(db: Executor, key: str) -> dict[str, Any]:

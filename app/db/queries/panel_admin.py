@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.db import Conn
+from app.db.queries.exports import Export, utc
 from app.db.queries.staff import Role
 from app.db.records import from_rows
 
@@ -100,6 +101,35 @@ async def put_setting(conn: Conn, name: str, value: str, by: int | None) -> None
         name,
         value,
         by,
+    )
+
+
+AUDIT_COLUMNS = ("id", "at", "staff_id", "staff", "action", "target", "before", "after")
+
+
+def audit_export(
+    *,
+    staff_id: int | None,
+    action: str | None,
+    target: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> Export:
+    """The whole log the screen shows with these filters, newest first, JSON as text."""
+    return Export(
+        "audit",
+        AUDIT_COLUMNS,
+        f"""SELECT a.id, {utc("a.at")}, a.staff_id, s.username, a.action, a.target, a.before::text,
+                  a.after::text
+           FROM audit_log a LEFT JOIN staff s ON s.id = a.staff_id
+           WHERE ($1::bigint IS NULL OR a.staff_id = $1)
+             AND ($2::text IS NULL OR a.action LIKE
+                  replace(replace(replace($2, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%')
+             AND ($3::text IS NULL OR a.target = $3)
+             AND ($4::timestamptz IS NULL OR a.at >= $4)
+             AND ($5::timestamptz IS NULL OR a.at < $5)
+           ORDER BY a.id DESC""",
+        (staff_id, action, target, since, until),
     )
 
 

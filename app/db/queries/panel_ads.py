@@ -9,6 +9,7 @@ from typing import Any
 
 from app.db import Conn
 from app.db.queries.ads import Ad, AdStatus, MessageKind
+from app.db.queries.exports import Export, utc
 from app.db.records import from_row, from_rows
 
 PAGE_SIZE = 50
@@ -150,6 +151,44 @@ async def page(
         *args,
     )
     return from_rows(AdLine, rows)
+
+
+def export(f: AdFilter) -> Export:
+    """Every ad the list shows with these filters, newest first, for CSV."""
+    where, args = _where(f, None)
+    return Export(
+        "ads",
+        EXPORT_COLUMNS,
+        f"SELECT a.id, {utc('a.submitted_at')}, a.status, a.title, a.price, a.currency, a.negotiable,"
+        " a.district, a.channel_id, c.title, cat.hashtag, a.seller_id, u.first_name, u.username,"
+        f" {utc('a.decided_at')}, a.reject_reason, {utc('a.published_at')}, a.shown_count "
+        "FROM ads a JOIN channels c ON c.id = a.channel_id JOIN users u ON u.id = a.seller_id "
+        "LEFT JOIN categories cat ON cat.id = a.category_id"
+        f"{where} ORDER BY a.submitted_at DESC, a.id DESC",
+        tuple(args),
+    )
+
+
+EXPORT_COLUMNS = (
+    "id",
+    "submitted_at",
+    "status",
+    "title",
+    "price",
+    "currency",
+    "negotiable",
+    "district",
+    "channel_id",
+    "channel",
+    "category",
+    "seller_id",
+    "seller_name",
+    "seller_username",
+    "decided_at",
+    "reject_reason",
+    "published_at",
+    "reposts",
+)
 
 
 async def channel_choices(conn: Conn, channels: list[int] | None) -> list[ChannelChoice]:

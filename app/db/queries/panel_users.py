@@ -7,6 +7,7 @@ from datetime import datetime
 
 from app.db import Conn
 from app.db.queries.ads import AdStatus
+from app.db.queries.exports import Export, utc
 from app.db.queries.panel_ads import escape_like
 from app.db.records import from_rows, maybe
 
@@ -119,6 +120,49 @@ async def search(
                 f"SELECT {COLUMNS} FROM users WHERE {where}{_scope(channels, 2)}{tail}", pattern, *scoped
             ),
         )
+
+
+EXPORT_COLUMNS = (
+    "id",
+    "first_name",
+    "last_name",
+    "username",
+    "language",
+    "first_seen",
+    "last_seen",
+    "blocked_bot_at",
+    "banned_at",
+    "banned_reason",
+)
+
+
+def export(text: str, channels: list[int] | None = None) -> Export:
+    """Every user the list finds for `text` (the same matching as `search`), newest id first."""
+    text = text.strip()
+    args: list[object] = []
+    if text.isascii() and text.isdigit() and len(text) <= 15:
+        where, args = "id = $1", [int(text)]
+    elif text.startswith("@"):
+        where = "username IS NOT NULL AND lower(username) LIKE $1"
+        args = [escape_like(text[1:].lower()) + "%"]
+    elif len(text) >= 3:
+        where, args = f"{NAME} LIKE $1", ["%" + escape_like(text.lower()) + "%"]
+    elif text:
+        where = "(lower(first_name) LIKE $1 OR lower(last_name) LIKE $1)"
+        args = [escape_like(text.lower()) + "%"]
+    else:
+        where = "true"
+    if channels is not None:
+        args.append(channels)
+    return Export(
+        "users",
+        EXPORT_COLUMNS,
+        "SELECT id, first_name, last_name, username, coalesce(language, language_code),"
+        f" {utc('first_seen')}, {utc('last_seen')}, {utc('blocked_bot_at')}, {utc('banned_at')},"
+        f" banned_reason FROM users WHERE {where}"
+        f"{_scope(channels, len(args))} ORDER BY id DESC",
+        tuple(args),
+    )
 
 
 async def user(conn: Conn, user_id: int) -> UserPage | None:

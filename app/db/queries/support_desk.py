@@ -47,6 +47,7 @@ class QueueRow:
     assignee_name: str | None
     messages: int
     updated_at: datetime
+    draft_waiting: bool  # an LLM draft waits for an operator's approval
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +211,9 @@ async def queue(
                   t.assignee_id, coalesce(s.display_name, s.username) AS assignee_name,
                   (SELECT count(*) FROM support_messages m
                     WHERE m.ticket_id = t.id AND m.author <> 'note')::int AS messages,
-                  t.updated_at
+                  t.updated_at,
+                  EXISTS (SELECT FROM support_drafts d
+                           WHERE d.ticket_id = t.id AND d.status = 'pending') AS draft_waiting
              FROM support_tickets t JOIN users u ON u.id = t.user_id
              LEFT JOIN staff s ON s.id = t.assignee_id
             WHERE t.status = ANY($1::text[])

@@ -67,6 +67,7 @@ class Journaled:
     is_new: bool
     banned: bool
     fsm_state: str | None  # the conversation state under the key the middleware asked for
+    fsm_data: str | None  # its data as JSON; None when the key has no row
     support_ticket: bool = False  # the user has a support ticket that is not closed (message routing)
 
 
@@ -81,7 +82,7 @@ class Arrival:
 
 
 # One round trip on the hot path for a whole getUpdates batch: journal the updates, upsert
-# their users (each once, with what their latest update says) and read their FSM states and
+# their users (each once, with what their latest update says) and read their FSM state and data and
 # whether they have a support ticket that is not closed (where their messages go).
 # A re-delivered update (its id already journaled) comes back with no journal id and is not
 # handled again. The commit is asynchronous (set_config is local to this statement's
@@ -120,7 +121,8 @@ WITH input AS (
 )
 SELECT coalesce(j.id, r.id) AS journal_id, u.language, u.language_code,
        coalesce(u.is_new, false) AS is_new, coalesce(u.banned, false) AS banned,
-       f.state AS fsm_state, set_config('synchronous_commit', 'off', true) AS async_commit,
+       f.state AS fsm_state, f.data::text AS fsm_data,
+       set_config('synchronous_commit', 'off', true) AS async_commit,
        EXISTS (SELECT FROM support_tickets t WHERE t.user_id = i.user_id AND t.status <> 'closed')
            AS support_ticket
 FROM input i
@@ -166,6 +168,7 @@ async def journal_batch(
             r["is_new"],
             r["banned"],
             r["fsm_state"],
+            r["fsm_data"],
             r["support_ticket"],
         )
         for r in rows

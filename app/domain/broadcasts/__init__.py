@@ -13,10 +13,13 @@ Callers (the panel, the scheduler) use only what is exported here.
 from app.db.queries.broadcasts import Audience, Broadcast, BroadcastStatus, Progress
 from app.domain.broadcasts.model import (
     LANGUAGES,
+    MAX_CAPTION,
     BroadcastError,
     parse_buttons,
     render_text,
 )
+from app.domain.broadcasts.photos import MAX_BYTES as MAX_PHOTO_BYTES
+from app.domain.broadcasts.photos import is_photo_key, store_photo
 from app.domain.broadcasts.sending import (
     FEED_WINDOW,
     cancel,
@@ -36,6 +39,8 @@ from app.domain.broadcasts.sending import (
 __all__ = [
     "FEED_WINDOW",
     "LANGUAGES",
+    "MAX_CAPTION",
+    "MAX_PHOTO_BYTES",
     "Audience",
     "Broadcast",
     "BroadcastError",
@@ -46,6 +51,7 @@ __all__ = [
     "create",
     "feed_running",
     "get",
+    "is_photo_key",
     "parse_buttons",
     "pause",
     "progress",
@@ -55,4 +61,5 @@ __all__ = [
     "schedule",
     "send_test",
     "start",
+    "store_photo",
 ]

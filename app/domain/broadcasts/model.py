@@ -9,6 +9,7 @@ from app.i18n import N_, UserError
 
 LANGUAGES = ("uz", "ru", "en")  # a variant each; "default" for everyone else
 MAX_TEXT = 4096  # Telegram's limit for a message
+MAX_CAPTION = 1024  # … and for a photo's caption
 MAX_BUTTONS = 5
 
 # After escaping everything, only these come back as tags: <b>, <i>, <a href="http(s)://…">.
@@ -16,6 +17,7 @@ _SIMPLE = re.compile(r"&lt;(/?)(b|i)&gt;")
 _LINK = re.compile(r"&lt;a href=&quot;(https?://[^\s<>]*?)&quot;&gt;")
 _LINK_END = re.compile(r"&lt;/a&gt;")
 _TAG = re.compile(r"<(/?)(b|i|a)\b[^>]*>")
+BAD_BUTTON = N_('A button is one line: a label, "|" and an http(s) link.')
 _URL = re.compile(r"^https?://[^\s<>\"]+\.[^\s<>\"]+$")
 
 
@@ -23,9 +25,10 @@ class BroadcastError(UserError):
     """A broadcast refused as asked; nothing was changed or sent."""
 
 
-def render_text(text: str) -> str:
+def render_text(text: str, *, caption: bool = False) -> str:
     """The text as Telegram HTML: everything escaped except <b>, <i> and <a href="http(s)…">,
-    which must nest properly. Raises BroadcastError on an empty, too long or unbalanced text."""
+    which must nest properly. Raises BroadcastError on an empty, too long or unbalanced text
+    (a photo's caption: at most MAX_CAPTION characters as shown)."""
     text = text.strip().replace("\r\n", "\n")
     if not text:
         raise BroadcastError(N_("Write the message text."))
@@ -42,7 +45,12 @@ def render_text(text: str) -> str:
             raise BroadcastError(N_('Tags must be closed in order: <b>…</b>, <i>…</i>, <a href="…">…</a>.'))
     if stack:
         raise BroadcastError(N_('Tags must be closed in order: <b>…</b>, <i>…</i>, <a href="…">…</a>.'))
-    if len(re.sub(r"<[^>]+>", "", html.unescape(out))) > MAX_TEXT:
+    shown = len(html.unescape(re.sub(r"<[^>]+>", "", out)))
+    if caption and shown > MAX_CAPTION:
+        raise BroadcastError(
+            N_("With a photo the text is its caption: at most {limit} characters."), limit=MAX_CAPTION
+        )
+    if shown > MAX_TEXT:
         raise BroadcastError(N_("A message is at most {limit} characters."), limit=MAX_TEXT)
     return out
 
@@ -54,10 +62,21 @@ def parse_buttons(lines: str) -> list[dict[str, str]]:
         if not line.strip():
             continue
         label, sep, url = line.partition("|")
-        label, url = label.strip(), url.strip()
-        if not sep or not label or len(label) > 64 or not _URL.match(url) or len(url) > 512:
-            raise BroadcastError(N_('A button is one line: a label, "|" and an http(s) link.'))
-        buttons.append({"text": label, "url": url})
+        if not sep:
+            raise BroadcastError(BAD_BUTTON)
+        buttons.append({"text": label.strip(), "url": url.strip()})
+    return check_buttons(buttons)
+
+
+def check_buttons(buttons: list[dict[str, str]]) -> list[dict[str, str]]:
+    """URL buttons Telegram takes (a label, an http(s) link to a dotted host); at most
+    MAX_BUTTONS. A link Telegram refuses would fail the message for every recipient."""
+    for button in buttons:
+        label, url = button.get("text", ""), button.get("url", "")
+        if set(button) != {"text", "url"} or not label or len(label) > 64:
+            raise BroadcastError(BAD_BUTTON)
+        if not _URL.match(url) or len(url) > 512:
+            raise BroadcastError(BAD_BUTTON)
     if len(buttons) > MAX_BUTTONS:
         raise BroadcastError(N_("At most {count} buttons."), count=MAX_BUTTONS)
     return buttons

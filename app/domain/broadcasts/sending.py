@@ -12,7 +12,8 @@ from app.db.queries.broadcasts import Audience, Broadcast, BroadcastStatus, Prog
 from app.domain import outbox
 from app.domain import staff as staff_domain
 from app.domain.actors import Actor, StaffMember
-from app.domain.broadcasts.model import LANGUAGES, BroadcastError, render_text
+from app.domain.broadcasts.model import LANGUAGES, BroadcastError, check_buttons, render_text
+from app.domain.broadcasts.photos import is_photo_key
 from app.domain.staff import Role
 from app.i18n import N_
 
@@ -28,8 +29,11 @@ def _admin(actor: Actor) -> int:
     return actor.staff.id
 
 
-def _payload(html_text: str, buttons: list[dict[str, str]]) -> dict[str, Any]:
+def _payload(html_text: str, buttons: list[dict[str, str]], photo_key: str | None) -> dict[str, Any]:
+    """sendMessage's params, or sendPhoto's (the photo uploaded from Storage, the text its caption)."""
     payload: dict[str, Any] = {"text": html_text, "parse_mode": "HTML"}
+    if photo_key is not None:
+        payload = {"photo": {outbox.STORAGE: photo_key}, "caption": html_text, "parse_mode": "HTML"}
     if buttons:
         payload["reply_markup"] = {"inline_keyboard": [[b] for b in buttons]}
     return payload
@@ -46,19 +50,32 @@ async def create(
     texts: dict[str, str],
     buttons: list[dict[str, str]],
     audience: Audience,
+    photo_key: str | None = None,
 ) -> Broadcast:
-    """A draft: `texts` has "default" and optionally a variant per language in LANGUAGES."""
+    """A draft: `texts` has "default" and optionally a variant per language in LANGUAGES;
+    `photo_key` an optional photo kept by `store_photo` (each text is then its caption)."""
     staff_id = _admin(actor)
     kept = {k: v.strip() for k, v in texts.items() if k in ("default", *LANGUAGES) and v.strip()}
     if "default" not in kept:
         raise BroadcastError(N_("Write the message text."))
-    payloads = {lang: _payload(render_text(text), buttons) for lang, text in kept.items()}
+    if photo_key is not None and not is_photo_key(photo_key):
+        raise BroadcastError(N_("Upload the photo again."))
+    caption = photo_key is not None
+    buttons = check_buttons(buttons)  # the staff API gives them as data, not as the panel's lines
+    payloads = {
+        lang: _payload(render_text(text, caption=caption), buttons, photo_key) for lang, text in kept.items()
+    }
     if any(lang not in LANGUAGES for lang in audience.languages):
         raise BroadcastError(N_("Choose languages from the list."))
     async with conn.transaction():
-        made = await q.create(conn, staff_id, kept, payloads, buttons, audience)
+        made = await q.create(conn, staff_id, kept, payloads, buttons, audience, photo_key)
         await staff_domain.audit(
-            conn, staff_id, "broadcast.create", f"broadcast:{made.id}", None, audience.as_json()
+            conn,
+            staff_id,
+            "broadcast.create",
+            f"broadcast:{made.id}",
+            None,
+            {**audience.as_json(), "photo": photo_key is not None},
         )
     return made
 
@@ -83,12 +100,13 @@ async def send_test(conn: Conn, actor: Actor, broadcast_id: int) -> int:
     if user_id is None:
         raise BroadcastError(N_("Link your Telegram account first (Account page)."))
     language = await q.language_of(conn, user_id)
-    payload = await q.payload_for(conn, broadcast_id, language)
-    if payload is None:
+    found = await q.payload_for(conn, broadcast_id, language)
+    if found is None:
         raise BroadcastError(N_("This broadcast does not exist."))
+    method, payload = found
     async with conn.transaction():
         return await outbox.enqueue(
-            conn, "sendMessage", {**payload, "chat_id": user_id}, ref_kind=TEST_REF, ref_id=broadcast_id
+            conn, method, {**payload, "chat_id": user_id}, ref_kind=TEST_REF, ref_id=broadcast_id
         )
 
 

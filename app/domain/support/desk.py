@@ -155,6 +155,11 @@ async def _tell_operators(
 # The operators' side ----------------------------------------------------------------------
 
 
+def operator(actor: Actor) -> StaffMember:
+    """The staff member working on the desk; DeskError for anyone else."""
+    return _operator(actor)
+
+
 def _operator(actor: Actor) -> StaffMember:
     if not isinstance(actor, StaffMember) or not actor.staff.has_role(Role.OPERATOR):
         raise DeskError(N_("Only operators and admins work on tickets."))

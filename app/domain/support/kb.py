@@ -422,10 +422,10 @@ async def import_json(conn: Conn, data: Any) -> ImportReport:
 # buttons are lines "text | kb05" or "text | https://…"; tags and enabled on the entry's rows.
 
 
-async def export_csv(conn: Conn) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+async def export_rows(conn: Conn) -> list[tuple[str, ...]]:
+    """The knowledge base as CSV rows under CSV_COLUMNS: a row per entry and language (what
+    `drafts_from_csv` reads back)."""
+    rows: list[tuple[str, ...]] = []
     for e in await list_entries(conn):
         by_lang = {a.language: a for a in e.answers}
         for lang in LANGUAGES:
@@ -433,8 +433,8 @@ async def export_csv(conn: Conn) -> str:
             if a is None and not e.questions(lang) and not e.keywords(lang):
                 continue
             buttons = "\n".join(f"{b.text} | {b.entry or b.url}" for b in (a.buttons if a else ()))
-            writer.writerow(
-                [
+            rows.append(
+                (
                     e.entry.key,
                     lang,
                     "\n".join(e.questions(lang)),
@@ -444,8 +444,16 @@ async def export_csv(conn: Conn) -> str:
                     buttons,
                     ", ".join(e.entry.tags),
                     "yes" if e.entry.enabled else "no",
-                ]
+                )
             )
+    return rows
+
+
+async def export_csv(conn: Conn) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(await export_rows(conn))
     return out.getvalue()
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app.web.api import v1
+from app.web.api import staff, v1
 from app.web.api.openapi import openapi_routes
 from app.web.api.registry import Operation, api_errors
 
 
 def operations() -> list[Operation]:
-    return list(v1.ROUTES)
+    return [*v1.ROUTES, *staff.ROUTES]
 
 
 def setup_api(app: web.Application) -> None:

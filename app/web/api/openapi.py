@@ -14,8 +14,10 @@ from app.web.api.registry import API_PREFIX, Operation
 
 ERROR_TEXTS = {
     401: "Not signed in, or the token is not valid (code unauthorized)",
-    403: "A cookie session without its CSRF token (code csrf)",
+    400: "The domain refused it; nothing changed (code refused)",
+    403: "A cookie session without its CSRF token (code csrf), or a role without access (code forbidden)",
     404: "No such conversation, or not yours (code not_found)",
+    409: "Someone else decided first (code conflict)",
     422: "The body or a parameter is not valid (code invalid)",
     429: "Too many messages (code rate_limited)",
 }
@@ -33,6 +35,7 @@ def document(operations: list[Operation]) -> dict[str, Any]:
         item: dict[str, Any] = {
             "operationId": op.name.removeprefix("api."),
             "summary": op.summary,
+            "tags": ["staff" if op.staff else "web chat"],
             "responses": {
                 str(op.status): {
                     "description": "OK",
@@ -66,17 +69,23 @@ def document(operations: list[Operation]) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
             }
+        if op.staff:
+            roles = ", ".join(["admin", *(r.value for r in op.roles or ())])
+            item["description"] = f"Roles: {roles if op.roles else 'any staff member'}."
+            item["security"] = [{"staffToken": []}]
         paths.setdefault(op.path, {})[op.method.lower()] = item
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "Bozor web chat API",
+            "title": "Bozor API",
             "version": "1.0.0",
             "description": (
                 "The web chat's operations. Authenticate with a personal API token from the account "
                 "page (Authorization: Bearer bzr_…), or the web chat's session cookie (then send "
                 'X-CSRF-Token on changes). Errors are JSON: {"error": {"code", "message"}}. '
-                "Live events: a WebSocket at /chat/ws?after=<last message id> (the same bearer token)."
+                "Live events: a WebSocket at /chat/ws?after=<last message id> (the same bearer token). "
+                "The staff operations (/api/v1/staff/…) take a staff API token from the panel's account "
+                "page (Authorization: Bearer bzs_…) and act with that staff member's role, as the panel."
             ),
         },
         "paths": paths,
@@ -85,6 +94,11 @@ def document(operations: list[Operation]) -> dict[str, Any]:
             "securitySchemes": {
                 "token": {"type": "http", "scheme": "bearer", "description": "A personal API token (bzr_…)."},
                 "session": {"type": "apiKey", "in": "cookie", "name": "bozor_chat"},
+                "staffToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A staff API token (bzs_…) from the panel's account page.",
+                },
             },
         },
         "security": [{"token": []}, {"session": []}],
@@ -97,7 +111,7 @@ def _path_names(path: str) -> list[str]:
 
 DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>Bozor web chat API</title></head>
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Bozor API</title></head>
 <body><redoc spec-url="{prefix}/openapi.json"></redoc>
 <script src="/static/vendor/redoc.standalone.js"></script></body></html>
 """

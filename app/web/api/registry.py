@@ -4,6 +4,10 @@ document describes it from the same declaration.
 A view takes the request and the signed-in account and returns a response model; the wrapper
 authenticates (a personal bearer token, or the web chat's session cookie with its CSRF token on
 changes), parses the body into its model, and turns every failure into JSON with a stable code.
+
+Staff operations (`ApiRoutes(staff=True)`, under /api/v1/staff) take a staff API token (bzs_…)
+only, and declare the roles that may call them, as the panel's `@require(...)` does; the view
+gets the staff member instead of a web chat account.
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from app.db.queries.chat_accounts import ChatAccount
+from app.domain import staff_tokens
 from app.domain.chat import accounts
 from app.domain.chat.conversations import ChatError, ConversationNotFound, RateLimited
+from app.domain.staff import Role, Staff
+from app.i18n import UserError
 from app.web import keys
 from app.web.api.models import Error
 from app.web.chat.auth import UNSAFE, csrf_ok, current_account, gettext
@@ -29,6 +36,7 @@ from app.web.forms import read_json
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 AUTHENTICATED = web.RequestKey("api_account", ChatAccount)
+STAFF_AUTHENTICATED = web.RequestKey("api_staff", Staff)
 View = Callable[..., Awaitable[BaseModel]]
 
 
@@ -66,11 +74,20 @@ class Operation:
     body: type[BaseModel] | None = None
     query: tuple[Param, ...] = ()
     errors: tuple[int, ...] = ()
+    roles: tuple[Role, ...] | None = None  # a staff operation: who may call it (admins always)
+
+    @property
+    def staff(self) -> bool:
+        return self.roles is not None
+
+    def allows(self, staff: Staff) -> bool:
+        return self.roles is not None and staff.has_role(*self.roles)
 
 
 @dataclass
 class ApiRoutes:
     operations: list[Operation] = field(default_factory=list)
+    staff: bool = False  # staff operations: a staff token, and `roles` on each
 
     def op(
         self,
@@ -84,12 +101,26 @@ class ApiRoutes:
         body: type[BaseModel] | None = None,
         query: tuple[Param, ...] = (),
         errors: tuple[int, ...] = (),
+        roles: tuple[Role, ...] = (),
     ) -> Callable[[View], View]:
+        """`roles` (staff operations): who may call it besides admins; empty: any staff member."""
+        declared = roles if self.staff else None
+
         def add(view: View) -> View:
-            wrapped = _wrap(view, body, status)
+            wrapped = _wrap(view, body, status, declared)
             self.operations.append(
                 Operation(
-                    method, API_PREFIX + path, wrapped, name, summary, response, status, body, query, errors
+                    method,
+                    API_PREFIX + path,
+                    wrapped,
+                    name,
+                    summary,
+                    response,
+                    status,
+                    body,
+                    query,
+                    errors,
+                    declared,
                 )
             )
             return view
@@ -123,16 +154,38 @@ async def authenticate(request: web.Request) -> ChatAccount:
     return account
 
 
+async def authenticate_staff(request: web.Request, roles: tuple[Role, ...]) -> Staff:
+    """A staff API token (bzs_…) of an active staff member whose role is one of `roles`."""
+    _ = gettext(request)
+    scheme, _sep, secret = request.headers.get("Authorization", "").partition(" ")
+    staff = None
+    if scheme.lower() == "bearer" and secret.strip():
+        async with request.app[keys.POOL].acquire() as conn:
+            staff = await staff_tokens.token_staff(conn, secret.strip())
+    if staff is None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            _("Send a staff API token from your panel account page (Authorization: Bearer …)."),
+        )
+    if not staff.has_role(*roles):
+        raise ApiError(403, "forbidden", _("Your role does not give access to this page."))
+    return staff
+
+
 def _wrap(
-    view: View, body: type[BaseModel] | None, status: int
+    view: View, body: type[BaseModel] | None, status: int, roles: tuple[Role, ...] | None
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     @functools.wraps(view)
     async def handle(request: web.Request) -> web.StreamResponse:
         _ = gettext(request)
         try:
-            account = await authenticate(request)
-            request[AUTHENTICATED] = account
-            args: list[Any] = [request, account]
+            who: ChatAccount | Staff
+            if roles is None:
+                who = request[AUTHENTICATED] = await authenticate(request)
+            else:
+                who = request[STAFF_AUTHENTICATED] = await authenticate_staff(request, roles)
+            args: list[Any] = [request, who]
             if body is not None:
                 data = await _json_body(request)
                 try:
@@ -149,6 +202,8 @@ def _wrap(
         except RateLimited as exc:
             return error_response(429, "rate_limited", exc.text(_))
         except ChatError as exc:
+            return error_response(400, "refused", exc.text(_))
+        except UserError as exc:  # a staff operation the domain refused: nothing changed
             return error_response(400, "refused", exc.text(_))
         return web.json_response(result.model_dump(mode="json"), status=status)
 

@@ -22,6 +22,7 @@ from app.db.queries.chat import Via
 from app.db.queries.chat_accounts import ChatAccount
 from app.domain.chat import accounts, conversations
 from app.domain.chat.conversations import ChatError
+from app.urls import split
 from app.web import keys
 from app.web.chat.auth import CHAT_PREFIX, current_account, gettext, session_token
 from app.web.chat.realtime import CATCH_UP, CHAT_HUB, Listener
@@ -39,7 +40,9 @@ def origin_ok(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     if not origin:
         return False
-    given = urlsplit(origin)
+    given = split(origin)
+    if given is None:
+        return False
     allowed = {f"{request.scheme}://{request.host}"}
     public = request.app[keys.CONFIG].public_url
     if public:

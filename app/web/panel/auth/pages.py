@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from app.domain.staff import Role, Staff
 from app.i18n import N_, Gettext
+from app.urls import split
 from app.web.errors import wants_json
 from app.web.keys import RUNNING_SETTINGS as RUNNING
 from app.web.panel.auth.csrf import CSRF_HEADER, csrf_token
@@ -31,6 +32,7 @@ NAV = (
     ("/panel/support/stats", N_("Desk statistics"), (Role.ADMIN,)),
     ("/panel/messages", N_("Messages"), (Role.OPERATOR,)),
     ("/panel/commands", N_("Bot commands"), (Role.ADMIN,)),
+    ("/panel/menu", N_("Bot menu"), (Role.ADMIN,)),
     ("/panel/tasks", N_("Tasks"), (Role.ADMIN,)),
     ("/panel/tasks/review", N_("Screenshots"), (Role.MODERATOR,)),
     ("/panel/promotions", N_("Promotion"), (Role.ADMIN,)),
@@ -110,8 +112,8 @@ async def refusal(
 
 def came_from(request: web.Request) -> str:
     """The panel page (on this site) the visitor came from, else the panel's start page."""
-    referer = urlsplit(request.headers.get("Referer", ""))
-    if referer.netloc != request.host:
+    referer = split(request.headers.get("Referer", ""))
+    if referer is None or referer.netloc != request.host:
         return PANEL_PREFIX
     path = referer.path + (f"?{referer.query}" if referer.query else "")
     return path if referer.path == LOGIN_PATH else safe_next(path)

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from app.db import Conn
 from app.db.queries import panel_ads as q
-from app.domain import ads, outbox
+from app.domain import ads, daterange, outbox
 from app.domain import staff as staff_domain
 from app.domain.actors import StaffMember
 from app.domain.ads import AdStatus
@@ -25,6 +25,8 @@ from app.web.panel.auth.language import gettext, language
 from app.web.panel.auth.pages import render
 from app.web.panel.auth.routes import PanelRoutes
 from app.web.panel.auth.sessions import STAFF
+from app.web.panel.daterange import export_url, filters, list_control, utc_today
+from app.web.panel.export import stream_csv
 
 ROUTES = PanelRoutes()
 
@@ -153,6 +155,13 @@ def parse_filter(
     }
     since = _day(get("from"), _("Dates look like 2026-01-31.")) if get("from") else None
     until = _day(get("to"), _("Dates look like 2026-01-31.")) if get("to") else None
+    if get("days"):  # a preset of the date-range control: the last 7, 30 or 90 days
+        try:
+            preset = daterange.parse("", "", utc_today(), days=get("days"))
+        except daterange.RangeError as exc:
+            raise BadFilter(exc.text(_)) from None
+        assert preset is not None
+        since, until = preset.since(), datetime.combine(preset.last, time(), UTC)
     if until is not None:
         try:
             until += timedelta(days=1)  # "to" includes that whole day
@@ -219,10 +228,30 @@ async def ads_page(request: web.Request) -> web.StreamResponse:
             "error": None,
             "next_url": next_url,
             "first_page": after is not None,
+            "export_url": export_url(request, "panel.ads_csv", *AD_FILTERS),
+            "dr": list_control(request, _),
             "rows": rows,
             "status_label": lambda status: ads.status_label(status, _),
         },
     )
+
+
+AD_FILTERS = ("status", "channel", "category", "seller", "q")
+
+
+@ROUTES.get("/panel/ads.csv", name="panel.ads_csv")
+@require(Role.MODERATOR)
+async def ads_csv(request: web.Request) -> web.StreamResponse:
+    """Every ad the list shows with its filters (a moderator's channels only), as CSV."""
+    _ = gettext(request)
+    query = {k: v for k, v in request.query.items() if k != "after"}
+    async with request.app[keys.POOL].acquire() as conn:
+        channels = await staff_domain.moderated_channel_ids(conn, request[STAFF])
+    try:
+        f, _after = parse_filter(query, _, channels)
+    except BadFilter as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    return await stream_csv(request, q.export(f), filters(request, *AD_FILTERS))
 
 
 def _ad_id(request: web.Request, name: str = "ad_id") -> int:

@@ -9,15 +9,16 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 from aiohttp import WSMsgType, web
-from multidict import MultiDictProxy
+from multidict import MultiDict, MultiDictProxy
 
 from app.domain import broadcasts
 from app.domain.actors import StaffMember
 from app.domain.broadcasts import LANGUAGES, Audience, BroadcastError, BroadcastStatus
 from app.domain.staff import Role
 from app.i18n import N_
+from app.storage import InvalidKey, NotFound, S3Storage
 from app.web import keys
-from app.web.forms import path_id, read_form, whole_number
+from app.web.forms import FORM_LIMIT, body_limit, path_id, read_form, read_upload, whole_number
 from app.web.live import same_origin
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext
@@ -26,6 +27,8 @@ from app.web.panel.auth.routes import PanelRoutes
 from app.web.panel.auth.sessions import STAFF
 
 ROUTES = PanelRoutes()
+MAX_PHOTO = broadcasts.MAX_PHOTO_BYTES
+PHOTO_FOLDER = "broadcasts/"
 PROGRESS_EVERY = 1.0  # seconds between progress reads while a page watches
 MISSING = N_("This broadcast does not exist.")
 
@@ -64,34 +67,94 @@ async def broadcasts_page(request: web.Request) -> web.StreamResponse:
     return await _list_page(request)
 
 
+async def _photo_key(request: web.Request, upload: MultiDictProxy[str | web.FileField]) -> str | None:
+    """The composer's photo: a new upload (checked and kept), else the one kept at the preview
+    (its key rides in the form), else none; "remove" drops it."""
+    if upload.get("remove_photo") or not (upload.get("photo") or upload.get("photo_key")):
+        return None
+    field = upload.get("photo")
+    storage = request.app.get(keys.STORAGE)
+    if storage is None:  # app.main always gives the web app its Storage
+        raise BroadcastError(N_("Upload the photo again."))
+    if isinstance(field, web.FileField) and field.filename:
+        return await broadcasts.store_photo(storage, field.file.read(MAX_PHOTO + 1))
+    kept = str(upload.get("photo_key") or "")
+    if not kept:
+        return None
+    try:
+        if not broadcasts.is_photo_key(kept):
+            raise NotFound(kept)
+        await storage.get(kept)
+    except (NotFound, InvalidKey):
+        raise BroadcastError(N_("Upload the photo again.")) from None
+    return kept
+
+
 @ROUTES.post("/panel/broadcasts", name="panel.broadcast_compose", ok_status=400)
 @require(Role.ADMIN)
+@body_limit(MAX_PHOTO + FORM_LIMIT)  # an optional photo (the domain names the 10 MB limit) and the texts
 async def compose(request: web.Request) -> web.StreamResponse:
     """ "Preview" shows each variant as Telegram will and the recipient count; "Save" makes a draft."""
     _ = gettext(request)
-    form = await read_form(request)
+    upload = await read_upload(request)
+    form = MultiDictProxy(MultiDict((k, v) for k, v in upload.items() if isinstance(v, str)))
     texts = {lang: str(form.get(f"text_{lang}", "")) for lang in ("default", *LANGUAGES)}
     values = {
         **texts,
         "buttons": str(form.get("buttons", "")),
         **{k: form.get(k, "") for k in ("seen_days", "channel_id", "min_balance", "task_participants")},
         "languages": form.getall("languages", []),
+        "photo_key": "",
     }
     try:
+        photo_key = await _photo_key(request, upload)
+        values["photo_key"] = photo_key or ""
         buttons = broadcasts.parse_buttons(str(form.get("buttons", "")))
         audience = _audience(form)
         if not texts["default"].strip():
             raise BroadcastError(N_("Write the message text."))
-        rendered = {k: broadcasts.render_text(v) for k, v in texts.items() if v.strip()}
+        caption = photo_key is not None
+        rendered = {k: broadcasts.render_text(v, caption=caption) for k, v in texts.items() if v.strip()}
         async with request.app[keys.POOL].acquire() as conn:
             if form.get("action") == "save":
-                made = await broadcasts.create(conn, StaffMember(request[STAFF]), texts, buttons, audience)
+                made = await broadcasts.create(
+                    conn, StaffMember(request[STAFF]), texts, buttons, audience, photo_key=photo_key
+                )
                 raise web.HTTPSeeOther(f"/panel/broadcasts/{made.id}")
             count = await broadcasts.count_audience(conn, audience)
     except BroadcastError as exc:
         return await _list_page(request, status=400, error=exc.text(_), form=values)
-    preview = {"texts": rendered, "buttons": buttons, "count": count}
+    preview = {"texts": rendered, "buttons": buttons, "count": count, "photo": _photo_url(photo_key)}
     return await _list_page(request, form=values, preview=preview)
+
+
+def _photo_url(key: str | None) -> str | None:
+    return None if key is None else "/panel/broadcast-photos/" + key.removeprefix(PHOTO_FOLDER)
+
+
+@ROUTES.get(
+    "/panel/broadcast-photos/{name}",
+    name="panel.broadcast_photo",
+    example="/panel/broadcast-photos/x.jpg",
+    ok_status=404,
+)
+@require(Role.ADMIN)
+async def photo(request: web.Request) -> web.StreamResponse:
+    """A broadcast's photo for the preview, from Storage (S3: a short-lived presigned URL)."""
+    _ = gettext(request)
+    key = PHOTO_FOLDER + request.match_info["name"]
+    storage = request.app.get(keys.STORAGE)
+    try:
+        if storage is None or not broadcasts.is_photo_key(key):
+            raise NotFound(key)
+        if isinstance(storage, S3Storage):
+            raise web.HTTPFound(await storage.url(key, expires=600))
+        stored = await storage.get(key)
+    except (NotFound, InvalidKey):
+        raise web.HTTPNotFound(text=_("No such photo.")) from None
+    return web.Response(
+        body=stored.data, content_type=stored.content_type, headers={"Cache-Control": "private, max-age=3600"}
+    )
 
 
 async def _detail(
@@ -108,10 +171,13 @@ async def _detail(
             else None
         )
         progress = await broadcasts.progress(conn, broadcast_id)
-    rendered = {k: broadcasts.render_text(v) for k, v in item.texts.items()}
+    rendered = {
+        k: broadcasts.render_text(v, caption=item.photo_key is not None) for k, v in item.texts.items()
+    }
     context = {
         "item": item,
         "rendered": rendered,
+        "photo": _photo_url(item.photo_key),
         "count": count,
         "progress": progress,
         "can_test": request[STAFF].telegram_user_id is not None,

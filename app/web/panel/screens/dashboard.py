@@ -6,28 +6,31 @@ import asyncio
 import dataclasses
 import time
 import weakref
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from aiohttp import web
 from babel.dates import format_date
 
 from app.db.queries import dashboard as q
+from app.db.queries import stats as stats_q
+from app.db.queries.stats import Metric, MetricDay
 from app.domain import ads
 from app.domain import staff as staff_domain
 from app.domain.ads import AdStatus
+from app.domain.daterange import DEFAULT_DAYS, DateRange, RangeError, last_days
 from app.domain.staff import Role
-from app.i18n import Gettext
+from app.i18n import N_, Gettext
 from app.web import keys
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext, language
 from app.web.panel.auth.pages import render
 from app.web.panel.auth.routes import PanelRoutes
 from app.web.panel.auth.sessions import STAFF
+from app.web.panel.daterange import control, query_range
 
 ROUTES = PanelRoutes()
 
-WINDOW_DAYS = 30
 # Bootstrap's palette, so the charts match the badges on other pages.
 COLORS = {
     AdStatus.PENDING: "#ffc107",
@@ -78,23 +81,146 @@ def chart_data(
     }
 
 
-# The 30-day series come from sql/0011's per-day tables (~25 ms with a million ads, mostly the
-# exact decision-time percentiles); a minute-old chart is as good as a fresh one, so each
-# scope's series is still kept a minute and a busy panel asks for them once a minute.
+# The area charts: (id, title, series). A series is (metric, label, color, amount): amounts
+# (points, Stars) are drawn on their own axis, on the right.
+AREA_CHARTS: tuple[tuple[str, str, tuple[tuple[Metric, str, str, bool], ...]], ...] = (
+    (
+        "users",
+        N_("Users"),
+        (
+            (Metric.NEW_USERS, N_("New"), "#0d6efd", False),
+            (Metric.ACTIVE_USERS, N_("Active"), "#198754", False),
+            (Metric.BLOCKED_BOT, N_("Blocked the bot"), "#6c757d", False),
+            (Metric.BANNED, N_("Blocked by staff"), "#dc3545", False),
+        ),
+    ),
+    (
+        "messages",
+        N_("Messages"),
+        (
+            (Metric.MESSAGES_IN, N_("From users"), "#0d6efd", False),
+            (Metric.MESSAGES_OUT, N_("Sent by Bozor"), "#198754", False),
+            (Metric.UPDATES, N_("Updates (messages, buttons…)"), "#adb5bd", False),
+        ),
+    ),
+    (
+        "support",
+        N_("Support desk"),
+        (
+            (Metric.TICKETS_OPENED, N_("Tickets opened"), "#0d6efd", False),
+            (Metric.TICKETS_CLOSED, N_("Tickets closed"), "#198754", False),
+            (Metric.SUPPORT_IN, N_("Messages in"), "#6f42c1", False),
+            (Metric.SUPPORT_OUT, N_("Answers out"), "#fd7e14", False),
+        ),
+    ),
+    (
+        "chat",
+        N_("Web chat"),
+        (
+            (Metric.CONVERSATIONS, N_("Conversations started"), "#0d6efd", False),
+            (Metric.CHAT_MESSAGES, N_("Messages"), "#198754", False),
+            (Metric.CHAT_REPORTS, N_("Reports"), "#dc3545", False),
+        ),
+    ),
+    (
+        "tasks",
+        N_("Tasks"),
+        (
+            (Metric.COMPLETIONS, N_("Done"), "#0d6efd", False),
+            (Metric.CREDITED, N_("Credited"), "#198754", False),
+            (Metric.POINTS_REWARDED, N_("Points paid"), "#ffc107", True),
+        ),
+    ),
+    (
+        "payments",
+        N_("Payments"),
+        (
+            (Metric.PROMOTIONS_PAID, N_("Promotions paid"), "#0d6efd", False),
+            (Metric.WITHDRAWALS, N_("Withdrawal requests"), "#6c757d", False),
+            (Metric.STARS_PAID, N_("Stars paid"), "#ffc107", True),
+        ),
+    ),
+    (
+        "broadcasts",
+        N_("Broadcasts"),
+        (
+            (Metric.BROADCASTS_STARTED, N_("Broadcasts started"), "#0d6efd", False),
+            (Metric.BROADCAST_OUT, N_("Messages queued"), "#198754", False),
+        ),
+    ),
+)
+
+
+# What operators see besides ads (payments, tasks and broadcasts are the admins' screens).
+OPERATOR_AREAS = frozenset({"users", "messages", "support", "chat"})
+
+
+def area_charts(_: Gettext, days: list[date], figures: list[MetricDay]) -> list[dict[str, Any]]:
+    """Each area's series per day of the range, with their totals (what the cards say)."""
+    index = {d: i for i, d in enumerate(days)}
+    values: dict[Metric, list[int]] = {}
+    for row in figures:
+        if row.day in index:
+            values.setdefault(row.metric, [0] * len(days))[index[row.day]] += row.n
+    return [
+        {
+            "id": area_id,
+            "title": _(title),
+            "series": [
+                {
+                    "metric": metric.value,
+                    "label": _(label),
+                    "color": color,
+                    "amount": amount,
+                    "data": (data := values.get(metric, [0] * len(days))),
+                    "total": sum(data),
+                }
+                for metric, label, color, amount in series
+            ],
+        }
+        for area_id, title, series in AREA_CHARTS
+    ]
+
+
+# The series come from per-day tables (sql/0011's for ads, sql/0085's for the logs) and time
+# indexes (~25 ms with a million ads, mostly the exact decision-time percentiles); a
+# minute-old chart is as good as a fresh one, so each scope and range is kept a minute and a
+# busy panel asks for them once a minute.
 SERIES_TTL = 60.0
 _series: weakref.WeakKeyDictionary[web.Application, dict] = weakref.WeakKeyDictionary()
 
 
-async def cached_series(app: web.Application, channels: list[int] | None, run, since: datetime) -> tuple:
+async def cached_series(app: web.Application, channels: list[int] | None, run, rng: DateRange) -> tuple:
     cache = _series.setdefault(app, {})
-    key = (None if channels is None else tuple(sorted(channels)), since)
+    key = (None if channels is None else tuple(sorted(channels)), rng)
     hit = cache.get(key)
     if hit and hit[0] > time.monotonic():
         return hit[1]
+    since, until = rng.since(), rng.until()
+    pool = app[keys.POOL]
+
+    async def figures() -> list[MetricDay]:
+        """Every area's per-day figures: for admins and operators (they are not per channel)."""
+        if channels is not None:
+            return []
+
+        async def one(query, *args) -> list[MetricDay]:
+            async with pool.acquire() as conn:
+                return await query(conn, *args)
+
+        parts = await asyncio.gather(
+            one(stats_q.logs, rng.first, rng.last),
+            *(one(stats_q.area, name, since, until) for name in stats_q.AREAS),
+        )
+        return [row for part in parts for row in part]
+
     # Side by side: the percentiles sort ~80k integers on a big site; the others are quick.
     series = tuple(
         await asyncio.gather(
-            run(q.ads_per_day, since), run(q.decision_times, since), run(q.reposts_per_day, since)
+            run(q.ads_per_day, since, until),
+            run(q.decision_times, since, until),
+            run(q.reposts_per_day, since, until),
+            figures(),
         )
     )
     for stale in [k for k, v in cache.items() if v[0] <= time.monotonic()]:
@@ -110,8 +236,13 @@ async def home(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     now = datetime.now(UTC)
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    since = today - timedelta(days=WINDOW_DAYS - 1)
-    days = [since.date() + timedelta(days=i) for i in range(WINDOW_DAYS)]
+    try:
+        rng = query_range(request, today.date())
+        assert rng is not None  # with a default, there is always a range
+        error = None
+    except RangeError as exc:
+        rng, error = last_days(DEFAULT_DAYS, today.date()), exc.text(_)
+    days = rng.day_list()
     pool = request.app[keys.POOL]
     async with pool.acquire() as conn:
         # Moderators see their channels; admins and operators see every channel.
@@ -124,14 +255,19 @@ async def home(request: web.Request) -> web.StreamResponse:
             return await query(conn, channels, *args)
 
     ad_counts, series, failed = await asyncio.gather(
-        run(q.ad_counts, today), cached_series(request.app, channels, run, since), run(q.failed_deliveries)
+        run(q.ad_counts, today), cached_series(request.app, channels, run, rng), run(q.failed_deliveries)
     )
-    per_day, decisions, reposts = series
+    per_day, decisions, reposts, figures = series
     counts = dataclasses.asdict(ad_counts)
     if channels is None:
         async with pool.acquire() as conn:
             counts.update(dataclasses.asdict(await q.global_counts(conn)))
     data = chart_data(language(request), _, days, per_day, decisions, reposts)
+    data["areas"] = [
+        area
+        for area in (area_charts(_, days, figures) if channels is None else [])
+        if staff.role is Role.ADMIN or area["id"] in OPERATOR_AREAS
+    ]
     return await render(
         request,
         "panel/home.html",
@@ -141,6 +277,9 @@ async def home(request: web.Request) -> web.StreamResponse:
             "data": data,
             "scoped": channels is not None,
             "decisions": decisions,
-            "window_days": WINDOW_DAYS,
+            "range": rng,
+            "dr": control(request, rng, today.date(), _),
+            "range_error": error,
         },
+        status=400 if error else 200,
     )

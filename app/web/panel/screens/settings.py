@@ -1,8 +1,9 @@
-"""Settings screen (admins): the bot token, S3, languages, and the secrets page (set or not set).
+"""Settings screen (admins): the bot token, S3, languages, LLM help for operators, and the
+secrets page (set or not set).
 
 S3 settings are checked against the bucket before they are saved and are used from the next
-start (storage is opened once); S3_* in the environment wins over them. Languages apply at once:
-the bot's Languages holder (app.domain.settings) is updated in place after the save commits."""
+start (storage is opened once); S3_* in the environment wins over them. Languages and the LLM
+apply at once: the process's running settings are updated in place after the save commits."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from app.domain import settings as settings_domain
 from app.domain import staff as staff_domain
 from app.domain.settings import S3_PLAIN, SettingsError
 from app.domain.staff import Role, StaffError
+from app.domain.support import llm_settings
+from app.domain.support.llm_settings import LlmSettingsError
 from app.domain.users import LANGUAGES
 from app.i18n import N_
 from app.web import keys
@@ -26,10 +29,11 @@ from app.web.panel.auth.sessions import STAFF
 
 ROUTES = PanelRoutes()
 
-SECRETS = ("bot_token", "s3_access_key", "s3_secret_key")
+SECRETS = ("bot_token", "s3_access_key", "s3_secret_key", llm_settings.KEY_SECRET)
 SECRET_LABELS = {
     "bot_token": N_("Telegram bot token"),
     "s3_secret_key": N_("S3 secret key"),
+    llm_settings.KEY_SECRET: N_("LLM API key"),
 }
 
 
@@ -63,6 +67,7 @@ async def _page(
             # Saved S3 settings that differ from the storage opened at start wait for a restart.
             "s3_pending": not config.s3_bucket
             and (stored != opened if running.storage != "disk" else bool(values.get("s3_bucket"))),
+            "llm": llm_settings.from_stored(values),
         },
         status=status,
     )
@@ -77,7 +82,7 @@ async def settings_page(request: web.Request) -> web.StreamResponse:
 @ROUTES.post("/panel/settings", name="panel.settings_save", ok_status=400)
 @require(Role.ADMIN)
 async def settings_save(request: web.Request) -> web.StreamResponse:
-    """section=bot|s3|s3_clear|languages; an empty secret field leaves the stored secret as it is."""
+    """section=bot|s3|s3_clear|languages|llm; an empty secret field leaves the stored secret as it is."""
     _ = gettext(request)
     data = await read_form(request)
     section = str(data.get("section", ""))
@@ -100,13 +105,15 @@ async def settings_save(request: web.Request) -> web.StreamResponse:
             await _save_languages(
                 request, [str(v) for v in data.getall("languages", [])], str(data.get("default_language", ""))
             )
+        elif section == "llm":
+            await _save_llm(request, {k: str(v)[:1000] for k, v in data.items()})
         elif section == "message_record":
             async with request.app[keys.POOL].acquire() as conn, conn.transaction():
                 days = whole_number(str(data.get("message_record_days", "")), 6)
                 await record_domain.save_retention(conn, request[STAFF].id, days)
         else:
             return await _page(request, error=_("Choose what to save."), status=400)
-    except (SettingsError, record_domain.RecordError) as exc:
+    except (SettingsError, LlmSettingsError, record_domain.RecordError) as exc:
         typed = {n: str(data.get(n, "")).strip()[:300] for n in S3_PLAIN} if section == "s3" else None
         return await _page(request, status=400, error=exc.text(_), typed=typed)
     raise web.HTTPSeeOther(f"/panel/settings?saved={section}")
@@ -207,3 +214,12 @@ async def _secrets(request: web.Request, *, error: str | None = None, status: in
         },
         status=status,
     )
+
+
+async def _save_llm(request: web.Request, data: dict[str, str]) -> None:
+    form = llm_settings.parse_form(data)
+    async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+        saved = await llm_settings.save(
+            conn, request[STAFF].id, form, secret_key=request.app[keys.CONFIG].secret_key
+        )
+    request.app[keys.RUNNING_SETTINGS].llm.update(saved)  # other processes on the notification

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import asyncpg
@@ -19,13 +20,14 @@ from app.db.queries.support_desk import SUPPORT_CHANNEL
 from app.domain import staff as staff_domain
 from app.domain.actors import StaffMember
 from app.domain.staff import Role
-from app.domain.support import desk, kb
+from app.domain.support import desk, drafts, kb
 from app.domain.support import settings as desk_settings
 from app.domain.support.kb import AnswerDraft, EntryDraft, KbError
 from app.domain.support.ports import DeskMessages
 from app.i18n import N_, UserError
 from app.storage import InvalidKey, NotFound, S3Storage
 from app.web import keys
+from app.web.errors import wants_json
 from app.web.forms import FORM_LIMIT, body_limit, path_id, read_upload, whole_number
 from app.web.live import Event, serve_events
 from app.web.panel.auth.access import require
@@ -33,6 +35,7 @@ from app.web.panel.auth.language import gettext
 from app.web.panel.auth.pages import render
 from app.web.panel.auth.routes import PanelRoutes
 from app.web.panel.auth.sessions import STAFF
+from app.web.panel.export import send_csv
 
 ROUTES = PanelRoutes()
 
@@ -130,13 +133,23 @@ async def live(request: web.Request) -> web.StreamResponse:
 # A ticket ---------------------------------------------------------------------------------
 
 
-async def _ticket_page(request: web.Request, *, error: str | None = None, status: int = 200) -> web.Response:
+async def _ticket_page(
+    request: web.Request,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    reply_text: str = "",
+    draft_note: str | None = None,
+) -> web.Response:
+    """The ticket; `reply_text` fills the answer box (an LLM draft to edit), `draft_note` says why
+    there is no draft. `?draft=ID` fills the box with that waiting draft (its "Edit" without JS)."""
     _ = gettext(request)
     ticket_id = _ticket_id(request)
     async with request.app[keys.POOL].acquire() as conn:
         ticket = await q.get_ticket(conn, ticket_id)
         if ticket is None:
             raise web.HTTPNotFound(text=_("This ticket does not exist."))
+        draft = await drafts.shown(conn, ticket)
         conversation = await q.messages(conn, ticket_id)
         user = await panel_users.user(conn, ticket.user_id)
         ads = await panel_users.ads_of(conn, ticket.user_id, limit=10)
@@ -144,10 +157,22 @@ async def _ticket_page(request: web.Request, *, error: str | None = None, status
         canned = await q.canned(conn)
         operators = await q.operators(conn)
         entries = [e.entry for e in await kb.list_entries(conn)]
+    asked_for = request.query.get("draft")
+    editing = draft if draft and draft.status == "pending" and asked_for == str(draft.id) else None
     return await render(
         request,
         "panel/support_ticket.html",
         {
+            "llm_on": request.app[keys.RUNNING_SETTINGS].llm.enabled,
+            "draft": draft,
+            "draft_problem": (
+                drafts.problem_text(draft.problem, draft.detail, draft.seconds).text(_)
+                if draft and draft.problem
+                else None
+            ),
+            "reply_text": editing.text if editing else reply_text,
+            "reply_draft": editing.id if editing else None,
+            "draft_note": draft_note,
             "ticket": ticket,
             "conversation": conversation,
             "user": user,
@@ -223,21 +248,123 @@ async def reply(request: web.Request) -> web.StreamResponse:
     try:
         photo_key = await _photo(request, form)
         entry = _text(form, "entry", 64).strip() or None
+        draft_id = whole_number(_text(form, "draft_id", 20)) if form.get("draft_id") else None
         async with request.app[keys.POOL].acquire() as conn, conn.transaction():
-            await desk.reply(
+            if draft_id is not None:  # a waiting LLM draft, edited in the answer box
+                text, who = _text(form, "text"), _actor(request)
+                await drafts.send(
+                    conn, who, draft_id, text, msgs=_msgs(request), photo_key=photo_key, ticket_id=ticket_id
+                )
+            else:
+                await desk.reply(
+                    conn,
+                    _actor(request),
+                    ticket_id,
+                    _text(form, "text"),
+                    msgs=_msgs(request),
+                    photo_key=photo_key,
+                    entry_key=entry,
+                )
+    except desk.TicketNotFound:
+        raise web.HTTPNotFound(text=_("This ticket does not exist.")) from None
+    except UserError as exc:
+        return await _ticket_page(request, error=exc.text(_), status=400, reply_text=_text(form, "text"))
+    raise _back(request, ticket_id, _("Answer sent."))
+
+
+@ROUTES.post(
+    "/panel/support/tickets/{ticket_id}/draft",
+    name="panel.support_draft",
+    example="/panel/support/tickets/0/draft",
+    ok_status=404,
+)
+@require(Role.OPERATOR)
+async def draft(request: web.Request) -> web.StreamResponse:
+    """ "Draft an answer": the LLM's proposal in the answer box, to edit and send. The wait is
+    the LLM's time-out at most (no connection held meanwhile); a failure is a note, and the
+    page works as before. With Accept: application/json, the text or the note as JSON."""
+    _ = gettext(request)
+    ticket_id = _ticket_id(request)
+    await _existing(request, ticket_id)
+    running = request.app[keys.RUNNING_SETTINGS]
+    try:
+        async with request.app[keys.POOL].acquire() as conn:
+            asked = await drafts.prepare(
                 conn,
                 _actor(request),
                 ticket_id,
-                _text(form, "text"),
-                msgs=_msgs(request),
-                photo_key=photo_key,
-                entry_key=entry,
+                settings=running.llm,
+                thresholds=running.desk.thresholds,
+                secret_key=request.app[keys.CONFIG].secret_key,
             )
     except desk.TicketNotFound:
         raise web.HTTPNotFound(text=_("This ticket does not exist.")) from None
     except UserError as exc:
+        if wants_json(request):
+            return web.json_response({"ok": False, "note": exc.text(_)}, status=400)
         return await _ticket_page(request, error=exc.text(_), status=400)
+    try:
+        text = await drafts.ask(asked)
+    except drafts.DraftError as exc:
+        if wants_json(request):
+            return web.json_response({"ok": False, "note": exc.text(_)})
+        return await _ticket_page(request, draft_note=exc.text(_))
+    if wants_json(request):
+        return web.json_response({"ok": True, "text": text, "entries": list(asked.entries)})
+    return await _ticket_page(request, reply_text=text)
+
+
+def _draft_id(request: web.Request) -> int:
+    return path_id(request, "draft_id", _text_of(request, N_("This draft does not exist.")))
+
+
+async def _draft_ticket(request: web.Request, draft_id: int) -> int:
+    async with request.app[keys.POOL].acquire() as conn:
+        found = await drafts.get(conn, draft_id)
+    if found is None:
+        raise web.HTTPNotFound(text=_text_of(request, N_("This draft does not exist.")))
+    return found.ticket_id
+
+
+@ROUTES.post(
+    "/panel/support/drafts/{draft_id}/send",
+    name="panel.support_draft_send",
+    example="/panel/support/drafts/0/send",
+    ok_status=404,
+)
+@require(Role.OPERATOR)
+async def draft_send(request: web.Request) -> web.StreamResponse:
+    """Approve a waiting draft: sent as drafted (or as edited in the form's text)."""
+    _ = gettext(request)
+    draft_id = _draft_id(request)
+    ticket_id = await _draft_ticket(request, draft_id)
+    form = await _fields(request)
+    try:
+        async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+            text = _text(form, "text") if "text" in form else None  # none: as drafted
+            await drafts.send(conn, _actor(request), draft_id, text, msgs=_msgs(request))
+    except UserError as exc:
+        raise _back(request, ticket_id, exc.text(_)) from None
     raise _back(request, ticket_id, _("Answer sent."))
+
+
+@ROUTES.post(
+    "/panel/support/drafts/{draft_id}/discard",
+    name="panel.support_draft_discard",
+    example="/panel/support/drafts/0/discard",
+    ok_status=404,
+)
+@require(Role.OPERATOR)
+async def draft_discard(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    draft_id = _draft_id(request)
+    ticket_id = await _draft_ticket(request, draft_id)
+    try:
+        async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+            await drafts.discard(conn, _actor(request), draft_id)
+    except UserError as exc:
+        raise _back(request, ticket_id, exc.text(_)) from None
+    raise _back(request, ticket_id, _("Draft discarded."))
 
 
 @ROUTES.post(
@@ -625,14 +752,14 @@ async def kb_export_json(request: web.Request) -> web.StreamResponse:
 @ROUTES.get("/panel/support/kb/export.csv", name="panel.support_kb_csv")
 @require(Role.ADMIN)
 async def kb_export_csv(request: web.Request) -> web.StreamResponse:
+    """The knowledge base through the panel's export (audited; the import reads it back)."""
     async with request.app[keys.POOL].acquire() as conn:
-        text = await kb.export_csv(conn)
-    return web.Response(
-        text=text,
-        content_type="text/csv",
-        charset="utf-8",
-        headers={"Content-Disposition": 'attachment; filename="knowledge-base.csv"'},
-    )
+        rows = await kb.export_rows(conn)
+
+    async def batches() -> AsyncGenerator[list[tuple[str, ...]]]:
+        yield rows
+
+    return await send_csv(request, "knowledge-base", kb.CSV_COLUMNS, batches(), {})
 
 
 @ROUTES.post("/panel/support/kb/import", name="panel.support_kb_import", ok_status=400)

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
+from collections.abc import AsyncGenerator
 
 from aiohttp import web
 
 from app.db.queries.support_stats import DeskDay
+from app.domain.daterange import DateRange, RangeError
 from app.domain.staff import Role
 from app.domain.support import stats
-from app.domain.support.stats import StatsError
 from app.i18n import Gettext
 from app.web import keys
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext
 from app.web.panel.auth.pages import render
 from app.web.panel.auth.routes import PanelRoutes
+from app.web.panel.daterange import control, list_control, query_range
+from app.web.panel.export import send_csv
 
 ROUTES = PanelRoutes()
 CSV_COLUMNS = (
@@ -39,15 +40,12 @@ CSV_COLUMNS = (
 )
 
 
-def _range(request: web.Request) -> tuple[dt.date, dt.date]:
+def _range(request: web.Request) -> tuple[DateRange, dt.date]:
+    """The shared control's range (the last 30 days by default) in the desk's local days."""
     today = stats.today(request.app[keys.RUNNING_SETTINGS].desk, dt.datetime.now(dt.UTC))
-    return stats.date_range(request.query.get("since", "")[:20], request.query.get("until", "")[:20], today)
-
-
-async def _figures(request: web.Request) -> tuple[dt.date, dt.date, list[DeskDay]]:
-    first, last = _range(request)
-    async with request.app[keys.POOL].acquire() as conn:
-        return first, last, await stats.daily(conn, first, last, request.app[keys.RUNNING_SETTINGS].desk)
+    rng = query_range(request, today)
+    assert rng is not None  # with a default, there is always a range
+    return rng, today
 
 
 def _chart(_: Gettext, days: list[DeskDay]) -> dict[str, object]:
@@ -93,46 +91,44 @@ async def stats_page(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     context: dict[str, object] = {"error": None, "days": [], "operators": [], "duration": duration}
     try:
-        first, last = _range(request)
-    except StatsError as exc:
-        context.update(error=exc.text(_), since="", until="")
+        rng, today = _range(request)
+    except RangeError as exc:
+        context.update(error=exc.text(_), dr=list_control(request, _))
         return await render(request, "panel/support_stats.html", context, status=400)
     settings = request.app[keys.RUNNING_SETTINGS].desk
     async with request.app[keys.POOL].acquire() as conn:
-        days = await stats.daily(conn, first, last, settings)
-        operators = await stats.per_operator(conn, first, last, settings)
-    context.update(days=days, operators=operators, since=first, until=last, chart=_chart(_, days))
+        days = await stats.daily(conn, rng.first, rng.last, settings)
+        operators = await stats.per_operator(conn, rng.first, rng.last, settings)
+    context.update(
+        days=days,
+        operators=operators,
+        chart=_chart(_, days),
+        dr=control(request, rng, today, _),
+        export_url=str(request.app.router["panel.support_stats_csv"].url_for().with_query(rng.as_filter())),
+    )
     return await render(request, "panel/support_stats.html", context)
 
 
 @ROUTES.get("/panel/support/stats.csv", name="panel.support_stats_csv")
 @require(Role.ADMIN)
 async def stats_csv(request: web.Request) -> web.StreamResponse:
-    """The same figures, streamed as CSV (seconds for the response times)."""
+    """The same figures through the panel's CSV export (seconds for the response times)."""
     _ = gettext(request)
     try:
-        first, last, days = await _figures(request)
-    except StatsError as exc:
+        rng, _today = _range(request)
+    except RangeError as exc:
         raise web.HTTPBadRequest(text=exc.text(_)) from None
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="support-{first}-{last}.csv"',
-        }
-    )
-    await response.prepare(request)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    for d in days:
-        p50, p95 = _seconds(d.first_response_p50), _seconds(d.first_response_p95)
-        row = (d.day.isoformat(), d.messages_in, d.messages_out, d.opened, d.closed, d.answered, p50, p95)
-        bot = (d.auto_answered, d.offered, d.picked, d.helpful, d.unhelpful)
-        writer.writerow((*row, *bot, _seconds(d.resolution_p50), _seconds(d.resolution_p95)))
-        if buffer.tell() > 8192:
-            await response.write(buffer.getvalue().encode())
-            buffer.seek(0)
-            buffer.truncate()
-    await response.write(buffer.getvalue().encode())
-    await response.write_eof()
-    return response
+    async with request.app[keys.POOL].acquire() as conn:
+        days = await stats.daily(conn, rng.first, rng.last, request.app[keys.RUNNING_SETTINGS].desk)
+
+    async def rows() -> AsyncGenerator[list[tuple[object, ...]]]:
+        yield [_csv_row(d) for d in days]
+
+    return await send_csv(request, "support-stats", CSV_COLUMNS, rows(), rng.as_filter())
+
+
+def _csv_row(d: DeskDay) -> tuple[object, ...]:
+    p50, p95 = _seconds(d.first_response_p50), _seconds(d.first_response_p95)
+    row = (d.day.isoformat(), d.messages_in, d.messages_out, d.opened, d.closed, d.answered, p50, p95)
+    bot = (d.auto_answered, d.offered, d.picked, d.helpful, d.unhelpful)
+    return (*row, *bot, _seconds(d.resolution_p50), _seconds(d.resolution_p95))

@@ -3,8 +3,7 @@ figures per task with a CSV export, and the live screenshot review queue."""
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import AsyncGenerator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -27,6 +26,7 @@ from app.web.panel.auth.language import gettext, language
 from app.web.panel.auth.pages import render
 from app.web.panel.auth.routes import PanelRoutes
 from app.web.panel.auth.sessions import STAFF
+from app.web.panel.export import send_csv
 
 ROUTES = PanelRoutes()
 LANGS = ("uz", "ru", "en")
@@ -452,30 +452,12 @@ async def task_csv(request: web.Request) -> web.StreamResponse:
         if await tasks.get_task(conn, task_id) is None:
             raise web.HTTPNotFound(text=_("This task does not exist."))
         rows = await tasks.daily_stats(conn, task_id, until - timedelta(days=days), until)
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="task-{task_id}.csv"',
-        }
-    )
-    await response.prepare(request)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["day", "completions", "taken_back", "net_members", "points"])
-    for row in rows:
-        writer.writerow(
-            [
-                row.day.date().isoformat(),
-                row.completions,
-                row.taken_back,
-                row.completions - row.taken_back,
-                row.points,
-            ]
-        )
-        if buffer.tell() > 8192:
-            await response.write(buffer.getvalue().encode())
-            buffer.seek(0)
-            buffer.truncate()
-    await response.write(buffer.getvalue().encode())
-    await response.write_eof()
-    return response
+
+    async def lines() -> AsyncGenerator[list[tuple[object, ...]]]:
+        yield [
+            (r.day.date().isoformat(), r.completions, r.taken_back, r.completions - r.taken_back, r.points)
+            for r in rows
+        ]
+
+    columns = ("day", "completions", "taken_back", "net_members", "points")
+    return await send_csv(request, f"task-{task_id}", columns, lines(), {"days": str(days)})

@@ -16,6 +16,8 @@ from app.web.panel.auth.language import gettext
 from app.web.panel.auth.pages import render
 from app.web.panel.auth.routes import PanelRoutes
 from app.web.panel.auth.sessions import STAFF
+from app.web.panel.daterange import export_url, filters
+from app.web.panel.export import stream_csv
 
 ROUTES = PanelRoutes()
 # What a user sent, as staff read it (a pressed button shows its label instead).
@@ -59,8 +61,28 @@ async def users_page(request: web.Request) -> web.StreamResponse:
     return await render(
         request,
         "panel/users.html",
-        {"q": text, "rows": rows, "next_url": next_url, "error": None, "first_page": bool(after_raw)},
+        {
+            "q": text,
+            "rows": rows,
+            "next_url": next_url,
+            "error": None,
+            "first_page": bool(after_raw),
+            "export_url": export_url(request, "panel.users_csv", "q"),
+        },
     )
+
+
+@ROUTES.get("/panel/users.csv", name="panel.users_csv")
+@require(Role.MODERATOR, Role.OPERATOR)
+async def users_csv(request: web.Request) -> web.StreamResponse:
+    """Every user the search finds (a moderator: the sellers of their channels), as CSV."""
+    _ = gettext(request)
+    text = request.query.get("q", "").strip()
+    if len(text) > 100:
+        raise web.HTTPBadRequest(text=_("Search for at most 100 characters."))
+    async with request.app[keys.POOL].acquire() as conn:
+        channels = await users_domain.user_scope(conn, request[STAFF])
+    return await stream_csv(request, q.export(text, channels), filters(request, "q"))
 
 
 @ROUTES.get("/panel/users/{user_id}", name="panel.user", example="/panel/users/0", ok_status=404)

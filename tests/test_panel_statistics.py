@@ -1,0 +1,311 @@
+"""E2: the dashboard's charts for every area over a date range equal counts taken from the
+base tables, whether the busy logs were rolled up into their per-day table or not yet."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import asyncpg
+
+from app.db.queries.stats import Metric
+from app.domain import stats
+from app.domain.daterange import DateRange
+from app.domain.staff import Role
+from app.web.panel.screens import dashboard as panel_dashboard
+from tests.helpers.ads import bulk_ads, market_channel
+from tests.helpers.panel import Panel, login, make_staff
+
+DATA_RE = re.compile(r'<script type="application/json" id="dashboard-data">(.*?)</script>', re.S)
+FIRST = dt.date(2026, 11, 1)
+DAYS = [FIRST + dt.timedelta(days=i) for i in range(7)]
+UTC = dt.UTC
+
+
+def at(day: int, hour: int = 12) -> dt.datetime:
+    """A moment of the range's `day`-th day (0-based; 7 is the day after the range)."""
+    return dt.datetime.combine(FIRST + dt.timedelta(days=day), dt.time(hour), UTC)
+
+
+async def history(db: asyncpg.Connection, boss_id: int) -> None:
+    """A week of every area, some rows on the day before and after the range; near-midnight
+    moments, where a local day and the UTC day differ."""
+    for n in range(12):
+        await db.execute(
+            """INSERT INTO users (id, first_name, first_seen, blocked_bot_at, banned_at)
+               VALUES ($1, $2, $3, $4, $5)""",
+            900 + n,
+            f"U{n}",
+            at(n % 9 - 1, 23),
+            at(n % 5) if n % 3 == 0 else None,
+            at(n % 4, 1) if n % 4 == 1 else None,
+        )
+    for n in range(60):
+        await db.execute(
+            """INSERT INTO update_journal (bot_id, update_id, kind, user_id, payload, received_at)
+               VALUES (1, $1, $2, $3, '{}', $4)""",
+            n + 1,
+            "message" if n % 4 else "callback_query",
+            900 + n % 5,
+            at(n % 9 - 1, n % 24),
+        )
+        await db.execute(
+            """INSERT INTO outbox (chat_id, method, params, idempotent, ref_kind, ref_id, created_at, status)
+               VALUES ($1, 'sendMessage', '{}', true, $2, $3, $4, 'sent')""",
+            900 + n % 5,
+            "broadcast" if n % 3 == 0 else None,
+            1 if n % 3 == 0 else None,
+            at(n % 8, 3),
+        )
+    # Support, web chat, tasks, payments, broadcasts.
+    for n in range(6):
+        ticket = await db.fetchval(
+            """INSERT INTO support_tickets (user_id, status, language, subject, created_at, closed_at)
+               VALUES ($1, $2, 'uz', 'savol', $3, $4) RETURNING id""",
+            900 + n,
+            "closed" if n % 2 else "open",
+            at(n),
+            at(n + 1) if n % 2 else None,
+        )
+        for k, author in enumerate(("user", "operator", "note", "user")):
+            await db.execute(
+                """INSERT INTO support_messages (ticket_id, author, text, created_at)
+                   VALUES ($1, $2, 'x', $3)""",
+                ticket,
+                author,
+                at(n, 12 + k),
+            )
+    accounts = [
+        await db.fetchval("INSERT INTO chat_accounts (display_name) VALUES ($1) RETURNING id", name)
+        for name in ("Aziza", "Bekzod", "Olga", "Dilshod")
+    ]
+    for n in range(4):
+        conversation = await db.fetchval(
+            """INSERT INTO chat_conversations (starter_id, other_id, created_at)
+               VALUES ($1, $2, $3) RETURNING id""",
+            accounts[n],
+            accounts[(n + 1) % 4],
+            at(n * 2),
+        )
+        for k in range(n + 1):
+            await db.execute(
+                """INSERT INTO chat_messages (conversation_id, sender_id, body, via, created_at)
+                   VALUES ($1, $2, 'salom', 'web', $3)""",
+                conversation,
+                accounts[n],
+                at(n * 2, 13 + k),
+            )
+        if n % 2:
+            await db.execute(
+                """INSERT INTO chat_reports (conversation_id, reporter_id, reason, created_at)
+                   VALUES ($1, $2, 'spam', $3)""",
+                conversation,
+                accounts[(n + 1) % 4],
+                at(n * 2, 20),
+            )
+    task = await db.fetchval(
+        """INSERT INTO tasks (chat_ref, join_url, titles, reward, verification)
+           VALUES ('@kanal', 'https://t.me/kanal', '{"uz": "Obuna"}', 10, 'auto') RETURNING id"""
+    )
+    balance = 0
+    for n in range(8):
+        credited = n % 3 != 0
+        await db.execute(
+            """INSERT INTO task_completions (task_id, user_id, status, reward, created_at, credited_at)
+               VALUES ($1, $2, $3, 10, $4, $5)""",
+            task,
+            900 + n,
+            "credited" if credited else "pending",
+            at(n - 1),
+            at(n - 1) if credited else None,
+        )
+        if credited:
+            balance += 10
+            await db.execute(
+                """INSERT INTO ledger_entries (account, currency, amount, kind, actor, idempotency_key,
+                                               balance_after, created_at, ref_kind, ref_id)
+                   VALUES (900, 'points', 10, 'task_reward', 'system', $1, $2, $3, 'task', $4)""",
+                f"t{n}",
+                balance,
+                at(n - 1),
+                task,
+            )
+    for n in range(3):
+        await db.execute(
+            """INSERT INTO ledger_entries (account, currency, amount, kind, actor, idempotency_key,
+                                           balance_after, created_at)
+               VALUES (901, 'XTR', $1, 'payment', 'user', $2, $1, $3)""",
+            25 * (n + 1),
+            f"p{n}",
+            at(n * 3),
+        )
+        await db.execute(
+            "INSERT INTO withdrawal_requests (user_id, amount, requested_at) VALUES ($1, 5, $2)",
+            902 + n,
+            at(n * 3 + 1),
+        )
+    channel = await market_channel(db)
+    await bulk_ads(db, channel, 2, status="published")
+    option = await db.fetchval(
+        "INSERT INTO promotion_options (channel_id, kind, price_stars) VALUES ($1, 'pin', 50) RETURNING id",
+        channel,
+    )
+    for n, ad in enumerate(r["id"] for r in await db.fetch("SELECT id FROM ads ORDER BY id")):
+        await db.execute(
+            """INSERT INTO promotions (ad_id, option_id, seller_id, kind, currency, price, status, paid_at)
+               SELECT id, $2, seller_id, 'pin', 'XTR', 50, 'done', $3 FROM ads WHERE id = $1""",
+            ad,
+            option,
+            at(n * 4),
+        )
+    await db.execute(
+        """INSERT INTO broadcasts (created_by, status, texts, payloads, started_at)
+           VALUES ($1, 'done', '{"default": "Salom"}', '{}', $2),
+                  ($1, 'draft', '{"default": "x"}', '{}', NULL)""",
+        boss_id,
+        at(2),
+    )
+
+
+# What each metric is, counted here from the base tables (UTC days).
+EXPECTED = {
+    Metric.NEW_USERS: "SELECT first_seen AS at FROM users",
+    Metric.BLOCKED_BOT: "SELECT blocked_bot_at AS at FROM users",
+    Metric.BANNED: "SELECT banned_at AS at FROM users",
+    Metric.UPDATES: "SELECT received_at AS at FROM update_journal",
+    Metric.MESSAGES_IN: "SELECT received_at AS at FROM update_journal WHERE kind = 'message'",
+    Metric.ACTIVE_USERS: "SELECT DISTINCT ON (received_at::date, user_id) received_at AS at "
+    "FROM (SELECT received_at AT TIME ZONE 'UTC' AS received_at, user_id FROM update_journal) j",
+    Metric.MESSAGES_OUT: "SELECT created_at AS at FROM outbox",
+    Metric.BROADCAST_OUT: "SELECT created_at AS at FROM outbox WHERE ref_kind = 'broadcast'",
+    Metric.TICKETS_OPENED: "SELECT created_at AS at FROM support_tickets",
+    Metric.TICKETS_CLOSED: "SELECT closed_at AS at FROM support_tickets",
+    Metric.SUPPORT_IN: "SELECT created_at AS at FROM support_messages WHERE author = 'user'",
+    Metric.SUPPORT_OUT: "SELECT created_at AS at FROM support_messages WHERE author = 'operator'",
+    Metric.CONVERSATIONS: "SELECT created_at AS at FROM chat_conversations",
+    Metric.CHAT_MESSAGES: "SELECT created_at AS at FROM chat_messages",
+    Metric.CHAT_REPORTS: "SELECT created_at AS at FROM chat_reports",
+    Metric.COMPLETIONS: "SELECT created_at AS at FROM task_completions",
+    Metric.CREDITED: "SELECT created_at AS at FROM task_completions WHERE status = 'credited'",
+    Metric.PROMOTIONS_PAID: "SELECT paid_at AS at FROM promotions",
+    Metric.WITHDRAWALS: "SELECT requested_at AS at FROM withdrawal_requests",
+    Metric.BROADCASTS_STARTED: "SELECT started_at AS at FROM broadcasts",
+}
+AMOUNTS = {
+    Metric.POINTS_REWARDED: "SELECT created_at AS at, amount FROM ledger_entries WHERE currency = 'points'",
+    Metric.STARS_PAID: "SELECT created_at AS at, amount FROM ledger_entries WHERE kind = 'payment'",
+}
+
+
+def utc_day(value: dt.datetime) -> dt.date:
+    return value.astimezone(UTC).date() if value.tzinfo else value.date()
+
+
+async def expected(db: asyncpg.Connection, days: list[dt.date]) -> dict[str, list[int]]:
+    figures = {}
+    for metric, sql in [*EXPECTED.items(), *AMOUNTS.items()]:
+        per_day = dict.fromkeys(days, 0)
+        for row in await db.fetch(sql):
+            if row["at"] is not None and utc_day(row["at"]) in per_day:
+                per_day[utc_day(row["at"])] += row["amount"] if metric in AMOUNTS else 1
+        figures[metric.value] = list(per_day.values())
+    return figures
+
+
+async def charts(panel: Panel, query: str) -> dict:
+    panel_dashboard._series.clear()  # as a minute later
+    response = await panel.client.get(f"/panel?{query}")
+    assert response.status == 200, await response.text()
+    return json.loads(DATA_RE.search(await response.text()).group(1))
+
+
+def shown(data: dict) -> dict[str, list[int]]:
+    return {s["metric"]: s["data"] for area in data["areas"] for s in area["series"]}
+
+
+async def test_every_areas_chart_matches_its_base_tables_rolled_up_or_not(
+    panel: Panel, db: asyncpg.Connection
+) -> None:
+    boss = await make_staff(db, "boss", Role.ADMIN)
+    await history(db, boss.id)
+    await login(panel.client, "boss")
+    want = await expected(db, DAYS)
+    assert [k for k, v in want.items() if not any(v)] == []  # each metric says something
+
+    week = await charts(panel, "from=2026-11-01&to=2026-11-07")
+    assert week["days"] == [d.strftime("%-d %b") for d in DAYS]
+    assert shown(week) == want
+    assert {area["id"] for area in week["areas"]} == {
+        "users",
+        "messages",
+        "support",
+        "chat",
+        "tasks",
+        "payments",
+        "broadcasts",
+    }
+
+    # The same figures as typed records, for other readers (the staff API).
+    totals: dict[str, int] = {}
+    for row in await stats.daily(db, DateRange(DAYS[0], DAYS[-1])):
+        totals[row.metric.value] = totals.get(row.metric.value, 0) + row.n
+    assert totals == {metric: sum(values) for metric, values in want.items()}
+
+    # The job counts the logs into their per-day table; the charts do not move.
+    assert await db.fetchval("SELECT count(*) FROM stats_days") == 0
+    assert await stats.roll_up(db) == 60 + 60 + 10
+    assert await db.fetchval("SELECT count(*) FROM stats_days") > 0
+    assert shown(await charts(panel, "from=2026-11-01&to=2026-11-07")) == want
+    # New rows after the watermark (a user active again on a day already counted): still exact.
+    await db.execute(
+        """INSERT INTO update_journal (bot_id, update_id, kind, user_id, payload, received_at)
+           VALUES (1, 1001, 'message', 900, '{}', $1), (1, 1002, 'message', 977, '{}', $1)""",
+        at(3, 22),
+    )
+    again = shown(await charts(panel, "from=2026-11-01&to=2026-11-07"))
+    assert again == await expected(db, DAYS)
+    assert again["active_users"][3] == want["active_users"][3] + 1  # user 977 only
+    assert await stats.roll_up(db) == 2 and await stats.roll_up(db) == 0  # each row counted once
+    assert shown(await charts(panel, "from=2026-11-01&to=2026-11-07")) == again
+
+    # A narrower range narrows every chart, the ads' too.
+    await db.execute("UPDATE ads SET submitted_at = $1", at(4))
+    middle = [DAYS[3], DAYS[4]]
+    narrow = await charts(panel, "from=2026-11-04&to=2026-11-05")
+    assert shown(narrow) == await expected(db, middle)
+    assert sum(sum(s["data"]) for s in narrow["ads"]) == 2
+    assert sum(sum(s["data"]) for s in (await charts(panel, "from=2026-11-01&to=2026-11-04"))["ads"]) == 0
+
+
+async def test_the_dashboard_range_is_chosen_checked_and_said_in_the_readers_language(
+    panel: Panel, db: asyncpg.Connection
+) -> None:
+    await make_staff(db, "boss", Role.ADMIN)
+    await make_staff(db, "mod", Role.MODERATOR)
+    await make_staff(db, "desk", Role.OPERATOR)
+    await login(panel.client, "boss")
+    data = await charts(panel, "")
+    assert len(data["days"]) == 30  # the last 30 days by default
+    assert len((await charts(panel, "days=90"))["days"]) == 90
+    assert len((await charts(panel, "days=7"))["areas"][0]["series"][0]["data"]) == 7
+    for query, message in (
+        ("from=2026-11-05&to=2026-11-01", "The first day comes after the last one."),
+        ("from=1.11.2026", "Dates are written as YYYY-MM-DD."),
+        ("from=2024-01-01&to=2026-01-01", "Choose at most 366 days."),
+    ):
+        response = await panel.client.get(f"/panel?{query}")
+        assert response.status == 400 and message in await response.text()
+    await panel.client.get("/panel/lang/ru", allow_redirects=False)
+    page = await (await panel.client.get("/panel?days=7")).text()
+    assert "7 дней" in page and "Пользователи" in page
+
+    # An operator sees the areas of their work; a moderator's dashboard is about their
+    # channels: no site-wide areas.
+    panel.client.session.cookie_jar.clear()
+    await login(panel.client, "desk")
+    desk = await charts(panel, "days=7")
+    assert [area["id"] for area in desk["areas"]] == ["users", "messages", "support", "chat"]
+    panel.client.session.cookie_jar.clear()
+    await login(panel.client, "mod")
+    assert (await charts(panel, "days=7"))["areas"] == []
