@@ -54,9 +54,22 @@ class RecordError(UserError):
 
 
 def searchable(text: str) -> str:
-    """The text's words in canonical form (the same as `canonical(text)`), word by word through
-    a cache: names, prices and ad titles make most texts new, but their words repeat, and the
-    whole text's normalisation took ~40 µs a message."""
+    """The text's words in canonical form (the same as `canonical(text)`). What the bot sends
+    again and again (menus, answers) comes from a cache of whole texts; names, prices and ad
+    titles make the rest new, but their words repeat: word by word through a second cache
+    (normalising a whole text took ~40 µs)."""
+    return _text(text) if len(text) <= CACHED_TEXT else _by_word(text)
+
+
+CACHED_TEXT = 1000
+
+
+@lru_cache(maxsize=2048)
+def _text(text: str) -> str:
+    return _by_word(text)
+
+
+def _by_word(text: str) -> str:
     words = (w if w.isdigit() and w.isascii() else _word(w) for w in text.split())
     return " ".join(w for w in words if w)
 
