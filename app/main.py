@@ -32,6 +32,7 @@ from app.bot.middlewares import InFlight
 from app.bot.outbox import OutboxSender
 from app.bot.polling import PollingSupervisor
 from app.bot.promotion_messages import BotPromotionMessages
+from app.bot.record import Recorder
 from app.bot.support_messages import BotDeskMessages
 from app.bot.task_messages import BotTaskMessages
 from app.bot.token_check import check_token
@@ -93,6 +94,7 @@ class Bozor:
     sweeper: Sweeper | None = None
     outbox: OutboxSender | None = None
     outbox_bot: Bot | None = None
+    recorder: Recorder | None = None
     sandbox_world: World | None = None  # the in-process Telegram of sandbox mode
     webhook: WebhookEndpoint | None = None
     in_flight: InFlight = field(default_factory=InFlight)
@@ -141,6 +143,8 @@ class Bozor:
             translator = Translator(self.config.default_language)
             self.storage = await self._open_storage()
             self.bot = create_bot(self.token, self.api_base)
+            self.recorder = Recorder(self._pool)  # what the bot hears and says, on record (S5)
+            self.bot.session.middleware(self.recorder)
             await self._start_web(translator)  # first: in sandbox mode it is the bot's Telegram
             self._name_demo_bot()
             # The admins' "Edit" button opens the panel: only behind an https PUBLIC_URL.
@@ -172,6 +176,7 @@ class Bozor:
                 menu_tree=self.running.menu,
                 desk_counters=self.desk_counters,
             )
+            journal_of(self.dispatcher).recorder = self.recorder  # what the bot hears, on record
             self._kb_task = asyncio.create_task(self._forget_answers_on_change(), name="kb-follow")
             self._counters_task = asyncio.create_task(self._store_desk_counts(), name="desk-counts")
             hub = _started(self.runner, "the web server").app[LIVE]
@@ -232,6 +237,8 @@ class Bozor:
         await self.in_flight.drain(DRAIN_SECONDS)
         if self.dispatcher is not None:
             await journal_of(self.dispatcher).mark_started()  # the marks still pending
+        if self.recorder is not None:
+            await self.recorder.flush()  # what was heard and said, not written yet
         if self._counters_task is not None:
             self._counters_task.cancel()
             await self.flush_desk_counts()  # what the handlers counted until now
@@ -258,7 +265,7 @@ class Bozor:
         if self.pg is not None:
             await asyncio.to_thread(self.pg.stop)
         self.pool = self.pg = self.runner = self.polling = self.sweeper = self.bot = self.outbox = None
-        self.outbox_bot = None
+        self.outbox_bot = self.recorder = None
 
     async def _forget_answers_on_change(self) -> None:
         """The knowledge base changed (here or in another process), or a notification may have

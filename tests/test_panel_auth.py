@@ -255,6 +255,8 @@ EXPECTED = {
     "panel.menu_move": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
     "panel.menu_delete": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 400},
     "panel.menu_reset": {"anonymous": LOGIN, "operator": 403, "moderator": 403, "admin": 303},
+    # Everything on record (S5): for those who serve users, not for moderators.
+    "panel.messages": {"anonymous": LOGIN, "operator": 200, "moderator": 403, "admin": 200},
 }
 
 

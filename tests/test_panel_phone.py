@@ -107,6 +107,7 @@ def screen_path(screen: str, market: dict[str, Any]) -> str:
         "bot-menu": "/panel/menu",
         "account": "/panel/account",
         "broadcasts": "/panel/broadcasts",
+        "messages": "/panel/messages",
     }[screen]
 
 
@@ -121,6 +122,7 @@ MAY_BE_EMPTY = {
     "promotion",
     "reported-chats",
     "broadcasts",
+    "messages",
 }
 
 

@@ -39,7 +39,7 @@ async def test_without_a_bot_only_the_database_jobs_are_scheduled(database_url: 
     pool = await create_pool(database_url)
     try:
         scheduler = create_scheduler(JobContext(pool))
-        database_jobs = ["journal_retention", "ledger_verify", "stats_rollup"]
+        database_jobs = ["journal_retention", "ledger_verify", "stats_rollup", "message_retention"]
         assert [job.id for job in scheduler.get_jobs()] == database_jobs
     finally:
         await pool.close()

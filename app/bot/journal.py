@@ -18,6 +18,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.types import Update, User
 
 from app.bot.fsm import PostgresStorage, Version, storage_key
+from app.bot.record import Recorder
 from app.db.queries.users import Arrival, Contact, Inbound
 from app.domain.users import Languages, Seen, claim_unhandled, mark_handled, record_updates
 from app.i18n import N_, Translator
@@ -63,6 +64,8 @@ def contact_of(user: User) -> Contact:
 
 class Journal:
     """Records updates; polling gives it each getUpdates batch, the webhook each update."""
+
+    recorder: Recorder | None = None  # puts the new ones on record (S5), off the reply's path
 
     def __init__(
         self,
@@ -152,6 +155,8 @@ class Journal:
         versions = [self.storage.version(a.fsm_key) for a in arrivals]
         async with self.pool.acquire() as conn:
             seen = await record_updates(conn, arrivals, self.languages, replay=replay)
+        if self.recorder is not None and not replay:
+            self.recorder.heard(u for u, s in zip(updates, seen, strict=True) if s.journal_id is not None)
         keys = (a.fsm_key for a in arrivals)
         return [Journaled(*entry) for entry in zip(seen, keys, versions, strict=True)]
 

@@ -33,8 +33,9 @@ from pydantic import ValidationError
 
 from app.db.queries import outbox as q
 from app.db.queries.outbox import Claimed, OutboxStatus
-from app.domain import users
+from app.domain import record, users
 from app.domain.outbox import MESSAGE_ID_OF, MESSAGE_IDS_OF, STORAGE, resolve_reference
+from app.domain.record import Entry
 from app.metrics import SENDS
 from app.storage import Storage
 
@@ -480,6 +481,8 @@ class OutboxSender:
                 async with conn.transaction():
                     await users.mark_blocked(conn, chat_id, True)
                     await q.block_chat(conn, outbox_id, chat_id, outcome.error or "blocked")
+            elif outcome.status == OutboxStatus.SENT and (sent := _on_record(row)) is not None:
+                await record.record_outbox_sent(conn, outbox_id, attempt, outcome.result, sent)  # S5
             else:
                 await q.finish(conn, outbox_id, attempt, outcome.status, outcome.result, outcome.error)
         if outcome.status == OutboxStatus.FAILED:  # e.g. an admin who never started the bot
@@ -522,6 +525,13 @@ def _called_off(row: Claimed) -> str | None:
     if status == OutboxStatus.SENT:
         return None
     return f"not called: it goes only after outbox row {row.after_sent} is sent, which is {status}"
+
+
+def _on_record(row: Claimed) -> Entry | None:
+    """The message a delivered row sent, for the record (S5); None for calls that send none."""
+    return record.outgoing(
+        row.method, lambda name: row.chat_id if name == "chat_id" else row.params.get(name)
+    )
 
 
 def _cost(method: TelegramMethod[Any]) -> int:

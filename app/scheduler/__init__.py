@@ -54,6 +54,7 @@ SCHEDULE = [
     ("promotions", jobs.promotions_tick, 60, True),
     ("ledger_verify", jobs.ledger_verify, 24 * 3600, False),
     ("stats_rollup", jobs.stats_rollup, 60, False),
+    ("message_retention", jobs.message_retention, 6 * 3600, False),
 ]
 
 

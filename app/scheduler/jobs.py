@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from app.db.queries.users import delete_journal_before
-from app.domain import ads, broadcasts, ledger, promotions, stats, tasks
+from app.domain import ads, broadcasts, ledger, promotions, record, stats, tasks
 from app.domain.ads import AdMessages
 from app.domain.chat import accounts as chat_accounts
 from app.domain.chat.notices import Timing, run_notices
@@ -58,6 +58,14 @@ async def journal_retention(ctx: JobContext) -> None:
         pruned += await chat_accounts.prune(conn)  # web chat sign-in links, sessions, throttling
     if pruned:
         log.info("removed %d old failed logins, sessions and sign-in links", pruned)
+
+
+async def message_retention(ctx: JobContext) -> None:
+    """Delete recorded messages older than the retention an admin set (S5), in small batches."""
+    async with ctx.pool.acquire() as conn:
+        removed = await record.purge(conn, datetime.now(UTC))
+    if removed:
+        log.info("message record: %d message(s) past their retention deleted", removed)
 
 
 async def reposts(ctx: JobContext) -> None:

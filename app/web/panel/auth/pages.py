@@ -30,6 +30,7 @@ NAV = (
     ("/panel/support", N_("Support"), (Role.OPERATOR,)),
     ("/panel/support/kb", N_("Knowledge base"), (Role.ADMIN,)),
     ("/panel/support/stats", N_("Desk statistics"), (Role.ADMIN,)),
+    ("/panel/messages", N_("Messages"), (Role.OPERATOR,)),
     ("/panel/commands", N_("Bot commands"), (Role.ADMIN,)),
     ("/panel/menu", N_("Bot menu"), (Role.ADMIN,)),
     ("/panel/tasks", N_("Tasks"), (Role.ADMIN,)),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.db.queries import panel_admin as q
+from app.domain import record as record_domain
 from app.domain import settings as settings_domain
 from app.domain import staff as staff_domain
 from app.domain.settings import S3_PLAIN, SettingsError
@@ -19,7 +20,7 @@ from app.domain.support.llm_settings import LlmSettingsError
 from app.domain.users import LANGUAGES
 from app.i18n import N_
 from app.web import keys
-from app.web.forms import read_form
+from app.web.forms import read_form, whole_number
 from app.web.panel.auth.access import require
 from app.web.panel.auth.language import gettext
 from app.web.panel.auth.pages import render
@@ -59,6 +60,7 @@ async def _page(
             "all_languages": LANGUAGES,
             "enabled": languages.enabled,
             "default_language": languages.default,
+            "record_days": record_domain.retention_from(values),
             "saved": request.query.get("saved"),
             "env_s3": config.s3_bucket,
             "running": running,
@@ -105,9 +107,13 @@ async def settings_save(request: web.Request) -> web.StreamResponse:
             )
         elif section == "llm":
             await _save_llm(request, {k: str(v)[:1000] for k, v in data.items()})
+        elif section == "message_record":
+            async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+                days = whole_number(str(data.get("message_record_days", "")), 6)
+                await record_domain.save_retention(conn, request[STAFF].id, days)
         else:
             return await _page(request, error=_("Choose what to save."), status=400)
-    except (SettingsError, LlmSettingsError) as exc:
+    except (SettingsError, LlmSettingsError, record_domain.RecordError) as exc:
         typed = {n: str(data.get(n, "")).strip()[:300] for n in S3_PLAIN} if section == "s3" else None
         return await _page(request, status=400, error=exc.text(_), typed=typed)
     raise web.HTTPSeeOther(f"/panel/settings?saved={section}")
