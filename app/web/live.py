@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 TOPICS = (MODERATION_CHANNEL, SETTINGS_CHANNEL, SUPPORT_CHANNEL, TASKS_CHANNEL)
 QUEUE_SIZE = 256
 RECONNECT_DELAYS = (0.5, 1, 2, 5, 10)
+LISTEN_SETUP_SECONDS = 10.0  # a connection that cannot even start LISTENing is given up
 
 Event = dict[str, object]
 RESYNC: Event = {"event": "resync"}  # "you may have missed something: reload the list"
@@ -116,8 +117,8 @@ async def _listen(pool: asyncpg.Pool, hub: Hub) -> None:
     while True:
         try:
             await _listen_once(pool, hub, resync=failures > 0)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("panel live updates: database connection lost (%s); reconnecting", exc)
+        except Exception as exc:  # whatever broke the connection, this loop must go on LISTENing
+            log.warning("panel live updates: database connection lost (%r); reconnecting", exc)
         delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
         failures += 1
         await asyncio.sleep(delay)
@@ -135,8 +136,13 @@ async def _listen_once(pool: asyncpg.Pool, hub: Hub, *, resync: bool) -> None:
             except ValueError:
                 log.warning("ignored a malformed notification on %s: %.200s", channel, payload)
 
-        for topic in TOPICS:
-            await conn.add_listener(topic, deliver)
+        try:
+            async with asyncio.timeout(LISTEN_SETUP_SECONDS):
+                for topic in TOPICS:
+                    await conn.add_listener(topic, deliver)
+        except BaseException:
+            conn.terminate()  # in an unknown state (e.g. cancelled mid-statement): never lent again
+            raise
         if resync:
             for topic in TOPICS:
                 hub.publish(topic, RESYNC)
@@ -144,8 +150,7 @@ async def _listen_once(pool: asyncpg.Pool, hub: Hub, *, resync: bool) -> None:
             await lost.wait()
         finally:
             if not conn.is_closed():
-                for topic in TOPICS:
-                    await conn.remove_listener(topic, deliver)
+                conn.terminate()  # lost or cancelled: a fresh connection serves the next LISTEN
 
 
 async def serve_events(

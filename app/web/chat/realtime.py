@@ -179,8 +179,8 @@ class ChatHub:
             try:
                 await self._listen_once(catch_up=failures > 0)
                 failures = 0
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("web chat: LISTEN connection lost (%s); reconnecting", exc)
+            except Exception as exc:  # whatever broke the connection, this loop must go on
+                log.warning("web chat: LISTEN connection lost (%r); reconnecting", exc)
             self.listening.clear()
             await asyncio.sleep(RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)])
             failures += 1
@@ -213,7 +213,9 @@ class ChatHub:
                 await lost.wait()
             finally:
                 if not conn.is_closed():
-                    await conn.remove_listener(CHANNEL, notified)
+                    # Lost, cancelled (even mid-LISTEN) or failed: never lent again in an unknown
+                    # state; the pool opens a fresh connection for the next loan.
+                    conn.terminate()
 
     async def heartbeat(self) -> None:
         assert self.pool is not None
