@@ -126,6 +126,8 @@ class GuardedObserver(TelegramEventObserver):
         self._guarded = [(handler, guards_of(handler)) for handler in self.handlers]
 
     def may_handle(self, event: TelegramObject, raw_state: str | None) -> bool:
+        if len(self._guarded) != len(self.handlers):  # a handler registered after freezing
+            self.guard_handlers()
         return any(may_match(guards, event, raw_state) for _, guards in self._guarded)
 
     async def trigger(self, event: TelegramObject, **kwargs: Any) -> Any:
