@@ -195,6 +195,16 @@ async def test_a_conversation_read_with_the_update_is_used_and_kept_true(databas
         await asyncio.create_task(write, context=another_update)
         assert await storage.get_data(key) == {"draft": {"title": "Stels"}}
         assert await storage.get_state(key) == "ad:title"
+
+        # A change kept, then another write of the key: the kept change lands first, and the
+        # handler's later write is not overwritten by it.
+        storage.prefetched(text_key, "ad:title", "{}", storage.version(text_key))
+        await storage.set_state(key, "ad:description")  # kept
+        await asyncio.create_task(storage.set_data(key, {"n": 1}), context=contextvars.Context())
+        await storage.set_state(key, "ad:price")
+        await flush_pending()
+        row = await pool.fetchrow("SELECT state, data FROM fsm_state WHERE key = $1", text_key)
+        assert (row["state"], row["data"]) == ("ad:price", {"n": 1})
     finally:
         await pool.close()
 

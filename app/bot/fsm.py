@@ -36,7 +36,12 @@ class Prefetched:
     data: str | None
     version: Version
     storage: PostgresStorage
-    dirty: bool = False  # state/data were changed here and are not written yet
+    state_dirty: bool = False  # changed here and not written yet
+    data_dirty: bool = False
+
+    @property
+    def dirty(self) -> bool:
+        return self.state_dirty or self.data_dirty
 
 
 def storage_key(key: StorageKey) -> str:
@@ -76,10 +81,16 @@ class PostgresStorage(BaseStorage):
             self._epoch += 1
         self._writes[key] = self._writes.get(key, 0) + 1
 
-    def _fresh(self, key: str) -> Prefetched | None:
+    async def _fresh(self, key: str) -> Prefetched | None:
+        """This update's prefetch of the key while nothing else wrote the key since; when
+        something did, the kept changes are written first, so the database has them all."""
         prefetched = PREFETCHED.get()
-        if prefetched is not None and prefetched.key == key and prefetched.version == self.version(key):
+        if prefetched is None or prefetched.key != key:
+            return None
+        if prefetched.version == self.version(key):
             return prefetched
+        await self.flush(prefetched)
+        PREFETCHED.set(None)
         return None
 
     async def _write(self, key: str, write: Awaitable[None]) -> None:
@@ -93,9 +104,15 @@ class PostgresStorage(BaseStorage):
         """Write what the handler changed (state and data, one statement)."""
         if not prefetched.dirty:
             return
-        prefetched.dirty = False
+        key, state, data = prefetched.key, prefetched.state, prefetched.data or "{}"
+        if prefetched.state_dirty and prefetched.data_dirty:
+            write = q.set_state_and_data(self.pool, key, state, data)
+        elif prefetched.state_dirty:
+            write = q.set_state(self.pool, key, state)
+        else:  # only what changed: another writer may have changed the other column
+            write = q.set_data(self.pool, key, json.loads(data))
+        prefetched.state_dirty = prefetched.data_dirty = False
         epoch, count = prefetched.version
-        write = q.set_state_and_data(self.pool, prefetched.key, prefetched.state, prefetched.data or "{}")
         try:
             await self._write(prefetched.key, write)
         except BaseException:
@@ -107,15 +124,15 @@ class PostgresStorage(BaseStorage):
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
         text_key = storage_key(key)
-        prefetched = self._fresh(text_key)
+        prefetched = await self._fresh(text_key)
         if prefetched is None:
             await self._write(text_key, q.set_state(self.pool, text_key, value))
         elif prefetched.state != value:
-            prefetched.state, prefetched.dirty = value, True
+            prefetched.state, prefetched.state_dirty = value, True
 
     async def get_state(self, key: StorageKey) -> str | None:
         text_key = storage_key(key)
-        prefetched = self._fresh(text_key)
+        prefetched = await self._fresh(text_key)
         if prefetched is not None:
             return prefetched.state
         return await q.get_state(self.pool, text_key)
@@ -123,15 +140,15 @@ class PostgresStorage(BaseStorage):
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         text_key = storage_key(key)
         value = dict(data)
-        prefetched = self._fresh(text_key)
+        prefetched = await self._fresh(text_key)
         if prefetched is None:
             await self._write(text_key, q.set_data(self.pool, text_key, value))
         elif json.loads(prefetched.data or "{}") != value:
-            prefetched.data, prefetched.dirty = json.dumps(value), True
+            prefetched.data, prefetched.data_dirty = json.dumps(value), True
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         text_key = storage_key(key)
-        prefetched = self._fresh(text_key)
+        prefetched = await self._fresh(text_key)
         if prefetched is not None:
             return dict(json.loads(prefetched.data)) if prefetched.data else {}
         return await q.get_data(self.pool, text_key)
