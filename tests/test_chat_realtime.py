@@ -1,5 +1,5 @@
 """The web chat's WebSocket: live delivery, receipts, typing, Origin, per-frame authorisation,
-fan-out across processes, and catching up after a restart from the database."""
+fan-out across processes (batched NOTIFYs), and catching up after a restart from the database."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ import aiohttp
 import asyncpg
 import pytest
 
+from app.db.pool import create_pool
+from app.db.queries.chat import CHANNEL, NOTIFY_BYTES
 from app.domain.chat import accounts
+from app.web.chat.realtime import CHAT_HUB, MAX_OUTGOING, ChatHub, pack, unpack
 from tests.helpers.chat import ad_for_sale, post, register, start_about, with_media
 from tests.helpers.panel import SECRET_KEY, Panel, build_panel
 
@@ -191,3 +194,108 @@ async def test_after_a_restart_the_page_catches_up_from_the_database(site, db: a
         assert await db.fetchval("SELECT count(*) FROM chat_messages") == 5
     finally:
         await first.aclose()
+
+
+async def test_a_message_reaches_each_page_once_in_this_and_other_processes(
+    site, db: asyncpg.Connection
+) -> None:
+    """The sending process shows a message on its own pages at once and tells the others in a
+    batch NOTIFY, which it skips itself: every page gets each message exactly once."""
+    heard: list[dict[str, Any]] = []
+    await db.add_listener(CHANNEL, lambda *args: heard.append(json.loads(args[3])))
+    first = site()
+    buyer = await anext(first)
+    second = site()
+    seller = await anext(second)
+    try:
+        conversation_id = await _pair(db, buyer, seller)
+        tab_one, tab_two, seller_ws = await _socket(buyer), await _socket(buyer), await _socket(seller)
+        for ws in (tab_one, tab_two, seller_ws):
+            await _until(ws, _is("ready"))
+        for n in range(1, 6):
+            frame = {
+                "type": "send",
+                "conversation_id": conversation_id,
+                "body": f"m{n}",
+                "client_id": f"c{n}",
+            }
+            await tab_one.send_json(frame)
+        await _until(tab_one, lambda f: f["type"] == "sent" and f["message"]["body"] == "m5")
+        last = lambda f: f["type"] == "message" and f["message"]["body"] == "m5"  # noqa: E731
+        for ws in (tab_two, seller_ws):
+            shown = [f["message"]["body"] for f in await _until(ws, last) if f["type"] == "message"]
+            assert shown == ["m1", "m2", "m3", "m4", "m5"]
+        # One more message, then nothing of the first five may follow on either page.
+        await tab_one.send_json(
+            {"type": "send", "conversation_id": conversation_id, "body": "m6", "client_id": "c6"}
+        )
+        for ws in (tab_two, seller_ws):
+            after = await _until(ws, lambda f: f["type"] == "message" and f["message"]["body"] == "m6")
+            assert [f["message"]["body"] for f in after if f["type"] == "message"] == ["m6"]
+
+        # What the other processes heard: the buyer's process's batches, every message in order
+        # (the seller's process sent its own, with the seller's presence).
+        messages = [
+            (payload["from"], event["message"]["body"])
+            for payload in heard
+            if "events" in payload
+            for event in payload["events"]
+            if event["kind"] == "message"
+        ]
+        node = buyer.app[CHAT_HUB].node
+        assert messages == [(node, f"m{n}") for n in range(1, 7)]
+        for ws in (tab_one, tab_two, seller_ws):
+            await ws.close()
+    finally:
+        await second.aclose()
+        await first.aclose()
+
+
+def test_batches_fit_notify_and_long_messages_travel_as_their_id() -> None:
+    long_body = "ж" * 3500  # 7,000 bytes in UTF-8: too long for a NOTIFY with its event
+    events = [
+        {
+            "kind": "message",
+            "to": [1, 2],
+            "id": n,
+            "message": {"id": n, "body": long_body if n == 3 else "б" * 900},
+        }
+        for n in range(1, 41)
+    ]
+    payloads = pack("node-a", events)
+    assert len(payloads) > 1 and all(len(p.encode()) <= NOTIFY_BYTES for p in payloads)
+    got = [event for p in payloads for event in unpack("node-b", p)]
+    assert [event["id"] for event in got] == list(range(1, 41))  # all of them, in order
+    assert "message" not in got[2] and got[3]["message"]["body"] == "б" * 900
+    assert all(unpack("node-a", p) == [] for p in payloads)  # its own: delivered when published
+    single = json.dumps({"kind": "typing", "to": [1], "conversation_id": 5, "account_id": 2})
+    assert unpack("node-a", single) == [json.loads(single)]  # a commit's NOTIFY: everyone's
+
+
+async def test_events_wait_while_the_database_is_away_and_too_many_become_a_catch_up(
+    database_url: str, db: asyncpg.Connection
+) -> None:
+    heard: list[str] = []
+    await db.add_listener(CHANNEL, lambda *args: heard.append(args[3]))
+    broken = await create_pool(database_url, min_size=1, max_size=1)
+    await broken.close()  # the database cannot be reached through it
+    hub = ChatHub(broken)
+    hub.outgoing = [{"kind": "typing", "to": [7], "conversation_id": 1, "account_id": n} for n in range(3)]
+    with pytest.raises(asyncpg.InterfaceError):
+        await hub.flush()
+    assert [event["account_id"] for event in hub.outgoing] == [0, 1, 2]  # kept, in order
+    hub.pool = await create_pool(database_url, min_size=1, max_size=1)
+    try:
+        await hub.flush()
+        await db.execute("SELECT 1")  # notifications arrive before the next answer
+        events = [event for payload in heard for event in json.loads(payload)["events"]]
+        assert [event["account_id"] for event in events] == [0, 1, 2] and hub.outgoing == []
+
+        heard.clear()
+        hub.outgoing = [{"kind": "typing", "to": [7], "conversation_id": 1, "account_id": 0}] * MAX_OUTGOING
+        hub._queue([{"kind": "typing", "to": [7], "conversation_id": 1, "account_id": 1}])
+        await hub.flush()
+        await db.execute("SELECT 1")
+        assert [json.loads(payload)["events"] for payload in heard] == [[{"kind": "catch_up", "to": []}]]
+    finally:
+        await hub.pool.close()

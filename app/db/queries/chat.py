@@ -552,9 +552,26 @@ async def get_conversation(conn: Conn, conversation_id: int) -> Conversation | N
     return maybe(Conversation, row)
 
 
+NOTIFY_BYTES = 7900  # NOTIFY payloads stop at 8000 bytes
+MESSAGE_BYTES = 6000  # a message whose text is longer travels as its id alone (read by the listener)
+
+
+def notify_text(event: dict[str, Any]) -> str:
+    """An event as a NOTIFY payload: a long message goes as its id, to be read from the table."""
+    message = event.get("message")
+    if isinstance(message, dict) and len(str(message.get("body", "")).encode()) >= MESSAGE_BYTES:
+        event = {key: value for key, value in event.items() if key != "message"}
+    return json.dumps(event, ensure_ascii=False)
+
+
 async def notify(conn: Conn, event: dict[str, Any]) -> None:
     """Tell every process (their sockets) about an event; sent when the transaction commits."""
-    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, json.dumps(event, ensure_ascii=False))
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, notify_text(event))
+
+
+async def notify_many(conn: Conn, payloads: list[str]) -> None:
+    """Several payloads in one statement: one transaction, one commit, delivered in this order."""
+    await conn.execute("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", CHANNEL, payloads)
 
 
 @dataclass(frozen=True, slots=True)

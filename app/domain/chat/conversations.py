@@ -20,7 +20,7 @@ from app.domain import ads as ads_domain
 from app.domain import outbox
 from app.domain import staff as staff_domain
 from app.domain.chat import accounts
-from app.domain.chat.ports import ChatMessages, Relayed
+from app.domain.chat.ports import NOTIFY, ChatEvents, ChatMessages, Event, Relayed
 from app.domain.staff import Staff
 from app.domain.users import Languages
 from app.i18n import N_, UserError
@@ -135,6 +135,7 @@ async def send(
     languages: Languages,
     photo_key: str | None = None,
     client_id: str | None = None,
+    events: ChatEvents = NOTIFY,
 ) -> Sent:
     """Store a message and deliver it: to open pages (NOTIFY) and, for a member who talks in
     Telegram, through the bot. A resend with the same client id returns the stored message.
@@ -200,15 +201,12 @@ async def send(
     # commits of many senders go to the disk together. (In a caller's transaction it is sent
     # at that commit, as before; a crash between the two leaves the message for the pages'
     # catch-up by last seen id.)
-    await q.notify(conn, message_event(message, [sender.id, context.peer_id]))
+    await events.publish(conn, message_event(message, [sender.id, context.peer_id]))
     return Sent(message, new=True)
 
 
-def message_event(message: ChatMessage, to: list[int]) -> dict[str, object]:
-    event: dict[str, object] = {"kind": "message", "to": to, "id": message.id}
-    if len(message.body.encode()) < 6000:  # NOTIFY payloads stop at 8000 bytes
-        event["message"] = message.as_json()
-    return event
+def message_event(message: ChatMessage, to: list[int]) -> Event:
+    return {"kind": "message", "to": to, "id": message.id, "message": message.as_json()}
 
 
 async def _stored(conn: Conn, message_id: int) -> ChatMessage:
@@ -244,7 +242,9 @@ async def _relay(
     )
 
 
-async def mark_read(conn: Conn, account_id: int, conversation_id: int, upto: int) -> int | None:
+async def mark_read(
+    conn: Conn, account_id: int, conversation_id: int, upto: int, events: ChatEvents = NOTIFY
+) -> int | None:
     """Read up to a message; the other side's page shows the receipt. None when nothing moved."""
     member = await q.get_member(conn, conversation_id, account_id)
     if member is None:
@@ -252,17 +252,17 @@ async def mark_read(conn: Conn, account_id: int, conversation_id: int, upto: int
     moved = await q.mark_read(conn, conversation_id, account_id, upto)
     if moved is not None:
         event = {"kind": "read", "to": [member.peer_id, account_id], "conversation_id": conversation_id}
-        await q.notify(conn, event | {"reader_id": account_id, "upto": moved})
+        await events.publish(conn, event | {"reader_id": account_id, "upto": moved})
     return moved
 
 
-async def typing(conn: Conn, account_id: int, conversation_id: int) -> None:
+async def typing(conn: Conn, account_id: int, conversation_id: int, events: ChatEvents = NOTIFY) -> None:
     """Someone is typing: the other side's open pages say so for a moment (nothing is stored)."""
     member = await q.get_member(conn, conversation_id, account_id)
     if member is None:
         raise ConversationNotFound()
     event = {"kind": "typing", "to": [member.peer_id], "conversation_id": conversation_id}
-    await q.notify(conn, event | {"account_id": account_id})
+    await events.publish(conn, event | {"account_id": account_id})
 
 
 async def set_relay(conn: Conn, account_id: int, conversation_id: int, relay: bool) -> None:

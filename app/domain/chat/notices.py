@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from app.db import Conn
 from app.db.queries import chat as q
 from app.domain import outbox
-from app.domain.chat.ports import ChatMessages, Notice
+from app.domain.chat.ports import NOTIFY, ChatEvents, ChatMessages, Event, Notice
 from app.domain.users import Languages
 
 NOTICE_REF = "chat_notice"
@@ -72,23 +72,23 @@ async def run_notices(
 # --- presence: open pages, per process ---------------------------------------------------------------
 
 
-async def page_opened(conn: Conn, account_id: int, node: str) -> None:
+async def page_opened(conn: Conn, account_id: int, node: str, events: ChatEvents = NOTIFY) -> None:
     """A page of this account opened on this process; its first one tells the peers "online"."""
     peers = await q.presence_moved(conn, account_id, node, 1)
     if peers:
-        await _tell_peers(conn, account_id, peers, online=True)
+        await events.publish(conn, _presence(account_id, peers, online=True))
 
 
-async def page_closed(conn: Conn, account_id: int, node: str) -> None:
+async def page_closed(conn: Conn, account_id: int, node: str, events: ChatEvents = NOTIFY) -> None:
     """A page closed; when no page of the account is open anywhere, the peers see "offline"."""
     peers = await q.presence_moved(conn, account_id, node, -1)
     if peers:
-        await _tell_peers(conn, account_id, peers, online=False)
+        await events.publish(conn, _presence(account_id, peers, online=False))
 
 
-async def _tell_peers(conn: Conn, account_id: int, peers: list[int], *, online: bool) -> None:
-    # Its own statement, apart from the presence write: see conversations.send on NOTIFY.
-    await q.notify(conn, {"kind": "presence", "to": peers, "account_id": account_id, "online": online})
+def _presence(account_id: int, peers: list[int], *, online: bool) -> Event:
+    # Published apart from the presence write: see conversations.send on NOTIFY.
+    return {"kind": "presence", "to": peers, "account_id": account_id, "online": online}
 
 
 async def still_here(conn: Conn, node: str) -> None:

@@ -14,7 +14,7 @@ from app.web import keys
 from app.web.api import models
 from app.web.api.registry import ApiError, ApiRoutes, Param, path_number, query_number
 from app.web.chat.auth import gettext, language
-from app.web.chat.services import chat_messages
+from app.web.chat.services import chat_events, chat_messages
 
 ROUTES = ApiRoutes()
 NOT_FOUND = (401, 404)
@@ -142,7 +142,7 @@ async def messages(request: web.Request, account: ChatAccount) -> models.Message
     errors=(401, 403, 404, 422, 429),
 )
 async def send(request: web.Request, account: ChatAccount, body: models.SendMessage) -> models.Message:
-    async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+    async with request.app[keys.POOL].acquire() as conn:  # send needs no transaction of ours
         sent = await conversations.send(
             conn,
             account,
@@ -152,6 +152,7 @@ async def send(request: web.Request, account: ChatAccount, body: models.SendMess
             client_id=body.client_id,
             msgs=chat_messages(request.app),
             languages=request.app[keys.RUNNING_SETTINGS].languages,
+            events=chat_events(request.app),
         )
     return _message(sent.message)
 

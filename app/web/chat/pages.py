@@ -12,7 +12,7 @@ from app.domain.chat.conversations import ChatError, ConversationNotFound
 from app.storage import NotFound
 from app.web import keys
 from app.web.chat.auth import ACCOUNT, CHAT_PREFIX, gettext, language, render, signed_in
-from app.web.chat.services import chat_messages
+from app.web.chat.services import chat_events, chat_messages
 from app.web.forms import FORM_LIMIT, body_limit, path_id, read_form, read_upload, whole_number
 
 routes = web.RouteTableDef()
@@ -130,7 +130,7 @@ async def send(request: web.Request) -> web.StreamResponse:
             data = upload.file.read(photos.MAX_BYTES + 1)
             if data:
                 photo_key = await photos.store(request.app[keys.STORAGE], data)
-        async with request.app[keys.POOL].acquire() as conn, conn.transaction():
+        async with request.app[keys.POOL].acquire() as conn:  # send needs no transaction of ours
             sent = await conversations.send(
                 conn,
                 request[ACCOUNT],
@@ -141,6 +141,7 @@ async def send(request: web.Request) -> web.StreamResponse:
                 client_id=client_id if isinstance(client_id, str) else None,
                 msgs=chat_messages(request.app),
                 languages=request.app[keys.RUNNING_SETTINGS].languages,
+                events=chat_events(request.app),
             )
     except ConversationNotFound:
         raise _not_found(request) from None

@@ -1,10 +1,15 @@
-"""Real time for the web chat: one LISTEN connection per process fans events out to its sockets.
+"""Real time for the web chat: each process delivers events to its own open pages at once and
+tells the other processes by NOTIFY, one statement for all the events gathered meanwhile.
 
-Every change (a message, a read receipt, typing) is NOTIFYed by the domain in the transaction
-that makes it, naming the accounts it is for; each process delivers it to the sockets of those
-accounts it holds. The database stays the authority: a socket that falls behind, or a process
-that lost its LISTEN connection, makes the pages catch up from the database by their last seen
-message id, and pages drop any id they already show — nothing lost, nothing shown twice.
+Every change (a message, a read receipt, typing, presence) is published by the domain through
+the hub (ChatEvents), naming the accounts it is for. Made outside a transaction, it goes to this
+process's sockets at once and into the next batch NOTIFY, which the other processes deliver to
+theirs (their own batches they skip: those went out when published). Made inside a transaction,
+it is a NOTIFY at that commit to every process alike, this one included — a change rolled back
+reaches no page. The database stays the authority: a socket that falls behind, a process that
+lost its LISTEN connection, or batches that could not be sent make the pages catch up from the
+database by their last seen message id, and pages drop any id they already show — nothing lost,
+nothing shown twice.
 """
 
 from __future__ import annotations
@@ -17,22 +22,24 @@ import os
 import socket
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 import asyncpg
 from aiohttp import web
 
-from app.db.queries.chat import CHANNEL
+from app.db import Conn
+from app.db.queries import chat as q
 from app.domain.chat import conversations, notices
+from app.domain.chat.ports import Event
 from app.web import keys
 
 log = logging.getLogger(__name__)
 QUEUE_SIZE = 512
 HEARTBEAT = 30.0  # seconds between presence refreshes (a dead process stops counting after 90 s)
 RECONNECT_DELAYS = (0.2, 0.5, 1, 2, 5)
+MAX_OUTGOING = 10_000  # events waiting for their NOTIFY; beyond, every page catches up instead
 
-Event = dict[str, Any]
 CATCH_UP: Event = {"type": "catch_up"}  # "you may have missed something: ask the database"
+CATCH_UP_ALL: Event = {"kind": "catch_up", "to": []}  # to every process: all pages catch up
 
 
 Frame = tuple[Event, str]  # a frame for the pages and its JSON text, encoded once for all sockets
@@ -104,6 +111,54 @@ class ChatHub:
         self.listeners: dict[int, set[Listener]] = defaultdict(set)
         self.listening = asyncio.Event()  # set while the LISTEN connection is up
         self.closing: set[asyncio.Task[None]] = set()  # presence writes of closed pages
+        self.outgoing: list[Event] = []  # published here, for the other processes' next NOTIFY
+        self.flush_wanted = asyncio.Event()
+
+    async def publish(self, conn: Conn, event: Event) -> None:
+        """ChatEvents: this process's pages now, the others with the next batch NOTIFY."""
+        if self.pool is None or conn.is_in_transaction():  # at commit, to every process alike
+            await q.notify(conn, event)
+            return
+        self.deliver_now(event)
+        self._queue([event])
+
+    def _queue(self, events: list[Event]) -> None:
+        if len(self.outgoing) + len(events) > MAX_OUTGOING:
+            # The database is down or far behind: rather than grow, have every page catch up.
+            self.outgoing = [CATCH_UP_ALL]
+        else:
+            self.outgoing += events
+        self.flush_wanted.set()
+
+    async def send_notifications(self) -> None:
+        """Until cancelled: the events published here go to the other processes, each NOTIFY
+        carrying all that gathered while the one before was sent (like a group commit)."""
+        assert self.pool is not None
+        failures = 0
+        while True:
+            await self.flush_wanted.wait()
+            self.flush_wanted.clear()
+            try:
+                await self.flush()
+                failures = 0
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                log.warning("web chat: could not NOTIFY the other processes (%r); retrying", exc)
+                self.flush_wanted.set()  # what failed went back to the front of the queue
+                await asyncio.sleep(RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)])
+                failures += 1
+
+    async def flush(self) -> None:
+        """Send what waits now; on failure it stays queued, in order, for the next try."""
+        assert self.pool is not None
+        while self.outgoing:
+            batch, self.outgoing = self.outgoing, []
+            try:
+                async with self.pool.acquire() as conn:
+                    await q.notify_many(conn, pack(self.node, batch))
+            except BaseException:
+                self.outgoing, queued = [], self.outgoing
+                self._queue(batch + queued)
+                raise
 
     @contextlib.asynccontextmanager
     async def subscribe(self, account_id: int) -> AsyncIterator[Listener]:
@@ -111,7 +166,7 @@ class ChatHub:
         self.listeners[account_id].add(listener)
         if self.pool is not None:
             async with self.pool.acquire() as conn:
-                await notices.page_opened(conn, account_id, self.node)
+                await notices.page_opened(conn, account_id, self.node, self)
         try:
             yield listener
         finally:
@@ -127,7 +182,7 @@ class ChatHub:
         assert self.pool is not None
         with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             async with self.pool.acquire() as conn:
-                await notices.page_closed(conn, account_id, self.node)
+                await notices.page_closed(conn, account_id, self.node, self)
 
     def sockets(self) -> int:
         return sum(len(group) for group in self.listeners.values())
@@ -194,19 +249,22 @@ class ChatHub:
 
             def notified(_conn: object, _pid: int, _channel: str, payload: object) -> None:
                 try:
-                    event = json.loads(str(payload))
-                except ValueError:
+                    events = unpack(self.node, str(payload))
+                except (ValueError, TypeError, KeyError):
                     log.warning("web chat: ignored a malformed notification: %.200s", payload)
                     return
-                if event.get("kind") == "message" and event.get("message") is None:
-                    task = asyncio.create_task(self.deliver(event))  # it reads the message first
-                    pending.add(task)
-                    task.add_done_callback(pending.discard)
-                else:
-                    self.deliver_now(event)
+                for event in events:
+                    if event.get("kind") == "catch_up":
+                        self.catch_up_all()
+                    elif event.get("kind") == "message" and event.get("message") is None:
+                        task = asyncio.create_task(self.deliver(event))  # it reads the message first
+                        pending.add(task)
+                        task.add_done_callback(pending.discard)
+                    else:
+                        self.deliver_now(event)
 
             try:  # cancelled even while adding: the listener never outlives the connection's loan
-                await conn.add_listener(CHANNEL, notified)
+                await conn.add_listener(q.CHANNEL, notified)
                 self.listening.set()
                 if catch_up:
                     self.catch_up_all()
@@ -238,6 +296,7 @@ async def chat_realtime(app: web.Application) -> AsyncIterator[None]:
         tasks = [
             asyncio.create_task(hub.run(), name="chat-listen"),
             asyncio.create_task(hub.heartbeat(), name="chat-presence"),
+            asyncio.create_task(hub.send_notifications(), name="chat-notify"),
         ]
     yield
     for task in tasks:
@@ -246,6 +305,42 @@ async def chat_realtime(app: web.Application) -> AsyncIterator[None]:
             await task
     if pool is not None:
         await asyncio.gather(*hub.closing, return_exceptions=True)
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            await hub.flush()  # the last events (closed pages' presence) for the other processes
         with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             async with pool.acquire() as conn:
                 await notices.node_gone(conn, hub.node)
+
+
+def pack(node: str, events: list[Event]) -> list[str]:
+    """Events as few NOTIFY payloads as fit: {"from": node, "events": [...]}, in order."""
+    head = '{"from":' + json.dumps(node) + ',"events":['
+    room = q.NOTIFY_BYTES - len(head.encode()) - 2
+    payloads: list[str] = []
+    texts: list[str] = []
+    size = 0
+    for event in events:
+        text = q.notify_text(event)
+        if len(text.encode()) > room:  # too big even alone (a huge name?): the pages ask the DB
+            text = json.dumps(CATCH_UP_ALL)
+        if texts and size + len(text.encode()) + 1 > room:
+            payloads.append(head + ",".join(texts) + "]}")
+            texts, size = [], 0
+        texts.append(text)
+        size += len(text.encode()) + 1
+    if texts:
+        payloads.append(head + ",".join(texts) + "]}")
+    return payloads
+
+
+def unpack(node: str, payload: str) -> list[Event]:
+    """The events of one notification for this process: none of its own batches (delivered
+    when published), one event NOTIFYed at a transaction's commit, or another process's batch."""
+    found = json.loads(payload)
+    if not isinstance(found, dict):
+        raise ValueError("not an object")
+    if "events" not in found:
+        return [found]
+    if found.get("from") == node:
+        return []
+    return [event for event in found["events"] if isinstance(event, dict)]

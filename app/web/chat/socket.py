@@ -194,14 +194,19 @@ class Session:
                         client_id=client_id,
                         msgs=chat_messages(self.request.app),
                         languages=self.request.app[keys.RUNNING_SETTINGS].languages,
+                        events=self.request.app[CHAT_HUB],
                     )
                 elif kind == "read":
                     upto = _id(frame.get("upto"))
                     if upto is not None:
-                        await conversations.mark_read(conn, self.account.id, conversation_id, upto)
+                        await conversations.mark_read(
+                            conn, self.account.id, conversation_id, upto, self.request.app[CHAT_HUB]
+                        )
                     return
                 else:
-                    await conversations.typing(conn, self.account.id, conversation_id)
+                    await conversations.typing(
+                        conn, self.account.id, conversation_id, self.request.app[CHAT_HUB]
+                    )
                     return
         except conversations.ConversationNotFound as exc:
             _ = gettext(self.request)  # only when there is something to say
