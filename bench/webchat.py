@@ -514,7 +514,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument(
         "--rates",
         type=lambda s: [int(x) for x in s.split(",")],
-        default=[250, 500, 750, 1000, 1500, 2000, 3000],
+        default=[250, 500, 750, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 6000],
     )
     parser.add_argument("--step-seconds", type=float, default=3.0)
     return parser.parse_args()

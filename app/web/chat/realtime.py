@@ -37,6 +37,10 @@ QUEUE_SIZE = 512
 HEARTBEAT = 30.0  # seconds between presence refreshes (a dead process stops counting after 90 s)
 RECONNECT_DELAYS = (0.2, 0.5, 1, 2, 5)
 MAX_OUTGOING = 10_000  # events waiting for their NOTIFY; beyond, every page catches up instead
+# At most one batch NOTIFY per this many seconds: each is a commit PostgreSQL writes, and under
+# load a short wait lets one carry many events. Only other processes' pages wait for it (an
+# event's own process delivers at once); after a quiet spell the first event goes out at once.
+NOTIFY_GAP = 0.005
 
 CATCH_UP: Event = {"type": "catch_up"}  # "you may have missed something: ask the database"
 CATCH_UP_ALL: Event = {"kind": "catch_up", "to": []}  # to every process: all pages catch up
@@ -134,10 +138,14 @@ class ChatHub:
         """Until cancelled: the events published here go to the other processes, each NOTIFY
         carrying all that gathered while the one before was sent (like a group commit)."""
         assert self.pool is not None
-        failures = 0
+        loop = asyncio.get_running_loop()
+        failures, last = 0, 0.0
         while True:
             await self.flush_wanted.wait()
+            if (gap := last + NOTIFY_GAP - loop.time()) > 0:
+                await asyncio.sleep(gap)  # more events may come meanwhile: one NOTIFY for all
             self.flush_wanted.clear()
+            last = loop.time()
             try:
                 await self.flush()
                 failures = 0
