@@ -14,6 +14,7 @@ from app.bot.task_messages import BotTaskMessages
 from app.domain import tasks
 from app.domain.actors import TelegramUser
 from app.domain.staff import Role
+from app.domain.users import Languages
 from app.i18n import Translator
 from app.web import keys
 from tests.helpers.ledger import make_user
@@ -21,6 +22,7 @@ from tests.helpers.panel import SECRET_KEY, Panel, build_panel, csrf, login, mak
 from tests.helpers.servers import TEST_TOKEN
 from tests.helpers.tasks import entries, make_task
 
+EN = Languages(default="en")
 FORM = {
     "chat": "@tech_news_uz",
     "invite_link": "",
@@ -145,6 +147,39 @@ async def test_the_first_review_decision_wins_and_the_user_is_told(
     body = (await csv.read()).decode("utf-8-sig")  # the panel's export: UTF-8 with a BOM, audited
     assert csv.status == 200 and body.splitlines()[0] == "day,completions,taken_back,net_members,points"
     assert body.splitlines()[-1].endswith(",1,0,1,15") and len(body.splitlines()) == 1 + 8
+
+
+async def test_a_chats_figures_over_time_add_up_all_its_tasks(
+    panel_bot: Panel, db: asyncpg.Connection
+) -> None:
+    boss = await make_staff(db, "boss", Role.ADMIN)
+    await login(panel_bot.client, "boss")
+    first = await make_task(db, None, verification=tasks.Verification.SCREENSHOT, leave_days=None, reward=15)
+    second = await make_task(db, None, verification=tasks.Verification.SCREENSHOT, leave_days=None, reward=5)
+    for user_id, task in ((5201, first), (5202, second), (5203, second)):
+        await make_user(db, user_id)
+        done = await tasks.submit_screenshot(db, task.id, TelegramUser(user_id), "file", datetime.now(UTC))
+        await tasks.approve_screenshot(
+            db, done.id, boss, msgs=BotTaskMessages(Translator("en")), languages=EN, now=datetime.now(UTC)
+        )
+
+    listing = await (await panel_bot.client.get("/panel/tasks")).text()
+    link = "/panel/task-chat?key=https%3A//t.me/%2Babcdef123"
+    assert f'href="{link}"' in listing
+    page = await panel_bot.client.get(link + "&days=7")
+    text = await page.text()
+    assert page.status == 200 and "The last 7 days" in text
+    assert f'href="/panel/tasks/{first.id}"' in text and f'href="/panel/tasks/{second.id}"' in text
+    assert "<td>3</td><td>0</td><td>3</td><td>25</td>" in text  # today: both tasks together
+    csv = await panel_bot.client.get("/panel/task-chat.csv?key=https%3A//t.me/%2Babcdef123&days=7")
+    lines = (await csv.read()).decode("utf-8-sig").splitlines()
+    assert csv.status == 200 and lines[-1].endswith(",3,0,3,25") and len(lines) == 1 + 8
+    audited = await db.fetchval(
+        "SELECT after->'filters'->>'chat' FROM audit_log WHERE action = 'export.csv' ORDER BY id DESC LIMIT 1"
+    )
+    assert audited == "https://t.me/+abcdef123"
+    for path in ("/panel/task-chat?key=@nobody", "/panel/task-chat.csv?key=@nobody", "/panel/task-chat"):
+        assert (await panel_bot.client.get(path)).status == 404
 
 
 async def test_promotion_prices_are_set_per_channel_and_audited(

@@ -92,3 +92,14 @@ async def test_a_screenshot_reviewed_live_in_the_panel_credits_the_user_once(
     await vali.press("🎯 Tasks")
     again = await vali.wait_for_bot("Join a chat")
     assert "📸 Screenshot 1" in str(again["reply_markup"])
+
+    # Both tasks are about one chat: its page adds them up, drawn on a phone without sideways scroll.
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await page.goto(page.base + "/panel/tasks")
+    await page.locator("a", has_text="t.me/+abcdef123").click()
+    await expect(page.locator("tbody tr")).to_have_count(1)
+    await expect(page.locator("tbody tr td").nth(1)).to_have_text("1")  # Ali's; Vali was refused
+    await expect(page.locator("tbody tr td").nth(4)).to_have_text("35")
+    drawn = "Chart.getChart(document.getElementById('chart-task')).data.datasets[0].data.at(-1)"
+    assert await page.evaluate(drawn) == 1
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 360

@@ -427,7 +427,8 @@ async def task_stats(conn: Conn) -> dict[int, TaskStats]:
     return {r["task_id"]: from_row(TaskStats, r) for r in rows}
 
 
-async def daily_stats(conn: Conn, task_id: int, since: datetime, until: datetime) -> list[DayStats]:
+async def daily_stats(conn: Conn, task_ids: list[int], since: datetime, until: datetime) -> list[DayStats]:
+    """Per day: completions, take-backs and net points of these tasks together."""
     rows = await conn.fetch(
         """WITH days AS (
                 SELECT d AS day, d + interval '1 day' AS next
@@ -444,11 +445,11 @@ async def daily_stats(conn: Conn, task_id: int, since: datetime, until: datetime
                    - coalesce(sum(c.taken_back) FILTER (WHERE c.left_at >= d.day
                                                           AND c.left_at < d.next), 0) AS points
               FROM days d
-              LEFT JOIN task_completions c ON c.task_id = $1
+              LEFT JOIN task_completions c ON c.task_id = ANY($1::bigint[])
                    AND (c.credited_at >= d.day AND c.credited_at < d.next
                         OR c.left_at >= d.day AND c.left_at < d.next)
              GROUP BY d.day ORDER BY d.day""",
-        task_id,
+        task_ids,
         since,
         until,
     )

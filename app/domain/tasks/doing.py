@@ -260,7 +260,24 @@ async def task_stats(conn: Conn) -> dict[int, TaskStats]:
 
 async def daily_stats(conn: Conn, task_id: int, since: datetime, until: datetime) -> list[DayStats]:
     """Per day from `since` to `until`: completions, take-backs and net points of one task."""
-    return await q.daily_stats(conn, task_id, since, until)
+    return await q.daily_stats(conn, [task_id], since, until)
+
+
+def chat_key(task: Task) -> str:
+    """Which chat a task is about, for figures per chat: its id once known (several links may
+    lead to one chat), else the reference the admin gave."""
+    return str(task.chat_id) if task.chat_id is not None else task.chat_ref
+
+
+async def chat_daily_stats(
+    conn: Conn, key: str, since: datetime, until: datetime
+) -> tuple[list[Task], list[DayStats]]:
+    """Per day: the figures of every task about one chat (chat_key) together, and those tasks
+    (none: no such chat)."""
+    about = [task for task in await q.list_tasks(conn) if chat_key(task) == key]
+    if not about:
+        return [], []
+    return about, await q.daily_stats(conn, [task.id for task in about], since, until)
 
 
 async def user_tasks(conn: Conn, user_id: int, limit: int = 100) -> list[tuple[Completion, Task]]:

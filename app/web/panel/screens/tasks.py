@@ -1,5 +1,5 @@
 """Tasks screens (T1, T5, T6): create and edit tasks with a check of what the bot can see, the
-figures per task with a CSV export, and the live screenshot review queue."""
+figures per task and per chat over time with CSV exports, and the live screenshot review queue."""
 
 from __future__ import annotations
 
@@ -175,11 +175,13 @@ async def tasks_page(request: web.Request) -> web.StreamResponse:
         rows = await tasks.list_tasks(conn)
         stats = await tasks.task_stats(conn)
         pending = len(await tasks.review_queue(conn, language(request), 200))
-    chats: dict[str, dict[str, int]] = {}
+    chats: dict[str, dict[str, Any]] = {}
     for task in rows:
         figures = stats.get(task.id)
         row = chats.setdefault(
-            task.chat_title or task.chat_ref, dict.fromkeys(("tasks", "done", "back", "points"), 0)
+            tasks.chat_key(task),
+            {"name": task.chat_title or task.chat_ref}
+            | dict.fromkeys(("tasks", "done", "back", "points"), 0),
         )
         row["tasks"] += 1
         if figures is not None:
@@ -411,15 +413,62 @@ async def task_page(request: web.Request) -> web.StreamResponse:
             raise web.HTTPNotFound(text=_("This task does not exist."))
         until = datetime.now(UTC)
         days = await tasks.daily_stats(conn, task_id, until - timedelta(days=span), until)
-    chart = {
+    page = _page(task, _form_of(task), days=days, span=span, spans=SPANS, chart=_chart(days, _))
+    return await render(request, "panel/task.html", page | {"csv": f"/panel/tasks/{task.id}/stats.csv"})
+
+
+def _chart(days: list[tasks.DayStats], _: Gettext) -> dict[str, object]:
+    return {
         "days": [d.day.date().isoformat() for d in days],
         "series": [
             {"label": _("Done"), "data": [d.completions for d in days], "color": "#198754"},
             {"label": _("Taken back"), "data": [-d.taken_back for d in days], "color": "#dc3545"},
         ],
     }
-    page = _page(task, _form_of(task), days=days, span=span, spans=SPANS, chart=chart)
-    return await render(request, "panel/task.html", page)
+
+
+@ROUTES.get("/panel/task-chat", name="panel.task_chat", example="/panel/task-chat?key=@none", ok_status=404)
+@require(Role.ADMIN)
+async def task_chat_page(request: web.Request) -> web.StreamResponse:
+    """One chat's figures per day over all its tasks (T5): members gained and lost, points."""
+    _ = gettext(request)
+    key, span = request.query.get("key", "")[:300], _span(request)
+    until = datetime.now(UTC)
+    async with request.app[keys.POOL].acquire() as conn:
+        about, days = await tasks.chat_daily_stats(conn, key, until - timedelta(days=span), until)
+    if not about:
+        raise web.HTTPNotFound(text=_("No task is about this chat."))
+    context = {
+        "about": about,
+        "name": about[0].chat_title or about[0].chat_ref,
+        "key": key,
+        "lang": language(request),
+        "days": days,
+        "span": span,
+        "spans": SPANS,
+        "chart": _chart(days, _),
+        "csv": "/panel/task-chat.csv",
+    }
+    return await render(request, "panel/task_chat.html", context)
+
+
+@ROUTES.get(
+    "/panel/task-chat.csv",
+    name="panel.task_chat_csv",
+    example="/panel/task-chat.csv?key=@none",
+    ok_status=404,
+)
+@require(Role.ADMIN)
+async def task_chat_csv(request: web.Request) -> web.StreamResponse:
+    """One chat's figures per day, streamed as CSV (?key=, ?days=N up to a year)."""
+    _ = gettext(request)
+    key, span = request.query.get("key", "")[:300], _span(request)
+    until = datetime.now(UTC)
+    async with request.app[keys.POOL].acquire() as conn:
+        about, rows = await tasks.chat_daily_stats(conn, key, until - timedelta(days=span), until)
+    if not about:
+        raise web.HTTPNotFound(text=_("No task is about this chat."))
+    return await _send_days(request, f"chat-{about[0].id}", rows, {"days": str(span), "chat": key})
 
 
 def _span(request: web.Request) -> int:
@@ -453,6 +502,12 @@ async def task_csv(request: web.Request) -> web.StreamResponse:
             raise web.HTTPNotFound(text=_("This task does not exist."))
         rows = await tasks.daily_stats(conn, task_id, until - timedelta(days=days), until)
 
+    return await _send_days(request, f"task-{task_id}", rows, {"days": str(days)})
+
+
+async def _send_days(
+    request: web.Request, name: str, rows: list[tasks.DayStats], filters: dict[str, str]
+) -> web.StreamResponse:
     async def lines() -> AsyncGenerator[list[tuple[object, ...]]]:
         yield [
             (r.day.date().isoformat(), r.completions, r.taken_back, r.completions - r.taken_back, r.points)
@@ -460,4 +515,4 @@ async def task_csv(request: web.Request) -> web.StreamResponse:
         ]
 
     columns = ("day", "completions", "taken_back", "net_members", "points")
-    return await send_csv(request, f"task-{task_id}", columns, lines(), {"days": str(days)})
+    return await send_csv(request, name, columns, lines(), filters)
