@@ -4,7 +4,7 @@ figures and their CSV, and the screenshot review decided first-wins."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -140,13 +140,13 @@ async def test_the_first_review_decision_wins_and_the_user_is_told(
     assert "is accepted: +15 points" in told
 
     page = await (await panel_bot.client.get(f"/panel/tasks/{task.id}?days=7")).text()
-    assert "The last 7 days" in page and 'id="task-data"' in page
+    assert 'aria-current="true" data-days-preset>7 days' in page and 'id="task-data"' in page
     listing = await (await panel_bot.client.get("/panel/tasks")).text()
     assert "By chat" in listing
     csv = await panel_bot.client.get(f"/panel/tasks/{task.id}/stats.csv?days=7")
     body = (await csv.read()).decode("utf-8-sig")  # the panel's export: UTF-8 with a BOM, audited
     assert csv.status == 200 and body.splitlines()[0] == "day,completions,taken_back,net_members,points"
-    assert body.splitlines()[-1].endswith(",1,0,1,15") and len(body.splitlines()) == 1 + 8
+    assert body.splitlines()[-1].endswith(",1,0,1,15") and len(body.splitlines()) == 1 + 7
 
 
 async def test_a_chats_figures_over_time_add_up_all_its_tasks(
@@ -168,16 +168,29 @@ async def test_a_chats_figures_over_time_add_up_all_its_tasks(
     assert f'href="{link}"' in listing
     page = await panel_bot.client.get(link + "&days=7")
     text = await page.text()
-    assert page.status == 200 and "The last 7 days" in text
+    assert page.status == 200 and 'aria-current="true" data-days-preset>7 days' in text
     assert f'href="/panel/tasks/{first.id}"' in text and f'href="/panel/tasks/{second.id}"' in text
     assert "<td>3</td><td>0</td><td>3</td><td>25</td>" in text  # today: both tasks together
     csv = await panel_bot.client.get("/panel/task-chat.csv?key=https%3A//t.me/%2Babcdef123&days=7")
     lines = (await csv.read()).decode("utf-8-sig").splitlines()
-    assert csv.status == 200 and lines[-1].endswith(",3,0,3,25") and len(lines) == 1 + 8
+    assert csv.status == 200 and lines[-1].endswith(",3,0,3,25") and len(lines) == 1 + 7
     audited = await db.fetchval(
-        "SELECT after->'filters'->>'chat' FROM audit_log WHERE action = 'export.csv' ORDER BY id DESC LIMIT 1"
+        "SELECT after->'filters' FROM audit_log WHERE action = 'export.csv' ORDER BY id DESC LIMIT 1"
     )
-    assert audited == "https://t.me/+abcdef123"
+    today = datetime.now(UTC).date()
+    week = {"from": (today - timedelta(days=6)).isoformat(), "to": today.isoformat()}
+    assert audited == week | {"chat": "https://t.me/+abcdef123"}
+
+    # The panel's own date range: from/to days (yesterday alone: nothing), or a clear refusal.
+    yesterday = (today - timedelta(days=1)).isoformat()
+    page = await panel_bot.client.get(f"{link}&from={yesterday}&to={yesterday}")
+    text = await page.text()
+    assert page.status == 200 and "Nobody did a task about this chat in these days." in text
+    assert f'value="{yesterday}"' in text
+    page = await panel_bot.client.get(f"{link}&from=2026-13-01")
+    assert page.status == 400 and "Dates are written as YYYY-MM-DD." in await page.text()
+    refused = await panel_bot.client.get("/panel/task-chat.csv?key=https%3A//t.me/%2Babcdef123&from=x")
+    assert refused.status == 400 and "YYYY-MM-DD" in await refused.text()
     for path in ("/panel/task-chat?key=@nobody", "/panel/task-chat.csv?key=@nobody", "/panel/task-chat"):
         assert (await panel_bot.client.get(path)).status == 404
 

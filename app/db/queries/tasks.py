@@ -428,11 +428,12 @@ async def task_stats(conn: Conn) -> dict[int, TaskStats]:
 
 
 async def daily_stats(conn: Conn, task_ids: list[int], since: datetime, until: datetime) -> list[DayStats]:
-    """Per day: completions, take-backs and net points of these tasks together."""
+    """Per day from `since` (a day's start) to before `until` (a later day's start): completions,
+    take-backs and net points of these tasks together."""
     rows = await conn.fetch(
         """WITH days AS (
                 SELECT d AS day, d + interval '1 day' AS next
-                  FROM generate_series(date_trunc('day', $2::timestamptz), $3::timestamptz,
+                  FROM generate_series($2::timestamptz, $3::timestamptz - interval '1 day',
                                        interval '1 day') AS d
             )
             SELECT d.day,

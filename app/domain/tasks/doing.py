@@ -20,6 +20,7 @@ from app.db.queries.tasks import (
 from app.domain import ledger
 from app.domain import staff as staff_domain
 from app.domain.actors import TelegramUser
+from app.domain.daterange import DateRange
 from app.domain.ledger import Currency, EntryKind, NewEntry
 from app.domain.staff import Staff
 from app.domain.tasks.admin import require_admin
@@ -258,9 +259,9 @@ async def task_stats(conn: Conn) -> dict[int, TaskStats]:
     return await q.task_stats(conn)
 
 
-async def daily_stats(conn: Conn, task_id: int, since: datetime, until: datetime) -> list[DayStats]:
-    """Per day from `since` to `until`: completions, take-backs and net points of one task."""
-    return await q.daily_stats(conn, [task_id], since, until)
+async def daily_stats(conn: Conn, task_id: int, days: DateRange) -> list[DayStats]:
+    """Per day of the range (UTC days): completions, take-backs and net points of one task."""
+    return await q.daily_stats(conn, [task_id], days.since(), days.until())
 
 
 def chat_key(task: Task) -> str:
@@ -269,15 +270,13 @@ def chat_key(task: Task) -> str:
     return str(task.chat_id) if task.chat_id is not None else task.chat_ref
 
 
-async def chat_daily_stats(
-    conn: Conn, key: str, since: datetime, until: datetime
-) -> tuple[list[Task], list[DayStats]]:
+async def chat_daily_stats(conn: Conn, key: str, days: DateRange) -> tuple[list[Task], list[DayStats]]:
     """Per day: the figures of every task about one chat (chat_key) together, and those tasks
     (none: no such chat)."""
     about = [task for task in await q.list_tasks(conn) if chat_key(task) == key]
     if not about:
         return [], []
-    return about, await q.daily_stats(conn, [task.id for task in about], since, until)
+    return about, await q.daily_stats(conn, [task.id for task in about], days.since(), days.until())
 
 
 async def user_tasks(conn: Conn, user_id: int, limit: int = 100) -> list[tuple[Completion, Task]]:

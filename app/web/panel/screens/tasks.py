@@ -4,16 +4,18 @@ figures per task and per chat over time with CSV exports, and the live screensho
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import aiohttp_jinja2
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiohttp import web
+from yarl import URL
 
 from app.db.queries.tasks import TASKS_CHANNEL
 from app.domain import tasks
+from app.domain.daterange import DEFAULT_DAYS, DateRange, RangeError, last_days
 from app.domain.staff import Role
 from app.domain.tasks import ChatRef, Task, TaskError, TaskInput, Verification
 from app.i18n import Gettext
@@ -26,6 +28,7 @@ from app.web.panel.auth.language import gettext, language
 from app.web.panel.auth.pages import render
 from app.web.panel.auth.routes import PanelRoutes
 from app.web.panel.auth.sessions import STAFF
+from app.web.panel.daterange import control, query_range, utc_today
 from app.web.panel.export import send_csv
 
 ROUTES = PanelRoutes()
@@ -45,8 +48,6 @@ FIELDS = (
 )
 DEFAULTS = dict.fromkeys(FIELDS, "") | {"verification": "auto", "leave_days": "7", "active": "on"}
 CARD_TEMPLATE = "panel/_task_review.html"
-STATS_DAYS = 30
-SPANS = (7, 30, 90, 365)
 
 
 class FormError(ValueError):
@@ -406,15 +407,65 @@ async def live(request: web.Request) -> web.StreamResponse:
 async def task_page(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     task_id = path_id(request, "task_id", _("This task does not exist."))
-    span = _span(request)
+    rng, error = _range(request)
     async with request.app[keys.POOL].acquire() as conn:
         task = await tasks.get_task(conn, task_id)
         if task is None:
             raise web.HTTPNotFound(text=_("This task does not exist."))
-        until = datetime.now(UTC)
-        days = await tasks.daily_stats(conn, task_id, until - timedelta(days=span), until)
-    page = _page(task, _form_of(task), days=days, span=span, spans=SPANS, chart=_chart(days, _))
-    return await render(request, "panel/task.html", page | {"csv": f"/panel/tasks/{task.id}/stats.csv"})
+        days = await tasks.daily_stats(conn, task_id, rng)
+    csv = request.app.router["panel.task_csv"].url_for(task_id=str(task_id))
+    page = _page(task, _form_of(task)) | _figures(request, rng, error, days, csv, {})
+    return await render(request, "panel/task.html", page, status=400 if error else 200)
+
+
+@ROUTES.get("/panel/task-chat", name="panel.task_chat", example="/panel/task-chat?key=@none", ok_status=404)
+@require(Role.ADMIN)
+async def task_chat_page(request: web.Request) -> web.StreamResponse:
+    """One chat's figures per day over all its tasks (T5): members gained and lost, points."""
+    _ = gettext(request)
+    key = request.query.get("key", "")[:300]
+    rng, error = _range(request)
+    async with request.app[keys.POOL].acquire() as conn:
+        about, days = await tasks.chat_daily_stats(conn, key, rng)
+    if not about:
+        raise web.HTTPNotFound(text=_("No task is about this chat."))
+    csv = request.app.router["panel.task_chat_csv"].url_for()
+    context: dict[str, object] = {"about": about, "name": about[0].chat_title or about[0].chat_ref}
+    context["lang"] = language(request)
+    context |= _figures(request, rng, error, days, csv, {"key": key})
+    return await render(request, "panel/task_chat.html", context, status=400 if error else 200)
+
+
+def _range(request: web.Request) -> tuple[DateRange, str | None]:
+    """The panel's shared date range (the last 30 days by default); a refused one: the default
+    range, and why it was refused."""
+    today = utc_today()
+    try:
+        rng = query_range(request, today)
+    except RangeError as exc:
+        return last_days(DEFAULT_DAYS, today), exc.text(gettext(request))
+    assert rng is not None  # with a default, there is always a range
+    return rng, None
+
+
+def _figures(
+    request: web.Request,
+    rng: DateRange,
+    error: str | None,
+    days: list[tasks.DayStats],
+    csv: URL,
+    hidden: dict[str, str],
+) -> dict[str, object]:
+    """What templates/panel/_task_days.html draws: the range control, the chart, the table."""
+    _ = gettext(request)
+    return {
+        "days": days,
+        "dr": control(request, rng, utc_today(), _),
+        "chart": _chart(days, _),
+        "range_error": error,
+        "hidden": hidden,
+        "csv": str(csv.with_query(hidden | rng.as_filter())),
+    }
 
 
 def _chart(days: list[tasks.DayStats], _: Gettext) -> dict[str, object]:
@@ -427,31 +478,6 @@ def _chart(days: list[tasks.DayStats], _: Gettext) -> dict[str, object]:
     }
 
 
-@ROUTES.get("/panel/task-chat", name="panel.task_chat", example="/panel/task-chat?key=@none", ok_status=404)
-@require(Role.ADMIN)
-async def task_chat_page(request: web.Request) -> web.StreamResponse:
-    """One chat's figures per day over all its tasks (T5): members gained and lost, points."""
-    _ = gettext(request)
-    key, span = request.query.get("key", "")[:300], _span(request)
-    until = datetime.now(UTC)
-    async with request.app[keys.POOL].acquire() as conn:
-        about, days = await tasks.chat_daily_stats(conn, key, until - timedelta(days=span), until)
-    if not about:
-        raise web.HTTPNotFound(text=_("No task is about this chat."))
-    context = {
-        "about": about,
-        "name": about[0].chat_title or about[0].chat_ref,
-        "key": key,
-        "lang": language(request),
-        "days": days,
-        "span": span,
-        "spans": SPANS,
-        "chart": _chart(days, _),
-        "csv": "/panel/task-chat.csv",
-    }
-    return await render(request, "panel/task_chat.html", context)
-
-
 @ROUTES.get(
     "/panel/task-chat.csv",
     name="panel.task_chat_csv",
@@ -460,21 +486,22 @@ async def task_chat_page(request: web.Request) -> web.StreamResponse:
 )
 @require(Role.ADMIN)
 async def task_chat_csv(request: web.Request) -> web.StreamResponse:
-    """One chat's figures per day, streamed as CSV (?key=, ?days=N up to a year)."""
+    """One chat's figures per day over the panel's date range, streamed as CSV (?key=)."""
     _ = gettext(request)
-    key, span = request.query.get("key", "")[:300], _span(request)
-    until = datetime.now(UTC)
+    key, rng = request.query.get("key", "")[:300], _csv_range(request)
     async with request.app[keys.POOL].acquire() as conn:
-        about, rows = await tasks.chat_daily_stats(conn, key, until - timedelta(days=span), until)
+        about, rows = await tasks.chat_daily_stats(conn, key, rng)
     if not about:
         raise web.HTTPNotFound(text=_("No task is about this chat."))
-    return await _send_days(request, f"chat-{about[0].id}", rows, {"days": str(span), "chat": key})
+    return await _send_days(request, f"chat-{about[0].id}", rows, rng.as_filter() | {"chat": key})
 
 
-def _span(request: web.Request) -> int:
-    """The date range in days (?days=7|30|90|365; anything else: 30)."""
-    asked = whole_number(request.query.get("days", ""), 3)
-    return asked if asked in SPANS else STATS_DAYS
+def _csv_range(request: web.Request) -> DateRange:
+    """An export's range (the panel's control; the last 30 days by default); 400 when refused."""
+    rng, error = _range(request)
+    if error is not None:
+        raise web.HTTPBadRequest(text=error)
+    return rng
 
 
 @ROUTES.post("/panel/tasks/{task_id}", name="panel.task_update", example="/panel/tasks/0", ok_status=404)
@@ -492,17 +519,15 @@ async def task_update(request: web.Request) -> web.StreamResponse:
 )
 @require(Role.ADMIN)
 async def task_csv(request: web.Request) -> web.StreamResponse:
-    """The task's figures per day, streamed as CSV (the date range: ?days=N, up to a year)."""
+    """The task's figures per day over the panel's date range, streamed as CSV."""
     _ = gettext(request)
     task_id = path_id(request, "task_id", _("This task does not exist."))
-    days = _span(request)
-    until = datetime.now(UTC)
+    rng = _csv_range(request)
     async with request.app[keys.POOL].acquire() as conn:
         if await tasks.get_task(conn, task_id) is None:
             raise web.HTTPNotFound(text=_("This task does not exist."))
-        rows = await tasks.daily_stats(conn, task_id, until - timedelta(days=days), until)
-
-    return await _send_days(request, f"task-{task_id}", rows, {"days": str(days)})
+        rows = await tasks.daily_stats(conn, task_id, rng)
+    return await _send_days(request, f"task-{task_id}", rows, rng.as_filter())
 
 
 async def _send_days(
