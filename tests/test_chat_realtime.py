@@ -147,6 +147,42 @@ async def test_the_socket_checks_origin_sign_in_and_every_frame(site, db: asyncp
         await started.aclose()
 
 
+async def test_a_socket_opened_with_an_api_token_closes_once_the_token_is_revoked(
+    site, db: asyncpg.Connection
+) -> None:
+    started = site()
+    panel = await anext(started)
+    try:
+        ad_id = await ad_for_sale(db)
+        await register(panel.client, "dilnoza")
+        mine = await start_about(panel.client, ad_id)
+        account_id = await db.fetchval("SELECT id FROM chat_accounts WHERE username = 'dilnoza'")
+        token = (await accounts.create_api_token(db, account_id, "script"))[1]
+        token_id = await db.fetchval("SELECT id FROM chat_api_tokens WHERE account_id = $1", account_id)
+        async with aiohttp.ClientSession() as program:  # no cookies, no Origin: only the token
+            url = panel.client.make_url("/chat/ws")
+            ws = await program.ws_connect(url, headers={"Authorization": f"Bearer {token}"})
+            await _until(ws, _is("ready"))
+            send = {"type": "send", "conversation_id": mine}
+            await ws.send_json(send | {"body": "while valid", "client_id": "t-1"})
+            assert (await _until(ws, _is("sent")))[-1]["message"]["body"] == "while valid"
+
+            # Revoked on the account page (another tab): the socket's next frame closes it.
+            page = "/chat/account"
+            assert (await post(panel.client, f"/chat/account/tokens/{token_id}/revoke", page)).status == 303
+            assert await db.fetchval("SELECT revoked_at FROM chat_api_tokens WHERE id = $1", token_id)
+            await ws.send_json(send | {"body": "after revoking", "client_id": "t-2"})
+            closed = await ws.receive(timeout=10)
+            assert closed.type == aiohttp.WSMsgType.CLOSE and closed.data == 4401
+            bodies = await db.fetch("SELECT body FROM chat_messages ORDER BY id")
+            assert [row["body"] for row in bodies] == ["while valid"]
+            with pytest.raises(aiohttp.WSServerHandshakeError) as again:
+                await program.ws_connect(url, headers={"Authorization": f"Bearer {token}"})
+            assert again.value.status == 401
+    finally:
+        await started.aclose()
+
+
 async def test_after_a_restart_the_page_catches_up_from_the_database(site, db: asyncpg.Connection) -> None:
     first = site()
     buyer = await anext(first)
