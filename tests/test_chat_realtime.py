@@ -15,7 +15,9 @@ import pytest
 from app.db.pool import create_pool
 from app.db.queries.chat import CHANNEL, NOTIFY_BYTES
 from app.domain.chat import accounts
+from app.domain.chat.conversations import MAX_PAGE
 from app.web.chat.realtime import CHAT_HUB, MAX_OUTGOING, ChatHub, pack, unpack
+from app.web.chat.socket import CATCH_UP_PAGES
 from tests.helpers.chat import ad_for_sale, post, register, start_about, with_media
 from tests.helpers.panel import SECRET_KEY, Panel, build_panel
 
@@ -230,6 +232,69 @@ async def test_after_a_restart_the_page_catches_up_from_the_database(site, db: a
         assert await db.fetchval("SELECT count(*) FROM chat_messages") == 5
     finally:
         await first.aclose()
+
+
+async def _flood(db: asyncpg.Connection, conversation_id: int, count: int) -> list[int]:
+    """`count` messages from the buyer at once (all within the catch-up's overlap): their ids."""
+    rows = await db.fetch(
+        """WITH m AS (
+               INSERT INTO chat_messages (conversation_id, sender_id, body, via)
+               SELECT c.id, c.starter_id, 'flood ' || n, 'api'
+               FROM chat_conversations c, generate_series(1, $2) n WHERE c.id = $1
+               RETURNING id),
+           bumped AS (UPDATE chat_conversations SET last_message_id = (SELECT max(id) FROM m) WHERE id = $1)
+           SELECT id FROM m ORDER BY id""",
+        conversation_id,
+        count,
+    )
+    return [row["id"] for row in rows]
+
+
+async def test_a_reconnect_gets_every_missed_message_once_when_the_last_seconds_hold_many(
+    site, db: asyncpg.Connection
+) -> None:
+    """More than a page (200) of messages within the last 30 s, which a catch-up repeats: the
+    page still gets all of them, each once, and nothing more."""
+    started = site()
+    panel = await anext(started)
+    try:
+        ad_id = await ad_for_sale(db)
+        await register(panel.client, "jasur")
+        conversation_id = await start_about(panel.client, ad_id)
+        ids = await _flood(db, conversation_id, 450)
+        ws = await _socket(panel, after=ids[0] - 1)
+        frames = await _until(ws, _is("ready"))
+        got = [f["message"]["id"] for f in frames if f["type"] == "message"]
+        assert got == ids  # every one, in order, none twice
+        assert frames[-1]["latest"] == ids[-1]
+        assert not [f for f in frames if f["type"] == "reload"]
+        await ws.close()
+    finally:
+        await started.aclose()
+
+
+async def test_past_what_a_socket_replays_the_page_is_told_to_reload(site, db: asyncpg.Connection) -> None:
+    started = site()
+    panel = await anext(started)
+    try:
+        ad_id = await ad_for_sale(db)
+        await register(panel.client, "nodir")
+        conversation_id = await start_about(panel.client, ad_id)
+        ids = await _flood(db, conversation_id, CATCH_UP_PAGES * MAX_PAGE + 1)
+        ws = await _socket(panel, after=ids[0] - 1)
+        frames = await _until(ws, _is("ready"))
+        got = [f["message"]["id"] for f in frames if f["type"] == "message"]
+        assert got == ids[:-1]  # as many as a socket replays, then no silent gap:
+        assert frames[-2] == {"type": "reload", "latest": ids[-1]}
+        assert frames[-1] == {"type": "ready", "latest": ids[-1]}
+        # The reloaded page asks from the newest id: it is not told to reload again (the last
+        # 30 s are repeated as far as a socket replays, but nothing newer is left unsent).
+        again = await _until(await _socket(panel, after=ids[-1]), _is("ready"))
+        assert [f for f in again if f["type"] == "reload"] == []
+        assert again[-1] == {"type": "ready", "latest": ids[-1]}
+        await ws.close()
+    finally:
+        await started.aclose()
 
 
 async def test_a_message_reaches_each_page_once_in_this_and_other_processes(

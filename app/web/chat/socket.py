@@ -150,17 +150,27 @@ class Session:
             await self.ws.send_str(json.dumps(frame, ensure_ascii=False))
 
     async def catch_up(self, after: int) -> None:
-        """What the page missed since `after`, from the database (the authority)."""
+        """What the page missed since `after`, from the database (the authority), page after
+        page from the last id sent. Past CATCH_UP_PAGES pages a socket stops replaying: if newer
+        messages are left, it tells the page to reload (a page loads its history from the
+        database; an API client its conversations) and goes on live from the newest id."""
+        self.high = max(self.high, after)  # the page has up to there: a later catch-up starts there
+        cursor = 0
         for _page in range(CATCH_UP_PAGES):
             async with self.pool.acquire() as conn:
-                missed = await conversations.missed(conn, self.account.id, after)
+                missed = await conversations.missed(conn, self.account.id, after, cursor=cursor)
             for message in missed:
                 await self.send({"type": "message", "message": message.as_json()})
-            newest = max((m.id for m in missed), default=after)
-            self.high = max(self.high, newest)
-            if len(missed) < conversations.MAX_PAGE or newest <= after:
-                break
-            after = newest
+            if missed:
+                cursor = missed[-1].id
+                self.high = max(self.high, cursor)
+            if len(missed) < conversations.MAX_PAGE:
+                return
+        async with self.pool.acquire() as conn:
+            latest = await conversations.latest_id(conn, self.account.id)
+        if latest > max(cursor, after):  # unsent ones the page never had (not just the overlap's)
+            self.high = max(self.high, latest)
+            await self.send({"type": "reload", "latest": self.high})
 
     def accept(self, frame: Frame) -> bool:
         """Whether a live frame is for this page: not the echo of a message it just sent (its
