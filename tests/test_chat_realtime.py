@@ -185,6 +185,67 @@ async def test_a_socket_opened_with_an_api_token_closes_once_the_token_is_revoke
         await started.aclose()
 
 
+async def test_frames_for_someone_elses_conversation_are_refused_as_if_it_did_not_exist(
+    site, db: asyncpg.Connection
+) -> None:
+    """A stranger's send, read and typing frames for an existing conversation of two others get
+    the same error as for no conversation at all, and change nothing: no message, no read mark,
+    nothing on the others' pages."""
+    first = site()
+    buyer = await anext(first)
+    second = site()
+    seller = await anext(second)
+    base = str(seller.client.make_url("/"))
+    stranger = aiohttp.ClientSession(base_url=base, cookie_jar=aiohttp.CookieJar(unsafe=True))
+    try:
+        conversation_id = await _pair(db, buyer, seller)
+        buyer_ws, seller_ws = await _socket(buyer), await _socket(seller)
+        for ws in (buyer_ws, seller_ws):
+            await _until(ws, _is("ready"))
+        send = {"type": "send", "conversation_id": conversation_id}
+        await buyer_ws.send_json(send | {"body": "Salom", "client_id": "b-1"})
+        await _until(buyer_ws, _is("sent"))
+        message_id = (await _until(seller_ws, _is("message")))[-1]["message"]["id"]
+        marks = "SELECT account_id, last_read_id FROM chat_members WHERE conversation_id = $1 ORDER BY 1"
+        before = await db.fetch(marks, conversation_id)
+
+        # Eve, signed in on the seller's process (whose pages get its events at once).
+        assert (await register(stranger, "eve")).status == 303
+        origin = base.rstrip("/")
+        eve = await stranger.ws_connect("/chat/ws?after=0", headers={"Origin": origin})
+        await _until(eve, _is("ready"))
+        missing = conversation_id + 1000
+        frames = [
+            {"type": "send", "body": "hi from eve", "client_id": "e-1"},
+            {"type": "read", "upto": message_id},
+            {"type": "typing"},
+        ]
+        for frame in frames:
+            answers = []
+            for target in (conversation_id, missing):
+                await eve.send_json(frame | {"conversation_id": target})
+                answers.append((await _until(eve, _is("error")))[-1])
+            theirs, nowhere = answers
+            assert theirs == nowhere and theirs["code"] == "not_found", frame
+            assert theirs["client_id"] == frame.get("client_id")
+
+        assert await db.fetchval("SELECT count(*) FROM chat_messages") == 1
+        assert await db.fetch(marks, conversation_id) == before
+        # The next thing either page gets is the buyer's next message: no typing, no receipt,
+        # no message from Eve came before it.
+        await buyer_ws.send_json(send | {"body": "still here", "client_id": "b-2"})
+        for ws in (seller_ws, buyer_ws):
+            got = await _until(ws, lambda f: f["type"] in ("message", "sent", "read", "typing"))
+            assert got[-1]["type"] in ("message", "sent") and got[-1]["message"]["body"] == "still here"
+        await eve.close()
+        for ws in (buyer_ws, seller_ws):
+            await ws.close()
+    finally:
+        await stranger.close()
+        await second.aclose()
+        await first.aclose()
+
+
 async def test_after_a_restart_the_page_catches_up_from_the_database(site, db: asyncpg.Connection) -> None:
     first = site()
     buyer = await anext(first)
