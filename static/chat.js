@@ -49,6 +49,9 @@
   const typingBox = document.getElementById("typing");
   const stateBox = document.getElementById("connection-state");
   let peerRead = Number(root.dataset.peerRead);
+  // The highest id of any conversation the server has sent (or the page was rendered with): a
+  // reconnect asks only for what came after it, not for other conversations' messages again.
+  let seen = Number(root.dataset.latest || 0);
   let socket = null;
   let retry = 0;
   let lastTyping = 0;
@@ -128,10 +131,11 @@
 
   function connect() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + "/chat/ws?after=" + highest());
+    socket = new WebSocket(scheme + location.host + "/chat/ws?after=" + Math.max(highest(), seen));
     socket.onmessage = (event) => {
       const frame = JSON.parse(event.data);
       if (frame.type === "message") {
+        seen = Math.max(seen, frame.message.id);
         if (place(frame.message)) {
           receipts();
           if (frame.message.sender_id !== me) markRead();
@@ -154,7 +158,10 @@
         if (frame.account_id === Number(root.dataset.peer)) {
           document.getElementById("peer-online").classList.toggle("d-none", !frame.online);
         }
+      } else if (frame.type === "reload") { // more was missed than a socket replays: load afresh
+        location.reload();
       } else if (frame.type === "ready") {
+        seen = Math.max(seen, frame.latest);
         retry = 0;
         showState("");
         root.dataset.connected = "yes";

@@ -15,7 +15,9 @@ import pytest
 from app.db.pool import create_pool
 from app.db.queries.chat import CHANNEL, NOTIFY_BYTES
 from app.domain.chat import accounts
+from app.domain.chat.conversations import MAX_PAGE
 from app.web.chat.realtime import CHAT_HUB, MAX_OUTGOING, ChatHub, pack, unpack
+from app.web.chat.socket import CATCH_UP_PAGES
 from tests.helpers.chat import ad_for_sale, post, register, start_about, with_media
 from tests.helpers.panel import SECRET_KEY, Panel, build_panel
 
@@ -147,6 +149,103 @@ async def test_the_socket_checks_origin_sign_in_and_every_frame(site, db: asyncp
         await started.aclose()
 
 
+async def test_a_socket_opened_with_an_api_token_closes_once_the_token_is_revoked(
+    site, db: asyncpg.Connection
+) -> None:
+    started = site()
+    panel = await anext(started)
+    try:
+        ad_id = await ad_for_sale(db)
+        await register(panel.client, "dilnoza")
+        mine = await start_about(panel.client, ad_id)
+        account_id = await db.fetchval("SELECT id FROM chat_accounts WHERE username = 'dilnoza'")
+        token = (await accounts.create_api_token(db, account_id, "script"))[1]
+        token_id = await db.fetchval("SELECT id FROM chat_api_tokens WHERE account_id = $1", account_id)
+        async with aiohttp.ClientSession() as program:  # no cookies, no Origin: only the token
+            url = panel.client.make_url("/chat/ws")
+            ws = await program.ws_connect(url, headers={"Authorization": f"Bearer {token}"})
+            await _until(ws, _is("ready"))
+            send = {"type": "send", "conversation_id": mine}
+            await ws.send_json(send | {"body": "while valid", "client_id": "t-1"})
+            assert (await _until(ws, _is("sent")))[-1]["message"]["body"] == "while valid"
+
+            # Revoked on the account page (another tab): the socket's next frame closes it.
+            page = "/chat/account"
+            assert (await post(panel.client, f"/chat/account/tokens/{token_id}/revoke", page)).status == 303
+            assert await db.fetchval("SELECT revoked_at FROM chat_api_tokens WHERE id = $1", token_id)
+            await ws.send_json(send | {"body": "after revoking", "client_id": "t-2"})
+            closed = await ws.receive(timeout=10)
+            assert closed.type == aiohttp.WSMsgType.CLOSE and closed.data == 4401
+            bodies = await db.fetch("SELECT body FROM chat_messages ORDER BY id")
+            assert [row["body"] for row in bodies] == ["while valid"]
+            with pytest.raises(aiohttp.WSServerHandshakeError) as again:
+                await program.ws_connect(url, headers={"Authorization": f"Bearer {token}"})
+            assert again.value.status == 401
+    finally:
+        await started.aclose()
+
+
+async def test_frames_for_someone_elses_conversation_are_refused_as_if_it_did_not_exist(
+    site, db: asyncpg.Connection
+) -> None:
+    """A stranger's send, read and typing frames for an existing conversation of two others get
+    the same error as for no conversation at all, and change nothing: no message, no read mark,
+    nothing on the others' pages."""
+    first = site()
+    buyer = await anext(first)
+    second = site()
+    seller = await anext(second)
+    base = str(seller.client.make_url("/"))
+    stranger = aiohttp.ClientSession(base_url=base, cookie_jar=aiohttp.CookieJar(unsafe=True))
+    try:
+        conversation_id = await _pair(db, buyer, seller)
+        buyer_ws, seller_ws = await _socket(buyer), await _socket(seller)
+        for ws in (buyer_ws, seller_ws):
+            await _until(ws, _is("ready"))
+        send = {"type": "send", "conversation_id": conversation_id}
+        await buyer_ws.send_json(send | {"body": "Salom", "client_id": "b-1"})
+        await _until(buyer_ws, _is("sent"))
+        message_id = (await _until(seller_ws, _is("message")))[-1]["message"]["id"]
+        marks = "SELECT account_id, last_read_id FROM chat_members WHERE conversation_id = $1 ORDER BY 1"
+        before = await db.fetch(marks, conversation_id)
+
+        # Eve, signed in on the seller's process (whose pages get its events at once).
+        assert (await register(stranger, "eve")).status == 303
+        origin = base.rstrip("/")
+        eve = await stranger.ws_connect("/chat/ws?after=0", headers={"Origin": origin})
+        await _until(eve, _is("ready"))
+        missing = conversation_id + 1000
+        frames = [
+            {"type": "send", "body": "hi from eve", "client_id": "e-1"},
+            {"type": "read", "upto": message_id},
+            {"type": "typing"},
+        ]
+        for frame in frames:
+            answers = []
+            for target in (conversation_id, missing):
+                await eve.send_json(frame | {"conversation_id": target})
+                answers.append((await _until(eve, _is("error")))[-1])
+            theirs, nowhere = answers
+            assert theirs == nowhere and theirs["code"] == "not_found", frame
+            assert theirs["client_id"] == frame.get("client_id")
+
+        assert await db.fetchval("SELECT count(*) FROM chat_messages") == 1
+        assert await db.fetch(marks, conversation_id) == before
+        # The next thing either page gets is the buyer's next message: no typing, no receipt,
+        # no message from Eve came before it.
+        await buyer_ws.send_json(send | {"body": "still here", "client_id": "b-2"})
+        for ws in (seller_ws, buyer_ws):
+            got = await _until(ws, lambda f: f["type"] in ("message", "sent", "read", "typing"))
+            assert got[-1]["type"] in ("message", "sent") and got[-1]["message"]["body"] == "still here"
+        await eve.close()
+        for ws in (buyer_ws, seller_ws):
+            await ws.close()
+    finally:
+        await stranger.close()
+        await second.aclose()
+        await first.aclose()
+
+
 async def test_after_a_restart_the_page_catches_up_from_the_database(site, db: asyncpg.Connection) -> None:
     first = site()
     buyer = await anext(first)
@@ -194,6 +293,69 @@ async def test_after_a_restart_the_page_catches_up_from_the_database(site, db: a
         assert await db.fetchval("SELECT count(*) FROM chat_messages") == 5
     finally:
         await first.aclose()
+
+
+async def _flood(db: asyncpg.Connection, conversation_id: int, count: int) -> list[int]:
+    """`count` messages from the buyer at once (all within the catch-up's overlap): their ids."""
+    rows = await db.fetch(
+        """WITH m AS (
+               INSERT INTO chat_messages (conversation_id, sender_id, body, via)
+               SELECT c.id, c.starter_id, 'flood ' || n, 'api'
+               FROM chat_conversations c, generate_series(1, $2) n WHERE c.id = $1
+               RETURNING id),
+           bumped AS (UPDATE chat_conversations SET last_message_id = (SELECT max(id) FROM m) WHERE id = $1)
+           SELECT id FROM m ORDER BY id""",
+        conversation_id,
+        count,
+    )
+    return [row["id"] for row in rows]
+
+
+async def test_a_reconnect_gets_every_missed_message_once_when_the_last_seconds_hold_many(
+    site, db: asyncpg.Connection
+) -> None:
+    """More than a page (200) of messages within the last 30 s, which a catch-up repeats: the
+    page still gets all of them, each once, and nothing more."""
+    started = site()
+    panel = await anext(started)
+    try:
+        ad_id = await ad_for_sale(db)
+        await register(panel.client, "jasur")
+        conversation_id = await start_about(panel.client, ad_id)
+        ids = await _flood(db, conversation_id, 450)
+        ws = await _socket(panel, after=ids[0] - 1)
+        frames = await _until(ws, _is("ready"))
+        got = [f["message"]["id"] for f in frames if f["type"] == "message"]
+        assert got == ids  # every one, in order, none twice
+        assert frames[-1]["latest"] == ids[-1]
+        assert not [f for f in frames if f["type"] == "reload"]
+        await ws.close()
+    finally:
+        await started.aclose()
+
+
+async def test_past_what_a_socket_replays_the_page_is_told_to_reload(site, db: asyncpg.Connection) -> None:
+    started = site()
+    panel = await anext(started)
+    try:
+        ad_id = await ad_for_sale(db)
+        await register(panel.client, "nodir")
+        conversation_id = await start_about(panel.client, ad_id)
+        ids = await _flood(db, conversation_id, CATCH_UP_PAGES * MAX_PAGE + 1)
+        ws = await _socket(panel, after=ids[0] - 1)
+        frames = await _until(ws, _is("ready"))
+        got = [f["message"]["id"] for f in frames if f["type"] == "message"]
+        assert got == ids[:-1]  # as many as a socket replays, then no silent gap:
+        assert frames[-2] == {"type": "reload", "latest": ids[-1]}
+        assert frames[-1] == {"type": "ready", "latest": ids[-1]}
+        # The reloaded page asks from the newest id: it is not told to reload again (the last
+        # 30 s are repeated as far as a socket replays, but nothing newer is left unsent).
+        again = await _until(await _socket(panel, after=ids[-1]), _is("ready"))
+        assert [f for f in again if f["type"] == "reload"] == []
+        assert again[-1] == {"type": "ready", "latest": ids[-1]}
+        await ws.close()
+    finally:
+        await started.aclose()
 
 
 async def test_a_message_reaches_each_page_once_in_this_and_other_processes(

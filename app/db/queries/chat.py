@@ -449,19 +449,24 @@ async def messages_after(conn: Conn, conversation_id: int, after_id: int, limit:
 OVERLAP = dt.timedelta(seconds=30)
 
 
-async def missed_messages(conn: Conn, account_id: int, after_id: int, limit: int) -> list[ChatMessage]:
-    """Every message of this account's conversations after `after_id` (and the last OVERLAP),
-    oldest first: what a reconnecting page missed."""
+async def missed_messages(
+    conn: Conn, account_id: int, after_id: int, cursor: int, limit: int
+) -> list[ChatMessage]:
+    """A page, oldest first, of every message of this account's conversations after `after_id`
+    (and of the last OVERLAP): what a reconnecting page missed. `cursor` is the last id of the
+    previous page (0 for the first): the overlap may hold more than a page, so pages go on from
+    it, never from `after_id` again."""
     rows = await conn.fetch(
         f"""SELECT {MESSAGE} FROM chat_members me
             JOIN chat_messages m ON m.conversation_id = me.conversation_id
-            WHERE me.account_id = $1
+            WHERE me.account_id = $1 AND m.id > $5
               AND (m.id > $2 OR m.created_at > now() - $4::interval)
             ORDER BY m.id LIMIT $3""",
         account_id,
         after_id,
         limit,
         OVERLAP,
+        cursor,
     )
     return from_rows(ChatMessage, rows)
 

@@ -108,9 +108,12 @@ async def newer(
     return await q.messages_after(conn, conversation_id, after, max(1, min(limit, MAX_PAGE)))
 
 
-async def missed(conn: Conn, account_id: int, after: int, limit: int = MAX_PAGE) -> list[ChatMessage]:
-    """What a reconnecting page missed in any of its account's conversations, oldest first."""
-    return await q.missed_messages(conn, account_id, after, limit)
+async def missed(
+    conn: Conn, account_id: int, after: int, *, cursor: int = 0, limit: int = MAX_PAGE
+) -> list[ChatMessage]:
+    """A page of what a reconnecting page missed in any of its account's conversations, oldest
+    first; the next page goes on from the last id of this one (`cursor`)."""
+    return await q.missed_messages(conn, account_id, after, cursor, limit)
 
 
 async def latest_id(conn: Conn, account_id: int) -> int:

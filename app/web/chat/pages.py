@@ -76,6 +76,8 @@ async def conversation_page(request: web.Request) -> web.StreamResponse:
             card = await conversations.view(conn, account.id, conversation_id)
             # Reading on the web: from now on messages reach Telegram only as notices when away.
             await conversations.set_relay(conn, account.id, conversation_id, False)
+            # Read before the history: every message up to it is in the page (or older than it).
+            latest = await conversations.latest_id(conn, account.id)
             history = await conversations.history(conn, account.id, conversation_id, before=None)
             peer_online = await notices.is_online(conn, card.peer_id, None)
     except ConversationNotFound:
@@ -92,6 +94,7 @@ async def conversation_page(request: web.Request) -> web.StreamResponse:
         "reported": request.query.get("reported") == "1",
         "max_text": conversations.MAX_TEXT,
         "peer_online": peer_online,
+        "latest": latest,
     }
     return await render(request, "chat/conversation.html", context)
 

@@ -2,7 +2,8 @@
 
 The page connects to /chat/ws?after=<the last message id it shows>. The server first sends what
 the page missed (from the database), then live events. Frames from the page (send, read, typing)
-are each authorised again: the session must still be live, and the conversation the account's.
+are each authorised again: the session or API token that opened the socket must still be live,
+and the conversation the account's.
 A socket opened with a session cookie must come from our own pages (Origin checked); an API
 client may connect with its bearer token instead.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,17 +51,22 @@ def origin_ok(request: web.Request) -> bool:
     return f"{given.scheme}://{given.netloc}" in allowed
 
 
-async def _bearer_account(request: web.Request) -> ChatAccount | None:
+def _bearer_secret(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    return header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
+
+
+async def _bearer_account(secret: str | None, request: web.Request) -> ChatAccount | None:
+    if secret is None:
         return None
     async with request.app[keys.POOL].acquire() as conn:
-        return await accounts.token_account(conn, header.removeprefix("Bearer ").strip())
+        return await accounts.token_account(conn, secret)
 
 
 @routes.get(CHAT_PREFIX + "/ws", name="chat.socket")
 async def chat_socket(request: web.Request) -> web.StreamResponse:
-    bearer = await _bearer_account(request)
+    secret = _bearer_secret(request)
+    bearer = await _bearer_account(secret, request)
     account = bearer or await current_account(request)
     if account is None:
         raise web.HTTPUnauthorized(
@@ -78,7 +85,11 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME, compress=False)
     await ws.prepare(request)
     request.app[keys.WEBSOCKETS].add(ws)
-    session = Session(request, ws, account, session_token(request) if bearer is None else None)
+    if bearer is not None:
+        credential = Credential(secret, bearer=True)
+    else:
+        credential = Credential(session_token(request), bearer=False)
+    session = Session(request, ws, account, credential)
     async with request.app[CHAT_HUB].subscribe(account.id) as listener:
         try:
             # What the page missed, then live events: those that came meanwhile waited in the
@@ -100,42 +111,66 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
     return ws
 
 
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """What opened the socket: a session cookie's token or an API bearer token."""
+
+    secret: str | None
+    bearer: bool
+
+
 class Session:
     """One socket's conversation with its page."""
 
-    __slots__ = ("account", "high", "pool", "request", "sending", "token", "ws")
+    __slots__ = ("account", "credential", "high", "pool", "request", "sending", "ws")
 
     def __init__(
-        self, request: web.Request, ws: web.WebSocketResponse, account: ChatAccount, token: str | None
+        self, request: web.Request, ws: web.WebSocketResponse, account: ChatAccount, credential: Credential
     ) -> None:
-        self.request, self.ws, self.account, self.token = request, ws, account, token
+        self.request, self.ws, self.account, self.credential = request, ws, account, credential
         self.pool = request.app[keys.POOL]
         self.high = 0  # the highest message id this page was sent
         self.sending: set[str] = set()  # client ids of this socket's messages: no echo for them
 
     async def authorised(self) -> bool:
-        """Every frame: the session (cookie) is still live; a bearer token was checked on connect."""
-        if self.token is None:
-            return True
+        """Every frame: what opened the socket (a session or an API token) is still live and
+        still this account's; one indexed lookup, like the cookie check of every page."""
+        secret = self.credential.secret
+        if secret is None:
+            return False
         async with self.pool.acquire() as conn:
-            return await accounts.session_account(conn, self.token) is not None
+            if self.credential.bearer:
+                found = await accounts.token_account(conn, secret)
+            else:
+                found = await accounts.session_account(conn, secret)
+        return found is not None and found.id == self.account.id
 
     async def send(self, frame: dict[str, Any]) -> None:
         if not self.ws.closed:
             await self.ws.send_str(json.dumps(frame, ensure_ascii=False))
 
     async def catch_up(self, after: int) -> None:
-        """What the page missed since `after`, from the database (the authority)."""
+        """What the page missed since `after`, from the database (the authority), page after
+        page from the last id sent. Past CATCH_UP_PAGES pages a socket stops replaying: if newer
+        messages are left, it tells the page to reload (a page loads its history from the
+        database; an API client its conversations) and goes on live from the newest id."""
+        self.high = max(self.high, after)  # the page has up to there: a later catch-up starts there
+        cursor = 0
         for _page in range(CATCH_UP_PAGES):
             async with self.pool.acquire() as conn:
-                missed = await conversations.missed(conn, self.account.id, after)
+                missed = await conversations.missed(conn, self.account.id, after, cursor=cursor)
             for message in missed:
                 await self.send({"type": "message", "message": message.as_json()})
-            newest = max((m.id for m in missed), default=after)
-            self.high = max(self.high, newest)
-            if len(missed) < conversations.MAX_PAGE or newest <= after:
-                break
-            after = newest
+            if missed:
+                cursor = missed[-1].id
+                self.high = max(self.high, cursor)
+            if len(missed) < conversations.MAX_PAGE:
+                return
+        async with self.pool.acquire() as conn:
+            latest = await conversations.latest_id(conn, self.account.id)
+        if latest > max(cursor, after):  # unsent ones the page never had (not just the overlap's)
+            self.high = max(self.high, latest)
+            await self.send({"type": "reload", "latest": self.high})
 
     def accept(self, frame: Frame) -> bool:
         """Whether a live frame is for this page: not the echo of a message it just sent (its
