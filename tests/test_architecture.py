@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from app.bot.handlers import message_routing
-from app.bot.routing import Stage
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app"
@@ -111,13 +110,23 @@ def test_queries_return_typed_records_not_rows() -> None:
 def test_messages_are_offered_to_the_areas_in_the_stated_order() -> None:
     """A wizard step is answered before anything else looks at the message; the fallback last."""
     order = message_routing().order
-    stages = [stage for stage, _name in order]
-    assert stages == sorted(stages)
-    assert order[0] == (Stage.PAYMENT, "promotion: a successful payment")
-    assert order[1] == (Stage.FLOW_STEP, "ad wizard: a photo")
-    assert order[-1] == (Stage.FALLBACK, "fallback: a hint and the menu")
-    names = [name for _stage, name in order]
-    assert len(names) == len(set(names))
+    # The whole sequence, pinned: a new destination or a changed stage must be a decision.
+    assert [(stage.name, name) for stage, name in order] == [
+        ("PAYMENT", "promotion: a successful payment"),
+        ("FLOW_STEP", "ad wizard: a photo"),
+        ("FLOW_STEP", "ad wizard: an answer"),
+        ("FLOW_STEP", "ad wizard: anything else"),
+        ("FLOW_STEP", "reject flow: the typed reason"),
+        ("FLOW_STEP", "edit flow: the new text"),
+        ("FLOW_STEP", "withdrawal: the amount"),
+        ("CHAT_RELAY", "chat relay: a reply to a relayed message"),
+        ("CHAT_RELAY", "chat relay: writing here"),
+        ("SCREENSHOT", "task screenshot"),
+        ("OPEN_TICKET", "support: an operator's reply on Telegram"),
+        ("OPEN_TICKET", "support: a message in the open ticket"),
+        ("KNOWLEDGE_BASE", "support: a question for the knowledge base"),
+        ("FALLBACK", "fallback: a hint and the menu"),
+    ]
 
 
 def test_web_views_read_bodies_through_app_web_forms() -> None:

@@ -14,6 +14,7 @@ from app.domain.support import kb
 from app.domain.support.kb import AnswerDraft
 from app.main import Bozor
 from tests.helpers.images import png
+from tests.helpers.market import open_market
 from tests.helpers.polling import eventually
 from tests.helpers.support import draft, sample_kb
 
@@ -125,6 +126,40 @@ async def test_nothing_close_opens_a_ticket_that_further_messages_and_photos_joi
     )
     assert photo_key is not None and (await bozor.storage.get(photo_key)).data  # the panel can show it
     assert len(await ivan.bot_messages()) == 1  # joining says nothing more
+
+
+async def test_a_wizard_answer_goes_to_the_wizard_even_with_a_ticket_open(bozor, sandbox, db) -> None:
+    """The routing order as a seller meets it: the step of the flow they are in comes before
+    their open ticket; out of the flow, their free text joins the ticket again."""
+    market = await open_market(bozor, sandbox)
+    await load_kb(bozor)
+    seller = market["seller"]
+    await seller.send("Qizil fil qayerda uxlaydi?")  # nothing in the knowledge base is close
+
+    async def opened() -> bool:
+        return len(await tickets(db, seller.id)) == 1
+
+    await eventually(opened, what="a ticket for the question")
+    [ticket] = await tickets(db, seller.id)
+    await seller.wait_for_bot(lambda m: f"#{ticket['id']}" in (m.get("text") or ""))
+
+    await seller.press("📢 E'lon berish")
+    await seller.wait_for_bot("Bo'limni tanlang")
+    await seller.press("Transport")
+    await seller.wait_for_bot("sarlavhasini")
+    await seller.send("Velosiped Stels")
+    await seller.wait_for_bot("tasvirlang")  # the wizard took the title
+    [ticket] = await tickets(db, seller.id)
+    assert ticket["texts"] == ["Qizil fil qayerda uxlaydi?"]
+
+    await seller.send("/start")  # leaves the wizard (the draft is kept)
+    await seller.wait_for_bot("Assalomu alaykum")
+    await seller.send("Javob bormi?")
+
+    async def joined() -> bool:
+        return (await tickets(db, seller.id))[0]["texts"] == ["Qizil fil qayerda uxlaydi?", "Javob bormi?"]
+
+    await eventually(joined, what="the free text in the open ticket")
 
 
 async def test_the_support_button_explains_what_to_do(bozor, sandbox) -> None:
