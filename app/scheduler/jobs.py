@@ -103,7 +103,7 @@ async def chat_notices(ctx: JobContext) -> None:
 async def broadcasts_tick(ctx: JobContext) -> None:
     """Top up each running broadcast's window of outbox rows; close the finished ones."""
     async with ctx.pool.acquire() as conn:
-        fed = await broadcasts.feed_running(conn)
+        fed = await broadcasts.feed_running(conn, ctx.languages)
     if fed:
         log.info("broadcasts: %d message(s) fed to the outbox", fed)
 

@@ -15,6 +15,7 @@ from app.domain.actors import Actor, StaffMember
 from app.domain.broadcasts.model import LANGUAGES, BroadcastError, check_buttons, render_text
 from app.domain.broadcasts.photos import is_photo_key
 from app.domain.staff import Role
+from app.domain.users import Languages
 from app.i18n import N_
 
 # Outbox rows a running broadcast keeps waiting: enough for the sender's pace between two feed
@@ -39,9 +40,10 @@ def _payload(html_text: str, buttons: list[dict[str, str]], photo_key: str | Non
     return payload
 
 
-async def count_audience(conn: Conn, audience: Audience) -> int:
-    """How many users the segment reaches now (those who blocked the bot never count)."""
-    return await q.count_audience(conn, audience)
+async def count_audience(conn: Conn, audience: Audience, languages: Languages) -> int:
+    """How many users the segment reaches now (those who blocked the bot never count); a
+    language condition counts the users who would get that language's variant."""
+    return await q.count_audience(conn, audience, languages.enabled)
 
 
 async def create(
@@ -92,14 +94,14 @@ async def progress(conn: Conn, broadcast_id: int) -> Progress:
     return await q.progress(conn, broadcast_id)
 
 
-async def send_test(conn: Conn, actor: Actor, broadcast_id: int) -> int:
+async def send_test(conn: Conn, actor: Actor, broadcast_id: int, *, languages: Languages) -> int:
     """The broadcast, in the staff member's language variant, to their linked Telegram account
     (a transactional row: it does not wait behind broadcasts)."""
     _admin(actor)
     user_id = actor.user_id
     if user_id is None:
         raise BroadcastError(N_("Link your Telegram account first (Account page)."))
-    language = await q.language_of(conn, user_id)
+    language = await q.language_of(conn, user_id, languages.enabled)
     found = await q.payload_for(conn, broadcast_id, language)
     if found is None:
         raise BroadcastError(N_("This broadcast does not exist."))
@@ -124,18 +126,19 @@ async def schedule(conn: Conn, actor: Actor, broadcast_id: int, at: datetime | N
         )
 
 
-async def start(conn: Conn, actor: Actor, broadcast_id: int) -> int:
-    """Fix the recipients (one statement) and feed the first batch; returns how many."""
+async def start(conn: Conn, actor: Actor, broadcast_id: int, *, languages: Languages) -> int:
+    """Fix the recipients (one statement), each with the variant of their language as the bot
+    resolves it (`languages`), and feed the first batch; returns how many."""
     staff_id = _admin(actor)
-    return await _start(conn, staff_id, broadcast_id)
+    return await _start(conn, staff_id, broadcast_id, languages)
 
 
-async def _start(conn: Conn, staff_id: int, broadcast_id: int) -> int:
+async def _start(conn: Conn, staff_id: int, broadcast_id: int, languages: Languages) -> int:
     async with conn.transaction():
         broadcast = await q.get(conn, broadcast_id)
         if broadcast is None:
             raise BroadcastError(N_("This broadcast does not exist."))
-        total = await q.start(conn, broadcast_id, Audience.of_json(broadcast.audience))
+        total = await q.start(conn, broadcast_id, Audience.of_json(broadcast.audience), languages.enabled)
         if total is None:
             raise BroadcastError(N_("This broadcast was already started."))
         await staff_domain.audit(
@@ -189,12 +192,12 @@ async def cancel(conn: Conn, actor: Actor, broadcast_id: int) -> None:
     )
 
 
-async def feed_running(conn: Conn, window: int = FEED_WINDOW) -> int:
+async def feed_running(conn: Conn, languages: Languages, window: int = FEED_WINDOW) -> int:
     """The scheduler's tick: start the drafts whose time came, top up each running broadcast
     to `window` open outbox rows and close the finished ones; returns how many rows it queued."""
     for broadcast_id, staff_id in await q.due_drafts(conn):
         with contextlib.suppress(BroadcastError):  # started by hand meanwhile
-            await _start(conn, staff_id, broadcast_id)
+            await _start(conn, staff_id, broadcast_id, languages)
     fed = 0
     for broadcast_id in await q.running_ids(conn):
         async with conn.transaction():

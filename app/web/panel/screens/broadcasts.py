@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 
@@ -15,6 +16,7 @@ from app.domain import broadcasts
 from app.domain.actors import StaffMember
 from app.domain.broadcasts import LANGUAGES, Audience, BroadcastError, BroadcastStatus
 from app.domain.staff import Role
+from app.domain.users import Languages
 from app.i18n import N_
 from app.storage import InvalidKey, NotFound, S3Storage
 from app.web import keys
@@ -31,6 +33,11 @@ MAX_PHOTO = broadcasts.MAX_PHOTO_BYTES
 PHOTO_FOLDER = "broadcasts/"
 PROGRESS_EVERY = 1.0  # seconds between progress reads while a page watches
 MISSING = N_("This broadcast does not exist.")
+
+
+def _languages(request: web.Request) -> Languages:
+    """The languages the bot speaks now (the settings screen keeps them current)."""
+    return request.app[keys.RUNNING_SETTINGS].languages
 
 
 def _audience(form: MultiDictProxy[str]) -> Audience:
@@ -121,7 +128,7 @@ async def compose(request: web.Request) -> web.StreamResponse:
                     conn, StaffMember(request[STAFF]), texts, buttons, audience, photo_key=photo_key
                 )
                 raise web.HTTPSeeOther(f"/panel/broadcasts/{made.id}")
-            count = await broadcasts.count_audience(conn, audience)
+            count = await broadcasts.count_audience(conn, audience, _languages(request))
     except BroadcastError as exc:
         return await _list_page(request, status=400, error=exc.text(_), form=values)
     preview = {"texts": rendered, "buttons": buttons, "count": count, "photo": _photo_url(photo_key)}
@@ -166,7 +173,7 @@ async def _detail(
         if item is None:
             raise web.HTTPNotFound(text=_(MISSING))
         count = (
-            await broadcasts.count_audience(conn, Audience.of_json(item.audience))
+            await broadcasts.count_audience(conn, Audience.of_json(item.audience), _languages(request))
             if item.status == BroadcastStatus.DRAFT
             else None
         )
@@ -228,13 +235,14 @@ async def schedule(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/panel/broadcasts/{broadcast_id}")
 
 
-ACTIONS = {
+ACTIONS: dict[str, Callable[..., Awaitable[object]]] = {
     "start": broadcasts.start,
     "pause": broadcasts.pause,
     "resume": broadcasts.resume,
     "cancel": broadcasts.cancel,
     "test": broadcasts.send_test,
 }
+BY_LANGUAGE = ("start", "test")  # these pick each user's variant: they need the enabled languages
 
 
 @ROUTES.post(
@@ -255,7 +263,9 @@ async def act(request: web.Request) -> web.StreamResponse:
         async with request.app[keys.POOL].acquire() as conn:
             if await broadcasts.get(conn, broadcast_id) is None:
                 raise web.HTTPNotFound(text=_(MISSING))
-            await action(conn, StaffMember(request[STAFF]), broadcast_id)
+            wants = request.match_info["action"] in BY_LANGUAGE
+            extra = {"languages": _languages(request)} if wants else {}
+            await action(conn, StaffMember(request[STAFF]), broadcast_id, **extra)
     except BroadcastError as exc:
         return await _detail(request, broadcast_id, status=400, error=exc.text(_))
     if request.match_info["action"] == "test":
