@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.db import Conn
-from app.db.records import from_row, maybe, one
+from app.db.records import from_row, from_rows, maybe, one
 
 REF_KIND = "broadcast"  # outbox rows of a broadcast: ref_kind 'broadcast', ref_id its id
 PRIORITY = -10  # below every transactional row (default 0): sql/0080_broadcasts.sql
@@ -83,6 +83,14 @@ class Progress:
     @property
     def left(self) -> int:
         return max(0, self.total - self.sent - self.failed - self.blocked - self.uncertain)
+
+
+@dataclass(frozen=True, slots=True)
+class FailureReason:
+    """Why a broadcast's messages failed: Telegram's error as the outbox kept it, and how many."""
+
+    error: str
+    count: int
 
 
 # The variant a user gets, as the bot picks their language (app.domain.users.resolve_language):
@@ -352,3 +360,15 @@ async def progress(conn: Conn, broadcast_id: int) -> Progress:
         broadcast_id,
     )
     return maybe(Progress, row) or Progress(0, 0, 0, 0, 0)
+
+
+async def failure_reasons(conn: Conn, broadcast_id: int, limit: int) -> list[FailureReason]:
+    """The broadcast's failed rows grouped by their last error, the most frequent first."""
+    rows = await conn.fetch(
+        f"""SELECT coalesce(error, '') AS error, count(*) AS count FROM outbox
+            WHERE ref_kind = '{REF_KIND}' AND ref_id = $1 AND status = 'failed'
+            GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $2""",
+        broadcast_id,
+        limit,
+    )
+    return from_rows(FailureReason, rows)

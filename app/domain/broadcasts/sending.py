@@ -8,7 +8,7 @@ from typing import Any
 
 from app.db import Conn
 from app.db.queries import broadcasts as q
-from app.db.queries.broadcasts import Audience, Broadcast, BroadcastStatus, Progress
+from app.db.queries.broadcasts import Audience, Broadcast, BroadcastStatus, FailureReason, Progress
 from app.domain import outbox
 from app.domain import staff as staff_domain
 from app.domain.actors import Actor, StaffMember
@@ -92,6 +92,11 @@ async def recent(conn: Conn) -> list[Broadcast]:
 
 async def progress(conn: Conn, broadcast_id: int) -> Progress:
     return await q.progress(conn, broadcast_id)
+
+
+async def failure_reasons(conn: Conn, broadcast_id: int, limit: int = 20) -> list[FailureReason]:
+    """Why messages failed, each reason counted (the final report)."""
+    return await q.failure_reasons(conn, broadcast_id, limit)
 
 
 async def send_test(conn: Conn, actor: Actor, broadcast_id: int, *, languages: Languages) -> int:

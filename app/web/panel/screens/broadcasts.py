@@ -61,10 +61,32 @@ def _audience(form: MultiDictProxy[str]) -> Audience:
     )
 
 
+def _labels(request: web.Request) -> dict[str, str]:
+    """Each status's label in the reader's language, by its value (the page's script reads them too)."""
+    _ = gettext(request)
+    return {status.value: broadcasts.status_label(status, _) for status in BroadcastStatus}
+
+
+def _duration(started: datetime | None, finished: datetime | None) -> str | None:
+    """How long a broadcast took, pauses included, as H:MM:SS."""
+    if started is None or finished is None:
+        return None
+    seconds = max(0, int((finished - started).total_seconds()))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
 async def _list_page(request: web.Request, *, status: int = 200, **extra: object) -> web.StreamResponse:
     async with request.app[keys.POOL].acquire() as conn:
         items = await broadcasts.recent(conn)
-    context = {"items": items, "languages": LANGUAGES, "form": {}, "error": None, "preview": None, **extra}
+    context = {
+        "items": items,
+        "status_labels": _labels(request),
+        "languages": LANGUAGES,
+        "form": {},
+        "error": None,
+        "preview": None,
+        **extra,
+    }
     return await render(request, "panel/broadcasts.html", context, status=status)
 
 
@@ -178,6 +200,8 @@ async def _detail(
             else None
         )
         progress = await broadcasts.progress(conn, broadcast_id)
+        finished = item.status in broadcasts.FINISHED
+        reasons = await broadcasts.failure_reasons(conn, broadcast_id) if finished else []
     rendered = {
         k: broadcasts.render_text(v, caption=item.photo_key is not None) for k, v in item.texts.items()
     }
@@ -187,6 +211,10 @@ async def _detail(
         "photo": _photo_url(item.photo_key),
         "count": count,
         "progress": progress,
+        "status_labels": _labels(request),
+        "report": {"duration": _duration(item.started_at, item.finished_at), "reasons": reasons}
+        if finished
+        else None,
         "can_test": request[STAFF].telegram_user_id is not None,
         "error": None,
         "done_message": None,
@@ -281,8 +309,9 @@ async def act(request: web.Request) -> web.StreamResponse:
 )
 @require(Role.ADMIN)
 async def live(request: web.Request) -> web.StreamResponse:
-    """The progress as it moves: {"status", "total", "sent", "failed", "blocked", "uncertain",
-    "left"}, sent when it changes (read once a second while someone watches)."""
+    """The progress as it moves: {"status", "label" (the status in the reader's language),
+    "total", "sent", "failed", "blocked", "uncertain", "left"}, sent when it changes (read once
+    a second while someone watches)."""
     _ = gettext(request)
     broadcast_id = path_id(request, "broadcast_id", _(MISSING))
     if not web.WebSocketResponse().can_prepare(request).ok:
@@ -305,6 +334,7 @@ async def live(request: web.Request) -> web.StreamResponse:
                 progress = await broadcasts.progress(conn, broadcast_id)
             state = {
                 "status": item.status.value if item else "missing",
+                "label": broadcasts.status_label(item.status, _) if item else _(MISSING),
                 **asdict(progress),
                 "left": progress.left,
             }
