@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from app.domain.broadcasts import Audience, BroadcastError, BroadcastStatus
 from app.domain.staff import Role
 from app.domain.users import Languages
 from app.sandbox.driver import Persona, Sandbox
+from app.scheduler.jobs import JobContext, broadcasts_tick
 from tests.helpers import crash
 from tests.helpers.polling import eventually, outbox_settled
 from tests.helpers.servers import TEST_TOKEN, SandboxServer
@@ -296,3 +298,34 @@ async def test_a_broadcast_sent_at_a_time_is_started_by_the_tick_once_its_time_c
     assert await broadcast_rows(db, later.id, "pending") == 0
     with pytest.raises(BroadcastError):  # a started broadcast has no start time to change
         await broadcasts.schedule(db, boss, due.id, None)
+
+
+async def test_the_log_says_when_a_broadcast_starts_and_finishes_and_its_ticks_only_at_debug(
+    db: asyncpg.Connection, pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="app")
+    boss = await admin(db)
+    await db.execute("INSERT INTO users (id, first_name) SELECT n, 'u' FROM generate_series(1, 400) n")
+    made = await broadcasts.create(db, boss, {"default": "Hi"}, [], Audience())
+    await broadcasts.schedule(db, boss, made.id, datetime.now(UTC) - timedelta(seconds=1))
+    ctx = JobContext(pool=pool, languages=LANGS)
+
+    async def deliver_and_tick() -> None:
+        """The sender's part done (every open row sent), then the scheduler's tick."""
+        await db.execute("UPDATE outbox SET status = 'sent', done_at = now() WHERE status = 'pending'")
+        await broadcasts_tick(ctx)
+
+    await broadcasts_tick(ctx)  # starts it: the first window of rows
+    await deliver_and_tick()  # feeds the other 100
+    assert await broadcast_rows(db, made.id, "pending") == 400 - broadcasts.FEED_WINDOW
+    await deliver_and_tick()  # closes it
+    assert (await broadcasts.get(db, made.id)).status == BroadcastStatus.DONE  # type: ignore[union-attr]
+
+    def lines(level: int) -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.levelno == level]
+
+    assert lines(logging.INFO) == [
+        f"broadcast {made.id} started: 400 recipient(s)",
+        f"broadcast {made.id} finished: 400 sent, 0 failed, 0 blocked, 0 uncertain, 0 not sent",
+    ]
+    assert "broadcasts: 100 message(s) fed to the outbox" in lines(logging.DEBUG)

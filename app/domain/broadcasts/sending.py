@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,8 @@ from app.domain.broadcasts.photos import is_photo_key
 from app.domain.staff import Role
 from app.domain.users import Languages
 from app.i18n import N_
+
+log = logging.getLogger(__name__)
 
 # Outbox rows a running broadcast keeps waiting: enough for the sender's pace between two feed
 # ticks (30/s for 5 s), few enough that the outbox stays small and a pause takes back little.
@@ -150,8 +153,26 @@ async def _start(conn: Conn, staff_id: int, broadcast_id: int, languages: Langua
             conn, staff_id, "broadcast.start", f"broadcast:{broadcast_id}", None, {"total": total}
         )
         await q.feed(conn, broadcast_id, FEED_WINDOW)
-        await q.finish_if_done(conn, broadcast_id)
+        finished = await q.finish_if_done(conn, broadcast_id)
+    log.info("broadcast %d started: %d recipient(s)", broadcast_id, total)
+    if finished:
+        await _log_finished(conn, broadcast_id)
     return total
+
+
+async def _log_finished(conn: Conn, broadcast_id: int, how: str = "finished") -> None:
+    """One INFO line when a broadcast ends (after its transaction: it did end)."""
+    p = await q.progress(conn, broadcast_id)
+    log.info(
+        "broadcast %d %s: %d sent, %d failed, %d blocked, %d uncertain, %d not sent",
+        broadcast_id,
+        how,
+        p.sent,
+        p.failed,
+        p.blocked,
+        p.uncertain,
+        p.left,
+    )
 
 
 async def _move(
@@ -163,6 +184,7 @@ async def _move(
     action: str,
 ) -> None:
     staff_id = _admin(actor)
+    finished = False
     async with conn.transaction():
         if not await q.set_status(conn, broadcast_id, to, allowed):
             raise BroadcastError(N_("This broadcast cannot do that now; reload the page."))
@@ -171,7 +193,11 @@ async def _move(
         await staff_domain.audit(conn, staff_id, action, f"broadcast:{broadcast_id}", None, None)
         if to == BroadcastStatus.RUNNING:
             await q.feed(conn, broadcast_id, FEED_WINDOW)
-            await q.finish_if_done(conn, broadcast_id)
+            finished = await q.finish_if_done(conn, broadcast_id)
+    if to == BroadcastStatus.CANCELLED:
+        await _log_finished(conn, broadcast_id, "cancelled")
+    elif finished:
+        await _log_finished(conn, broadcast_id)
 
 
 async def pause(conn: Conn, actor: Actor, broadcast_id: int) -> None:
@@ -207,5 +233,7 @@ async def feed_running(conn: Conn, languages: Languages, window: int = FEED_WIND
     for broadcast_id in await q.running_ids(conn):
         async with conn.transaction():
             fed += await q.feed(conn, broadcast_id, window - await q.open_rows(conn, broadcast_id))
-            await q.finish_if_done(conn, broadcast_id)
+            finished = await q.finish_if_done(conn, broadcast_id)
+        if finished:
+            await _log_finished(conn, broadcast_id)
     return fed
