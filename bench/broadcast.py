@@ -56,6 +56,7 @@ from app.domain import staff as staff_domain  # noqa: E402
 from app.domain.actors import StaffMember  # noqa: E402
 from app.domain.broadcasts import Audience  # noqa: E402
 from app.domain.staff import Role  # noqa: E402
+from app.domain.users import Languages  # noqa: E402
 from app.main import free_port  # noqa: E402
 from app.sandbox.app import make_sandbox_app  # noqa: E402
 from app.sandbox.world import World  # noqa: E402
@@ -63,6 +64,7 @@ from app.sandbox.world import World  # noqa: E402
 TOKEN = "5000000016:BenchBroadcastBotTokenXXXXXXXXXXXXXXX"
 TICK = 5.0  # the scheduler's broadcasts tick (app/scheduler/__init__.py)
 TEXTS = {"default": "Big <b>sale</b>", "uz": "Katta <b>chegirma</b>", "ru": "Большая <b>распродажа</b>"}
+LANGS = Languages()  # every language enabled, as a fresh install
 CUSTOMER_TEXT = "Your ticket was answered"
 
 
@@ -212,7 +214,7 @@ async def run(args: argparse.Namespace, world: World, url: str, pool: asyncpg.Po
     try:
         began = time.perf_counter()
         async with pool.acquire() as conn:
-            total = await broadcasts.start(conn, boss, made.id)
+            total = await broadcasts.start(conn, boss, made.id, languages=LANGS)
         started_in = time.perf_counter() - began
         n = args.users + 1  # the customer is one of everyone too
         assert total == n, total
@@ -340,7 +342,7 @@ async def child(dsn: str, url: str, token: str, cap: float, window: int, concurr
     await sender.start()
     while True:  # sends until it is killed
         async with pool.acquire() as conn:
-            await broadcasts.feed_running(conn, window)
+            await broadcasts.feed_running(conn, LANGS, window)
         await asyncio.sleep(TICK)
 
 

@@ -6,9 +6,10 @@
   const DELAYS = [500, 1000, 2000, 5000, 10000];
   let failures = 0;
   let last = null;
+  const FINAL = ["done", "cancelled"];
   const field = (name) => box.querySelector(`[data-field="${name}"]`);
   const show = (state) => {
-    for (const name of ["status", "sent", "failed", "blocked", "uncertain", "left", "total"]) {
+    for (const name of ["label", "sent", "failed", "blocked", "uncertain", "left", "total"]) {
       const el = field(name);
       if (el && state[name] !== undefined) el.textContent = String(state[name]);
     }
@@ -26,6 +27,8 @@
       field("eta").textContent = state.left === 0 ? "0 s" : "—";
     }
     last = {at: now, finished};
+    // It finished while watched: load the page again for its final report.
+    if (FINAL.includes(state.status) && !FINAL.includes(box.dataset.status)) location.reload();
   };
   field("bar").style.width = (field("bar").dataset.percent || "0") + "%";
   const connect = () => {

@@ -20,6 +20,7 @@ from app.domain import staff as staff_domain
 from app.domain.actors import StaffMember
 from app.domain.broadcasts import Audience, BroadcastError
 from app.domain.staff import Role
+from app.domain.users import Languages
 from app.sandbox.driver import Sandbox
 from app.storage.disk import DiskStorage
 from tests.helpers.chat import with_media
@@ -136,7 +137,7 @@ async def test_recipients_get_the_photo_with_their_languages_caption_and_it_is_u
         Audience(),
         photo_key=key,
     )
-    assert await broadcasts.start(db, boss, made.id) == 3
+    assert await broadcasts.start(db, boss, made.id, languages=Languages()) == 3
     await outbox_settled(db)
 
     got = {p.id: await p.bot_messages() for p in people}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -20,12 +21,15 @@ from app.domain import staff as staff_domain
 from app.domain.actors import StaffMember
 from app.domain.broadcasts import Audience, BroadcastError, BroadcastStatus
 from app.domain.staff import Role
+from app.domain.users import Languages
 from app.sandbox.driver import Persona, Sandbox
+from app.scheduler.jobs import JobContext, broadcasts_tick
 from tests.helpers import crash
 from tests.helpers.polling import eventually, outbox_settled
 from tests.helpers.servers import TEST_TOKEN, SandboxServer
 
 TEXTS = {"default": "Hello <b>all</b>", "uz": "Salom <b>hammaga</b>", "ru": "Привет <i>всем</i>"}
+LANGS = Languages()  # every language enabled, as a fresh install
 
 
 @pytest.fixture
@@ -102,11 +106,11 @@ async def test_a_segment_gets_it_once_each_in_their_language_and_blocked_users_a
     await quiet.block()  # blocked in Telegram, not yet known to us
 
     segment = Audience(seen_days=7)
-    assert await broadcasts.count_audience(db, segment) == 4  # the known-blocked user never counts
+    assert await broadcasts.count_audience(db, segment, LANGS) == 4  # the known-blocked user never counts
     made = await broadcasts.create(
         db, boss, TEXTS, broadcasts.parse_buttons("Shop | https://example.com/shop"), segment
     )
-    assert await broadcasts.start(db, boss, made.id) == 4
+    assert await broadcasts.start(db, boss, made.id, languages=LANGS) == 4
     await outbox_settled(db)
 
     assert await texts(aziz) == ["Salom hammaga"]
@@ -120,11 +124,32 @@ async def test_a_segment_gets_it_once_each_in_their_language_and_blocked_users_a
     assert await db.fetchval("SELECT blocked_bot_at IS NOT NULL FROM users WHERE id = $1", quiet.id)
     progress = await broadcasts.progress(db, made.id)
     assert (progress.total, progress.sent, progress.blocked, progress.left) == (4, 3, 1, 0)
-    await broadcasts.feed_running(db)
+    await broadcasts.feed_running(db, LANGS)
     assert (await broadcasts.get(db, made.id)).status == BroadcastStatus.DONE  # type: ignore[union-attr]
 
     # The next broadcast skips Quiet from the start.
-    assert await broadcasts.count_audience(db, segment) == 3
+    assert await broadcasts.count_audience(db, segment, LANGS) == 3
+
+
+async def test_a_language_segment_reaches_the_users_telegram_says_speak_it_as_well_as_those_who_chose_it(
+    db: asyncpg.Connection,
+) -> None:
+    boss = await admin(db)
+    await db.execute(
+        "INSERT INTO users (id, first_name, language, language_code) VALUES "
+        "(1, 'Telegram uz', NULL, 'uz'), (2, 'Telegram uz-UZ', NULL, 'uz-UZ'), (3, 'Chose uz', 'uz', 'ru'), "
+        "(4, 'Chose ru', 'ru', 'uz'), (5, 'Telegram de', NULL, 'de')"
+    )
+    uzbek = Audience(languages=("uz",))
+    assert await broadcasts.count_audience(db, uzbek, LANGS) == 3  # the count shown before sending
+    made = await broadcasts.create(db, boss, TEXTS, [], uzbek)
+    assert await broadcasts.start(db, boss, made.id, languages=LANGS) == 3
+    rows = await db.fetch(
+        "SELECT chat_id, params->>'text' AS text FROM outbox WHERE ref_kind = 'broadcast' ORDER BY chat_id"
+    )
+    assert [(r["chat_id"], r["text"]) for r in rows] == [(n, "Salom <b>hammaga</b>") for n in (1, 2, 3)]
+    # A language an admin turned off is nobody's: its segment is empty, as its variant goes to nobody.
+    assert await broadcasts.count_audience(db, uzbek, Languages(enabled=("ru", "en"), default="ru")) == 0
 
 
 async def test_paused_nothing_more_goes_until_resumed(db: asyncpg.Connection) -> None:
@@ -132,12 +157,12 @@ async def test_paused_nothing_more_goes_until_resumed(db: asyncpg.Connection) ->
     for n in range(1, 8):
         await db.execute("INSERT INTO users (id, first_name, language) VALUES ($1, 'u', 'en')", n)
     made = await broadcasts.create(db, boss, {"default": "Hi"}, [], Audience())
-    await broadcasts.start(db, boss, made.id)
+    await broadcasts.start(db, boss, made.id, languages=LANGS)
     assert await broadcast_rows(db, made.id, "pending") == 7
 
     await broadcasts.pause(db, boss, made.id)
     assert await broadcast_rows(db, made.id, "pending") == 0  # taken back: nothing can be claimed
-    assert await broadcasts.feed_running(db) == 0  # the tick does not feed a paused broadcast
+    assert await broadcasts.feed_running(db, LANGS) == 0  # the tick does not feed a paused broadcast
     assert await broadcast_rows(db, made.id, "pending") == 0
     with pytest.raises(BroadcastError):
         await broadcasts.pause(db, boss, made.id)
@@ -151,7 +176,7 @@ async def test_paused_nothing_more_goes_until_resumed(db: asyncpg.Connection) ->
 
     await broadcasts.cancel(db, boss, made.id)
     assert await broadcast_rows(db, made.id, "pending") == 0
-    assert await broadcasts.feed_running(db) == 0
+    assert await broadcasts.feed_running(db, LANGS) == 0
 
 
 async def test_the_feed_keeps_a_window_and_a_transactional_message_goes_first(db: asyncpg.Connection) -> None:
@@ -161,8 +186,8 @@ async def test_the_feed_keeps_a_window_and_a_transactional_message_goes_first(db
     made = await broadcasts.create(db, boss, {"default": "Sale!"}, [], Audience())
     async with db.transaction():
         ticket_reply = await outbox.enqueue(db, "sendMessage", {"chat_id": 999, "text": "Your ticket"})
-    await broadcasts.start(db, boss, made.id)
-    assert await broadcasts.feed_running(db, window=10) == 0  # the window is full already
+    await broadcasts.start(db, boss, made.id, languages=LANGS)
+    assert await broadcasts.feed_running(db, LANGS, window=10) == 0  # the window is full already
 
     # Queued after the broadcast, the transactional row is the first one any sender claims.
     async with db.transaction():
@@ -197,7 +222,7 @@ async def test_killed_with_kill_9_mid_broadcast_it_resumes_and_nobody_gets_it_tw
     boss = await admin(db)
     people = [await member(sandbox, db, f"P{i}", "uz") for i in range(40)]
     made = await broadcasts.create(db, boss, {"default": "Once only"}, [], Audience())
-    await broadcasts.start(db, boss, made.id)
+    await broadcasts.start(db, boss, made.id, languages=LANGS)
 
     async def sent_at_least(n: int) -> bool:
         return await broadcast_rows(db, made.id, "sent") >= n
@@ -236,7 +261,7 @@ async def test_a_ticket_reply_queued_mid_broadcast_overtakes_the_broadcast_queue
     customer = await sandbox.user("Customer")  # started the bot; not among the recipients
     await customer.send("/start")
     made = await broadcasts.create(db, boss, {"default": "Big sale"}, [], Audience())
-    await broadcasts.start(db, boss, made.id)
+    await broadcasts.start(db, boss, made.id, languages=LANGS)
 
     async def ten_sent() -> bool:
         return await broadcast_rows(db, made.id, "sent") >= 10
@@ -266,10 +291,41 @@ async def test_a_broadcast_sent_at_a_time_is_started_by_the_tick_once_its_time_c
     await broadcasts.schedule(db, boss, later.id, datetime.now(UTC) + timedelta(days=1))
     await broadcasts.schedule(db, boss, due.id, datetime.now(UTC) - timedelta(seconds=1))
 
-    await broadcasts.feed_running(db)
+    await broadcasts.feed_running(db, LANGS)
     assert (await broadcasts.get(db, due.id)).status == BroadcastStatus.RUNNING  # type: ignore[union-attr]
     assert await broadcast_rows(db, due.id, "pending") == 2
     assert (await broadcasts.get(db, later.id)).status == BroadcastStatus.DRAFT  # type: ignore[union-attr]
     assert await broadcast_rows(db, later.id, "pending") == 0
     with pytest.raises(BroadcastError):  # a started broadcast has no start time to change
         await broadcasts.schedule(db, boss, due.id, None)
+
+
+async def test_the_log_says_when_a_broadcast_starts_and_finishes_and_its_ticks_only_at_debug(
+    db: asyncpg.Connection, pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="app")
+    boss = await admin(db)
+    await db.execute("INSERT INTO users (id, first_name) SELECT n, 'u' FROM generate_series(1, 400) n")
+    made = await broadcasts.create(db, boss, {"default": "Hi"}, [], Audience())
+    await broadcasts.schedule(db, boss, made.id, datetime.now(UTC) - timedelta(seconds=1))
+    ctx = JobContext(pool=pool, languages=LANGS)
+
+    async def deliver_and_tick() -> None:
+        """The sender's part done (every open row sent), then the scheduler's tick."""
+        await db.execute("UPDATE outbox SET status = 'sent', done_at = now() WHERE status = 'pending'")
+        await broadcasts_tick(ctx)
+
+    await broadcasts_tick(ctx)  # starts it: the first window of rows
+    await deliver_and_tick()  # feeds the other 100
+    assert await broadcast_rows(db, made.id, "pending") == 400 - broadcasts.FEED_WINDOW
+    await deliver_and_tick()  # closes it
+    assert (await broadcasts.get(db, made.id)).status == BroadcastStatus.DONE  # type: ignore[union-attr]
+
+    def lines(level: int) -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.levelno == level]
+
+    assert lines(logging.INFO) == [
+        f"broadcast {made.id} started: 400 recipient(s)",
+        f"broadcast {made.id} finished: 400 sent, 0 failed, 0 blocked, 0 uncertain, 0 not sent",
+    ]
+    assert "broadcasts: 100 message(s) fed to the outbox" in lines(logging.DEBUG)

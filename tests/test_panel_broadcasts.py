@@ -3,11 +3,40 @@ progress over the WebSocket, pause and resume; admins only."""
 
 from __future__ import annotations
 
-import asyncpg
+from collections.abc import AsyncIterator
 
+import asyncpg
+import pytest
+from aiogram import Bot
+
+from app.bot.dispatcher import create_bot
+from app.bot.outbox import OutboxSender
+from app.db.pool import create_pool
+from app.domain import broadcasts
 from app.domain import staff as staff_domain
 from app.domain.staff import Role
+from app.domain.users import Languages
+from app.sandbox.driver import Sandbox
 from tests.helpers.panel import PASSWORD, Panel, csrf, login, make_staff
+from tests.helpers.polling import outbox_settled
+from tests.helpers.servers import TEST_TOKEN, SandboxServer
+
+RUSSIAN = {"Accept-Language": "ru"}
+NOBODY = (777000111, 777000112)  # Telegram ids the bot never talked to: "chat not found"
+
+
+@pytest.fixture
+async def sender(database_url: str, sandbox_server: SandboxServer) -> AsyncIterator[OutboxSender]:
+    """What app.main runs beside the panel: the outbox's sender, against the sandbox."""
+    sandbox_server.world.add_bot(TEST_TOKEN)
+    pool = await create_pool(database_url)
+    bot: Bot = create_bot(TEST_TOKEN, sandbox_server.url, wait_on_flood=False)
+    sender = OutboxSender(pool, bot, request_timeout=2.0, backoff=0.05, backoff_cap=0.2, tick=0.5)
+    await sender.start()
+    yield sender
+    await sender.stop(drain=2.0)
+    await bot.session.close()
+    await pool.close()
 
 
 async def post(panel: Panel, path: str, data: dict, page: str = "/panel/broadcasts"):
@@ -94,3 +123,45 @@ async def test_only_admins_see_broadcasts(panel: Panel, db: asyncpg.Connection) 
     page = await panel.client.get("/panel/broadcasts", allow_redirects=False)
     assert page.status == 403
     assert "/panel/broadcasts" not in await (await panel.client.get("/panel")).text()
+
+
+async def test_a_finished_broadcast_shows_its_status_in_the_readers_language_and_a_final_report(
+    panel: Panel, db: asyncpg.Connection, sandbox: Sandbox, sender: OutboxSender
+) -> None:
+    await staff_domain.create_staff(db, "boss", PASSWORD, Role.ADMIN)
+    people = [await sandbox.user(name) for name in ("Aziz", "Olga", "Quiet")]
+    for person in people:
+        await person.send("/start")
+    await people[2].block()  # blocked in Telegram, not yet known to us
+    for user_id in [p.id for p in people] + list(NOBODY):
+        await db.execute("INSERT INTO users (id, first_name) VALUES ($1, 'u')", user_id)
+    await login(panel.client, "boss")
+    saved = await post(panel, "/panel/broadcasts", {"text_default": "Sale", "action": "save"})
+    url = saved.headers["Location"]
+
+    async with panel.client.ws_connect(f"{url}/ws", headers=RUSSIAN) as socket:
+        assert (await socket.receive_json())["label"] == "Черновик"
+        assert (await post(panel, f"{url}/start", {}, url)).status == 303
+        assert (await socket.receive_json(timeout=5))["label"] == "Отправляется"
+    await outbox_settled(db)
+    await broadcasts.feed_running(db, Languages())  # the scheduler's tick closes it
+
+    page = await (await panel.client.get(url, headers=RUSSIAN)).text()
+    status_line = page.split('id="progress"', 1)[1].split("<p>", 1)[1].split("</p>", 1)[0]
+    assert "Статус:" in status_line and ">Завершена<" in status_line and "done" not in status_line
+    report = page.split('id="report"', 1)[1]
+    started, finished = await db.fetchrow("SELECT started_at, finished_at FROM broadcasts")
+    assert started.strftime("%Y-%m-%d %H:%M:%S") in report and finished.strftime("%H:%M:%S") in report
+    seconds = int((finished - started).total_seconds())
+    assert f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" in report
+    figures = {
+        name: report.split(f'data-report="{name}">', 1)[1].split("<", 1)[0]
+        for name in ("sent", "failed", "blocked")
+    }
+    assert figures == {"sent": "2", "failed": "2", "blocked": "1"}
+    reasons = [row.split("</td>")[:2] for row in report.split("<tr data-reason>")[1:]]
+    assert [(error.removeprefix("<td>"), count.rsplit(">", 1)[1]) for error, count in reasons] == [
+        ("Bad Request: chat not found", "2")
+    ]
+    listing = await (await panel.client.get("/panel/broadcasts", headers=RUSSIAN)).text()
+    assert "<td>Завершена</td>" in listing

@@ -3,7 +3,9 @@ base tables, whether the busy logs were rolled up into their per-day table or no
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import re
 
@@ -309,3 +311,44 @@ async def test_the_dashboard_range_is_chosen_checked_and_said_in_the_readers_lan
     panel.client.session.cookie_jar.clear()
     await login(panel.client, "mod")
     assert (await charts(panel, "days=7"))["areas"] == []
+
+
+async def test_the_dashboards_csv_has_a_row_a_day_equal_to_its_charts_and_is_audited(
+    panel: Panel, db: asyncpg.Connection
+) -> None:
+    boss = await make_staff(db, "boss", Role.ADMIN)
+    await history(db, boss.id)
+    await make_staff(db, "desk", Role.OPERATOR)
+    await login(panel.client, "boss")
+    query = "from=2026-11-01&to=2026-11-07"
+    week = await charts(panel, query)
+    home = await (await panel.client.get(f"/panel?{query}")).text()
+    assert 'href="/panel/stats.csv?from=2026-11-01&amp;to=2026-11-07"' in home
+
+    response = await panel.client.get(f"/panel/stats.csv?{query}")
+    assert response.status == 200 and response.headers["Content-Type"].startswith("text/csv")
+    header, *rows = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
+    columns = {name: [int(row[i]) for row in rows] for i, name in enumerate(header) if name != "day"}
+    assert [row[0] for row in rows] == [d.isoformat() for d in DAYS]
+    assert columns == {
+        **{f"ads_{s['status']}": s["data"] for s in week["ads"]},
+        "reposts": week["reposts"]["data"],
+        **shown(week),
+    }
+    assert shown(week) == await expected(db, DAYS)  # and those are the base tables' counts
+    audit = await db.fetchrow("SELECT target, after FROM audit_log WHERE action = 'export.csv'")
+    assert audit["target"] == "export:stats"
+    assert audit["after"] == {
+        "filters": {"from": "2026-11-01", "to": "2026-11-07"},
+        "rows": 7,
+        "complete": True,
+    }
+
+    bad = await panel.client.get("/panel/stats.csv?from=2026-11-05&to=2026-11-01")
+    assert bad.status == 400 and "The first day comes after the last one." in await bad.text()
+    # An operator's CSV holds what their dashboard shows: the areas of their work only.
+    panel.client.session.cookie_jar.clear()
+    await login(panel.client, "desk")
+    desk = await (await panel.client.get(f"/panel/stats.csv?{query}")).read()
+    desk_columns = next(csv.reader(io.StringIO(desk.decode("utf-8-sig"))))
+    assert "support_in" in desk_columns and "completions" not in desk_columns

@@ -101,11 +101,12 @@ async def chat_notices(ctx: JobContext) -> None:
 
 
 async def broadcasts_tick(ctx: JobContext) -> None:
-    """Top up each running broadcast's window of outbox rows; close the finished ones."""
+    """Top up each running broadcast's window of outbox rows; close the finished ones. A line
+    per tick only at DEBUG: the domain logs each broadcast's start and end at INFO."""
     async with ctx.pool.acquire() as conn:
-        fed = await broadcasts.feed_running(conn)
+        fed = await broadcasts.feed_running(conn, ctx.languages)
     if fed:
-        log.info("broadcasts: %d message(s) fed to the outbox", fed)
+        log.debug("broadcasts: %d message(s) fed to the outbox", fed)
 
 
 async def task_rechecks(ctx: JobContext) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from app.db import Conn
-from app.db.records import from_row, maybe, one
+from app.db.records import from_row, from_rows, maybe, one
 
 REF_KIND = "broadcast"  # outbox rows of a broadcast: ref_kind 'broadcast', ref_id its id
 PRIORITY = -10  # below every transactional row (default 0): sql/0080_broadcasts.sql
@@ -84,15 +85,36 @@ class Progress:
         return max(0, self.total - self.sent - self.failed - self.blocked - self.uncertain)
 
 
-# The user's language as every area reads it: chosen, else Telegram's; else the default text.
-LANGUAGE = "coalesce(u.language, lower(split_part(u.language_code, '-', 1)), 'default')"
+@dataclass(frozen=True, slots=True)
+class FailureReason:
+    """Why a broadcast's messages failed: Telegram's error as the outbox kept it, and how many."""
+
+    error: str
+    count: int
+
+
+# The variant a user gets, as the bot picks their language (app.domain.users.resolve_language):
+# their choice if enabled, else Telegram's language if enabled; with neither, the default text.
+# The segment's language condition reads the same expression, so a "uz" segment is exactly the
+# users who get the uz variant.
+_TELEGRAM = "lower(split_part(u.language_code, '-', 1))"
+
+
+def _language(enabled: str) -> str:
+    """The SQL of a user's variant; `enabled` names the parameter holding the enabled languages."""
+    return f"""coalesce(CASE WHEN u.language = ANY({enabled}::text[]) THEN u.language END,
+                        CASE WHEN {_TELEGRAM} = ANY({enabled}::text[]) THEN {_TELEGRAM} END,
+                        'default')"""
+
+
+LANGUAGE = _language("$6")
 
 # $1 languages (empty: any), $2 seen in the last N days, $3 channel with live ads, $4 task
-# participants only, $5 points balance above.
-SEGMENT = """
+# participants only, $5 points balance above, $6 the enabled languages.
+SEGMENT = f"""
 FROM users u
 WHERE u.blocked_bot_at IS NULL AND NOT u.is_bot
-  AND (cardinality($1::text[]) = 0 OR u.language = ANY($1::text[]))
+  AND (cardinality($1::text[]) = 0 OR {LANGUAGE} = ANY($1::text[]))
   AND ($2::integer IS NULL OR u.last_seen > now() - make_interval(days => $2::integer))
   AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM ads a WHERE a.seller_id = u.id
                                       AND a.channel_id = $3 AND a.status = 'published'))
@@ -106,13 +128,14 @@ COLUMNS = """id, created_by, status, texts, buttons, audience, total, created_at
              finished_at, start_at, photo_key"""
 
 
-def _args(audience: Audience) -> tuple[Any, ...]:
+def _args(audience: Audience, enabled: Sequence[str]) -> tuple[Any, ...]:
     return (
         list(audience.languages),
         audience.seen_days,
         audience.channel_id,
         audience.task_participants,
         audience.min_balance,
+        list(enabled),
     )
 
 
@@ -124,8 +147,9 @@ def _record(row: Any) -> Broadcast:
     return from_row(Broadcast, values)
 
 
-async def count_audience(conn: Conn, audience: Audience) -> int:
-    return int(await conn.fetchval("SELECT count(*) " + SEGMENT, *_args(audience)))
+async def count_audience(conn: Conn, audience: Audience, enabled: Sequence[str]) -> int:
+    """How many users the segment reaches; `enabled`: the languages the bot speaks now."""
+    return int(await conn.fetchval("SELECT count(*) " + SEGMENT, *_args(audience, enabled)))
 
 
 async def create(
@@ -203,13 +227,15 @@ async def payload_for(conn: Conn, broadcast_id: int, language: str) -> tuple[str
     return str(row["method"]), dict(json.loads(value) if isinstance(value, str) else value)
 
 
-async def language_of(conn: Conn, user_id: int) -> str:
-    """The variant a user gets: their language, else 'default'."""
-    value = await conn.fetchval(f"SELECT {LANGUAGE} FROM users u WHERE u.id = $1", user_id)
+async def language_of(conn: Conn, user_id: int, enabled: Sequence[str]) -> str:
+    """The variant a user gets (as a broadcast's recipient would), else 'default'."""
+    value = await conn.fetchval(
+        f"SELECT {_language('$2')} FROM users u WHERE u.id = $1", user_id, list(enabled)
+    )
     return str(value or "default")
 
 
-async def start(conn: Conn, broadcast_id: int, audience: Audience) -> int | None:
+async def start(conn: Conn, broadcast_id: int, audience: Audience, enabled: Sequence[str]) -> int | None:
     """Draft -> running, with the recipients fixed in one statement; None if not a draft."""
     started = await conn.fetchval(
         "UPDATE broadcasts SET status = 'running', started_at = now() "
@@ -221,10 +247,10 @@ async def start(conn: Conn, broadcast_id: int, audience: Audience) -> int | None
     total = await conn.fetchval(
         f"""WITH fixed AS (
                 INSERT INTO broadcast_recipients (broadcast_id, user_id, language)
-                SELECT $6, u.id, {LANGUAGE} {SEGMENT}
+                SELECT $7, u.id, {LANGUAGE} {SEGMENT}
                 RETURNING 1)
             SELECT count(*) FROM fixed""",
-        *_args(audience),
+        *_args(audience, enabled),
         broadcast_id,
     )
     await conn.execute("UPDATE broadcasts SET total = $2 WHERE id = $1", broadcast_id, total)
@@ -334,3 +360,15 @@ async def progress(conn: Conn, broadcast_id: int) -> Progress:
         broadcast_id,
     )
     return maybe(Progress, row) or Progress(0, 0, 0, 0, 0)
+
+
+async def failure_reasons(conn: Conn, broadcast_id: int, limit: int) -> list[FailureReason]:
+    """The broadcast's failed rows grouped by their last error, the most frequent first."""
+    rows = await conn.fetch(
+        f"""SELECT coalesce(error, '') AS error, count(*) AS count FROM outbox
+            WHERE ref_kind = '{REF_KIND}' AND ref_id = $1 AND status = 'failed'
+            GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $2""",
+        broadcast_id,
+        limit,
+    )
+    return from_rows(FailureReason, rows)

@@ -10,13 +10,16 @@ cancel take back the rows nobody claimed yet, so nothing more leaves until resum
 Callers (the panel, the scheduler) use only what is exported here.
 """
 
-from app.db.queries.broadcasts import Audience, Broadcast, BroadcastStatus, Progress
+from app.db.queries.broadcasts import Audience, Broadcast, BroadcastStatus, FailureReason, Progress
 from app.domain.broadcasts.model import (
+    FINISHED,
     LANGUAGES,
     MAX_CAPTION,
+    STATUS_LABELS,
     BroadcastError,
     parse_buttons,
     render_text,
+    status_label,
 )
 from app.domain.broadcasts.photos import MAX_BYTES as MAX_PHOTO_BYTES
 from app.domain.broadcasts.photos import is_photo_key, store_photo
@@ -25,6 +28,7 @@ from app.domain.broadcasts.sending import (
     cancel,
     count_audience,
     create,
+    failure_reasons,
     feed_running,
     get,
     pause,
@@ -38,17 +42,21 @@ from app.domain.broadcasts.sending import (
 
 __all__ = [
     "FEED_WINDOW",
+    "FINISHED",
     "LANGUAGES",
     "MAX_CAPTION",
     "MAX_PHOTO_BYTES",
+    "STATUS_LABELS",
     "Audience",
     "Broadcast",
     "BroadcastError",
     "BroadcastStatus",
+    "FailureReason",
     "Progress",
     "cancel",
     "count_audience",
     "create",
+    "failure_reasons",
     "feed_running",
     "get",
     "is_photo_key",
@@ -61,5 +69,6 @@ __all__ = [
     "schedule",
     "send_test",
     "start",
+    "status_label",
     "store_photo",
 ]

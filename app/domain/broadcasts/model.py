@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 import re
 
-from app.i18n import N_, UserError
+from app.db.queries.broadcasts import BroadcastStatus
+from app.i18n import N_, Gettext, UserError
 
 LANGUAGES = ("uz", "ru", "en")  # a variant each; "default" for everyone else
 MAX_TEXT = 4096  # Telegram's limit for a message
@@ -19,6 +20,21 @@ _LINK_END = re.compile(r"&lt;/a&gt;")
 _TAG = re.compile(r"<(/?)(b|i|a)\b[^>]*>")
 BAD_BUTTON = N_('A button is one line: a label, "|" and an http(s) link.')
 _URL = re.compile(r"^https?://[^\s<>\"]+\.[^\s<>\"]+$")
+
+
+# One label table for every reader: the panel's list and page, and the live progress.
+STATUS_LABELS: dict[BroadcastStatus, str] = {
+    BroadcastStatus.DRAFT: N_("Draft"),
+    BroadcastStatus.RUNNING: N_("Sending"),
+    BroadcastStatus.PAUSED: N_("Paused"),
+    BroadcastStatus.DONE: N_("Finished"),
+    BroadcastStatus.CANCELLED: N_("Cancelled"),
+}
+FINISHED = (BroadcastStatus.DONE, BroadcastStatus.CANCELLED)  # their page is the final report
+
+
+def status_label(status: BroadcastStatus, _: Gettext) -> str:
+    return _(STATUS_LABELS[status])
 
 
 class BroadcastError(UserError):

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from datetime import datetime
 from typing import Any
 
 from app.db import Conn
 from app.db.queries import broadcasts as q
-from app.db.queries.broadcasts import Audience, Broadcast, BroadcastStatus, Progress
+from app.db.queries.broadcasts import Audience, Broadcast, BroadcastStatus, FailureReason, Progress
 from app.domain import outbox
 from app.domain import staff as staff_domain
 from app.domain.actors import Actor, StaffMember
 from app.domain.broadcasts.model import LANGUAGES, BroadcastError, check_buttons, render_text
 from app.domain.broadcasts.photos import is_photo_key
 from app.domain.staff import Role
+from app.domain.users import Languages
 from app.i18n import N_
+
+log = logging.getLogger(__name__)
 
 # Outbox rows a running broadcast keeps waiting: enough for the sender's pace between two feed
 # ticks (30/s for 5 s), few enough that the outbox stays small and a pause takes back little.
@@ -39,9 +43,10 @@ def _payload(html_text: str, buttons: list[dict[str, str]], photo_key: str | Non
     return payload
 
 
-async def count_audience(conn: Conn, audience: Audience) -> int:
-    """How many users the segment reaches now (those who blocked the bot never count)."""
-    return await q.count_audience(conn, audience)
+async def count_audience(conn: Conn, audience: Audience, languages: Languages) -> int:
+    """How many users the segment reaches now (those who blocked the bot never count); a
+    language condition counts the users who would get that language's variant."""
+    return await q.count_audience(conn, audience, languages.enabled)
 
 
 async def create(
@@ -92,14 +97,19 @@ async def progress(conn: Conn, broadcast_id: int) -> Progress:
     return await q.progress(conn, broadcast_id)
 
 
-async def send_test(conn: Conn, actor: Actor, broadcast_id: int) -> int:
+async def failure_reasons(conn: Conn, broadcast_id: int, limit: int = 20) -> list[FailureReason]:
+    """Why messages failed, each reason counted (the final report)."""
+    return await q.failure_reasons(conn, broadcast_id, limit)
+
+
+async def send_test(conn: Conn, actor: Actor, broadcast_id: int, *, languages: Languages) -> int:
     """The broadcast, in the staff member's language variant, to their linked Telegram account
     (a transactional row: it does not wait behind broadcasts)."""
     _admin(actor)
     user_id = actor.user_id
     if user_id is None:
         raise BroadcastError(N_("Link your Telegram account first (Account page)."))
-    language = await q.language_of(conn, user_id)
+    language = await q.language_of(conn, user_id, languages.enabled)
     found = await q.payload_for(conn, broadcast_id, language)
     if found is None:
         raise BroadcastError(N_("This broadcast does not exist."))
@@ -124,26 +134,45 @@ async def schedule(conn: Conn, actor: Actor, broadcast_id: int, at: datetime | N
         )
 
 
-async def start(conn: Conn, actor: Actor, broadcast_id: int) -> int:
-    """Fix the recipients (one statement) and feed the first batch; returns how many."""
+async def start(conn: Conn, actor: Actor, broadcast_id: int, *, languages: Languages) -> int:
+    """Fix the recipients (one statement), each with the variant of their language as the bot
+    resolves it (`languages`), and feed the first batch; returns how many."""
     staff_id = _admin(actor)
-    return await _start(conn, staff_id, broadcast_id)
+    return await _start(conn, staff_id, broadcast_id, languages)
 
 
-async def _start(conn: Conn, staff_id: int, broadcast_id: int) -> int:
+async def _start(conn: Conn, staff_id: int, broadcast_id: int, languages: Languages) -> int:
     async with conn.transaction():
         broadcast = await q.get(conn, broadcast_id)
         if broadcast is None:
             raise BroadcastError(N_("This broadcast does not exist."))
-        total = await q.start(conn, broadcast_id, Audience.of_json(broadcast.audience))
+        total = await q.start(conn, broadcast_id, Audience.of_json(broadcast.audience), languages.enabled)
         if total is None:
             raise BroadcastError(N_("This broadcast was already started."))
         await staff_domain.audit(
             conn, staff_id, "broadcast.start", f"broadcast:{broadcast_id}", None, {"total": total}
         )
         await q.feed(conn, broadcast_id, FEED_WINDOW)
-        await q.finish_if_done(conn, broadcast_id)
+        finished = await q.finish_if_done(conn, broadcast_id)
+    log.info("broadcast %d started: %d recipient(s)", broadcast_id, total)
+    if finished:
+        await _log_finished(conn, broadcast_id)
     return total
+
+
+async def _log_finished(conn: Conn, broadcast_id: int, how: str = "finished") -> None:
+    """One INFO line when a broadcast ends (after its transaction: it did end)."""
+    p = await q.progress(conn, broadcast_id)
+    log.info(
+        "broadcast %d %s: %d sent, %d failed, %d blocked, %d uncertain, %d not sent",
+        broadcast_id,
+        how,
+        p.sent,
+        p.failed,
+        p.blocked,
+        p.uncertain,
+        p.left,
+    )
 
 
 async def _move(
@@ -155,6 +184,7 @@ async def _move(
     action: str,
 ) -> None:
     staff_id = _admin(actor)
+    finished = False
     async with conn.transaction():
         if not await q.set_status(conn, broadcast_id, to, allowed):
             raise BroadcastError(N_("This broadcast cannot do that now; reload the page."))
@@ -163,7 +193,11 @@ async def _move(
         await staff_domain.audit(conn, staff_id, action, f"broadcast:{broadcast_id}", None, None)
         if to == BroadcastStatus.RUNNING:
             await q.feed(conn, broadcast_id, FEED_WINDOW)
-            await q.finish_if_done(conn, broadcast_id)
+            finished = await q.finish_if_done(conn, broadcast_id)
+    if to == BroadcastStatus.CANCELLED:
+        await _log_finished(conn, broadcast_id, "cancelled")
+    elif finished:
+        await _log_finished(conn, broadcast_id)
 
 
 async def pause(conn: Conn, actor: Actor, broadcast_id: int) -> None:
@@ -189,15 +223,17 @@ async def cancel(conn: Conn, actor: Actor, broadcast_id: int) -> None:
     )
 
 
-async def feed_running(conn: Conn, window: int = FEED_WINDOW) -> int:
+async def feed_running(conn: Conn, languages: Languages, window: int = FEED_WINDOW) -> int:
     """The scheduler's tick: start the drafts whose time came, top up each running broadcast
     to `window` open outbox rows and close the finished ones; returns how many rows it queued."""
     for broadcast_id, staff_id in await q.due_drafts(conn):
         with contextlib.suppress(BroadcastError):  # started by hand meanwhile
-            await _start(conn, staff_id, broadcast_id)
+            await _start(conn, staff_id, broadcast_id, languages)
     fed = 0
     for broadcast_id in await q.running_ids(conn):
         async with conn.transaction():
             fed += await q.feed(conn, broadcast_id, window - await q.open_rows(conn, broadcast_id))
-            await q.finish_if_done(conn, broadcast_id)
+            finished = await q.finish_if_done(conn, broadcast_id)
+        if finished:
+            await _log_finished(conn, broadcast_id)
     return fed

@@ -346,7 +346,9 @@ async def _state(request: web.Request, broadcast_id: int) -> m.BroadcastState:
         progress = await broadcasts.progress(conn, broadcast_id)
         recipients = item.total
         if item.status == BroadcastStatus.DRAFT:
-            recipients = await broadcasts.count_audience(conn, Audience.of_json(item.audience))
+            recipients = await broadcasts.count_audience(
+                conn, Audience.of_json(item.audience), request.app[keys.RUNNING_SETTINGS].languages
+            )
     return m.BroadcastState(
         id=item.id,
         status=item.status.value,
@@ -411,8 +413,12 @@ async def _act(request: web.Request, staff: Staff, action: str) -> m.BroadcastSt
     async with request.app[keys.POOL].acquire() as conn:
         if await broadcasts.get(conn, broadcast_id) is None:
             raise _not_found(request, "This broadcast does not exist.")
-        use_case = {"start": broadcasts.start, "pause": broadcasts.pause, "resume": broadcasts.resume}[action]
-        await use_case(conn, StaffMember(staff), broadcast_id)
+        if action == "start":
+            languages = request.app[keys.RUNNING_SETTINGS].languages
+            await broadcasts.start(conn, StaffMember(staff), broadcast_id, languages=languages)
+        else:
+            use_case = {"pause": broadcasts.pause, "resume": broadcasts.resume}[action]
+            await use_case(conn, StaffMember(staff), broadcast_id)
     return await _state(request, broadcast_id)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 
@@ -15,6 +16,7 @@ from app.domain import broadcasts
 from app.domain.actors import StaffMember
 from app.domain.broadcasts import LANGUAGES, Audience, BroadcastError, BroadcastStatus
 from app.domain.staff import Role
+from app.domain.users import Languages
 from app.i18n import N_
 from app.storage import InvalidKey, NotFound, S3Storage
 from app.web import keys
@@ -31,6 +33,11 @@ MAX_PHOTO = broadcasts.MAX_PHOTO_BYTES
 PHOTO_FOLDER = "broadcasts/"
 PROGRESS_EVERY = 1.0  # seconds between progress reads while a page watches
 MISSING = N_("This broadcast does not exist.")
+
+
+def _languages(request: web.Request) -> Languages:
+    """The languages the bot speaks now (the settings screen keeps them current)."""
+    return request.app[keys.RUNNING_SETTINGS].languages
 
 
 def _audience(form: MultiDictProxy[str]) -> Audience:
@@ -54,10 +61,32 @@ def _audience(form: MultiDictProxy[str]) -> Audience:
     )
 
 
+def _labels(request: web.Request) -> dict[str, str]:
+    """Each status's label in the reader's language, by its value (the page's script reads them too)."""
+    _ = gettext(request)
+    return {status.value: broadcasts.status_label(status, _) for status in BroadcastStatus}
+
+
+def _duration(started: datetime | None, finished: datetime | None) -> str | None:
+    """How long a broadcast took, pauses included, as H:MM:SS."""
+    if started is None or finished is None:
+        return None
+    seconds = max(0, int((finished - started).total_seconds()))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
 async def _list_page(request: web.Request, *, status: int = 200, **extra: object) -> web.StreamResponse:
     async with request.app[keys.POOL].acquire() as conn:
         items = await broadcasts.recent(conn)
-    context = {"items": items, "languages": LANGUAGES, "form": {}, "error": None, "preview": None, **extra}
+    context = {
+        "items": items,
+        "status_labels": _labels(request),
+        "languages": LANGUAGES,
+        "form": {},
+        "error": None,
+        "preview": None,
+        **extra,
+    }
     return await render(request, "panel/broadcasts.html", context, status=status)
 
 
@@ -121,7 +150,7 @@ async def compose(request: web.Request) -> web.StreamResponse:
                     conn, StaffMember(request[STAFF]), texts, buttons, audience, photo_key=photo_key
                 )
                 raise web.HTTPSeeOther(f"/panel/broadcasts/{made.id}")
-            count = await broadcasts.count_audience(conn, audience)
+            count = await broadcasts.count_audience(conn, audience, _languages(request))
     except BroadcastError as exc:
         return await _list_page(request, status=400, error=exc.text(_), form=values)
     preview = {"texts": rendered, "buttons": buttons, "count": count, "photo": _photo_url(photo_key)}
@@ -166,11 +195,13 @@ async def _detail(
         if item is None:
             raise web.HTTPNotFound(text=_(MISSING))
         count = (
-            await broadcasts.count_audience(conn, Audience.of_json(item.audience))
+            await broadcasts.count_audience(conn, Audience.of_json(item.audience), _languages(request))
             if item.status == BroadcastStatus.DRAFT
             else None
         )
         progress = await broadcasts.progress(conn, broadcast_id)
+        finished = item.status in broadcasts.FINISHED
+        reasons = await broadcasts.failure_reasons(conn, broadcast_id) if finished else []
     rendered = {
         k: broadcasts.render_text(v, caption=item.photo_key is not None) for k, v in item.texts.items()
     }
@@ -180,6 +211,10 @@ async def _detail(
         "photo": _photo_url(item.photo_key),
         "count": count,
         "progress": progress,
+        "status_labels": _labels(request),
+        "report": {"duration": _duration(item.started_at, item.finished_at), "reasons": reasons}
+        if finished
+        else None,
         "can_test": request[STAFF].telegram_user_id is not None,
         "error": None,
         "done_message": None,
@@ -228,13 +263,14 @@ async def schedule(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/panel/broadcasts/{broadcast_id}")
 
 
-ACTIONS = {
+ACTIONS: dict[str, Callable[..., Awaitable[object]]] = {
     "start": broadcasts.start,
     "pause": broadcasts.pause,
     "resume": broadcasts.resume,
     "cancel": broadcasts.cancel,
     "test": broadcasts.send_test,
 }
+BY_LANGUAGE = ("start", "test")  # these pick each user's variant: they need the enabled languages
 
 
 @ROUTES.post(
@@ -255,7 +291,9 @@ async def act(request: web.Request) -> web.StreamResponse:
         async with request.app[keys.POOL].acquire() as conn:
             if await broadcasts.get(conn, broadcast_id) is None:
                 raise web.HTTPNotFound(text=_(MISSING))
-            await action(conn, StaffMember(request[STAFF]), broadcast_id)
+            wants = request.match_info["action"] in BY_LANGUAGE
+            extra = {"languages": _languages(request)} if wants else {}
+            await action(conn, StaffMember(request[STAFF]), broadcast_id, **extra)
     except BroadcastError as exc:
         return await _detail(request, broadcast_id, status=400, error=exc.text(_))
     if request.match_info["action"] == "test":
@@ -271,8 +309,9 @@ async def act(request: web.Request) -> web.StreamResponse:
 )
 @require(Role.ADMIN)
 async def live(request: web.Request) -> web.StreamResponse:
-    """The progress as it moves: {"status", "total", "sent", "failed", "blocked", "uncertain",
-    "left"}, sent when it changes (read once a second while someone watches)."""
+    """The progress as it moves: {"status", "label" (the status in the reader's language),
+    "total", "sent", "failed", "blocked", "uncertain", "left"}, sent when it changes (read once
+    a second while someone watches)."""
     _ = gettext(request)
     broadcast_id = path_id(request, "broadcast_id", _(MISSING))
     if not web.WebSocketResponse().can_prepare(request).ok:
@@ -295,6 +334,7 @@ async def live(request: web.Request) -> web.StreamResponse:
                 progress = await broadcasts.progress(conn, broadcast_id)
             state = {
                 "status": item.status.value if item else "missing",
+                "label": broadcasts.status_label(item.status, _) if item else _(MISSING),
                 **asdict(progress),
                 "left": progress.left,
             }

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import time
 import weakref
+from collections.abc import AsyncGenerator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -28,6 +29,7 @@ from app.web.panel.auth.pages import render
 from app.web.panel.auth.routes import PanelRoutes
 from app.web.panel.auth.sessions import STAFF
 from app.web.panel.daterange import control, query_range
+from app.web.panel.export import send_csv
 
 ROUTES = PanelRoutes()
 
@@ -229,20 +231,20 @@ async def cached_series(app: web.Application, channels: list[int] | None, run, r
     return series
 
 
-@ROUTES.get("/panel", name="panel.home")
-@require()
-async def home(request: web.Request) -> web.StreamResponse:
+@dataclasses.dataclass(frozen=True, slots=True)
+class Figures:
+    counts: dict[str, Any]
+    failed: list[Any]
+    data: dict[str, Any]  # what static/dashboard.js draws
+    decisions: list[Any]
+    scoped: bool  # a moderator's: their channels only
+
+
+async def _figures(request: web.Request, rng: DateRange, today: datetime) -> Figures:
+    """The dashboard's figures for the range as the reader may see them: a moderator's ads are
+    their channels' and they get no site-wide areas; an operator gets the areas of their work."""
     staff = request[STAFF]
     _ = gettext(request)
-    now = datetime.now(UTC)
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    try:
-        rng = query_range(request, today.date())
-        assert rng is not None  # with a default, there is always a range
-        error = None
-    except RangeError as exc:
-        rng, error = last_days(DEFAULT_DAYS, today.date()), exc.text(_)
-    days = rng.day_list()
     pool = request.app[keys.POOL]
     async with pool.acquire() as conn:
         # Moderators see their channels; admins and operators see every channel.
@@ -262,24 +264,72 @@ async def home(request: web.Request) -> web.StreamResponse:
     if channels is None:
         async with pool.acquire() as conn:
             counts.update(dataclasses.asdict(await q.global_counts(conn)))
+    days = rng.day_list()
     data = chart_data(language(request), _, days, per_day, decisions, reposts)
     data["areas"] = [
         area
         for area in (area_charts(_, days, figures) if channels is None else [])
         if staff.role is Role.ADMIN or area["id"] in OPERATOR_AREAS
     ]
+    return Figures(counts, failed, data, decisions, channels is not None)
+
+
+def _today() -> datetime:
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@ROUTES.get("/panel", name="panel.home")
+@require()
+async def home(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    today = _today()
+    try:
+        rng = query_range(request, today.date())
+        assert rng is not None  # with a default, there is always a range
+        error = None
+    except RangeError as exc:
+        rng, error = last_days(DEFAULT_DAYS, today.date()), exc.text(_)
+    shown = await _figures(request, rng, today)
     return await render(
         request,
         "panel/home.html",
         {
-            "counts": counts,
-            "failed": failed,
-            "data": data,
-            "scoped": channels is not None,
-            "decisions": decisions,
+            "counts": shown.counts,
+            "failed": shown.failed,
+            "data": shown.data,
+            "scoped": shown.scoped,
+            "decisions": shown.decisions,
             "range": rng,
             "dr": control(request, rng, today.date(), _),
             "range_error": error,
+            "export_url": str(request.app.router["panel.stats_csv"].url_for().with_query(rng.as_filter())),
         },
         status=400 if error else 200,
     )
+
+
+@ROUTES.get("/panel/stats.csv", name="panel.stats_csv")
+@require()
+async def stats_csv(request: web.Request) -> web.StreamResponse:
+    """The dashboard's per-day figures for the same range and reader, one row a day: ads by
+    status, re-posts, then each area's series the reader sees (the charts' numbers)."""
+    _ = gettext(request)
+    today = _today()
+    try:
+        rng = query_range(request, today.date())
+        assert rng is not None  # with a default, there is always a range
+    except RangeError as exc:
+        raise web.HTTPBadRequest(text=exc.text(_)) from None
+    data = (await _figures(request, rng, today)).data
+    series = [
+        *((f"ads_{s['status']}", s["data"]) for s in data["ads"]),
+        ("reposts", data["reposts"]["data"]),
+        *((s["metric"], s["data"]) for area in data["areas"] for s in area["series"]),
+    ]
+    columns = ["day", *(name for name, _values in series)]
+
+    async def rows() -> AsyncGenerator[list[tuple[object, ...]]]:
+        days = rng.day_list()
+        yield [(day.isoformat(), *(values[i] for _name, values in series)) for i, day in enumerate(days)]
+
+    return await send_csv(request, "stats", columns, rows(), rng.as_filter())
