@@ -9,7 +9,10 @@ from typing import Any
 
 import aiohttp
 
+from app.domain import record
+from app.domain.record import Direction, Kind
 from app.main import Bozor, free_port, webhook_secret
+from tests.helpers.polling import eventually
 from tests.helpers.servers import TEST_TOKEN
 
 BOT_ID = int(TEST_TOKEN.split(":")[0])
@@ -111,5 +114,22 @@ async def test_a_webhook_update_postgresql_refuses_is_acknowledged_and_the_next_
         assert await db.fetchval("SELECT count(*) FROM users WHERE id = 777002") == 0
         await zarina.send("/help")  # the next update is answered as ever
         await zarina.wait_for_bot("Bozor помогает продавать", timeout=10)
+        heard = ["/start", "salom \ufffd", "/help"]  # on record too, the surrogate as U+FFFD
+        await eventually(lambda: _on_record(db, zarina.id, heard), what="what Zarina sent, on record")
     finally:
         await app.stop()
+
+
+async def _on_record(db, user_id: int, texts: list[str]) -> bool:
+    rows = await db.fetch(
+        "SELECT text FROM message_record WHERE user_id = $1 AND direction = 'in' ORDER BY id", user_id
+    )
+    return [r["text"] for r in rows] == texts
+
+
+async def test_a_message_the_record_refuses_keeps_nobody_elses_off_it(db) -> None:
+    refused = record.entry(OUT_OF_RANGE, OUT_OF_RANGE, Direction.IN, Kind.TEXT, "forged")
+    fine = [record.entry(42, 42, Direction.IN, Kind.TEXT, text) for text in ("one", "two")]
+    await record.record(db, [fine[0], refused, fine[1]])
+    assert await _on_record(db, 42, ["one", "two"])
+    assert await db.fetchval("SELECT count(*) FROM message_record") == 2
