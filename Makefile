@@ -48,11 +48,14 @@ test: $(VENV)/.dev $(CHROMIUM)
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest
 
+# Every bench runs even when one fails or misses its goal (exit status not 0); those are named
+# at the end and make the target fail.
 bench: $(VENV)/.dev
-	@for script in bench/*.py; do \
+	@failed=; for script in bench/*.py; do \
 	  case "$$script" in bench/echo_bot.py) continue;; esac; \
 	  args=; case "$$script" in bench/crash.py|bench/broadcast.py) args=--quick;; esac; \
-	  echo "== $$script $$args"; $(PY) "$$script" $$args || exit 1; done
+	  echo "== $$script $$args"; $(PY) "$$script" $$args || failed="$$failed $$script"; done; \
+	if [ -n "$$failed" ]; then echo "== failed or below goal:$$failed"; exit 1; fi
 
 # Re-extract texts and merge them into the uz/ru/en catalogs after changing user-visible texts.
 messages: $(VENV)/.dev

@@ -16,6 +16,10 @@ its message. Two baselines: a bare aiogram bot as anyone writes it (stock sessio
 same with Bozor's tuned HTTP session, so the table shows both the promise (PRODUCT P1: as fast
 as a bare aiogram bot) and the pipeline's own cost.
 
+The goals (issue 11), on the medians of the rounds: throughput at least MIN_RATIO of the bare
+echo's, p99 at most MAX_P99_MS. The script exits 1, after printing everything, when either is
+missed (only when every bot ran: --only measures without judging).
+
 Throughput: all updates injected at once. Latency: a fixed offered load (300 updates/s), from
 injection to the reply reaching the sandbox. Start-up: process start to the first reply, and
 for Bozor also to /healthz 200.
@@ -52,6 +56,8 @@ from app.main import free_port  # noqa: E402
 from app.sandbox.app import make_sandbox_app  # noqa: E402
 from app.sandbox.world import World  # noqa: E402
 
+MIN_RATIO = 0.80  # Bozor's updates/s over the bare aiogram echo's, in the same run
+MAX_P99_MS = 20.0  # at the offered rate (--rate)
 TOKENS = {
     "echo-stock": "5000000001:BenchEchoBotTokenXXXXXXXXXXXXXXXXXXXX",
     "echo-tuned": "5000000003:BenchEchoTunedTokenXXXXXXXXXXXXXXXXXX",
@@ -361,7 +367,8 @@ async def one_round(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     return results
 
 
-def report(rounds: list[dict[str, dict[str, float]]], args: argparse.Namespace) -> None:
+def report(rounds: list[dict[str, dict[str, float]]], args: argparse.Namespace) -> list[str]:
+    """Print the figures; returns the goals the medians miss (none unless every bot ran)."""
     print(f"\nupdates pipeline: {args.updates} updates in the stated mix, {args.users} users")
     labels = (("echo-stock", "bare aiogram echo"), ("echo-tuned", "echo, tuned session"), ("bozor", "bozor"))
     for kind, label in labels:
@@ -376,25 +383,37 @@ def report(rounds: list[dict[str, dict[str, float]]], args: argparse.Namespace) 
                 f"{k['cpu_ms']:.2f} CPU ms/update{extra}"
             )
 
-    def line(name: str, values: list[float], target: str = "") -> None:
+    def line(
+        name: str, values: list[float], target: str = "", meets: Callable[[float], bool] | None = None
+    ) -> str:
+        """Print a figure per round and their median; the median to 3 places when it misses its goal."""
+        median = statistics.median(values)
         each = ", ".join(f"{x:.2f}" for x in values)
-        print(f"  {name:26}: {each}  median {statistics.median(values):.2f}  {target}")
+        missed = meets is not None and not meets(median)
+        print(f"  {name:26}: {each}  median {median:.2f}  {target}{'  BELOW GOAL' if missed else ''}")
+        return f"{name} {median:.3f} {target}" if missed else ""
 
     if len(rounds[0]) < len(labels):
-        return
-    line(
-        "ratio bozor / bare echo", [r["bozor"]["rate"] / r["echo-stock"]["rate"] for r in rounds], "(>= 0.80)"
-    )
+        return []
+    ratios = [r["bozor"]["rate"] / r["echo-stock"]["rate"] for r in rounds]
+    missed = [line("ratio bozor / bare echo", ratios, f"(>= {MIN_RATIO:.2f})", lambda m: m >= MIN_RATIO)]
     line("ratio bozor / tuned echo", [r["bozor"]["rate"] / r["echo-tuned"]["rate"] for r in rounds])
-    line(f"bozor p99 ms at {args.rate}/s", [r["bozor"]["p99"] for r in rounds], "(<= 20)")
+    p99s = [r["bozor"]["p99"] for r in rounds]
+    goal = f"(<= {MAX_P99_MS:.0f})"
+    missed.append(line(f"bozor p99 ms at {args.rate}/s", p99s, goal, lambda m: m <= MAX_P99_MS))
     line(
         "start-up bozor / echo", [r["bozor"]["ready"] / r["echo-stock"]["start"] for r in rounds], "(<= 1.5)"
     )
+    return [m for m in missed if m]
 
 
-async def main(args: argparse.Namespace) -> None:
+async def main(args: argparse.Namespace) -> int:
     rounds = [await one_round(args) for _ in range(args.rounds)]
-    report(rounds, args)
+    missed = report(rounds, args)
+    if missed:
+        print(f"\nBELOW GOAL: {'; '.join(missed)}")
+        return 1
+    return 0
 
 
 def parse_args() -> argparse.Namespace:
@@ -412,4 +431,4 @@ def parse_args() -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    uvloop.run(main(parse_args()))
+    sys.exit(uvloop.run(main(parse_args())))

@@ -3,7 +3,8 @@
 - A button whose data does not unpack into its CallbackData class, or names an id no row can
   have (more than 15 digits), is "out of date": the person gets that alert and nothing else.
   Handlers answer the same for ids that unpack but name nothing (`STALE_BUTTON`).
-- A message whose text or caption holds a NUL (PostgreSQL text cannot) gets a clear answer.
+- A message whose text or caption holds a NUL or a lone surrogate (PostgreSQL text cannot hold
+  either; the journal stores both as U+FFFD) gets a clear answer.
 - A handler that re-renders a message unchanged ("message is not modified") is not a failure.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import re
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -25,6 +27,7 @@ from app.i18n import N_
 STALE_BUTTON = N_("This button is out of date. Send /start for a fresh menu.")
 NUL_TEXT = N_("This message contains a character that cannot be used. Please send it again without it.")
 MAX_ID = 10**15
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # in a str, a surrogate is always a lone one
 
 BUTTONS: dict[str, type[CallbackData]] = {
     cls.__prefix__: cls
@@ -56,7 +59,7 @@ class InputGuard(BaseMiddleware):
             await query.answer(_(STALE_BUTTON), show_alert=True)
             return None
         message = update.message
-        if message is not None and "\x00" in (message.text or message.caption or ""):
+        if message is not None and UNSTORABLE.search(message.text or message.caption or ""):
             await message.answer(_(NUL_TEXT))
             return None
         try:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import re
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +38,8 @@ SWEEP_EVERY_SECONDS = 60.0
 CLEARS_BLOCK = frozenset({"message", "callback_query", "inline_query", "pre_checkout_query"})
 # The dispatcher keyword under which a journaled update travels to JournalMiddleware.
 JOURNALED = "journaled"
+# A NUL's escape in JSON: after an even number of backslashes (each pair is one typed backslash).
+_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 # Where the dispatcher keeps its Journal (see journal_of).
 JOURNAL_KEY = "journal"
 
@@ -51,7 +55,17 @@ class Journaled:
     @property
     def repeated(self) -> bool:
         """The same update id was journaled before: Telegram delivered it again."""
-        return self.seen.journal_id is None
+        return self.seen.journal_id is None and self.seen.unfit is None
+
+    @property
+    def unfit(self) -> bool:
+        """PostgreSQL refused the update as it came: journaled as far as it went, not handled."""
+        return self.seen.unfit is not None
+
+    @property
+    def to_handle(self) -> bool:
+        """Neither a repeat nor refused: its handlers run."""
+        return self.seen.journal_id is not None
 
 
 def contact_of(user: User) -> Contact:
@@ -175,11 +189,7 @@ class Journal:
             update_id=update.update_id,
             kind=kind,
             chat_id=context.chat.id if context.chat else None,
-            # jsonb cannot hold \u0000: a NUL someone typed is journaled as U+FFFD (the handlers
-            # refuse such text, app/bot/guard.py), so the update is still journaled and handled.
-            payload_json=update.model_dump_json(exclude_none=True, by_alias=True).replace(
-                "\\u0000", "\\ufffd"
-            ),
+            payload_json=payload_of(update),
         )
         return Arrival(
             inbound,
@@ -187,6 +197,22 @@ class Journal:
             clears_block=kind in CLEARS_BLOCK,
             fsm_key=storage_key(fsm.key) if fsm is not None and context.user else "",
         )
+
+
+def payload_of(update: Update) -> str:
+    """The update as JSON that jsonb takes. jsonb cannot hold \\u0000: a NUL someone typed is
+    journaled as U+FFFD (the handlers refuse such text, app/bot/guard.py), so the update is still
+    journaled and handled. A lone surrogate (Telegram sends none; a forged webhook may) cannot be
+    written as UTF-8 at all: it is journaled as U+FFFD too, and refused by the same guard."""
+    try:
+        payload = update.model_dump_json(exclude_none=True, by_alias=True)
+    except ValueError:  # pydantic's "surrogates not allowed"
+        dumped = update.model_dump(mode="json", exclude_none=True, by_alias=True)
+        text = json.dumps(dumped, ensure_ascii=False, separators=(",", ":"))
+        payload = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if "\\u0000" in payload:  # the escape, not a backslash someone typed before "u0000"
+        payload = _NUL_ESCAPE.sub(r"\1\\ufffd", payload)
+    return payload
 
 
 def journal_of(dispatcher: Dispatcher) -> Journal:

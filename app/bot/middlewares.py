@@ -70,6 +70,8 @@ class JournalMiddleware(BaseMiddleware):
         if journaled.repeated:
             log.info("update %s was delivered again; it was handled the first time", update.update_id)
             return UNHANDLED
+        if journaled.unfit:  # logged by the journal; its handlers would trip on the same values
+            return UNHANDLED
         seen = journaled.seen
         assert seen.journal_id is not None
         self.journal.started(seen.journal_id)

@@ -28,8 +28,10 @@ class PollingSupervisor:
 
     Telegram keeps an update until a getUpdates with a higher offset: an update that could not
     be journaled (the database is down) is fetched again, not lost. A re-delivered one (already
-    journaled) is not handled twice. Handling is concurrent, bounded like aiogram's polling;
-    one user's updates still run in order (app/bot/isolation.py).
+    journaled) is not handled twice. One whose values PostgreSQL refuses does not hold back the
+    rest: it is journaled as far as it goes and not handled (app/domain/users.py record_updates).
+    Handling is concurrent, bounded like aiogram's polling; one user's updates still run in
+    order (app/bot/isolation.py).
     """
 
     def __init__(self, dispatcher: Dispatcher, bot: Bot, in_flight: InFlight) -> None:
@@ -77,6 +79,8 @@ class PollingSupervisor:
                 return
             offset = updates[-1].update_id + 1
             for update, entry in zip(updates, journaled, strict=True):
+                if entry.unfit:  # journaled as far as PostgreSQL let it, and not handled
+                    continue
                 await self._slots.acquire()
                 self._spawn(update, entry)
 

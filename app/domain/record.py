@@ -9,12 +9,14 @@ that begin with its stem, so "доставку" finds "доставка" too."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from app.db import Conn
+from app.db import UNFIT_VALUES, Conn
 from app.db.queries import message_record as q
 from app.db.queries import panel_admin as settings_q
 from app.db.queries.message_record import Cursor, Direction, Entry, Kind, MessageLine, Search
@@ -23,6 +25,8 @@ from app.domain.staff import Staff
 from app.domain.support.normalize import canonical, stem
 from app.domain.users import sees_private_messages
 from app.i18n import N_, UserError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "Cursor",
@@ -90,13 +94,33 @@ def entry(
     at: dt.datetime | None = None,
 ) -> Entry:
     """A message to record (at `at`, else when it is written); its search form is computed here."""
-    clipped = text[:MAX_TEXT].replace("\x00", "\ufffd")  # text columns refuse NUL
+    clipped = _UNSTORABLE.sub("\ufffd", text[:MAX_TEXT])  # what text columns refuse, as U+FFFD
     return Entry(user_id, chat_id, direction, kind, clipped, searchable(clipped), at)
 
 
+# What text columns refuse: NUL, and (not being UTF-8) a lone surrogate a forged update may carry.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 async def record(conn: Conn, entries: Sequence[Entry]) -> None:
-    """Record messages in one statement (the bot's, buffered: what it heard and what it said)."""
-    await q.insert_many(conn, entries)
+    """Record messages in one statement (the bot's, buffered: what it heard and what it said).
+    On a connection outside a transaction. Should PostgreSQL refuse one entry's values, the
+    others are recorded one at a time, in one transaction (a connection lost meanwhile writes
+    none, so a retry writes none twice), and the refused one is logged and left out: kept, it
+    would be refused again on every retry, and hold back everything recorded after it."""
+    try:
+        await q.insert_many(conn, entries)
+    except UNFIT_VALUES as exc:
+        log.warning("the record refused %d message(s) (%.300s); recording them one by one", len(entries), exc)
+        async with conn.transaction():
+            for one in entries:
+                try:
+                    async with conn.transaction():  # a savepoint: a refused entry undoes only itself
+                        await q.insert_many(conn, [one])
+                except UNFIT_VALUES as refused:
+                    log.error(
+                        "a %s message of user %s left off the record: %.300s", one.kind, one.user_id, refused
+                    )
 
 
 async def record_outbox_sent(

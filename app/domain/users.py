@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from app.db import Conn
+from app.db import UNFIT_VALUES, Conn
 from app.db.queries import panel_users
 from app.db.queries import users as q
 from app.db.queries.users import Arrival
@@ -13,6 +15,7 @@ from app.domain import staff as staff_domain
 from app.domain.staff import Role, Staff
 from app.i18n import N_, UserError
 
+log = logging.getLogger(__name__)
 LANGUAGES = ("uz", "ru", "en")
 
 
@@ -27,6 +30,7 @@ class Seen:
     fsm_data: str | None = None  # the conversation's data as JSON; None when it has none
     banned: bool = False  # blocked by staff: answer with a polite refusal only
     support_ticket: bool = False  # has a support ticket that is not closed: messages go there
+    unfit: str | None = None  # why PostgreSQL refused the update as it came: it is not handled
 
 
 @dataclass
@@ -68,22 +72,80 @@ async def record_updates(
 ) -> list[Seen]:
     """Journal a batch of updates and upsert their users (one statement); a message clears a
     block. Each update's conversation state and data under its FSM key come back in the same round trip;
-    an update journaled before (a re-delivery) comes back with no journal id."""
+    an update journaled before (a re-delivery) comes back with no journal id. On a connection
+    outside a transaction.
+
+    An update whose values PostgreSQL refuses must not hold back the others (the batch would be
+    retried, and refused, forever): the batch is then journaled one update at a time, in one
+    transaction, so a connection lost meanwhile stores none and the batch is retried whole; an
+    update refused on its own is journaled as far as it goes (see _record_unfit)."""
     if not arrivals:
         return []
-    rows = await q.journal_batch(conn, arrivals[0].inbound.bot_id, arrivals, replay=replay)
-    return [
-        Seen(
-            language=languages.speak(row.language, row.language_code) if a.contact else languages.default,
-            is_new_user=row.is_new,
-            journal_id=row.journal_id,
-            fsm_state=row.fsm_state,
-            fsm_data=row.fsm_data,
-            banned=row.banned,
-            support_ticket=row.support_ticket,
-        )
-        for a, row in zip(arrivals, rows, strict=True)
-    ]
+    try:
+        rows = await q.journal_batch(conn, arrivals[0].inbound.bot_id, arrivals, replay=replay)
+    except UNFIT_VALUES as exc:
+        log.warning("journal refused a batch of %d (%.300s); journaling them one by one", len(arrivals), exc)
+        return await _record_one_by_one(conn, arrivals, languages, replay=replay)
+    return [_seen(a, row, languages) for a, row in zip(arrivals, rows, strict=True)]
+
+
+def _seen(arrival: Arrival, row: q.Journaled, languages: Languages) -> Seen:
+    return Seen(
+        language=languages.speak(row.language, row.language_code) if arrival.contact else languages.default,
+        is_new_user=row.is_new,
+        journal_id=row.journal_id,
+        fsm_state=row.fsm_state,
+        fsm_data=row.fsm_data,
+        banned=row.banned,
+        support_ticket=row.support_ticket,
+    )
+
+
+async def _record_one_by_one(
+    conn: Conn, arrivals: Sequence[Arrival], languages: Languages, *, replay: bool
+) -> list[Seen]:
+    seen: list[Seen] = []
+    async with conn.transaction():
+        for arrival in arrivals:
+            try:
+                async with conn.transaction():  # a savepoint: a refused update undoes only itself
+                    [row] = await q.journal_batch(conn, arrival.inbound.bot_id, [arrival], replay=replay)
+            except UNFIT_VALUES as exc:
+                note = await _record_unfit(conn, arrival, exc)
+                seen.append(Seen(languages.default, is_new_user=False, journal_id=None, unfit=note))
+            else:
+                seen.append(_seen(arrival, row, languages))
+    return seen
+
+
+BIGINT = range(-(2**63), 2**63)
+
+
+async def _record_unfit(conn: Conn, arrival: Arrival, exc: Exception) -> str:
+    """Journal an update PostgreSQL refused, marked handled with the refusal as its error, and
+    not handle it (what refused it would likely break its handler too): with its whole payload
+    but without upserting its user, else as its update id, kind and ids alone. An update that
+    not even that can store (its id is out of range) is logged at ERROR and acknowledged, so
+    that the updates after it are not held back forever. Returns the note."""
+    # As ASCII: the refused value may be what cannot be stored (a lone surrogate).
+    note = f"not journaled as received: {type(exc).__name__}: {exc}"
+    note = note.encode("ascii", "backslashreplace").decode()
+    update_id, contact = arrival.inbound.update_id, arrival.contact
+    user_id = contact.id if contact is not None and contact.id in BIGINT else None
+    chat_id = arrival.inbound.chat_id
+    chat_id = chat_id if chat_id is not None and chat_id in BIGINT else None
+    whole = replace(arrival.inbound, chat_id=chat_id)
+    bare = replace(whole, payload_json=json.dumps({"update_id": update_id}))
+    for inbound, form in ((whole, "without its user"), (bare, "as its ids only")):
+        try:
+            async with conn.transaction():
+                await q.journal_unfit(conn, inbound, user_id, note)
+        except UNFIT_VALUES:
+            continue
+        log.error("update %s journaled %s and not handled: %.500s", update_id, form, note)
+        return note
+    log.error("update %s could not be journaled at all; acknowledged without it: %.500s", update_id, note)
+    return note
 
 
 async def mark_handled(conn: Conn, journal_ids: Sequence[int]) -> None:

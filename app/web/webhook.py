@@ -24,7 +24,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 class WebhookEndpoint:
     """Answers 200 only once the update is journaled, so Telegram keeps what we could not store;
     answers at once after that (Telegram resends after a slow answer) and handles it in the
-    background, once per update id."""
+    background, once per update id. One whose values PostgreSQL refuses is journaled as far as
+    it goes, answered 200 (a refusal would bring it back forever) and not handled."""
 
     def __init__(self, bot: Bot, secret: str, in_flight: InFlight) -> None:
         self.dispatcher: Dispatcher | None = None  # set once built; until then: 503
@@ -57,7 +58,7 @@ class WebhookEndpoint:
             log.error("could not journal update %s: %s; Telegram delivers it again", update.update_id, exc)
             await journal_of(dispatcher).apologise(self.bot, [update])
             return web.json_response({"error": "cannot store the update now"}, status=503)
-        if not entry.repeated:
+        if entry.to_handle:
             self.in_flight.begin()  # counted from now, so shutdown waits for it
             task = asyncio.create_task(self._feed(dispatcher, update, entry))
             self._tasks.add(task)

@@ -175,6 +175,27 @@ async def journal_batch(
     ]
 
 
+async def journal_unfit(conn: Conn, inbound: Inbound, user_id: int | None, error: str) -> int | None:
+    """Journal an update whose row the batch statement could not take, with `error` saying why;
+    marked handled, as it is not handled (the sweep leaves it). None: its id was journaled before."""
+    journal_id: int | None = await conn.fetchval(
+        """
+        INSERT INTO update_journal (bot_id, update_id, kind, user_id, chat_id, payload, handled, error)
+        VALUES ($1, $2, $3, $4, $5, $6::jsonb, true, $7)
+        ON CONFLICT (bot_id, update_id) DO NOTHING
+        RETURNING id
+        """,
+        inbound.bot_id,
+        inbound.update_id,
+        inbound.kind,
+        user_id,
+        inbound.chat_id,
+        inbound.payload_json,
+        error[:2000],
+    )
+    return journal_id
+
+
 async def mark_handled(conn: Conn, journal_ids: Sequence[int]) -> None:
     """Their handlers started (written in bulk, off the reply's path: see HandledMarks)."""
     await conn.execute("UPDATE update_journal SET handled = true WHERE id = ANY($1::bigint[])", journal_ids)
