@@ -139,9 +139,8 @@ async def test_the_socket_checks_origin_sign_in_and_every_frame(site, db: asyncp
         await ws.send_str("not json")
         assert (await _until(ws, _is("error")))[-1]["code"] == "bad_frame"
 
-        # Signed out everywhere (another tab): the next frame closes the socket.
+        # Signed out everywhere (another tab): the socket is closed at once, with no frame of its own.
         assert (await post(panel.client, "/chat/logout/everywhere", "/chat")).status == 303
-        await ws.send_json({"type": "send", "conversation_id": mine, "body": "after sign-out"})
         closed = await ws.receive(timeout=10)
         assert closed.type == aiohttp.WSMsgType.CLOSE and closed.data == 4401
         assert await db.fetchval("SELECT count(*) FROM chat_messages") == 0
@@ -152,8 +151,12 @@ async def test_the_socket_checks_origin_sign_in_and_every_frame(site, db: asyncp
 async def test_a_socket_opened_with_an_api_token_closes_once_the_token_is_revoked(
     site, db: asyncpg.Connection
 ) -> None:
+    """Revoked in one process, the token's socket in another is closed at once; a revocation
+    whose event was lost (LISTEN down) still closes it at its next frame after the catch-up."""
     started = site()
     panel = await anext(started)
+    elsewhere = site()
+    program_side = await anext(elsewhere)
     try:
         ad_id = await ad_for_sale(db)
         await register(panel.client, "dilnoza")
@@ -162,26 +165,42 @@ async def test_a_socket_opened_with_an_api_token_closes_once_the_token_is_revoke
         token = (await accounts.create_api_token(db, account_id, "script"))[1]
         token_id = await db.fetchval("SELECT id FROM chat_api_tokens WHERE account_id = $1", account_id)
         async with aiohttp.ClientSession() as program:  # no cookies, no Origin: only the token
-            url = panel.client.make_url("/chat/ws")
+            url = program_side.client.make_url("/chat/ws")
             ws = await program.ws_connect(url, headers={"Authorization": f"Bearer {token}"})
             await _until(ws, _is("ready"))
             send = {"type": "send", "conversation_id": mine}
             await ws.send_json(send | {"body": "while valid", "client_id": "t-1"})
             assert (await _until(ws, _is("sent")))[-1]["message"]["body"] == "while valid"
 
-            # Revoked on the account page (another tab): the socket's next frame closes it.
+            # Revoked on the account page (another tab, another process): closed without a frame.
             page = "/chat/account"
             assert (await post(panel.client, f"/chat/account/tokens/{token_id}/revoke", page)).status == 303
             assert await db.fetchval("SELECT revoked_at FROM chat_api_tokens WHERE id = $1", token_id)
-            await ws.send_json(send | {"body": "after revoking", "client_id": "t-2"})
             closed = await ws.receive(timeout=10)
             assert closed.type == aiohttp.WSMsgType.CLOSE and closed.data == 4401
-            bodies = await db.fetch("SELECT body FROM chat_messages ORDER BY id")
-            assert [row["body"] for row in bodies] == ["while valid"]
             with pytest.raises(aiohttp.WSServerHandshakeError) as again:
                 await program.ws_connect(url, headers={"Authorization": f"Bearer {token}"})
             assert again.value.status == 401
+
+            # A second token revoked behind the hub's back (its event lost, as with LISTEN down):
+            # the catch-up after a lost LISTEN makes the socket check again at its next frame.
+            second = (await accounts.create_api_token(db, account_id, "script 2"))[1]
+            ws = await program.ws_connect(url, headers={"Authorization": f"Bearer {second}"})
+            await _until(ws, _is("ready"))
+            await ws.send_json(send | {"body": "second, while valid", "client_id": "t-3"})
+            await _until(ws, _is("sent"))
+            await db.execute("UPDATE chat_api_tokens SET revoked_at = now() WHERE revoked_at IS NULL")
+            program_side.client.app[CHAT_HUB].catch_up_all()
+            await ws.send_json(send | {"body": "after revoking", "client_id": "t-4"})
+            closed = await ws.receive(timeout=10)
+            while closed.type == aiohttp.WSMsgType.TEXT:  # the catch-up's repeats of the last 30 s
+                assert json.loads(closed.data)["type"] == "message"
+                closed = await ws.receive(timeout=10)
+            assert closed.type == aiohttp.WSMsgType.CLOSE and closed.data == 4401
+            bodies = await db.fetch("SELECT body FROM chat_messages ORDER BY id")
+            assert [row["body"] for row in bodies] == ["while valid", "second, while valid"]
     finally:
+        await elsewhere.aclose()
         await started.aclose()
 
 

@@ -179,10 +179,14 @@ async def session_account(conn: Conn, session_id: str) -> ChatAccount | None:
     return maybe(ChatAccount, row)
 
 
-async def revoke_session(conn: Conn, session_id: str) -> None:
-    await conn.execute(
-        "UPDATE chat_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", session_id
+async def revoke_session(conn: Conn, session_id: str) -> int | None:
+    """End a session; its account's id (None: no such live session)."""
+    account_id: int | None = await conn.fetchval(
+        """UPDATE chat_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
+           RETURNING account_id""",
+        session_id,
     )
+    return account_id
 
 
 async def revoke_sessions(conn: Conn, account_id: int) -> int:

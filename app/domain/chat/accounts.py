@@ -16,6 +16,7 @@ from app.db import Conn
 from app.db.queries import chat_accounts as q
 from app.db.queries.chat_accounts import ApiToken, ChatAccount, LoginRequest, RequestKind
 from app.domain import staff as staff_domain
+from app.domain.chat.ports import NOTIFY, ChatEvents
 from app.i18n import LANGUAGES, N_, Text, UserError
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.]{3,32}$")
@@ -29,6 +30,7 @@ ATTEMPTS_PER_ACCOUNT = 5
 ATTEMPTS_PER_ADDRESS = 30
 ATTEMPT_WINDOW = dt.timedelta(minutes=15)
 TOKEN_PREFIX = "bzr_"
+SIGNED_OUT = "signed_out"  # a live event: an account's session or token ended; its sockets check again
 
 
 class AccountError(UserError):
@@ -119,13 +121,24 @@ async def session_account(conn: Conn, token: str) -> ChatAccount | None:
     return await q.session_account(conn, _key(token))
 
 
-async def sign_out(conn: Conn, token: str) -> None:
-    await q.revoke_session(conn, _key(token))
+async def sign_out(conn: Conn, token: str, events: ChatEvents = NOTIFY) -> None:
+    account_id = await q.revoke_session(conn, _key(token))
+    if account_id is not None:
+        await _signed_out(conn, account_id, events)
 
 
-async def sign_out_everywhere(conn: Conn, account_id: int) -> int:
+async def sign_out_everywhere(conn: Conn, account_id: int, events: ChatEvents = NOTIFY) -> int:
     """End every browser session of the account (API tokens are revoked one by one)."""
-    return await q.revoke_sessions(conn, account_id)
+    ended = await q.revoke_sessions(conn, account_id)
+    if ended:
+        await _signed_out(conn, account_id, events)
+    return ended
+
+
+async def _signed_out(conn: Conn, account_id: int, events: ChatEvents) -> None:
+    """The account's open sockets check what opened them now, not only at their next frame
+    (a socket remembers a check for a while: app/web/chat/socket.py)."""
+    await events.publish(conn, {"kind": SIGNED_OUT, "to": [account_id]})
 
 
 async def get_account(conn: Conn, account_id: int) -> ChatAccount | None:
@@ -258,8 +271,11 @@ async def api_tokens(conn: Conn, account_id: int) -> list[ApiToken]:
     return await q.api_tokens(conn, account_id)
 
 
-async def revoke_api_token(conn: Conn, account_id: int, token_id: int) -> bool:
-    return await q.revoke_api_token(conn, account_id, token_id)
+async def revoke_api_token(conn: Conn, account_id: int, token_id: int, events: ChatEvents = NOTIFY) -> bool:
+    revoked = await q.revoke_api_token(conn, account_id, token_id)
+    if revoked:
+        await _signed_out(conn, account_id, events)
+    return revoked
 
 
 async def token_account(conn: Conn, secret: str) -> ChatAccount | None:

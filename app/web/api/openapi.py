@@ -83,8 +83,8 @@ def document(operations: list[Operation]) -> dict[str, Any]:
                 "The web chat's operations. Authenticate with a personal API token from the account "
                 "page (Authorization: Bearer bzr_…), or the web chat's session cookie (then send "
                 'X-CSRF-Token on changes). Errors are JSON: {"error": {"code", "message"}}. '
-                "Live events: a WebSocket at /chat/ws?after=<last message id> (the same bearer token, "
-                "checked again on every frame: revoked, the socket closes with code 4401). It first "
+                "Live events: a WebSocket at /chat/ws?after=<last message id> (the same bearer token; "
+                "once it is revoked, the socket is closed with code 4401). It first "
                 "sends the messages missed since that id, then ready; a reload frame (before ready) means "
                 "more was missed than a socket replays: load the conversations' messages here. "
                 "The staff operations (/api/v1/staff/…) take a staff API token from the panel's account "

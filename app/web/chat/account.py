@@ -11,6 +11,7 @@ from app.domain.chat.accounts import AccountError
 from app.i18n import LANGUAGE_NAMES
 from app.web import keys
 from app.web.chat.auth import ACCOUNT, CHAT_PREFIX, gettext, render, signed_in
+from app.web.chat.services import chat_events
 from app.web.forms import path_id, read_form
 
 routes = web.RouteTableDef()
@@ -112,5 +113,5 @@ async def create_token(request: web.Request) -> web.StreamResponse:
 async def revoke_token(request: web.Request) -> web.StreamResponse:
     token_id = path_id(request, "id", "not found")
     async with request.app[keys.POOL].acquire() as conn:
-        await accounts.revoke_api_token(conn, request[ACCOUNT].id, token_id)
+        await accounts.revoke_api_token(conn, request[ACCOUNT].id, token_id, chat_events(request.app))
     raise web.HTTPSeeOther(ACCOUNT_PATH)

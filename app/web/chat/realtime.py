@@ -29,6 +29,7 @@ from aiohttp import web
 from app.db import Conn
 from app.db.queries import chat as q
 from app.domain.chat import conversations, notices
+from app.domain.chat.accounts import SIGNED_OUT
 from app.domain.chat.ports import Event
 from app.web import keys
 
@@ -50,6 +51,8 @@ Frame = tuple[Event, str]  # a frame for the pages and its JSON text, encoded on
 Drain = Callable[[Frame], Awaitable[None]]
 Accept = Callable[[Frame], bool]
 CATCH_UP_FRAME: Frame = (CATCH_UP, "")
+RECHECK: Event = {"type": "recheck"}  # "a session or token of this account ended: check yours now"
+RECHECK_FRAME: Frame = (RECHECK, "")
 
 
 class Listener:
@@ -223,6 +226,10 @@ class ChatHub:
             frame = {"type": "typing", **{k: event[k] for k in ("conversation_id", "account_id")}}
         elif kind == "presence":
             frame = {"type": "presence", **{k: event[k] for k in ("account_id", "online")}}
+        elif kind == SIGNED_OUT:
+            for listener in targets:
+                listener.put(RECHECK_FRAME)
+            return
         else:
             return
         encoded: Frame = (frame, json.dumps(frame, ensure_ascii=False))

@@ -23,6 +23,7 @@ from app.web.chat.auth import (
     signed_in,
     start_session,
 )
+from app.web.chat.services import chat_events
 from app.web.forms import read_form
 from app.web.panel.auth.language import LANG_COOKIE
 from app.web.panel.auth.sessions import client_address
@@ -190,7 +191,7 @@ async def login_once_submit(request: web.Request) -> web.StreamResponse:
     old = session_token(request)
     if old is not None:
         async with request.app[keys.POOL].acquire() as conn:
-            await accounts.sign_out(conn, old)
+            await accounts.sign_out(conn, old, chat_events(request.app))
     await start_session(request, response, account)
     raise response
 
@@ -204,7 +205,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     token = session_token(request)
     if token is not None:
         async with request.app[keys.POOL].acquire() as conn:
-            await accounts.sign_out(conn, token)
+            await accounts.sign_out(conn, token, chat_events(request.app))
     response = web.HTTPSeeOther(CHAT_PREFIX + "/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response
@@ -214,7 +215,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 @signed_in
 async def logout_everywhere(request: web.Request) -> web.StreamResponse:
     async with request.app[keys.POOL].acquire() as conn:
-        await accounts.sign_out_everywhere(conn, request[ACCOUNT].id)
+        await accounts.sign_out_everywhere(conn, request[ACCOUNT].id, chat_events(request.app))
     response = web.HTTPSeeOther(CHAT_PREFIX + "/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response

@@ -2,14 +2,16 @@
 
 The page connects to /chat/ws?after=<the last message id it shows>. The server first sends what
 the page missed (from the database), then live events. Frames from the page (send, read, typing)
-are each authorised again: the session or API token that opened the socket must still be live,
-and the conversation the account's.
+are each authorised again: the session or API token that opened the socket must still be live
+(ending one closes its sockets at once; a frame checks it in the database at least every
+TRUST_SECONDS), and the conversation the account's.
 A socket opened with a session cookie must come from our own pages (Origin checked); an API
 client may connect with its bearer token instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -25,7 +27,7 @@ from app.domain.chat.conversations import ChatError
 from app.urls import split
 from app.web import keys
 from app.web.chat.auth import CHAT_PREFIX, current_account, gettext, session_token
-from app.web.chat.realtime import CATCH_UP, CHAT_HUB, Frame
+from app.web.chat.realtime import CATCH_UP, CHAT_HUB, RECHECK, Frame
 from app.web.chat.services import chat_messages
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,11 @@ routes = web.RouteTableDef()
 MAX_FRAME = 64 * 1024
 CATCH_UP_PAGES = 50
 SESSION_REVOKED = 4401  # the close code a page gets when its session ended meanwhile
+# How long a socket trusts its last check of what opened it. Ending a session or revoking a token
+# tells the account's sockets at once (a "signed_out" event: they check again and close); this
+# only bounds how late a socket learns it when that event was lost with a LISTEN connection
+# (then every page catches up and checks again anyway). A check per frame cost a round trip each.
+TRUST_SECONDS = 30.0
 
 
 def origin_ok(request: web.Request) -> bool:
@@ -122,7 +129,7 @@ class Credential:
 class Session:
     """One socket's conversation with its page."""
 
-    __slots__ = ("account", "credential", "high", "pool", "request", "sending", "ws")
+    __slots__ = ("account", "credential", "high", "pool", "request", "sending", "trusted_until", "ws")
 
     def __init__(
         self, request: web.Request, ws: web.WebSocketResponse, account: ChatAccount, credential: Credential
@@ -131,10 +138,15 @@ class Session:
         self.pool = request.app[keys.POOL]
         self.high = 0  # the highest message id this page was sent
         self.sending: set[str] = set()  # client ids of this socket's messages: no echo for them
+        self.trusted_until = 0.0  # loop time until which the last check of the credential holds
 
     async def authorised(self) -> bool:
         """Every frame: what opened the socket (a session or an API token) is still live and
-        still this account's; one indexed lookup, like the cookie check of every page."""
+        still this account's — looked up again once the last lookup is TRUST_SECONDS old, or at
+        once when the account's sessions or tokens changed (`recheck`)."""
+        loop = asyncio.get_running_loop()
+        if loop.time() < self.trusted_until:
+            return True
         secret = self.credential.secret
         if secret is None:
             return False
@@ -143,7 +155,16 @@ class Session:
                 found = await accounts.token_account(conn, secret)
             else:
                 found = await accounts.session_account(conn, secret)
-        return found is not None and found.id == self.account.id
+        if found is None or found.id != self.account.id:
+            return False
+        self.trusted_until = loop.time() + TRUST_SECONDS
+        return True
+
+    async def recheck(self) -> None:
+        """A session or token of this account ended: if it was this socket's, close it now."""
+        self.trusted_until = 0.0
+        if not await self.authorised():
+            await self.ws.close(code=SESSION_REVOKED, message=b"signed out")
 
     async def send(self, frame: dict[str, Any]) -> None:
         if not self.ws.closed:
@@ -188,7 +209,11 @@ class Session:
         from the database when the hub says this page may have missed some."""
         event, text = frame
         try:
+            if event is RECHECK:
+                await self.recheck()
+                return
             if event is CATCH_UP:
+                self.trusted_until = 0.0  # events may have been lost: a sign-out among them
                 await self.catch_up(self.high)
                 return
             if event["type"] == "message":
