@@ -372,6 +372,11 @@ async def taking_ads(conn: Conn) -> list[Channel]:
     return await q.list_channels(conn, active_only=True)
 
 
+async def reasons_of(conn: Conn, channel_id: int) -> list[RejectReason]:
+    """A channel's canned rejection reasons, as the bot and the panel offer them."""
+    return await q.list_reasons(conn, channel_id)
+
+
 async def categories_of(conn: Conn, channel_id: int) -> list[Category]:
     return await q.list_categories(conn, channel_id)
 

@@ -13,6 +13,7 @@ from app.db import Conn
 from app.db.queries import outbox as q
 from app.db.queries.outbox import Delivery, message_ids
 from app.db.queries.outbox import OutboxStatus as OutboxStatus  # callers name statuses by it
+from app.i18n import N_
 
 # Payload placeholders, resolved by the sender when the row goes out:
 #   {"$message_id_of": 12}              -> the message id row 12 produced (an album: its first)
@@ -43,6 +44,15 @@ IDEMPOTENT_PREFIXES = (
 Call = tuple[str, dict[str, Any]]
 METHOD_RE = re.compile(r"^[a-z][A-Za-z]{2,63}$")
 
+# What an outbox row's status means to staff reading deliveries (an ad's, a ticket's answers).
+STATUS_LABELS = {
+    OutboxStatus.PENDING: N_("queued"),
+    OutboxStatus.SENDING: N_("sending"),
+    OutboxStatus.SENT: N_("delivered"),
+    OutboxStatus.FAILED: N_("failed"),
+    OutboxStatus.UNCERTAIN: N_("unknown, check"),
+    OutboxStatus.BLOCKED: N_("the user blocked the bot"),
+}
 STATUSES = tuple(OutboxStatus)
 
 

@@ -41,7 +41,11 @@ async def on_approve(
     _: Gettext,
 ) -> None:
     await _answer(
-        query, await _decide(pool, callback_data.ad_id, query, True, None, ad_messages, languages), _
+        query,
+        await _decide(
+            pool, callback_data.ad_id, query, approve=True, reason=None, msgs=ad_messages, languages=languages
+        ),
+        _,
     )
 
 
@@ -107,7 +111,17 @@ async def on_canned_reason(
 ) -> None:
     reason = ads.Canned(callback_data.reason_id)
     await _answer(
-        query, await _decide(pool, callback_data.ad_id, query, False, reason, ad_messages, languages), _
+        query,
+        await _decide(
+            pool,
+            callback_data.ad_id,
+            query,
+            approve=False,
+            reason=reason,
+            msgs=ad_messages,
+            languages=languages,
+        ),
+        _,
     )
 
 
@@ -139,7 +153,12 @@ async def on_typed_reason(
     await state.clear()
     if not isinstance(ad_id, int) or message.from_user is None:
         return
-    said, _warning = _said(await _decide(pool, ad_id, message, False, text, ad_messages, languages), _)
+    said, _warning = _said(
+        await _decide(
+            pool, ad_id, message, approve=False, reason=text, msgs=ad_messages, languages=languages
+        ),
+        _,
+    )
     await message.answer(said)
 
 
@@ -260,6 +279,7 @@ async def _decide(
     pool: asyncpg.Pool,
     ad_id: int,
     event: CallbackQuery | Message,
+    *,
     approve: bool,
     reason: ads.Reason | None,
     msgs: ads.AdMessages,

@@ -160,7 +160,8 @@ class Question(Filter):
     """Text that is not a command."""
 
     async def __call__(self, message: Message) -> bool:
-        return bool(message.text) and not message.text.startswith("/")  # type: ignore[union-attr]
+        text = message.text
+        return text is not None and text != "" and not text.startswith("/")
 
 
 class InOpenTicket(Filter):

@@ -18,7 +18,7 @@ from app.db.queries import users as user_q
 from app.db.queries.ads import Ad, AdStatus
 from app.db.queries.channels import Channel, RejectReason
 from app.db.queries.outbox import OutboxStatus
-from app.domain import outbox
+from app.domain import channels, outbox
 from app.domain import staff as staff_domain
 from app.domain.actors import Actor, StaffMember
 from app.domain.ads import notices, reads
@@ -224,7 +224,7 @@ async def rejection_reasons(conn: Conn, ad_id: int, actor: Actor) -> list[Reject
     ad = await _authorised(conn, ad_id, actor)
     if ad.status != AdStatus.PENDING:
         raise AlreadyDecided(await decider_name(conn, ad))
-    return await channel_q.list_reasons(conn, ad.channel_id)
+    return await channels.reasons_of(conn, ad.channel_id)
 
 
 async def ad_to_moderate(conn: Conn, ad_id: int, actor: Actor) -> Ad:

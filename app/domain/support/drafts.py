@@ -17,7 +17,8 @@ from app.db import Conn
 from app.db.queries import support_desk as desk_q
 from app.db.queries import support_drafts as q
 from app.db.queries.support_desk import DeskMessage, Ticket, TicketStatus
-from app.db.queries.support_drafts import Draft, DraftStatus
+from app.db.queries.support_drafts import Draft
+from app.db.queries.support_drafts import DraftStatus as DraftStatus  # callers name statuses by it
 from app.domain.actors import Actor
 from app.domain.support import desk, kb, matching
 from app.domain.support.llm_settings import LlmKeyError, LlmSettings, endpoint

@@ -85,9 +85,8 @@ def _window(task: Task, now: datetime) -> tuple[datetime | None, datetime | None
     return until, min(now + RECHECK_EVERY, until)
 
 
-async def _reward(
-    conn: Conn, task: Task, completion: Completion, actor: ledger.Actor, staff_id: int | None
-) -> int:
+async def _reward(conn: Conn, task: Task, completion: Completion, staff: Staff | None) -> int:
+    """Pay a completion's reward: by the system (a Check), or by a staff member who credited it."""
     posted = await ledger.post(
         conn,
         NewEntry(
@@ -98,8 +97,8 @@ async def _reward(
             key=f"{REF}:{task.id}:{completion.user_id}",
             ref_kind=REF,
             ref_id=task.id,
-            actor=actor,
-            staff_id=staff_id,
+            actor=ledger.Actor.SYSTEM if staff is None else ledger.Actor.STAFF,
+            staff_id=None if staff is None else staff.id,
         ),
     )
     return posted.entry.balance_after
@@ -118,7 +117,7 @@ async def credit_member(conn: Conn, task: Task, user: TelegramUser, now: datetim
             raise AlreadyDone()
         if not await q.count_completion(conn, task.id):
             raise TaskClosed()  # the limit was reached meanwhile: the claim rolls back
-        balance = await _reward(conn, task, completion, ledger.Actor.SYSTEM, None)
+        balance = await _reward(conn, task, completion, None)
     return Credited(completion, completion.reward, balance)
 
 
@@ -178,7 +177,7 @@ async def approve_screenshot(
         )
         if completion is None:
             return await _lost(conn, completion_id)
-        balance = await _reward(conn, task, completion, ledger.Actor.STAFF, staff.id)
+        balance = await _reward(conn, task, completion, staff)
         await staff_domain.audit(
             conn,
             staff.id,
@@ -302,7 +301,7 @@ async def credit_by_staff(conn: Conn, task_id: int, user_id: int, staff: Staff, 
             raise AlreadyDone()
         if not await q.count_completion(conn, task.id):
             raise TaskClosed()
-        balance = await _reward(conn, task, completion, ledger.Actor.STAFF, staff.id)
+        balance = await _reward(conn, task, completion, staff)
         await staff_domain.audit(
             conn,
             staff.id,

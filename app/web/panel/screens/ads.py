@@ -15,9 +15,8 @@ from app.domain import ads, daterange, outbox
 from app.domain import staff as staff_domain
 from app.domain.actors import StaffMember
 from app.domain.ads import AdStatus
-from app.domain.outbox import OutboxStatus
 from app.domain.staff import Role
-from app.i18n import N_, Gettext
+from app.i18n import Gettext
 from app.web import keys
 from app.web.forms import BadFilter, path_id, whole_number
 from app.web.panel.auth.access import require
@@ -31,15 +30,6 @@ from app.web.panel.export import stream_csv
 ROUTES = PanelRoutes()
 
 MAX_ID = 10**15
-# What an outbox row's status means to a moderator reading an ad's deliveries.
-DELIVERY_STATUS = {
-    OutboxStatus.PENDING: N_("waiting"),
-    OutboxStatus.SENDING: N_("sending"),
-    OutboxStatus.SENT: N_("sent"),
-    OutboxStatus.FAILED: N_("failed"),
-    OutboxStatus.UNCERTAIN: N_("uncertain"),
-    OutboxStatus.BLOCKED: N_("blocked by the user"),
-}
 
 
 def _who(event: q.EventLine, _: Gettext) -> str:
@@ -297,7 +287,7 @@ async def ad_page(request: web.Request) -> web.StreamResponse:
             "reason": reason,
             "posts": posts,
             "deliveries": deliveries,
-            "delivery_status": DELIVERY_STATUS,
+            "delivery_status": outbox.STATUS_LABELS,
             "failed_note": lambda n: _(
                 "{n} message(s) about this ad could not be delivered; the reason is in the Note column."
             ).format(n=n),

@@ -8,12 +8,11 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from app.db import Conn
-from app.db.queries import channels as channel_q
 from app.db.queries import moderation_queue as q
 from app.db.queries.ads import MODERATION_CHANNEL
 from app.db.queries.channels import RejectReason
 from app.db.queries.moderation_queue import Card
-from app.domain import ads
+from app.domain import ads, channels
 from app.domain import staff as staff_domain
 from app.domain.actors import StaffMember
 from app.domain.staff import Role
@@ -72,7 +71,7 @@ async def _cards(conn: Conn, cards: list[Card], lang: str, _: Gettext) -> list[d
     for card in cards:
         channel_id = card.ad.channel_id
         if channel_id not in reasons:
-            reasons[channel_id] = await channel_q.list_reasons(conn, channel_id)
+            reasons[channel_id] = await channels.reasons_of(conn, channel_id)
     return [_card(card, reasons[card.ad.channel_id], lang, _) for card in cards]
 
 

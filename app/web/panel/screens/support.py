@@ -17,6 +17,7 @@ from app.db.queries import panel_users
 from app.db.queries import support_desk as q
 from app.db.queries.support import KbButton
 from app.db.queries.support_desk import SUPPORT_CHANNEL
+from app.domain import outbox
 from app.domain import staff as staff_domain
 from app.domain.actors import StaffMember
 from app.domain.staff import Role
@@ -158,11 +159,14 @@ async def _ticket_page(
         operators = await q.operators(conn)
         entries = [e.entry for e in await kb.list_entries(conn)]
     asked_for = request.query.get("draft")
-    editing = draft if draft and draft.status == "pending" and asked_for == str(draft.id) else None
+    editing = (
+        draft if draft and draft.status == drafts.DraftStatus.PENDING and asked_for == str(draft.id) else None
+    )
     return await render(
         request,
         "panel/support_ticket.html",
         {
+            "delivery_status": outbox.STATUS_LABELS,
             "llm_on": request.app[keys.RUNNING_SETTINGS].llm.enabled,
             "draft": draft,
             "draft_problem": (
