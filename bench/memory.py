@@ -5,6 +5,10 @@ the demo world), on a fresh data dir and then again on the existing one. Its RSS
 /proc once it is steady. The baseline, measured in the same run against the same sandbox, is a
 bare aiogram echo bot (bench/echo_bot.py): the least a Python process polling Telegram costs.
 
+Start-up, as a user meets it: from starting the process to the answer to a /start that was
+already waiting, on the existing data dir (embedded PostgreSQL started, no migrations to run),
+against the echo bot's start-up to its answer to a waiting message (goal: at most 1.5 times).
+
 Then, against a sandbox in a process of its own (its chats are kept in memory and are not
 Bozor's), 1,000 users press "Post an ad", each leaving an FSM state in PostgreSQL, and the
 growth of Bozor's RSS is reported per 1,000 such users. PostgreSQL's own processes are not
@@ -22,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -189,8 +194,14 @@ async def measure(users: int) -> None:
             world = start_sandbox(sandbox_port)
             try:
                 await sandbox_up(http, sandbox)
-                await api(http, sandbox, "bots", {"token": BOZOR_TOKEN})
-                bozor = start_bozor(data_dir, port, token=BOZOR_TOKEN, api_url=sandbox)
+                echo_start, echo = await first_answer(http, sandbox, ECHO_TOKEN, lambda: start_echo(sandbox))
+                stop(echo)
+                bozor_start, bozor = await first_answer(
+                    http,
+                    sandbox,
+                    BOZOR_TOKEN,
+                    lambda: start_bozor(data_dir, port, token=BOZOR_TOKEN, api_url=sandbox),
+                )
                 await wait_ready(http, base, bozor, sandbox=False)
                 # Warm-up: the first users build what any user needs once (aiogram's models
                 # of a button press, connections); what is measured is what each user adds.
@@ -218,6 +229,15 @@ async def measure(users: int) -> None:
     print(f"Bozor alone (standalone sandbox)   RSS {before / MB:7.1f} MB idle, {after / MB:.1f} MB after")
     print(f"  {users:,} users entered the ad wizard in {took:.1f} s (paced at the sandbox's 30 messages/s)")
     print(f"per 1,000 users with an FSM state  {per_thousand / MB:+7.2f} MB")
+    ratio = bozor_start / echo_start
+    print(
+        f"start-up to the first answer       Bozor {bozor_start:.2f} s (existing data dir), echo bot "
+        f"{echo_start:.2f} s   ratio {ratio:.2f}  (goal ≤ 1.5)"
+    )
+    missed = [what for what, bad in (("RSS", idle > 200 * MB), ("start-up", ratio > 1.5)) if bad]
+    if missed:
+        print("BELOW GOAL: " + ", ".join(missed))
+        raise SystemExit(1)
 
 
 async def sandbox_up(http: aiohttp.ClientSession, sandbox: str) -> None:
@@ -231,6 +251,34 @@ async def sandbox_up(http: aiohttp.ClientSession, sandbox: str) -> None:
             pass
         await asyncio.sleep(0.2)
     raise SystemExit("benchmark: the standalone sandbox never answered")
+
+
+async def first_answer(
+    http: aiohttp.ClientSession, sandbox: str, token: str, spawn: Callable[[], subprocess.Popen[bytes]]
+) -> tuple[float, subprocess.Popen[bytes]]:
+    """Seconds from starting a bot's process to its first answer to a message already waiting,
+    and the process (left running)."""
+    bot_id = int(token.split(":")[0])
+    await api(http, sandbox, "bots", {"token": token})
+    probe = await api(http, sandbox, "users", {"first_name": "Early", "language_code": "en"})
+    user = int(str(probe["id"]))
+    await api(http, sandbox, f"users/{user}/send", {"bot_id": bot_id, "text": "/start"})
+    started = time.perf_counter()
+    process = spawn()
+    deadline = time.monotonic() + 180
+    while not await bot_answered(http, sandbox, user, bot_id):
+        if process.poll() is not None:
+            raise SystemExit(f"benchmark: the bot exited with {process.returncode}")
+        if time.monotonic() > deadline:
+            raise SystemExit("benchmark: the bot never answered")
+        await asyncio.sleep(0.02)
+    return time.perf_counter() - started, process
+
+
+async def bot_answered(http: aiohttp.ClientSession, sandbox: str, user: int, bot: int) -> bool:
+    async with http.get(f"{sandbox}/api/users/{user}/chat", params={"bot_id": str(bot)}) as response:
+        view = await response.json()
+    return any((m.get("from") or {}).get("is_bot") for m in view["messages"])
 
 
 async def echo_baseline(http: aiohttp.ClientSession, sandbox: str) -> int:
