@@ -148,3 +148,28 @@ async def test_the_ad_page_tells_its_story_and_settles_uncertain_deliveries(pane
     assert (
         await panel.client.post(f"/panel/ads/{ad.id}/deliveries/999999/resend", data={"csrf_token": token})
     ).status == 404
+
+
+async def test_every_event_of_an_ads_history_reads_as_a_sentence_in_russian(panel, db) -> None:
+    channel_id = await market_channel(db)
+    await make_staff(db, "boss", Role.ADMIN)
+    ad = await ads.submit(db, draft(channel_id=channel_id), SELLER, MSGS, UZ)
+    await ads.decide(
+        db,
+        ad.id,
+        StaffMember(await make_staff(db, "olga", Role.ADMIN)),
+        approve=True,
+        msgs=MSGS,
+        languages=UZ,
+    )
+    assert await ads.repost_now(db, ad.id, MSGS)  # a paid extra re-post (promotions)
+    written = {r["kind"] for r in await db.fetch("SELECT kind FROM ad_events WHERE ad_id = $1", ad.id)}
+    for kind in set(ads.AdEventKind) - written:  # the rest of the story, one of each
+        await db.execute("INSERT INTO ad_events (ad_id, kind) VALUES ($1, $2)", ad.id, kind.value)
+    await login(panel.client, "boss")
+    await panel.client.get("/panel/lang/ru", allow_redirects=False)
+    page = await (await panel.client.get(f"/panel/ads/{ad.id}")).text()
+    story = page.split('id="history"', 1)[1].split("</ul>", 1)[0]
+    assert story.count("<li") == len(ads.AdEventKind)
+    assert "Оплаченная дополнительная публикация снова разместила его в канале." in story
+    assert [kind.value for kind in ads.AdEventKind if kind.value in story] == []  # no raw event names

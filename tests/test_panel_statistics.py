@@ -11,6 +11,7 @@ import re
 
 import asyncpg
 
+from app.db.migrations import SQL_DIR
 from app.db.queries.stats import Metric
 from app.domain import stats
 from app.domain.daterange import DateRange
@@ -18,6 +19,7 @@ from app.domain.staff import Role
 from app.web.panel.screens import dashboard as panel_dashboard
 from tests.helpers.ads import bulk_ads, market_channel
 from tests.helpers.panel import Panel, login, make_staff
+from tests.helpers.polling import eventually
 
 DATA_RE = re.compile(r'<script type="application/json" id="dashboard-data">(.*?)</script>', re.S)
 FIRST = dt.date(2026, 11, 1)
@@ -59,6 +61,14 @@ async def history(db: asyncpg.Connection, boss_id: int) -> None:
             "broadcast" if n % 3 == 0 else None,
             1 if n % 3 == 0 else None,
             at(n % 8, 3),
+        )
+        # The record: the bot's direct replies and deliveries ("out") and what users sent.
+        await db.execute(
+            """INSERT INTO message_record (at, user_id, chat_id, direction, kind, text)
+               VALUES ($1, $2, $2, $3, 'text', 'salom')""",
+            at(n % 9 - 1, (n * 5) % 24),
+            900 + n % 5,
+            "in" if n % 4 == 0 else "out",
         )
     # Support, web chat, tasks, payments, broadcasts.
     for n in range(6):
@@ -179,7 +189,7 @@ EXPECTED = {
     Metric.MESSAGES_IN: "SELECT received_at AS at FROM update_journal WHERE kind = 'message'",
     Metric.ACTIVE_USERS: "SELECT DISTINCT ON (received_at::date, user_id) received_at AS at "
     "FROM (SELECT received_at AT TIME ZONE 'UTC' AS received_at, user_id FROM update_journal) j",
-    Metric.MESSAGES_OUT: "SELECT created_at AS at FROM outbox",
+    Metric.MESSAGES_OUT: "SELECT at FROM message_record WHERE direction = 'out'",
     Metric.BROADCAST_OUT: "SELECT created_at AS at FROM outbox WHERE ref_kind = 'broadcast'",
     Metric.TICKETS_OPENED: "SELECT created_at AS at FROM support_tickets",
     Metric.TICKETS_CLOSED: "SELECT closed_at AS at FROM support_tickets",
@@ -256,7 +266,7 @@ async def test_every_areas_chart_matches_its_base_tables_rolled_up_or_not(
 
     # The job counts the logs into their per-day table; the charts do not move.
     assert await db.fetchval("SELECT count(*) FROM stats_days") == 0
-    assert await stats.roll_up(db) == 60 + 60 + 10
+    assert await stats.roll_up(db) == 60 + 60 + 60 + 10
     assert await db.fetchval("SELECT count(*) FROM stats_days") > 0
     assert shown(await charts(panel, "from=2026-11-01&to=2026-11-07")) == want
     # New rows after the watermark (a user active again on a day already counted): still exact.
@@ -265,10 +275,16 @@ async def test_every_areas_chart_matches_its_base_tables_rolled_up_or_not(
            VALUES (1, 1001, 'message', 900, '{}', $1), (1, 1002, 'message', 977, '{}', $1)""",
         at(3, 22),
     )
+    await db.execute(
+        """INSERT INTO message_record (at, user_id, chat_id, direction, kind, text)
+           VALUES ($1, 900, 900, 'out', 'text', 'javob')""",
+        at(3, 22),
+    )
     again = shown(await charts(panel, "from=2026-11-01&to=2026-11-07"))
     assert again == await expected(db, DAYS)
     assert again["active_users"][3] == want["active_users"][3] + 1  # user 977 only
-    assert await stats.roll_up(db) == 2 and await stats.roll_up(db) == 0  # each row counted once
+    assert again["messages_out"][3] == want["messages_out"][3] + 1
+    assert await stats.roll_up(db) == 3 and await stats.roll_up(db) == 0  # each row counted once
     assert shown(await charts(panel, "from=2026-11-01&to=2026-11-07")) == again
 
     # A narrower range narrows every chart, the ads' too.
@@ -352,3 +368,63 @@ async def test_the_dashboards_csv_has_a_row_a_day_equal_to_its_charts_and_is_aud
     desk = await (await panel.client.get(f"/panel/stats.csv?{query}")).read()
     desk_columns = next(csv.reader(io.StringIO(desk.decode("utf-8-sig"))))
     assert "support_in" in desk_columns and "completions" not in desk_columns
+
+
+async def test_the_bots_direct_reply_counts_as_a_message_sent_by_bozor(
+    bozor, sandbox, panel: Panel, db: asyncpg.Connection
+) -> None:
+    ivan = await sandbox.user("Иван", username="ivan_p", language_code="ru")
+    await ivan.send("/start")
+    await ivan.wait_for_bot("Здравствуйте, Иван!")
+
+    async def replies_recorded() -> int:
+        recorded = await db.fetchval("SELECT count(*) FROM message_record WHERE direction = 'out'")
+        return recorded if recorded == len(await ivan.bot_messages()) else 0
+
+    replies = await eventually(replies_recorded, what="the bot's replies on record")
+    # A direct reply, not a queued message: the outbox has nothing, the dashboard still counts it.
+    assert await db.fetchval("SELECT count(*) FROM outbox") == 0
+    await make_staff(db, "boss", Role.ADMIN)
+    await login(panel.client, "boss")
+    assert sum(shown(await charts(panel, "days=7"))["messages_out"]) == replies
+    await db.execute("UPDATE message_record SET at = at - interval '5 minutes'")  # settled
+    assert await stats.roll_up(db) > 0
+    assert await db.fetchval("SELECT sum(n) FROM stats_days WHERE metric = 'messages_out'") == replies
+    assert sum(shown(await charts(panel, "days=7"))["messages_out"]) == replies
+
+
+async def test_upgrading_recounts_messages_out_from_the_record(db: asyncpg.Connection) -> None:
+    # The state sql/0092 left: outbox-based messages_out days, no watermark for the record.
+    await db.execute(
+        """DELETE FROM stats_rollup WHERE source = 'message_record';
+           ALTER TABLE stats_rollup DROP CONSTRAINT stats_rollup_source_check;
+           ALTER TABLE stats_rollup ADD CONSTRAINT stats_rollup_source_check
+               CHECK (source IN ('update_journal', 'outbox', 'chat_messages'))"""
+    )
+    await db.execute(
+        "INSERT INTO stats_days (day, metric, n) VALUES ($1, 'messages_out', 40), ($2, 'messages_out', 7)",
+        DAYS[0],
+        DAYS[6],
+    )
+    for n in range(20):
+        await db.execute(
+            """INSERT INTO message_record (at, user_id, chat_id, direction, kind, text)
+               VALUES ($1, 900, 900, $2, 'text', 'salom')""",
+            at(n % 3, n),
+            "in" if n % 5 == 0 else "out",
+        )
+    await db.execute((SQL_DIR / "0093_stats_messages_out_from_record.sql").read_text())
+
+    counted = await db.fetch("SELECT day, n FROM stats_days WHERE metric = 'messages_out' ORDER BY day")
+    assert [(r["day"], r["n"]) for r in counted] == [(DAYS[0], 5), (DAYS[1], 6), (DAYS[2], 5)]
+    assert await db.fetchval("SELECT last_id FROM stats_rollup WHERE source = 'message_record'") == (
+        await db.fetchval("SELECT max(id) FROM message_record")
+    )
+    # Counted once: the roll-up goes on after them.
+    assert await stats.roll_up(db) == 0
+    figures = await stats.daily(db, DateRange(DAYS[0], DAYS[-1]))
+    assert sorted((r.day, r.n) for r in figures if r.metric is Metric.MESSAGES_OUT) == [
+        (DAYS[0], 5),
+        (DAYS[1], 6),
+        (DAYS[2], 5),
+    ]

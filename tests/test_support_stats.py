@@ -14,6 +14,7 @@ import asyncpg
 from app.domain import staff as staff_domain
 from app.domain.staff import Role
 from app.domain.support import kb, stats
+from app.web.panel.screens import support_stats as stats_screen
 from tests.helpers.market import buttons
 from tests.helpers.panel import PASSWORD, Panel, login
 from tests.helpers.support import sample_kb
@@ -117,27 +118,46 @@ async def _expected(db: asyncpg.Connection) -> list[list[str]]:
     return rows
 
 
-async def _expected_operators(db: asyncpg.Connection) -> dict[str, tuple[int, int, int]]:
-    """Per operator over the range: answers, tickets closed, first answers — counted here."""
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}"
+
+
+async def _expected_operators(db: asyncpg.Connection) -> dict[str, list[str]]:
+    """Per operator over the range, as the CSV writes them: answers, tickets closed, first
+    answers, first response p50/p95 (tickets opened in the range whose first answer was theirs),
+    resolution p50/p95 (tickets they closed in the range) — counted here."""
     since = dt.datetime.combine(FIRST, dt.time(), TASHKENT)
     until = dt.datetime.combine(LAST + dt.timedelta(days=1), dt.time(), TASHKENT)
     names = {r["id"]: r["username"] for r in await db.fetch("SELECT id, username FROM staff")}
-    figures = {name: [0, 0, 0] for name in names.values()}
+    counts = {name: [0, 0, 0] for name in names.values()}
+    firsts: dict[str, list[float]] = {name: [] for name in names.values()}
+    resolutions: dict[str, list[float]] = {name: [] for name in names.values()}
     tickets = await db.fetch("SELECT id, created_at, closed_at, closed_by FROM support_tickets")
     answers = await db.fetch(
         "SELECT ticket_id, staff_id, created_at FROM support_messages WHERE author = 'operator' ORDER BY id"
     )
     for m in answers:
         if since <= m["created_at"] < until:
-            figures[names[m["staff_id"]]][0] += 1
+            counts[names[m["staff_id"]]][0] += 1
     for t in tickets:
         if t["closed_at"] and since <= t["closed_at"] < until:
-            figures[names[t["closed_by"]]][1] += 1
+            counts[names[t["closed_by"]]][1] += 1
+            resolutions[names[t["closed_by"]]].append((t["closed_at"] - t["created_at"]).total_seconds())
         mine = [m for m in answers if m["ticket_id"] == t["id"]]
         if mine and since <= t["created_at"] < until:
             earliest = min(mine, key=lambda m: m["created_at"])
-            figures[names[earliest["staff_id"]]][2] += 1
-    return {name: (a, c, f) for name, (a, c, f) in figures.items() if a or c or f}
+            counts[names[earliest["staff_id"]]][2] += 1
+            firsts[names[earliest["staff_id"]]].append(
+                (earliest["created_at"] - t["created_at"]).total_seconds()
+            )
+    return {
+        name: [
+            *(str(n) for n in counts[name]),
+            *(_seconds(_percentile(xs[name], q)) for xs in (firsts, resolutions) for q in (0.5, 0.95)),
+        ]
+        for name in names.values()
+        if any(counts[name])
+    }
 
 
 async def test_the_figures_match_counts_taken_from_the_tickets(panel: Panel, db) -> None:
@@ -163,6 +183,32 @@ async def test_the_figures_match_counts_taken_from_the_tickets(panel: Panel, db)
         assert (
             f"<td>{row[0]}</td><td>{row[1]}</td><td>{row[2]}</td><td>{row[3]}</td><td>{row[4]}</td>" in text
         )
+    # Per operator: on the page and in a second CSV, through the same audited export.
+    operators = await _expected_operators(db)
+    assert set(operators) == {"dilnoza", "rustam"} and all(o[5] for o in operators.values())
+    ids = {r["username"]: str(r["id"]) for r in await db.fetch("SELECT id, username FROM staff")}
+    answer = await panel.client.get(f"/panel/support/operators.csv?since={FIRST}&until={LAST}")
+    assert answer.status == 200 and answer.headers["Content-Type"].startswith("text/csv")
+    table = list(csv.reader(io.StringIO((await answer.read()).decode("utf-8-sig"))))
+    assert table[0] == [
+        "staff_id",
+        "operator",
+        "answers",
+        "tickets_closed",
+        "first_answers",
+        "first_response_p50_seconds",
+        "first_response_p95_seconds",
+        "resolution_p50_seconds",
+        "resolution_p95_seconds",
+    ]
+    assert table[1:] == [[ids[name], name, *figures] for name, figures in sorted(operators.items())]
+    audited = await db.fetch("SELECT after FROM audit_log WHERE target = 'export:support-operators'")
+    assert [(a["after"]["rows"], a["after"]["complete"]) for a in audited] == [(2, True)]
+    assert f'href="/panel/support/operators.csv?from={FIRST}&amp;to={LAST}"' in text
+    for name, figures in operators.items():
+        shown = [stats_screen.duration(None if not v else float(v)) for v in figures[3:]]
+        cells = "".join(f"<td>{v}</td>" for v in [name, *figures[:3], *shown])
+        assert cells in text, (name, cells)
     chart = json.loads(text.split('<script type="application/json" id="desk-data">')[1].split("</script>")[0])
     assert chart["days"] == [row[0] for row in expected]
     assert chart["series"][0]["data"] == [int(row[1]) for row in expected]  # messages in

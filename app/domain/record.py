@@ -278,7 +278,11 @@ async def save_retention(conn: Conn, staff_id: int, days: int | None) -> int:
 
 async def purge(conn: Conn, now: dt.datetime, *, batch: int = PURGE_BATCH) -> int:
     """Delete the messages older than the retention, a batch per statement (never a long lock);
-    how many went. Call outside a transaction, so that each batch commits on its own."""
+    how many went. Call outside a transaction, so that each batch commits on its own.
+
+    The dashboard's messages out are counted from the record (sql/0093): the roll-up counts a
+    message once it is 2 minutes old, every minute; the retention is at least a day, so a
+    message is counted long before it may be purged."""
     days = await retention_days(conn)
     if days == 0:
         return 0

@@ -128,7 +128,7 @@ async def task_rechecks(ctx: JobContext) -> None:
 
 
 async def stats_rollup(ctx: JobContext) -> None:
-    """The dashboard's per-day counts of updates, outbox rows and web-chat messages."""
+    """The dashboard's per-day counts of updates, messages on record, outbox rows, web-chat messages."""
     async with ctx.pool.acquire() as conn:
         counted = await stats.roll_up(conn)
     if counted:

@@ -27,6 +27,21 @@ class AdStatus(StrEnum):
 LIVE = (AdStatus.PENDING, AdStatus.PUBLISHED)  # counted for duplicates; sold/withdrawn from these
 
 
+class AdEventKind(StrEnum):
+    """What an ad's history (ad_events) records; the panel says each as a sentence."""
+
+    SUBMITTED = "submitted"
+    EDITED = "edited"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SOLD = "sold"
+    WITHDRAWN = "withdrawn"
+    STILL_SELLING = "still_selling"
+    CHECKIN_ASKED = "checkin_asked"
+    EXPIRED = "expired"
+    PROMOTED_REPOST = "promoted_repost"  # a paid extra re-post (app/domain/promotions)
+
+
 class MessageKind(StrEnum):
     POST = "post"  # a copy in the channel
     ADMIN_NOTE = "admin_note"  # the decision message to one admin
@@ -217,7 +232,7 @@ async def replace_photos(conn: Conn, ad_id: int, photos: list[tuple[str, str, st
 async def add_event(
     conn: Conn,
     ad_id: int,
-    kind: str,
+    kind: AdEventKind,
     actor_id: int | None,
     detail: dict[str, Any] | None = None,
     *,

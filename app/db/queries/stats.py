@@ -1,9 +1,9 @@
 """The dashboard's per-day figures for every area over a date range (UTC days, as sql/0011's).
 
-The busy logs (updates, the outbox, web-chat messages) are read from sql/0085's stats_days,
-which `rollup` keeps, plus the rows after each log's watermark; the smaller areas are counted
-per day off their time indexes. Every function returns `MetricDay` rows: a day, a metric name
-(the `Metric` enum) and a number; days without any are absent.
+The busy logs (updates, the message record, the outbox, web-chat messages) are read from
+sql/0085's stats_days, which `rollup` keeps, plus the rows after each log's watermark; the
+smaller areas are counted per day off their time indexes. Every function returns `MetricDay`
+rows: a day, a metric name (the `Metric` enum) and a number; days without any are absent.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class Metric(StrEnum):
     # messages
     UPDATES = "updates"
     MESSAGES_IN = "messages_in"  # messages users wrote to the bot
-    MESSAGES_OUT = "messages_out"  # messages Bozor queued to send (the outbox)
+    MESSAGES_OUT = "messages_out"  # messages Bozor sent or edited: direct replies and deliveries
     # support desk
     TICKETS_OPENED = "tickets_opened"
     TICKETS_CLOSED = "tickets_closed"
@@ -58,11 +58,16 @@ class MetricDay:
 # The logs rolled up into stats_days: their time column and what is counted of each row.
 ROLLED = {
     "update_journal": ("received_at", {"updates": "true", "messages_in": "kind = 'message'"}),
-    "outbox": ("created_at", {"messages_out": "true", "broadcast_out": "ref_kind = 'broadcast'"}),
+    # Every message the bot sent (a direct reply or an outbox delivery) is on record (sql/0090),
+    # as the Messages screen shows them; the outbox alone misses the direct replies (sql/0093).
+    "message_record": ("at", {"messages_out": "direction = 'out'"}),
+    "outbox": ("created_at", {"broadcast_out": "ref_kind = 'broadcast'"}),
     "chat_messages": ("created_at", {"chat_messages": "true"}),
 }
 # A row younger than this is left for the next run: a lower id whose transaction commits
-# late is then still ahead of the watermark (ids are handed out before commit).
+# late is then still ahead of the watermark (ids are handed out before commit). The record's
+# `at` is when a message was sent; the bot writes it a fraction of a second later
+# (app/bot/record.py), well inside this.
 SETTLE = "interval '2 minutes'"
 MAX_ID = 2**63 - 1
 
@@ -146,14 +151,16 @@ async def logs(conn: Conn, first: dt.date, last: dt.date) -> list[MetricDay]:
                                            ('active_users', g.active_users)) v (metric, n)
                 WHERE g.day {RANGE}
                 UNION ALL
-                SELECT g.day, v.metric, v.n FROM (
-                    SELECT dashboard_day(o.created_at) AS day, count(*) AS messages_out,
-                           count(*) FILTER (WHERE o.ref_kind = 'broadcast') AS broadcast_out
-                      FROM outbox o WHERE o.id > (SELECT last_id FROM marks WHERE source = 'outbox')
-                     GROUP BY 1) g
-                CROSS JOIN LATERAL (VALUES ('messages_out', g.messages_out),
-                                           ('broadcast_out', g.broadcast_out)) v (metric, n)
-                WHERE g.day {RANGE}
+                SELECT dashboard_day(r.at), 'messages_out', count(*)
+                  FROM message_record r
+                 WHERE r.id > (SELECT last_id FROM marks WHERE source = 'message_record')
+                   AND r.direction = 'out'
+                 GROUP BY 1 HAVING dashboard_day(r.at) {RANGE}
+                UNION ALL
+                SELECT dashboard_day(o.created_at), 'broadcast_out', count(*)
+                  FROM outbox o
+                 WHERE o.id > (SELECT last_id FROM marks WHERE source = 'outbox') AND o.ref_kind = 'broadcast'
+                 GROUP BY 1 HAVING dashboard_day(o.created_at) {RANGE}
                 UNION ALL
                 SELECT dashboard_day(m.created_at), 'chat_messages', count(*)
                   FROM chat_messages m WHERE m.id > (SELECT last_id FROM marks WHERE source = 'chat_messages')

@@ -132,6 +132,10 @@ class OperatorFigures:
     first_responses: int  # tickets opened in the range whose first answer was theirs
     first_response_p50: float | None
     first_response_p95: float | None
+    # Seconds from opening to closing of the tickets they closed in the range (as `closed`): the
+    # one who closes a ticket resolved it; the assignee may have changed or never been set.
+    resolution_p50: float | None
+    resolution_p95: float | None
 
 
 async def per_operator(conn: Conn, first: dt.date, last: dt.date, timezone: str) -> list[OperatorFigures]:
@@ -147,8 +151,11 @@ async def per_operator(conn: Conn, first: dt.date, last: dt.date, timezone: str)
                AND m.created_at >= b.since AND m.created_at < b.until
              GROUP BY m.staff_id
         ), closed AS (
-            SELECT t.closed_by AS staff_id, count(*) AS n
-              FROM support_tickets t, bounds b
+            SELECT t.closed_by AS staff_id, count(*) AS n,
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY r.seconds) AS r50,
+                   percentile_cont(0.95) WITHIN GROUP (ORDER BY r.seconds) AS r95
+              FROM support_tickets t, bounds b,
+                   LATERAL (SELECT extract(epoch FROM t.closed_at - t.created_at)::float8 AS seconds) r
              WHERE t.closed_by IS NOT NULL AND t.closed_at >= b.since AND t.closed_at < b.until
              GROUP BY t.closed_by
         ), firsts AS (
@@ -167,7 +174,8 @@ async def per_operator(conn: Conn, first: dt.date, last: dt.date, timezone: str)
         SELECT s.id AS staff_id, coalesce(s.display_name, s.username) AS name,
                coalesce(answers.n, 0)::int AS answers, coalesce(closed.n, 0)::int AS closed,
                coalesce(responses.n, 0)::int AS first_responses,
-               responses.p50 AS first_response_p50, responses.p95 AS first_response_p95
+               responses.p50 AS first_response_p50, responses.p95 AS first_response_p95,
+               closed.r50 AS resolution_p50, closed.r95 AS resolution_p95
           FROM staff s
           LEFT JOIN answers ON answers.staff_id = s.id
           LEFT JOIN closed ON closed.staff_id = s.id

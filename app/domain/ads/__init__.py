@@ -7,7 +7,7 @@ own: `model` (the draft, statuses, errors), `rules` (parsing, the caption, pre-m
 look, implemented by the bot).
 """
 
-from app.db.queries.ads import Ad, AdPhoto, AdStatus, AdView, SellerAd
+from app.db.queries.ads import Ad, AdEventKind, AdPhoto, AdStatus, AdView, SellerAd
 from app.domain.ads.lifecycle import (
     AlreadyDecided,
     Canned,
@@ -86,6 +86,7 @@ __all__ = [
     "TITLE_LIMIT",
     "Ad",
     "AdError",
+    "AdEventKind",
     "AdMessages",
     "AdNotFound",
     "AdPhoto",

@@ -97,7 +97,7 @@ async def _save(
     if before is None:
         ad = await q.insert_ad(conn, {"seller_id": seller_id, "channel_id": channel.id, **content})
         await q.insert_photos(conn, ad.id, photos)
-        await q.add_event(conn, ad.id, "submitted", seller_id, {"flags": flags})
+        await q.add_event(conn, ad.id, q.AdEventKind.SUBMITTED, seller_id, {"flags": flags})
     else:
         old_photos = [p.file_unique_id for p in await q.list_photos(conn, before.id)]
         photos_changed = old_photos != [p.file_unique_id for p in draft.photos]
@@ -111,7 +111,7 @@ async def _save(
             "flags": flags,
             "from_status": before.status.value,
         }
-        await q.add_event(conn, ad.id, "edited", seller_id, detail)
+        await q.add_event(conn, ad.id, q.AdEventKind.EDITED, seller_id, detail)
     await q.notify_moderation(conn, {"event": "submitted", "ad_id": ad.id, "channel_id": channel.id})
     await notices.notify_admins(conn, ad.id, msgs, languages)
     return ad
@@ -199,7 +199,7 @@ async def decide(
         return Decision(False, current, await decider_name(conn, current))
     name = await decider_name(conn, decided)
     detail: dict[str, object] = {} if approve else {"reason": text, "reason_id": reason_id}
-    kind = "approved" if approve else "rejected"
+    kind = q.AdEventKind.APPROVED if approve else q.AdEventKind.REJECTED
     await q.add_event(conn, ad_id, kind, actor.user_id, detail, staff_id=staff_id)
     await q.notify_moderation(
         conn, {"event": status.value, "ad_id": ad_id, "channel_id": decided.channel_id, "by": name}
@@ -249,7 +249,9 @@ async def edit_text(conn: Conn, ad_id: int, actor: Actor, *, title: str, descrip
         raise AdError(N_("This ad has already been decided; its text can no longer be changed."))
     change = {"title": clean_title, "description": clean_description}
     staff_id = actor.staff.id if isinstance(actor, StaffMember) else None
-    await q.add_event(conn, ad_id, "edited", None, {"revision": ad.revision, **change}, staff_id=staff_id)
+    await q.add_event(
+        conn, ad_id, q.AdEventKind.EDITED, None, {"revision": ad.revision, **change}, staff_id=staff_id
+    )
     if staff_id is not None:
         before_text = {"title": before.title, "description": before.description}
         await staff_domain.audit(conn, staff_id, "ad.edit", f"ad:{ad_id}", before_text, change)
@@ -341,7 +343,7 @@ async def mark_sold(conn: Conn, ad_id: int, seller_id: int, msgs: AdMessages) ->
     ad = await q.close_ad(conn, ad_id, AdStatus.SOLD, CLOSABLE, seller_id)
     if ad is None:
         return False
-    await q.add_event(conn, ad_id, "sold", seller_id)
+    await q.add_event(conn, ad_id, q.AdEventKind.SOLD, seller_id)
     await notices.mark_posts(conn, await notices.load_view(conn, ad_id), msgs, "sold")
     return True
 
@@ -351,7 +353,7 @@ async def withdraw(conn: Conn, ad_id: int, seller_id: int) -> bool:
     ad = await q.close_ad(conn, ad_id, AdStatus.WITHDRAWN, CLOSABLE, seller_id)
     if ad is None:
         return False
-    await q.add_event(conn, ad_id, "withdrawn", seller_id)
+    await q.add_event(conn, ad_id, q.AdEventKind.WITHDRAWN, seller_id)
     await notices.remove_posts(conn, ad_id)
     return True
 
@@ -360,7 +362,7 @@ async def still_selling(conn: Conn, ad_id: int, seller_id: int, now: datetime) -
     """The seller answered a check-in: the asks start again and the next one is scheduled."""
     ad = await q.renew_checkin(conn, ad_id, seller_id, now)
     if ad is not None:
-        await q.add_event(conn, ad_id, "still_selling", seller_id)
+        await q.add_event(conn, ad_id, q.AdEventKind.STILL_SELLING, seller_id)
     return ad is not None
 
 
@@ -376,12 +378,12 @@ async def run_checkins(conn: Conn, now: datetime, msgs: AdMessages, languages: L
         ad = item.ad
         if ad.checkin_asks >= item.checkin_max_asks:
             await q.close_ad(conn, ad.id, AdStatus.EXPIRED, (AdStatus.PUBLISHED,), None)
-            await q.add_event(conn, ad.id, "expired", None, {"asks": ad.checkin_asks})
+            await q.add_event(conn, ad.id, q.AdEventKind.EXPIRED, None, {"asks": ad.checkin_asks})
             await notices.tell_expired(conn, await notices.load_view(conn, ad.id), msgs, languages)
             continue
         asks = ad.checkin_asks + 1
         await q.set_checkin(conn, ad.id, asks=asks, next_at=now + item.checkin_every)
-        await q.add_event(conn, ad.id, "checkin_asked", None, {"ask": asks})
+        await q.add_event(conn, ad.id, q.AdEventKind.CHECKIN_ASKED, None, {"ask": asks})
         await notices.ask_seller(conn, await notices.load_view(conn, ad.id), msgs, languages, asks)
     return len(due)
 
@@ -402,7 +404,7 @@ async def repost_now(conn: Conn, ad_id: int, msgs: AdMessages) -> bool:
     ad = await q.get_ad(conn, ad_id)
     if ad is None or ad.status != AdStatus.PUBLISHED:
         return False
-    await q.add_event(conn, ad_id, "promoted_repost", None)
+    await q.add_event(conn, ad_id, q.AdEventKind.PROMOTED_REPOST, None)
     await notices.repost(conn, ad_id, msgs)
     return True
 

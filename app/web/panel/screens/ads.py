@@ -78,7 +78,9 @@ def event_sentence(event: q.EventLine, _: Gettext, reasons: Mapping[int, str]) -
     elif kind == "checkin_asked":
         ask = detail.get("ask", "?")
         text = _("The seller was asked whether it is still for sale (ask {n}).").format(n=ask)
-    else:  # a kind this page does not know yet: its name, not a dump
+    elif kind == ads.AdEventKind.PROMOTED_REPOST:
+        text = _("A paid extra re-post put it in the channel again.")
+    else:  # a kind this page does not know (every AdEventKind has its sentence): its name, not a dump
         text = f"{who}: {kind}"
     flags = detail.get("flags") or []
     if flags:
