@@ -6,11 +6,16 @@ and what the knowledge base cannot answer becomes a ticket the user's further me
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from app.db.queries.support import KbButton
+from app.domain import staff as staff_domain
 from app.domain.demo import seed_demo
-from app.domain.support import kb
+from app.domain.staff import Role
+from app.domain.support import kb, settings
 from app.domain.support.kb import AnswerDraft
 from app.main import Bozor
 from tests.helpers.images import png
@@ -126,6 +131,44 @@ async def test_nothing_close_opens_a_ticket_that_further_messages_and_photos_joi
     )
     assert photo_key is not None and (await bozor.storage.get(photo_key)).data  # the panel can show it
     assert len(await ivan.bot_messages()) == 1  # joining says nothing more
+
+
+async def working_hours(bozor: Bozor, db, *, today: bool) -> str:
+    """Desk hours 09:00-18:00 in a time zone where it is now about noon, on every day, or on
+    every day but today; saved as the panel saves them (the bot follows the notification).
+    Returns the zone."""
+    zone = f"Etc/GMT{dt.datetime.now(dt.UTC).hour - 12:+d}"  # POSIX signs: Etc/GMT-5 is UTC+5
+    local = dt.datetime.now(ZoneInfo(zone))
+    days = [d for d in range(1, 8) if today or d != local.isoweekday()]
+    values = settings.parse_form(
+        {"hours": "09:00-18:00", "days": ",".join(map(str, days)), "timezone": zone, "reopen_days": "7"}
+    )
+    admin = await staff_domain.create_staff(db, f"boss{int(today)}", "a password long enough", Role.ADMIN)
+    async with db.transaction():
+        await settings.save(db, admin.id, values)
+
+    async def followed() -> bool:
+        return bozor.running.desk.timezone == zone and len(bozor.running.desk.days) == len(days)
+
+    await eventually(followed, what="the bot following the saved hours")
+    return zone
+
+
+async def test_outside_working_hours_the_user_is_told_when_to_expect_an_answer(bozor, sandbox, db) -> None:
+    zone = await working_hours(bozor, db, today=False)
+    tomorrow = dt.datetime.now(ZoneInfo(zone)) + dt.timedelta(days=1)
+    ivan = await sandbox.user("Ivan", language_code="ru")
+    await ivan.send("Можно оформить рассрочку на товар?")
+    opened = await ivan.wait_for_bot("передан оператору")
+    assert opened["text"].endswith(
+        f"\n\nОператоры работают 09:00–18:00 ({zone}); ждите ответа после {tomorrow:%d.%m} 09:00."
+    )
+
+    await working_hours(bozor, db, today=True)
+    sam = await sandbox.user("Sam", language_code="en")
+    await sam.send("can you recommend a good phone under $200")
+    opened = await sam.wait_for_bot("is with an operator")
+    assert "Operators work" not in opened["text"] and "expect an answer" not in opened["text"]
 
 
 async def test_a_wizard_answer_goes_to_the_wizard_even_with_a_ticket_open(bozor, sandbox, db) -> None:

@@ -16,7 +16,8 @@ from aiohttp import web
 
 from app.bot.support_messages import BotDeskMessages
 from app.db.queries.support_desk import SUPPORT_CHANNEL, NewMessage
-from app.domain.actors import TelegramUser
+from app.domain import channels
+from app.domain.actors import StaffMember, TelegramUser
 from app.domain.staff import Role
 from app.domain.support import desk, kb
 from app.domain.support.settings import DeskSettings
@@ -117,6 +118,43 @@ async def test_an_operator_answers_notes_assigns_and_closes_a_ticket(desk_panel:
     assert len(await outbox_to(db, USER)) == 2
     actions = [r["action"] for r in await db.fetch("SELECT action FROM audit_log ORDER BY id")]
     assert actions[-2:] == ["support.assign", "support.close"]
+
+
+async def test_the_ticket_shows_the_users_ads_earlier_tickets_and_that_they_blocked_the_bot(
+    desk_panel: Panel, db
+) -> None:
+    earlier = await a_ticket(db, "where is my ad?")
+    operator = await make_staff(db, "nigora", Role.OPERATOR)
+    async with db.transaction():
+        await desk.close(db, StaffMember(operator), earlier, msgs=BotDeskMessages(Translator("en"), "en"))
+    await db.execute(  # weeks pass: writing again opens a new ticket
+        "UPDATE support_tickets SET closed_at = now() - interval '30 days' WHERE id = $1", earlier
+    )
+    ticket_id = await a_ticket(db, "and now my second ad")
+    assert ticket_id != earlier
+    channel = await channels.create_channel(db, title="Bozor", chat_ref="@bozor_pub")
+    published, rejected = [
+        await db.fetchval(
+            """INSERT INTO ads (seller_id, channel_id, title, description, negotiable, district, contact,
+                                status, text_key)
+               VALUES ($1, $2, $3, 'Text', true, 'Chilonzor', '+998901234567', $4, 'k-' || $3)
+               RETURNING id""",
+            USER,
+            channel.id,
+            title,
+            status,
+        )
+        for title, status in (("Velosiped Stels", "published"), ("Divan <yangi>", "rejected"))
+    ]
+    await db.execute("UPDATE users SET blocked_bot_at = now() WHERE id = $1", USER)
+    await login(desk_panel.client, "nigora")
+
+    page = await (await desk_panel.client.get(f"/panel/support/tickets/{ticket_id}")).text()
+    assert f'<a href="/panel/ads/{published}">#{published} Velosiped Stels</a> · Published' in page
+    assert f'<a href="/panel/ads/{rejected}">#{rejected} Divan &lt;yangi&gt;</a> · Rejected' in page
+    assert f'<a href="/panel/support/tickets/{earlier}">#{earlier} where is my ad?</a>' in page
+    assert f'href="/panel/support/tickets/{ticket_id}">' not in page  # not its own earlier ticket
+    assert "blocked the bot" in page
 
 
 async def test_bad_answers_change_nothing(desk_panel: Panel, db) -> None:

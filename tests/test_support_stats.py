@@ -233,7 +233,8 @@ async def test_a_bad_date_range_is_refused_clearly(panel: Panel, db) -> None:
 
 
 async def test_the_bot_counts_its_own_answers_and_the_thumbs(bozor, sandbox, db) -> None:
-    """Auto-answers and 👍 / 👎 are counted in memory and stored by the flush (no write per reply)."""
+    """Auto-answers, "Did you mean…?" shown and chosen, 👍 / 👎: counted in memory and stored by
+    the flush (no write per reply)."""
     assert bozor.pool is not None
     async with bozor.pool.acquire() as conn, conn.transaction():
         await kb.import_json(conn, sample_kb())
@@ -243,9 +244,15 @@ async def test_the_bot_counts_its_own_answers_and_the_thumbs(bozor, sandbox, db)
         await olga.wait_for_bot(lambda m: "👍" in buttons(m))
         await olga.press(thumb)
         await olga.wait_for_bot("" if thumb == "👍" else "is with an operator")
+    aziz = await sandbox.user("Aziz", language_code="en")
+    await aziz.send("20 ta rasm tashlasam bo'ladimi?")  # near: "Did you mean…?", then a choice
+    offer = await aziz.wait_for_bot("Did you mean")
+    await aziz.press(buttons(offer)[0])
+    await aziz.wait_for_bot(lambda m: m["message_id"] == offer["message_id"] and "👍" in buttons(m))
     assert await db.fetchval("SELECT count(*) FROM support_daily") == 0  # nothing written meanwhile
     await bozor.flush_desk_counts()
     today = stats.today(bozor.running.desk, dt.datetime.now(dt.UTC))
     async with bozor.pool.acquire() as conn:
         [day] = await stats.daily(conn, today, today, bozor.running.desk)
     assert (day.auto_answered, day.helpful, day.unhelpful, day.opened) == (2, 1, 1, 1)
+    assert (day.offered, day.picked) == (1, 1)

@@ -354,10 +354,19 @@ class Persona:
         return sent
 
     async def send_photo(
-        self, data: bytes | str, caption: str | None = None, *, chat: ChatHandle | int | str | None = None
+        self,
+        data: bytes | str,
+        caption: str | None = None,
+        *,
+        chat: ChatHandle | int | str | None = None,
+        reply_to: int | None = None,
     ) -> Message:
-        """Send a photo (PNG/JPEG bytes, or a file_id) to the bot, or into `chat`."""
-        return await self._send({"photo": _file(data, caption)}, chat)
+        """Send a photo (PNG/JPEG bytes, or a file_id) to the bot (as a reply to its message
+        `reply_to`), or into `chat`."""
+        body: dict[str, Any] = {"photo": _file(data, caption)}
+        if reply_to is not None:
+            body["reply_to_message_id"] = reply_to
+        return await self._send(body, chat)
 
     async def send_album(
         self, items: Sequence[AlbumItem], *, chat: ChatHandle | int | str | None = None

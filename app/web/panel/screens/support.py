@@ -17,6 +17,7 @@ from app.db.queries import panel_users
 from app.db.queries import support_desk as q
 from app.db.queries.support import KbButton
 from app.db.queries.support_desk import SUPPORT_CHANNEL
+from app.domain import ads as ads_domain
 from app.domain import outbox
 from app.domain import staff as staff_domain
 from app.domain.actors import StaffMember
@@ -181,6 +182,7 @@ async def _ticket_page(
             "conversation": conversation,
             "user": user,
             "ads": ads,
+            "status_label": lambda status: ads_domain.status_label(status, _),  # as "My ads" says it
             "earlier": earlier,
             "canned": canned,
             "operators": operators,
