@@ -16,17 +16,21 @@ from app.bot.dispatcher import create_bot
 from app.bot.outbox import OutboxSender, SendLimits
 from app.db.pool import create_pool
 from app.db.queries import outbox as outbox_q
-from app.domain import broadcasts, outbox
+from app.domain import broadcasts, channels, ledger, outbox
 from app.domain import staff as staff_domain
 from app.domain.actors import StaffMember
 from app.domain.broadcasts import Audience, BroadcastError, BroadcastStatus
+from app.domain.ledger import Currency
 from app.domain.staff import Role
+from app.domain.tasks import Verification
 from app.domain.users import Languages
 from app.sandbox.driver import Persona, Sandbox
 from app.scheduler.jobs import JobContext, broadcasts_tick
 from tests.helpers import crash
+from tests.helpers.ledger import credit, spend
 from tests.helpers.polling import eventually, outbox_settled
 from tests.helpers.servers import TEST_TOKEN, SandboxServer
+from tests.helpers.tasks import make_task
 
 TEXTS = {"default": "Hello <b>all</b>", "uz": "Salom <b>hammaga</b>", "ru": "Привет <i>всем</i>"}
 LANGS = Languages()  # every language enabled, as a fresh install
@@ -150,6 +154,110 @@ async def test_a_language_segment_reaches_the_users_telegram_says_speak_it_as_we
     assert [(r["chat_id"], r["text"]) for r in rows] == [(n, "Salom <b>hammaga</b>") for n in (1, 2, 3)]
     # A language an admin turned off is nobody's: its segment is empty, as its variant goes to nobody.
     assert await broadcasts.count_audience(db, uzbek, Languages(enabled=("ru", "en"), default="ru")) == 0
+
+
+UZ, RU, DEFAULT = "Salom <b>hammaga</b>", "Привет <i>всем</i>", "Hello <b>all</b>"
+
+
+async def people(db: asyncpg.Connection, *rows: tuple[int, str | None]) -> None:
+    """Users by (id, chosen language); none has blocked the bot unless a test says so."""
+    for user_id, language in rows:
+        await db.execute(
+            "INSERT INTO users (id, first_name, language) VALUES ($1, $2, $3)",
+            user_id,
+            f"U{user_id}",
+            language,
+        )
+
+
+async def send_to(db: asyncpg.Connection, boss: StaffMember, audience: Audience) -> dict[int, str]:
+    """Start a broadcast to `audience`: who gets a message and which variant. The count shown
+    before sending is the number of messages queued at start."""
+    counted = await broadcasts.count_audience(db, audience, LANGS)
+    made = await broadcasts.create(db, boss, TEXTS, [], audience)
+    assert await broadcasts.start(db, boss, made.id, languages=LANGS) == counted
+    rows = await db.fetch(
+        "SELECT chat_id, params->>'text' AS text FROM outbox WHERE ref_kind = 'broadcast' AND ref_id = $1",
+        made.id,
+    )
+    assert len(rows) == counted
+    return {r["chat_id"]: r["text"] for r in rows}
+
+
+async def test_a_channel_segment_reaches_the_sellers_with_a_live_ad_there(db: asyncpg.Connection) -> None:
+    boss = await admin(db)
+    market = (await channels.create_channel(db, title="Bozor", chat_ref="@bozor")).id
+    elsewhere = (await channels.create_channel(db, title="Boshqa", chat_ref="@boshqa")).id
+    await people(db, (1, "uz"), (2, "ru"), (3, "uz"), (4, "uz"), (5, "uz"), (6, "uz"), (7, "uz"), (8, None))
+    for seller, channel, status in (
+        (1, market, "published"),
+        (1, market, "published"),  # two live ads: still one message
+        (2, market, "published"),
+        (3, market, "pending"),  # not live yet
+        (4, elsewhere, "published"),  # live, in another channel
+        (5, market, "sold"),  # no longer live
+        (6, market, "published"),  # blocked the bot: never counted
+        (8, market, "published"),
+    ):
+        await db.execute(
+            """INSERT INTO ads (seller_id, channel_id, title, description, negotiable, district,
+                                contact, status, text_key)
+               VALUES ($1, $2, 'Velosiped', 'Yaxshi', true, 'Chilonzor', '+998901234567', $3, 'k')""",
+            seller,
+            channel,
+            status,
+        )
+    await db.execute("UPDATE users SET blocked_bot_at = now() WHERE id = 6")
+
+    assert await send_to(db, boss, Audience(channel_id=market)) == {1: UZ, 2: RU, 8: DEFAULT}
+    assert await send_to(db, boss, Audience(channel_id=market, languages=("uz",))) == {1: UZ}
+    assert await send_to(db, boss, Audience(channel_id=elsewhere, languages=("ru",))) == {}
+
+
+async def test_a_task_segment_reaches_users_with_a_credited_task(db: asyncpg.Connection) -> None:
+    boss = await admin(db)
+    task = await make_task(db, verification=Verification.SCREENSHOT, leave_days=None)
+    other = await make_task(db, verification=Verification.SCREENSHOT, leave_days=None, title="Boshqa")
+    await people(db, (11, "uz"), (12, "ru"), (13, "uz"), (14, "uz"), (15, "uz"), (16, "uz"), (17, "ru"))
+    for user_id, task_id, status in (
+        (11, task.id, "credited"),
+        (12, task.id, "credited"),
+        (13, task.id, "pending"),  # a screenshot waiting for review
+        (14, task.id, "rejected"),
+        (15, task.id, "taken_back"),  # left the channel too soon
+        (17, task.id, "rejected"),
+        (17, other.id, "credited"),  # one credited task is enough
+    ):
+        await db.execute(
+            """INSERT INTO task_completions (task_id, user_id, status, reward, credited_at, taken_back)
+               VALUES ($1, $2, $3, 10, CASE WHEN $3 IN ('credited', 'taken_back') THEN now() END,
+                       CASE WHEN $3 = 'taken_back' THEN 10 END)""",
+            task_id,
+            user_id,
+            status,
+        )
+
+    assert await send_to(db, boss, Audience(task_participants=True)) == {11: UZ, 12: RU, 17: RU}
+    assert await send_to(db, boss, Audience(task_participants=True, languages=("ru",))) == {12: RU, 17: RU}
+    # Without the condition, everyone (16 never did a task).
+    assert set(await send_to(db, boss, Audience())) == {11, 12, 13, 14, 15, 16, 17}
+
+
+async def test_a_balance_segment_reaches_users_with_more_points_than_n(db: asyncpg.Connection) -> None:
+    boss = await admin(db)
+    await people(db, (21, "uz"), (22, "ru"), (23, "uz"), (24, "uz"), (25, "uz"), (26, "uz"), (27, "ru"))
+    for user_id, amount in ((21, 100), (22, 51), (23, 50), (24, 10), (27, 80)):
+        await credit(db, user_id, amount)
+    await credit(db, 26, 500, currency=Currency.XTR)  # Stars are not points
+    await credit(db, 27, 60)
+    await ledger.post(db, spend(27, 100, "promo-27"))  # 140 earned, 100 spent: 40 left
+
+    assert await send_to(db, boss, Audience(min_balance=50)) == {21: UZ, 22: RU}  # above 50, not 50
+    assert await send_to(db, boss, Audience(min_balance=50, languages=("uz",))) == {21: UZ}
+    # Above 0: anyone with points at all (25 has no account, 26 only Stars).
+    assert await send_to(db, boss, Audience(min_balance=0)) == {21: UZ, 22: RU, 23: UZ, 24: UZ, 27: RU}
+    assert await send_to(db, boss, Audience(min_balance=39, languages=("ru",))) == {22: RU, 27: RU}
+    assert await send_to(db, boss, Audience(min_balance=40, languages=("ru",))) == {22: RU}
 
 
 async def test_paused_nothing_more_goes_until_resumed(db: asyncpg.Connection) -> None:

@@ -5,6 +5,9 @@ case as the bot and the panel, keyset pages, broadcasts, statistics, JSON errors
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import json
+import re
 
 import asyncpg
 from openapi_spec_validator import validate
@@ -15,6 +18,7 @@ from app.domain.chat import accounts
 from app.domain.staff import Role
 from tests.helpers.ads import PANEL_SELLER, connected_channel, pending_ad
 from tests.helpers.panel import Panel, csrf, login, make_staff
+from tests.helpers.stats import DAYS, at, history
 
 STAFF = "/api/v1/staff"
 
@@ -180,7 +184,145 @@ async def test_users_channels_and_statistics_follow_the_panels_scope(
     assert sum(d["ads"] for d in stats["ads_per_day"] if d["status"] == "pending") == 1
     scoped = await (await api.get(f"{STAFF}/statistics", headers=_bearer(moderator))).json()
     assert scoped["pending"] == 0 and scoped["users"] is None
-    assert (await api.get(f"{STAFF}/statistics?days=999", headers=_bearer(admin))).status == 422
+    assert (await api.get(f"{STAFF}/statistics?days=999", headers=_bearer(admin))).status == 400
+
+
+DASHBOARD_DATA = re.compile(r'<script type="application/json" id="dashboard-data">(.*?)</script>', re.S)
+WEEK = "from=2026-11-01&to=2026-11-07"
+
+
+async def _dashboard(panel: Panel, username: str, query: str) -> dict:
+    """What the panel's dashboard draws for `username` (signed in afresh) and the range."""
+    panel.client.session.cookie_jar.clear()
+    assert (await login(panel.client, username)).status == 303
+    response = await panel.client.get(f"/panel?{query}")
+    assert response.status == 200, await response.text()
+    match = DASHBOARD_DATA.search(await response.text())
+    assert match is not None
+    panel.client.session.cookie_jar.clear()  # the API takes the token only
+    return json.loads(match.group(1))
+
+
+def _per_status(stats: dict, status: str) -> list[int]:
+    """The API's sparse ads per day as the dashboard's series: one number a day of the range."""
+    counts = {d["day"]: d["ads"] for d in stats["ads_per_day"] if d["status"] == status}
+    return [counts.get(day, 0) for day in stats["days"]]
+
+
+async def test_statistics_are_the_dashboards_figures_for_the_same_range_and_role(
+    panel: Panel, db: asyncpg.Connection
+) -> None:
+    boss = await make_staff(db, "boss", Role.ADMIN)
+    await history(db, boss.id)  # every area, and two published ads in the market channel
+    market = await db.fetchval("SELECT id FROM channels")
+    other = await connected_channel(db, "Other", -1002)
+    await pending_ad(db, other, "Secret sofa")
+    # Submitted and decided inside the week: ads per day and decision times have something to say.
+    for n, ad_id in enumerate(r["id"] for r in await db.fetch("SELECT id FROM ads ORDER BY id")):
+        await db.execute(
+            "UPDATE ads SET submitted_at = $2, decided_at = $3 WHERE id = $1",
+            ad_id,
+            at(n + 1),
+            at(n + 1) + dt.timedelta(minutes=10 * (n + 1)),
+        )
+    moderator = await make_staff(db, "moder", Role.MODERATOR)
+    await staff_domain.give_channel(db, moderator.id, market, by=None)
+    await make_staff(db, "desk", Role.OPERATOR)
+    tokens = {
+        name: (await staff_tokens.create_token(db, member, "script"))[1]
+        for name, member in [
+            ("boss", boss),
+            ("moder", moderator),
+            ("desk", await staff_domain.find_staff(db, "desk")),
+        ]
+        if member is not None
+    }
+    api = panel.client
+
+    seen = {}
+    for name, token in tokens.items():
+        shown = await _dashboard(panel, name, WEEK)
+        response = await api.get(f"{STAFF}/statistics?{WEEK}", headers=_bearer(token))
+        assert response.status == 200, await response.text()
+        stats = seen[name] = await response.json()
+        assert (stats["since"], stats["until"]) == ("2026-11-01", "2026-11-07")
+        assert stats["days"] == [d.isoformat() for d in DAYS]
+        # Every area the reader's dashboard draws, with the same numbers a day.
+        assert [a["id"] for a in stats["areas"]] == [a["id"] for a in shown["areas"]]
+        assert {s["metric"]: s["data"] for a in stats["areas"] for s in a["series"]} == {
+            s["metric"]: s["data"] for a in shown["areas"] for s in a["series"]
+        }
+        assert all(s["total"] == sum(s["data"]) for a in stats["areas"] for s in a["series"])
+        # And the ads' charts: per status, re-posts, decision times per channel.
+        assert {s["status"]: _per_status(stats, s["status"]) for s in shown["ads"]} == {
+            s["status"]: s["data"] for s in shown["ads"]
+        }
+        reposts = {r["day"]: r["n"] for r in stats["reposts_per_day"]}
+        assert [reposts.get(day, 0) for day in stats["days"]] == shown["reposts"]["data"]
+        decisions = stats["decision_times"]
+        assert [d["title"] for d in decisions] == shown["decisions"]["channels"]
+        assert [round(d["p50_minutes"], 1) for d in decisions] == shown["decisions"]["p50"]
+        assert [d["decided"] for d in decisions] == shown["decisions"]["decided"]
+
+    # Scoped as the dashboard: an admin every area and channel; an operator the areas of their
+    # work; a moderator their channels' ads and no site-wide figures.
+    boss_stats, desk_stats, mod_stats = seen["boss"], seen["desk"], seen["moder"]
+    assert [a["id"] for a in boss_stats["areas"]] == [
+        "users",
+        "messages",
+        "support",
+        "chat",
+        "tasks",
+        "payments",
+        "broadcasts",
+    ]
+    assert any(s["total"] for a in boss_stats["areas"] for s in a["series"] if a["id"] == "payments")
+    assert [a["id"] for a in desk_stats["areas"]] == ["users", "messages", "support", "chat"]
+    assert mod_stats["areas"] == [] and mod_stats["users"] is None
+    assert {d["title"] for d in boss_stats["decision_times"]} == {"Bozor", "Other"}
+    assert [d["title"] for d in mod_stats["decision_times"]] == ["Bozor"]
+    assert sum(d["ads"] for d in boss_stats["ads_per_day"]) == 3
+    assert sum(d["ads"] for d in mod_stats["ads_per_day"]) == 2
+    assert (boss_stats["pending"], mod_stats["pending"]) == (1, 0)
+
+
+async def test_the_range_is_the_panels_and_a_bad_one_is_a_400_with_a_stable_code(
+    panel: Panel, db: asyncpg.Connection
+) -> None:
+    auth = _bearer(await _token(db, "boss", Role.ADMIN))
+    api = panel.client
+    today = dt.datetime.now(dt.UTC).date()
+
+    async def days_of(query: str) -> list[str]:
+        response = await api.get(f"{STAFF}/statistics?{query}", headers=auth)
+        assert response.status == 200, await response.text()
+        body = await response.json()
+        assert all(len(s["data"]) == len(body["days"]) for a in body["areas"] for s in a["series"])
+        return body["days"]
+
+    assert len(await days_of("")) == 30 and (await days_of(""))[-1] == today.isoformat()
+    # `days` as before (any number up to a year, not only the panel's presets), and it wins.
+    assert len(await days_of("days=7")) == 7 and len(await days_of("days=5")) == 5
+    assert await days_of("days=7&from=2026-01-01&to=2026-01-02") == await days_of("days=7")
+    assert await days_of("from=2026-02-27&to=2026-03-01") == ["2026-02-27", "2026-02-28", "2026-03-01"]
+    assert len(await days_of("to=2026-03-01")) == 30  # an open start: 30 days back, as the panel
+
+    for query, message in (
+        ("from=2026-11-05&to=2026-11-01", "The first day comes after the last one."),
+        ("from=1.11.2026", "Dates are written as YYYY-MM-DD."),
+        ("from=1999-12-31&to=2000-01-01", "Choose days between 2000 and 2100."),
+        ("from=2024-01-01&to=2026-01-01", "Choose at most 366 days."),
+        ("days=999", "Choose from 1 to 366 days."),
+        ("days=0", "Choose from 1 to 366 days."),
+        ("days=-3", "Choose from 1 to 366 days."),
+        ("days=week", "Choose from 1 to 366 days."),
+    ):
+        refused = await api.get(f"{STAFF}/statistics?{query}", headers=auth)
+        assert refused.status == 400, query
+        assert await refused.json() == {"error": {"code": "bad_range", "message": message}}, query
+    russian = await api.get(f"{STAFF}/statistics?days=999", headers={**auth, "Accept-Language": "ru"})
+    assert russian.status == 400 and "366" in (body := (await russian.json())["error"]["message"])
+    assert body == "Выберите от 1 до 366 дней."
 
 
 async def test_an_admin_creates_starts_pauses_and_follows_a_broadcast_and_a_moderator_cannot_start_one(
@@ -247,6 +389,11 @@ async def test_the_openapi_document_describes_the_staff_operations_with_their_sc
     assert len(staff_ops) >= 14
     assert all(item["security"] == [{"staffToken": []}] for _p, _m, item in staff_ops)
     assert "bzs_" in spec["components"]["securitySchemes"]["staffToken"]["description"]
+    statistics = spec["paths"][f"{STAFF}/statistics"]["get"]
+    assert [p["name"] for p in statistics["parameters"]] == ["from", "to", "days"]
+    assert "bad_range" in statistics["responses"]["400"]["description"]
+    schema = spec["components"]["schemas"]["Statistics"]["properties"]
+    assert {"since", "until", "days", "areas", "ads_per_day", "decision_times"} <= schema.keys()
 
 
 async def test_hostile_numbers_cursors_and_buttons_are_clear_refusals_that_change_nothing(

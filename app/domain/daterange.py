@@ -53,6 +53,15 @@ def last_days(days: int, today: dt.date) -> DateRange:
     return DateRange(today - dt.timedelta(days=days - 1), today)
 
 
+def recent(value: str, today: dt.date, max_days: int = MAX_DAYS) -> DateRange:
+    """`days` as any number of days ending today, 1 to `max_days` (the staff API's; the panel's
+    form offers only its presets)."""
+    value = value.strip()
+    if not (value.isascii() and value.isdigit() and len(value) <= 4 and 1 <= int(value) <= max_days):
+        raise RangeError(N_("Choose from 1 to {n} days."), n=max_days)
+    return last_days(int(value), today)
+
+
 def _day(value: str) -> dt.date | None:
     value = value.strip()
     if not value:

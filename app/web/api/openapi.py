@@ -45,7 +45,7 @@ def document(operations: list[Operation]) -> dict[str, Any]:
         }
         for status in op.errors:
             item["responses"][str(status)] = {
-                "description": ERROR_TEXTS[status],
+                "description": op.error_texts.get(status, ERROR_TEXTS[status]),
                 "content": {"application/json": {"schema": refs[(Error, "serialization")]}},
             }
         parameters = [

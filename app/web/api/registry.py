@@ -75,6 +75,7 @@ class Operation:
     query: tuple[Param, ...] = ()
     errors: tuple[int, ...] = ()
     roles: tuple[Role, ...] | None = None  # a staff operation: who may call it (admins always)
+    error_texts: dict[int, str] = field(default_factory=dict)  # an error's meaning here, if special
 
     @property
     def staff(self) -> bool:
@@ -102,8 +103,10 @@ class ApiRoutes:
         query: tuple[Param, ...] = (),
         errors: tuple[int, ...] = (),
         roles: tuple[Role, ...] = (),
+        error_texts: dict[int, str] | None = None,
     ) -> Callable[[View], View]:
-        """`roles` (staff operations): who may call it besides admins; empty: any staff member."""
+        """`roles` (staff operations): who may call it besides admins; empty: any staff member.
+        `error_texts`: what an error status means for this operation (else the document's usual)."""
         declared = roles if self.staff else None
 
         def add(view: View) -> View:
@@ -121,6 +124,7 @@ class ApiRoutes:
                     query,
                     errors,
                     declared,
+                    dict(error_texts or {}),
                 )
             )
             return view

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from aiohttp import web
 
@@ -16,13 +16,15 @@ from app.db.queries import dashboard as dashboard_q
 from app.db.queries import panel_ads, panel_users
 from app.db.queries.panel_ads import AdLine
 from app.db.queries.panel_users import UserLine
-from app.domain import ads, broadcasts
+from app.domain import ads, broadcasts, daterange, stats
 from app.domain import staff as staff_domain
 from app.domain import users as users_domain
 from app.domain.actors import StaffMember
 from app.domain.ads import AdStatus
 from app.domain.broadcasts import Audience, BroadcastStatus
+from app.domain.daterange import MAX_DAYS, DateRange, RangeError
 from app.domain.staff import Role, Staff
+from app.domain.stats import Metric
 from app.web import keys
 from app.web.api import staff_models as m
 from app.web.api.registry import ApiError, ApiRoutes, Param, path_number, query_number
@@ -464,38 +466,79 @@ async def resume_broadcast(request: web.Request, staff: Staff) -> m.BroadcastSta
 # --- statistics ---------------------------------------------------------------------------------
 
 
+RANGE_QUERY = (
+    Param(
+        "from",
+        {"type": "string", "format": "date"},
+        "The first day (UTC, YYYY-MM-DD); without it, 30 days ending `to`.",
+    ),
+    Param("to", {"type": "string", "format": "date"}, "The last day, included; without it, today."),
+    Param(
+        "days",
+        {"type": "integer", "minimum": 1, "maximum": MAX_DAYS},
+        "The last N days ending today (the panel's quick choices are 7, 30 and 90); wins over from/to.",
+    ),
+)
+
+
+def _range(request: web.Request, today: date) -> DateRange:
+    """The panel's date range (`from`/`to` or `days`); a 400 bad_range saying what is wrong."""
+    query = request.query
+    try:
+        if query.get("days", "").strip():
+            return daterange.recent(query["days"][:8], today)
+        rng = daterange.parse(query.get("from", ""), query.get("to", ""), today)
+    except RangeError as exc:
+        raise ApiError(400, "bad_range", exc.text(gettext(request))) from None
+    assert rng is not None  # with a default length, there is always a range
+    return rng
+
+
+def _areas(figures: dict[str, dict[Metric, list[int]]]) -> list[m.StatisticsArea]:
+    return [
+        m.StatisticsArea(
+            id=area,  # type: ignore[arg-type]  # a key of stats.CHARTS: the Literal's values
+            series=[m.AreaSeries(metric=k.value, data=v, total=sum(v)) for k, v in series.items()],
+        )
+        for area, series in figures.items()
+    ]
+
+
 @ROUTES.op(
     "GET",
     PREFIX + "/statistics",
     name="api.staff_statistics",
-    summary="The dashboard's figures: ad counts, ads per day by status, decision times per channel",
+    summary="The dashboard's figures for a date range: ads, moderation times and every area, per day",
     response=m.Statistics,
-    query=(Param("days", {"type": "integer", "minimum": 1, "maximum": 366, "default": 30}, "Days back."),),
-    errors=(401, 422),
+    query=RANGE_QUERY,
+    errors=(400, 401),
+    error_texts={400: "The date range cannot be used (code bad_range); the message says why"},
     roles=ANYONE,
 )
 async def statistics(request: web.Request, staff: Staff) -> m.Statistics:
-    days = query_number(request, "days", 30) or 30
-    if days > 366:
-        raise ApiError(422, "invalid", "days: at most 366")
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    since = today - timedelta(days=days - 1)
+    """What the panel's dashboard shows this member for the range, from the same queries."""
+    now = datetime.now(UTC)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    rng = _range(request, now.date())
+    since, until = rng.since(), rng.until()
     async with request.app[keys.POOL].acquire() as conn:
-        # As the dashboard: moderators see their channels; admins and operators every channel.
-        channels = (
-            await staff_domain.moderated_channel_ids(conn, staff) if staff.role is Role.MODERATOR else None
-        )
+        channels = await stats.ad_channels(conn, staff)  # a moderator's; None: every channel
         counts = await dashboard_q.ad_counts(conn, channels, today)
-        per_day = await dashboard_q.ads_per_day(conn, channels, since)
-        decisions = await dashboard_q.decision_times(conn, channels, since)
+        per_day = await dashboard_q.ads_per_day(conn, channels, since, until)
+        reposts = await dashboard_q.reposts_per_day(conn, channels, since, until)
+        decisions = await dashboard_q.decision_times(conn, channels, since, until)
         users = None if channels is not None else (await dashboard_q.global_counts(conn)).users
+        figures = await stats.figures_for(conn, staff, rng)
     return m.Statistics(
-        since=since.date(),
+        since=rng.first,
+        until=rng.last,
+        days=rng.day_list(),
         pending=counts.pending,
         published=counts.published,
         sold_today=counts.sold_today,
         users=users,
         ads_per_day=[m.DayStatus(day=r.day, status=r.status.value, ads=r.n) for r in per_day],
+        reposts_per_day=[m.DayCount(day=r.day, n=r.n) for r in sorted(reposts, key=lambda r: r.day)],
         decision_times=[
             m.ChannelDecisions(
                 channel_id=r.channel_id,
@@ -506,4 +549,5 @@ async def statistics(request: web.Request, staff: Staff) -> m.Statistics:
             )
             for r in decisions
         ],
+        areas=_areas(figures),
     )

@@ -149,11 +149,37 @@ class ChannelDecisions(Model):
     p95_minutes: float
 
 
+class DayCount(Model):
+    day: date
+    n: int
+
+
+class AreaSeries(Model):
+    metric: str = Field(
+        description="What is counted, e.g. new_users, active_users, messages_in, tickets_opened; "
+        "points_rewarded and stars_paid are amounts, not counts."
+    )
+    data: list[int] = Field(description="One number a day, in the order of `days`.")
+    total: int = Field(description="The sum over the range.")
+
+
+class StatisticsArea(Model):
+    id: Literal["users", "messages", "support", "chat", "tasks", "payments", "broadcasts"]
+    series: list[AreaSeries]
+
+
 class Statistics(Model):
-    since: date
-    pending: int
-    published: int
+    since: date = Field(description="The range's first day (UTC).")
+    until: date = Field(description="The range's last day, included.")
+    days: list[date] = Field(description="Every day of the range: what each area series' `data` is for.")
+    pending: int = Field(description="Ads waiting for a decision now.")
+    published: int = Field(description="Ads live now.")
     sold_today: int
     users: int | None = Field(description="Every user (null for moderators, who see their channels only).")
-    ads_per_day: list[DayStatus]
-    decision_times: list[ChannelDecisions]
+    ads_per_day: list[DayStatus] = Field(description="Ads submitted per day, by their status now.")
+    reposts_per_day: list[DayCount] = Field(description="Ads re-posted per day (days without any: absent).")
+    decision_times: list[ChannelDecisions] = Field(description="Submit to decision, per channel.")
+    areas: list[StatisticsArea] = Field(
+        description="The dashboard's areas the token's owner sees: an admin every one; an operator users, "
+        "messages, support and chat; a moderator none (their figures are their channels' ads)."
+    )

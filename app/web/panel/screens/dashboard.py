@@ -16,11 +16,9 @@ from babel.dates import format_date
 from app.db.queries import dashboard as q
 from app.db.queries import stats as stats_q
 from app.db.queries.stats import Metric, MetricDay
-from app.domain import ads
-from app.domain import staff as staff_domain
+from app.domain import ads, stats
 from app.domain.ads import AdStatus
 from app.domain.daterange import DEFAULT_DAYS, DateRange, RangeError, last_days
-from app.domain.staff import Role
 from app.i18n import N_, Gettext
 from app.web import keys
 from app.web.panel.auth.access import require
@@ -83,82 +81,48 @@ def chart_data(
     }
 
 
-# The area charts: (id, title, series). A series is (metric, label, color, amount): amounts
-# (points, Stars) are drawn on their own axis, on the right.
-AREA_CHARTS: tuple[tuple[str, str, tuple[tuple[Metric, str, str, bool], ...]], ...] = (
-    (
-        "users",
-        N_("Users"),
-        (
-            (Metric.NEW_USERS, N_("New"), "#0d6efd", False),
-            (Metric.ACTIVE_USERS, N_("Active"), "#198754", False),
-            (Metric.BLOCKED_BOT, N_("Blocked the bot"), "#6c757d", False),
-            (Metric.BANNED, N_("Blocked by staff"), "#dc3545", False),
-        ),
-    ),
-    (
-        "messages",
-        N_("Messages"),
-        (
-            (Metric.MESSAGES_IN, N_("From users"), "#0d6efd", False),
-            (Metric.MESSAGES_OUT, N_("Sent by Bozor"), "#198754", False),
-            (Metric.UPDATES, N_("Updates (messages, buttons…)"), "#adb5bd", False),
-        ),
-    ),
-    (
-        "support",
-        N_("Support desk"),
-        (
-            (Metric.TICKETS_OPENED, N_("Tickets opened"), "#0d6efd", False),
-            (Metric.TICKETS_CLOSED, N_("Tickets closed"), "#198754", False),
-            (Metric.SUPPORT_IN, N_("Messages in"), "#6f42c1", False),
-            (Metric.SUPPORT_OUT, N_("Answers out"), "#fd7e14", False),
-        ),
-    ),
-    (
-        "chat",
-        N_("Web chat"),
-        (
-            (Metric.CONVERSATIONS, N_("Conversations started"), "#0d6efd", False),
-            (Metric.CHAT_MESSAGES, N_("Messages"), "#198754", False),
-            (Metric.CHAT_REPORTS, N_("Reports"), "#dc3545", False),
-        ),
-    ),
-    (
-        "tasks",
-        N_("Tasks"),
-        (
-            (Metric.COMPLETIONS, N_("Done"), "#0d6efd", False),
-            (Metric.CREDITED, N_("Credited"), "#198754", False),
-            (Metric.POINTS_REWARDED, N_("Points paid"), "#ffc107", True),
-        ),
-    ),
-    (
-        "payments",
-        N_("Payments"),
-        (
-            (Metric.PROMOTIONS_PAID, N_("Promotions paid"), "#0d6efd", False),
-            (Metric.WITHDRAWALS, N_("Withdrawal requests"), "#6c757d", False),
-            (Metric.STARS_PAID, N_("Stars paid"), "#ffc107", True),
-        ),
-    ),
-    (
-        "broadcasts",
-        N_("Broadcasts"),
-        (
-            (Metric.BROADCASTS_STARTED, N_("Broadcasts started"), "#0d6efd", False),
-            (Metric.BROADCAST_OUT, N_("Messages queued"), "#198754", False),
-        ),
-    ),
-)
+# How each area and series looks (which areas there are, their series and who sees them is
+# the domain's: `stats.CHARTS`, `stats.areas_for`). A series is (label, color, amount):
+# amounts (points, Stars) are drawn on their own axis, on the right.
+AREA_TITLES = {
+    "users": N_("Users"),
+    "messages": N_("Messages"),
+    "support": N_("Support desk"),
+    "chat": N_("Web chat"),
+    "tasks": N_("Tasks"),
+    "payments": N_("Payments"),
+    "broadcasts": N_("Broadcasts"),
+}
+SERIES_LOOK: dict[Metric, tuple[str, str, bool]] = {
+    Metric.NEW_USERS: (N_("New"), "#0d6efd", False),
+    Metric.ACTIVE_USERS: (N_("Active"), "#198754", False),
+    Metric.BLOCKED_BOT: (N_("Blocked the bot"), "#6c757d", False),
+    Metric.BANNED: (N_("Blocked by staff"), "#dc3545", False),
+    Metric.MESSAGES_IN: (N_("From users"), "#0d6efd", False),
+    Metric.MESSAGES_OUT: (N_("Sent by Bozor"), "#198754", False),
+    Metric.UPDATES: (N_("Updates (messages, buttons…)"), "#adb5bd", False),
+    Metric.TICKETS_OPENED: (N_("Tickets opened"), "#0d6efd", False),
+    Metric.TICKETS_CLOSED: (N_("Tickets closed"), "#198754", False),
+    Metric.SUPPORT_IN: (N_("Messages in"), "#6f42c1", False),
+    Metric.SUPPORT_OUT: (N_("Answers out"), "#fd7e14", False),
+    Metric.CONVERSATIONS: (N_("Conversations started"), "#0d6efd", False),
+    Metric.CHAT_MESSAGES: (N_("Messages"), "#198754", False),
+    Metric.CHAT_REPORTS: (N_("Reports"), "#dc3545", False),
+    Metric.COMPLETIONS: (N_("Done"), "#0d6efd", False),
+    Metric.CREDITED: (N_("Credited"), "#198754", False),
+    Metric.POINTS_REWARDED: (N_("Points paid"), "#ffc107", True),
+    Metric.PROMOTIONS_PAID: (N_("Promotions paid"), "#0d6efd", False),
+    Metric.WITHDRAWALS: (N_("Withdrawal requests"), "#6c757d", False),
+    Metric.STARS_PAID: (N_("Stars paid"), "#ffc107", True),
+    Metric.BROADCASTS_STARTED: (N_("Broadcasts started"), "#0d6efd", False),
+    Metric.BROADCAST_OUT: (N_("Messages queued"), "#198754", False),
+}
 
 
-# What operators see besides ads (payments, tasks and broadcasts are the admins' screens).
-OPERATOR_AREAS = frozenset({"users", "messages", "support", "chat"})
-
-
-def area_charts(_: Gettext, days: list[date], figures: list[MetricDay]) -> list[dict[str, Any]]:
-    """Each area's series per day of the range, with their totals (what the cards say)."""
+def area_charts(
+    _: Gettext, days: list[date], figures: list[MetricDay], areas: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """Each of `areas`' series per day of the range, with their totals (what the cards say)."""
     index = {d: i for i, d in enumerate(days)}
     values: dict[Metric, list[int]] = {}
     for row in figures:
@@ -167,20 +131,20 @@ def area_charts(_: Gettext, days: list[date], figures: list[MetricDay]) -> list[
     return [
         {
             "id": area_id,
-            "title": _(title),
+            "title": _(AREA_TITLES[area_id]),
             "series": [
                 {
                     "metric": metric.value,
-                    "label": _(label),
-                    "color": color,
-                    "amount": amount,
+                    "label": _(SERIES_LOOK[metric][0]),
+                    "color": SERIES_LOOK[metric][1],
+                    "amount": SERIES_LOOK[metric][2],
                     "data": (data := values.get(metric, [0] * len(days))),
                     "total": sum(data),
                 }
-                for metric, label, color, amount in series
+                for metric in stats.CHARTS[area_id]
             ],
         }
-        for area_id, title, series in AREA_CHARTS
+        for area_id in areas
     ]
 
 
@@ -247,10 +211,7 @@ async def _figures(request: web.Request, rng: DateRange, today: datetime) -> Fig
     _ = gettext(request)
     pool = request.app[keys.POOL]
     async with pool.acquire() as conn:
-        # Moderators see their channels; admins and operators see every channel.
-        channels = (
-            await staff_domain.moderated_channel_ids(conn, staff) if staff.role is Role.MODERATOR else None
-        )
+        channels = await stats.ad_channels(conn, staff)  # a moderator's; None: every channel
 
     async def run(query, *args):
         async with pool.acquire() as conn:
@@ -266,11 +227,7 @@ async def _figures(request: web.Request, rng: DateRange, today: datetime) -> Fig
             counts.update(dataclasses.asdict(await q.global_counts(conn)))
     days = rng.day_list()
     data = chart_data(language(request), _, days, per_day, decisions, reposts)
-    data["areas"] = [
-        area
-        for area in (area_charts(_, days, figures) if channels is None else [])
-        if staff.role is Role.ADMIN or area["id"] in OPERATOR_AREAS
-    ]
+    data["areas"] = area_charts(_, days, figures, stats.areas_for(staff))
     return Figures(counts, failed, data, decisions, channels is not None)
 
 
