@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+from app.domain import channels
 from app.domain import staff as staff_domain
 from app.domain import users as users_domain
 from app.domain.staff import Role
 from tests.helpers.ads import ADMIN_A, SELLER, add_ads, bulk_ads, connected_channel, market_channel
+from tests.helpers.market import fill_wizard
 from tests.helpers.panel import Panel, csrf, login, make_staff
 
 USER_RE = re.compile(r'data-user="(\d+)"')
@@ -220,3 +222,47 @@ async def test_a_moderator_sees_no_private_messages_even_of_a_ticket_holder(pane
     html = await response.text()
     assert response.status == 200 and "Rad etildi" not in html and NOT_SERVED not in html
     assert (await panel.client.get(f"/panel/messages?user={SELLER}")).status == 403
+
+
+async def test_someone_blocked_who_becomes_a_channels_admin_is_unblocked_and_can_approve(
+    bozor, sandbox, market
+) -> None:
+    zafar = await sandbox.user("Zafar", username="zafar_admin", language_code="en")
+    await zafar.send("/start")
+    await zafar.wait_for_bot("")
+    async with bozor.pool.acquire() as conn:
+        boss = await make_staff(conn, "boss", Role.ADMIN)
+        async with conn.transaction():
+            assert await users_domain.block(conn, zafar.id, boss, "spam")
+        await channels.add_admin(conn, market["channel_id"], zafar.id)  # later made an admin
+        unblocks = await conn.fetch(
+            "SELECT staff_id, after FROM audit_log WHERE action = 'user.unblock' AND target = $1",
+            f"user:{zafar.id}",
+        )
+    assert [(r["staff_id"], r["after"]["because"]) for r in unblocks] == [
+        (None, f"became an admin of channel:{market['channel_id']}")
+    ]
+
+    await sandbox.limits(private_per_second=50, private_burst=50)  # the wizard is not the subject
+    await fill_wizard(market["seller"], title="Velosiped Forward")
+    await zafar.wait_for_bot("New ad #1", timeout=10)
+    await zafar.press("✅ Approve")
+    await market["channel"].wait_for_post("Velosiped Forward", timeout=10)
+    assert REFUSAL not in str(await zafar.chat())
+
+    # The same when Telegram's list of the channel's administrators names them.
+    async with bozor.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO users (id, first_name) VALUES (90001, 'Nodir') ON CONFLICT DO NOTHING"
+        )
+        async with conn.transaction():
+            assert await users_domain.block(conn, 90001, boss, None)
+        chat_id = await conn.fetchval("SELECT chat_id FROM channels WHERE id = $1", market["channel_id"])
+        await channels.connect_chat(conn, market["channel_id"], chat_id, [90001])
+        assert await conn.fetchval("SELECT banned_at FROM users WHERE id = 90001") is None
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM audit_log WHERE action = 'user.unblock' AND target = 'user:90001'"
+            )
+            == 1
+        )

@@ -263,6 +263,24 @@ async def unblock(conn: Conn, user_id: int, staff: Staff) -> bool:
     return changed
 
 
+async def lift_blocks_of_admins(conn: Conn, user_ids: Sequence[int], channel_id: int) -> list[int]:
+    """People who just became a channel's admins are no longer blocked: a block would silently
+    refuse their moderation buttons ("access limited"). Each lifted block is audited (by nobody:
+    becoming an admin lifted it). The ids whose block was lifted."""
+    lifted = await panel_users.clear_bans(conn, user_ids)
+    for ban in lifted:
+        await staff_domain.audit(
+            conn,
+            None,
+            "user.unblock",
+            f"user:{ban.user_id}",
+            {"banned": True, "banned_by": ban.banned_by, "reason": ban.banned_reason},
+            {"banned": False, "because": f"became an admin of channel:{channel_id}"},
+        )
+        log.info("user %s became an admin of channel %s: their block is lifted", ban.user_id, channel_id)
+    return [ban.user_id for ban in lifted]
+
+
 async def language_of(conn: Conn, user_id: int, languages: Languages) -> str:
     """The language to write to one user in (the default for an unknown user)."""
     chosen, telegram_code = (await q.language_settings(conn, [user_id])).get(user_id, (None, None))
