@@ -8,10 +8,13 @@ so a new button is fuzzed without touching this file.
 from __future__ import annotations
 
 import inspect
+import logging
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiogram.filters.callback_data import CallbackData
 
 from app.bot import callbacks
@@ -140,3 +143,96 @@ async def test_a_nul_at_any_wizard_step_is_refused_clearly_and_the_wizard_goes_o
         )
         failed = await conn.fetchval("SELECT count(*) FROM update_journal WHERE error IS NOT NULL")
     assert (journaled, failed) == (5, 0)
+
+
+LONG = "9" * 4096  # the longest text Telegram delivers (clients split longer ones)
+TEXT_HINT = "matnli xabar bilan javob bering"  # "Please answer with a text message."
+PHOTO_HINT = "Rasm yuboring yoki"  # "Please send a photo, or press … when you have sent them all."
+CONTACT_HINT = "+998901234567 kabi telefon"  # "Send a phone number like +998901234567 or …"
+
+
+async def test_a_long_or_wrong_kind_answer_at_any_wizard_step_gets_its_hint_and_changes_nothing(
+    bozor: Bozor, sandbox: Sandbox, market: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    seller = market["seller"]
+    await sandbox.limits(private_per_second=50, private_burst=50)  # many answers, quickly
+    kinds: dict[str, Callable[[], Awaitable[Any]]] = {
+        "long text": lambda: seller.send(LONG),
+        "photo": lambda: seller.send_photo(png(rgb=(1, 2, 3))),
+        "document": lambda: seller.send_document(b"%PDF-1.4 x", "passport.pdf"),
+        "contact": lambda: seller.share_contact("+998901234567"),
+        "location": lambda: seller.send_location(41.3, 69.2),  # as a sticker would: neither text nor photo
+    }
+    # Per step, what each kind of answer is told (the step's hint, in the seller's Uzbek).
+    steps = {
+        "category": dict.fromkeys(kinds, "yuqoridagi tugmalar bilan bo'limni"),
+        "title": {"long text": "Sarlavha juda uzun"}
+        | dict.fromkeys(("photo", "document", "contact", "location"), TEXT_HINT),
+        "description": {"long text": "Tavsif kanal uchun juda uzun"}
+        | dict.fromkeys(("photo", "document", "contact", "location"), TEXT_HINT),
+        "price": {"long text": "narx haddan tashqari"}
+        | dict.fromkeys(("photo", "document", "contact", "location"), TEXT_HINT),
+        "photos": {"document": "fayl emas, rasm sifatida"}
+        | dict.fromkeys(("long text", "contact", "location"), PHOTO_HINT),
+        "district": {"long text": "Tumanni 1 dan"}
+        | dict.fromkeys(("photo", "document", "contact", "location"), TEXT_HINT),
+        "contact": dict.fromkeys(("long text", "photo", "document", "location"), CONTACT_HINT),
+        "preview": dict.fromkeys(kinds, "ko'rish ostidagi tugmalardan"),
+    }
+
+    async def conversation() -> tuple[str | None, Any]:
+        async with bozor.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT state, data FROM fsm_state WHERE key LIKE $1", f"%:{seller.id}:{seller.id}:%"
+            )
+        assert row is not None
+        return row["state"], row["data"]
+
+    async def hostile(step: str) -> None:
+        before = await conversation()
+        assert (before[0] or "").endswith(f":{step}"), before[0]
+        for kind, hint in steps[step].items():
+            await kinds[kind]()
+            await seller.wait_for_bot(hint, timeout=10)
+            assert await conversation() == before, (step, kind)  # the draft and the step as they were
+
+    await seller.press("📢 E'lon berish")
+    await seller.wait_for_bot("Bo'limni tanlang")
+    await hostile("category")
+    await seller.press("Transport")
+    for step, prompt, answer in (
+        ("title", "sarlavhasini", "Velosiped Forward"),
+        ("description", "tasvirlang", "Yaxshi holatda, 26 dyuym"),
+        ("price", "Narxi qancha", "1 500 000 so'm"),
+    ):
+        await seller.wait_for_bot(prompt)
+        await hostile(step)
+        await seller.send(answer)
+    await seller.wait_for_bot("rasm yuboring")
+    await hostile("photos")
+    await seller.send_album([png(rgb=(200, 0, 0)), png(rgb=(0, 200, 0))])
+    await seller.wait_for_bot("2-rasm qo'shildi")
+    await seller.press("✅ Rasmlar tayyor")
+    await seller.wait_for_bot("tuman")
+    await hostile("district")
+    await seller.send("Chilonzor")
+    await seller.wait_for_bot("Xaridorlar")
+    await hostile("contact")
+    await seller.share_contact("+998901234567")
+    await seller.wait_for_bot("Tekshiruvga yuborasizmi")
+    await hostile("preview")
+    await seller.press("✅ Yuborish")
+    await seller.wait_for_bot("tekshiruvga yuborildi")
+
+    async with bozor.pool.acquire() as conn:
+        ad = await conn.fetchrow("SELECT title, district, contact, status FROM ads")
+        failed = await conn.fetchval("SELECT count(*) FROM update_journal WHERE error IS NOT NULL")
+    assert dict(ad) == {
+        "title": "Velosiped Forward",
+        "district": "Chilonzor",
+        "contact": "+998901234567",
+        "status": "pending",
+    }
+    apologies = [m for m in await seller.bot_messages() if m.get("text", "").startswith(APOLOGY)]
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert (failed, apologies, errors) == (0, [], [])

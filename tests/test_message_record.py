@@ -66,7 +66,7 @@ async def test_messages_in_three_languages_a_button_and_an_outbox_delivery_are_o
 
     await eventually(recorded, what="the outbox delivery on record")
 
-    await make_staff(db, "olim", Role.OPERATOR)
+    await make_staff(db, "olim", Role.ADMIN)  # an admin reads every user's (operators: below)
     assert (await login(panel.client, "olim")).status == 303
     # Russian: by a word as written, inflected, and typed in Latin letters.
     for query in ("q=доставка", "q=доставку", "q=dostavka", "q=velosipeda"):
@@ -115,6 +115,30 @@ async def test_pages_go_back_in_time_without_repeats(panel: Panel, db: asyncpg.C
     assert len(rest) == 7
     shown = [r[2] for r in ROW_RE.findall(page)] + [r[2] for r in rest]
     assert len({TAG_RE.sub("", s).split("savol raqam ")[1].strip() for s in shown}) == record_domain.PAGE + 7
+
+
+async def test_an_operator_finds_only_the_messages_of_users_who_wrote_to_support(
+    panel: Panel, db: asyncpg.Connection
+) -> None:
+    await db.execute("INSERT INTO users (id, first_name) VALUES (41, 'Served'), (42, 'Stranger')")
+    await db.execute("INSERT INTO support_tickets (user_id, language, subject) VALUES (41, 'uz', 'Savol')")
+    await record_domain.record(
+        db,
+        [
+            record_domain.entry(41, 41, Direction.IN, Kind.TEXT, "yetkazib berish qachon"),
+            record_domain.entry(42, 42, Direction.IN, Kind.TEXT, "yetkazib berish kerak emas"),
+            record_domain.entry(42, 42, Direction.OUT, Kind.TEXT, "Rad etildi: yetkazib berish"),
+        ],
+    )
+    await make_staff(db, "olim", Role.OPERATOR)
+    await login(panel.client, "olim")
+    assert "qachon" in texts(rows := await found(panel, "q=yetkazib")) and len(rows) == 1
+    assert len(await found(panel, "")) == 1 and len(await found(panel, "user=41")) == 1
+    response = await panel.client.get("/panel/messages?user=42")
+    assert response.status == 400 and "this user has not" in await response.text()
+    await make_staff(db, "boss", Role.ADMIN)
+    await login(panel.client, "boss")
+    assert len(await found(panel, "q=yetkazib")) == 3  # an admin reads everyone's
 
 
 async def test_retention_purges_only_messages_older_than_it(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+from app.domain import channels
 from app.domain import staff as staff_domain
 from app.domain import users as users_domain
 from app.domain.staff import Role
 from tests.helpers.ads import ADMIN_A, SELLER, add_ads, bulk_ads, connected_channel, market_channel
+from tests.helpers.market import fill_wizard
 from tests.helpers.panel import Panel, csrf, login, make_staff
 
 USER_RE = re.compile(r'data-user="(\d+)"')
@@ -87,7 +89,10 @@ async def test_a_users_page_shows_ads_messages_and_block_state_and_blocks(panel,
         SELLER,
         '{"message": {"text": "Salom, velosiped bormi?"}}',
     )
-    await make_staff(db, "moderator", Role.OPERATOR)  # operators serve every user, messages too
+    await db.execute(  # operators read the messages of the users they serve: ticket holders
+        "INSERT INTO support_tickets (user_id, language, subject) VALUES ($1, 'uz', 'Savol')", SELLER
+    )
+    await make_staff(db, "moderator", Role.OPERATOR)
     await login(panel.client, "moderator")
     html = await (await panel.client.get(f"/panel/users/{SELLER}")).text()
     assert "Salom, velosiped bormi?" in html
@@ -166,3 +171,98 @@ async def test_a_moderator_sees_only_their_channels_sellers_and_ads_and_no_priva
     response = await panel.client.post(f"/panel/users/{ADMIN_A}/block", data={"csrf_token": token})
     assert response.status == 403 and "moderates a channel" in await response.text()
     assert await db.fetchval("SELECT banned_at FROM users WHERE id = $1", ADMIN_A) is None
+
+
+NOT_SERVED = "Operators read the messages of users who have written to support; this user has not."
+
+
+async def test_an_operator_reads_a_users_messages_only_once_they_wrote_to_support(panel, db) -> None:
+    channel_id = await market_channel(db)
+    await bulk_ads(db, channel_id, 1)
+    await db.execute(
+        "INSERT INTO update_journal (bot_id, update_id, kind, user_id, chat_id, payload) "
+        "VALUES (1, 1, 'message', $1, $1, $2::jsonb)",
+        SELLER,
+        '{"message": {"text": "Rad etildi: telefon raqami yoq"}}',
+    )
+    await make_staff(db, "olim", Role.OPERATOR)
+    await login(panel.client, "olim")
+    html = await (await panel.client.get(f"/panel/users/{SELLER}")).text()
+    assert "Rad etildi" not in html and 'id="journal"' not in html and "/panel/messages?user=" not in html
+    assert NOT_SERVED in html  # and why
+    response = await panel.client.get(f"/panel/messages?user={SELLER}")
+    assert response.status == 400 and NOT_SERVED in await response.text()
+
+    # A closed ticket still counts: the operator served them.
+    await db.execute(
+        "INSERT INTO support_tickets (user_id, language, subject, status, closed_at) "
+        "VALUES ($1, 'uz', 'Savol', 'closed', now())",
+        SELLER,
+    )
+    html = await (await panel.client.get(f"/panel/users/{SELLER}")).text()
+    assert "Rad etildi" in html and NOT_SERVED not in html
+
+
+async def test_a_moderator_sees_no_private_messages_even_of_a_ticket_holder(panel, db) -> None:
+    mine = await market_channel(db)
+    await db.execute("UPDATE ads SET seller_id = $1 WHERE id = ANY($2)", SELLER, await add_ads(db, mine, 1))
+    await db.execute(
+        "INSERT INTO update_journal (bot_id, update_id, kind, user_id, chat_id, payload) "
+        "VALUES (1, 1, 'message', $1, $1, $2::jsonb)",
+        SELLER,
+        '{"message": {"text": "Rad etildi: telefon raqami yoq"}}',
+    )
+    await db.execute(
+        "INSERT INTO support_tickets (user_id, language, subject) VALUES ($1, 'uz', 'Savol')", SELLER
+    )
+    moderator = await make_staff(db, "moder", Role.MODERATOR)
+    await staff_domain.give_channel(db, moderator.id, mine, by=None)
+    await login(panel.client, "moder")
+    response = await panel.client.get(f"/panel/users/{SELLER}")
+    html = await response.text()
+    assert response.status == 200 and "Rad etildi" not in html and NOT_SERVED not in html
+    assert (await panel.client.get(f"/panel/messages?user={SELLER}")).status == 403
+
+
+async def test_someone_blocked_who_becomes_a_channels_admin_is_unblocked_and_can_approve(
+    bozor, sandbox, market
+) -> None:
+    zafar = await sandbox.user("Zafar", username="zafar_admin", language_code="en")
+    await zafar.send("/start")
+    await zafar.wait_for_bot("")
+    async with bozor.pool.acquire() as conn:
+        boss = await make_staff(conn, "boss", Role.ADMIN)
+        async with conn.transaction():
+            assert await users_domain.block(conn, zafar.id, boss, "spam")
+        await channels.add_admin(conn, market["channel_id"], zafar.id)  # later made an admin
+        unblocks = await conn.fetch(
+            "SELECT staff_id, after FROM audit_log WHERE action = 'user.unblock' AND target = $1",
+            f"user:{zafar.id}",
+        )
+    assert [(r["staff_id"], r["after"]["because"]) for r in unblocks] == [
+        (None, f"became an admin of channel:{market['channel_id']}")
+    ]
+
+    await sandbox.limits(private_per_second=50, private_burst=50)  # the wizard is not the subject
+    await fill_wizard(market["seller"], title="Velosiped Forward")
+    await zafar.wait_for_bot("New ad #1", timeout=10)
+    await zafar.press("✅ Approve")
+    await market["channel"].wait_for_post("Velosiped Forward", timeout=10)
+    assert REFUSAL not in str(await zafar.chat())
+
+    # The same when Telegram's list of the channel's administrators names them.
+    async with bozor.pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO users (id, first_name) VALUES (90001, 'Nodir') ON CONFLICT DO NOTHING"
+        )
+        async with conn.transaction():
+            assert await users_domain.block(conn, 90001, boss, None)
+        chat_id = await conn.fetchval("SELECT chat_id FROM channels WHERE id = $1", market["channel_id"])
+        await channels.connect_chat(conn, market["channel_id"], chat_id, [90001])
+        assert await conn.fetchval("SELECT banned_at FROM users WHERE id = 90001") is None
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM audit_log WHERE action = 'user.unblock' AND target = 'user:90001'"
+            )
+            == 1
+        )

@@ -197,3 +197,68 @@ async def pending_photo_is_for_staff(panel, db: asyncpg.Connection, storage: Dis
     await login(panel.client, "moder")
     response = await panel.client.get("/media/ads/9/pending.jpg")
     assert response.status == 200 and await response.read() == b"\xff\xd8secret"
+
+
+async def test_media_that_no_ad_shows_is_only_for_the_staff_its_kind_concerns(
+    aiohttp_client, make_config, database_url: str, db: asyncpg.Connection, tmp_path
+) -> None:
+    storage = DiskStorage(tmp_path / "media", "/media")
+
+    def with_storage(app) -> None:
+        app[keys.STORAGE] = storage
+
+    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
+    async for panel in build_panel(aiohttp_client, config, database_url, with_storage):
+        await media_by_kind(panel, db, storage)
+
+
+async def media_by_kind(panel, db: asyncpg.Connection, storage: DiskStorage) -> None:
+    files = {
+        "support": "support/777/ticket.jpg",
+        "chat": "chat/abcdefghijklmnopqrstuvwx.jpg",
+        "broadcast": "broadcasts/abcdefghijklmnopqrstuvwx.jpg",
+        "draft": "photos/AQADdraft",  # a wizard's photo no ad names yet
+        "pending": "photos/AQADpending",
+    }
+    for key in files.values():
+        await storage.put(key, b"\xff\xd8" + key.encode(), "image/jpeg")
+    channel = await market_channel(db)
+    ad_id = await pending_ad(db, channel, "Divan")
+    await db.execute("UPDATE ad_photos SET storage_key = $2 WHERE ad_id = $1", ad_id, files["pending"])
+    conversation = await db.fetchval(
+        """WITH a AS (INSERT INTO chat_accounts (display_name) VALUES ('Buyer'), ('Seller') RETURNING id)
+           INSERT INTO chat_conversations (starter_id, other_id)
+           SELECT min(id), max(id) FROM a RETURNING id"""
+    )
+    await db.execute(
+        "INSERT INTO chat_messages (conversation_id, sender_id, photo_key, via) "
+        "SELECT $1, starter_id, $2, 'web' FROM chat_conversations WHERE id = $1",
+        conversation,
+        files["chat"],
+    )
+    moderator = await make_staff(db, "moder", Role.MODERATOR)
+    await staff_domain.give_channel(db, moderator.id, channel, by=None)
+    await make_staff(db, "operator", Role.OPERATOR)
+    await make_staff(db, "boss", Role.ADMIN)
+
+    async def seen_by(who: str | None) -> set[str]:
+        if who is not None:
+            await login(panel.client, who)
+        seen = set()
+        for kind, key in files.items():
+            response = await panel.client.get(f"/media/{key}")
+            assert response.status in (200, 404), (who, kind, response.status)  # never a 403
+            if response.status == 200:
+                assert await response.read() == b"\xff\xd8" + key.encode()
+                assert response.headers["Cache-Control"] == "private, no-store"
+                seen.add(kind)
+        return seen
+
+    assert await seen_by(None) == set()
+    assert await seen_by("moder") == {"pending"}  # their channel's ad, nothing else
+    assert await seen_by("operator") == {"support"}  # the chat is not reported
+    assert await seen_by("boss") == {"support", "broadcast", "draft", "pending"}
+    await db.execute("UPDATE chat_conversations SET reported_at = now() WHERE id = $1", conversation)
+    assert await seen_by("operator") == {"support", "chat"}
+    assert await seen_by("moder") == {"pending"}
+    assert await seen_by("boss") == set(files)

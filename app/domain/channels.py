@@ -15,6 +15,7 @@ from app.db import Conn
 from app.db.queries import channels as q
 from app.db.queries.channels import Category, Channel, RejectReason
 from app.domain import staff as staff_domain
+from app.domain import users as users_domain
 from app.i18n import N_, UserError
 
 LANGUAGES = ("uz", "ru", "en")
@@ -271,7 +272,10 @@ async def add_admin(conn: Conn, channel_id: int, user_id: int, source: str = "ma
     """Give a Telegram user the admin role for a channel; False if they had it already."""
     if user_id <= 0:
         raise ChannelError(N_("A Telegram user id is a positive number."))
-    return await q.insert_admin(conn, channel_id, user_id, source)
+    async with conn.transaction():
+        added = await q.insert_admin(conn, channel_id, user_id, source)
+        await users_domain.lift_blocks_of_admins(conn, [user_id], channel_id)
+    return added
 
 
 async def remove_admin(conn: Conn, channel_id: int, user_id: int) -> bool:
@@ -361,10 +365,12 @@ async def save_settings(conn: Conn, channel_id: int, changes: dict[str, object],
 
 
 async def connect_chat(conn: Conn, channel_id: int, chat_id: int, telegram_admins: list[int]) -> None:
-    """Record what Telegram says of the channel: its numeric id and its administrators."""
+    """Record what Telegram says of the channel: its numeric id and its administrators (a block
+    of any of them is lifted: it would refuse their decisions)."""
     async with conn.transaction():
         await q.set_chat_id(conn, channel_id, chat_id)
         await q.replace_telegram_admins(conn, channel_id, telegram_admins)
+        await users_domain.lift_blocks_of_admins(conn, telegram_admins, channel_id)
 
 
 async def taking_ads(conn: Conn) -> list[Channel]:

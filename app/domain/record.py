@@ -23,7 +23,7 @@ from app.db.queries.message_record import Cursor, Direction, Entry, Kind, Messag
 from app.domain import staff as staff_domain
 from app.domain.staff import Staff
 from app.domain.support.normalize import canonical, stem
-from app.domain.users import sees_private_messages
+from app.domain.users import reads_messages, sees_private_messages, serves_only_ticket_holders
 from app.i18n import N_, UserError
 
 log = logging.getLogger(__name__)
@@ -211,6 +211,9 @@ class MessagePage:
     next: Cursor | None  # where the next (older) page starts; None on the last page
 
 
+NOT_SERVED = N_("Operators read the messages of users who have written to support; this user has not.")
+
+
 class NotAllowed(RecordError):
     """Moderators decide ads, not conversations: they do not read the record."""
 
@@ -223,8 +226,9 @@ def tsquery(words: str) -> str | None:
 
 
 async def find_messages(conn: Conn, staff: Staff, query: MessageQuery) -> MessagePage:
-    """A page of recorded messages, newest first (admins and operators)."""
-    if not sees_private_messages(staff):
+    """A page of recorded messages, newest first: admins every user's, operators those of the
+    users who have (or had) a support ticket."""
+    if not reads_messages(staff):
         raise NotAllowed(N_("Your role does not give access to this page."))
     user_id: int | None = None
     who = query.user.strip().removeprefix("@")
@@ -236,11 +240,22 @@ async def find_messages(conn: Conn, staff: Staff, query: MessageQuery) -> Messag
             if found is None:
                 raise RecordError(N_("No user is called @{username}."), username=who)
             user_id = found
+        if not await sees_private_messages(conn, staff, user_id):
+            raise RecordError(NOT_SERVED)
     words = query.words.strip()
     terms = tsquery(words) if words else None
     if words and terms is None:
         return MessagePage([], None)  # only punctuation: no word to look for
-    search = Search(terms, user_id, query.since, query.until, query.direction, query.kind, query.before)
+    search = Search(
+        terms,
+        user_id,
+        query.since,
+        query.until,
+        query.direction,
+        query.kind,
+        query.before,
+        ticket_holders_only=serves_only_ticket_holders(staff),
+    )
     rows = await q.search(conn, search, PAGE + 1)
     more = len(rows) > PAGE
     rows = rows[:PAGE]

@@ -190,10 +190,24 @@ async def may_see(conn: Conn, staff: Staff, user_id: int) -> bool:
     return channels is None or await panel_users.sells_in(conn, user_id, channels)
 
 
-def sees_private_messages(staff: Staff) -> bool:
-    """What users typed to the bot (which can hold an admin's typed rejection reasons): for
-    admins, and for operators who serve the users; moderators decide ads, not conversations."""
+def reads_messages(staff: Staff) -> bool:
+    """Whether the Messages screen opens at all: admins read everyone's, operators those of the
+    users they serve (see sees_private_messages); moderators decide ads, not conversations."""
     return staff.role in (Role.ADMIN, Role.OPERATOR)
+
+
+def serves_only_ticket_holders(staff: Staff) -> bool:
+    """Operators serve the users who turned to support: only their messages are theirs to read."""
+    return staff.role is Role.OPERATOR
+
+
+async def sees_private_messages(conn: Conn, staff: Staff, user_id: int) -> bool:
+    """What a user typed to the bot (which can hold an admin's typed rejection reasons): admins
+    see everyone's; an operator only a user who has (or had) a support ticket, the users they
+    serve; moderators nobody's."""
+    if not reads_messages(staff):
+        return False
+    return not serves_only_ticket_holders(staff) or await panel_users.has_support_ticket(conn, user_id)
 
 
 async def _check_block(conn: Conn, user_id: int, staff: Staff) -> bool:
@@ -247,6 +261,24 @@ async def unblock(conn: Conn, user_id: int, staff: Staff) -> bool:
             conn, staff_id, "user.unblock", f"user:{user_id}", {"banned": True}, {"banned": False}
         )
     return changed
+
+
+async def lift_blocks_of_admins(conn: Conn, user_ids: Sequence[int], channel_id: int) -> list[int]:
+    """People who just became a channel's admins are no longer blocked: a block would silently
+    refuse their moderation buttons ("access limited"). Each lifted block is audited (by nobody:
+    becoming an admin lifted it). The ids whose block was lifted."""
+    lifted = await panel_users.clear_bans(conn, user_ids)
+    for ban in lifted:
+        await staff_domain.audit(
+            conn,
+            None,
+            "user.unblock",
+            f"user:{ban.user_id}",
+            {"banned": True, "banned_by": ban.banned_by, "reason": ban.banned_reason},
+            {"banned": False, "because": f"became an admin of channel:{channel_id}"},
+        )
+        log.info("user %s became an admin of channel %s: their block is lifted", ban.user_id, channel_id)
+    return [ban.user_id for ban in lifted]
 
 
 async def language_of(conn: Conn, user_id: int, languages: Languages) -> str:

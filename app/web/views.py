@@ -7,8 +7,7 @@ import asyncio
 from aiohttp import web
 
 from app.db.pool import ping
-from app.db.queries import moderation_queue
-from app.domain import staff as staff_domain
+from app.domain import media as media_domain
 from app.storage import InvalidKey, NotFound
 from app.web.keys import CONFIG, POOL, STORAGE
 from app.web.panel.auth.pages import render
@@ -41,23 +40,17 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/media/{key:.+}", name="media")
 async def media(request: web.Request) -> web.Response:
-    """A stored file: public when a published ad shows it; otherwise (a pending or rejected
-    ad's photo, anything else) only for staff who moderate one of its ads' channels (any
-    staff for a key of no ad). Everyone else gets the same 404 as for a missing key."""
+    """A stored file: public when a published ad shows it; otherwise only for the staff its kind
+    concerns (app/domain/media.py). Everyone else gets the same 404 as for a missing key, so a
+    file's existence is not revealed."""
     key = request.match_info["key"]
     async with request.app[POOL].acquire() as conn:
-        owner = await moderation_queue.media_owner(conn, key)
-        if not owner.published:
-            staff = await current_staff(request)
-            allowed = staff is not None and (
-                not owner.channel_ids
-                or any([await staff_domain.can_moderate(conn, staff, c) for c in owner.channel_ids])
-            )
-            if not allowed:
-                raise web.HTTPNotFound()
+        seen = await media_domain.access(conn, await current_staff(request), key)
+    if not seen.allowed:
+        raise web.HTTPNotFound()
     try:
         stored = await request.app[STORAGE].get(key)
     except (NotFound, InvalidKey):
         raise web.HTTPNotFound() from None
-    cache = "public, max-age=3600" if owner.published else "private, no-store"
+    cache = "public, max-age=3600" if seen.public else "private, no-store"
     return web.Response(body=stored.data, content_type=stored.content_type, headers={"Cache-Control": cache})

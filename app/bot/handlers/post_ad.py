@@ -358,8 +358,17 @@ def _apply(step: str, draft: Draft, message: Message, _: Gettext, msgs: AdMessag
         draft.contact = parse_contact(message.contact.phone_number if message.contact else text)
 
 
+# What a step that is answered with its buttons says to a message instead.
+BUTTON_STEPS = {
+    "channel": N_("Please choose a channel with the buttons above."),
+    "category": N_("Please choose a category with the buttons above."),
+    "preview": N_("Please use the buttons under the preview: submit, edit or cancel."),
+}
+
+
 async def on_wrong_kind(message: Message, state: FSMContext, _: Gettext) -> None:
-    """A sticker, voice or file where text was asked for: say what is expected instead."""
+    """A message the step cannot take (a sticker, a file, a photo where text was asked for, any
+    message where a button was): say what the step expects; the draft stays as it was."""
     step = (await state.get_state() or "").split(":")[-1]
     if step == "photos":
         text = (
@@ -368,6 +377,13 @@ async def on_wrong_kind(message: Message, state: FSMContext, _: Gettext) -> None
             else _("Please send a photo, or press “{done}” when you have sent them all.").format(
                 done=_(DONE_PHOTOS)
             )
+        )
+    elif step in BUTTON_STEPS:
+        text = _(BUTTON_STEPS[step])
+    elif step == "contact":
+        text = _(
+            "Send a phone number like +998901234567 or a Telegram @username, "
+            "or press the button to share your contact."
         )
     else:
         text = _("Please answer with a text message.")

@@ -413,6 +413,19 @@ async def message_by_client_id(conn: Conn, sender_id: int, client_id: str) -> Ch
     return maybe(ChatMessage, row)
 
 
+async def photo_reported(conn: Conn, photo_key: str) -> bool:
+    """Whether a message of a reported conversation carries this photo (reported ones first:
+    few, indexed, and each conversation's messages by its index)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT FROM chat_conversations c "
+            "JOIN chat_messages m ON m.conversation_id = c.id "
+            "WHERE c.reported_at IS NOT NULL AND m.photo_key = $1)",
+            photo_key,
+        )
+    )
+
+
 async def get_message(conn: Conn, message_id: int) -> ChatMessage | None:
     row = await conn.fetchrow(f"SELECT {MESSAGE} FROM chat_messages m WHERE m.id = $1", message_id)
     return maybe(ChatMessage, row)

@@ -88,6 +88,7 @@ class Search:
     direction: Direction | None = None
     kind: Kind | None = None
     before: Cursor | None = None
+    ticket_holders_only: bool = False  # an operator's search: users who have (had) a ticket
 
 
 # The commit is asynchronous, as the journal's (set_config is local to this statement's
@@ -173,6 +174,8 @@ class _Where:
             self._add(self.rest, "m.direction = {0}", s.direction.value)
         if s.kind is not None:
             self._add(self.rest, "m.kind = {0}", s.kind.value)
+        if s.ticket_holders_only:
+            self.rest.append("EXISTS (SELECT FROM support_tickets t WHERE t.user_id = m.user_id)")
 
     def _add(self, clauses: list[str], template: str, *values: Any) -> None:
         clauses.append(template.format(*(f"${len(self.args) + i + 1}" for i in range(len(values)))))

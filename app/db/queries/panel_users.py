@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -214,6 +215,13 @@ async def moderates(conn: Conn, user_id: int) -> bool:
     )
 
 
+async def has_support_ticket(conn: Conn, user_id: int) -> bool:
+    """Whether the user has (or had) a support ticket: an operator serves them."""
+    return bool(
+        await conn.fetchval("SELECT EXISTS (SELECT 1 FROM support_tickets WHERE user_id = $1)", user_id)
+    )
+
+
 async def journal_of(conn: Conn, user_id: int, limit: int = 20) -> list[JournalLine]:
     """The latest updates from this user with the text they carried; for a pressed button, its
     label as the user saw it (the callback data is the bot's own business)."""
@@ -247,6 +255,25 @@ async def clear_ban(conn: Conn, user_id: int) -> bool:
         user_id,
     )
     return status != "UPDATE 0"
+
+
+@dataclass(frozen=True, slots=True)
+class LiftedBan:
+    user_id: int
+    banned_at: datetime
+    banned_by: int | None
+    banned_reason: str | None
+
+
+async def clear_bans(conn: Conn, user_ids: Sequence[int]) -> list[LiftedBan]:
+    """Lift the staff blocks of these users; the blocks lifted, as they were."""
+    rows = await conn.fetch(
+        "UPDATE users u SET banned_at = NULL, banned_by = NULL, banned_reason = NULL "
+        "FROM users old WHERE old.id = u.id AND u.id = ANY($1::bigint[]) AND u.banned_at IS NOT NULL "
+        "RETURNING u.id AS user_id, old.banned_at, old.banned_by, old.banned_reason",
+        list(user_ids),
+    )
+    return from_rows(LiftedBan, rows)
 
 
 async def lock_banned(conn: Conn, user_id: int) -> bool | None:

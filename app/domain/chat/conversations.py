@@ -341,6 +341,11 @@ async def photo_key(conn: Conn, account_id: int, message_id: int) -> str:
     return message.photo_key
 
 
+async def photo_in_report(conn: Conn, photo_key: str) -> bool:
+    """Whether a reported conversation shows this photo: the staff who read reports may see it."""
+    return await q.photo_reported(conn, photo_key)
+
+
 async def message(conn: Conn, message_id: int) -> ChatMessage | None:
     """A message by id, for the code that fans out notifications (it knows the recipients)."""
     return await q.get_message(conn, message_id)

@@ -23,6 +23,7 @@ from app.domain.tasks.admin import (
     update_task,
 )
 from app.domain.tasks.doing import (
+    REVIEWER,
     Credited,
     ReviewDecision,
     approve_screenshot,
@@ -55,6 +56,7 @@ from app.domain.tasks.leaving import MemberProbe, Sweep, member_left, recheck_du
 from app.domain.tasks.messages import TaskMessages
 
 __all__ = [
+    "REVIEWER",
     "AlreadyDone",
     "AwaitingReview",
     "ChatRef",

@@ -22,7 +22,7 @@ from app.domain import staff as staff_domain
 from app.domain.actors import TelegramUser
 from app.domain.daterange import DateRange
 from app.domain.ledger import Currency, EntryKind, NewEntry
-from app.domain.staff import Staff
+from app.domain.staff import Role, Staff
 from app.domain.tasks.admin import require_admin
 from app.domain.tasks.errors import AlreadyDone, AwaitingReview, TaskClosed, TaskError, TaskNotFound
 from app.domain.tasks.messages import TaskMessages, tell
@@ -140,6 +140,14 @@ async def submit_screenshot(
             raise TaskClosed()
         await q.notify(conn, {"event": "submitted", "id": completion.id})
     return completion
+
+
+# Who reviews screenshots (besides admins): moderators. Tasks are the admins' and belong to no
+# channel, so a moderator's channel scope cannot narrow this queue; the review is moderation work
+# like an ad's, and a screenshot shows only that a user joined a chat, not what they wrote to the
+# bot. The queue, each screenshot, the decisions, the live feed and task-completions.csv all
+# take this one role, so none can drift from the others.
+REVIEWER = Role.MODERATOR
 
 
 @dataclass(frozen=True, slots=True)

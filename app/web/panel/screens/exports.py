@@ -7,6 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.db.queries import exports as q
+from app.domain import tasks
 from app.domain.daterange import RangeError
 from app.domain.staff import Role
 from app.web.panel.auth.access import require
@@ -61,7 +62,7 @@ async def tasks_csv(request: web.Request) -> web.StreamResponse:
 
 
 @ROUTES.get("/panel/task-completions.csv", name="panel.task_completions_csv")
-@require(Role.MODERATOR)
+@require(tasks.REVIEWER)  # the review queue's role (see there why moderators keep it)
 async def completions_csv(request: web.Request) -> web.StreamResponse:
     """Tasks done, with the reviews' decisions (the review screen's role)."""
     status = _choice(request, "status", COMPLETION_STATUSES)

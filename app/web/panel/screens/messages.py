@@ -8,6 +8,7 @@ import datetime as dt
 from aiohttp import web
 
 from app.domain import record as record_domain
+from app.domain import users as users_domain
 from app.domain.record import Cursor, Direction, Kind, MessageQuery, RecordError
 from app.domain.staff import Role
 from app.i18n import N_
@@ -110,6 +111,7 @@ async def messages_page(request: web.Request) -> web.StreamResponse:
         "next_url": None,
         "directions": DIRECTIONS,
         "kinds": KINDS,
+        "ticket_holders_only": users_domain.serves_only_ticket_holders(request[STAFF]),
     }
     try:
         query = _query(f)

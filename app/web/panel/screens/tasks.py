@@ -262,7 +262,7 @@ def _item(item: tasks.ReviewItem) -> dict[str, Any]:
 
 
 @ROUTES.get("/panel/tasks/review", name="panel.task_review")
-@require(Role.MODERATOR)
+@require(tasks.REVIEWER)
 async def review_page(request: web.Request) -> web.StreamResponse:
     async with request.app[keys.POOL].acquire() as conn:
         items = await tasks.review_queue(conn, language(request))
@@ -275,7 +275,7 @@ async def review_page(request: web.Request) -> web.StreamResponse:
     example="/panel/tasks/review/0/screenshot",
     ok_status=404,
 )
-@require(Role.MODERATOR)
+@require(tasks.REVIEWER)
 async def screenshot(request: web.Request) -> web.StreamResponse:
     """The screenshot, fetched from Telegram by the bot (the file never leaves Telegram's keep)."""
     _ = gettext(request)
@@ -350,7 +350,7 @@ async def _decide(request: web.Request, approve: bool) -> web.StreamResponse:
     example="/panel/tasks/review/0/approve",
     ok_status=404,
 )
-@require(Role.MODERATOR)
+@require(tasks.REVIEWER)
 async def approve(request: web.Request) -> web.StreamResponse:
     return await _decide(request, True)
 
@@ -361,13 +361,13 @@ async def approve(request: web.Request) -> web.StreamResponse:
     example="/panel/tasks/review/0/reject",
     ok_status=404,
 )
-@require(Role.MODERATOR)
+@require(tasks.REVIEWER)
 async def reject(request: web.Request) -> web.StreamResponse:
     return await _decide(request, False)
 
 
 @ROUTES.get("/panel/tasks/review/ws", name="panel.task_review_ws", ok_status=400)
-@require(Role.MODERATOR)
+@require(tasks.REVIEWER)
 async def live(request: web.Request) -> web.StreamResponse:
     """New screenshots and others' decisions as they happen."""
     _ = gettext(request)

@@ -96,13 +96,17 @@ async def user_page(request: web.Request) -> web.StreamResponse:
         if user is None or not await users_domain.may_see(conn, staff, user_id):
             raise web.HTTPNotFound(text=_("This user does not exist."))
         ads = await q.ads_of(conn, user_id, channels=await users_domain.user_scope(conn, staff))
-        journal = await q.journal_of(conn, user_id) if users_domain.sees_private_messages(staff) else None
+        reads = await users_domain.sees_private_messages(conn, staff, user_id)
+        journal = await q.journal_of(conn, user_id) if reads else None
+    # Why no messages show, for an operator: they read those of the users they serve.
+    not_served = journal is None and users_domain.reads_messages(staff)
     return await render(
         request,
         "panel/user.html",
         {
             "user": user,
             "journal": journal,
+            "not_served": not_served,
             "update_kinds": UPDATE_KINDS,
             "flash": request.query.get("msg"),
             "ads": ads,
