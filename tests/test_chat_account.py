@@ -41,6 +41,9 @@ async def test_a_seller_marks_an_ad_sold_and_withdraws_another_from_the_web(
     assert "Velosiped Stels" in page and "Eski divan" in page and "Re-posted 3 times" in page
     sold = await post(client, f"/chat/account/ads/{first}/sold", "/chat/account")
     assert sold.status == 303
+    told = await (await client.get(sold.headers["Location"])).text()
+    # The channel's edit is still in the outbox: promised, not claimed as done.
+    assert "its post in the channel will say so in a moment" in told
     withdrawn = await post(client, f"/chat/account/ads/{second}/withdraw", "/chat/account")
     assert withdrawn.status == 303
     statuses = await db.fetch("SELECT id, status FROM ads ORDER BY id")

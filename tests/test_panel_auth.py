@@ -463,6 +463,26 @@ def test_create_admin_on_a_terminal_asks_the_password_twice(
     assert crypto.verify_password(PASSWORD, asyncio.run(stored()))
 
 
+def test_create_admin_refuses_an_existing_name_before_asking_the_password(
+    make_config, database_url: str, monkeypatch, capsys
+) -> None:
+    config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en")
+    prompts: list[str] = []
+
+    def getpass(prompt: str = "", stream: object = None) -> str:
+        prompts.append(prompt)
+        return PASSWORD
+
+    monkeypatch.setattr("getpass.getpass", getpass)
+    assert cli_create_admin(create_admin_args("root"), config, stdin=Terminal()) == 0
+    assert len(prompts) == 2
+    capsys.readouterr()
+    assert cli_create_admin(create_admin_args("Root"), config, stdin=Terminal()) == 2
+    err = capsys.readouterr().err
+    assert "'Root' already exists" in err and "run.py login-link Root" in err
+    assert len(prompts) == 2, "the password was asked for a name that is taken"
+
+
 def test_create_admin_without_a_terminal_prints_a_one_time_link(make_config, capsys) -> None:
     config = make_config(SECRET_KEY=SECRET_KEY, DEFAULT_LANGUAGE="en", PUBLIC_URL="https://bozor.example")
     args = create_admin_args("root", "--one-time-link")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import struct
 import zlib
 from collections.abc import AsyncIterator
@@ -526,6 +527,82 @@ async def test_a_deep_link_in_a_channel_post_opens_the_bots_chat_and_sends_start
     await bot.send_message(user_id, "Sotuvchi", reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]))
     await page.locator("#messages .ikb-btn", has_text="Yozish").click()
     await expect(bot_message(page, "Deep link: btn_7")).to_be_visible()
+
+
+def persona_id(env: Env, first_name: str) -> int:
+    return next(u for u in env.world.users.values() if u.first_name == first_name).id
+
+
+async def start_bot(env: Env) -> None:
+    """A bot writes only to someone who started it, as in Telegram. Telegram's 1 message/s per
+    chat is not these tests' subject."""
+    env.world.limits.enabled = False
+    page = env.page
+    await send(page, "/start")
+    await expect(bot_message(page, "Choose a menu")).to_be_visible()
+
+
+async def test_a_command_in_a_bots_message_is_sent_as_the_user_by_a_click(desktop: Env) -> None:
+    page, bot = desktop.page, desktop.bot
+    await create_persona(page, "Jasur", "uz")
+    await start_bot(desktop)
+    sent = await bot.send_message(persona_id(desktop, "Jasur"), "Yordam kerakmi? /help ni bosing")
+    assert [e.type for e in sent.entities] == ["bot_command"]
+    await bot_message(page, "Yordam kerakmi?").locator(".command", has_text="/help").click()
+    await expect(page.locator("#messages .msg.out", has_text="/help")).to_be_visible()
+    await expect(bot_message(page, "You said: /help")).to_be_visible()  # the bot got it from Jasur
+
+
+async def test_a_mention_opens_the_bot_or_channel_it_names_and_says_who_a_person_is(desktop: Env) -> None:
+    page, bot = desktop.page, desktop.bot
+    me = await bot.me()
+    ads = {"type": "channel", "title": "Bozor e'lonlari", "username": "bozor_ads"}
+    status, channel = await call(desktop, "POST", "api/chats", json=ads)
+    assert status == 200, channel
+    rights = {"member_id": bot.id, "status": "administrator", "can_post_messages": True}
+    assert (await call(desktop, "POST", f"api/chats/{channel['id']}/members", json=rights))[0] == 200
+    await create_persona(page, "Kamola", "uz", "kamola_uz")
+    await create_persona(page, "Malika", "uz")
+    await start_bot(desktop)
+    text = "Kanal: @bozor_ads, sotuvchi: @kamola_uz, yo'q: @nobody_here_x"
+    sent = await bot.send_message(persona_id(desktop, "Malika"), text)
+    assert [e.type for e in sent.entities] == ["mention"] * 3
+    await bot.send_message(channel["id"], f"Buyurtma berish: @{me.username}")
+    message = bot_message(page, "Kanal:")
+
+    await message.locator("a.mention", has_text="@kamola_uz").click()
+    await expect(page.locator("#toast")).to_have_text("@kamola_uz is Kamola")
+    await message.locator("a.mention", has_text="@nobody_here_x").click()
+    await expect(page.locator("#toast")).to_have_text("@nobody_here_x is not in this sandbox")
+
+    await message.locator("a.mention", has_text="@bozor_ads").click()
+    await expect(page.locator("#head-title")).to_have_text("Bozor e'lonlari")
+    await expect(page.locator("#composer")).to_be_hidden()
+    await page.locator("#messages .msg a.mention", has_text=f"@{me.username}").click()
+    await expect(page.locator("#head-title")).to_have_text(me.first_name)
+    # As in Telegram, a mention opens the chat without sending /start (a t.me?start link does).
+    await send(page, "Salom")
+    await expect(bot_message(page, "You said: Salom")).to_be_visible()
+    await expect(page.locator("#messages .msg.out")).to_have_text([re.compile("/start"), re.compile("Salom")])
+
+
+async def test_a_hashtag_shows_only_this_chats_messages_that_carry_it(desktop: Env) -> None:
+    page, bot = desktop.page, desktop.bot
+    await create_persona(page, "Aziz", "uz")
+    await start_bot(desktop)
+    user_id = persona_id(desktop, "Aziz")
+    for text in ("Velosiped Stels #sport", "Eski divan #uy", "Futbol to'pi #Sport"):
+        await bot.send_message(user_id, text)
+    divan = bot_message(page, "Eski divan")
+    await expect(divan).to_be_visible()
+
+    await bot_message(page, "Futbol").locator("a.hashtag", has_text="#Sport").click()
+    await expect(page.locator("#filter-text")).to_have_text("2 messages with #sport")  # in any case
+    await expect(divan).to_be_hidden()
+    await expect(bot_message(page, "Velosiped")).to_be_visible()
+    await page.get_by_role("button", name="Show all").click()
+    await expect(page.locator("#filter-bar")).to_be_hidden()
+    await expect(divan).to_be_visible()
 
 
 async def test_other_kinds_show_as_labelled_cards_and_polls_take_votes(desktop: Env) -> None:

@@ -125,6 +125,8 @@ async def test_sold_and_withdraw_are_confirmed_and_a_sold_post_loses_its_link(bo
         assert await conn.fetchval("SELECT status FROM ads WHERE id = 1") == "published"
     await seller.press("✅ Ha, sotildi", message_id=confirm["message_id"])
     done = await seller.wait_for_bot("Tabriklaymiz")
+    # Said before the channel's edit is delivered: a promise, not "the post says so too".
+    assert "birozdan so'ng" in done["text"] and "ham shuni" not in done["text"]
     assert buttons(done) == ["📋 E'lonlarim", "🏠 Bosh menyu"]  # somewhere to go next
 
     sold = await channel.wait_for_post(lambda m: m.get("caption", "").startswith("❌ SOTILDI"), timeout=10)

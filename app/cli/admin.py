@@ -59,17 +59,26 @@ async def create_admin_command(
 ) -> str:
     """Create the admin (with one_time_link, and print a link); an existing name is refused
     with the command that gives its owner a link."""
-    if await staff_domain.find_any_staff(conn, username) is not None:
-        raise StaffError(
-            f"a staff account named {username!r} already exists; for a one-time login link "
-            f"to it run: run.py login-link {username}"
-        )
+    await refuse_taken_name(conn, username)
     admin = await staff_domain.create_admin(conn, username, password)
     lines = [f"admin #{admin.id} {admin.username} created"]
     if one_time_link:
         link = await staff_domain.issue_login_link(conn, admin.id, base_url)
         lines.append(f"log in once, within an hour, at: {link}")
     return "\n".join(lines)
+
+
+async def refuse_taken_name(conn: Conn, username: str) -> None:
+    if await staff_domain.find_any_staff(conn, username) is not None:
+        raise StaffError(
+            f"a staff account named {username!r} already exists; for a one-time login link "
+            f"to it run: run.py login-link {username}"
+        )
+
+
+async def _name_is_free(conn: Conn, username: str) -> str:
+    await refuse_taken_name(conn, username)
+    return ""
 
 
 async def login_link_command(conn: Conn, username: str, base_url: str) -> str:
@@ -104,15 +113,18 @@ def cli_create_admin(
     try:
         staff_domain.validate_username(args.username)
         password = None
-        if not args.one_time_link:
-            if not stdin.isatty():
-                print(f"bozor: {NO_TERMINAL}", file=sys.stderr)
-                return 2
-            password = read_password(sys.stderr)
+        if not args.one_time_link and not stdin.isatty():
+            print(f"bozor: {NO_TERMINAL}", file=sys.stderr)
+            return 2
         if config is None:
             from app.config import load_config
 
             config = load_config()
+        if not args.one_time_link:
+            # A taken name is refused before the password is typed twice for nothing; the
+            # creation checks again in its own transaction (someone may take it meanwhile).
+            run(_in_database(config, lambda conn, url: _name_is_free(conn, args.username)))
+            password = read_password(sys.stderr)
         print(
             run(
                 _in_database(

@@ -175,9 +175,10 @@ async def on_sold(
 ) -> None:
     async with pool.acquire() as conn, conn.transaction():
         done = await ads.mark_sold(conn, callback_data.ad_id, query.from_user.id, ad_messages)
-    await _closed(
-        query, done, _("Congratulations! The ad is marked as sold; its post in the channel now says so."), _
-    )
+    # The channel's edit goes out through the outbox after this commit: promise it, do not
+    # claim it (a failed edit shows on the ad's page and the dashboard for staff).
+    sold = _("Congratulations! The ad is marked as sold; its post in the channel will say so in a moment.")
+    await _closed(query, done, sold, _)
 
 
 async def on_withdraw(query: CallbackQuery, callback_data: MyAdsCb, pool: asyncpg.Pool, _: Gettext) -> None:
