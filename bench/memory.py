@@ -270,6 +270,7 @@ async def first_answer(
         if process.poll() is not None:
             raise SystemExit(f"benchmark: the bot exited with {process.returncode}")
         if time.monotonic() > deadline:
+            stop(process)
             raise SystemExit("benchmark: the bot never answered")
         await asyncio.sleep(0.02)
     return time.perf_counter() - started, process

@@ -85,7 +85,7 @@ def document(operations: list[Operation]) -> dict[str, Any]:
                 'X-CSRF-Token on changes). Errors are JSON: {"error": {"code", "message"}}. '
                 "Live events: a WebSocket at /chat/ws?after=<last message id> (the same bearer token; "
                 "once it is revoked, the socket is closed with code 4401). It first "
-                "sends the messages missed since that id, then ready; a reload frame (before ready) means "
+                "sends the messages missed since that id, then ready; a reload frame (at any time) means "
                 "more was missed than a socket replays: load the conversations' messages here. "
                 "The staff operations (/api/v1/staff/…) take a staff API token from the panel's account "
                 "page (Authorization: Bearer bzs_…) and act with that staff member's role, as the panel."

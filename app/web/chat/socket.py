@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 from aiohttp import WSMsgType, web
 
 from app.db.queries.chat import Via
@@ -35,11 +36,13 @@ routes = web.RouteTableDef()
 MAX_FRAME = 64 * 1024
 CATCH_UP_PAGES = 50
 SESSION_REVOKED = 4401  # the close code a page gets when its session ended meanwhile
-# How long a socket trusts its last check of what opened it. Ending a session or revoking a token
-# tells the account's sockets at once (a "signed_out" event: they check again and close); this
-# only bounds how late a socket learns it when that event was lost with a LISTEN connection
-# (then every page catches up and checks again anyway). A check per frame cost a round trip each.
+# How long a socket trusts its last check of what opened it, for the frames it receives and
+# sends alike. Ending a session or revoking a token tells the account's sockets at once (a
+# "signed_out" event: they check again and close); this bounds how late a socket learns it when
+# that event was lost (a LISTEN connection down, an overflowing queue) or the session simply
+# expired. A check per frame cost a round trip each.
 TRUST_SECONDS = 30.0
+SERVER_TROUBLE = 1011  # could not check the credential (database away): the page reconnects
 
 
 def origin_ok(request: web.Request) -> bool:
@@ -107,8 +110,7 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
                     continue
-                if not await session.authorised():
-                    await ws.close(code=SESSION_REVOKED, message=b"signed out")
+                if not await session.still_authorised():
                     break
                 await session.handle(msg.data)
         except ConnectionResetError:
@@ -160,11 +162,21 @@ class Session:
         self.trusted_until = loop.time() + TRUST_SECONDS
         return True
 
-    async def recheck(self) -> None:
-        """A session or token of this account ended: if it was this socket's, close it now."""
-        self.trusted_until = 0.0
-        if not await self.authorised():
-            await self.ws.close(code=SESSION_REVOKED, message=b"signed out")
+    async def still_authorised(self) -> bool:
+        """Before a live frame goes out: the credential still holds (looked up once the trust
+        ran out); if not, or if it cannot be looked up, the socket is closed — never left open
+        on a credential nobody checked."""
+        try:
+            if await self.authorised():
+                return True
+        except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
+            log.warning(
+                "chat socket of account %s: credential not checked (%s); closing", self.account.id, exc
+            )
+            await self.ws.close(code=SERVER_TROUBLE, message=b"try again")
+            return False
+        await self.ws.close(code=SESSION_REVOKED, message=b"signed out")
+        return False
 
     async def send(self, frame: dict[str, Any]) -> None:
         if not self.ws.closed:
@@ -209,11 +221,13 @@ class Session:
         from the database when the hub says this page may have missed some."""
         event, text = frame
         try:
-            if event is RECHECK:
-                await self.recheck()
+            if event is RECHECK or event is CATCH_UP:
+                # A session or token of the account ended, or events may have been lost (a
+                # sign-out among them): check now, not when the trust runs out.
+                self.trusted_until = 0.0
+            if not await self.still_authorised() or event is RECHECK:
                 return
             if event is CATCH_UP:
-                self.trusted_until = 0.0  # events may have been lost: a sign-out among them
                 await self.catch_up(self.high)
                 return
             if event["type"] == "message":
