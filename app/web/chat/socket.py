@@ -3,8 +3,8 @@
 The page connects to /chat/ws?after=<the last message id it shows>. The server first sends what
 the page missed (from the database), then live events. Frames from the page (send, read, typing)
 are each authorised again: the session or API token that opened the socket must still be live
-(ending one closes its sockets at once; a frame checks it in the database at least every
-TRUST_SECONDS), and the conversation the account's.
+(ending one closes its sockets at once; before a frame in or out, the socket looks it up again
+once its last look is TRUST_SECONDS old), and the conversation the account's.
 A socket opened with a session cookie must come from our own pages (Origin checked); an API
 client may connect with its bearer token instead.
 """
@@ -145,7 +145,7 @@ class Session:
     async def authorised(self) -> bool:
         """Every frame: what opened the socket (a session or an API token) is still live and
         still this account's — looked up again once the last lookup is TRUST_SECONDS old, or at
-        once when the account's sessions or tokens changed (`recheck`)."""
+        once after a `signed_out` event or a catch-up (they reset the trust)."""
         loop = asyncio.get_running_loop()
         if loop.time() < self.trusted_until:
             return True
