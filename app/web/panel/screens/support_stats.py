@@ -127,18 +127,10 @@ async def stats_page(request: web.Request) -> web.StreamResponse:
 @require(Role.ADMIN)
 async def stats_csv(request: web.Request) -> web.StreamResponse:
     """The same figures through the panel's CSV export (seconds for the response times)."""
-    _ = gettext(request)
-    try:
-        rng, _today = _range(request)
-    except RangeError as exc:
-        raise web.HTTPBadRequest(text=exc.text(_)) from None
+    rng = _csv_range(request)
     async with request.app[keys.POOL].acquire() as conn:
         days = await stats.daily(conn, rng.first, rng.last, request.app[keys.RUNNING_SETTINGS].desk)
-
-    async def rows() -> AsyncGenerator[list[tuple[object, ...]]]:
-        yield [_csv_row(d) for d in days]
-
-    return await send_csv(request, "support-stats", CSV_COLUMNS, rows(), rng.as_filter())
+    return await _send(request, "support-stats", CSV_COLUMNS, [_csv_row(d) for d in days], rng)
 
 
 def _csv_row(d: DeskDay) -> tuple[object, ...]:
@@ -152,20 +144,29 @@ def _csv_row(d: DeskDay) -> tuple[object, ...]:
 @require(Role.ADMIN)
 async def operators_csv(request: web.Request) -> web.StreamResponse:
     """The per-operator table through the panel's CSV export (seconds for the times)."""
-    _ = gettext(request)
-    try:
-        rng, _today = _range(request)
-    except RangeError as exc:
-        raise web.HTTPBadRequest(text=exc.text(_)) from None
+    rng = _csv_range(request)
+    desk = request.app[keys.RUNNING_SETTINGS].desk
     async with request.app[keys.POOL].acquire() as conn:
-        operators = await stats.per_operator(
-            conn, rng.first, rng.last, request.app[keys.RUNNING_SETTINGS].desk
-        )
+        operators = await stats.per_operator(conn, rng.first, rng.last, desk)
+    rows = [_operator_row(o) for o in operators]
+    return await _send(request, "support-operators", OPERATOR_COLUMNS, rows, rng)
 
-    async def rows() -> AsyncGenerator[list[tuple[object, ...]]]:
-        yield [_operator_row(o) for o in operators]
 
-    return await send_csv(request, "support-operators", OPERATOR_COLUMNS, rows(), rng.as_filter())
+def _csv_range(request: web.Request) -> DateRange:
+    """An export's range, as the page's; a refused one is a 400 with the reason."""
+    try:
+        return _range(request)[0]
+    except RangeError as exc:
+        raise web.HTTPBadRequest(text=exc.text(gettext(request))) from None
+
+
+async def _send(
+    request: web.Request, name: str, columns: tuple[str, ...], rows: list[tuple[object, ...]], rng: DateRange
+) -> web.StreamResponse:
+    async def lines() -> AsyncGenerator[list[tuple[object, ...]]]:
+        yield rows
+
+    return await send_csv(request, name, columns, lines(), rng.as_filter())
 
 
 def _operator_row(o: OperatorFigures) -> tuple[object, ...]:
