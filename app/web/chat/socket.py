@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -159,7 +160,9 @@ class Session:
                 found = await accounts.session_account(conn, secret)
         if found is None or found.id != self.account.id:
             return False
-        self.trusted_until = loop.time() + TRUST_SECONDS
+        # Between half the trust and all of it: sockets that connected together (a restart, a
+        # busy hour) would otherwise all look their credentials up in the same instant.
+        self.trusted_until = loop.time() + TRUST_SECONDS * (0.5 + random.random() / 2)
         return True
 
     async def still_authorised(self) -> bool:
